@@ -1,0 +1,87 @@
+// CMeerkat: the only door from Meerkat to the C world. System headers are imported
+// here (never through Glibc), plus a few helpers where a direct call is awkward from
+// Swift: errno, packed epoll_event, sockaddr casts, argv, signal flags.
+#ifndef CMEERKAT_H
+#define CMEERKAT_H
+
+#include <stdio.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <stdlib.h>
+#include <time.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+/// Flushes stdout (lines like `listening on URL` must reach a pipe at once).
+void mk_flush_stdout(void);
+/// errno of the calling thread.
+int mk_errno(void);
+/// Monotonic clock in milliseconds.
+int64_t mk_now_ms(void);
+
+/// Process arguments, captured at start-up (Embedded Swift has no CommandLine).
+int mk_argc(void);
+const char *mk_argv(int i);
+
+/// SIGPIPE ignored; SIGINT/SIGTERM set a flag that `mk_stop_requested` reads.
+void mk_install_signal_handlers(void);
+void mk_ignore_sigpipe(void);
+int mk_stop_requested(void);
+void mk_clear_stop_request(void);
+
+/// An address as plain fields: 16 address bytes (IPv4 in the first 4), port, family.
+typedef struct {
+    uint8_t ip[16];
+    uint16_t port;
+    uint8_t is_ipv6;
+} mk_addr;
+
+/// Parses a numeric IPv4/IPv6 literal; returns 0 on success.
+int mk_addr_parse(const char *text, uint16_t port, mk_addr *out);
+/// Formats an address (without port) into buf; returns the length or -1.
+int mk_addr_format(const mk_addr *addr, char *buf, int len);
+
+/// A non-blocking, close-on-exec listening socket (SO_REUSEADDR; IPV6_V6ONLY for ::).
+/// Returns the fd or -errno.
+int mk_listen(const mk_addr *addr, int backlog);
+/// Accepts one connection (non-blocking, close-on-exec, TCP_NODELAY on).
+/// Returns the fd, -EAGAIN when none is waiting, or -errno.
+int mk_accept(int fd, mk_addr *peer);
+int mk_local_addr(int fd, mk_addr *out);
+
+/// read/send without SIGPIPE; return bytes or -errno.
+long mk_read(int fd, void *buf, size_t len);
+long mk_send(int fd, const void *buf, size_t len);
+/// Two pieces in one system call (sendmsg with MSG_NOSIGNAL).
+long mk_send2(int fd, const void *a, size_t alen, const void *b, size_t blen);
+
+/// epoll through plain arguments (struct epoll_event is packed on x86_64).
+int mk_epoll_create(void);
+int mk_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token);
+/// Waits; fills tokens[i] and events[i]; returns the count or -errno.
+int mk_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max, int timeout_ms);
+
+int mk_eventfd(void);
+int mk_eventfd_signal(int fd);
+void mk_eventfd_drain(int fd);
+
+/// A process-private mutex for the wakeup queue, the library's one cross-thread path.
+typedef struct mk_mutex mk_mutex;
+mk_mutex *mk_mutex_create(void);
+void mk_mutex_lock(mk_mutex *m);
+void mk_mutex_unlock(mk_mutex *m);
+
+#endif

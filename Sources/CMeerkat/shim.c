@@ -1,0 +1,193 @@
+#define _GNU_SOURCE
+#include "CMeerkat.h"
+#include <sys/uio.h>
+
+int mk_errno(void) { return errno; }
+
+void mk_flush_stdout(void) { fflush(stdout); }
+
+int64_t mk_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int saved_argc;
+static char **saved_argv;
+
+// glibc passes (argc, argv, envp) to functions in .init_array.
+static void mk_capture_args(int argc, char **argv, char **envp) {
+    (void)envp;
+    saved_argc = argc;
+    saved_argv = argv;
+}
+__attribute__((section(".init_array"), used))
+static void (*mk_capture_args_entry)(int, char **, char **) = mk_capture_args;
+
+int mk_argc(void) { return saved_argc; }
+const char *mk_argv(int i) { return (i >= 0 && i < saved_argc) ? saved_argv[i] : NULL; }
+
+static volatile sig_atomic_t stop_flag;
+static void on_stop_signal(int sig) { (void)sig; stop_flag = 1; }
+
+void mk_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+void mk_install_signal_handlers(void) {
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+int mk_stop_requested(void) { return stop_flag; }
+void mk_clear_stop_request(void) { stop_flag = 0; }
+
+int mk_addr_parse(const char *text, uint16_t port, mk_addr *out) {
+    memset(out, 0, sizeof *out);
+    out->port = port;
+    if (inet_pton(AF_INET, text, out->ip) == 1) return 0;
+    if (inet_pton(AF_INET6, text, out->ip) == 1) { out->is_ipv6 = 1; return 0; }
+    return -1;
+}
+
+int mk_addr_format(const mk_addr *addr, char *buf, int len) {
+    if (!inet_ntop(addr->is_ipv6 ? AF_INET6 : AF_INET, addr->ip, buf, (socklen_t)len)) return -1;
+    return (int)strlen(buf);
+}
+
+static socklen_t to_sockaddr(const mk_addr *a, struct sockaddr_storage *ss) {
+    memset(ss, 0, sizeof *ss);
+    if (a->is_ipv6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(a->port);
+        memcpy(&s6->sin6_addr, a->ip, 16);
+        return sizeof *s6;
+    }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(a->port);
+    memcpy(&s4->sin_addr, a->ip, 4);
+    return sizeof *s4;
+}
+
+static void from_sockaddr(const struct sockaddr_storage *ss, mk_addr *a) {
+    memset(a, 0, sizeof *a);
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+        a->is_ipv6 = 1;
+        a->port = ntohs(s6->sin6_port);
+        memcpy(a->ip, &s6->sin6_addr, 16);
+    } else {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+        a->port = ntohs(s4->sin_port);
+        memcpy(a->ip, &s4->sin_addr, 4);
+    }
+}
+
+int mk_listen(const mk_addr *addr, int backlog) {
+    struct sockaddr_storage ss;
+    socklen_t len = to_sockaddr(addr, &ss);
+    int fd = socket(addr->is_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (addr->is_ipv6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int mk_accept(int fd, mk_addr *peer) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int c = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) return -errno;
+    int one = 1;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    from_sockaddr(&ss, peer);
+    return c;
+}
+
+int mk_local_addr(int fd, mk_addr *out) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -errno;
+    from_sockaddr(&ss, out);
+    return 0;
+}
+
+long mk_read(int fd, void *buf, size_t len) {
+    ssize_t n = read(fd, buf, len);
+    return n < 0 ? -errno : n;
+}
+
+long mk_send(int fd, const void *buf, size_t len) {
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+    return n < 0 ? -errno : n;
+}
+
+long mk_send2(int fd, const void *a, size_t alen, const void *b, size_t blen) {
+    struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = iov;
+    msg.msg_iovlen = blen ? 2 : 1;
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    return n < 0 ? -errno : n;
+}
+
+int mk_epoll_create(void) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int mk_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = token;
+    return epoll_ctl(epfd, op, fd, &ev) == 0 ? 0 : -errno;
+}
+
+int mk_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max, int timeout_ms) {
+    struct epoll_event evs[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    if (n < 0) return -errno;
+    for (int i = 0; i < n; i++) {
+        tokens[i] = evs[i].data.u64;
+        events[i] = evs[i].events;
+    }
+    return n;
+}
+
+int mk_eventfd(void) {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int mk_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    return write(fd, &one, sizeof one) == sizeof one ? 0 : -errno;
+}
+
+void mk_eventfd_drain(int fd) {
+    uint64_t value;
+    while (read(fd, &value, sizeof value) == sizeof value) {}
+}
+
+struct mk_mutex { pthread_mutex_t m; };
+
+mk_mutex *mk_mutex_create(void) {
+    mk_mutex *m = malloc(sizeof *m);
+    if (m) pthread_mutex_init(&m->m, NULL);
+    return m;
+}
+void mk_mutex_lock(mk_mutex *m) { pthread_mutex_lock(&m->m); }
+void mk_mutex_unlock(mk_mutex *m) { pthread_mutex_unlock(&m->m); }

@@ -1,0 +1,122 @@
+import CMeerkat
+
+/// A handle to one connection (or listener): slot number plus generation, so a handle
+/// kept after its connection closed can never reach a newer connection in the same
+/// slot. Every operation on a stale handle throws `ConnectionError.closed` (the docs'
+/// `RuntimeError`) or, for queries, answers as for a closed connection.
+/// A handle must not outlive its `Manager`.
+public struct Connection {
+    unowned(unsafe) let manager: Manager
+    let slot: Int32
+    let gen: UInt32
+
+    init(manager: Manager, slot: Int32, gen: UInt32) {
+        self.manager = manager
+        self.slot = slot
+        self.gen = gen
+    }
+
+    /// Unique for the life of the manager (until 2^32 connections have come and gone);
+    /// what `Manager.wakeup` takes.
+    public var id: UInt64 { UInt64(gen) << 32 | UInt64(UInt32(bitPattern: slot)) }
+
+    var liveSlot: Int32? { manager.live(self) }
+
+    /// The slot if the connection is open and not closing.
+    func openSlot() throws(ConnectionError) -> Int32 {
+        guard let s = liveSlot else { throw .closed }
+        let flags = manager.slots[Int(s)].flags
+        guard !flags.contains(.closing), !flags.contains(.lingering) else { throw .closed }
+        return s
+    }
+
+    private func flag(_ f: Slot.Flags) -> Bool {
+        guard let s = liveSlot else { return false }
+        return manager.slots[Int(s)].flags.contains(f)
+    }
+
+    // MARK: State
+
+    /// Typed per-connection state (the docs' `conn.userdata`), cleared when the
+    /// connection closes. Read it back with `userdata(as:)`.
+    public var userdata: AnyObject? {
+        get { liveSlot.flatMap { manager.slots[Int($0)].userdata } }
+        nonmutating set { if let s = liveSlot { manager.slots[Int(s)].userdata = newValue } }
+    }
+
+    public func userdata<T: AnyObject>(as type: T.Type) -> T? { userdata as? T }
+
+    /// Replaces this connection's handler.
+    public func setHandler(_ handler: @escaping Handler) {
+        if let s = liveSlot { manager.slots[Int(s)].handler = handler }
+    }
+
+    public var isOpen: Bool { liveSlot != nil }
+    public var isListening: Bool { liveSlot.map { manager.slots[Int($0)].kind == .listener } ?? false }
+    public var isClosing: Bool { liveSlot == nil || flag(.closing) || flag(.lingering) }
+    public var isDraining: Bool { flag(.draining) }
+    public var isClient: Bool { false }
+    public var isTLS: Bool { false }
+    public var isUDP: Bool { false }
+    public var isWebSocket: Bool { false }
+    /// Bytes wait in the receive buffer.
+    public var isReadable: Bool { recvLen > 0 }
+    /// The send buffer has room.
+    public var isWritable: Bool { liveSlot != nil && sendLen < sendSize }
+    /// The receive buffer is full, or no block was free for it.
+    public var isFull: Bool { recvLen >= recvSize || flag(.readPaused) }
+
+    public var recvLen: Int { liveSlot.map { manager.slots[Int($0)].recvCount } ?? 0 }
+    public var sendLen: Int { liveSlot.map { manager.slots[Int($0)].sendCount } ?? 0 }
+    public var recvSize: Int { manager.limits.recvBufferSize }
+    public var sendSize: Int { manager.limits.sendBufferSize }
+
+    public var remoteAddress: SocketAddress? {
+        guard let s = liveSlot, manager.slots[Int(s)].kind != .listener else { return nil }
+        return SocketAddress(raw: manager.slots[Int(s)].remote)
+    }
+
+    public var localAddress: SocketAddress? {
+        guard let s = liveSlot else { return nil }
+        var raw = mk_addr()
+        guard mk_local_addr(manager.slots[Int(s)].fd, &raw) == 0 else { return nil }
+        return SocketAddress(raw: raw)
+    }
+
+    // MARK: Actions
+
+    /// Queues raw bytes, all or nothing. Throws `.sendBufferFull` when they do not fit
+    /// now (nothing was queued) and `.closed` on a closed connection.
+    public func send(_ data: some ByteSource) throws(ConnectionError) {
+        let s = try openSlot()
+        guard manager.slots[Int(s)].kind == .connection else { throw .invalidState }
+        try data.withBytes { (bytes) throws(ConnectionError) in
+            try manager.enqueue(s, bytes, UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+    }
+
+    /// Closes once everything queued has been sent. No-op on a closed handle.
+    public func drain() {
+        guard let s = liveSlot, !flag(.closing) else { return }
+        manager.slots[Int(s)].flags.insert(.draining)
+        if manager.slots[Int(s)].sendCount == 0 { manager.finishDrain(s) }
+    }
+
+    /// Closes after the current handler returns; the handler gets `.close`. No-op on a
+    /// closed handle.
+    public func close() {
+        guard let s = liveSlot else { return }
+        manager.scheduleClose(s)
+    }
+}
+
+extension Connection: Hashable {
+    public static func == (a: Connection, b: Connection) -> Bool {
+        a.slot == b.slot && a.gen == b.gen && a.manager === b.manager
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(slot)
+        hasher.combine(gen)
+    }
+}

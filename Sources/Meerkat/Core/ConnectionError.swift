@@ -1,0 +1,24 @@
+/// What a connection operation can fail with. Typed, so Embedded Swift can throw it.
+public enum ConnectionError: Error, Equatable {
+    /// The connection has closed (or is closing); the handle is stale. The docs'
+    /// `RuntimeError` on `ws_send`.
+    case closed
+    /// The bytes do not fit in the send buffer now: back-pressure. Nothing was queued;
+    /// try again after a `.write` event.
+    case sendBufferFull
+    /// A header name or value with CR, LF, NUL or a non-token name, or a header the
+    /// library writes itself (Content-Length, Transfer-Encoding).
+    case invalidHeader
+    /// The call does not fit the connection's state (e.g. reply on a listener).
+    case invalidState
+}
+
+/// What `Manager.listen` can fail with.
+public enum ListenError: Error, Equatable {
+    case badURL
+    case tableFull
+    /// https/wss/tls listeners need the TLS layer, which this build does not have yet.
+    case tlsUnavailable
+    /// The system call failed with this errno (e.g. EADDRINUSE).
+    case system(Int32)
+}

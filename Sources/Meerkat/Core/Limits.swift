@@ -1,0 +1,52 @@
+/// Every size and time the library uses, fixed when the `Manager` starts. A board
+/// profile (boards/*.mk) picks these for the board's RAM; the manager allocates its
+/// connection table and buffer pools from them once and never grows them.
+public struct Limits {
+    /// Accepted connections served at once (listeners are not counted).
+    public var maxConnections: Int = 256
+    /// Listening sockets.
+    public var maxListeners: Int = 4
+    /// Extra slots used only to answer 503 when the table is full; when these are busy
+    /// too, a new connection is closed at once.
+    public var rejectSlots: Int = 8
+    /// Receive block size: the largest request head plus body that is not streamed.
+    public var recvBufferSize: Int = 16 * 1024
+    /// Send block size: the largest reply that can be queued at once.
+    public var sendBufferSize: Int = 16 * 1024
+    /// Blocks in each pool. A connection holds one only while it has bytes pending.
+    public var recvBuffers: Int = 64
+    public var sendBuffers: Int = 64
+    /// Header lines in one request.
+    public var maxHeaders: Int = 48
+    /// Longest request target; longer gets 414.
+    public var maxURILength: Int = 4096
+    /// A request head must be complete this long after its first byte.
+    public var headerTimeoutMs: Int = 10_000
+    /// A connection with no traffic for this long is closed.
+    public var idleTimeoutMs: Int = 60_000
+    /// After a closing reply, how long to wait for the peer's FIN before closing anyway.
+    public var lingerTimeoutMs: Int = 2_000
+    /// Bytes of wakeup messages that may wait between two polls.
+    public var wakeupQueueBytes: Int = 4096
+    /// Readiness events taken from the kernel per wait (at most 64).
+    public var eventsPerPoll: Int = 64
+
+    public init() {}
+
+    public init(maxConnections: Int, recvBufferSize: Int, sendBufferSize: Int,
+                recvBuffers: Int, sendBuffers: Int) {
+        self.maxConnections = maxConnections
+        self.recvBufferSize = recvBufferSize
+        self.sendBufferSize = sendBufferSize
+        self.recvBuffers = recvBuffers
+        self.sendBuffers = sendBuffers
+    }
+
+    /// Slots in the table: listeners, connections and reject slots.
+    var tableSize: Int { maxListeners + maxConnections + rejectSlots }
+
+    /// Bytes the manager allocates up front for buffers (what a board must budget).
+    public var bufferBytes: Int {
+        recvBufferSize * recvBuffers + sendBufferSize * sendBuffers + wakeupQueueBytes * 2
+    }
+}

@@ -1,0 +1,339 @@
+import CMeerkat
+
+/// The socket side of the loop: accept, read, write, drain and close.
+extension Manager {
+    func handleReady(_ s: Int32, _ r: Poller.Ready) {
+        guard s >= 0 && Int(s) < tableSize else { return }
+        switch slots[Int(s)].kind {
+        case .free:
+            return
+        case .listener:
+            if r.readable || r.failed { acceptAll(s) }
+        case .connection, .rejecting:
+            if r.writable { flush(s) }
+            if r.readable || r.failed { readAll(s) }
+        }
+    }
+
+    // MARK: Accept
+
+    private func acceptAll(_ l: Int32) {
+        let listenFd = slots[Int(l)].fd
+        for _ in 0..<64 {
+            var peer = mk_addr()
+            let fd = mk_accept(listenFd, &peer)
+            if fd < 0 {
+                if -fd == ECONNABORTED || -fd == EINTR { continue }
+                return   // EAGAIN, or out of descriptors: try again on the next readiness
+            }
+            if counts.connections >= limits.maxConnections {
+                reject(fd, http: slots[Int(l)].proto == .http)
+                continue
+            }
+            guard let s = takeSlot() else {
+                _ = CMeerkat.close(fd)
+                continue
+            }
+            counts.connections += 1
+            slots[Int(s)].fd = fd
+            slots[Int(s)].kind = .connection
+            slots[Int(s)].proto = slots[Int(l)].proto
+            slots[Int(s)].listener = l
+            slots[Int(s)].remote = peer
+            slots[Int(s)].handler = slots[Int(l)].handler
+            setInterest(s, .read, adding: true)
+            idleQueue.append(s, now: now)
+            deliver(s, .open)
+            deliver(s, .accept)
+        }
+    }
+
+    private static let busyReply: StaticString =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\nServer is too busy\r\n"
+
+    /// The table is full: answer 503 from a reserve slot and close, invisible to handlers.
+    /// With the reserve used up too, the connection is closed at once.
+    private func reject(_ fd: Int32, http: Bool) {
+        guard http, counts.rejecting < limits.rejectSlots, let s = takeSlot() else {
+            _ = CMeerkat.close(fd)
+            return
+        }
+        counts.rejecting += 1
+        slots[Int(s)].fd = fd
+        slots[Int(s)].kind = .rejecting
+        setInterest(s, .read, adding: true)
+        let reply = Manager.busyReply
+        _ = mk_send(fd, reply.utf8Start, reply.utf8CodeUnitCount)
+        slots[Int(s)].flags.insert(.draining)
+        finishDrain(s)
+    }
+
+    // MARK: Read
+
+    /// Reads until the socket is empty or the receive block is full, handing each read
+    /// to the protocol. (Mongoose reads once per poll, tying throughput to buffer size.)
+    private func readAll(_ s: Int32) {
+        while slots[Int(s)].kind != .free && !slots[Int(s)].flags.contains(.closing) {
+            if slots[Int(s)].flags.contains(.lingering) || slots[Int(s)].kind == .rejecting {
+                discardInput(s)
+                return
+            }
+            guard let buf = recvSpace(s) else { return }
+            guard buf.count > 0 else {
+                // Full and waiting on the handler (a reply not yet sent): stop reading
+                // until it consumes, rather than spin on a readable socket.
+                slots[Int(s)].flags.insert(.recvFull)
+                setInterest(s, .read, adding: false)
+                return
+            }
+            let n = mk_read(slots[Int(s)].fd, buf.baseAddress, buf.count)
+            if n > 0 {
+                slots[Int(s)].recvEnd += Int32(n)
+                idleQueue.append(s, now: now)
+                deliver(s, .read(Int(n)))
+                processInput(s)
+                releaseEmptyBuffers(s)
+                if n < buf.count { return }   // likely drained; level-triggered epoll says if not
+            } else if n == 0 || (-n != Int(EAGAIN) && -n != Int(EINTR)) {
+                peerClosed(s)
+                return
+            } else {
+                releaseEmptyBuffers(s)
+                return
+            }
+        }
+    }
+
+    /// Reads and drops bytes on a connection that is only waiting to close.
+    private func discardInput(_ s: Int32) {
+        var sink = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        for _ in 0..<16 {
+            let n = withUnsafeMutableBytes(of: &sink) { mk_read(slots[Int(s)].fd, $0.baseAddress, $0.count) }
+            if n == 0 || (n < 0 && -n != Int(EAGAIN) && -n != Int(EINTR)) {
+                closeNow(s)
+                return
+            }
+            if n < 0 { return }
+        }
+    }
+
+    /// The free tail of the slot's receive block, borrowing a block if it has none.
+    /// Nil when the pool is empty: reading pauses until a block comes back.
+    private func recvSpace(_ s: Int32) -> UnsafeMutableRawBufferPointer? {
+        if slots[Int(s)].recvBlock < 0 {
+            guard let block = recvPool.acquire() else {
+                pauseReading(s)
+                return nil
+            }
+            slots[Int(s)].recvBlock = block
+            slots[Int(s)].recvStart = 0
+            slots[Int(s)].recvEnd = 0
+        }
+        compactRecv(s)
+        let base = recvPool.pointer(slots[Int(s)].recvBlock)
+        let end = Int(slots[Int(s)].recvEnd)
+        return UnsafeMutableRawBufferPointer(start: base + end, count: recvPool.blockSize - end)
+    }
+
+    /// Moves unconsumed bytes to the front of the receive block.
+    func compactRecv(_ s: Int32) {
+        let start = Int(slots[Int(s)].recvStart)
+        guard start > 0 else { return }
+        let count = slots[Int(s)].recvCount
+        let base = recvPool.pointer(slots[Int(s)].recvBlock)
+        if count > 0 { memmove(base, base + start, count) }
+        slots[Int(s)].recvStart = 0
+        slots[Int(s)].recvEnd = Int32(count)
+    }
+
+    private func pauseReading(_ s: Int32) {
+        slots[Int(s)].flags.insert(.readPaused)
+        setInterest(s, .read, adding: false)
+        recvWaiters.append(s, now: now)
+    }
+
+    /// Gives back blocks that hold nothing, and lets a paused reader have one.
+    func releaseEmptyBuffers(_ s: Int32) {
+        if slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount == 0 {
+            recvPool.release(slots[Int(s)].recvBlock)
+            slots[Int(s)].recvBlock = -1
+            slots[Int(s)].recvStart = 0
+            slots[Int(s)].recvEnd = 0
+            resumeOneReader()
+        }
+        if slots[Int(s)].sendBlock >= 0 && slots[Int(s)].sendCount == 0 {
+            sendPool.release(slots[Int(s)].sendBlock)
+            slots[Int(s)].sendBlock = -1
+            slots[Int(s)].sendStart = 0
+            slots[Int(s)].sendEnd = 0
+        }
+    }
+
+    /// Reading stopped on a full buffer; start again once input was consumed.
+    func resumeReadingIfRoom(_ s: Int32) {
+        guard slots[Int(s)].kind != .free, slots[Int(s)].flags.contains(.recvFull),
+              slots[Int(s)].recvBlock < 0 || slots[Int(s)].recvStart > 0 || slots[Int(s)].recvEnd < Int32(recvPool.blockSize)
+        else { return }
+        slots[Int(s)].flags.remove(.recvFull)
+        setInterest(s, .read, adding: true)
+    }
+
+    private func resumeOneReader() {
+        let w = recvWaiters.first
+        guard w >= 0 else { return }
+        recvWaiters.remove(w)
+        slots[Int(w)].flags.remove(.readPaused)
+        setInterest(w, .read, adding: true)
+    }
+
+    /// The peer closed or the socket failed: finish what can be finished, then close.
+    private func peerClosed(_ s: Int32) {
+        if slots[Int(s)].sendCount > 0 && !slots[Int(s)].flags.contains(.lingering) {
+            slots[Int(s)].flags.insert(.draining)
+            setInterest(s, .read, adding: false)
+            flush(s)
+        } else {
+            closeNow(s)
+        }
+    }
+
+    // MARK: Write
+
+    /// Queues `head` then `body` for sending, all or nothing. When nothing is pending the
+    /// bytes go straight to the socket and only what it does not take is copied.
+    func enqueue(_ s: Int32, _ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) throws(ConnectionError) {
+        let total = head.count + body.count
+        let pending = slots[Int(s)].sendCount
+        guard total <= sendPool.blockSize - pending else { throw .sendBufferFull }
+        guard total > 0 else { return }
+        var written = 0
+        if pending == 0 {
+            guard sendPool.freeCount > 0 else { throw .sendBufferFull }
+            let n = mk_send2(slots[Int(s)].fd, head.baseAddress, head.count, body.baseAddress, body.count)
+            if n < 0 && -n != Int(EAGAIN) && -n != Int(EINTR) {
+                scheduleClose(s)
+                throw .closed
+            }
+            written = max(0, n)
+            if written == total {
+                idleQueue.append(s, now: now)
+                return
+            }
+            slots[Int(s)].sendBlock = sendPool.acquire()!
+            slots[Int(s)].sendStart = 0
+            slots[Int(s)].sendEnd = 0
+            setInterest(s, .write, adding: true)
+        }
+        compactSend(s)
+        let skip = copyIntoSend(s, head, skipping: written)
+        _ = copyIntoSend(s, body, skipping: skip)
+    }
+
+    /// Appends `part` minus its first `skipping` bytes; returns what is left to skip.
+    private func copyIntoSend(_ s: Int32, _ part: UnsafeRawBufferPointer, skipping: Int) -> Int {
+        guard skipping < part.count else { return skipping - part.count }
+        let n = part.count - skipping
+        memcpy(sendPool.pointer(slots[Int(s)].sendBlock) + Int(slots[Int(s)].sendEnd), part.baseAddress! + skipping, n)
+        slots[Int(s)].sendEnd += Int32(n)
+        return 0
+    }
+
+    private func compactSend(_ s: Int32) {
+        let start = Int(slots[Int(s)].sendStart)
+        guard start > 0 else { return }
+        let count = slots[Int(s)].sendCount
+        let base = sendPool.pointer(slots[Int(s)].sendBlock)
+        if count > 0 { memmove(base, base + start, count) }
+        slots[Int(s)].sendStart = 0
+        slots[Int(s)].sendEnd = Int32(count)
+    }
+
+    /// Writes what is queued; on empty, gives the block back and finishes a drain.
+    func flush(_ s: Int32) {
+        var sent = 0
+        while slots[Int(s)].sendCount > 0 {
+            let base = sendPool.pointer(slots[Int(s)].sendBlock) + Int(slots[Int(s)].sendStart)
+            let n = mk_send(slots[Int(s)].fd, base, slots[Int(s)].sendCount)
+            if n > 0 {
+                slots[Int(s)].sendStart += Int32(n)
+                sent += n
+            } else if -n == Int(EAGAIN) || -n == Int(EINTR) {
+                break
+            } else {
+                closeNow(s)
+                return
+            }
+        }
+        if sent > 0 {
+            idleQueue.append(s, now: now)
+            if slots[Int(s)].kind == .connection { deliver(s, .write(sent)) }
+        }
+        guard slots[Int(s)].kind != .free, slots[Int(s)].sendCount == 0 else { return }
+        setInterest(s, .write, adding: false)
+        releaseEmptyBuffers(s)
+        if slots[Int(s)].flags.contains(.draining) { finishDrain(s) }
+    }
+
+    // MARK: Close
+
+    /// Everything is sent: shut our side and wait (briefly) for the peer's FIN, so the
+    /// last reply is not lost to a reset.
+    func finishDrain(_ s: Int32) {
+        guard !slots[Int(s)].flags.contains(.lingering) else { return }
+        slots[Int(s)].flags.insert(.lingering)
+        _ = shutdown(slots[Int(s)].fd, Int32(SHUT_WR))
+        headerQueue.remove(s)
+        idleQueue.remove(s)
+        lingerQueue.append(s, now: now)
+        setInterest(s, .read, adding: true)
+    }
+
+    /// Close after the current dispatch (the handler may still hold the handle).
+    func scheduleClose(_ s: Int32) {
+        slots[Int(s)].flags.insert(.closing)
+        closeQueue.append(s, now: now)
+    }
+
+    /// Closes at once: the handler gets `.close`, then the slot and its blocks are freed.
+    func closeNow(_ s: Int32) {
+        let kind = slots[Int(s)].kind
+        guard kind != .free else { return }
+        slots[Int(s)].flags.insert(.closing)
+        if kind != .rejecting { deliver(s, .close) }
+        idleQueue.remove(s)
+        headerQueue.remove(s)
+        lingerQueue.remove(s)
+        recvWaiters.remove(s)
+        closeQueue.remove(s)
+        resumeQueue.remove(s)
+        poller.remove(slots[Int(s)].fd)
+        _ = CMeerkat.close(slots[Int(s)].fd)
+        slots[Int(s)].recvStart = slots[Int(s)].recvEnd
+        slots[Int(s)].sendStart = slots[Int(s)].sendEnd
+        releaseEmptyBuffers(s)
+        switch kind {
+        case .listener: counts.listeners -= 1
+        case .connection: counts.connections -= 1
+        case .rejecting: counts.rejecting -= 1
+        case .free: break
+        }
+        giveBack(s)
+    }
+
+    // MARK: Interest
+
+    func setInterest(_ s: Int32, _ bit: Poller.Interest, adding: Bool) {
+        let old = slots[Int(s)].interest
+        var new = old
+        if adding { new.insert(bit) } else { new.remove(bit) }
+        guard new != old || slots[Int(s)].kind == .free else { return }
+        let first = !slots[Int(s)].flags.contains(.inPoller)
+        slots[Int(s)].interest = new
+        if first {
+            slots[Int(s)].flags.insert(.inPoller)
+            _ = poller.add(slots[Int(s)].fd, token: UInt64(s), new)
+        } else {
+            poller.modify(slots[Int(s)].fd, token: UInt64(s), new)
+        }
+    }
+}

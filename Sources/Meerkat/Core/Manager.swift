@@ -1,0 +1,230 @@
+import CMeerkat
+
+/// The event loop: one thread, one epoll set, a fixed connection table, timers and a
+/// wakeup eventfd (the docs' `Manager`). Everything is allocated in `init` from `Limits`;
+/// serving traffic afterwards allocates nothing in the library.
+public final class Manager {
+    public let limits: Limits
+    let defaultHandler: Handler?
+    let slots: UnsafeMutablePointer<Slot>
+    let tableSize: Int
+    private let freeSlots: UnsafeMutablePointer<Int32>
+    private var freeCount: Int
+    var recvPool: BufferPool
+    var sendPool: BufferPool
+    var poller: Poller
+    /// Connections by last activity (idle timeout), by first byte of an unfinished head
+    /// (header timeout), by time their write side was shut (linger timeout).
+    var idleQueue: SlotQueue
+    var headerQueue: SlotQueue
+    var lingerQueue: SlotQueue
+    /// Connections waiting for a receive block, and those to close after the dispatch.
+    var recvWaiters: SlotQueue
+    var closeQueue: SlotQueue
+    /// Connections whose pipelined input can go on now that a late reply was sent.
+    var resumeQueue: SlotQueue
+    var timers: [Timer] = []
+    let wakeupQueue: WakeupQueue
+    /// Parser scratch: header offsets of the request being delivered.
+    let headerFields: UnsafeMutableBufferPointer<HeaderField>
+    /// Reply head scratch.
+    let headScratch: UnsafeMutablePointer<UInt8>
+    var counts = (listeners: 0, connections: 0, rejecting: 0)
+    var nextGen: UInt32 = 1
+    var now: Int64
+    private var stopped = false
+    private var closed = false
+
+    static let wakeupToken = UInt64.max
+
+    /// - Parameters:
+    ///   - limits: sizes and timeouts; everything is allocated from them here, once.
+    ///   - poller: `.epoll` (default) or the `.poll` fallback.
+    ///   - handler: the default handler for connections whose listener has none.
+    public init(limits: Limits = Limits(), poller: PollerBackend = .epoll, handler: Handler? = nil) {
+        self.limits = limits
+        defaultHandler = handler
+        tableSize = limits.tableSize
+        slots = .allocate(capacity: tableSize)
+        slots.initialize(repeating: Slot(), count: tableSize)
+        freeSlots = .allocate(capacity: tableSize)
+        for i in 0..<tableSize { freeSlots[i] = Int32(tableSize - 1 - i) }
+        freeCount = tableSize
+        recvPool = BufferPool(blockSize: limits.recvBufferSize, blockCount: limits.recvBuffers)
+        sendPool = BufferPool(blockSize: limits.sendBufferSize, blockCount: limits.sendBuffers)
+        self.poller = Poller(backend: poller == .poll ? .poll : .epoll, capacity: tableSize + 1,
+                             maxEvents: limits.eventsPerPoll)
+        idleQueue = SlotQueue(capacity: tableSize)
+        headerQueue = SlotQueue(capacity: tableSize)
+        lingerQueue = SlotQueue(capacity: tableSize)
+        recvWaiters = SlotQueue(capacity: tableSize)
+        closeQueue = SlotQueue(capacity: tableSize)
+        resumeQueue = SlotQueue(capacity: tableSize)
+        timers.reserveCapacity(16)
+        wakeupQueue = WakeupQueue(capacity: limits.wakeupQueueBytes)
+        let fields = UnsafeMutablePointer<HeaderField>.allocate(capacity: limits.maxHeaders)
+        fields.initialize(repeating: HeaderField(), count: limits.maxHeaders)
+        headerFields = UnsafeMutableBufferPointer(start: fields, count: limits.maxHeaders)
+        headScratch = .allocate(capacity: limits.sendBufferSize)
+        now = mk_now_ms()
+        mk_ignore_sigpipe()
+        _ = self.poller.add(wakeupQueue.fd, token: Manager.wakeupToken, .read)
+    }
+
+    deinit {
+        close()
+        for i in 0..<tableSize { (slots + i).deinitialize(count: 1) }
+        slots.deallocate()
+        freeSlots.deallocate()
+        recvPool.deallocate()
+        sendPool.deallocate()
+        idleQueue.deallocate()
+        headerQueue.deallocate()
+        lingerQueue.deallocate()
+        recvWaiters.deallocate()
+        closeQueue.deallocate()
+        resumeQueue.deallocate()
+        headerFields.baseAddress!.deallocate()
+        headScratch.deallocate()
+        wakeupQueue.deallocate()
+        poller.close()
+    }
+
+    // MARK: Listening
+
+    /// Listens on `url` (`http://0.0.0.0:8000`, `http://[::1]:0`, `tcp://…`). The scheme
+    /// decides the protocol; `http: true` makes a `tcp://` listener speak HTTP. `handler`
+    /// is inherited by every connection this listener accepts. Port 0 picks a free port:
+    /// read it back from the returned connection's `localAddress`.
+    @discardableResult
+    public func listen(_ url: String, http: Bool = false, handler: Handler? = nil) throws(ListenError) -> Connection {
+        guard let parsed = ListenURL(url), var address = parsed.address() else { throw .badURL }
+        guard !parsed.isTLS else { throw .tlsUnavailable }
+        guard counts.listeners < limits.maxListeners, let s = takeSlot() else { throw .tableFull }
+        let fd = mk_listen(&address.raw, 128)
+        guard fd >= 0 else {
+            giveBack(s)
+            throw .system(-fd)
+        }
+        counts.listeners += 1
+        slots[Int(s)].fd = fd
+        slots[Int(s)].kind = .listener
+        slots[Int(s)].proto = (parsed.speaksHTTP || http) ? .http : .tcp
+        slots[Int(s)].handler = handler
+        setInterest(s, .read, adding: true)
+        return connection(s)
+    }
+
+    // MARK: The loop
+
+    /// Waits up to `ms` milliseconds (less when a timer or timeout is due sooner; -1
+    /// waits without limit), then handles what is ready, due timers and timeouts.
+    public func poll(_ ms: Int = 0) {
+        guard !closed else { return }
+        now = mk_now_ms()
+        let timeout = waitTime(limit: ms)
+        let ready = poller.wait(timeoutMs: Int32(timeout))
+        now = mk_now_ms()
+        for i in 0..<ready {
+            let r = poller.ready(i)
+            if r.token == Manager.wakeupToken {
+                deliverWakeups()
+            } else {
+                handleReady(Int32(truncatingIfNeeded: r.token), r)
+            }
+            closePending()
+        }
+        runTimers()
+        expireDeadlines()
+        resumePending()
+        closePending()
+    }
+
+    /// Polls until `stop()` is called or the process gets SIGINT or SIGTERM.
+    public func run() {
+        mk_install_signal_handlers()
+        stopped = false
+        while !stopped && mk_stop_requested() == 0 && !closed {
+            poll(1000)
+        }
+        mk_clear_stop_request()
+    }
+
+    /// Makes `run()` return after the current poll.
+    public func stop() { stopped = true }
+
+    /// Closes every connection and listener (each gets `.close`). Idempotent; the
+    /// manager does nothing afterwards.
+    public func close() {
+        guard !closed else { return }
+        for i in 0..<tableSize where slots[i].kind != .free {
+            closeNow(Int32(i))
+        }
+        timers.removeAll()
+        closed = true
+    }
+
+    private func waitTime(limit ms: Int) -> Int {
+        var due: Int64 = ms < 0 ? Int64.max : now + Int64(ms)
+        if let t = nextTimerDue() { due = min(due, t) }
+        due = min(due, deadline(headerQueue, limits.headerTimeoutMs))
+        due = min(due, deadline(idleQueue, limits.idleTimeoutMs))
+        due = min(due, deadline(lingerQueue, limits.lingerTimeoutMs))
+        if closeQueue.first >= 0 || resumeQueue.first >= 0 { due = now }
+        if due == Int64.max { return -1 }
+        return Int(max(0, min(due - now, Int64(Int32.max))))
+    }
+
+    private func deadline(_ queue: SlotQueue, _ timeout: Int) -> Int64 {
+        queue.first >= 0 ? queue.stamp(queue.first) + Int64(timeout) : Int64.max
+    }
+
+    private func expireDeadlines() {
+        while let s = headerQueue.expired(now: now, timeout: Int64(limits.headerTimeoutMs)) { closeNow(s) }
+        while let s = idleQueue.expired(now: now, timeout: Int64(limits.idleTimeoutMs)) { closeNow(s) }
+        while let s = lingerQueue.expired(now: now, timeout: Int64(limits.lingerTimeoutMs)) { closeNow(s) }
+    }
+
+    private func closePending() {
+        while closeQueue.first >= 0 { closeNow(closeQueue.first) }
+    }
+
+    // MARK: Slots and handles
+
+    func takeSlot() -> Int32? {
+        guard freeCount > 0 else { return nil }
+        freeCount -= 1
+        let s = freeSlots[freeCount]
+        slots[Int(s)].gen = nextGen
+        nextGen = nextGen == UInt32.max ? 1 : nextGen + 1
+        return s
+    }
+
+    func giveBack(_ s: Int32) {
+        let gen = slots[Int(s)].gen
+        slots[Int(s)] = Slot()
+        slots[Int(s)].gen = gen
+        freeSlots[freeCount] = s
+        freeCount += 1
+    }
+
+    func connection(_ s: Int32) -> Connection {
+        Connection(manager: self, slot: s, gen: slots[Int(s)].gen)
+    }
+
+    /// The slot a handle names, if that connection is still there.
+    func live(_ c: Connection) -> Int32? {
+        let s = Int(c.slot)
+        guard s >= 0 && s < tableSize, slots[s].gen == c.gen, slots[s].kind != .free else { return nil }
+        return c.slot
+    }
+
+    /// Calls the slot's handler (or the manager's) with `event`.
+    func deliver(_ s: Int32, _ event: Event) {
+        guard let handler = slots[Int(s)].handler ?? defaultHandler else { return }
+        handler(connection(s), event)
+    }
+}
+
+/// Which readiness mechanism a `Manager` uses.
+public enum PollerBackend { case epoll, poll }

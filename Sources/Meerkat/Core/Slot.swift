@@ -1,0 +1,49 @@
+import CMeerkat
+
+/// One entry of the connection table: everything the manager knows about a socket.
+/// A slot holds no I/O buffer of its own; it borrows pool blocks while bytes are pending.
+struct Slot {
+    enum Kind: UInt8 { case free, listener, connection, rejecting }
+    enum Proto: UInt8 { case tcp, http }
+
+    struct Flags: OptionSet {
+        let rawValue: UInt32
+        static let closing = Flags(rawValue: 1 << 0)       // close() called; closes after this dispatch
+        static let draining = Flags(rawValue: 1 << 1)      // close once the send buffer is empty
+        static let lingering = Flags(rawValue: 1 << 2)     // write side shut; waiting for the peer's FIN
+        static let readPaused = Flags(rawValue: 1 << 3)    // waiting for a receive block
+        static let awaitingReply = Flags(rawValue: 1 << 4) // a request was delivered, no reply yet
+        static let headersDelivered = Flags(rawValue: 1 << 5)
+        static let streamingBody = Flags(rawValue: 1 << 6) // handler asked for body pieces
+        static let keepAlive = Flags(rawValue: 1 << 7)     // current request keeps the connection
+        static let headRequest = Flags(rawValue: 1 << 8)   // current request is HEAD
+        static let http10 = Flags(rawValue: 1 << 9)        // current request is HTTP/1.0
+        static let sentContinue = Flags(rawValue: 1 << 10) // 100 Continue sent for this request
+        static let inHandler = Flags(rawValue: 1 << 11)    // input of this slot is being processed
+        static let inPoller = Flags(rawValue: 1 << 12)     // registered with the poller
+        static let recvFull = Flags(rawValue: 1 << 13)     // reading stopped: buffer full
+    }
+
+    var fd: Int32 = -1
+    var gen: UInt32 = 0
+    var kind: Kind = .free
+    var proto: Proto = .tcp
+    var flags: Flags = []
+    var interest: Poller.Interest = []
+    var recvBlock: Int32 = -1
+    var recvStart: Int32 = 0
+    var recvEnd: Int32 = 0
+    var sendBlock: Int32 = -1
+    var sendStart: Int32 = 0
+    var sendEnd: Int32 = 0
+    /// Streamed body bytes still to come, and the head kept in front of them.
+    var bodyRemaining: Int = 0
+    var streamHeadLength: Int32 = 0
+    var listener: Int32 = -1
+    var remote = mk_addr()
+    var handler: Handler?
+    var userdata: AnyObject?
+
+    var recvCount: Int { Int(recvEnd - recvStart) }
+    var sendCount: Int { Int(sendEnd - sendStart) }
+}

@@ -1,0 +1,59 @@
+/// An intrusive FIFO of slots, each stamped with the time it joined. The manager keeps
+/// one per timeout (idle, header, linger): with one timeout per queue, the oldest entry
+/// is the first to expire, so finding expired slots costs O(expired), never
+/// O(connections). It also serves as a plain FIFO (slots waiting for a buffer, slots to
+/// close). Links live in arrays indexed by slot, sized once.
+struct SlotQueue {
+    private static let absent: Int32 = -2
+    private let prev: UnsafeMutablePointer<Int32>
+    private let next: UnsafeMutablePointer<Int32>
+    private let since: UnsafeMutablePointer<Int64>
+    private(set) var first: Int32 = -1
+    private var last: Int32 = -1
+
+    init(capacity: Int) {
+        prev = .allocate(capacity: capacity)
+        next = .allocate(capacity: capacity)
+        since = .allocate(capacity: capacity)
+        prev.initialize(repeating: SlotQueue.absent, count: capacity)
+        next.initialize(repeating: -1, count: capacity)
+        since.initialize(repeating: 0, count: capacity)
+    }
+
+    func contains(_ slot: Int32) -> Bool { prev[Int(slot)] != SlotQueue.absent }
+
+    func stamp(_ slot: Int32) -> Int64 { since[Int(slot)] }
+
+    /// Adds `slot` at the end, stamped `now` (moves it there if present).
+    mutating func append(_ slot: Int32, now: Int64) {
+        if contains(slot) { remove(slot) }
+        let s = Int(slot)
+        since[s] = now
+        prev[s] = last
+        next[s] = -1
+        if last >= 0 { next[Int(last)] = slot } else { first = slot }
+        last = slot
+    }
+
+    mutating func remove(_ slot: Int32) {
+        let s = Int(slot)
+        guard contains(slot) else { return }
+        let p = prev[s], n = next[s]
+        if p >= 0 { next[Int(p)] = n } else { first = n }
+        if n >= 0 { prev[Int(n)] = p } else { last = p }
+        prev[s] = SlotQueue.absent
+        next[s] = -1
+    }
+
+    /// The oldest slot if it has been in the list for at least `timeout` ms.
+    func expired(now: Int64, timeout: Int64) -> Int32? {
+        guard first >= 0, now - since[Int(first)] >= timeout else { return nil }
+        return first
+    }
+
+    func deallocate() {
+        prev.deallocate()
+        next.deallocate()
+        since.deallocate()
+    }
+}

@@ -1,0 +1,95 @@
+/// Decodes a chunked request body (RFC 9112 §7.1) in place: pure, no allocation.
+enum ChunkedDecoder {
+    enum Result: Equatable {
+        case incomplete
+        case failed(Int)
+        /// The decoded body now fills the first `bodyLength` bytes; `consumed` wire bytes
+        /// (chunks, last chunk, trailers, final CRLF) have been used.
+        case complete(bodyLength: Int, consumed: Int)
+    }
+
+    /// Validates the chunked body at the start of `buf`; once it is complete, moves the
+    /// chunk data together at the front. Incomplete input is left untouched, so the
+    /// caller can simply try again with more bytes. A body over `maxBody` fails with 413.
+    static func decode(_ buf: UnsafeMutableRawBufferPointer, maxBody: Int) -> Result {
+        guard let p = buf.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .incomplete }
+        let n = buf.count
+        var i = 0
+        var total = 0
+        // Pass 1: validate and find the end.
+        chunks: while true {
+            switch chunkSize(p, n, i) {
+            case .incomplete: return .incomplete
+            case .malformed: return .failed(400)
+            case let .size(size, next):
+                i = next
+                if size == 0 { break chunks }
+                guard size <= maxBody - total else { return .failed(413) }
+                total += size
+                guard i + size + 2 <= n else { return .incomplete }
+                guard p[i + size] == ASCII.cr && p[i + size + 1] == ASCII.lf else { return .failed(400) }
+                i += size + 2
+            }
+        }
+        // Trailer section: field lines, then an empty line. Shape-checked, then ignored.
+        trailers: while true {
+            switch lineEnd(p, n, i) {
+            case .incomplete: return .incomplete
+            case .malformed: return .failed(400)
+            case let .at(lf):
+                let empty = lf == i + 1
+                i = lf + 1
+                if empty { break trailers }
+            }
+        }
+        let consumed = i
+        // Pass 2: move the data together.
+        var read = 0, write = 0
+        while case let .size(size, next) = chunkSize(p, n, read), size > 0 {
+            if write != next { (p + write).update(from: p + next, count: size) }
+            write += size
+            read = next + size + 2
+        }
+        return .complete(bodyLength: write, consumed: consumed)
+    }
+
+    private enum Size { case size(Int, next: Int), incomplete, malformed }
+    private enum LineEnd { case at(Int), incomplete, malformed }
+
+    /// chunk-size [chunk-ext] CRLF at `start`.
+    private static func chunkSize(_ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ start: Int) -> Size {
+        var i = start
+        var size = 0
+        while i < n, let d = ASCII.hexValue(p[i]) {
+            guard i - start < 15 else { return .malformed }   // would overflow
+            size = size << 4 | Int(d)
+            i += 1
+        }
+        if i == n { return .incomplete }
+        guard i > start else { return .malformed }
+        switch lineEnd(p, n, i) {
+        case .incomplete: return .incomplete
+        case .malformed: return .malformed
+        case let .at(lf):
+            // Anything between the size and CRLF must be an extension (";…").
+            guard lf - 1 == i || p[i] == UInt8(ascii: ";") || ASCII.isSpaceOrTab(p[i]) else { return .malformed }
+            return .size(size, next: lf + 1)
+        }
+    }
+
+    /// The LF that ends the line at `start` (which must end in CRLF and hold no other
+    /// control bytes but tab).
+    private static func lineEnd(_ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ start: Int) -> LineEnd {
+        var i = start
+        while i < n {
+            let c = p[i]
+            if c == ASCII.cr {
+                guard i + 1 < n else { return .incomplete }
+                return p[i + 1] == ASCII.lf ? .at(i + 1) : .malformed
+            }
+            if (c < 0x20 && c != ASCII.tab) || c == 0x7F { return .malformed }
+            i += 1
+        }
+        return .incomplete
+    }
+}

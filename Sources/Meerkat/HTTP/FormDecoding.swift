@@ -1,0 +1,55 @@
+/// `application/x-www-form-urlencoded` decoding, as query strings use it.
+public enum FormDecoding {
+    /// Percent-decodes `view` ('+' becomes a space). Nil for a bad escape.
+    public static func decode(_ view: ByteView) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(view.count)
+        var i = 0
+        while i < view.count {
+            let c = view[i]
+            if c == UInt8(ascii: "%") {
+                guard i + 2 < view.count, let hi = ASCII.hexValue(view[i + 1]), let lo = ASCII.hexValue(view[i + 2]) else {
+                    return nil
+                }
+                out.append(hi << 4 | lo)
+                i += 3
+            } else {
+                out.append(c == UInt8(ascii: "+") ? UInt8(ascii: " ") : c)
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The decoded value of `name` among the `&`-separated pairs of `query`.
+    static func value(of name: UnsafeRawBufferPointer, in query: ByteView) -> String? {
+        var start = 0
+        while start < query.count {
+            let end = query.firstIndex(of: UInt8(ascii: "&"), from: start) ?? query.count
+            let pair = query.slice(start, end)
+            let eq = pair.firstIndex(of: UInt8(ascii: "=")) ?? pair.count
+            if pair.slice(0, eq).equals(name) {
+                return decode(pair.slice(eq + 1, pair.count))
+            }
+            start = end + 1
+        }
+        return nil
+    }
+
+    /// Percent-encodes everything but unreserved characters (the docs' `url_encode`).
+    public static func encode(_ text: String) -> String {
+        let hex: StaticString = "0123456789ABCDEF"
+        var out: [UInt8] = []
+        for c in text.utf8 {
+            switch c {
+            case 48...57, 65...90, 97...122, UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(c)
+            default:
+                out.append(UInt8(ascii: "%"))
+                out.append(hex.utf8Start[Int(c >> 4)])
+                out.append(hex.utf8Start[Int(c & 15)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,110 @@
+/// A parsed request, as views into the connection's receive buffer (the docs'
+/// `HttpMessage`). Valid only during the handler call that received it; nothing is
+/// copied unless a `String` is asked for (`text`, `queryVar`, `.string` of a view).
+public struct HttpMessage {
+    let base: UnsafePointer<UInt8>
+    let head: RequestHead
+    let fields: UnsafeBufferPointer<HeaderField>
+    /// The body (decoded if it came chunked; empty when it was streamed).
+    public let body: ByteView
+
+    init(base: UnsafePointer<UInt8>, head: RequestHead, fields: UnsafeBufferPointer<HeaderField>, body: ByteView) {
+        self.base = base
+        self.head = head
+        self.fields = UnsafeBufferPointer(rebasing: fields[0..<head.headerCount])
+        self.body = body
+    }
+
+    private func view(_ from: Int32, _ to: Int32) -> ByteView {
+        ByteView(base: base + Int(from), count: Int(to - from))
+    }
+
+    public var method: ByteView { view(head.methodStart, head.methodEnd) }
+    /// The path, without the query string (as in the docs).
+    public var uri: ByteView { view(head.methodEnd + 1, head.pathEnd) }
+    /// The query string, without '?'.
+    public var query: ByteView { view(head.queryStart, head.targetEnd) }
+    public var proto: ByteView { view(head.protoStart, head.protoEnd) }
+    /// The body as text (a copy; invalid UTF-8 is repaired).
+    public var text: String { body.string }
+    /// The request head as received, through the blank line.
+    public var headBytes: ByteView { view(0, Int32(head.length)) }
+    public var isHead: Bool { head.isHead }
+    public var keepAlive: Bool { head.keepAlive }
+
+    /// The first header named `name` (any case), or nil.
+    public func header(_ name: StaticString) -> ByteView? { header(name.rawBuffer) }
+
+    public func header(_ name: String) -> ByteView? {
+        var copy = name
+        return copy.withUTF8 { header(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The header's value, or `defaultValue` (the docs' `header(name, default)`).
+    public func header(_ name: StaticString, default defaultValue: String) -> String {
+        header(name)?.string ?? defaultValue
+    }
+
+    func header(_ name: UnsafeRawBufferPointer) -> ByteView? {
+        for f in fields where Int(f.nameLength) == name.count {
+            if view(f.nameStart, f.nameStart + f.nameLength).equalsIgnoringCase(name) {
+                return view(f.valueStart, f.valueStart + f.valueLength)
+            }
+        }
+        return nil
+    }
+
+    /// Every header as (name, value) views, in order.
+    public var headers: HeaderList { HeaderList(message: self) }
+
+    public struct HeaderList: Sequence {
+        let message: HttpMessage
+        public var count: Int { message.fields.count }
+
+        public func makeIterator() -> Iterator { Iterator(message: message, index: 0) }
+
+        public struct Iterator: IteratorProtocol {
+            let message: HttpMessage
+            var index: Int
+            public mutating func next() -> (name: ByteView, value: ByteView)? {
+                guard index < message.fields.count else { return nil }
+                let f = message.fields[index]
+                index += 1
+                return (message.view(f.nameStart, f.nameStart + f.nameLength),
+                        message.view(f.valueStart, f.valueStart + f.valueLength))
+            }
+        }
+    }
+
+    /// The URL-decoded value of query parameter `name`, or nil when absent or badly
+    /// encoded (the docs' `query_var`).
+    public func queryVar(_ name: StaticString) -> String? {
+        FormDecoding.value(of: name.rawBuffer, in: query)
+    }
+
+    public func queryVar(_ name: String) -> String? {
+        var copy = name
+        return copy.withUTF8 { FormDecoding.value(of: UnsafeRawBufferPointer($0), in: query) }
+    }
+
+    /// The `key=value` parameter inside a header value, e.g. `headerVar("Content-Type",
+    /// "charset")` (the docs' `header_var`).
+    public func headerVar(_ header: StaticString, _ key: StaticString) -> ByteView? {
+        guard let value = self.header(header) else { return nil }
+        var start = 0
+        while start < value.count {
+            let end = value.firstIndex(of: UInt8(ascii: ";"), from: start) ?? value.count
+            let part = value.slice(start, end).trimmingSpaces()
+            if let eq = part.firstIndex(of: UInt8(ascii: "=")),
+               part.slice(0, eq).trimmingSpaces().equalsIgnoringCase(key) {
+                var v = part.slice(eq + 1, part.count).trimmingSpaces()
+                if v.count >= 2 && v[0] == UInt8(ascii: "\"") && v[v.count - 1] == UInt8(ascii: "\"") {
+                    v = v.slice(1, v.count - 1)
+                }
+                return v
+            }
+            start = end + 1
+        }
+        return nil
+    }
+}

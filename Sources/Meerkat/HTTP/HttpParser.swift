@@ -1,0 +1,194 @@
+import CMeerkat
+
+/// Where one header line's name and value sit, as offsets into the parsed bytes.
+public struct HeaderField {
+    var nameStart: Int32 = 0
+    var nameLength: Int32 = 0
+    var valueStart: Int32 = 0
+    var valueLength: Int32 = 0
+}
+
+/// How a request's body is delimited.
+enum BodyKind: Equatable {
+    case none
+    case length(Int)
+    case chunked
+}
+
+/// A parsed request head: offsets into the bytes it was parsed from, and what the
+/// connection must know to frame the body and the reply.
+struct RequestHead: Equatable {
+    var methodStart: Int32 = 0, methodEnd: Int32 = 0
+    var pathEnd: Int32 = 0          // the request target up to '?'
+    var queryStart: Int32 = 0       // after '?' (== targetEnd when there is none)
+    var targetEnd: Int32 = 0
+    var protoStart: Int32 = 0, protoEnd: Int32 = 0
+    var headerCount: Int = 0
+    /// Bytes from the start of the buffer through the blank line.
+    var length: Int = 0
+    var body: BodyKind = .none
+    var keepAlive = true
+    var expectContinue = false
+    var isHead = false
+    var isHTTP10 = false
+}
+
+enum HeadResult: Equatable {
+    case incomplete
+    case complete(RequestHead)
+    /// The status to answer with before closing (400, 414, 431, 501, 505).
+    case failed(Int)
+}
+
+/// A strict HTTP/1.1 request-head parser (RFC 9112): pure, bytes in and offsets out,
+/// no allocation. Anything the RFC lets a server reject is rejected: bare CR or LF,
+/// obs-fold, whitespace before a colon, control bytes, bad or conflicting
+/// Content-Length, Content-Length with Transfer-Encoding, a missing Host in HTTP/1.1.
+enum HttpParser {
+    /// Parses the head at the start of `buf`. Leading empty lines (CRLF) are skipped, as
+    /// RFC 9112 §2.2 allows. Header offsets go to `fields`; more lines than it holds
+    /// fail with 431.
+    static func parseHead(_ buf: UnsafeRawBufferPointer, fields: UnsafeMutableBufferPointer<HeaderField>,
+                          maxURILength: Int) -> HeadResult {
+        let p = buf.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let n = buf.count
+        guard let p, n > 0 else { return .incomplete }
+        var head = RequestHead()
+        var i = 0
+        while i + 1 < n && p[i] == ASCII.cr && p[i + 1] == ASCII.lf { i += 2 }
+        if i < n && p[i] == ASCII.cr { return i + 1 < n ? .failed(400) : .incomplete }
+
+        // Request line: method SP request-target SP HTTP-version CRLF.
+        head.methodStart = Int32(i)
+        while i < n && ASCII.isTokenChar(p[i]) { i += 1 }
+        if i == n { return i - Int(head.methodStart) > 32 ? .failed(400) : .incomplete }
+        guard p[i] == ASCII.space, i > Int(head.methodStart) else { return .failed(400) }
+        head.methodEnd = Int32(i)
+        i += 1
+        let targetStart = i
+        var question = -1
+        while i < n && p[i] > 0x20 && p[i] < 0x7F {
+            if p[i] == UInt8(ascii: "?") && question < 0 { question = i }
+            i += 1
+        }
+        if i - targetStart > maxURILength { return .failed(414) }
+        if i == n { return .incomplete }
+        guard p[i] == ASCII.space, i > targetStart else { return .failed(400) }
+        head.targetEnd = Int32(i)
+        head.pathEnd = Int32(question >= 0 ? question : i)
+        head.queryStart = Int32(question >= 0 ? question + 1 : i)
+        i += 1
+        head.protoStart = Int32(i)
+        // "HTTP/" DIGIT "." DIGIT
+        let proto: StaticString = "HTTP/x.y"
+        var k = 0
+        while k < 8 && i + k < n {
+            let c = p[i + k]
+            let ok: Bool
+            switch k {
+            case 5, 7: ok = ASCII.isDigit(c)
+            default: ok = c == proto.utf8Start[k]
+            }
+            guard ok else { return .failed(400) }
+            k += 1
+        }
+        if k < 8 || i + 8 >= n { return .incomplete }
+        i += 8
+        guard p[i] == ASCII.cr else { return .failed(400) }
+        if i + 1 == n { return .incomplete }
+        guard p[i + 1] == ASCII.lf else { return .failed(400) }
+        head.protoEnd = Int32(i)
+        let major = p[Int(head.protoStart) + 5], minor = p[Int(head.protoStart) + 7]
+        guard major == UInt8(ascii: "1") else { return .failed(505) }
+        head.isHTTP10 = minor == UInt8(ascii: "0")
+        i += 2
+
+        // Header lines, up to the empty line.
+        var contentLength = -1
+        var chunked = false
+        var transferEncoding = false
+        var hostCount = 0
+        var closeToken = false, keepAliveToken = false
+        while true {
+            guard i < n else { return .incomplete }
+            if p[i] == ASCII.cr {
+                guard i + 1 < n else { return .incomplete }
+                guard p[i + 1] == ASCII.lf else { return .failed(400) }
+                i += 2
+                break
+            }
+            guard !ASCII.isSpaceOrTab(p[i]) else { return .failed(400) }   // obs-fold
+            let nameStart = i
+            while i < n && ASCII.isTokenChar(p[i]) { i += 1 }
+            if i == n { return .incomplete }
+            guard p[i] == ASCII.colon, i > nameStart else { return .failed(400) }
+            let nameEnd = i
+            i += 1
+            while i < n && ASCII.isSpaceOrTab(p[i]) { i += 1 }
+            let valueStart = i
+            // field-value: VCHAR, obs-text, SP, HTAB; ends at CRLF.
+            while i < n {
+                let c = p[i]
+                if c < 0x20 && c != ASCII.tab || c == 0x7F { break }
+                i += 1
+            }
+            if i == n { return .incomplete }
+            guard p[i] == ASCII.cr else { return .failed(400) }
+            if i + 1 == n { return .incomplete }
+            guard p[i + 1] == ASCII.lf else { return .failed(400) }
+            var valueEnd = i
+            while valueEnd > valueStart && ASCII.isSpaceOrTab(p[valueEnd - 1]) { valueEnd -= 1 }
+            i += 2
+
+            guard head.headerCount < fields.count else { return .failed(431) }
+            fields[head.headerCount] = HeaderField(nameStart: Int32(nameStart), nameLength: Int32(nameEnd - nameStart),
+                                                   valueStart: Int32(valueStart), valueLength: Int32(valueEnd - valueStart))
+            head.headerCount += 1
+
+            let name = ByteView(base: p + nameStart, count: nameEnd - nameStart)
+            let value = ByteView(base: p + valueStart, count: valueEnd - valueStart)
+            switch name.count {
+            case 4 where name.equalsIgnoringCase("host"):
+                hostCount += 1
+            case 6 where name.equalsIgnoringCase("expect"):
+                if value.equalsIgnoringCase("100-continue") { head.expectContinue = true }
+            case 10 where name.equalsIgnoringCase("connection"):
+                if value.containsToken("close") { closeToken = true }
+                if value.containsToken("keep-alive") { keepAliveToken = true }
+            case 14 where name.equalsIgnoringCase("content-length"):
+                guard let length = parseLength(value), contentLength < 0 || contentLength == length else {
+                    return .failed(400)
+                }
+                contentLength = length
+            case 17 where name.equalsIgnoringCase("transfer-encoding"):
+                guard !transferEncoding else { return .failed(400) }
+                transferEncoding = true
+                guard value.equalsIgnoringCase("chunked") else { return .failed(501) }
+                chunked = true
+            default:
+                break
+            }
+        }
+        head.length = i
+        if transferEncoding && (contentLength >= 0 || head.isHTTP10) { return .failed(400) }
+        if !head.isHTTP10 && hostCount != 1 { return .failed(400) }
+        if hostCount > 1 { return .failed(400) }
+        head.body = chunked ? .chunked : (contentLength > 0 ? .length(contentLength) : .none)
+        head.keepAlive = head.isHTTP10 ? (keepAliveToken && !closeToken) : !closeToken
+        let method = ByteView(base: p + Int(head.methodStart), count: Int(head.methodEnd - head.methodStart))
+        head.isHead = method == "HEAD"
+        return .complete(head)
+    }
+
+    /// 1*DIGIT with no sign, no spaces, no overflow (at most 18 digits).
+    static func parseLength(_ v: ByteView) -> Int? {
+        guard v.count > 0 && v.count <= 18 else { return nil }
+        var value = 0
+        for i in 0..<v.count {
+            let c = v[i]
+            guard ASCII.isDigit(c) else { return nil }
+            value = value * 10 + Int(c - 48)
+        }
+        return value
+    }
+}

@@ -1,0 +1,212 @@
+import CMeerkat
+
+/// The HTTP/1.1 side of a connection: frames requests out of the receive buffer with
+/// the pure parsers, delivers them in order, and answers bad input per DESIGN.md.
+extension Manager {
+    /// Handles whatever complete input the slot's receive buffer holds.
+    func processInput(_ s: Int32) {
+        switch slots[Int(s)].proto {
+        case .tcp: return   // raw TCP: the handler got `.read` and reads the buffer itself
+        case .http: processHTTP(s)
+        }
+    }
+
+    private func receiveBuffer(_ s: Int32) -> UnsafeMutableRawBufferPointer {
+        let base = recvPool.pointer(slots[Int(s)].recvBlock) + Int(slots[Int(s)].recvStart)
+        return UnsafeMutableRawBufferPointer(start: base, count: slots[Int(s)].recvCount)
+    }
+
+    private func consume(_ s: Int32, _ count: Int) {
+        slots[Int(s)].recvStart += Int32(count)
+    }
+
+    private func stillServing(_ s: Int32) -> Bool {
+        let f = slots[Int(s)].flags
+        return slots[Int(s)].kind == .connection && !f.contains(.closing) && !f.contains(.draining)
+            && !f.contains(.lingering)
+    }
+
+    private func processHTTP(_ s: Int32) {
+        slots[Int(s)].flags.insert(.inHandler)
+        defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
+        while stillServing(s) && !slots[Int(s)].flags.contains(.awaitingReply)
+            && slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount > 0 {
+            if !nextRequest(s) { return }
+        }
+        if slots[Int(s)].kind != .free && slots[Int(s)].recvCount == 0 { headerQueue.remove(s) }
+    }
+
+    /// Frames and delivers one request; false when more bytes are needed or the
+    /// connection is done.
+    private func nextRequest(_ s: Int32) -> Bool {
+        if slots[Int(s)].flags.contains(.streamingBody) && slots[Int(s)].streamHeadLength > 0 {
+            return streamBody(s)
+        }
+        let buf = receiveBuffer(s)
+        let full = recvPool.blockSize - Int(slots[Int(s)].recvStart) <= buf.count
+        switch HttpParser.parseHead(UnsafeRawBufferPointer(buf), fields: headerFields, maxURILength: limits.maxURILength) {
+        case .incomplete:
+            if full && slots[Int(s)].recvStart == 0 {
+                fail(s, 431, "request head too large")
+            } else if !headerQueue.contains(s) {
+                headerQueue.append(s, now: now)
+            }
+            return false
+        case let .failed(status):
+            fail(s, status, status == 414 ? "URI too long" : "bad request")
+            return false
+        case let .complete(head):
+            headerQueue.remove(s)
+            return deliverRequest(s, head)
+        }
+    }
+
+    private func deliverRequest(_ s: Int32, _ head: RequestHead) -> Bool {
+        var f = slots[Int(s)].flags
+        f.remove([.keepAlive, .headRequest, .http10])
+        if head.keepAlive { f.insert(.keepAlive) }
+        if head.isHead { f.insert(.headRequest) }
+        if head.isHTTP10 { f.insert(.http10) }
+        slots[Int(s)].flags = f
+        let capacity = recvPool.blockSize
+
+        if !f.contains(.headersDelivered) {
+            slots[Int(s)].flags.insert(.headersDelivered)
+            deliver(s, .httpHeaders(message(s, head, body: .empty)))
+            guard stillServing(s) else { return false }
+        }
+        var bodyLength = 0
+        var wireLength = 0
+        switch head.body {
+        case .none:
+            break
+        case let .length(n):
+            if slots[Int(s)].flags.contains(.streamingBody) {
+                slots[Int(s)].bodyRemaining = n
+                slots[Int(s)].streamHeadLength = Int32(head.length)
+                return streamBody(s)
+            }
+            guard n <= capacity - head.length else {
+                fail(s, 413, "body too large")
+                return false
+            }
+            guard head.length + n <= slots[Int(s)].recvCount else {
+                sendContinue(s, head)
+                return false
+            }
+            bodyLength = n
+            wireLength = n
+        case .chunked:
+            let buf = receiveBuffer(s)
+            let rest = UnsafeMutableRawBufferPointer(rebasing: buf[head.length...])
+            switch ChunkedDecoder.decode(rest, maxBody: capacity - head.length) {
+            case .incomplete:
+                if recvPool.blockSize - Int(slots[Int(s)].recvStart) <= buf.count && slots[Int(s)].recvStart == 0 {
+                    fail(s, 413, "body too large")
+                } else {
+                    sendContinue(s, head)
+                }
+                return false
+            case let .failed(status):
+                fail(s, status, "bad chunked body")
+                return false
+            case let .complete(decoded, consumed):
+                bodyLength = decoded
+                wireLength = consumed
+            }
+        }
+        let base = UnsafePointer(receiveBuffer(s).baseAddress!.assumingMemoryBound(to: UInt8.self))
+        let body = ByteView(base: base + head.length, count: bodyLength)
+        finishRequest(s, head, body: body, wireLength: head.length + wireLength)
+        return true
+    }
+
+    /// Delivers the request, then drops its bytes. Without a reply by the end of the
+    /// handler, later pipelined requests wait for it, so answers stay in order.
+    private func finishRequest(_ s: Int32, _ head: RequestHead, body: ByteView, wireLength: Int) {
+        slots[Int(s)].flags.insert(.awaitingReply)
+        slots[Int(s)].flags.remove([.headersDelivered, .streamingBody, .sentContinue])
+        deliver(s, .httpMessage(message(s, head, body: body)))
+        guard slots[Int(s)].kind != .free else { return }
+        consume(s, wireLength)
+    }
+
+    /// Hands the next piece of a streamed body to the handler; the head stays in front
+    /// of the buffer until the end, when `.httpMessage` comes with an empty body.
+    private func streamBody(_ s: Int32) -> Bool {
+        let headLength = Int(slots[Int(s)].streamHeadLength)
+        let available = slots[Int(s)].recvCount - headLength
+        let piece = min(available, slots[Int(s)].bodyRemaining)
+        if piece > 0 {
+            let buf = receiveBuffer(s)
+            let base = UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            deliver(s, .httpBody(ByteView(base: base + headLength, count: piece)))
+            guard stillServing(s) else { return false }
+            // Close the gap: later (pipelined) bytes move up behind the head.
+            let after = available - piece
+            let p = receiveBuffer(s).baseAddress!
+            if after > 0 { memmove(p + headLength, p + headLength + piece, after) }
+            slots[Int(s)].recvEnd -= Int32(piece)
+            slots[Int(s)].bodyRemaining -= piece
+        }
+        guard slots[Int(s)].bodyRemaining == 0 else { return false }
+        slots[Int(s)].streamHeadLength = 0
+        guard case let .complete(head) = HttpParser.parseHead(UnsafeRawBufferPointer(receiveBuffer(s)), fields: headerFields,
+                                                             maxURILength: limits.maxURILength) else {
+            fail(s, 400, "bad request")
+            return false
+        }
+        finishRequest(s, head, body: .empty, wireLength: headLength)
+        return true
+    }
+
+    private func message(_ s: Int32, _ head: RequestHead, body: ByteView) -> HttpMessage {
+        let base = UnsafePointer(receiveBuffer(s).baseAddress!.assumingMemoryBound(to: UInt8.self))
+        return HttpMessage(base: base, head: head, fields: UnsafeBufferPointer(headerFields), body: body)
+    }
+
+    /// `Expect: 100-continue`: tell the client to send the body (once per request).
+    private func sendContinue(_ s: Int32, _ head: RequestHead) {
+        guard head.expectContinue, !slots[Int(s)].flags.contains(.sentContinue) else { return }
+        slots[Int(s)].flags.insert(.sentContinue)
+        let text: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
+        try? enqueue(s, text.rawBuffer, UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    private func fail(_ s: Int32, _ status: Int, _ why: StaticString) {
+        deliver(s, .error(why))
+        guard slots[Int(s)].kind == .connection else { return }
+        slots[Int(s)].recvStart = slots[Int(s)].recvEnd   // nothing after bad input is trusted
+        replyErrorAndClose(s, status)
+    }
+
+    /// A reply went out: if it answered a delivered request, later pipelined input may
+    /// go on (at once when we are inside the read path, else at the end of this poll).
+    func replied(_ s: Int32) {
+        guard slots[Int(s)].flags.contains(.awaitingReply) else { return }
+        slots[Int(s)].flags.remove(.awaitingReply)
+        if !slots[Int(s)].flags.contains(.inHandler) && slots[Int(s)].recvCount > 0 {
+            resumeQueue.append(s, now: now)
+        }
+    }
+
+    func resumePending() {
+        while resumeQueue.first >= 0 {
+            let s = resumeQueue.first
+            resumeQueue.remove(s)
+            processHTTP(s)
+            releaseEmptyBuffers(s)
+            resumeReadingIfRoom(s)
+        }
+    }
+}
+
+extension Connection {
+    /// Call during `.httpHeaders` to take the request body in `.httpBody` pieces
+    /// instead of whole (needed for a body larger than the receive buffer, which is
+    /// otherwise answered 413). `.httpMessage` follows with an empty body.
+    public func streamRequestBody() {
+        guard let s = liveSlot else { return }
+        manager.slots[Int(s)].flags.insert(.streamingBody)
+    }
+}

@@ -1,0 +1,88 @@
+/// Replies to HTTP requests (the docs' `reply`).
+extension Connection {
+    /// Sends a complete response: status line, `headers`, a correct Content-Length, the
+    /// body (which may hold any bytes, NUL included). For HEAD the body is left out;
+    /// `Connection: close` is added (and the connection drained) when the request asked
+    /// for it. Throws `.invalidHeader` for CR/LF/NUL in a header or a non-token name, or
+    /// for a Content-Length / Transfer-Encoding header (the library writes those);
+    /// `.sendBufferFull` when the response does not fit the send buffer (nothing sent).
+    public func reply(_ status: Int, _ body: some ByteSource,
+                      headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
+        let s = try openSlot()
+        try body.withBytes { (bytes) throws(ConnectionError) in
+            try manager.sendReply(s, status: status, body: bytes, headers: headers)
+        }
+    }
+
+    /// A response with an empty body.
+    public func reply(_ status: Int, headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
+        try reply(status, UnsafeRawBufferPointer(start: nil, count: 0), headers: headers)
+    }
+}
+
+extension Manager {
+    func sendReply(_ s: Int32, status: Int, body: UnsafeRawBufferPointer,
+                   headers: KeyValuePairs<String, String>) throws(ConnectionError) {
+        guard slots[Int(s)].kind == .connection, (100...999).contains(status) else { throw .invalidState }
+        let flags = slots[Int(s)].flags
+        var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
+        w.append("HTTP/1.1 ")
+        w.append(decimal: status)
+        w.append(byte: ASCII.space)
+        w.append(HttpStatus.reason(status))
+        w.append("\r\n")
+        for (name, value) in headers {
+            try appendHeader(&w, name, value)
+        }
+        let interim = status < 200
+        if !interim && status != 204 && status != 304 {
+            w.append("Content-Length: ")
+            w.append(decimal: body.count)
+            w.append("\r\n")
+        }
+        let closeAfter = !interim && !flags.contains(.keepAlive)
+        if closeAfter {
+            w.append("Connection: close\r\n")
+        } else if flags.contains(.http10) && !interim {
+            w.append("Connection: keep-alive\r\n")
+        }
+        w.append("\r\n")
+        guard !w.overflowed else { throw .sendBufferFull }
+        let omitBody = flags.contains(.headRequest) || interim || status == 204 || status == 304
+        try enqueue(s, w.written, omitBody ? UnsafeRawBufferPointer(start: nil, count: 0) : body)
+        guard !interim else { return }
+        replied(s)
+        if closeAfter {
+            slots[Int(s)].flags.insert(.draining)
+            if slots[Int(s)].sendCount == 0 { finishDrain(s) }
+        }
+    }
+
+    private func appendHeader(_ w: inout ByteWriter, _ name: String, _ value: String) throws(ConnectionError) {
+        var name = name, value = value
+        let ok = name.withUTF8 { n in
+            value.withUTF8 { v in
+                let nv = ByteView(UnsafeRawBufferPointer(n))
+                guard nv.count > 0, !nv.equalsIgnoringCase("content-length"),
+                      !nv.equalsIgnoringCase("transfer-encoding") else { return false }
+                for c in n where !ASCII.isTokenChar(c) { return false }
+                for c in v where c < 0x20 && c != ASCII.tab || c == 0x7F { return false }
+                w.append(UnsafeRawBufferPointer(n))
+                w.append(": ")
+                w.append(UnsafeRawBufferPointer(v))
+                w.append("\r\n")
+                return true
+            }
+        }
+        guard ok else { throw .invalidHeader }
+    }
+
+    /// Library-made answer to bad input: a short text body, `Connection: close`, drain.
+    func replyErrorAndClose(_ s: Int32, _ status: Int) {
+        slots[Int(s)].flags.remove(.keepAlive)
+        slots[Int(s)].flags.remove(.headRequest)
+        let reason = HttpStatus.reason(status)
+        try? sendReply(s, status: status, body: reason.rawBuffer, headers: ["Content-Type": "text/plain"])
+        if !slots[Int(s)].flags.contains(.draining) { scheduleClose(s) }
+    }
+}

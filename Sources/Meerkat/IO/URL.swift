@@ -1,0 +1,77 @@
+import CMeerkat
+
+/// The parts of a listen/connect URL Meerkat needs: `http://0.0.0.0:8000`,
+/// `ws://[::1]:0/path`, `tcp://127.0.0.1:9000`. Hosts are numeric (a board has no
+/// resolver to spare); "localhost" is taken as 127.0.0.1.
+public struct ListenURL: Equatable {
+    public enum Scheme: Equatable { case http, https, ws, wss, tcp, tls }
+
+    public var scheme: Scheme
+    public var host: String
+    public var port: Int
+
+    public var isTLS: Bool { scheme == .https || scheme == .wss || scheme == .tls }
+    /// True for the schemes that speak HTTP on accept (WebSocket starts as HTTP).
+    public var speaksHTTP: Bool { scheme != .tcp && scheme != .tls }
+
+    public init?(_ text: String) {
+        let bytes = Array(text.utf8)
+        guard let sep = ListenURL.find(bytes, "://") else { return nil }
+        switch String(decoding: bytes[0..<sep], as: UTF8.self) {
+        case "http": scheme = .http
+        case "https": scheme = .https
+        case "ws": scheme = .ws
+        case "wss": scheme = .wss
+        case "tcp": scheme = .tcp
+        case "tls": scheme = .tls
+        default: return nil
+        }
+        var rest = Array(bytes[(sep + 3)...])
+        if let slash = rest.firstIndex(of: UInt8(ascii: "/")) { rest = Array(rest[..<slash]) }
+        var hostBytes: ArraySlice<UInt8>
+        var portBytes: ArraySlice<UInt8>
+        if rest.first == UInt8(ascii: "[") {
+            guard let close = rest.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            hostBytes = rest[1..<close]
+            portBytes = rest[(close + 1)...]
+            guard portBytes.isEmpty || portBytes.first == UInt8(ascii: ":") else { return nil }
+            portBytes = portBytes.dropFirst()
+        } else if let colon = rest.lastIndex(of: UInt8(ascii: ":")) {
+            hostBytes = rest[..<colon]
+            portBytes = rest[(colon + 1)...]
+        } else {
+            hostBytes = rest[...]
+            portBytes = []
+        }
+        if portBytes.isEmpty {
+            port = (scheme == .https || scheme == .wss) ? 443 : 80
+        } else {
+            guard portBytes.count <= 5, portBytes.allSatisfy(ASCII.isDigit) else { return nil }
+            var value = 0
+            for d in portBytes { value = value * 10 + Int(d - 48) }
+            guard value <= 65535 else { return nil }
+            port = value
+        }
+        host = String(decoding: hostBytes, as: UTF8.self)
+        if host.isEmpty { host = "0.0.0.0" }
+        if host == "localhost" { host = "127.0.0.1" }
+    }
+
+    private static func find(_ bytes: [UInt8], _ needle: StaticString) -> Int? {
+        let n = needle.utf8CodeUnitCount
+        guard bytes.count >= n else { return nil }
+        for i in 0...(bytes.count - n) {
+            var j = 0
+            while j < n && bytes[i + j] == needle.utf8Start[j] { j += 1 }
+            if j == n { return i }
+        }
+        return nil
+    }
+
+    /// The numeric address to bind, or nil when the host is not an IP literal.
+    func address() -> SocketAddress? {
+        var raw = mk_addr()
+        let ok = host.withCString { mk_addr_parse($0, UInt16(port), &raw) } == 0
+        return ok ? SocketAddress(raw: raw) : nil
+    }
+}

@@ -1,0 +1,71 @@
+import CMeerkat
+
+/// The command line every Meerkat app shares: `--listen URL` (repeatable), `--cert FILE
+/// --key FILE` for TLS, `--poll` for the poll(2) backend. Read from the process
+/// arguments through the C shim (Embedded Swift has no `CommandLine`).
+public struct AppOptions {
+    public var listen: [String] = []
+    public var cert: String? = nil
+    public var key: String? = nil
+    public var poller: PollerBackend = .epoll
+
+    /// Parses the process arguments; on a bad one prints usage and exits with 2.
+    public static func parse(defaultListen: String) -> AppOptions {
+        var options = AppOptions()
+        var i = 1
+        let argc = Int(mk_argc())
+        func value(_ i: Int) -> String {
+            guard i < argc, let p = mk_argv(Int32(i)) else { usage() }
+            return String(cString: p)
+        }
+        while i < argc {
+            let arg = value(i)
+            switch arg {
+            case "--listen": options.listen.append(value(i + 1)); i += 2
+            case "--cert": options.cert = value(i + 1); i += 2
+            case "--key": options.key = value(i + 1); i += 2
+            case "--poll": options.poller = .poll; i += 1
+            default: usage()
+            }
+        }
+        if options.listen.isEmpty { options.listen.append(defaultListen) }
+        return options
+    }
+
+    static func usage() -> Never {
+        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll]")
+        exit(2)
+    }
+
+    /// Listens on every `--listen` URL, printing `listening on URL` for each (with the
+    /// real port when 0 was asked for); on failure prints why and exits with 1.
+    public func listenAll(_ manager: Manager) {
+        for url in listen {
+            do {
+                let listener = try manager.listen(url)
+                print("listening on \(AppOptions.announce(url, listener.localAddress?.port ?? 0))")
+            } catch {
+                print("cannot listen on \(url): \(AppOptions.describe(error))")
+                exit(1)
+            }
+        }
+        mk_flush_stdout()
+    }
+
+    /// `url` with its port replaced by `port`.
+    static func announce(_ url: String, _ port: Int) -> String {
+        guard let parsed = ListenURL(url) else { return url }
+        let host = parsed.host.contains(":") ? "[\(parsed.host)]" : parsed.host
+        let scheme = url.split(separator: ":").first.map(String.init) ?? "http"
+        return "\(scheme)://\(host):\(port)"
+    }
+
+    static func describe(_ error: ListenError) -> String {
+        switch error {
+        case .badURL: return "bad URL"
+        case .tableFull: return "too many listeners"
+        case .tlsUnavailable: return "TLS is not available in this build"
+        case let .system(code): return "system error \(code)"
+        }
+    }
+}

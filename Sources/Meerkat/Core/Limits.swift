@@ -28,6 +28,8 @@ public struct Limits {
     public var lingerTimeoutMs: Int = 2_000
     /// Bytes of wakeup messages that may wait between two polls.
     public var wakeupQueueBytes: Int = 4096
+    /// TLS sessions that may be open at once (the TLS layer sizes its session pool from it).
+    public var tlsSlots: Int = 16
     /// Readiness events taken from the kernel per wait (at most 64).
     public var eventsPerPoll: Int = 64
 

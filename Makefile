@@ -1,0 +1,120 @@
+# Meerkat: host build (SwiftPM), firmware builds (Embedded Swift, per board), tests,
+# benchmarks. `make test` is what CI runs (.ci/run) and installs what it needs first.
+SHELL        := /bin/bash
+BOARD        ?= host
+ARM_BOARDS   := rpi4 rpi3-armhf
+SWIFT_ROOT   := $(abspath $(dir $(shell command -v swiftc))/..)
+PYTHON       ?= python3
+
+include boards/$(BOARD).mk
+include cross/$(BOARD_ARCH).mk
+include cross/embedded.mk
+
+OUT          := build/$(BOARD)
+LIB_SOURCES  := $(shell find Sources/Meerkat -name '*.swift' | sort)
+APPS         := $(patsubst Sources/%/main.swift,%,$(wildcard Sources/*/main.swift))
+APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
+SHIM         := Sources/CMeerkat/shim.c Sources/CMeerkat/include/CMeerkat.h
+
+.PHONY: all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean
+.DELETE_ON_ERROR:
+
+all: firmware
+
+## deps: install every apt and pip package the builds and tests need (idempotent).
+deps:
+	@bash scripts/deps.sh
+
+## build: host build with SwiftPM (debug).
+build:
+	swift build
+
+## unit: the host unit tests (Swift Testing).
+unit:
+	swift test
+
+# ---- firmware (Embedded Swift) ------------------------------------------------------
+
+$(OUT)/gen/BoardProfile.swift: boards/$(BOARD).mk scripts/board-limits.sh
+	@mkdir -p $(dir $@)
+	bash scripts/board-limits.sh boards/$(BOARD).mk > $@
+
+$(OUT)/obj/shim.o: $(SHIM)
+	@mkdir -p $(dir $@)
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -Wall -c Sources/CMeerkat/shim.c -I Sources/CMeerkat/include -o $@
+
+$(OUT)/obj/Meerkat.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(SHIM)
+	@mkdir -p $(dir $@) $(OUT)/modules
+	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) -parse-as-library \
+	    -module-name Meerkat -D MEERKAT_BOARD_PROFILE \
+	    -emit-module -emit-module-path $(OUT)/modules/Meerkat.swiftmodule \
+	    -c $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift -o $@
+
+$(OUT)/obj/app-%.o: $(OUT)/obj/Meerkat.o $(wildcard Sources/*/*.swift)
+	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
+	    -module-name $(subst -,_,$*) -I $(OUT)/modules -c $(wildcard Sources/$*/*.swift) -o $@
+
+ifeq ($(ARM_ATTRIBUTE_STRIP),1)
+# See cross/armv7hf.mk: a copy of the tables without the soft-float attribute section.
+$(OUT)/lib/libswiftUnicodeDataTables.a: $(UNICODE_TABLES)
+	@mkdir -p $(dir $@)
+	$(CROSS_CC:gcc=objcopy) --remove-section=.ARM.attributes $< $@
+LINK_TABLES := $(OUT)/lib/libswiftUnicodeDataTables.a
+else
+LINK_TABLES := $(UNICODE_TABLES)
+endif
+
+$(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(OUT)/obj/shim.o $(LINK_TABLES)
+	@mkdir -p $(dir $@)
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
+
+## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP.
+firmware: $(APP_BINS)
+
+## check-embedded: compile Sources/Meerkat as Embedded Swift for the host (fast).
+check-embedded:
+	@mkdir -p build/check
+	swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
+	    -module-name Meerkat -c $(LIB_SOURCES) -o build/check/Meerkat.o
+
+# ---- tests --------------------------------------------------------------------------
+
+## integration: the HTTP suite against build/BOARD/bin (under qemu for ARM boards).
+integration: firmware build/malloccount.so
+	MEERKAT_BIN=$(OUT)/bin MEERKAT_RUNNER="$(RUNNER)" MEERKAT_BOARD=$(BOARD) \
+	    $(PYTHON) -m pytest -q Tests/integration
+
+## qemu-test: firmware for an ARM BOARD, then the integration suite under qemu-user.
+qemu-test: integration
+
+build/malloccount.so: Tests/support/malloccount.c
+	@mkdir -p build
+	gcc -O2 -shared -fPIC $< -o $@ -ldl
+
+## test: everything CI checks.
+test: deps
+	$(MAKE) unit
+	$(MAKE) check-embedded
+	$(MAKE) integration BOARD=host
+	$(foreach b,$(ARM_BOARDS),$(MAKE) qemu-test BOARD=$(b) &&) true
+	$(MAKE) size
+
+## run: serve the demo on http://127.0.0.1:8000 (foreground).
+run: deps firmware
+	$(OUT)/bin/echo-server --listen http://127.0.0.1:8000
+
+## bench: wrk against the firmware echo-server and Debian's peers, as ratios.
+bench: deps
+	$(MAKE) firmware BOARD=host
+	bash scripts/bench.sh
+
+## size: stripped sizes of every app for every board.
+size:
+	@bash scripts/size.sh host $(ARM_BOARDS)
+
+## bundle: tarball for BOARD with binaries, a systemd unit and an install note.
+bundle: firmware
+	bash scripts/bundle.sh $(BOARD) $(APPS)
+
+clean:
+	rm -rf build .build

@@ -1,0 +1,13 @@
+# The development machine itself: x86_64 Linux, Embedded Swift. Used by `make run`,
+# the integration suite and the benchmarks.
+BOARD_DESC        := x86_64 host (development, CI)
+BOARD_ARCH        := x86_64
+BOARD_CPU_FLAGS   :=
+BOARD_RAM_MB      := 1024
+# Limits (see Sources/Meerkat/Core/Limits.swift)
+BOARD_MAX_CONNECTIONS := 1024
+BOARD_RECV_BUFFER     := 16384
+BOARD_SEND_BUFFER     := 16384
+BOARD_RECV_BUFFERS    := 128
+BOARD_SEND_BUFFERS    := 128
+BOARD_TLS_SLOTS       := 64

@@ -1,0 +1,12 @@
+# Raspberry Pi 3 on 32-bit Raspberry Pi OS (BCM2837, Cortex-A53 in ARMv7 mode, 1 GB),
+# armhf userland; the same profile fits other ARMv7 hard-float boards with 512 MB+.
+BOARD_DESC        := Raspberry Pi 3 (armhf), ARMv7-A hard-float
+BOARD_ARCH        := armv7hf
+BOARD_CPU_FLAGS   := -march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard
+BOARD_RAM_MB      := 512
+BOARD_MAX_CONNECTIONS := 256
+BOARD_RECV_BUFFER     := 8192
+BOARD_SEND_BUFFER     := 8192
+BOARD_RECV_BUFFERS    := 48
+BOARD_SEND_BUFFERS    := 48
+BOARD_TLS_SLOTS       := 8

@@ -1,0 +1,11 @@
+# Raspberry Pi 4 (BCM2711, 4x Cortex-A72, 1-8 GB), 64-bit Raspberry Pi OS / Debian arm64.
+BOARD_DESC        := Raspberry Pi 4, aarch64 Cortex-A72
+BOARD_ARCH        := aarch64
+BOARD_CPU_FLAGS   := -mcpu=cortex-a72
+BOARD_RAM_MB      := 1024
+BOARD_MAX_CONNECTIONS := 1024
+BOARD_RECV_BUFFER     := 16384
+BOARD_SEND_BUFFER     := 16384
+BOARD_RECV_BUFFERS    := 128
+BOARD_SEND_BUFFERS    := 128
+BOARD_TLS_SLOTS       := 32

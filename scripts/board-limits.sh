@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Turns a board profile (boards/NAME.mk) into the Swift file that gives the firmware
+# its Limits, so boards change sizes without editing Sources.
+set -euo pipefail
+mk=$1
+get() { sed -n "s/^$1[[:space:]]*:=[[:space:]]*//p" "$mk" | head -n1; }
+cat <<SWIFT
+// Generated from $mk by scripts/board-limits.sh. Do not edit.
+extension Limits {
+    public static var board: Limits {
+        var l = Limits(maxConnections: $(get BOARD_MAX_CONNECTIONS),
+                       recvBufferSize: $(get BOARD_RECV_BUFFER), sendBufferSize: $(get BOARD_SEND_BUFFER),
+                       recvBuffers: $(get BOARD_RECV_BUFFERS), sendBuffers: $(get BOARD_SEND_BUFFERS))
+        l.tlsSlots = $(get BOARD_TLS_SLOTS)
+        return l
+    }
+}
+SWIFT

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what Meerkat's builds and tests need on Debian 12, only what is missing, so
+# running it again costs a few dpkg queries. Called by `make deps` (and so `make test`,
+# `make run`, `make bench`).
+set -euo pipefail
+
+APT_PACKAGES=(
+  gcc make curl python3-pip
+  libmbedtls-dev libmbedtls-dev:arm64 libmbedtls-dev:armhf   # TLS; static archives per arch
+  gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf              # cross linkers + glibc sysroots
+  qemu-user                                                  # runs the ARM firmware here
+  wrk nginx                                                  # make bench
+)
+PIP_PACKAGES=(pytest)
+
+sudo_if_needed() { if [ "$(id -u)" -ne 0 ]; then sudo "$@"; else "$@"; fi; }
+
+arches=$(dpkg --print-foreign-architectures)
+for a in arm64 armhf; do
+  if ! grep -qx "$a" <<<"$arches"; then
+    sudo_if_needed dpkg --add-architecture "$a"
+    need_update=1
+  fi
+done
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo_if_needed apt-get update -q || true   # one failing index need not stop the install
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -q --no-install-recommends "${missing[@]}"
+elif [ -n "${need_update:-}" ]; then
+  sudo_if_needed apt-get update -q || true
+fi
+
+py=${PYTHON:-python3}
+for p in "${PIP_PACKAGES[@]}"; do
+  "$py" -c "import $p" 2>/dev/null || "$py" -m pip install -q "$p"
+done
+echo "deps: ok"

@@ -11,7 +11,7 @@ let page: StaticString = """
 """
 
 let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
-let manager = Manager(limits: .board, poller: options.poller) { conn, event in
+let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, event in
     guard case let .httpMessage(hm) = event else { return }
     do throws(ConnectionError) {
         if hm.uri == "/" && (hm.method == "GET" || hm.method == "HEAD") {

@@ -221,8 +221,12 @@ public final class Manager {
 
     /// Calls the slot's handler (or the manager's) with `event`.
     func deliver(_ s: Int32, _ event: Event) {
-        guard let handler = slots[Int(s)].handler ?? defaultHandler else { return }
-        handler(connection(s), event)
+        // No `??` here: its autoclosure cost a heap context per event in Embedded Swift.
+        if let handler = slots[Int(s)].handler {
+            handler(connection(s), event)
+        } else if let handler = defaultHandler {
+            handler(connection(s), event)
+        }
     }
 }
 

@@ -1,13 +1,18 @@
 import CMeerkat
 
 /// The command line every Meerkat app shares: `--listen URL` (repeatable), `--cert FILE
-/// --key FILE` for TLS, `--poll` for the poll(2) backend. Read from the process
-/// arguments through the C shim (Embedded Swift has no `CommandLine`).
+/// --key FILE` for TLS, `--poll` for the poll(2) backend, and overrides of the board's
+/// limits (`--max-connections N`, `--idle-timeout-ms N`, `--header-timeout-ms N`).
+/// Read from the process arguments through the C shim (Embedded Swift has no
+/// `CommandLine`).
 public struct AppOptions {
     public var listen: [String] = []
     public var cert: String? = nil
     public var key: String? = nil
     public var poller: PollerBackend = .epoll
+    public var maxConnections: Int? = nil
+    public var idleTimeoutMs: Int? = nil
+    public var headerTimeoutMs: Int? = nil
 
     /// Parses the process arguments; on a bad one prints usage and exits with 2.
     public static func parse(defaultListen: String) -> AppOptions {
@@ -25,6 +30,9 @@ public struct AppOptions {
             case "--cert": options.cert = value(i + 1); i += 2
             case "--key": options.key = value(i + 1); i += 2
             case "--poll": options.poller = .poll; i += 1
+            case "--max-connections": options.maxConnections = number(value(i + 1)); i += 2
+            case "--idle-timeout-ms": options.idleTimeoutMs = number(value(i + 1)); i += 2
+            case "--header-timeout-ms": options.headerTimeoutMs = number(value(i + 1)); i += 2
             default: usage()
             }
         }
@@ -33,8 +41,22 @@ public struct AppOptions {
     }
 
     static func usage() -> Never {
-        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll]")
+        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--idle-timeout-ms N] [--header-timeout-ms N]")
         exit(2)
+    }
+
+    static func number(_ text: String) -> Int {
+        guard !text.isEmpty, text.utf8.allSatisfy(ASCII.isDigit), text.utf8.count < 10 else { usage() }
+        return text.utf8.reduce(0) { $0 * 10 + Int($1 - 48) }
+    }
+
+    /// `base` with the command line's overrides applied.
+    public func limits(_ base: Limits) -> Limits {
+        var l = base
+        if let n = maxConnections { l.maxConnections = n }
+        if let n = idleTimeoutMs { l.idleTimeoutMs = n }
+        if let n = headerTimeoutMs { l.headerTimeoutMs = n }
+        return l
     }
 
     /// Listens on every `--listen` URL, printing `listening on URL` for each (with the

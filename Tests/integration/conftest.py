@@ -1,0 +1,148 @@
+"""Starts the firmware apps (build/<board>/bin, under qemu-user for ARM boards) for the
+integration suite. Environment: MEERKAT_BIN (folder of the binaries), MEERKAT_RUNNER
+(e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu"), MEERKAT_BOARD."""
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.abspath(os.environ.get("MEERKAT_BIN", os.path.join(ROOT, "build", "host", "bin")))
+RUNNER = shlex.split(os.environ.get("MEERKAT_RUNNER", ""))
+BOARD = os.environ.get("MEERKAT_BOARD", "host")
+# Under qemu-user everything runs several times slower; timeouts in tests scale by this.
+SLOW = 4.0 if RUNNER else 1.0
+
+
+class Server:
+    """One running app: its process, and the ports it printed ("listening on URL")."""
+
+    def __init__(self, app, *args, env=None):
+        self.app = app
+        cmd = RUNNER + [os.path.join(BIN, app)] + list(args)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})})
+        self.urls = []
+        wanted = max(1, sum(1 for a in args if a == "--listen"))
+        deadline = time.time() + 30
+        while len(self.urls) < wanted:
+            line = self.proc.stdout.readline().decode(errors="replace")
+            if not line:
+                raise RuntimeError(f"{app} exited before listening (code {self.proc.poll()})")
+            m = re.match(r"listening on (\S+)", line)
+            if m:
+                self.urls.append(m.group(1))
+            if time.time() > deadline:
+                raise RuntimeError(f"{app} did not print 'listening on'")
+
+    def port(self, i=0):
+        return int(self.urls[i].rsplit(":", 1)[1])
+
+    @property
+    def host(self):
+        return "127.0.0.1"
+
+    def connect(self, i=0, timeout=10):
+        url = self.urls[i]
+        if "[" in url:
+            s = socket.create_connection(("::1", self.port(i)), timeout=timeout * SLOW)
+        else:
+            s = socket.create_connection(("127.0.0.1", self.port(i)), timeout=timeout * SLOW)
+        return s
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def open_fds(self):
+        """Descriptors the server process holds (the qemu process for ARM boards)."""
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+
+
+@pytest.fixture
+def start_server():
+    started = []
+
+    def start(app="echo-server", *args, env=None):
+        if not any(a == "--listen" for a in args):
+            args = ("--listen", "http://127.0.0.1:0") + tuple(args)
+        s = Server(app, *args, env=env)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def echo():
+    """A shared echo-server on 127.0.0.1 and [::1]."""
+    s = Server("echo-server", "--listen", "http://127.0.0.1:0", "--listen", "http://[::1]:0")
+    yield s
+    assert s.alive(), "echo-server died during the module"
+    s.stop()
+
+
+class RawClient:
+    """A raw socket that keeps unread bytes between responses (for pipelining)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.pending = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def response(self, timeout=10, head_only=False):
+        self.sock.settimeout(timeout * SLOW)
+        while b"\r\n\r\n" not in self.pending:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            self.pending += chunk
+        head, rest = self.pending.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers = {}
+        for line in lines[1:]:
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        length = 0 if head_only else int(headers.get("content-length", "0"))
+        while len(rest) < length:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        self.pending = rest[length:]
+        return status, headers, rest[:length]
+
+    def closed_by_peer(self, timeout=10):
+        """True when the server closes the connection (EOF or reset) within timeout."""
+        self.sock.settimeout(timeout * SLOW)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()

@@ -1,0 +1,305 @@
+"""HTTP/1.1 behaviour of the firmware echo-server, seen by real clients: curl,
+Python's http.client, and raw sockets for what no polite client sends."""
+import http.client
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import BOARD, RUNNER, SLOW, RawClient
+
+
+def curl(*args):
+    return subprocess.run(["curl", "-sS", "--max-time", str(int(20 * SLOW)), *args],
+                          capture_output=True, check=True).stdout
+
+
+def test_page_at_root(echo):
+    body = curl(f"http://127.0.0.1:{echo.port()}/")
+    assert b"<h1>Meerkat</h1>" in body
+
+
+def test_echo_post_with_curl(echo):
+    assert curl("--data-binary", "hello board", f"http://127.0.0.1:{echo.port()}/echo") == b"hello board"
+
+
+def test_ipv6_listener(echo):
+    assert curl("--data-binary", "over v6", f"http://[::1]:{echo.port(1)}/x") == b"over v6"
+
+
+def test_body_with_nul_bytes_and_exact_length(echo):
+    payload = bytes(range(256)) * 8
+    conn = http.client.HTTPConnection("127.0.0.1", echo.port(), timeout=10 * SLOW)
+    conn.request("POST", "/bin", body=payload)
+    r = conn.getresponse()
+    assert r.status == 200
+    assert r.getheader("Content-Length") == str(len(payload))
+    assert r.read() == payload
+
+
+def test_head_has_length_but_no_body(echo):
+    c = RawClient(echo.connect())
+    c.send(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, headers, body = c.response(head_only=True)
+    assert status == 200 and int(headers["content-length"]) > 0 and body == b""
+    # Had the HEAD reply carried a body, the GET's status line would not come next.
+    status, headers, body = c.response()
+    assert status == 200 and body.endswith(b"</html>\n")
+    c.close()
+
+
+def test_1000_keepalive_requests_on_one_connection(echo):
+    conn = http.client.HTTPConnection("127.0.0.1", echo.port(), timeout=10 * SLOW)
+    conn.connect()
+    local = conn.sock.getsockname()
+    for i in range(1000):
+        body = f"request {i}".encode()
+        conn.request("POST", "/k", body=body)
+        r = conn.getresponse()
+        assert r.status == 200 and r.read() == body
+    assert conn.sock.getsockname() == local, "the connection was replaced"
+    conn.close()
+
+
+def test_three_pipelined_requests_in_one_write(echo):
+    c = RawClient(echo.connect())
+    reqs = b"".join(
+        b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(w), w)
+        for w in (b"one", b"two", b"three"))
+    c.send(reqs)
+    assert [c.response()[2] for _ in range(3)] == [b"one", b"two", b"three"]
+    c.close()
+
+
+def test_chunked_request_body_is_decoded(echo):
+    c = RawClient(echo.connect())
+    c.send(b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nTrailer: yes\r\n\r\n")
+    status, headers, body = c.response()
+    assert (status, body) == (200, b"hello, world")
+    c.close()
+
+
+def test_expect_100_continue(echo):
+    payload = b"x" * 4000
+    out = subprocess.run(["curl", "-sS", "-v", "-H", "Expect: 100-continue", "--data-binary", "@-",
+                          f"http://127.0.0.1:{echo.port()}/e"], input=payload, capture_output=True,
+                         check=True)
+    assert out.stdout == payload
+    assert b"100 Continue" in out.stderr
+
+
+def test_http10_closes_unless_keepalive(echo):
+    c = RawClient(echo.connect())
+    c.send(b"GET / HTTP/1.0\r\n\r\n")
+    status, headers, _ = c.response()
+    assert status == 200 and headers.get("connection") == "close"
+    assert c.closed_by_peer()
+    c.close()
+    c = RawClient(echo.connect())
+    c.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    status, headers, _ = c.response()
+    assert headers.get("connection") == "keep-alive"
+    c.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    assert c.response()[0] == 200
+    c.close()
+
+
+def test_connection_close_is_honoured(echo):
+    c = RawClient(echo.connect())
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    status, headers, _ = c.response()
+    assert status == 200 and headers["connection"] == "close"
+    assert c.closed_by_peer()
+    c.close()
+
+
+BAD_INPUTS = [
+    ("garbage", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400),
+    ("bare CR in request line", b"GET / HTTP/1.1\rHost: x\r\n\r\n", 400),
+    ("bare LF", b"GET / HTTP/1.1\nHost: x\n\n", 400),
+    ("bare CR in header", b"GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n", 400),
+    ("space before colon", b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),
+    ("obs-fold", b"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400),
+    ("NUL in header value", b"GET / HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n", 400),
+    ("bad Content-Length", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 12a\r\n\r\n", 400),
+    ("negative Content-Length", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+    ("two different Content-Lengths", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400),
+    ("Content-Length with Transfer-Encoding",
+     b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("bad chunk size", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+    ("unknown transfer coding", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+    ("missing Host", b"GET / HTTP/1.1\r\n\r\n", 400),
+    ("two Hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    ("HTTP/2.0 line", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+    ("no version", b"GET /\r\nHost: x\r\n\r\n", 400),
+    ("URI too long", b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    ("headers too large", b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Fill: " + b"f" * 20000 + b"\r\n\r\n", 431),
+    ("too many header lines", b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(100)) + b"\r\n", 431),
+    ("body over the limit", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc", 413),
+]
+
+
+@pytest.mark.parametrize("name,data,status", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_gets_its_answer_and_server_keeps_serving(echo, name, data, status):
+    other = RawClient(echo.connect())       # an innocent connection opened before
+    c = RawClient(echo.connect())
+    try:
+        c.send(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    resp = c.response()
+    assert resp is not None, "no answer before close"
+    assert resp[0] == status
+    assert resp[1].get("connection") == "close"
+    assert c.closed_by_peer()
+    c.close()
+    other.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
+    assert other.response()[2] == b"ok"
+    other.close()
+
+
+def test_bad_inputs_leak_no_descriptors(echo):
+    def settle():
+        deadline = time.time() + 10 * SLOW
+        n = echo.open_fds()
+        while time.time() < deadline:
+            time.sleep(0.2)
+            m = echo.open_fds()
+            if m == n:
+                return m
+            n = m
+        return n
+    before = settle()
+    for _ in range(5):
+        for _, data, _ in BAD_INPUTS:
+            c = RawClient(echo.connect())
+            c.send(data)
+            c.response()
+            c.closed_by_peer()
+            c.close()
+    assert settle() == before
+
+
+def test_table_full_gets_503_and_others_keep_working(start_server):
+    s = start_server("echo-server", "--max-connections", "4")
+    held = [RawClient(s.connect()) for _ in range(4)]
+    for h in held:   # make sure all four are accepted and served
+        h.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nA")
+        assert h.response()[2] == b"A"
+    extra = RawClient(s.connect())
+    extra.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, headers, _ = extra.response()
+    assert status == 503 and headers["connection"] == "close"
+    assert extra.closed_by_peer()
+    extra.close()
+    for i, h in enumerate(held):
+        h.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n%d" % i)
+        assert h.response()[2] == b"%d" % i
+    held[0].close()
+    # A slot came free: a new connection is served again.
+    deadline = time.time() + 10 * SLOW
+    while True:
+        c = RawClient(s.connect())
+        c.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
+        status = c.response()[0]
+        c.close()
+        if status == 200 or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert status == 200
+
+
+def test_slowloris_closed_by_header_timeout(start_server):
+    s = start_server("echo-server", "--header-timeout-ms", "500")
+    slow = RawClient(s.connect())
+    started = time.time()
+    slow.send(b"GET / HTTP/1.1\r\n")
+    closed = False
+    for i in range(60):
+        try:
+            slow.send(b"X-%d: y\r\n" % i)      # keeps the connection busy, never finishes
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        slow.sock.settimeout(0.1)
+        try:
+            if slow.sock.recv(100) == b"":
+                closed = True
+                break
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            closed = True
+            break
+    assert closed, "slow client was never closed"
+    assert time.time() - started < 5 * SLOW
+    c = RawClient(s.connect())
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert c.response()[0] == 200
+    c.close()
+
+
+def test_idle_keepalive_connection_closed(start_server):
+    s = start_server("echo-server", "--idle-timeout-ms", "300")
+    c = RawClient(s.connect())
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert c.response()[0] == 200
+    assert c.closed_by_peer(timeout=5)
+    c.close()
+
+
+def test_large_body_streamed_in_many_writes(echo):
+    # A body that fits the receive buffer but arrives in many small writes.
+    c = RawClient(echo.connect())
+    body = b"0123456789" * 1000
+    c.send(b"POST /s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+    for i in range(0, len(body), 700):
+        c.send(body[i:i + 700])
+        time.sleep(0.001)
+    assert c.response()[2] == body
+    c.close()
+
+
+def test_poll_backend_serves_the_same(start_server):
+    s = start_server("echo-server", "--poll")
+    c = RawClient(s.connect())
+    c.send(b"".join(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n%d" % i for i in range(3)))
+    assert [c.response()[2] for _ in range(3)] == [b"0", b"1", b"2"]
+    c.send(b"GET / HTTP/1.1\r\nHost x\r\n\r\n")
+    assert c.response()[0] == 400
+    c.close()
+    assert curl(f"http://127.0.0.1:{s.port()}/") .startswith(b"<!doctype html>")
+
+
+@pytest.mark.skipif(RUNNER != [], reason="LD_PRELOAD counter is for the host build (qemu runs a foreign libc)")
+def test_zero_allocations_per_request_after_warmup(start_server, tmp_path):
+    report = tmp_path / "count"
+    so = os.path.join(os.path.dirname(__file__), "..", "..", "build", "malloccount.so")
+    s = start_server("echo-server", env={"LD_PRELOAD": os.path.abspath(so), "MALLOCCOUNT_FILE": str(report)})
+
+    def count():
+        report.unlink(missing_ok=True)
+        s.proc.send_signal(__import__("signal").SIGUSR2)
+        for _ in range(100):
+            if report.exists() and report.read_text().endswith("\n"):
+                return int(report.read_text().split()[1])
+            time.sleep(0.02)
+        raise AssertionError("no report from the malloc counter")
+
+    c = RawClient(s.connect())
+    get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    post = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+    for _ in range(100):        # warm-up
+        c.send(get); c.response()
+        c.send(post); c.response()
+    before = count()
+    for _ in range(5000):
+        c.send(get); assert c.response()[0] == 200
+        c.send(post); assert c.response()[2] == b"hello"
+    after = count()
+    c.close()
+    print(f"allocations during 10,000 keep-alive requests: {after - before}")
+    assert after - before == 0

@@ -95,6 +95,33 @@ public struct Connection {
         }
     }
 
+    /// The bytes waiting in the receive buffer (raw TCP connections; HTTP connections
+    /// get them framed as requests). A view, valid until the handler returns.
+    public var received: ByteView {
+        guard let s = liveSlot, manager.slots[Int(s)].recvBlock >= 0 else { return .empty }
+        let slot = manager.slots[Int(s)]
+        return ByteView(base: manager.recvPool.pointer(slot.recvBlock) + Int(slot.recvStart), count: slot.recvCount)
+    }
+
+    /// Drops the first `count` received bytes (after the handler has used them).
+    public func consume(_ count: Int) {
+        guard let s = liveSlot else { return }
+        let n = Int32(max(0, min(count, manager.slots[Int(s)].recvCount)))
+        manager.slots[Int(s)].recvStart += n
+        manager.releaseEmptyBuffers(s)
+        manager.resumeReadingIfRoom(s)
+    }
+
+    /// Copies out and consumes up to `count` received bytes (all when negative): the
+    /// docs' `recv_data(n)`.
+    public func recvData(_ count: Int = -1) -> [UInt8] {
+        let view = received
+        let n = count < 0 ? view.count : min(count, view.count)
+        let bytes = view.slice(0, n).bytes
+        consume(n)
+        return bytes
+    }
+
     /// Closes once everything queued has been sent. No-op on a closed handle.
     public func drain() {
         guard let s = liveSlot, !flag(.closing) else { return }

@@ -144,3 +144,9 @@ enum ASCII {
         }
     }
 }
+
+extension Optional where Wrapped == ByteView {
+    /// `hm.header("Upgrade") == "websocket"` reads naturally: nil equals no literal.
+    public static func == (lhs: ByteView?, rhs: StaticString) -> Bool { lhs.map { $0 == rhs } ?? false }
+    public static func != (lhs: ByteView?, rhs: StaticString) -> Bool { !(lhs == rhs) }
+}

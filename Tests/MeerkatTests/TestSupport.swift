@@ -1,0 +1,73 @@
+import Glibc
+@testable import Meerkat
+
+/// A blocking TCP client for manager tests (the test process drives the manager's loop
+/// itself, so the client never waits long: every read is preceded by `pump`).
+final class TestClient {
+    let fd: Int32
+
+    init(port: Int) {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        precondition(rc == 0, "connect failed")
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+    }
+
+    deinit { Glibc.close(fd) }
+
+    func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            precondition(n > 0, "send failed")
+            off += n
+        }
+    }
+
+    /// What has arrived so far (non-blocking); nil after EOF with nothing read.
+    func receive() -> String? {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 { out += buf[0..<n]; continue }
+            if n == 0 && out.isEmpty { return nil }
+            break
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension Manager {
+    /// Polls (10 ms steps) until `done` holds or `limitMs` passes; returns `done()`.
+    @discardableResult
+    func pump(limitMs: Int = 3000, until done: () -> Bool) -> Bool {
+        var waited = 0
+        while !done() && waited < limitMs {
+            poll(10)
+            waited += 10
+        }
+        return done()
+    }
+
+    /// Polls for `ms` milliseconds.
+    func pump(ms: Int) { pump(limitMs: ms) { false } }
+}
+
+/// Polls `manager` while reading from `client` until `text` has arrived.
+func read(_ client: TestClient, from manager: Manager, until text: String, limitMs: Int = 3000) -> String {
+    var got = ""
+    manager.pump(limitMs: limitMs) {
+        if let more = client.receive() { got += more }
+        return got.contains(text)
+    }
+    return got
+}

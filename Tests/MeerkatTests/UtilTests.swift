@@ -1,0 +1,78 @@
+import Testing
+@testable import Meerkat
+
+@Suite struct UtilTests {
+    @Test func formDecoding() {
+        let text = "a%20b+c%2Fd"
+        let decoded = Array(text.utf8).withUnsafeBytes { FormDecoding.decode(ByteView($0)) }
+        #expect(decoded == "a b c/d")
+        let bad = Array("%zz".utf8).withUnsafeBytes { FormDecoding.decode(ByteView($0)) }
+        #expect(bad == nil)
+        #expect(FormDecoding.encode("a b/ü") == "a%20b%2F%C3%BC")
+    }
+
+    @Test func tokensInLists() {
+        Array("keep-alive, Upgrade".utf8).withUnsafeBytes { raw in
+            let v = ByteView(raw)
+            #expect(v.containsToken("upgrade"))
+            #expect(v.containsToken("keep-alive"))
+            #expect(!v.containsToken("close"))
+        }
+    }
+
+    @Test func listenURLs() throws {
+        let a = try #require(ListenURL("http://0.0.0.0:8000"))
+        #expect(a.scheme == .http && a.host == "0.0.0.0" && a.port == 8000)
+        let b = try #require(ListenURL("ws://[::1]:0/chat"))
+        #expect(b.scheme == .ws && b.host == "::1" && b.port == 0)
+        let c = try #require(ListenURL("https://localhost"))
+        #expect(c.isTLS && c.host == "127.0.0.1" && c.port == 443)
+        #expect(ListenURL("ftp://x:1") == nil)
+        #expect(ListenURL("http://x:99999") == nil)
+        #expect(ListenURL("http://x:1a") == nil)
+        #expect(ListenURL("http://[::1") == nil)
+        #expect(ListenURL("http://name.example:80")?.address() == nil)
+    }
+
+    @Test func slotQueueIsFIFOWithStamps() {
+        var q = SlotQueue(capacity: 8)
+        defer { q.deallocate() }
+        q.append(3, now: 100)
+        q.append(5, now: 110)
+        q.append(1, now: 120)
+        #expect(q.first == 3)
+        #expect(q.expired(now: 150, timeout: 50) == 3)
+        #expect(q.expired(now: 149, timeout: 50) == nil)
+        q.append(3, now: 130)   // touch: moves to the end
+        #expect(q.first == 5)
+        q.remove(5)
+        q.remove(5)             // removing twice is harmless
+        #expect(q.first == 1)
+        #expect(q.contains(3) && !q.contains(5))
+        q.remove(1)
+        q.remove(3)
+        #expect(q.first == -1)
+    }
+
+    @Test func bufferPoolHandsOutEachBlockOnce() {
+        var pool = BufferPool(blockSize: 64, blockCount: 3)
+        defer { pool.deallocate() }
+        let a = pool.acquire(), b = pool.acquire(), c = pool.acquire()
+        #expect(Set([a, b, c].compactMap { $0 }).count == 3)
+        #expect(pool.acquire() == nil)
+        pool.release(b!)
+        #expect(pool.acquire() == b)
+    }
+
+    @Test func byteWriterStopsAtCapacity() {
+        let mem = UnsafeMutablePointer<UInt8>.allocate(capacity: 8)
+        defer { mem.deallocate() }
+        var w = ByteWriter(base: mem, capacity: 8)
+        w.append("HTTP")
+        w.append(decimal: 1234)
+        #expect(!w.overflowed)
+        #expect(String(decoding: w.written, as: UTF8.self) == "HTTP1234")
+        w.append(byte: 0)
+        #expect(w.overflowed)
+    }
+}

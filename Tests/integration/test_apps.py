@@ -1,0 +1,28 @@
+"""The other firmware apps: device-app is README's API example, run for real."""
+import json
+import time
+import urllib.request
+
+from conftest import SLOW
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=10 * SLOW) as r:
+        return r.status, r.headers.get("Content-Type"), r.read()
+
+
+def test_device_app_is_the_readme_example(start_server):
+    s = start_server("device-app")
+    base = f"http://127.0.0.1:{s.port()}"
+    status, ctype, body = get(base + "/hello?name=Ada%20L")
+    assert (status, ctype, body) == (200, "text/plain", b"Hello, Ada L!\n")
+    status, ctype, body = get(base + "/api/status")
+    assert ctype == "application/json"
+    first = json.loads(body)["uptime"]
+    time.sleep(2.2)
+    assert json.loads(get(base + "/api/status")[2])["uptime"] >= first + 1, "the 1 s timer ticks"
+    try:
+        get(base + "/nothing")
+        raise AssertionError("expected 404")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404

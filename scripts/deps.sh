@@ -5,7 +5,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(
-  gcc make curl python3-pip
+  gcc make curl
   libmbedtls-dev libmbedtls-dev:arm64 libmbedtls-dev:armhf   # TLS; static archives per arch
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf              # cross linkers + glibc sysroots
   qemu-user                                                  # runs the ARM firmware here

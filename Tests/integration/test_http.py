@@ -303,3 +303,49 @@ def test_zero_allocations_per_request_after_warmup(start_server, tmp_path):
     c.close()
     print(f"allocations during 10,000 keep-alive requests: {after - before}")
     assert after - before == 0
+
+
+def test_out_of_descriptors_does_not_spin_and_recovers(start_server):
+    import resource
+
+    def low_fd_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    s = start_server("echo-server")
+    s.proc.kill(); s.proc.wait()
+    # Restart the same app with a low descriptor limit.
+    from conftest import Server, BIN, RUNNER
+    import subprocess as sp
+    cmd = RUNNER + [os.path.join(BIN, "echo-server"), "--listen", "http://127.0.0.1:0"]
+    proc = sp.Popen(cmd, stdout=sp.PIPE, stderr=sp.STDOUT, preexec_fn=low_fd_limit)
+    try:
+        port = int(proc.stdout.readline().decode().rsplit(":", 1)[1])
+        socks = []
+        for _ in range(100):   # more than the process may open
+            socks.append(socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW))
+        cpu = lambda: sum(int(x) for x in open(f"/proc/{proc.pid}/stat").read().split()[13:15])
+        time.sleep(0.5)
+        before = cpu()
+        time.sleep(2)
+        used_ticks = cpu() - before
+        assert used_ticks < 100, f"server spun on a full descriptor table: {used_ticks} ticks in 2 s"
+        for c in socks:
+            c.close()
+        deadline = time.time() + 10 * SLOW
+        while True:
+            try:
+                c = RawClient(socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW))
+                c.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nback")
+                r = c.response(timeout=2)
+                c.close()
+                if r and r[2] == b"back":
+                    break
+            except OSError:
+                pass
+            assert time.time() < deadline, "server did not recover after descriptors came free"
+            time.sleep(0.2)
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()

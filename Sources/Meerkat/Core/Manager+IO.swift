@@ -24,7 +24,8 @@ extension Manager {
             let fd = mk_accept(listenFd, &peer)
             if fd < 0 {
                 if -fd == ECONNABORTED || -fd == EINTR { continue }
-                return   // EAGAIN, or out of descriptors: try again on the next readiness
+                if -fd == EMFILE || -fd == ENFILE || -fd == ENOBUFS || -fd == ENOMEM { pauseAccepting(l) }
+                return   // EAGAIN: nothing more waiting
             }
             if counts.connections >= limits.maxConnections {
                 reject(fd, http: slots[Int(l)].proto == .http)
@@ -45,6 +46,16 @@ extension Manager {
             idleQueue.append(s, now: now)
             deliver(s, .open)
             deliver(s, .accept)
+        }
+    }
+
+    /// Out of descriptors: the pending connection stays in the backlog and the level-
+    /// triggered listener would wake us at once, forever. Stop listening for 100 ms.
+    private func pauseAccepting(_ l: Int32) {
+        setInterest(l, .read, adding: false)
+        let listener = connection(l)
+        timerAdd(100) {
+            if let s = self.live(listener) { self.setInterest(s, .read, adding: true) }
         }
     }
 
@@ -208,7 +219,9 @@ extension Manager {
         guard total > 0 else { return }
         var written = 0
         if pending == 0 {
-            guard sendPool.freeCount > 0 else { throw .sendBufferFull }
+            // A block for the remainder must be certain before anything is written.
+            let hasBlock = slots[Int(s)].sendBlock >= 0
+            guard hasBlock || sendPool.freeCount > 0 else { throw .sendBufferFull }
             let n = mk_send2(slots[Int(s)].fd, head.baseAddress, head.count, body.baseAddress, body.count)
             if n < 0 && -n != Int(EAGAIN) && -n != Int(EINTR) {
                 scheduleClose(s)
@@ -219,7 +232,7 @@ extension Manager {
                 idleQueue.append(s, now: now)
                 return
             }
-            slots[Int(s)].sendBlock = sendPool.acquire()!
+            if !hasBlock { slots[Int(s)].sendBlock = sendPool.acquire()! }
             slots[Int(s)].sendStart = 0
             slots[Int(s)].sendEnd = 0
             setInterest(s, .write, adding: true)

@@ -18,6 +18,7 @@ SHIM         := Sources/CMeerkat/shim.c Sources/CMeerkat/include/CMeerkat.h
 
 .PHONY: all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: firmware
 

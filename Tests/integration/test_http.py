@@ -305,17 +305,14 @@ def test_zero_allocations_per_request_after_warmup(start_server, tmp_path):
     assert after - before == 0
 
 
-def test_out_of_descriptors_does_not_spin_and_recovers(start_server):
+def test_out_of_descriptors_does_not_spin_and_recovers():
     import resource
+    import subprocess as sp
+    from conftest import BIN
 
     def low_fd_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
-    s = start_server("echo-server")
-    s.proc.kill(); s.proc.wait()
-    # Restart the same app with a low descriptor limit.
-    from conftest import Server, BIN, RUNNER
-    import subprocess as sp
     cmd = RUNNER + [os.path.join(BIN, "echo-server"), "--listen", "http://127.0.0.1:0"]
     proc = sp.Popen(cmd, stdout=sp.PIPE, stderr=sp.STDOUT, preexec_fn=low_fd_limit)
     try:

@@ -16,7 +16,7 @@ APPS         := $(patsubst Sources/%/main.swift,%,$(wildcard Sources/*/main.swif
 APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
 SHIM         := Sources/CMeerkat/shim.c Sources/CMeerkat/include/CMeerkat.h
 
-.PHONY: all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean
+.PHONY: fuzz all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -119,3 +119,12 @@ bundle: firmware
 
 clean:
 	rm -rf build .build
+
+## fuzz: libFuzzer over the HTTP parsers for FUZZ_SECONDS (default 60).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p build/fuzz/corpus && cp Tests/fuzz/seeds/* build/fuzz/corpus/
+	clang -fsanitize=address -O1 -c Sources/CMeerkat/shim.c -I Sources/CMeerkat/include -o build/fuzz/shim.o
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CMeerkat/include \
+	    -module-name Meerkat $(LIB_SOURCES) Tests/fuzz/FuzzHttp.swift build/fuzz/shim.o -o build/fuzz/fuzz-http
+	SWIFT_BACKTRACE=enable=no build/fuzz/fuzz-http -max_total_time=$(FUZZ_SECONDS) -max_len=2048 build/fuzz/corpus

@@ -148,13 +148,17 @@ extension Manager {
 
     /// Moves unconsumed bytes to the front of the receive block.
     func compactRecv(_ s: Int32) {
-        let start = Int(slots[Int(s)].recvStart)
-        guard start > 0 else { return }
-        let count = slots[Int(s)].recvCount
-        let base = recvPool.pointer(slots[Int(s)].recvBlock)
-        if count > 0 { memmove(base, base + start, count) }
+        guard slots[Int(s)].recvStart > 0 else { return }
+        slots[Int(s)].recvEnd = Manager.compact(recvPool.pointer(slots[Int(s)].recvBlock),
+                                                slots[Int(s)].recvStart, slots[Int(s)].recvEnd)
         slots[Int(s)].recvStart = 0
-        slots[Int(s)].recvEnd = Int32(count)
+    }
+
+    /// Moves the bytes in [start, end) of a block to its front; returns the new end.
+    private static func compact(_ base: UnsafeMutablePointer<UInt8>, _ start: Int32, _ end: Int32) -> Int32 {
+        let count = Int(end - start)
+        if count > 0 { memmove(base, base + Int(start), count) }
+        return Int32(count)
     }
 
     private func pauseReading(_ s: Int32) {
@@ -252,13 +256,10 @@ extension Manager {
     }
 
     private func compactSend(_ s: Int32) {
-        let start = Int(slots[Int(s)].sendStart)
-        guard start > 0 else { return }
-        let count = slots[Int(s)].sendCount
-        let base = sendPool.pointer(slots[Int(s)].sendBlock)
-        if count > 0 { memmove(base, base + start, count) }
+        guard slots[Int(s)].sendStart > 0 else { return }
+        slots[Int(s)].sendEnd = Manager.compact(sendPool.pointer(slots[Int(s)].sendBlock),
+                                                slots[Int(s)].sendStart, slots[Int(s)].sendEnd)
         slots[Int(s)].sendStart = 0
-        slots[Int(s)].sendEnd = Int32(count)
     }
 
     /// Writes what is queued; on empty, gives the block back and finishes a drain.

@@ -65,9 +65,9 @@ else
 LINK_TABLES := $(UNICODE_TABLES)
 endif
 
-$(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(OUT)/obj/shim.o $(LINK_TABLES)
+$(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(OUT)/obj/shim.o $(LINK_TABLES) $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
 ## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP.
 firmware: $(APP_BINS)

@@ -346,3 +346,55 @@ def test_out_of_descriptors_does_not_spin_and_recovers():
         proc.kill()
         proc.wait()
         proc.stdout.close()
+
+
+def test_many_clients_share_a_tiny_buffer_pool(start_server):
+    """64 clients at once, 4 receive and 4 send blocks: readers wait for a block
+    (back-pressure), nobody is refused, nothing is lost or mixed up."""
+    import threading
+    s = start_server("echo-server", "--buffers", "4")
+    failures = []
+
+    def client(n):
+        try:
+            c = RawClient(s.connect(timeout=30))
+            for i in range(20):
+                body = (b"client %d request %d " % (n, i)) * 50
+                c.send(b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+                c.send(body)
+                r = c.response(timeout=30)
+                if r is None or r[2] != body:
+                    failures.append((n, i, r and r[0]))
+                    return
+            c.close()
+        except Exception as e:   # noqa: BLE001 - collected and asserted below
+            failures.append((n, repr(e)))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120 * SLOW)
+    assert not failures, failures[:5]
+    assert s.alive()
+
+
+def test_trickled_body_closed_by_the_request_timeout(start_server):
+    s = start_server("echo-server", "--header-timeout-ms", "500")
+    c = RawClient(s.connect())
+    c.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+    started = time.time()
+    closed = False
+    for _ in range(50):
+        try:
+            c.send(b"x")                 # one byte every 100 ms keeps it "active"
+            c.sock.settimeout(0.1)
+            if c.sock.recv(100) == b"":
+                closed = True
+                break
+        except socket.timeout:
+            pass
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+    assert closed and time.time() - started < 5 * SLOW

@@ -20,7 +20,8 @@ public struct Limits {
     public var maxHeaders: Int = 48
     /// Longest request target; longer gets 414.
     public var maxURILength: Int = 4096
-    /// A request head must be complete this long after its first byte.
+    /// A request must be complete this long after its first byte: its head, and its
+    /// body unless the handler streams it (slowloris and slow-body guard).
     public var headerTimeoutMs: Int = 10_000
     /// A connection with no traffic for this long is closed.
     public var idleTimeoutMs: Int = 60_000

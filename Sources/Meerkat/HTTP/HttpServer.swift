@@ -56,7 +56,9 @@ extension Manager {
             fail(s, status, status == 414 ? "URI too long" : "bad request")
             return false
         case let .complete(head):
-            headerQueue.remove(s)
+            // The header timeout keeps running until the body is in too: a client that
+            // trickles a body would otherwise hold a receive block for as long as it likes.
+            if !headerQueue.contains(s) { headerQueue.append(s, now: now) }
             return deliverRequest(s, head)
         }
     }
@@ -82,6 +84,7 @@ extension Manager {
             break
         case let .length(n):
             if slots[Int(s)].flags.contains(.streamingBody) {
+                headerQueue.remove(s)   // the handler took charge of the body's pace
                 slots[Int(s)].bodyRemaining = n
                 slots[Int(s)].streamHeadLength = Int32(head.length)
                 return streamBody(s)
@@ -124,6 +127,7 @@ extension Manager {
     /// Delivers the request, then drops its bytes. Without a reply by the end of the
     /// handler, later pipelined requests wait for it, so answers stay in order.
     private func finishRequest(_ s: Int32, _ head: RequestHead, body: ByteView, wireLength: Int) {
+        headerQueue.remove(s)
         slots[Int(s)].flags.insert(.awaitingReply)
         slots[Int(s)].flags.remove([.headersDelivered, .streamingBody, .sentContinue])
         deliver(s, .httpMessage(message(s, head, body: body)))

@@ -2,7 +2,8 @@ import CMeerkat
 
 /// The command line every Meerkat app shares: `--listen URL` (repeatable), `--cert FILE
 /// --key FILE` for TLS, `--poll` for the poll(2) backend, and overrides of the board's
-/// limits (`--max-connections N`, `--idle-timeout-ms N`, `--header-timeout-ms N`).
+/// limits (`--max-connections N`, `--buffers N` blocks per pool, `--idle-timeout-ms N`,
+/// `--header-timeout-ms N`).
 /// Read from the process arguments through the C shim (Embedded Swift has no
 /// `CommandLine`).
 public struct AppOptions {
@@ -11,6 +12,7 @@ public struct AppOptions {
     public var key: String? = nil
     public var poller: PollerBackend = .epoll
     public var maxConnections: Int? = nil
+    public var buffers: Int? = nil
     public var idleTimeoutMs: Int? = nil
     public var headerTimeoutMs: Int? = nil
 
@@ -31,6 +33,7 @@ public struct AppOptions {
             case "--key": options.key = value(i + 1); i += 2
             case "--poll": options.poller = .poll; i += 1
             case "--max-connections": options.maxConnections = number(value(i + 1)); i += 2
+            case "--buffers": options.buffers = number(value(i + 1)); i += 2
             case "--idle-timeout-ms": options.idleTimeoutMs = number(value(i + 1)); i += 2
             case "--header-timeout-ms": options.headerTimeoutMs = number(value(i + 1)); i += 2
             default: usage()
@@ -41,12 +44,12 @@ public struct AppOptions {
     }
 
     static func usage() -> Never {
-        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--idle-timeout-ms N] [--header-timeout-ms N]")
+        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N]")
         exit(2)
     }
 
     static func number(_ text: String) -> Int {
-        guard !text.isEmpty, text.utf8.allSatisfy(ASCII.isDigit), text.utf8.count < 10 else { usage() }
+        guard !text.isEmpty, text.utf8.allSatisfy(ASCII.isDigit), text.utf8.count < 9 else { usage() }
         return text.utf8.reduce(0) { $0 * 10 + Int($1 - 48) }
     }
 
@@ -54,6 +57,10 @@ public struct AppOptions {
     public func limits(_ base: Limits) -> Limits {
         var l = base
         if let n = maxConnections { l.maxConnections = n }
+        if let n = buffers, n > 0 {
+            l.recvBuffers = n
+            l.sendBuffers = n
+        }
         if let n = idleTimeoutMs { l.idleTimeoutMs = n }
         if let n = headerTimeoutMs { l.headerTimeoutMs = n }
         return l

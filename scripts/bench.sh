@@ -59,3 +59,22 @@ echo "Meerkat resident memory after the run: $(awk '/VmRSS/ {print $2, $3}' /pro
 echo "nginx worker resident memory: $(for p in $(pgrep -f 'nginx: worker'); do awk '/VmRSS/ {print $2, $3}' /proc/$p/status; done | head -1)"
 make -s build/malloccount.so
 python3 -m pytest -q -s Tests/integration/test_http.py -k zero_allocations 2>&1 | grep "allocations during" || true
+
+# Memory with 1,000 idle keep-alive connections (each served one request first).
+python3 - "$meerkat" <<'PY'
+import socket, sys, time
+pid = sys.argv[1]
+rss = lambda: int(next(l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")))
+before = rss()
+conns = []
+for _ in range(1000):
+    s = socket.create_connection(("127.0.0.1", 18080))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while not data.endswith(b"</html>\n"):
+        data += s.recv(4096)
+    conns.append(s)
+time.sleep(0.5)
+after = rss()
+print(f"Meerkat RSS with 1,000 idle keep-alive connections: {after} kB ({after - before:+d} kB over {before} kB before)")
+PY

@@ -22,6 +22,7 @@ struct Slot {
         static let inHandler = Flags(rawValue: 1 << 11)    // input of this slot is being processed
         static let inPoller = Flags(rawValue: 1 << 12)     // registered with the poller
         static let recvFull = Flags(rawValue: 1 << 13)     // reading stopped: buffer full
+        static let chunkedReply = Flags(rawValue: 1 << 14) // a chunked response is open
     }
 
     var fd: Int32 = -1

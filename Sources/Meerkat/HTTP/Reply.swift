@@ -23,9 +23,22 @@ extension Connection {
 extension Manager {
     func sendReply(_ s: Int32, status: Int, body: UnsafeRawBufferPointer,
                    headers: KeyValuePairs<String, String>) throws(ConnectionError) {
-        guard slots[Int(s)].kind == .connection, (100...999).contains(status) else { throw .invalidState }
-        let flags = slots[Int(s)].flags
+        guard slots[Int(s)].kind == .connection else { throw .invalidState }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
+        try writeHead(&w, s, status: status, headers: headers, contentLength: body.count, extra: "")
+        let interim = status < 200
+        let omitBody = slots[Int(s)].flags.contains(.headRequest) || interim || status == 204 || status == 304
+        try enqueue(s, w.written, omitBody ? UnsafeRawBufferPointer(start: nil, count: 0) : body)
+        if !interim { finishedReply(s) }
+    }
+
+    /// Status line, the caller's headers, Content-Length (when given and allowed),
+    /// `extra` (pre-formatted lines), the Connection header, and the blank line.
+    func writeHead(_ w: inout ByteWriter, _ s: Int32, status: Int, headers: KeyValuePairs<String, String>,
+                   contentLength: Int?, extra: StaticString) throws(ConnectionError) {
+        guard (100...999).contains(status) else { throw .invalidState }
+        let flags = slots[Int(s)].flags
+        let interim = status < 200
         w.append("HTTP/1.1 ")
         w.append(decimal: status)
         w.append(byte: ASCII.space)
@@ -34,25 +47,27 @@ extension Manager {
         for (name, value) in headers {
             try appendHeader(&w, name, value)
         }
-        let interim = status < 200
-        if !interim && status != 204 && status != 304 {
+        if let length = contentLength, !interim && status != 204 && status != 304 {
             w.append("Content-Length: ")
-            w.append(decimal: body.count)
+            w.append(decimal: length)
             w.append("\r\n")
         }
-        let closeAfter = !interim && !flags.contains(.keepAlive)
-        if closeAfter {
+        w.append(extra)
+        if !interim && !flags.contains(.keepAlive) {
             w.append("Connection: close\r\n")
         } else if flags.contains(.http10) && !interim {
             w.append("Connection: keep-alive\r\n")
         }
         w.append("\r\n")
         guard !w.overflowed else { throw .sendBufferFull }
-        let omitBody = flags.contains(.headRequest) || interim || status == 204 || status == 304
-        try enqueue(s, w.written, omitBody ? UnsafeRawBufferPointer(start: nil, count: 0) : body)
-        guard !interim else { return }
+    }
+
+    /// A response is complete: pipelined requests may go on, or the connection drains
+    /// when the request asked to close.
+    func finishedReply(_ s: Int32) {
+        slots[Int(s)].flags.remove(.chunkedReply)
         replied(s)
-        if closeAfter {
+        if !slots[Int(s)].flags.contains(.keepAlive) {
             slots[Int(s)].flags.insert(.draining)
             if slots[Int(s)].sendCount == 0 { finishDrain(s) }
         }

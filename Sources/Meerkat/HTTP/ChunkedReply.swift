@@ -1,0 +1,95 @@
+/// Streamed responses: `Transfer-Encoding: chunked` and server-sent events (the docs'
+/// `http_chunk` and `http_sse`). The head is written once, with Transfer-Encoding and
+/// never a Content-Length (pymongoose sent `Content-Length: 0` before the chunks).
+extension Connection {
+    /// Starts a chunked response explicitly (status and extra headers). `httpChunk` and
+    /// `httpSSE` start one with 200 by themselves when none is open.
+    public func startChunked(_ status: Int = 200, headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
+        let s = try openSlot()
+        try manager.sendChunk(s, status: status, headers: headers, sse: false, event: nil,
+                              data: UnsafeRawBufferPointer(start: nil, count: 0), end: false)
+    }
+
+    /// Sends one chunk; an empty `data` ends the response.
+    public func httpChunk(_ data: some ByteSource) throws(ConnectionError) {
+        let s = try openSlot()
+        try data.withBytes { (bytes) throws(ConnectionError) in
+            try manager.sendChunk(s, status: 200, headers: [:], sse: false, event: nil, data: bytes, end: bytes.count == 0)
+        }
+    }
+
+    /// Sends one server-sent event (`event:` line only when `event` is not empty; each
+    /// line of `data` becomes a `data:` line). Starts a `text/event-stream` response.
+    public func httpSSE(event: String = "", data: String) throws(ConnectionError) {
+        let s = try openSlot()
+        try data.withBytes { (bytes) throws(ConnectionError) in
+            try event.withBytes { (name) throws(ConnectionError) in
+                try manager.sendChunk(s, status: 200, headers: [:], sse: true, event: name, data: bytes, end: false)
+            }
+        }
+    }
+}
+
+extension Manager {
+    func sendChunk(_ s: Int32, status: Int, headers: KeyValuePairs<String, String>, sse: Bool,
+                   event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, end: Bool) throws(ConnectionError) {
+        guard slots[Int(s)].kind == .connection else { throw .invalidState }
+        var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
+        let opening = !slots[Int(s)].flags.contains(.chunkedReply)
+        if opening {
+            try writeHead(&w, s, status: status, headers: headers, contentLength: nil,
+                          extra: sse ? "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n"
+                                     : "Transfer-Encoding: chunked\r\n")
+        }
+        let headOnly = slots[Int(s)].flags.contains(.headRequest)
+        let chunkStart = w.count
+        if !headOnly && (data.count > 0 || (event?.count ?? 0) > 0) {
+            // Reserve room for the size line (8 hex digits + CRLF), fill it in after.
+            let sizeLine = 10
+            for _ in 0..<sizeLine { w.append(byte: ASCII.space) }
+            let payloadStart = w.count
+            if sse {
+                if let event, event.count > 0 {
+                    w.append("event: ")
+                    w.append(event)
+                    w.append("\n")
+                }
+                var start = 0
+                let bytes = ByteView(data)
+                repeat {
+                    let end = bytes.firstIndex(of: ASCII.lf, from: start) ?? bytes.count
+                    w.append("data: ")
+                    w.append(bytes.slice(start, end).buffer)
+                    w.append("\n")
+                    start = end + 1
+                } while start < bytes.count
+                w.append("\n")
+            } else {
+                w.append(data)
+            }
+            w.append("\r\n")
+            guard !w.overflowed else { throw .sendBufferFull }
+            writeHex(w.count - payloadStart - 2, into: headScratch + chunkStart, width: sizeLine)
+        }
+        if end && !headOnly { w.append("0\r\n\r\n") }
+        guard !w.overflowed else { throw .sendBufferFull }
+        try enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))
+        slots[Int(s)].flags.insert(.chunkedReply)
+        if end { finishedReply(s) }
+    }
+
+    /// `count` as hex, right-aligned in `width - 2` columns (leading zeros, which chunk
+    /// sizes allow), then CRLF.
+    private func writeHex(_ count: Int, into p: UnsafeMutablePointer<UInt8>, width: Int) {
+        let digits: StaticString = "0123456789abcdef"
+        var v = count
+        var i = width - 3
+        while i >= 0 {
+            p[i] = digits.utf8Start[v & 15]
+            v >>= 4
+            i -= 1
+        }
+        p[width - 2] = ASCII.cr
+        p[width - 1] = ASCII.lf
+    }
+}

@@ -89,10 +89,12 @@ def start_server():
         s.stop()
 
 
-@pytest.fixture(scope="module")
-def echo():
-    """A shared echo-server on 127.0.0.1 and [::1]."""
-    s = Server("echo-server", "--listen", "http://127.0.0.1:0", "--listen", "http://[::1]:0")
+@pytest.fixture(scope="module", params=["epoll", "poll"])
+def echo(request):
+    """A shared echo-server on 127.0.0.1 and [::1]; every test using it runs against
+    the epoll backend and the poll(2) fallback."""
+    extra = ("--poll",) if request.param == "poll" else ()
+    s = Server("echo-server", "--listen", "http://127.0.0.1:0", "--listen", "http://[::1]:0", *extra)
     yield s
     assert s.alive(), "echo-server died during the module"
     s.stop()

@@ -263,17 +263,6 @@ def test_large_body_streamed_in_many_writes(echo):
     c.close()
 
 
-def test_poll_backend_serves_the_same(start_server):
-    s = start_server("echo-server", "--poll")
-    c = RawClient(s.connect())
-    c.send(b"".join(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n%d" % i for i in range(3)))
-    assert [c.response()[2] for _ in range(3)] == [b"0", b"1", b"2"]
-    c.send(b"GET / HTTP/1.1\r\nHost x\r\n\r\n")
-    assert c.response()[0] == 400
-    c.close()
-    assert curl(f"http://127.0.0.1:{s.port()}/") .startswith(b"<!doctype html>")
-
-
 @pytest.mark.skipif(RUNNER != [], reason="LD_PRELOAD counter is for the host build (qemu runs a foreign libc)")
 def test_zero_allocations_per_request_after_warmup(start_server, tmp_path):
     report = tmp_path / "count"

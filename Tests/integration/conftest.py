@@ -146,5 +146,19 @@ class RawClient:
         except socket.timeout:
             return False
 
+    def final_response(self, request, status):
+        """Sends `request`; the answer must be `status` with `Connection: close`, and
+        the server must then close the connection. Returns the response."""
+        try:
+            self.send(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass   # the server may answer and close before it has read everything
+        resp = self.response()
+        assert resp is not None, "no answer before close"
+        assert resp[0] == status
+        assert resp[1].get("connection") == "close"
+        assert self.closed_by_peer()
+        return resp
+
     def close(self):
         self.sock.close()

@@ -52,7 +52,7 @@ public final class Manager {
         freeCount = tableSize
         recvPool = BufferPool(blockSize: limits.recvBufferSize, blockCount: limits.recvBuffers)
         sendPool = BufferPool(blockSize: limits.sendBufferSize, blockCount: limits.sendBuffers)
-        self.poller = Poller(backend: poller == .poll ? .poll : .epoll, capacity: tableSize + 1,
+        self.poller = Poller(backend: poller, capacity: tableSize + 1,
                              maxEvents: limits.eventsPerPoll)
         idleQueue = SlotQueue(capacity: tableSize)
         headerQueue = SlotQueue(capacity: tableSize)
@@ -230,5 +230,6 @@ public final class Manager {
     }
 }
 
-/// Which readiness mechanism a `Manager` uses.
+/// Which readiness mechanism a `Manager` uses: epoll, or the poll(2) fallback (chosen
+/// by itself when epoll is missing).
 public enum PollerBackend { case epoll, poll }

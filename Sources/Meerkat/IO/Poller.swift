@@ -5,7 +5,7 @@ import CMeerkat
 /// reports ready tokens, so the work per call follows the ready set, not the table size
 /// (except on the poll(2) fallback, which is O(descriptors) by nature).
 struct Poller {
-    enum Backend { case epoll, poll }
+    typealias Backend = PollerBackend
 
     struct Interest: OptionSet {
         let rawValue: UInt32

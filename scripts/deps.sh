@@ -7,9 +7,10 @@ set -euo pipefail
 APT_PACKAGES=(
   gcc make curl
   libmbedtls-dev libmbedtls-dev:arm64 libmbedtls-dev:armhf   # TLS; static archives per arch
-  gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf              # cross linkers + glibc sysroots
+  gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf              # cross compilers and linkers
+  libc6-dev-arm64-cross libc6-dev-armhf-cross                # glibc sysroots (only "Recommended")
   qemu-user                                                  # runs the ARM firmware here
-  wrk nginx                                                  # make bench
+  wrk nginx bc                                               # make bench
 )
 PIP_PACKAGES=(pytest)
 

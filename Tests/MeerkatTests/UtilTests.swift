@@ -76,3 +76,22 @@ import Testing
         #expect(w.overflowed)
     }
 }
+
+@Test func nonsenseLimitsStillMakeAWorkingManager() throws {
+    var limits = Limits()
+    limits.recvBufferSize = 0
+    limits.sendBuffers = -3
+    limits.maxHeaders = 0
+    limits.eventsPerPoll = 1000
+    let manager = Manager(limits: limits) { conn, ev in
+        if case .httpMessage = ev { try? conn.reply(200, "ok") }
+    }
+    #expect(manager.limits.recvBufferSize == 512)
+    #expect(manager.limits.sendBuffers == 1)
+    #expect(manager.limits.eventsPerPoll == 64)
+    let l = try manager.listen("http://127.0.0.1:0")
+    let c = TestClient(port: l.localAddress!.port)
+    c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    #expect(read(c, from: manager, until: "ok").hasSuffix("\r\n\r\nok"))
+    manager.close()
+}

@@ -45,6 +45,29 @@ public struct Limits {
         self.sendBuffers = sendBuffers
     }
 
+    /// These limits with every value raised to its working minimum (a 512-byte block,
+    /// one block per pool, eight header lines, …) and `eventsPerPoll` kept within 1…64.
+    /// The manager applies this at start, so a mistyped board profile degrades instead
+    /// of crashing.
+    public var sanitized: Limits {
+        var l = self
+        l.maxConnections = max(l.maxConnections, 1)
+        l.maxListeners = max(l.maxListeners, 1)
+        l.rejectSlots = max(l.rejectSlots, 0)
+        l.recvBufferSize = max(l.recvBufferSize, 512)
+        l.sendBufferSize = max(l.sendBufferSize, 512)
+        l.recvBuffers = max(l.recvBuffers, 1)
+        l.sendBuffers = max(l.sendBuffers, 1)
+        l.maxHeaders = max(l.maxHeaders, 8)
+        l.maxURILength = max(l.maxURILength, 16)
+        l.headerTimeoutMs = max(l.headerTimeoutMs, 1)
+        l.idleTimeoutMs = max(l.idleTimeoutMs, 1)
+        l.lingerTimeoutMs = max(l.lingerTimeoutMs, 0)
+        l.wakeupQueueBytes = max(l.wakeupQueueBytes, 64)
+        l.eventsPerPoll = min(max(l.eventsPerPoll, 1), 64)
+        return l
+    }
+
     /// Slots in the table: listeners, connections and reject slots.
     var tableSize: Int { maxListeners + maxConnections + rejectSlots }
 

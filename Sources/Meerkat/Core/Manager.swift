@@ -38,10 +38,12 @@ public final class Manager {
     static let wakeupToken = UInt64.max
 
     /// - Parameters:
-    ///   - limits: sizes and timeouts; everything is allocated from them here, once.
+    ///   - limits: sizes and timeouts (raised to working minimums, see
+    ///     `Limits.sanitized`); everything is allocated from them here, once.
     ///   - poller: `.epoll` (default) or the `.poll` fallback.
     ///   - handler: the default handler for connections whose listener has none.
-    public init(limits: Limits = Limits(), poller: PollerBackend = .epoll, handler: Handler? = nil) {
+    public init(limits requested: Limits = Limits(), poller: PollerBackend = .epoll, handler: Handler? = nil) {
+        let limits = requested.sanitized
         self.limits = limits
         defaultHandler = handler
         tableSize = limits.tableSize

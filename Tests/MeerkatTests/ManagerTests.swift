@@ -290,3 +290,63 @@ final class Counter { var value = 0 }
         manager.close()
     }
 }
+
+@Suite(.serialized) struct LifecycleTests {
+    @Test func stopFromATimerEndsRun() {
+        let manager = Manager()
+        var ticks = 0
+        manager.timerAdd(10, repeat: true) {
+            ticks += 1
+            if ticks == 3 { manager.stop() }
+        }
+        manager.run()
+        #expect(ticks == 3)
+        manager.close()
+    }
+
+    @Test func closingTheManagerFromAHandlerIsSafe() throws {
+        var closes = 0
+        var holder: Manager? = nil
+        let manager = Manager { conn, ev in
+            switch ev {
+            case .httpMessage:
+                try? conn.reply(200, "bye")
+                holder?.close()            // everything closes, mid-dispatch
+            case .close:
+                closes += 1
+            default: break
+            }
+        }
+        holder = manager
+        let l = try manager.listen("http://127.0.0.1:0")
+        let a = TestClient(port: l.localAddress!.port)
+        let b = TestClient(port: l.localAddress!.port)
+        manager.pump(ms: 50)
+        a.send("GET / HTTP/1.1\r\nHost: h\r\n\r\nGET /again HTTP/1.1\r\nHost: h\r\n\r\n")
+        manager.pump(ms: 100)
+        #expect(closes == 3, "two connections and the listener got .close")
+        #expect(!l.isOpen)
+        #expect(a.receive()?.hasSuffix("bye") == true)
+        manager.poll(10)                   // a closed manager polls as a no-op
+        _ = b
+        holder = nil
+    }
+
+    @Test func closeDuringAcceptNeverDeliversARequest() throws {
+        var requests = 0
+        let manager = Manager { conn, ev in
+            switch ev {
+            case .accept: conn.close()
+            case .httpMessage: requests += 1
+            default: break
+            }
+        }
+        let l = try manager.listen("http://127.0.0.1:0")
+        let c = TestClient(port: l.localAddress!.port)
+        c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        manager.pump(ms: 100)
+        #expect(requests == 0)
+        #expect((c.receive() ?? "").isEmpty, "closed without an answer")
+        manager.close()
+    }
+}

@@ -38,6 +38,8 @@ fi
 
 py=${PYTHON:-python3}
 for p in "${PIP_PACKAGES[@]}"; do
-  "$py" -c "import $p" 2>/dev/null || "$py" -m pip install -q "$p"
+  "$py" -c "import $p" 2>/dev/null && continue
+  # pyenv's Python takes a plain install; Debian's own refuses one (PEP 668) unless told.
+  "$py" -m pip install -q "$p" 2>/dev/null || "$py" -m pip install -q --break-system-packages "$p"
 done
 echo "deps: ok"

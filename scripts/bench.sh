@@ -37,6 +37,11 @@ http {
 CONF
 taskset -c 0 nginx -c "$tmp/nginx.conf" > "$tmp/nginx.log" 2>&1 &
 curl -s --retry 20 --retry-connrefused --retry-delay 0 -o /dev/null http://127.0.0.1:18081/
+# civetweb (an embeddable C server, Mongoose's relative): a thread per connection, so 64
+# threads for 64 connections, keep-alive and TCP_NODELAY on (without it, 40 ms stalls).
+taskset -c 0 civetweb -document_root "$tmp/www" -listening_ports 127.0.0.1:18082 -enable_keep_alive yes \
+    -num_threads 64 -tcp_nodelay 1 -access_log_file /dev/null > "$tmp/civetweb.log" 2>&1 &
+curl -s --retry 20 --retry-connrefused --retry-delay 0 -o /dev/null http://127.0.0.1:18082/
 
 run() {  # name url -> prints "req/s errors"
   local out
@@ -51,10 +56,12 @@ echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/c
 echo "load: wrk -t1 -c$CONNS -d$DURATION, GET / (the $(stat -c %s "$tmp/www/index.html")-byte page), keep-alive; servers on core 0, wrk on core 1"
 m=$(run meerkat http://127.0.0.1:18080/)
 n=$(run nginx http://127.0.0.1:18081/)
-mr=${m%%|*}; nr=${n%%|*}
+c=$(run civetweb http://127.0.0.1:18082/)
+mr=${m%%|*}; nr=${n%%|*}; cr=${c%%|*}
 printf "| server | req/s | errors | ratio to nginx |\n|---|---|---|---|\n"
 printf "| Meerkat echo-server (Embedded Swift) | %s | %s | %.2f |\n" "$mr" "${m#*|}" "$(echo "$mr / $nr" | bc -l)"
 printf "| nginx 1 worker | %s | %s | 1.00 |\n" "$nr" "${n#*|}"
+printf "| civetweb, 64 threads | %s | %s | %.2f |\n" "$cr" "${c#*|}" "$(echo "$cr / $nr" | bc -l)"
 echo "Meerkat resident memory after the run: $(awk '/VmRSS/ {print $2, $3}' /proc/$meerkat/status)"
 echo "nginx worker resident memory: $(for p in $(pgrep -f 'nginx: worker'); do awk '/VmRSS/ {print $2, $3}' /proc/$p/status; done | head -1)"
 make -s build/malloccount.so

@@ -10,7 +10,7 @@ APT_PACKAGES=(
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf              # cross compilers and linkers
   libc6-dev-arm64-cross libc6-dev-armhf-cross                # glibc sysroots (only "Recommended")
   qemu-user                                                  # runs the ARM firmware here
-  wrk nginx bc                                               # make bench
+  wrk nginx civetweb bc                                      # make bench
 )
 PIP_PACKAGES=(pytest)
 

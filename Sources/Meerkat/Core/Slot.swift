@@ -40,7 +40,6 @@ struct Slot {
     /// Streamed body bytes still to come, and the head kept in front of them.
     var bodyRemaining: Int = 0
     var streamHeadLength: Int32 = 0
-    var listener: Int32 = -1
     var remote = mk_addr()
     var handler: Handler?
     var userdata: AnyObject?

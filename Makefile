@@ -16,7 +16,8 @@ APPS         := $(patsubst Sources/%/main.swift,%,$(wildcard Sources/*/main.swif
 APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
 SHIM         := Sources/CMeerkat/shim.c Sources/CMeerkat/include/CMeerkat.h
 
-.PHONY: fuzz all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean
+.PHONY: fuzz all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean \
+        codec-vectors diff-fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -72,6 +73,36 @@ $(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(OUT)/obj/shim.o $(LINK_T
 ## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP.
 firmware: $(APP_BINS)
 
+# ---- codec checks on every board (Embedded Swift, under qemu for ARM) ----------------
+
+CODEC_RUNNER_SOURCES := $(sort $(wildcard Tests/MeerkatTests/Vectors/*.swift) $(wildcard Tests/codec-runner/*.swift))
+
+# The library and the runner in one module: the runner reaches the internal codecs.
+$(OUT)/obj/codec-runner.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_RUNNER_SOURCES) $(SHIM)
+	@mkdir -p $(dir $@)
+	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) -parse-as-library \
+	    -module-name Meerkat -D MEERKAT_BOARD_PROFILE -D MEERKAT_CODEC_RUNNER \
+	    -c $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_RUNNER_SOURCES) -o $@
+
+$(OUT)/test/codec-runner: $(OUT)/obj/codec-runner.o $(OUT)/obj/shim.o $(LINK_TABLES)
+	@mkdir -p $(dir $@)
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) -lm -o $@
+
+## codec-vectors: the shared codec vectors on BOARD (under qemu for ARM boards).
+codec-vectors: $(OUT)/test/codec-runner
+	$(RUNNER) $(OUT)/test/codec-runner
+
+## diff-fuzz: DIFF_FUZZ_COUNT mutated inputs through the codecs on every board; the
+## answers must match the host's byte for byte.
+DIFF_FUZZ_COUNT ?= 100000
+DIFF_FUZZ_SEED  ?= 20261128
+diff-fuzz:
+	@$(foreach b,host $(ARM_BOARDS),$(MAKE) -s build/$(b)/test/codec-runner BOARD=$(b) &&) true
+	bash scripts/diff-fuzz.sh $(DIFF_FUZZ_SEED) $(DIFF_FUZZ_COUNT) host $(ARM_BOARDS)
+
+print-runner:
+	@echo '$(RUNNER)'
+
 ## check-embedded: compile Sources/Meerkat as Embedded Swift for the host (fast).
 check-embedded:
 	@mkdir -p build/check
@@ -96,6 +127,8 @@ build/malloccount.so: Tests/support/malloccount.c
 test: deps
 	$(MAKE) unit
 	$(MAKE) check-embedded
+	$(foreach b,host $(ARM_BOARDS),$(MAKE) codec-vectors BOARD=$(b) &&) true
+	$(MAKE) diff-fuzz
 	$(MAKE) integration BOARD=host
 	$(foreach b,$(ARM_BOARDS),$(MAKE) qemu-test BOARD=$(b) &&) true
 	$(MAKE) size
@@ -120,11 +153,14 @@ bundle: firmware
 clean:
 	rm -rf build .build
 
-## fuzz: libFuzzer over the HTTP parsers for FUZZ_SECONDS (default 60).
+## fuzz: libFuzzer over the HTTP parsers for FUZZ_SECONDS (default 60), then a long
+## differential run across word sizes (FUZZ_DIFF_COUNT inputs per board).
 FUZZ_SECONDS ?= 60
+FUZZ_DIFF_COUNT ?= 2000000
 fuzz:
 	@mkdir -p build/fuzz/corpus && cp Tests/fuzz/seeds/* build/fuzz/corpus/
 	clang -fsanitize=address -O1 -c Sources/CMeerkat/shim.c -I Sources/CMeerkat/include -o build/fuzz/shim.o
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CMeerkat/include \
 	    -module-name Meerkat $(LIB_SOURCES) Tests/fuzz/FuzzHttp.swift build/fuzz/shim.o -o build/fuzz/fuzz-http
 	SWIFT_BACKTRACE=enable=no build/fuzz/fuzz-http -max_total_time=$(FUZZ_SECONDS) -max_len=2048 build/fuzz/corpus
+	$(MAKE) diff-fuzz DIFF_FUZZ_COUNT=$(FUZZ_DIFF_COUNT)

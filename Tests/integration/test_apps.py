@@ -3,7 +3,7 @@ import json
 import time
 import urllib.request
 
-from conftest import SLOW
+from conftest import SLOW, RawClient
 
 
 def get(url):
@@ -26,3 +26,13 @@ def test_device_app_is_the_readme_example(start_server):
         raise AssertionError("expected 404")
     except urllib.error.HTTPError as e:
         assert e.code == 404
+
+
+def test_device_app_survives_a_body_larger_than_a_32_bit_int(start_server):
+    # Issue 6: on armv7hf this one request killed the process (SIGILL).
+    s = start_server("device-app")
+    c = RawClient(s.connect())
+    c.final_response(b"POST /hello HTTP/1.1\r\nHost: b\r\nContent-Length: 3000000000\r\n\r\n", 413)
+    c.close()
+    assert s.alive()
+    assert get(f"http://127.0.0.1:{s.port()}/hello?name=again")[2] == b"Hello, again!\n"

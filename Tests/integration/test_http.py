@@ -135,6 +135,28 @@ BAD_INPUTS = [
     ("body over the limit", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc", 413),
 ]
 
+# Numbers around 2^31, 2^32, 2^63 and 2^64 (issue 6: on a 32-bit board these trapped,
+# segfaulted or wrapped). Every board must answer 413 when the value is well-formed but
+# too large, and 400 when it is not a number at all.
+_CL = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\n\r\nabc"
+_TE = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%s\r\nhello\r\n0\r\n\r\n"
+BAD_INPUTS += [(f"Content-Length {v.decode()!r}", _CL % v, 413) for v in [
+    b"2147483647", b"2147483648", b"4294967295", b"4294967296", b"99999999999",
+    b"9223372036854775807", b"9223372036854775808", b"18446744073709551615",
+    b"18446744073709551616", b"99999999999999999999", b"0000000000000000000004294967296",
+    b" \t4294967296\t ", b"0000000000000000000000000000000000000000000018446744073709551616",
+]]
+BAD_INPUTS += [(f"Content-Length {v.decode()!r}", _CL % v, 400) for v in [
+    b"0x80000000", b"-2147483648", b"+4294967296", b"4294967296 5", b"2147483648.0",
+    b"4294967301\r\nContent-Length: 5",   # 2^32+5 beside 5: a wrap would make them agree
+]]
+BAD_INPUTS += [(f"chunk size {v.decode()!r}", _TE % v, 413) for v in [
+    b"7fffffff", b"80000000", b"FFFFFFFF", b"100000000", b"100000005", b"100000005;ext=1",
+    b"7fffffffffffffff", b"8000000000000000", b"ffffffffffffffff", b"10000000000000000",
+    b"10000000000000005", b"0000000000000000000100000005",
+]]
+BAD_INPUTS += [(f"chunk size {v.decode()!r}", _TE % v, 400) for v in [b"0x80000000", b"-80000000"]]
+
 
 @pytest.mark.parametrize("name,data,status", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_gets_its_answer_and_server_keeps_serving(echo, name, data, status):

@@ -37,8 +37,9 @@ struct Slot {
     var sendBlock: Int32 = -1
     var sendStart: Int32 = 0
     var sendEnd: Int32 = 0
-    /// Streamed body bytes still to come, and the head kept in front of them.
-    var bodyRemaining: Int = 0
+    /// Streamed body bytes still to come (64-bit on every board: a streamed upload may
+    /// exceed 4 GiB), and the head kept in front of them.
+    var bodyRemaining: UInt64 = 0
     var streamHeadLength: Int32 = 0
     var remote = mk_addr()
     var handler: Handler?

@@ -10,7 +10,9 @@ enum ChunkedDecoder {
 
     /// Validates the chunked body at the start of `buf`; once it is complete, moves the
     /// chunk data together at the front. Incomplete input is left untouched, so the
-    /// caller can simply try again with more bytes. A body over `maxBody` fails with 413.
+    /// caller can simply try again with more bytes. A body over `maxBody` fails with 413,
+    /// and so does a chunk size too large for 64 bits: sizes are read as `UInt64` with
+    /// overflow checks, so every board gives the same answer for the same bytes.
     static func decode(_ buf: UnsafeMutableRawBufferPointer, maxBody: Int) -> Result {
         guard let p = buf.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .incomplete }
         let n = buf.count
@@ -21,10 +23,12 @@ enum ChunkedDecoder {
             switch chunkSize(p, n, i) {
             case .incomplete: return .incomplete
             case .malformed: return .failed(400)
-            case let .size(size, next):
+            case .tooLarge: return .failed(413)
+            case let .size(wireSize, next):
                 i = next
-                if size == 0 { break chunks }
-                guard size <= maxBody - total else { return .failed(413) }
+                if wireSize == 0 { break chunks }
+                guard total <= maxBody, wireSize <= UInt64(maxBody - total) else { return .failed(413) }
+                let size = Int(wireSize)   // no larger than maxBody now
                 total += size
                 guard i + size + 2 <= n else { return .incomplete }
                 guard p[i + size] == ASCII.cr && p[i + size + 1] == ASCII.lf else { return .failed(400) }
@@ -45,7 +49,8 @@ enum ChunkedDecoder {
         let consumed = i
         // Pass 2: move the data together.
         var read = 0, write = 0
-        while case let .size(size, next) = chunkSize(p, n, read), size > 0 {
+        while case let .size(wireSize, next) = chunkSize(p, n, read), wireSize > 0 {
+            let size = Int(wireSize)
             if write != next { (p + write).update(from: p + next, count: size) }
             write += size
             read = next + size + 2
@@ -53,16 +58,18 @@ enum ChunkedDecoder {
         return .complete(bodyLength: write, consumed: consumed)
     }
 
-    private enum Size { case size(Int, next: Int), incomplete, malformed }
+    private enum Size { case size(UInt64, next: Int), incomplete, malformed, tooLarge }
     private enum LineEnd { case at(Int), incomplete, malformed }
 
     /// chunk-size [chunk-ext] CRLF at `start`.
     private static func chunkSize(_ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ start: Int) -> Size {
         var i = start
-        var size = 0
+        var size: UInt64 = 0
+        var overflow = false
         while i < n, let d = ASCII.hexValue(p[i]) {
-            guard i - start < 15 else { return .malformed }   // would overflow
-            size = size << 4 | Int(d)
+            if !overflow {
+                if let next = WireNumber.appending(d, base: 16, to: size) { size = next } else { overflow = true }
+            }
             i += 1
         }
         if i == n { return .incomplete }
@@ -73,7 +80,7 @@ enum ChunkedDecoder {
         case let .at(lf):
             // Anything between the size and CRLF must be an extension (";…").
             guard lf - 1 == i || p[i] == UInt8(ascii: ";") || ASCII.isSpaceOrTab(p[i]) else { return .malformed }
-            return .size(size, next: lf + 1)
+            return overflow ? .tooLarge : .size(size, next: lf + 1)
         }
     }
 

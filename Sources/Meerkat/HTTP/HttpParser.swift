@@ -11,7 +11,9 @@ public struct HeaderField {
 /// How a request's body is delimited.
 enum BodyKind: Equatable {
     case none
-    case length(Int)
+    /// Content-Length, as sent: 64-bit on every board. The server compares it with what
+    /// it can hold (413) before narrowing it.
+    case length(UInt64)
     case chunked
 }
 
@@ -36,7 +38,7 @@ struct RequestHead: Equatable {
 enum HeadResult: Equatable {
     case incomplete
     case complete(RequestHead)
-    /// The status to answer with before closing (400, 414, 431, 501, 505).
+    /// The status to answer with before closing (400, 413, 414, 431, 501, 505).
     case failed(Int)
 }
 
@@ -104,7 +106,7 @@ enum HttpParser {
         i += 2
 
         // Header lines, up to the empty line.
-        var contentLength = -1
+        var contentLength: UInt64? = nil
         var chunked = false
         var transferEncoding = false
         var hostCount = 0
@@ -156,10 +158,15 @@ enum HttpParser {
                 if value.containsToken("close") { closeToken = true }
                 if value.containsToken("keep-alive") { keepAliveToken = true }
             case 14 where name.equalsIgnoringCase("content-length"):
-                guard let length = parseLength(value), contentLength < 0 || contentLength == length else {
+                switch WireNumber.decimal(value) {
+                case let .value(length):
+                    guard contentLength == nil || contentLength == length else { return .failed(400) }
+                    contentLength = length
+                case .overflow:
+                    return .failed(413)   // well-formed, but more than any board holds
+                case .malformed:
                     return .failed(400)
                 }
-                contentLength = length
             case 17 where name.equalsIgnoringCase("transfer-encoding"):
                 guard !transferEncoding else { return .failed(400) }
                 transferEncoding = true
@@ -170,25 +177,17 @@ enum HttpParser {
             }
         }
         head.length = i
-        if transferEncoding && (contentLength >= 0 || head.isHTTP10) { return .failed(400) }
+        if transferEncoding && (contentLength != nil || head.isHTTP10) { return .failed(400) }
         if !head.isHTTP10 && hostCount != 1 { return .failed(400) }
         if hostCount > 1 { return .failed(400) }
-        head.body = chunked ? .chunked : (contentLength > 0 ? .length(contentLength) : .none)
+        if chunked {
+            head.body = .chunked
+        } else if let length = contentLength, length > 0 {
+            head.body = .length(length)
+        }
         head.keepAlive = head.isHTTP10 ? (keepAliveToken && !closeToken) : !closeToken
         let method = ByteView(base: p + Int(head.methodStart), count: Int(head.methodEnd - head.methodStart))
         head.isHead = method == "HEAD"
         return .complete(head)
-    }
-
-    /// 1*DIGIT with no sign, no spaces, no overflow (at most 18 digits).
-    static func parseLength(_ v: ByteView) -> Int? {
-        guard v.count > 0 && v.count <= 18 else { return nil }
-        var value = 0
-        for i in 0..<v.count {
-            let c = v[i]
-            guard ASCII.isDigit(c) else { return nil }
-            value = value * 10 + Int(c - 48)
-        }
-        return value
     }
 }

@@ -89,16 +89,17 @@ extension Manager {
                 slots[Int(s)].streamHeadLength = Int32(head.length)
                 return streamBody(s)
             }
-            guard n <= capacity - head.length else {
+            guard n <= UInt64(capacity - head.length) else {
                 fail(s, 413, "body too large")
                 return false
             }
-            guard head.length + n <= slots[Int(s)].recvCount else {
+            let length = Int(n)   // no larger than the block now
+            guard head.length + length <= slots[Int(s)].recvCount else {
                 sendContinue(s, head)
                 return false
             }
-            bodyLength = n
-            wireLength = n
+            bodyLength = length
+            wireLength = length
         case .chunked:
             let buf = receiveBuffer(s)
             let rest = UnsafeMutableRawBufferPointer(rebasing: buf[head.length...])
@@ -140,7 +141,8 @@ extension Manager {
     private func streamBody(_ s: Int32) -> Bool {
         let headLength = Int(slots[Int(s)].streamHeadLength)
         let available = slots[Int(s)].recvCount - headLength
-        let piece = min(available, slots[Int(s)].bodyRemaining)
+        let remaining = slots[Int(s)].bodyRemaining
+        let piece = UInt64(available) < remaining ? available : Int(remaining)
         if piece > 0 {
             let buf = receiveBuffer(s)
             let base = UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: UInt8.self))
@@ -151,7 +153,7 @@ extension Manager {
             let p = receiveBuffer(s).baseAddress!
             if after > 0 { memmove(p + headLength, p + headLength + piece, after) }
             slots[Int(s)].recvEnd -= Int32(piece)
-            slots[Int(s)].bodyRemaining -= piece
+            slots[Int(s)].bodyRemaining -= UInt64(piece)
         }
         guard slots[Int(s)].bodyRemaining == 0 else { return false }
         slots[Int(s)].streamHeadLength = 0

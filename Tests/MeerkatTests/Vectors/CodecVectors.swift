@@ -1,0 +1,181 @@
+// Test vectors for the pure codecs, with their expected answers as short text. The
+// SwiftPM tests (CodecVectorTests) and the Embedded runner (Tests/codec-runner, built
+// for every board and run under qemu) read this one table, so x86_64, aarch64 and
+// armv7hf must all give these answers. Compiled into the library's module for the
+// runner, hence the conditional import.
+#if !MEERKAT_CODEC_RUNNER
+@testable import Meerkat
+#endif
+
+struct CodecVector {
+    enum Codec { case head, chunked }
+    let codec: Codec
+    let name: StaticString
+    let input: StaticString
+    let expected: StaticString
+}
+
+enum CodecVectors {
+    /// The body limit the chunked vectors decode against (a board's receive block).
+    static let chunkedLimit = 16_384
+
+    /// Runs every vector; `report` hears each one that gives another answer.
+    static func run(_ report: (CodecVector, String) -> Void) -> (passed: Int, failed: Int) {
+        var passed = 0, failed = 0
+        for v in all {
+            let got = answer(v.codec, v.input.utf8Start, v.input.utf8CodeUnitCount)
+            if equals(got, v.expected) { passed += 1 } else { failed += 1; report(v, got) }
+        }
+        return (passed, failed)
+    }
+
+    /// The codec's answer for `bytes`, as text: `incomplete`, `fail NNN`, or `ok …` with
+    /// what a caller would use (body framing for a head, decoded body for chunked).
+    static func answer(_ codec: CodecVector.Codec, _ bytes: UnsafePointer<UInt8>, _ count: Int) -> String {
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 1)
+        defer { copy.deallocate() }
+        copy.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: count))
+        let buf = UnsafeMutableRawBufferPointer(rebasing: copy[0..<count])
+        switch codec {
+        case .head: return headAnswer(UnsafeRawBufferPointer(buf))
+        case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
+        }
+    }
+
+    /// `fieldSum` adds a checksum of the header offsets (for the differential fuzzer,
+    /// where nobody reads the answers but every board must give the same ones).
+    static func headAnswer(_ buf: UnsafeRawBufferPointer, fieldSum: Bool = false) -> String {
+        let fields = UnsafeMutableBufferPointer<HeaderField>.allocate(capacity: 16)
+        defer { fields.deallocate() }
+        fields.initialize(repeating: HeaderField())
+        switch HttpParser.parseHead(buf, fields: fields, maxURILength: 256) {
+        case .incomplete: return "incomplete"
+        case let .failed(status): return "fail \(status)"
+        case let .complete(h):
+            var body: String
+            switch h.body {
+            case .none: body = "none"
+            case .chunked: body = "chunked"
+            case let .length(n): body = "length:\(n)"
+            }
+            let text = "ok \(body) head:\(h.length) keep:\(h.keepAlive ? 1 : 0)"
+            guard fieldSum else { return text }
+            var sum: UInt32 = 0
+            for f in fields[0..<h.headerCount] {
+                sum = sum &* 31 &+ UInt32(bitPattern: f.nameStart &+ f.nameLength &* 7 &+ f.valueStart &* 13 &+ f.valueLength)
+            }
+            return text + " fields:\(h.headerCount)/\(sum) target:\(h.pathEnd)/\(h.queryStart)/\(h.targetEnd)"
+        }
+    }
+
+    static func chunkedAnswer(_ buf: UnsafeMutableRawBufferPointer, maxBody: Int) -> String {
+        switch ChunkedDecoder.decode(buf, maxBody: maxBody) {
+        case .incomplete: return "incomplete"
+        case let .failed(status): return "fail \(status)"
+        case let .complete(length, consumed):
+            return "ok body:\(printable(UnsafeRawBufferPointer(rebasing: buf[0..<length]))) used:\(consumed)"
+        }
+    }
+
+    /// Bytes as text, with anything outside printable ASCII as \xNN.
+    static func printable(_ bytes: UnsafeRawBufferPointer) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        var out: [UInt8] = []
+        for c in bytes {
+            if c >= 0x20 && c < 0x7F && c != UInt8(ascii: "\\") {
+                out.append(c)
+            } else {
+                out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "x"))
+                out.append(digits.utf8Start[Int(c >> 4)]); out.append(digits.utf8Start[Int(c & 15)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func equals(_ s: String, _ t: StaticString) -> Bool {
+        let a = Array(s.utf8)
+        guard a.count == t.utf8CodeUnitCount else { return false }
+        for i in 0..<a.count where a[i] != t.utf8Start[i] { return false }
+        return true
+    }
+
+    // MARK: The vectors
+
+    static let all: [CodecVector] = [
+        // Content-Length around 2^31, 2^32, 2^63, 2^64: a 64-bit value on every board.
+        .init(codec: .head, name: "CL 2^31-1", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2147483647\r\n\r\n",
+              expected: "ok length:2147483647 head:56 keep:1"),
+        .init(codec: .head, name: "CL 2^31", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2147483648\r\n\r\n",
+              expected: "ok length:2147483648 head:56 keep:1"),
+        .init(codec: .head, name: "CL 2^32-1", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4294967295\r\n\r\n",
+              expected: "ok length:4294967295 head:56 keep:1"),
+        .init(codec: .head, name: "CL 2^32", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4294967296\r\n\r\n",
+              expected: "ok length:4294967296 head:56 keep:1"),
+        .init(codec: .head, name: "CL 3e9", input: "POST /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 3000000000\r\n\r\n",
+              expected: "ok length:3000000000 head:61 keep:1"),
+        .init(codec: .head, name: "CL 11 nines", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999\r\n\r\n",
+              expected: "ok length:99999999999 head:57 keep:1"),
+        .init(codec: .head, name: "CL 2^63-1", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775807\r\n\r\n",
+              expected: "ok length:9223372036854775807 head:65 keep:1"),
+        .init(codec: .head, name: "CL 2^63", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775808\r\n\r\n",
+              expected: "ok length:9223372036854775808 head:65 keep:1"),
+        .init(codec: .head, name: "CL 2^64-1", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551615\r\n\r\n",
+              expected: "ok length:18446744073709551615 head:66 keep:1"),
+        .init(codec: .head, name: "CL 2^64", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551616\r\n\r\n",
+              expected: "fail 413"),
+        .init(codec: .head, name: "CL 10^20", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n",
+              expected: "fail 413"),
+        .init(codec: .head, name: "CL 2^31 leading zeros", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 00000000000000000000002147483648\r\n\r\n",
+              expected: "ok length:2147483648 head:78 keep:1"),
+        .init(codec: .head, name: "CL 5 leading zeros", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 000000000000000000000000005\r\n\r\n",
+              expected: "ok length:5 head:73 keep:1"),
+        .init(codec: .head, name: "CL 2^32 in whitespace", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \t 4294967296 \t\r\n\r\n",
+              expected: "ok length:4294967296 head:60 keep:1"),
+        .init(codec: .head, name: "CL zero", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0000\r\n\r\n",
+              expected: "ok none head:50 keep:1"),
+        .init(codec: .head, name: "CL 2^32 in hex", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x100000000\r\n\r\n",
+              expected: "fail 400"),
+        .init(codec: .head, name: "CL -2^31", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -2147483648\r\n\r\n",
+              expected: "fail 400"),
+        .init(codec: .head, name: "CL +2^32", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +4294967296\r\n\r\n",
+              expected: "fail 400"),
+        .init(codec: .head, name: "CL inner space", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 42949 67296\r\n\r\n",
+              expected: "fail 400"),
+        .init(codec: .head, name: "CL 2^32+5 then 5 (wrap shape)",
+              input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4294967301\r\nContent-Length: 5\r\n\r\n",
+              expected: "fail 400"),
+        .init(codec: .head, name: "CL 2^64+5 then 5 (wrap shape)",
+              input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551621\r\nContent-Length: 5\r\n\r\n",
+              expected: "fail 413"),
+        .init(codec: .head, name: "CL 2^32 twice", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4294967296\r\nContent-Length: 04294967296\r\n\r\n",
+              expected: "ok length:4294967296 head:85 keep:1"),
+        .init(codec: .head, name: "simple GET", input: "GET /a?b=c HTTP/1.1\r\nHost: board\r\n\r\n",
+              expected: "ok none head:36 keep:1"),
+        .init(codec: .head, name: "HTTP/1.0 close", input: "GET / HTTP/1.0\r\n\r\n",
+              expected: "ok none head:18 keep:0"),
+        .init(codec: .head, name: "chunked head", input: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+              expected: "ok chunked head:56 keep:1"),
+        .init(codec: .head, name: "incomplete head", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 42949",
+              expected: "incomplete"),
+
+        // Chunk sizes around 2^31, 2^32, 2^63, 2^64 (hex): over the limit is 413, never a wrap.
+        .init(codec: .chunked, name: "chunk 2^31", input: "80000000\r\nhello\r\n0\r\n\r\n", expected: "fail 413"),
+        .init(codec: .chunked, name: "chunk 2^31-1", input: "7fffffff\r\nhello\r\n0\r\n\r\n", expected: "fail 413"),
+        .init(codec: .chunked, name: "chunk 2^32-1", input: "FFFFFFFF\r\nhello\r\n0\r\n\r\n", expected: "fail 413"),
+        .init(codec: .chunked, name: "chunk 2^32+5", input: "100000005\r\nhello\r\n0\r\n\r\n", expected: "fail 413"),
+        .init(codec: .chunked, name: "chunk 2^63", input: "8000000000000000\r\nhello\r\n0\r\n\r\n", expected: "fail 413"),
+        .init(codec: .chunked, name: "chunk 2^64-1", input: "ffffffffffffffff\r\nhello\r\n0\r\n\r\n", expected: "fail 413"),
+        .init(codec: .chunked, name: "chunk 2^64+5", input: "10000000000000005\r\nhello\r\n0\r\n\r\n", expected: "fail 413"),
+        .init(codec: .chunked, name: "chunk 2^68+5", input: "100000000000000005\r\nhello\r\n0\r\n\r\n", expected: "fail 413"),
+        .init(codec: .chunked, name: "chunk 2^32+5 with ext", input: "100000005;a=b\r\nhello\r\n0\r\n\r\n", expected: "fail 413"),
+        .init(codec: .chunked, name: "second chunk pushes over", input: "3fff\r\n", expected: "incomplete"),
+        .init(codec: .chunked, name: "chunk 5 leading zeros", input: "000000000000000000000005\r\nhello\r\n0\r\n\r\n",
+              expected: "ok body:hello used:38"),
+        .init(codec: .chunked, name: "last chunk leading zeros", input: "5\r\nhello\r\n00000000000000000000\r\n\r\n",
+              expected: "ok body:hello used:34"),
+        .init(codec: .chunked, name: "plain chunks", input: "5;x=1\r\nhello\r\n7\r\n, world\r\n0\r\nT: v\r\n\r\n",
+              expected: "ok body:hello, world used:37"),
+        .init(codec: .chunked, name: "chunk size not hex", input: "0x5\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
+        .init(codec: .chunked, name: "chunk size signed", input: "-5\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
+    ]
+}

@@ -17,7 +17,7 @@ APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
 SHIM         := Sources/CMeerkat/shim.c Sources/CMeerkat/include/CMeerkat.h
 
 .PHONY: fuzz all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean \
-        codec-vectors diff-fuzz
+        codec-vectors diff-fuzz print-runner
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -137,10 +137,12 @@ test: deps
 run: deps firmware
 	$(OUT)/bin/echo-server --listen http://127.0.0.1:8000
 
-## bench: wrk against the firmware echo-server and Debian's peers, as ratios.
+## bench: wrk against the firmware echo-server and Debian's peers, as ratios; then the
+## wait of a fresh client while the pools are under attack, on every board.
 bench: deps
-	$(MAKE) firmware BOARD=host
+	$(foreach b,host $(ARM_BOARDS),$(MAKE) firmware BOARD=$(b) &&) true
 	bash scripts/bench.sh
+	$(PYTHON) scripts/bench_attacks.py host $(ARM_BOARDS)
 
 ## size: stripped sizes of every app for every board.
 size:

@@ -10,3 +10,5 @@ BOARD_SEND_BUFFER     := 8192
 BOARD_RECV_BUFFERS    := 48
 BOARD_SEND_BUFFERS    := 48
 BOARD_TLS_SLOTS       := 8
+# Under pressure, a holder of pool blocks stalled this long gives them back (docs/architecture.md).
+BOARD_RECLAIM_GRACE_MS := 1000

@@ -9,3 +9,5 @@ BOARD_SEND_BUFFER     := 16384
 BOARD_RECV_BUFFERS    := 128
 BOARD_SEND_BUFFERS    := 128
 BOARD_TLS_SLOTS       := 32
+# Under pressure, a holder of pool blocks stalled this long gives them back (docs/architecture.md).
+BOARD_RECLAIM_GRACE_MS := 1000

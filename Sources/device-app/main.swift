@@ -1,16 +1,25 @@
 import Meerkat
 
-var uptime = 0   // seconds, counted by a timer
+var uptime = 0          // seconds, counted by a timer
+var failedReplies = 0   // replies that could not be queued
 
 let manager = Manager { conn, ev in
     guard case .httpMessage(let hm) = ev else { return }
-    if hm.uri == "/api/status" {
-        try? conn.reply(200, "{\"uptime\": \(uptime)}\n", headers: ["Content-Type": "application/json"])
-    } else if hm.uri == "/hello" {
-        let name = hm.queryVar("name") ?? "board"
-        try? conn.reply(200, "Hello, \(name)!\n", headers: ["Content-Type": "text/plain"])
-    } else {
-        try? conn.reply(404, "Not Found\n")
+    do throws(ConnectionError) {
+        if hm.uri == "/api/status" {
+            try conn.reply(200, "{\"uptime\": \(uptime), \"failedReplies\": \(failedReplies)}\n",
+                           headers: ["Content-Type": "application/json"])
+        } else if hm.uri == "/hello" {
+            let name = hm.queryVar("name") ?? "board"
+            try conn.reply(200, "Hello, \(name)!\n", headers: ["Content-Type": "text/plain"])
+        } else {
+            try conn.reply(404, "Not Found\n")
+        }
+    } catch {
+        // .sendBufferFull: a copied body larger than a send block (StaticString,
+        // [UInt8] and hm.body go out at any size); .closed: the client left. Either
+        // way the library answers 500 if it can and closes; here we only count it.
+        failedReplies += 1
     }
 }
 manager.timerAdd(1000, repeat: true) { uptime += 1 }

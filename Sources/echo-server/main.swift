@@ -1,5 +1,6 @@
-// echo-server: a small HTML page at GET /, and every other request answered 200 with
-// its body echoed back. The firmware app the integration suite and benchmarks drive.
+// echo-server: a small HTML page at GET /, the pools' figures at GET /stats, and every
+// other request answered 200 with its body echoed back (sent from the receive buffer,
+// so any body that fits it comes back). The app the integration suite and benchmarks drive.
 import Meerkat
 
 let page: StaticString = """
@@ -16,6 +17,11 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
     do throws(ConnectionError) {
         if hm.uri == "/" && (hm.method == "GET" || hm.method == "HEAD") {
             try conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
+        } else if hm.uri == "/stats" && hm.method == "GET" {
+            let s = manager.stats
+            try conn.reply(200, "recv \(s.receive.free)/\(s.receive.blocks) lowest \(s.receive.lowestFree); "
+                + "send \(s.send.free)/\(s.send.blocks) lowest \(s.send.lowestFree); "
+                + "evictions \(s.evictions); connections \(s.connections)\n")
         } else {
             try conn.reply(200, hm.body)
         }

@@ -6,8 +6,12 @@ import Glibc
 final class TestClient {
     let fd: Int32
 
-    init(port: Int) {
+    /// `receiveBuffer` sets SO_RCVBUF first: a small one makes the server's writes partial.
+    init(port: Int, receiveBuffer: Int32? = nil) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -32,8 +36,28 @@ final class TestClient {
         }
     }
 
+    /// Sends what the socket takes now (non-blocking) from the front of `bytes`.
+    func trySend(_ bytes: inout [UInt8]) {
+        let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if n > 0 { bytes.removeFirst(n) }
+    }
+
     /// What has arrived so far (non-blocking); nil after EOF with nothing read.
     func receive() -> String? {
+        receiveBytes().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Whether the server has closed the connection (EOF or reset), reading what is left.
+    var closedByPeer: Bool {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 { continue }
+            return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+        }
+    }
+
+    func receiveBytes() -> [UInt8]? {
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -42,7 +66,7 @@ final class TestClient {
             if n == 0 && out.isEmpty { return nil }
             break
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 }
 

@@ -62,6 +62,18 @@ class Server:
         """Descriptors the server process holds (the qemu process for ARM boards)."""
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
+    def settled_fds(self):
+        """open_fds once it has stopped changing (closes finish in the background)."""
+        deadline = time.time() + 10 * SLOW
+        n = self.open_fds()
+        while time.time() < deadline:
+            time.sleep(0.2)
+            m = self.open_fds()
+            if m == n:
+                return m
+            n = m
+        return n
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -162,3 +174,22 @@ class RawClient:
 
     def close(self):
         self.sock.close()
+
+
+def board_profile(board=BOARD):
+    """The board's profile values (boards/<board>.mk), e.g. BOARD_RECV_BUFFERS."""
+    values = {}
+    with open(os.path.join(ROOT, "boards", f"{board}.mk")) as f:
+        for line in f:
+            m = re.match(r"(BOARD_\w+)\s*:=\s*(.*)", line)
+            if m:
+                values[m.group(1)] = m.group(2).strip()
+    return values
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0

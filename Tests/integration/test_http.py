@@ -156,6 +156,11 @@ BAD_INPUTS += [(f"chunk size {v.decode()!r}", _TE % v, 413) for v in [
     b"10000000000000005", b"0000000000000000000100000005",
 ]]
 BAD_INPUTS += [(f"chunk size {v.decode()!r}", _TE % v, 400) for v in [b"0x80000000", b"-80000000"]]
+BAD_INPUTS += [
+    ("junk after chunk size", _TE % b"5 junk", 400),
+    ("trailer line without colon",
+     b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nNoColon\r\n\r\n", 400),
+]
 
 
 @pytest.mark.parametrize("name,data,status", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
@@ -170,17 +175,7 @@ def test_bad_input_gets_its_answer_and_server_keeps_serving(echo, name, data, st
 
 
 def test_bad_inputs_leak_no_descriptors(echo):
-    def settle():
-        deadline = time.time() + 10 * SLOW
-        n = echo.open_fds()
-        while time.time() < deadline:
-            time.sleep(0.2)
-            m = echo.open_fds()
-            if m == n:
-                return m
-            n = m
-        return n
-    before = settle()
+    before = echo.settled_fds()
     for _ in range(5):
         for _, data, _ in BAD_INPUTS:
             c = RawClient(echo.connect())
@@ -188,7 +183,7 @@ def test_bad_inputs_leak_no_descriptors(echo):
             c.response()
             c.closed_by_peer()
             c.close()
-    assert settle() == before
+    assert echo.settled_fds() == before
 
 
 def test_table_full_gets_503_and_others_keep_working(start_server):

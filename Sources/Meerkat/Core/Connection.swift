@@ -67,7 +67,8 @@ public struct Connection {
     public var isFull: Bool { recvLen >= recvSize || flag(.readPaused) }
 
     public var recvLen: Int { liveSlot.map { manager.slots[Int($0)].recvCount } ?? 0 }
-    public var sendLen: Int { liveSlot.map { manager.slots[Int($0)].sendCount } ?? 0 }
+    /// Bytes waiting to be sent: the send block's and a held body's.
+    public var sendLen: Int { liveSlot.map { manager.slots[Int($0)].sendCount + manager.slots[Int($0)].held.count } ?? 0 }
     public var recvSize: Int { manager.limits.recvBufferSize }
     public var sendSize: Int { manager.limits.sendBufferSize }
 
@@ -86,13 +87,34 @@ public struct Connection {
     // MARK: Actions
 
     /// Queues raw bytes, all or nothing. Throws `.sendBufferFull` when they do not fit
-    /// now (nothing was queued) and `.closed` on a closed connection.
+    /// now (nothing was queued) and `.closed` on a closed connection. The bytes are
+    /// copied, so they must fit the send block; the overloads for `StaticString`,
+    /// `[UInt8]` and a `ByteView` of the receive buffer send any size from where it is.
     public func send(_ data: some ByteSource) throws(ConnectionError) {
-        let s = try openSlot()
-        guard manager.slots[Int(s)].kind == .connection else { throw .invalidState }
+        let s = try sendSlot()
         try data.withBytes { (bytes) throws(ConnectionError) in
             try manager.enqueue(s, bytes, UnsafeRawBufferPointer(start: nil, count: 0))
         }
+    }
+
+    public func send(_ data: StaticString) throws(ConnectionError) {
+        try manager.enqueue(try sendSlot(), UnsafeRawBufferPointer(start: nil, count: 0), data.rawBuffer, owner: .immortal)
+    }
+
+    public func send(_ data: [UInt8]) throws(ConnectionError) {
+        try manager.enqueue(try sendSlot(), UnsafeRawBufferPointer(start: nil, count: 0), data.withUnsafeBytes { $0 },
+                            owner: .array(data))
+    }
+
+    public func send(_ data: ByteView) throws(ConnectionError) {
+        let s = try sendSlot()
+        try manager.enqueue(s, UnsafeRawBufferPointer(start: nil, count: 0), data.buffer, owner: manager.owner(of: data, in: s))
+    }
+
+    private func sendSlot() throws(ConnectionError) -> Int32 {
+        let s = try openSlot()
+        guard manager.slots[Int(s)].kind == .connection else { throw .invalidState }
+        return s
     }
 
     /// The bytes waiting in the receive buffer (raw TCP connections; HTTP connections

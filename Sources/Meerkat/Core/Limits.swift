@@ -27,6 +27,10 @@ public struct Limits {
     public var idleTimeoutMs: Int = 60_000
     /// After a closing reply, how long to wait for the peer's FIN before closing anyway.
     public var lingerTimeoutMs: Int = 2_000
+    /// Under pressure (a pool is empty and a connection needs a block), a holder that
+    /// has made no progress for this long gives its blocks back and is closed: an
+    /// unfinished request, or output its peer has not read. See docs/architecture.md.
+    public var reclaimGraceMs: Int = 1_000
     /// Bytes of wakeup messages that may wait between two polls.
     public var wakeupQueueBytes: Int = 4096
     /// TLS sessions that may be open at once (the TLS layer sizes its session pool from it).
@@ -63,6 +67,7 @@ public struct Limits {
         l.headerTimeoutMs = max(l.headerTimeoutMs, 1)
         l.idleTimeoutMs = max(l.idleTimeoutMs, 1)
         l.lingerTimeoutMs = max(l.lingerTimeoutMs, 0)
+        l.reclaimGraceMs = max(l.reclaimGraceMs, 0)
         l.wakeupQueueBytes = max(l.wakeupQueueBytes, 64)
         l.eventsPerPoll = min(max(l.eventsPerPoll, 1), 64)
         return l

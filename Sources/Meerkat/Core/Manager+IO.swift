@@ -127,10 +127,12 @@ extension Manager {
         }
     }
 
-    /// The free tail of the slot's receive block, borrowing a block if it has none.
-    /// Nil when the pool is empty: reading pauses until a block comes back.
+    /// The free tail of the slot's receive block, borrowing a block if it has none (or
+    /// reclaiming one from a stalled holder). Nil when the pool is empty: reading
+    /// pauses until a block comes back.
     private func recvSpace(_ s: Int32) -> UnsafeMutableRawBufferPointer? {
         if slots[Int(s)].recvBlock < 0 {
+            if recvPool.freeCount == 0 { _ = reclaim(.receive, for: s) }
             guard let block = recvPool.acquire() else {
                 pauseReading(s)
                 return nil
@@ -146,15 +148,16 @@ extension Manager {
     }
 
     /// Moves unconsumed bytes to the front of the receive block.
+    /// Not while a reply body is sent from this block (it would move under the send).
     func compactRecv(_ s: Int32) {
-        guard slots[Int(s)].recvStart > 0 else { return }
+        guard slots[Int(s)].recvStart > 0, !slots[Int(s)].held.pinsReceiveBlock else { return }
         slots[Int(s)].recvEnd = Manager.compact(recvPool.pointer(slots[Int(s)].recvBlock),
                                                 slots[Int(s)].recvStart, slots[Int(s)].recvEnd)
         slots[Int(s)].recvStart = 0
     }
 
     /// Moves the bytes in [start, end) of a block to its front; returns the new end.
-    private static func compact(_ base: UnsafeMutablePointer<UInt8>, _ start: Int32, _ end: Int32) -> Int32 {
+    static func compact(_ base: UnsafeMutablePointer<UInt8>, _ start: Int32, _ end: Int32) -> Int32 {
         let count = Int(end - start)
         if count > 0 { memmove(base, base + Int(start), count) }
         return Int32(count)
@@ -166,9 +169,10 @@ extension Manager {
         recvWaiters.append(s, now: now)
     }
 
-    /// Gives back blocks that hold nothing, and lets a paused reader have one.
+    /// Gives back blocks that hold nothing (a pinned receive block waits for its held
+    /// body), and lets a connection waiting for a block of that pool go on.
     func releaseEmptyBuffers(_ s: Int32) {
-        if slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount == 0 {
+        if slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount == 0 && !slots[Int(s)].held.pinsReceiveBlock {
             recvPool.release(slots[Int(s)].recvBlock)
             slots[Int(s)].recvBlock = -1
             slots[Int(s)].recvStart = 0
@@ -180,13 +184,15 @@ extension Manager {
             slots[Int(s)].sendBlock = -1
             slots[Int(s)].sendStart = 0
             slots[Int(s)].sendEnd = 0
+            resumeOneSender()
         }
     }
 
     /// Reading stopped on a full buffer; start again once input was consumed.
     func resumeReadingIfRoom(_ s: Int32) {
+        let canCompact = slots[Int(s)].recvStart > 0 && !slots[Int(s)].held.pinsReceiveBlock
         guard slots[Int(s)].kind != .free, slots[Int(s)].flags.contains(.recvFull),
-              slots[Int(s)].recvBlock < 0 || slots[Int(s)].recvStart > 0 || slots[Int(s)].recvEnd < Int32(recvPool.blockSize)
+              slots[Int(s)].recvBlock < 0 || canCompact || slots[Int(s)].recvEnd < Int32(recvPool.blockSize)
         else { return }
         slots[Int(s)].flags.remove(.recvFull)
         setInterest(s, .read, adding: true)
@@ -202,89 +208,13 @@ extension Manager {
 
     /// The peer closed or the socket failed: finish what can be finished, then close.
     private func peerClosed(_ s: Int32) {
-        if slots[Int(s)].sendCount > 0 && !slots[Int(s)].flags.contains(.lingering) {
+        if hasOutput(s) && !slots[Int(s)].flags.contains(.lingering) {
             slots[Int(s)].flags.insert(.draining)
             setInterest(s, .read, adding: false)
             flush(s)
         } else {
             closeNow(s)
         }
-    }
-
-    // MARK: Write
-
-    /// Queues `head` then `body` for sending, all or nothing. When nothing is pending the
-    /// bytes go straight to the socket and only what it does not take is copied.
-    func enqueue(_ s: Int32, _ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) throws(ConnectionError) {
-        let total = head.count + body.count
-        let pending = slots[Int(s)].sendCount
-        guard total <= sendPool.blockSize - pending else { throw .sendBufferFull }
-        guard total > 0 else { return }
-        var written = 0
-        if pending == 0 {
-            // A block for the remainder must be certain before anything is written.
-            let hasBlock = slots[Int(s)].sendBlock >= 0
-            guard hasBlock || sendPool.freeCount > 0 else { throw .sendBufferFull }
-            let n = mk_send2(slots[Int(s)].fd, head.baseAddress, head.count, body.baseAddress, body.count)
-            if n < 0 && -n != Int(EAGAIN) && -n != Int(EINTR) {
-                scheduleClose(s)
-                throw .closed
-            }
-            written = max(0, n)
-            if written == total {
-                idleQueue.append(s, now: now)
-                return
-            }
-            if !hasBlock { slots[Int(s)].sendBlock = sendPool.acquire()! }
-            slots[Int(s)].sendStart = 0
-            slots[Int(s)].sendEnd = 0
-            setInterest(s, .write, adding: true)
-        }
-        compactSend(s)
-        let skip = copyIntoSend(s, head, skipping: written)
-        _ = copyIntoSend(s, body, skipping: skip)
-    }
-
-    /// Appends `part` minus its first `skipping` bytes; returns what is left to skip.
-    private func copyIntoSend(_ s: Int32, _ part: UnsafeRawBufferPointer, skipping: Int) -> Int {
-        guard skipping < part.count else { return skipping - part.count }
-        let n = part.count - skipping
-        memcpy(sendPool.pointer(slots[Int(s)].sendBlock) + Int(slots[Int(s)].sendEnd), part.baseAddress! + skipping, n)
-        slots[Int(s)].sendEnd += Int32(n)
-        return 0
-    }
-
-    private func compactSend(_ s: Int32) {
-        guard slots[Int(s)].sendStart > 0 else { return }
-        slots[Int(s)].sendEnd = Manager.compact(sendPool.pointer(slots[Int(s)].sendBlock),
-                                                slots[Int(s)].sendStart, slots[Int(s)].sendEnd)
-        slots[Int(s)].sendStart = 0
-    }
-
-    /// Writes what is queued; on empty, gives the block back and finishes a drain.
-    func flush(_ s: Int32) {
-        var sent = 0
-        while slots[Int(s)].sendCount > 0 {
-            let base = sendPool.pointer(slots[Int(s)].sendBlock) + Int(slots[Int(s)].sendStart)
-            let n = mk_send(slots[Int(s)].fd, base, slots[Int(s)].sendCount)
-            if n > 0 {
-                slots[Int(s)].sendStart += Int32(n)
-                sent += n
-            } else if -n == Int(EAGAIN) || -n == Int(EINTR) {
-                break
-            } else {
-                closeNow(s)
-                return
-            }
-        }
-        if sent > 0 {
-            idleQueue.append(s, now: now)
-            if slots[Int(s)].kind == .connection { deliver(s, .write(sent)) }
-        }
-        guard slots[Int(s)].kind != .free, slots[Int(s)].sendCount == 0 else { return }
-        setInterest(s, .write, adding: false)
-        releaseEmptyBuffers(s)
-        if slots[Int(s)].flags.contains(.draining) { finishDrain(s) }
     }
 
     // MARK: Close
@@ -312,8 +242,11 @@ extension Manager {
         let kind = slots[Int(s)].kind
         guard kind != .free else { return }
         slots[Int(s)].flags.insert(.closing)
+        if slots[Int(s)].flags.contains(.evicted) { deliver(s, .error("buffers reclaimed: no progress under pressure")) }
         if kind != .rejecting { deliver(s, .close) }
         idleQueue.remove(s)
+        sendQueue.remove(s)
+        sendWaiters.remove(s)
         headerQueue.remove(s)
         lingerQueue.remove(s)
         recvWaiters.remove(s)
@@ -323,6 +256,7 @@ extension Manager {
         _ = CMeerkat.close(slots[Int(s)].fd)
         slots[Int(s)].recvStart = slots[Int(s)].recvEnd
         slots[Int(s)].sendStart = slots[Int(s)].sendEnd
+        slots[Int(s)].held = HeldBody()
         releaseEmptyBuffers(s)
         switch kind {
         case .listener: counts.listeners -= 1

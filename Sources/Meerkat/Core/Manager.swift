@@ -18,8 +18,12 @@ public final class Manager {
     var idleQueue: SlotQueue
     var headerQueue: SlotQueue
     var lingerQueue: SlotQueue
-    /// Connections waiting for a receive block, and those to close after the dispatch.
+    /// Connections with output waiting, by when the peer last took some (reclaim).
+    var sendQueue: SlotQueue
+    /// Connections waiting for a receive block, for a send block before their next
+    /// request is delivered, and those to close after the dispatch.
     var recvWaiters: SlotQueue
+    var sendWaiters: SlotQueue
     var closeQueue: SlotQueue
     /// Connections whose pipelined input can go on now that a late reply was sent.
     var resumeQueue: SlotQueue
@@ -30,6 +34,8 @@ public final class Manager {
     /// Reply head scratch.
     let headScratch: UnsafeMutablePointer<UInt8>
     var counts = (listeners: 0, connections: 0, rejecting: 0)
+    /// Connections closed by reclaim (Reclaim.swift), for `stats`.
+    var evictions = 0
     var nextGen: UInt32 = 1
     var now: Int64
     private var stopped = false
@@ -59,9 +65,11 @@ public final class Manager {
         idleQueue = SlotQueue(capacity: tableSize)
         headerQueue = SlotQueue(capacity: tableSize)
         lingerQueue = SlotQueue(capacity: tableSize)
-        recvWaiters = SlotQueue(capacity: tableSize)
-        closeQueue = SlotQueue(capacity: tableSize)
-        resumeQueue = SlotQueue(capacity: tableSize)
+        sendQueue = SlotQueue(capacity: tableSize)
+        recvWaiters = SlotQueue(capacity: tableSize, stamped: false)
+        sendWaiters = SlotQueue(capacity: tableSize, stamped: false)
+        closeQueue = SlotQueue(capacity: tableSize, stamped: false)
+        resumeQueue = SlotQueue(capacity: tableSize, stamped: false)
         timers.reserveCapacity(16)
         wakeupQueue = WakeupQueue(capacity: limits.wakeupQueueBytes)
         let fields = UnsafeMutablePointer<HeaderField>.allocate(capacity: limits.maxHeaders)
@@ -71,6 +79,13 @@ public final class Manager {
         now = mk_now_ms()
         mk_ignore_sigpipe()
         _ = self.poller.add(wakeupQueue.fd, token: Manager.wakeupToken, .read)
+    }
+
+    /// Table memory per connection: the slot and its links in every queue.
+    var bytesPerSlot: Int {
+        MemoryLayout<Slot>.stride + idleQueue.bytesPerSlot + headerQueue.bytesPerSlot + lingerQueue.bytesPerSlot
+            + sendQueue.bytesPerSlot + recvWaiters.bytesPerSlot + sendWaiters.bytesPerSlot
+            + closeQueue.bytesPerSlot + resumeQueue.bytesPerSlot
     }
 
     deinit {
@@ -83,7 +98,9 @@ public final class Manager {
         idleQueue.deallocate()
         headerQueue.deallocate()
         lingerQueue.deallocate()
+        sendQueue.deallocate()
         recvWaiters.deallocate()
+        sendWaiters.deallocate()
         closeQueue.deallocate()
         resumeQueue.deallocate()
         headerFields.baseAddress!.deallocate()
@@ -138,6 +155,7 @@ public final class Manager {
         }
         runTimers()
         expireDeadlines()
+        reclaimForWaiters()
         resumePending()
         closePending()
     }
@@ -172,6 +190,7 @@ public final class Manager {
         due = min(due, deadline(headerQueue, limits.headerTimeoutMs))
         due = min(due, deadline(idleQueue, limits.idleTimeoutMs))
         due = min(due, deadline(lingerQueue, limits.lingerTimeoutMs))
+        due = min(due, reclaimDue())
         if closeQueue.first >= 0 || resumeQueue.first >= 0 { due = now }
         if due == Int64.max { return -1 }
         return Int(max(0, min(due - now, Int64(Int32.max))))

@@ -23,6 +23,8 @@ struct Slot {
         static let inPoller = Flags(rawValue: 1 << 12)     // registered with the poller
         static let recvFull = Flags(rawValue: 1 << 13)     // reading stopped: buffer full
         static let chunkedReply = Flags(rawValue: 1 << 14) // a chunked response is open
+        static let evicted = Flags(rawValue: 1 << 15)      // blocks reclaimed under pressure; closing
+        static let replyFailed = Flags(rawValue: 1 << 16)  // a reply to the awaited request threw
     }
 
     var fd: Int32 = -1
@@ -37,6 +39,8 @@ struct Slot {
     var sendBlock: Int32 = -1
     var sendStart: Int32 = 0
     var sendEnd: Int32 = 0
+    /// A reply body sent from where it lives, around the send block's bytes.
+    var held = HeldBody()
     /// Streamed body bytes still to come (64-bit on every board: a streamed upload may
     /// exceed 4 GiB), and the head kept in front of them.
     var bodyRemaining: UInt64 = 0

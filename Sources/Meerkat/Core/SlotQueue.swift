@@ -2,33 +2,40 @@
 /// one per timeout (idle, header, linger): with one timeout per queue, the oldest entry
 /// is the first to expire, so finding expired slots costs O(expired), never
 /// O(connections). It also serves as a plain FIFO (slots waiting for a buffer, slots to
-/// close). Links live in arrays indexed by slot, sized once.
+/// close), without stamps: 8 bytes a slot instead of 16. Links live in arrays indexed by
+/// slot, sized once.
 struct SlotQueue {
     private static let absent: Int32 = -2
     private let prev: UnsafeMutablePointer<Int32>
     private let next: UnsafeMutablePointer<Int32>
     private let since: UnsafeMutablePointer<Int64>
+    private let stamped: Bool
     private(set) var first: Int32 = -1
     private var last: Int32 = -1
 
-    init(capacity: Int) {
+    /// `stamped: false` for a plain FIFO, whose `stamp` is always 0.
+    init(capacity: Int, stamped: Bool = true) {
+        self.stamped = stamped
         prev = .allocate(capacity: capacity)
         next = .allocate(capacity: capacity)
-        since = .allocate(capacity: capacity)
+        since = .allocate(capacity: stamped ? capacity : 1)
         prev.initialize(repeating: SlotQueue.absent, count: capacity)
         next.initialize(repeating: -1, count: capacity)
-        since.initialize(repeating: 0, count: capacity)
+        since.initialize(repeating: 0, count: stamped ? capacity : 1)
     }
+
+    /// Memory this queue takes per slot of the table.
+    var bytesPerSlot: Int { 8 + (stamped ? 8 : 0) }
 
     func contains(_ slot: Int32) -> Bool { prev[Int(slot)] != SlotQueue.absent }
 
-    func stamp(_ slot: Int32) -> Int64 { since[Int(slot)] }
+    func stamp(_ slot: Int32) -> Int64 { stamped ? since[Int(slot)] : 0 }
 
     /// Adds `slot` at the end, stamped `now` (moves it there if present).
     mutating func append(_ slot: Int32, now: Int64) {
         if contains(slot) { remove(slot) }
         let s = Int(slot)
-        since[s] = now
+        if stamped { since[s] = now }
         prev[s] = last
         next[s] = -1
         if last >= 0 { next[Int(last)] = slot } else { first = slot }

@@ -35,13 +35,19 @@ enum ChunkedDecoder {
                 i += size + 2
             }
         }
-        // Trailer section: field lines, then an empty line. Shape-checked, then ignored.
+        // Trailer section: field lines (a token name, then a colon), then an empty line.
+        // Shape-checked, then ignored.
         trailers: while true {
             switch lineEnd(p, n, i) {
             case .incomplete: return .incomplete
             case .malformed: return .failed(400)
             case let .at(lf):
                 let empty = lf == i + 1
+                if !empty {
+                    var k = i
+                    while ASCII.isTokenChar(p[k]) { k += 1 }
+                    guard k > i && p[k] == ASCII.colon else { return .failed(400) }
+                }
                 i = lf + 1
                 if empty { break trailers }
             }
@@ -78,8 +84,10 @@ enum ChunkedDecoder {
         case .incomplete: return .incomplete
         case .malformed: return .malformed
         case let .at(lf):
-            // Anything between the size and CRLF must be an extension (";…").
-            guard lf - 1 == i || p[i] == UInt8(ascii: ";") || ASCII.isSpaceOrTab(p[i]) else { return .malformed }
+            // Anything between the size and CRLF must be an extension: BWS then ";…".
+            var k = i
+            while ASCII.isSpaceOrTab(p[k]) { k += 1 }
+            guard k == lf - 1 && k == i || p[k] == UInt8(ascii: ";") else { return .malformed }
             return overflow ? .tooLarge : .size(size, next: lf + 1)
         }
     }

@@ -10,12 +10,26 @@ extension Connection {
                               data: UnsafeRawBufferPointer(start: nil, count: 0), end: false)
     }
 
-    /// Sends one chunk; an empty `data` ends the response.
+    /// Sends one chunk; an empty `data` ends the response. The data is copied, so the
+    /// chunk must fit the send block; the overloads for `StaticString` and `[UInt8]`
+    /// send a chunk of any size from where it is.
     public func httpChunk(_ data: some ByteSource) throws(ConnectionError) {
         let s = try openSlot()
         try data.withBytes { (bytes) throws(ConnectionError) in
             try manager.sendChunk(s, status: 200, headers: [:], sse: false, event: nil, data: bytes, end: bytes.count == 0)
         }
+    }
+
+    public func httpChunk(_ data: StaticString) throws(ConnectionError) {
+        let s = try openSlot()
+        try manager.sendChunk(s, status: 200, headers: [:], sse: false, event: nil, data: data.rawBuffer,
+                              owner: .immortal, end: data.utf8CodeUnitCount == 0)
+    }
+
+    public func httpChunk(_ data: [UInt8]) throws(ConnectionError) {
+        let s = try openSlot()
+        try manager.sendChunk(s, status: 200, headers: [:], sse: false, event: nil, data: data.withUnsafeBytes { $0 },
+                              owner: .array(data), end: data.isEmpty)
     }
 
     /// Sends one server-sent event (`event:` line only when `event` is not empty; each
@@ -32,7 +46,22 @@ extension Connection {
 
 extension Manager {
     func sendChunk(_ s: Int32, status: Int, headers: KeyValuePairs<String, String>, sse: Bool,
-                   event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, end: Bool) throws(ConnectionError) {
+                   event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, owner: HeldBody.Owner = .borrowed,
+                   end: Bool) throws(ConnectionError) {
+        let opening = !slots[Int(s)].flags.contains(.chunkedReply)
+        do throws(ConnectionError) {
+            try writeChunk(s, status: status, headers: headers, sse: sse, event: event, data: data, owner: owner, end: end)
+        } catch {
+            // A stream that never started leaves its request unanswered (see replyFailed);
+            // a later chunk may be retried after `.write`.
+            if opening && error != .closed { replyFailed(s) }
+            throw error
+        }
+    }
+
+    private func writeChunk(_ s: Int32, status: Int, headers: KeyValuePairs<String, String>, sse: Bool,
+                            event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, owner: HeldBody.Owner,
+                            end: Bool) throws(ConnectionError) {
         guard slots[Int(s)].kind == .connection else { throw .invalidState }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         let opening = !slots[Int(s)].flags.contains(.chunkedReply)
@@ -43,9 +72,20 @@ extension Manager {
         }
         let headOnly = slots[Int(s)].flags.contains(.headRequest)
         let chunkStart = w.count
+        let sizeLine = 10   // 8 hex digits (leading zeros allowed) + CRLF
+        if !headOnly && !sse && owner.canBeHeld && data.count > limits.sendBufferSize / 2 {
+            // Large data the library can keep: only the size line is copied; the data
+            // is sent from where it lives, then the chunk's CRLF.
+            for _ in 0..<sizeLine { w.append(byte: ASCII.space) }
+            guard !w.overflowed, UInt64(data.count) <= 0xFFFF_FFFF else { throw .sendBufferFull }
+            writeHex(data.count, into: headScratch + chunkStart, width: sizeLine)
+            let crlf: StaticString = "\r\n"
+            try enqueue(s, w.written, data, owner: owner, tail: crlf.rawBuffer)
+            slots[Int(s)].flags.insert(.chunkedReply)
+            return
+        }
         if !headOnly && (data.count > 0 || (event?.count ?? 0) > 0) {
-            // Reserve room for the size line (8 hex digits + CRLF), fill it in after.
-            let sizeLine = 10
+            // Reserve room for the size line, fill it in after.
             for _ in 0..<sizeLine { w.append(byte: ASCII.space) }
             let payloadStart = w.count
             if sse {

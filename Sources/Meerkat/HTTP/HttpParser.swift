@@ -153,7 +153,8 @@ enum HttpParser {
             case 4 where name.equalsIgnoringCase("host"):
                 hostCount += 1
             case 6 where name.equalsIgnoringCase("expect"):
-                if value.equalsIgnoringCase("100-continue") { head.expectContinue = true }
+                // RFC 9110 §10.1.1: a 1.0 client's expectation is ignored.
+                if value.equalsIgnoringCase("100-continue") && !head.isHTTP10 { head.expectContinue = true }
             case 10 where name.equalsIgnoringCase("connection"):
                 if value.containsToken("close") { closeToken = true }
                 if value.containsToken("keep-alive") { keepAliveToken = true }

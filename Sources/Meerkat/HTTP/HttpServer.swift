@@ -11,6 +11,13 @@ extension Manager {
         }
     }
 
+    /// Everything queued went out: requests held back behind it may go on.
+    func outputDrained(_ s: Int32) {
+        guard slots[Int(s)].proto == .http, slots[Int(s)].recvCount > 0,
+              !slots[Int(s)].flags.contains(.awaitingReply) else { return }
+        resumeQueue.append(s, now: now)
+    }
+
     private func receiveBuffer(_ s: Int32) -> UnsafeMutableRawBufferPointer {
         let base = recvPool.pointer(slots[Int(s)].recvBlock) + Int(slots[Int(s)].recvStart)
         return UnsafeMutableRawBufferPointer(start: base, count: slots[Int(s)].recvCount)
@@ -42,6 +49,7 @@ extension Manager {
         if slots[Int(s)].flags.contains(.streamingBody) && slots[Int(s)].streamHeadLength > 0 {
             return streamBody(s)
         }
+        guard canTakeReply(s) else { return false }
         let buf = receiveBuffer(s)
         let full = recvPool.blockSize - Int(slots[Int(s)].recvStart) <= buf.count
         switch HttpParser.parseHead(UnsafeRawBufferPointer(buf), fields: headerFields, maxURILength: limits.maxURILength) {
@@ -61,6 +69,22 @@ extension Manager {
             if !headerQueue.contains(s) { headerQueue.append(s, now: now) }
             return deliverRequest(s, head)
         }
+    }
+
+    /// Flow control: a request is delivered only when its reply can be queued. Nothing
+    /// of this connection's may still wait to be sent (so replies stay in order and one
+    /// never fails because earlier ones fill the block), and a send block must be free
+    /// or reclaimable. Otherwise the input waits: for the flush (`outputDrained`), or
+    /// in `sendWaiters` for a block.
+    /// While input waits here the request timeout does not run: the wait is ours, not
+    /// the client's (a peer that does not read is `sendQueue`'s business).
+    private func canTakeReply(_ s: Int32) -> Bool {
+        if !hasOutput(s) {
+            if slots[Int(s)].sendBlock >= 0 || reclaim(.send, for: s) { return true }
+            sendWaiters.append(s, now: now)
+        }
+        headerQueue.remove(s)
+        return false
     }
 
     private func deliverRequest(_ s: Int32, _ head: RequestHead) -> Bool {
@@ -134,6 +158,25 @@ extension Manager {
         deliver(s, .httpMessage(message(s, head, body: body)))
         guard slots[Int(s)].kind != .free else { return }
         consume(s, wireLength)
+        if slots[Int(s)].flags.contains(.replyFailed) { answerFailedReply(s) }
+    }
+
+    /// A reply to the awaited request threw (too large to queue, a bad header): the
+    /// handler may still answer in the same call; if it did not, the client gets 500
+    /// and the connection closes rather than wait for an answer that is not coming.
+    func replyFailed(_ s: Int32) {
+        guard slots[Int(s)].kind == .connection, slots[Int(s)].flags.contains(.awaitingReply) else { return }
+        slots[Int(s)].flags.insert(.replyFailed)
+        if !slots[Int(s)].flags.contains(.inHandler) { answerFailedReply(s) }
+    }
+
+    private func answerFailedReply(_ s: Int32) {
+        slots[Int(s)].flags.remove(.replyFailed)
+        guard slots[Int(s)].flags.contains(.awaitingReply), stillServing(s) else { return }
+        deliver(s, .error("reply failed: answered 500"))
+        guard stillServing(s) else { return }
+        slots[Int(s)].recvStart = slots[Int(s)].recvEnd   // later pipelined requests are not answered
+        replyErrorAndClose(s, 500)
     }
 
     /// Hands the next piece of a streamed body to the handler; the head stays in front

@@ -5,13 +5,40 @@ extension Connection {
     /// `Connection: close` is added (and the connection drained) when the request asked
     /// for it. Throws `.invalidHeader` for CR/LF/NUL in a header or a non-token name, or
     /// for a Content-Length / Transfer-Encoding header (the library writes those);
-    /// `.sendBufferFull` when the response does not fit the send buffer (nothing sent).
+    /// `.sendBufferFull` when the response does not fit the send block (nothing sent).
+    /// The body is copied, so it must fit a send block with the head; the overloads for
+    /// `StaticString`, `[UInt8]` and a `ByteView` of the request take any size.
+    /// When a reply throws (other than `.closed`) and the handler does not answer the
+    /// request some other way before it returns, the library answers 500 and closes.
     public func reply(_ status: Int, _ body: some ByteSource,
                       headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
         let s = try openSlot()
         try body.withBytes { (bytes) throws(ConnectionError) in
-            try manager.sendReply(s, status: status, body: bytes, headers: headers)
+            try manager.handlerReply(s, status: status, body: bytes, owner: .borrowed, headers: headers)
         }
+    }
+
+    /// A reply whose body is immortal: sent from where it is, any size.
+    public func reply(_ status: Int, _ body: StaticString,
+                      headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
+        let s = try openSlot()
+        try manager.handlerReply(s, status: status, body: body.rawBuffer, owner: .immortal, headers: headers)
+    }
+
+    /// A reply whose body array the connection keeps (retained, not copied) until it
+    /// is sent: any size.
+    public func reply(_ status: Int, _ body: [UInt8],
+                      headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
+        let s = try openSlot()
+        try manager.handlerReply(s, status: status, body: body.withUnsafeBytes { $0 }, owner: .array(body), headers: headers)
+    }
+
+    /// A reply with a view: when it lies in this connection's receive buffer (an echo
+    /// of the request body), it is sent from there, any size; other views are copied.
+    public func reply(_ status: Int, _ body: ByteView,
+                      headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
+        let s = try openSlot()
+        try manager.handlerReply(s, status: status, body: body.buffer, owner: manager.owner(of: body, in: s), headers: headers)
     }
 
     /// A response with an empty body.
@@ -21,15 +48,40 @@ extension Connection {
 }
 
 extension Manager {
-    func sendReply(_ s: Int32, status: Int, body: UnsafeRawBufferPointer,
+    /// A reply made by a handler: a failure is noted, so the request is not left
+    /// waiting for an answer that is not coming (see `replyFailed`).
+    func handlerReply(_ s: Int32, status: Int, body: UnsafeRawBufferPointer, owner: HeldBody.Owner,
+                      headers: KeyValuePairs<String, String>) throws(ConnectionError) {
+        do throws(ConnectionError) {
+            try sendReply(s, status: status, body: body, owner: owner, headers: headers)
+        } catch {
+            if error != .closed { replyFailed(s) }
+            throw error
+        }
+    }
+
+    func sendReply(_ s: Int32, status: Int, body: UnsafeRawBufferPointer, owner: HeldBody.Owner = .borrowed,
                    headers: KeyValuePairs<String, String>) throws(ConnectionError) {
         guard slots[Int(s)].kind == .connection else { throw .invalidState }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         try writeHead(&w, s, status: status, headers: headers, contentLength: body.count, extra: "")
         let interim = status < 200
         let omitBody = slots[Int(s)].flags.contains(.headRequest) || interim || status == 204 || status == 304
-        try enqueue(s, w.written, omitBody ? UnsafeRawBufferPointer(start: nil, count: 0) : body)
+        if omitBody {
+            try enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))
+        } else {
+            try enqueue(s, w.written, body, owner: owner)
+        }
         if !interim { finishedReply(s) }
+    }
+
+    /// How a view's bytes may be kept: `.receiveBlock` when they lie in this
+    /// connection's receive block, else only for the call.
+    func owner(of view: ByteView, in s: Int32) -> HeldBody.Owner {
+        let block = slots[Int(s)].recvBlock
+        guard block >= 0, let p = view.buffer.baseAddress else { return .borrowed }
+        let start = UnsafeRawPointer(recvPool.pointer(block))
+        return p >= start && p + view.count <= start + recvPool.blockSize ? .receiveBlock : .borrowed
     }
 
     /// Status line, the caller's headers, Content-Length (when given and allowed),

@@ -7,6 +7,8 @@ struct BufferPool {
     private let memory: UnsafeMutableRawPointer
     private let freeStack: UnsafeMutablePointer<Int32>
     private(set) var freeCount: Int
+    /// The fewest blocks that were ever free at once: how close the pool came to empty.
+    private(set) var lowestFree: Int
 
     init(blockSize: Int, blockCount: Int) {
         precondition(blockSize > 0 && blockCount > 0)
@@ -16,12 +18,14 @@ struct BufferPool {
         freeStack = .allocate(capacity: blockCount)
         for i in 0..<blockCount { freeStack[i] = Int32(blockCount - 1 - i) }
         freeCount = blockCount
+        lowestFree = blockCount
     }
 
     /// A free block's index, or nil when the pool is empty.
     mutating func acquire() -> Int32? {
         guard freeCount > 0 else { return nil }
         freeCount -= 1
+        lowestFree = min(lowestFree, freeCount)
         return freeStack[freeCount]
     }
 

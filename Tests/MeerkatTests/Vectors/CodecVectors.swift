@@ -58,7 +58,7 @@ enum CodecVectors {
             case .chunked: body = "chunked"
             case let .length(n): body = "length:\(n)"
             }
-            let text = "ok \(body) head:\(h.length) keep:\(h.keepAlive ? 1 : 0)"
+            let text = "ok \(body) head:\(h.length) keep:\(h.keepAlive ? 1 : 0)" + (h.expectContinue ? " expect" : "")
             guard fieldSum else { return text }
             var sum: UInt32 = 0
             for f in fields[0..<h.headerCount] {
@@ -155,6 +155,10 @@ enum CodecVectors {
               expected: "ok none head:18 keep:0"),
         .init(codec: .head, name: "chunked head", input: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
               expected: "ok chunked head:56 keep:1"),
+        .init(codec: .head, name: "Expect in HTTP/1.1", input: "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+              expected: "ok length:5 head:69 keep:1 expect"),
+        .init(codec: .head, name: "Expect ignored in HTTP/1.0", input: "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+              expected: "ok length:5 head:60 keep:0"),
         .init(codec: .head, name: "incomplete head", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 42949",
               expected: "incomplete"),
 
@@ -175,6 +179,12 @@ enum CodecVectors {
               expected: "ok body:hello used:34"),
         .init(codec: .chunked, name: "plain chunks", input: "5;x=1\r\nhello\r\n7\r\n, world\r\n0\r\nT: v\r\n\r\n",
               expected: "ok body:hello, world used:37"),
+        .init(codec: .chunked, name: "junk after chunk size", input: "5 junk\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
+        .init(codec: .chunked, name: "space after chunk size", input: "5 \r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
+        .init(codec: .chunked, name: "BWS before extension", input: "5 \t;a=b\r\nhello\r\n0\r\n\r\n",
+              expected: "ok body:hello used:21"),
+        .init(codec: .chunked, name: "trailer without colon", input: "5\r\nhello\r\n0\r\nNoColon\r\n\r\n", expected: "fail 400"),
+        .init(codec: .chunked, name: "trailer with empty name", input: "5\r\nhello\r\n0\r\n: v\r\n\r\n", expected: "fail 400"),
         .init(codec: .chunked, name: "chunk size not hex", input: "0x5\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
         .init(codec: .chunked, name: "chunk size signed", input: "-5\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
     ]

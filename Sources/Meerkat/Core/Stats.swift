@@ -1,0 +1,24 @@
+/// What the fixed pools have been through since the manager started: for sizing a
+/// board's `Limits`, and for seeing pressure (and reclaim) on a running board.
+public struct PoolStats {
+    public let blocks: Int
+    public let free: Int
+    /// The fewest blocks that were free at once.
+    public let lowestFree: Int
+}
+
+public struct ManagerStats {
+    public let receive: PoolStats
+    public let send: PoolStats
+    /// Connections closed because they held blocks without progress under pressure.
+    public let evictions: Int
+    public let connections: Int
+}
+
+extension Manager {
+    public var stats: ManagerStats {
+        ManagerStats(receive: PoolStats(blocks: recvPool.blockCount, free: recvPool.freeCount, lowestFree: recvPool.lowestFree),
+                     send: PoolStats(blocks: sendPool.blockCount, free: sendPool.freeCount, lowestFree: sendPool.lowestFree),
+                     evictions: evictions, connections: counts.connections)
+    }
+}

@@ -1,0 +1,243 @@
+import Glibc
+import CMeerkat
+import Testing
+@testable import Meerkat
+
+/// Issue 7: fixed pools under pressure. Bodies larger than a send block, flow-controlled
+/// pipelining, a failed reply, and blocks reclaimed from stalled holders.
+@Suite(.serialized) struct PressureTests {
+    /// Polls while reading until one whole response has arrived (by Content-Length, or
+    /// the last chunk); returns it.
+    func readResponse(_ c: TestClient, _ m: Manager, limitMs: Int = 5000) -> [UInt8] {
+        var got: [UInt8] = []
+        m.pump(limitMs: limitMs) {
+            if let more = c.receiveBytes() { got += more }
+            guard let end = headEnd(got) else { return false }
+            let head = String(decoding: got[0..<end], as: UTF8.self)
+            if let r = head.range(of: "Content-Length: ") {
+                let length = Int(head[r.upperBound...].prefix { $0.isNumber }) ?? 0
+                return got.count >= end + length
+            }
+            return got.count >= 5 && String(decoding: got.suffix(5), as: UTF8.self) == "0\r\n\r\n"
+        }
+        return got
+    }
+
+    /// A fresh client's GET /: what it got, and how many ms it waited.
+    func freshClient(_ port: Int, _ m: Manager) -> (String, Int64) {
+        let fresh = TestClient(port: port)
+        fresh.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        let start = mk_now_ms()
+        let got = read(fresh, from: m, until: "served", limitMs: 3000)
+        return (got, mk_now_ms() - start)
+    }
+
+    func headEnd(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for i in 0..<(bytes.count - 3) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+            return i + 4
+        }
+        return nil
+    }
+
+    func bodyOf(_ bytes: [UInt8]) -> [UInt8] {
+        headEnd(bytes).map { Array(bytes[$0...]) } ?? []
+    }
+
+    static let page: StaticString = """
+    <!doctype html><title>A page larger than the send block</title>
+    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+    end
+    """
+
+    @Test func bodiesLargerThanASendBlockGoOutWhole() throws {
+        var limits = Limits()
+        limits.sendBufferSize = 512
+        limits.sendBuffers = 1
+        limits.recvBufferSize = 64 * 1024
+        let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let manager = Manager(limits: limits) { conn, ev in
+            guard case let .httpMessage(hm) = ev else { return }
+            if hm.uri == "/array" { try? conn.reply(200, big) }
+            else if hm.uri == "/page" { try? conn.reply(200, Self.page) }
+            else if hm.uri == "/chunks" {
+                try? conn.httpChunk(big)
+                try? conn.httpChunk(Self.page)
+                try? conn.httpChunk("")
+            } else { try? conn.reply(200, hm.body) }
+        }
+        let l = try manager.listen("http://127.0.0.1:0")
+        let port = l.localAddress!.port
+        let c = TestClient(port: port, receiveBuffer: 4096)
+
+        c.send("GET /array HTTP/1.1\r\nHost: h\r\n\r\n")
+        var got = readResponse(c, manager)
+        #expect(bodyOf(got) == big)
+
+        c.send("GET /page HTTP/1.1\r\nHost: h\r\n\r\n")
+        let page = Array(UnsafeBufferPointer(start: Self.page.utf8Start, count: Self.page.utf8CodeUnitCount))
+        got = readResponse(c, manager)
+        #expect(bodyOf(got) == page)
+
+        let echo = (0..<60_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: \(echo.count)\r\n\r\n")
+        var off = 0
+        while off < echo.count {   // the client must read too: the reply races the upload
+            let n = echo[off...].withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, min($0.count, 8192), Int32(MSG_NOSIGNAL)) }
+            if n > 0 { off += n }
+            manager.poll(1)
+        }
+        got = readResponse(c, manager)
+        #expect(bodyOf(got) == echo)
+
+        c.send("GET /chunks HTTP/1.1\r\nHost: h\r\n\r\n")
+        got = readResponse(c, manager)
+        let text = String(decoding: got.prefix(200), as: UTF8.self)
+        #expect(text.contains("Transfer-Encoding: chunked"))
+        #expect(String(decoding: got.suffix(5), as: UTF8.self) == "0\r\n\r\n")
+        #expect(got.count > big.count + page.count)
+
+        #expect(manager.sendPool.freeCount == 1 && manager.recvPool.freeCount == limits.recvBuffers)
+        manager.close()
+    }
+
+    @Test func pipelinedRepliesWaitForRoomInsteadOfFailing() throws {
+        let limits = Limits()
+        var failures = 0, flushes = 0
+        let manager = Manager(limits: limits) { conn, ev in
+            if case .write = ev { flushes += 1 }   // only after a reply had to wait
+            guard case let .httpMessage(hm) = ev else { return }
+            let n = hm.queryVar("n") ?? "?"
+            do throws(ConnectionError) {
+                try conn.reply(200, "<\(n)>" + String(repeating: "x", count: 12_000))   // copied
+            } catch {
+                failures += 1
+            }
+        }
+        let l = try manager.listen("http://127.0.0.1:0")
+        let c = TestClient(port: l.localAddress!.port, receiveBuffer: 4096)
+        // Pipeline without reading until a reply has had to wait in the send block, then
+        // 200 more requests behind it.
+        var next = 0
+        var queued: [UInt8] = []
+        var waitedAt: Int? = nil
+        manager.pump(limitMs: 5000) {
+            if queued.isEmpty {
+                for _ in 0..<50 { queued += Array("GET /?n=\(next) HTTP/1.1\r\nHost: h\r\n\r\n".utf8); next += 1 }
+            }
+            c.trySend(&queued)
+            if waitedAt == nil && manager.sendPool.freeCount < limits.sendBuffers { waitedAt = next }
+            return waitedAt.map { next >= $0 + 200 } ?? false
+        }
+        while !queued.isEmpty { c.trySend(&queued); manager.poll(1) }
+        // Read every reply, collecting the numbers between < and > in arrival order.
+        var order: [Int] = []
+        var number: Int? = nil
+        manager.pump(limitMs: 10_000) {
+            for byte in c.receiveBytes() ?? [] {
+                switch byte {
+                case UInt8(ascii: "<"): number = 0
+                case UInt8(ascii: ">"): order.append(number ?? -1); number = nil
+                case 48...57 where number != nil: number = number! * 10 + Int(byte - 48)
+                default: break
+                }
+            }
+            return order.count >= next
+        }
+        print("pipelined \(next) requests without reading; \(flushes) flushes")
+        #expect(flushes > 0, "no reply ever had to wait: the test did not test")
+        #expect(failures == 0)
+        #expect(order == Array(0..<next))
+        manager.close()
+    }
+
+    @Test func aFailedReplyIsAnswered500AndClosed() throws {
+        var limits = Limits()
+        limits.sendBufferSize = 1024
+        var errors = 0
+        let manager = Manager(limits: limits) { conn, ev in
+            switch ev {
+            case .httpMessage:
+                try? conn.reply(200, String(repeating: "y", count: 5000))   // copied: too large
+            case .error: errors += 1
+            default: break
+            }
+        }
+        let l = try manager.listen("http://127.0.0.1:0")
+        let c = TestClient(port: l.localAddress!.port)
+        c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\nGET /never HTTP/1.1\r\nHost: h\r\n\r\n")
+        let got = read(c, from: manager, until: "\r\n\r\n")
+        #expect(got.hasPrefix("HTTP/1.1 500"))
+        #expect(got.contains("Connection: close"))
+        #expect(manager.pump { c.closedByPeer })
+        #expect(errors == 1)
+        manager.close()
+    }
+
+    @Test func aStalledRequestGivesItsReceiveBlockBack() throws {
+        var limits = Limits()
+        limits.recvBuffers = 2
+        limits.reclaimGraceMs = 200
+        var evicted = 0
+        let manager = Manager(limits: limits) { conn, ev in
+            switch ev {
+            case .httpMessage: try? conn.reply(200, "served")
+            case .error: evicted += 1
+            default: break
+            }
+        }
+        let l = try manager.listen("http://127.0.0.1:0")
+        let port = l.localAddress!.port
+        let stalled = [TestClient(port: port), TestClient(port: port)]
+        for s in stalled { s.send("GET / HTTP/1.1\r\nHost: a\r\n") }
+        manager.pump(ms: 50)
+        #expect(manager.recvPool.freeCount == 0)
+        let (got, waited) = freshClient(port, manager)
+        #expect(got.contains("served"))
+        #expect(waited >= 100 && waited < 1000, "waited \(waited) ms")
+        #expect(evicted == 1)
+        #expect(stalled.filter { $0.closedByPeer }.count == 1)
+        manager.close()
+    }
+
+    @Test func aPeerThatDoesNotReadGivesItsSendBlockBack() throws {
+        var limits = Limits()
+        limits.sendBufferSize = 1024
+        limits.sendBuffers = 1
+        limits.reclaimGraceMs = 200
+        var evicted = 0
+        let manager = Manager(limits: limits) { conn, ev in
+            if case .error = ev { evicted += 1 }
+            guard case let .httpMessage(hm) = ev else { return }
+            try? conn.reply(200, hm.uri == "/big" ? String(repeating: "z", count: 900) : "served")
+        }
+        let l = try manager.listen("http://127.0.0.1:0")
+        let port = l.localAddress!.port
+        let hog = TestClient(port: port, receiveBuffer: 2048)
+        var batch = ""
+        for _ in 0..<100 { batch += "GET /big HTTP/1.1\r\nHost: h\r\n\r\n" }
+        // Pipeline until the kernel's buffers are full and the hog holds the only block.
+        var queued: [UInt8] = []
+        #expect(manager.pump(limitMs: 5000) {
+            if queued.isEmpty { queued = Array(batch.utf8) }
+            hog.trySend(&queued)
+            return manager.sendPool.freeCount == 0
+        })
+        let (got, waited) = freshClient(port, manager)
+        #expect(got.contains("served"))
+        #expect(waited < 1000, "waited \(waited) ms")
+        #expect(manager.pump { hog.closedByPeer })
+        #expect(evicted == 1)
+        manager.close()
+    }
+}

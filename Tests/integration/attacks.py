@@ -1,0 +1,102 @@
+"""Attacks on the fixed pools (issue 7), shared by the tests and `make bench`. Each runs
+in a thread against 127.0.0.1 until stopped, reopening every connection the server
+closes, while the caller measures how long a fresh client waits for an answer."""
+import select
+import socket
+import threading
+import time
+
+
+class Attack:
+    def __init__(self, port, count, opener, feeder=None):
+        self.port, self.count = port, count
+        self.opener, self.feeder = opener, feeder
+        self.socks = []
+        self.reopened = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _open(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(5)
+        s.connect(("127.0.0.1", self.port))
+        s.setblocking(False)
+        self.opener(s)
+        return s
+
+    def start(self):
+        self.socks = [self._open() for _ in range(self.count)]
+        self.thread.start()
+        return self
+
+    def _closed(self, s):
+        """Whether the server has closed it (its FIN or reset), even with unread data."""
+        p = select.poll()
+        p.register(s, select.POLLRDHUP)
+        return any(ev & (select.POLLRDHUP | select.POLLHUP | select.POLLERR) for _, ev in p.poll(0))
+
+    def _run(self):
+        while not self.stopping.is_set():
+            for i, s in enumerate(self.socks):
+                if s.fileno() < 0 or self._closed(s):
+                    s.close()
+                    try:
+                        self.socks[i] = self._open()
+                        self.reopened += 1
+                    except OSError:
+                        pass
+                elif self.feeder:
+                    self.feeder(s)
+            time.sleep(0.02)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()
+        for s in self.socks:
+            s.close()
+
+
+def stalled_heads(port, count):
+    """Receive-pool stall: every connection sends half a request head and stops."""
+    return Attack(port, count, lambda s: s.send(b"GET / HTTP/1.1\r\nHost: a\r\n")).start()
+
+
+def pipelined_posts(port, count, body_size):
+    """Send-pool lockout: every connection pipelines POSTs (echoed back) for as long as
+    the server takes them, and never reads."""
+    request = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s" % (body_size, b"b" * body_size)
+    burst = request * 8
+
+    def feed(s):
+        try:
+            s.send(burst)
+        except (BlockingIOError, OSError):
+            pass
+    return Attack(port, count, feed, feed).start()
+
+
+def stats(port):
+    """echo-server's GET /stats line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"GET /stats HTTP/1.1\r\nHost: s\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return data.split(b"\r\n\r\n", 1)[1].decode()
+
+
+def fresh_wait(port, timeout=30):
+    """Seconds a fresh client waits for the answer to GET / (raises if none comes)."""
+    start = time.time()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: fresh\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    if not data.startswith(b"HTTP/1.1 200"):
+        raise AssertionError(f"fresh client got {data[:60]!r}")
+    return time.time() - start

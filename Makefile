@@ -12,11 +12,14 @@ include cross/embedded.mk
 
 OUT          := build/$(BOARD)
 LIB_SOURCES  := $(shell find Sources/Meerkat -name '*.swift' | sort)
-APPS         := $(patsubst Sources/%/main.swift,%,$(wildcard Sources/*/main.swift))
+# The apps: Package.swift's `let apps = [...]` line, the one list SwiftPM reads too.
+APPS         := $(shell sed -n 's/^let apps *= *\[\(.*\)\].*/\1/p' Package.swift | tr -d '" ' | tr , ' ')
+APP_DIRS     := $(patsubst Sources/%/main.swift,%,$(wildcard Sources/*/main.swift))
+UNLISTED     := $(filter-out $(APPS),$(APP_DIRS))
 APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
 SHIM         := Sources/CMeerkat/shim.c Sources/CMeerkat/include/CMeerkat.h
 
-.PHONY: fuzz all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean \
+.PHONY: apps-listed fuzz all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean \
         codec-vectors diff-fuzz print-runner
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -27,9 +30,11 @@ all: firmware
 deps:
 	@bash scripts/deps.sh
 
-## build: host build with SwiftPM (debug).
+## build: host build with SwiftPM (debug), then the fast Embedded check, so code that
+## only the firmware build rejects (untyped throws, existentials) fails here too.
 build:
 	swift build
+	$(MAKE) check-embedded
 
 ## unit: the host unit tests (Swift Testing).
 unit:
@@ -52,7 +57,9 @@ $(OUT)/obj/Meerkat.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(SHIM)
 	    -emit-module -emit-module-path $(OUT)/modules/Meerkat.swiftmodule \
 	    -c $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift -o $@
 
-$(OUT)/obj/app-%.o: $(OUT)/obj/Meerkat.o $(wildcard Sources/*/*.swift)
+# Each app depends on its own sources and the library only.
+.SECONDEXPANSION:
+$(OUT)/obj/app-%.o: $(OUT)/obj/Meerkat.o $$(wildcard Sources/$$*/*.swift)
 	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
 	    -module-name $(subst -,_,$*) -I $(OUT)/modules -c $(wildcard Sources/$*/*.swift) -o $@
 
@@ -71,7 +78,13 @@ $(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(OUT)/obj/shim.o $(LINK_T
 	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
 ## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP.
-firmware: $(APP_BINS)
+firmware: apps-listed $(APP_BINS)
+
+# An app folder that Package.swift does not list would be built by neither build.
+apps-listed:
+	@if [ -n "$(UNLISTED)" ]; then \
+	    echo "error: Sources/$(firstword $(UNLISTED))/main.swift is an app, but Package.swift's 'let apps = [...]' does not list \"$(firstword $(UNLISTED))\": add it there (SwiftPM and the firmware build both read that list)"; \
+	    exit 1; fi
 
 # ---- codec checks on every board (Embedded Swift, under qemu for ARM) ----------------
 
@@ -103,11 +116,18 @@ diff-fuzz:
 print-runner:
 	@echo '$(RUNNER)'
 
-## check-embedded: compile Sources/Meerkat as Embedded Swift for the host (fast).
-check-embedded:
-	@mkdir -p build/check
+## check-embedded: compile Sources/Meerkat and every app as Embedded Swift for the
+## host (fast; no linking).
+check-embedded: apps-listed
+	@mkdir -p build/check/modules
 	swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
-	    -module-name Meerkat -c $(LIB_SOURCES) -o build/check/Meerkat.o
+	    -module-name Meerkat -emit-module -emit-module-path build/check/modules/Meerkat.swiftmodule \
+	    -c $(LIB_SOURCES) -o build/check/Meerkat.o
+	@set -e; for app in $(APPS); do \
+	    echo "check-embedded: $$app"; \
+	    swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -module-name $$(echo $$app | tr - _) \
+	        -I build/check/modules -c Sources/$$app/*.swift -o build/check/app-$$app.o; \
+	done
 
 # ---- tests --------------------------------------------------------------------------
 

@@ -1,19 +1,20 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The apps, one per Sources/<app>/main.swift. This line is the one list both builds
+// read: SwiftPM here, and the firmware build (the Makefile reads it, and `make build`,
+// `make check-embedded` and `make firmware` stop with a message when an app folder is
+// missing from it). Keep it on one line.
+let apps = ["device-app", "echo-server", "upload-server"]
+
 let package = Package(
     name: "Meerkat",
-    products: [
-        .library(name: "Meerkat", targets: ["Meerkat"]),
-        .executable(name: "echo-server", targets: ["echo-server"]),
-        .executable(name: "device-app", targets: ["device-app"]),
-    ],
+    products: [.library(name: "Meerkat", targets: ["Meerkat"])]
+        + apps.map { .executable(name: $0, targets: [$0]) },
     targets: [
         .target(name: "CMeerkat"),
         .target(name: "Meerkat", dependencies: ["CMeerkat"]),
-        .executableTarget(name: "echo-server", dependencies: ["Meerkat"]),
-        .executableTarget(name: "device-app", dependencies: ["Meerkat"]),
         .testTarget(name: "MeerkatTests", dependencies: ["Meerkat", "CMeerkat"]),
-    ],
+    ] + apps.map { .executableTarget(name: $0, dependencies: ["Meerkat"]) },
     swiftLanguageModes: [.v5]
 )

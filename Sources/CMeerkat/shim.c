@@ -191,3 +191,34 @@ mk_mutex *mk_mutex_create(void) {
 }
 void mk_mutex_lock(mk_mutex *m) { pthread_mutex_lock(&m->m); }
 void mk_mutex_unlock(mk_mutex *m) { pthread_mutex_unlock(&m->m); }
+
+int mk_open_write(const char *path, int append, unsigned mode) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), (mode_t)mode);
+    return fd >= 0 ? fd : -errno;
+}
+
+int mk_open_read(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd >= 0 ? fd : -errno;
+}
+
+int mk_write_all(int fd, const void *buf, size_t len) {
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int mk_thread_start(void *(*fn)(void *), void *arg) {
+    pthread_t tid;
+    int rc = pthread_create(&tid, NULL, fn, arg);
+    if (rc == 0) pthread_detach(tid);
+    return rc;
+}

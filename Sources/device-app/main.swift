@@ -3,7 +3,10 @@ import Meerkat
 var uptime = 0          // seconds, counted by a timer
 var failedReplies = 0   // replies that could not be queued
 
-let manager = Manager { conn, ev in
+// --listen, --max-connections, --buffers, timeouts, --poll; sizes from the board profile.
+let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
+
+let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, ev in
     guard case .httpMessage(let hm) = ev else { return }
     do throws(ConnectionError) {
         if hm.uri == "/api/status" {
@@ -23,5 +26,5 @@ let manager = Manager { conn, ev in
     }
 }
 manager.timerAdd(1000, repeat: true) { uptime += 1 }
-AppOptions.parse(defaultListen: "http://0.0.0.0:8000").listenAll(manager)
+options.listenAll(manager)
 manager.run()

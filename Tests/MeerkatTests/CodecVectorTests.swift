@@ -11,4 +11,16 @@ import Testing
         #expect(result.failed == 0)
         #expect(result.passed == CodecVectors.all.count)
     }
+
+    /// The streaming decoder gives the same answer however the bytes arrive.
+    @Test func streamedAnswersDoNotDependOnHowBytesArrive() {
+        for v in CodecVectors.all where v.codec == .streamed {
+            var bytes = Array(UnsafeBufferPointer(start: v.input.utf8Start, count: v.input.utf8CodeUnitCount))
+            let whole = bytes.withUnsafeMutableBytes { CodecVectors.streamedAnswer($0) }
+            for step in [1, 2, 3, 7] {
+                let got = bytes.withUnsafeMutableBytes { CodecVectors.streamedAnswer($0, step: step) }
+                #expect(got == whole, "\(v.name), \(step) bytes at a time")
+            }
+        }
+    }
 }

@@ -4,11 +4,11 @@ import Testing
 @Suite struct UtilTests {
     @Test func formDecoding() {
         let text = "a%20b+c%2Fd"
-        let decoded = Array(text.utf8).withUnsafeBytes { FormDecoding.decode(ByteView($0)) }
+        let decoded = Array(text.utf8).withUnsafeBytes { URLEncoding.decode(ByteView($0)) }
         #expect(decoded == "a b c/d")
-        let bad = Array("%zz".utf8).withUnsafeBytes { FormDecoding.decode(ByteView($0)) }
+        let bad = Array("%zz".utf8).withUnsafeBytes { URLEncoding.decode(ByteView($0)) }
         #expect(bad == nil)
-        #expect(FormDecoding.encode("a b/ü") == "a%20b%2F%C3%BC")
+        #expect(urlEncode("a b/ü") == "a%20b%2F%C3%BC")
     }
 
     @Test func tokensInLists() {

@@ -46,14 +46,16 @@ enum DiffFuzz {
         }
     }
 
-    /// The head parser's answer; for a chunked head, the decoder's on what follows; and
-    /// the decoder's on the whole input.
+    /// The head parser's answer; for a chunked head, the decoder's and the streaming
+    /// decoder's on what follows; and the decoder's on the whole input.
     static func answers(_ input: [UInt8]) -> String {
         input.withUnsafeBytes { raw in
             var text = CodecVectors.headAnswer(raw, fieldSum: true)
             if let p = raw.baseAddress {
                 if text.utf8.starts(with: "ok chunked".utf8), let end = headLength(raw) {
-                    text += " | " + CodecVectors.answer(.chunked, p.assumingMemoryBound(to: UInt8.self) + end, raw.count - end)
+                    let body = p.assumingMemoryBound(to: UInt8.self) + end
+                    text += " | " + CodecVectors.answer(.chunked, body, raw.count - end)
+                    text += " | " + CodecVectors.answer(.streamed, body, raw.count - end)
                 }
                 text += " | " + CodecVectors.answer(.chunked, p.assumingMemoryBound(to: UInt8.self), raw.count)
             }

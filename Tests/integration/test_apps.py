@@ -36,3 +36,22 @@ def test_device_app_survives_a_body_larger_than_a_32_bit_int(start_server):
     c.close()
     assert s.alive()
     assert get(f"http://127.0.0.1:{s.port()}/hello?name=again")[2] == b"Hello, again!\n"
+
+
+def test_device_app_honours_its_limits(start_server):
+    # Issue 8: the README example takes --max-connections and the other flags.
+    s = start_server("device-app", "--max-connections", "2", "--header-timeout-ms", "300")
+    held = [RawClient(s.connect()) for _ in range(2)]
+    for h in held:
+        h.send(b"GET /hello HTTP/1.1\r\nHost: b\r\n\r\n")
+        assert h.response()[0] == 200
+    extra = RawClient(s.connect())
+    extra.final_response(b"GET /hello HTTP/1.1\r\nHost: b\r\n\r\n", 503)
+    extra.close()
+    slow = RawClient(s.connect())
+    held[0].close()
+    time.sleep(0.2 * SLOW)
+    slow.send(b"GET /hello HTTP/1.1\r\n")            # never finished: closed by the header timeout
+    assert slow.closed_by_peer(timeout=5)
+    for h in held[1:]:
+        h.close()

@@ -84,4 +84,14 @@ mk_mutex *mk_mutex_create(void);
 void mk_mutex_lock(mk_mutex *m);
 void mk_mutex_unlock(mk_mutex *m);
 
+/// Files for apps (open(2) is variadic, so Swift cannot call it). Return the fd or -errno.
+/// `append` keeps what the file holds; otherwise it is truncated.
+int mk_open_write(const char *path, int append, unsigned mode);
+int mk_open_read(const char *path);
+/// write(2) until all is written (EINTR retried); returns 0 or -errno.
+int mk_write_all(int fd, const void *buf, size_t len);
+
+/// Starts a detached thread running fn(arg); returns 0 or an errno.
+int mk_thread_start(void *(*fn)(void *), void *arg);
+
 #endif

@@ -25,6 +25,8 @@ struct Slot {
         static let chunkedReply = Flags(rawValue: 1 << 14) // a chunked response is open
         static let evicted = Flags(rawValue: 1 << 15)      // blocks reclaimed under pressure; closing
         static let replyFailed = Flags(rawValue: 1 << 16)  // a reply to the awaited request threw
+        static let answered = Flags(rawValue: 1 << 17)     // the current request has its (final) reply
+        static let bodyPending = Flags(rawValue: 1 << 18)  // in .httpHeaders, the body not all here
     }
 
     var fd: Int32 = -1
@@ -41,10 +43,8 @@ struct Slot {
     var sendEnd: Int32 = 0
     /// A reply body sent from where it lives, around the send block's bytes.
     var held = HeldBody()
-    /// Streamed body bytes still to come (64-bit on every board: a streamed upload may
-    /// exceed 4 GiB), and the head kept in front of them.
-    var bodyRemaining: UInt64 = 0
-    var streamHeadLength: Int32 = 0
+    /// HTTP: a request body being streamed to the handler.
+    var stream = BodyStream()
     var remote = mk_addr()
     var handler: Handler?
     var userdata: AnyObject?

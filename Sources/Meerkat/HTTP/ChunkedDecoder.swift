@@ -43,11 +43,7 @@ enum ChunkedDecoder {
             case .malformed: return .failed(400)
             case let .at(lf):
                 let empty = lf == i + 1
-                if !empty {
-                    var k = i
-                    while ASCII.isTokenChar(p[k]) { k += 1 }
-                    guard k > i && p[k] == ASCII.colon else { return .failed(400) }
-                }
+                guard empty || isTrailerField(p, i) else { return .failed(400) }
                 i = lf + 1
                 if empty { break trailers }
             }
@@ -64,11 +60,18 @@ enum ChunkedDecoder {
         return .complete(bodyLength: write, consumed: consumed)
     }
 
-    private enum Size { case size(UInt64, next: Int), incomplete, malformed, tooLarge }
-    private enum LineEnd { case at(Int), incomplete, malformed }
+    enum Size { case size(UInt64, next: Int), incomplete, malformed, tooLarge }
+    enum LineEnd { case at(Int), incomplete, malformed }
+
+    /// A trailer line (already known to end in CRLF) starts with a token and a colon.
+    static func isTrailerField(_ p: UnsafeMutablePointer<UInt8>, _ start: Int) -> Bool {
+        var k = start
+        while ASCII.isTokenChar(p[k]) { k += 1 }
+        return k > start && p[k] == ASCII.colon
+    }
 
     /// chunk-size [chunk-ext] CRLF at `start`.
-    private static func chunkSize(_ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ start: Int) -> Size {
+    static func chunkSize(_ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ start: Int) -> Size {
         var i = start
         var size: UInt64 = 0
         var overflow = false
@@ -94,7 +97,7 @@ enum ChunkedDecoder {
 
     /// The LF that ends the line at `start` (which must end in CRLF and hold no other
     /// control bytes but tab).
-    private static func lineEnd(_ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ start: Int) -> LineEnd {
+    static func lineEnd(_ p: UnsafeMutablePointer<UInt8>, _ n: Int, _ start: Int) -> LineEnd {
         var i = start
         while i < n {
             let c = p[i]

@@ -62,9 +62,11 @@ extension Manager {
     private func writeChunk(_ s: Int32, status: Int, headers: KeyValuePairs<String, String>, sse: Bool,
                             event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, owner: HeldBody.Owner,
                             end: Bool) throws(ConnectionError) {
-        guard slots[Int(s)].kind == .connection else { throw .invalidState }
-        var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         let opening = !slots[Int(s)].flags.contains(.chunkedReply)
+        guard slots[Int(s)].kind == .connection, !(opening && slots[Int(s)].flags.contains(.answered)) else {
+            throw .invalidState   // one reply per request
+        }
+        var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         if opening {
             try writeHead(&w, s, status: status, headers: headers, contentLength: nil,
                           extra: sse ? "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n"
@@ -81,7 +83,7 @@ extension Manager {
             writeHex(data.count, into: headScratch + chunkStart, width: sizeLine)
             let crlf: StaticString = "\r\n"
             try enqueue(s, w.written, data, owner: owner, tail: crlf.rawBuffer)
-            slots[Int(s)].flags.insert(.chunkedReply)
+            slots[Int(s)].flags.insert([.chunkedReply, .answered])
             return
         }
         if !headOnly && (data.count > 0 || (event?.count ?? 0) > 0) {
@@ -114,7 +116,7 @@ extension Manager {
         if end && !headOnly { w.append("0\r\n\r\n") }
         guard !w.overflowed else { throw .sendBufferFull }
         try enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))
-        slots[Int(s)].flags.insert(.chunkedReply)
+        slots[Int(s)].flags.insert([.chunkedReply, .answered])
         if end { finishedReply(s) }
     }
 

@@ -79,12 +79,22 @@ public struct HttpMessage {
     /// The URL-decoded value of query parameter `name`, or nil when absent or badly
     /// encoded (the docs' `query_var`).
     public func queryVar(_ name: StaticString) -> String? {
-        FormDecoding.value(of: name.rawBuffer, in: query)
+        URLEncoding.value(of: name.rawBuffer, in: query)
     }
 
     public func queryVar(_ name: String) -> String? {
-        var copy = name
-        return copy.withUTF8 { FormDecoding.value(of: UnsafeRawBufferPointer($0), in: query) }
+        URLEncoding.value(of: name, in: query)
+    }
+
+    /// The URL-decoded value of `name` in an `application/x-www-form-urlencoded` body,
+    /// or nil when absent or badly encoded (the body's `queryVar`; Mongoose's
+    /// `mg_http_get_var` on the body).
+    public func formVar(_ name: StaticString) -> String? {
+        URLEncoding.value(of: name.rawBuffer, in: body)
+    }
+
+    public func formVar(_ name: String) -> String? {
+        URLEncoding.value(of: name, in: body)
     }
 
     /// The `key=value` parameter inside a header value, e.g. `headerVar("Content-Type",

@@ -18,7 +18,7 @@ extension Manager {
         resumeQueue.append(s, now: now)
     }
 
-    private func receiveBuffer(_ s: Int32) -> UnsafeMutableRawBufferPointer {
+    func receiveBuffer(_ s: Int32) -> UnsafeMutableRawBufferPointer {
         let base = recvPool.pointer(slots[Int(s)].recvBlock) + Int(slots[Int(s)].recvStart)
         return UnsafeMutableRawBufferPointer(start: base, count: slots[Int(s)].recvCount)
     }
@@ -27,7 +27,7 @@ extension Manager {
         slots[Int(s)].recvStart += Int32(count)
     }
 
-    private func stillServing(_ s: Int32) -> Bool {
+    func stillServing(_ s: Int32) -> Bool {
         let f = slots[Int(s)].flags
         return slots[Int(s)].kind == .connection && !f.contains(.closing) && !f.contains(.draining)
             && !f.contains(.lingering)
@@ -46,9 +46,7 @@ extension Manager {
     /// Frames and delivers one request; false when more bytes are needed or the
     /// connection is done.
     private func nextRequest(_ s: Int32) -> Bool {
-        if slots[Int(s)].flags.contains(.streamingBody) && slots[Int(s)].streamHeadLength > 0 {
-            return streamBody(s)
-        }
+        if slots[Int(s)].stream.isStreaming { return streamBody(s) }
         guard canTakeReply(s) else { return false }
         let buf = receiveBuffer(s)
         let full = recvPool.blockSize - Int(slots[Int(s)].recvStart) <= buf.count
@@ -98,7 +96,14 @@ extension Manager {
 
         if !f.contains(.headersDelivered) {
             slots[Int(s)].flags.insert(.headersDelivered)
+            slots[Int(s)].flags.remove(.answered)
+            let bodyHere = bodyInBuffer(s, head) != nil
+            if !bodyHere { slots[Int(s)].flags.insert(.bodyPending) }
             deliver(s, .httpHeaders(message(s, head, body: .empty)))
+            slots[Int(s)].flags.remove(.bodyPending)
+            if slots[Int(s)].kind == .connection && slots[Int(s)].flags.contains(.answered) {
+                return endAnsweredRequest(s, head)
+            }
             guard stillServing(s) else { return false }
         }
         var bodyLength = 0
@@ -108,10 +113,7 @@ extension Manager {
             break
         case let .length(n):
             if slots[Int(s)].flags.contains(.streamingBody) {
-                headerQueue.remove(s)   // the handler took charge of the body's pace
-                slots[Int(s)].bodyRemaining = n
-                slots[Int(s)].streamHeadLength = Int32(head.length)
-                return streamBody(s)
+                return startStreaming(s, head, .length(n, headLength: head.length))
             }
             guard n <= UInt64(capacity - head.length) else {
                 fail(s, 413, "body too large")
@@ -125,6 +127,9 @@ extension Manager {
             bodyLength = length
             wireLength = length
         case .chunked:
+            if slots[Int(s)].flags.contains(.streamingBody) {
+                return startStreaming(s, head, .chunked(headLength: head.length))
+            }
             let buf = receiveBuffer(s)
             let rest = UnsafeMutableRawBufferPointer(rebasing: buf[head.length...])
             switch ChunkedDecoder.decode(rest, maxBody: capacity - head.length) {
@@ -149,9 +154,35 @@ extension Manager {
         return true
     }
 
+    /// Wire bytes of the body when all of it is in the buffer (0 for none); nil when
+    /// more must come. A chunked body counts as not here (finding its end would decode it).
+    private func bodyInBuffer(_ s: Int32, _ head: RequestHead) -> Int? {
+        switch head.body {
+        case .none: return 0
+        case .chunked: return nil
+        case let .length(n):
+            return n <= UInt64(slots[Int(s)].recvCount - head.length) ? Int(n) : nil
+        }
+    }
+
+    /// The handler answered in `.httpHeaders`: the request ends there, with no
+    /// `.httpMessage`. A body already in the buffer is dropped and the connection goes
+    /// on; otherwise the answer said `Connection: close` (see `writeHead`) and nothing
+    /// more is read.
+    private func endAnsweredRequest(_ s: Int32, _ head: RequestHead) -> Bool {
+        slots[Int(s)].flags.remove([.headersDelivered, .streamingBody, .sentContinue])
+        headerQueue.remove(s)
+        guard stillServing(s), let body = bodyInBuffer(s, head) else {
+            slots[Int(s)].recvStart = slots[Int(s)].recvEnd
+            return false
+        }
+        consume(s, head.length + body)
+        return true
+    }
+
     /// Delivers the request, then drops its bytes. Without a reply by the end of the
     /// handler, later pipelined requests wait for it, so answers stay in order.
-    private func finishRequest(_ s: Int32, _ head: RequestHead, body: ByteView, wireLength: Int) {
+    func finishRequest(_ s: Int32, _ head: RequestHead, body: ByteView, wireLength: Int) {
         headerQueue.remove(s)
         slots[Int(s)].flags.insert(.awaitingReply)
         slots[Int(s)].flags.remove([.headersDelivered, .streamingBody, .sentContinue])
@@ -179,50 +210,20 @@ extension Manager {
         replyErrorAndClose(s, 500)
     }
 
-    /// Hands the next piece of a streamed body to the handler; the head stays in front
-    /// of the buffer until the end, when `.httpMessage` comes with an empty body.
-    private func streamBody(_ s: Int32) -> Bool {
-        let headLength = Int(slots[Int(s)].streamHeadLength)
-        let available = slots[Int(s)].recvCount - headLength
-        let remaining = slots[Int(s)].bodyRemaining
-        let piece = UInt64(available) < remaining ? available : Int(remaining)
-        if piece > 0 {
-            let buf = receiveBuffer(s)
-            let base = UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            deliver(s, .httpBody(ByteView(base: base + headLength, count: piece)))
-            guard stillServing(s) else { return false }
-            // Close the gap: later (pipelined) bytes move up behind the head.
-            let after = available - piece
-            let p = receiveBuffer(s).baseAddress!
-            if after > 0 { memmove(p + headLength, p + headLength + piece, after) }
-            slots[Int(s)].recvEnd -= Int32(piece)
-            slots[Int(s)].bodyRemaining -= UInt64(piece)
-        }
-        guard slots[Int(s)].bodyRemaining == 0 else { return false }
-        slots[Int(s)].streamHeadLength = 0
-        guard case let .complete(head) = HttpParser.parseHead(UnsafeRawBufferPointer(receiveBuffer(s)), fields: headerFields,
-                                                             maxURILength: limits.maxURILength) else {
-            fail(s, 400, "bad request")
-            return false
-        }
-        finishRequest(s, head, body: .empty, wireLength: headLength)
-        return true
-    }
-
-    private func message(_ s: Int32, _ head: RequestHead, body: ByteView) -> HttpMessage {
+    func message(_ s: Int32, _ head: RequestHead, body: ByteView) -> HttpMessage {
         let base = UnsafePointer(receiveBuffer(s).baseAddress!.assumingMemoryBound(to: UInt8.self))
         return HttpMessage(base: base, head: head, fields: UnsafeBufferPointer(headerFields), body: body)
     }
 
     /// `Expect: 100-continue`: tell the client to send the body (once per request).
-    private func sendContinue(_ s: Int32, _ head: RequestHead) {
+    func sendContinue(_ s: Int32, _ head: RequestHead) {
         guard head.expectContinue, !slots[Int(s)].flags.contains(.sentContinue) else { return }
         slots[Int(s)].flags.insert(.sentContinue)
         let text: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
         try? enqueue(s, text.rawBuffer, UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
-    private func fail(_ s: Int32, _ status: Int, _ why: StaticString) {
+    func fail(_ s: Int32, _ status: Int, _ why: StaticString) {
         deliver(s, .error(why))
         guard slots[Int(s)].kind == .connection else { return }
         slots[Int(s)].recvStart = slots[Int(s)].recvEnd   // nothing after bad input is trusted
@@ -247,15 +248,5 @@ extension Manager {
             releaseEmptyBuffers(s)
             resumeReadingIfRoom(s)
         }
-    }
-}
-
-extension Connection {
-    /// Call during `.httpHeaders` to take the request body in `.httpBody` pieces
-    /// instead of whole (needed for a body larger than the receive buffer, which is
-    /// otherwise answered 413). `.httpMessage` follows with an empty body.
-    public func streamRequestBody() {
-        guard let s = liveSlot else { return }
-        manager.slots[Int(s)].flags.insert(.streamingBody)
     }
 }

@@ -10,6 +10,9 @@ extension Connection {
     /// `StaticString`, `[UInt8]` and a `ByteView` of the request take any size.
     /// When a reply throws (other than `.closed`) and the handler does not answer the
     /// request some other way before it returns, the library answers 500 and closes.
+    /// One reply per request: a second throws `.invalidState`. A reply in `.httpHeaders`
+    /// ends the request there (no `.httpMessage`): a body already received is dropped,
+    /// otherwise the reply says `Connection: close` and the rest is never read.
     public func reply(_ status: Int, _ body: some ByteSource,
                       headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
         let s = try openSlot()
@@ -62,7 +65,7 @@ extension Manager {
 
     func sendReply(_ s: Int32, status: Int, body: UnsafeRawBufferPointer, owner: HeldBody.Owner = .borrowed,
                    headers: KeyValuePairs<String, String>) throws(ConnectionError) {
-        guard slots[Int(s)].kind == .connection else { throw .invalidState }
+        guard slots[Int(s)].kind == .connection, !slots[Int(s)].flags.contains(.answered) else { throw .invalidState }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         try writeHead(&w, s, status: status, headers: headers, contentLength: body.count, extra: "")
         let interim = status < 200
@@ -89,8 +92,10 @@ extension Manager {
     func writeHead(_ w: inout ByteWriter, _ s: Int32, status: Int, headers: KeyValuePairs<String, String>,
                    contentLength: Int?, extra: StaticString) throws(ConnectionError) {
         guard (100...999).contains(status) else { throw .invalidState }
-        let flags = slots[Int(s)].flags
         let interim = status < 200
+        // An answer before the body is all here ends the connection after it.
+        if !interim && slots[Int(s)].flags.contains(.bodyPending) { slots[Int(s)].flags.remove(.keepAlive) }
+        let flags = slots[Int(s)].flags
         w.append("HTTP/1.1 ")
         w.append(decimal: status)
         w.append(byte: ASCII.space)
@@ -118,6 +123,7 @@ extension Manager {
     /// when the request asked to close.
     func finishedReply(_ s: Int32) {
         slots[Int(s)].flags.remove(.chunkedReply)
+        slots[Int(s)].flags.insert(.answered)
         replied(s)
         if !slots[Int(s)].flags.contains(.keepAlive) {
             slots[Int(s)].flags.insert(.draining)
@@ -146,8 +152,7 @@ extension Manager {
 
     /// Library-made answer to bad input: a short text body, `Connection: close`, drain.
     func replyErrorAndClose(_ s: Int32, _ status: Int) {
-        slots[Int(s)].flags.remove(.keepAlive)
-        slots[Int(s)].flags.remove(.headRequest)
+        slots[Int(s)].flags.remove([.keepAlive, .headRequest, .answered])
         let reason = HttpStatus.reason(status)
         try? sendReply(s, status: status, body: reason.rawBuffer, headers: ["Content-Type": "text/plain"])
         if !slots[Int(s)].flags.contains(.draining) { scheduleClose(s) }

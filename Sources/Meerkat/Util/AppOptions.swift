@@ -3,7 +3,7 @@ import CMeerkat
 /// The command line every Meerkat app shares: `--listen URL` (repeatable), `--cert FILE
 /// --key FILE` for TLS, `--poll` for the poll(2) backend, and overrides of the board's
 /// limits (`--max-connections N`, `--buffers N` blocks per pool, `--idle-timeout-ms N`,
-/// `--header-timeout-ms N`).
+/// `--header-timeout-ms N`), and `--dir PATH`, a folder the app keeps its files in.
 /// Read from the process arguments through the C shim (Embedded Swift has no
 /// `CommandLine`).
 public struct AppOptions {
@@ -15,6 +15,8 @@ public struct AppOptions {
     public var buffers: Int? = nil
     public var idleTimeoutMs: Int? = nil
     public var headerTimeoutMs: Int? = nil
+    /// `--dir PATH`: where an app keeps files (uploads, later static files).
+    public var dir: String = "."
 
     /// Parses the process arguments; on a bad one prints usage and exits with 2.
     public static func parse(defaultListen: String) -> AppOptions {
@@ -36,6 +38,7 @@ public struct AppOptions {
             case "--buffers": options.buffers = number(value(i + 1)); i += 2
             case "--idle-timeout-ms": options.idleTimeoutMs = number(value(i + 1)); i += 2
             case "--header-timeout-ms": options.headerTimeoutMs = number(value(i + 1)); i += 2
+            case "--dir": options.dir = value(i + 1); i += 2
             default: usage()
             }
         }
@@ -44,7 +47,7 @@ public struct AppOptions {
     }
 
     static func usage() -> Never {
-        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N]")
+        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N] [--dir PATH]")
         exit(2)
     }
 

@@ -8,7 +8,7 @@
 #endif
 
 struct CodecVector {
-    enum Codec { case head, chunked }
+    enum Codec { case head, chunked, streamed }
     let codec: Codec
     let name: StaticString
     let input: StaticString
@@ -39,6 +39,7 @@ enum CodecVectors {
         switch codec {
         case .head: return headAnswer(UnsafeRawBufferPointer(buf))
         case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
+        case .streamed: return streamedAnswer(buf)
         }
     }
 
@@ -74,6 +75,32 @@ enum CodecVectors {
         case let .failed(status): return "fail \(status)"
         case let .complete(length, consumed):
             return "ok body:\(printable(UnsafeRawBufferPointer(rebasing: buf[0..<length]))) used:\(consumed)"
+        }
+    }
+
+    /// A chunked body through the streaming decoder (`BodyStream`), fed `step` bytes
+    /// more at a time: answers as `chunkedAnswer` does (without its size limit).
+    static func streamedAnswer(_ buf: UnsafeMutableRawBufferPointer, step: Int = Int.max) -> String {
+        guard let p = buf.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return "incomplete" }
+        var stream = BodyStream.chunked(headLength: 1)
+        var data: [UInt8] = []
+        var at = 0
+        var seen = min(buf.count, step)
+        while true {
+            switch stream.next(p + at, seen - at) {
+            case let .data(n):
+                data.append(contentsOf: UnsafeBufferPointer(start: p + at, count: n))
+                at += n
+            case let .skip(n):
+                at += n
+            case .needMore:
+                guard seen < buf.count else { return "incomplete" }
+                seen = min(buf.count, seen + step)
+            case let .done(n):
+                return data.withUnsafeBytes { "ok body:\(printable($0)) used:\(at + n)" }
+            case let .failed(status):
+                return "fail \(status)"
+            }
         }
     }
 
@@ -187,5 +214,25 @@ enum CodecVectors {
         .init(codec: .chunked, name: "trailer with empty name", input: "5\r\nhello\r\n0\r\n: v\r\n\r\n", expected: "fail 400"),
         .init(codec: .chunked, name: "chunk size not hex", input: "0x5\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
         .init(codec: .chunked, name: "chunk size signed", input: "-5\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
+        .init(codec: .streamed, name: "streamed chunk 2^31", input: "80000000\r\nhello\r\n0\r\n\r\n", expected: "incomplete"),
+        .init(codec: .streamed, name: "streamed chunk 2^31-1", input: "7fffffff\r\nhello\r\n0\r\n\r\n", expected: "incomplete"),
+        .init(codec: .streamed, name: "streamed chunk 2^32-1", input: "FFFFFFFF\r\nhello\r\n0\r\n\r\n", expected: "incomplete"),
+        .init(codec: .streamed, name: "streamed chunk 2^32+5", input: "100000005\r\nhello\r\n0\r\n\r\n", expected: "incomplete"),
+        .init(codec: .streamed, name: "streamed chunk 2^63", input: "8000000000000000\r\nhello\r\n0\r\n\r\n", expected: "incomplete"),
+        .init(codec: .streamed, name: "streamed chunk 2^64-1", input: "ffffffffffffffff\r\nhello\r\n0\r\n\r\n", expected: "incomplete"),
+        .init(codec: .streamed, name: "streamed chunk 2^64+5", input: "10000000000000005\r\nhello\r\n0\r\n\r\n", expected: "fail 413"),
+        .init(codec: .streamed, name: "streamed chunk 2^68+5", input: "100000000000000005\r\nhello\r\n0\r\n\r\n", expected: "fail 413"),
+        .init(codec: .streamed, name: "streamed chunk 2^32+5 with ext", input: "100000005;a=b\r\nhello\r\n0\r\n\r\n", expected: "incomplete"),
+        .init(codec: .streamed, name: "streamed second chunk pushes over", input: "3fff\r\n", expected: "incomplete"),
+        .init(codec: .streamed, name: "streamed chunk 5 leading zeros", input: "000000000000000000000005\r\nhello\r\n0\r\n\r\n", expected: "ok body:hello used:38"),
+        .init(codec: .streamed, name: "streamed last chunk leading zeros", input: "5\r\nhello\r\n00000000000000000000\r\n\r\n", expected: "ok body:hello used:34"),
+        .init(codec: .streamed, name: "streamed plain chunks", input: "5;x=1\r\nhello\r\n7\r\n, world\r\n0\r\nT: v\r\n\r\n", expected: "ok body:hello, world used:37"),
+        .init(codec: .streamed, name: "streamed junk after chunk size", input: "5 junk\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
+        .init(codec: .streamed, name: "streamed space after chunk size", input: "5 \r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
+        .init(codec: .streamed, name: "streamed BWS before extension", input: "5 \t;a=b\r\nhello\r\n0\r\n\r\n", expected: "ok body:hello used:21"),
+        .init(codec: .streamed, name: "streamed trailer without colon", input: "5\r\nhello\r\n0\r\nNoColon\r\n\r\n", expected: "fail 400"),
+        .init(codec: .streamed, name: "streamed trailer with empty name", input: "5\r\nhello\r\n0\r\n: v\r\n\r\n", expected: "fail 400"),
+        .init(codec: .streamed, name: "streamed chunk size not hex", input: "0x5\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
+        .init(codec: .streamed, name: "streamed chunk size signed", input: "-5\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
     ]
 }

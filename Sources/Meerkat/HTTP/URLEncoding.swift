@@ -1,7 +1,13 @@
-/// `application/x-www-form-urlencoded` decoding, as query strings use it.
-public enum FormDecoding {
-    /// Percent-decodes `view` ('+' becomes a space). Nil for a bad escape.
-    public static func decode(_ view: ByteView) -> String? {
+/// Percent-encoding as URLs and `application/x-www-form-urlencoded` bodies use it: the
+/// docs' `url_encode`, and the decoding behind `queryVar` and `formVar`, public for any
+/// bytes.
+public enum URLEncoding {
+    /// Percent-decodes `bytes` ('+' becomes a space). Nil for a bad escape.
+    public static func decode(_ bytes: some ByteSource) -> String? {
+        bytes.withBytes { decode(ByteView($0)) }
+    }
+
+    static func decode(_ view: ByteView) -> String? {
         var out: [UInt8] = []
         out.reserveCapacity(view.count)
         var i = 0
@@ -21,7 +27,17 @@ public enum FormDecoding {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The decoded value of `name` among the `&`-separated pairs of `query`.
+    /// The decoded value of `name` among the `&`-separated `name=value` pairs of `form`
+    /// (a query string or a form body); nil when absent or badly encoded.
+    public static func value(of name: StaticString, in form: some ByteSource) -> String? {
+        form.withBytes { value(of: name.rawBuffer, in: ByteView($0)) }
+    }
+
+    public static func value(of name: String, in form: some ByteSource) -> String? {
+        var copy = name
+        return copy.withUTF8 { n in form.withBytes { value(of: UnsafeRawBufferPointer(n), in: ByteView($0)) } }
+    }
+
     static func value(of name: UnsafeRawBufferPointer, in query: ByteView) -> String? {
         var start = 0
         while start < query.count {
@@ -36,7 +52,7 @@ public enum FormDecoding {
         return nil
     }
 
-    /// Percent-encodes everything but unreserved characters (the docs' `url_encode`).
+    /// Percent-encodes everything but unreserved characters.
     public static func encode(_ text: String) -> String {
         let hex: StaticString = "0123456789ABCDEF"
         var out: [UInt8] = []
@@ -53,3 +69,6 @@ public enum FormDecoding {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// The docs' `url_encode`.
+public func urlEncode(_ text: String) -> String { URLEncoding.encode(text) }

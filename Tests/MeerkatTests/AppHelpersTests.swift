@@ -1,0 +1,114 @@
+import Glibc
+import Testing
+@testable import Meerkat
+
+/// Issue 8: the router and its patterns, form bodies, the file helpers, the thread helper.
+@Suite(.serialized) struct AppHelpersTests {
+    func view(_ text: String, _ body: (ByteView) -> Void) {
+        Array(text.utf8).withUnsafeBytes { body(ByteView($0)) }
+    }
+
+    @Test func patternsAndCaptures() {
+        view("/api/sensors/42") { v in
+            var c = Captures()
+            #expect(Pattern.match(v, "/api/sensors/*", captures: &c))
+            #expect(c.count == 1 && c[0] == "42")
+            #expect(!Pattern.match(v, "/api/*"))            // * stops at '/'
+            #expect(Pattern.match(v, "/api/#"))             // # does not
+            #expect(Pattern.match(v, "/api/*/4?"))
+            #expect(!Pattern.match(v, "/api/sensors"))
+            #expect(Pattern.match(v, "#"))
+        }
+        view("/files/a/b/c.txt") { v in
+            var c = Captures()
+            #expect(Pattern.match(v, "/files/#.txt", captures: &c))
+            #expect(c[0] == "a/b/c")
+            var d = Captures()
+            #expect(Pattern.match(v, "/*/*/#", captures: &d))
+            #expect(d.count == 3 && d[0] == "files" && d[1] == "a" && d[2] == "b/c.txt")
+        }
+    }
+
+    @Test func routerDispatchesWithHeadFor405AndMisses() throws {
+        var router = Router()
+        var hits: [String] = []
+        router.get("/api/sensors/*") { conn, _, c in
+            hits.append("sensor \(c[0].string)")
+            try? conn.reply(200, "sensor \(c[0].string)")
+        }
+        router.post("/config") { conn, hm, _ in
+            hits.append("config \(hm.formVar("interval") ?? "-")")
+            try? conn.reply(200, "saved")
+        }
+        let manager = Manager { conn, ev in
+            guard case let .httpMessage(hm) = ev else { return }
+            if !router.handle(conn, hm) { try? conn.reply(404, "Not Found") }
+        }
+        let l = try manager.listen("http://127.0.0.1:0")
+        let c = TestClient(port: l.localAddress!.port)
+        c.send("GET /api/sensors/7 HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(read(c, from: manager, until: "sensor 7").hasPrefix("HTTP/1.1 200"))
+        c.send("HEAD /api/sensors/8 HTTP/1.1\r\nHost: h\r\n\r\n")
+        let head = read(c, from: manager, until: "\r\n\r\n")
+        #expect(head.hasPrefix("HTTP/1.1 200") && head.contains("Content-Length: 8") && !head.contains("sensor 8"))
+        c.send("POST /config HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 22\r\n\r\ninterval=30&label=a%20b")
+        #expect(read(c, from: manager, until: "saved").hasPrefix("HTTP/1.1 200"))
+        c.send("DELETE /config HTTP/1.1\r\nHost: h\r\n\r\n")
+        let denied = read(c, from: manager, until: "Allowed\n")
+        #expect(denied.hasPrefix("HTTP/1.1 405") && denied.contains("Allow: POST\r\n"))
+        c.send("GET /nothing HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(read(c, from: manager, until: "Not Found").hasPrefix("HTTP/1.1 404"))
+        #expect(hits == ["sensor 7", "sensor 8", "config 30"])
+        manager.close()
+    }
+
+    @Test func formDecodingOfAnyBytes() {
+        #expect(URLEncoding.value(of: "label", in: "interval=30&label=a%20b+c") == "a b c")
+        #expect(URLEncoding.value(of: "missing", in: "a=1") == nil)
+        #expect(URLEncoding.value(of: "bad", in: Array("bad=%zz".utf8)) == nil)
+        #expect(URLEncoding.decode("x%2Fy") == "x/y")
+    }
+
+    @Test func filesAreWrittenRenamedAndReadBack() throws {
+        let dir = "/tmp/meerkat-file-test-\(getpid())"
+        mkdir(dir, 0o755)
+        defer { _ = try? File.remove(dir + "/config.json"); rmdir(dir) }
+        let f = try File.create(dir + "/config.json.tmp")
+        try f.write("{\"interval\": ")
+        try f.write([UInt8]("30}".utf8))
+        try f.sync()
+        f.close()
+        try File.rename(dir + "/config.json.tmp", to: dir + "/config.json")
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = try buffer.withUnsafeMutableBytes { try File.read(dir + "/config.json", into: $0) }
+        #expect(String(decoding: buffer[0..<n], as: UTF8.self) == "{\"interval\": 30}")
+        var small = [UInt8](repeating: 0, count: 4)
+        #expect(throws: FileError.tooLarge) { try small.withUnsafeMutableBytes { _ = try File.read(dir + "/config.json", into: $0) } }
+        #expect(throws: FileError.system(ENOENT)) { _ = try File.read(dir + "/missing", into: UnsafeMutableRawBufferPointer(start: nil, count: 0)) }
+        let g = try File.create(dir + "/config.json", append: true)
+        try g.write("\n")
+        g.close()
+        let m = try buffer.withUnsafeMutableBytes { try File.read(dir + "/config.json", into: $0) }
+        #expect(m == n + 1)
+    }
+
+    @Test func aBackgroundThreadFeedsTheLoopThroughWakeup() throws {
+        var got: [String] = []
+        var accepted: Connection? = nil
+        let manager = Manager { conn, ev in
+            if case .accept = ev { accepted = conn }
+            if case let .wakeup(data) = ev { got.append(data.string) }
+        }
+        let l = try manager.listen("http://127.0.0.1:0")
+        let c = TestClient(port: l.localAddress!.port)
+        manager.pump { accepted != nil }
+        let id = try #require(accepted).id
+        try BackgroundThread.start {
+            for i in 0..<3 { _ = manager.wakeup(id, "tick \(i)") }
+        }
+        #expect(manager.pump { got.count == 3 })
+        #expect(got == ["tick 0", "tick 1", "tick 2"])
+        _ = c
+        manager.close()
+    }
+}

@@ -99,7 +99,7 @@ $(OUT)/obj/codec-runner.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_
 
 $(OUT)/test/codec-runner: $(OUT)/obj/codec-runner.o $(OUT)/obj/shim.o $(LINK_TABLES)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
 ## codec-vectors: the shared codec vectors on BOARD (under qemu for ARM boards).
 codec-vectors: $(OUT)/test/codec-runner
@@ -183,6 +183,6 @@ fuzz:
 	@mkdir -p build/fuzz/corpus && cp Tests/fuzz/seeds/* build/fuzz/corpus/
 	clang -fsanitize=address -O1 -c Sources/CMeerkat/shim.c -I Sources/CMeerkat/include -o build/fuzz/shim.o
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CMeerkat/include \
-	    -module-name Meerkat $(LIB_SOURCES) Tests/fuzz/FuzzHttp.swift build/fuzz/shim.o -o build/fuzz/fuzz-http
+	    -module-name Meerkat $(LIB_SOURCES) Tests/fuzz/FuzzHttp.swift build/fuzz/shim.o -lmbedcrypto -o build/fuzz/fuzz-http
 	SWIFT_BACKTRACE=enable=no build/fuzz/fuzz-http -max_total_time=$(FUZZ_SECONDS) -max_len=2048 build/fuzz/corpus
 	$(MAKE) diff-fuzz DIFF_FUZZ_COUNT=$(FUZZ_DIFF_COUNT)

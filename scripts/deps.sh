@@ -12,7 +12,8 @@ APT_PACKAGES=(
   qemu-user                                                  # runs the ARM firmware here
   wrk nginx civetweb bc                                      # make bench
 )
-PIP_PACKAGES=(pytest)
+# distribution:module (what pip installs : what Python imports)
+PIP_PACKAGES=(pytest:pytest websocket-client:websocket websockets:websockets kosoku:kosoku)
 
 sudo_if_needed() { if [ "$(id -u)" -ne 0 ]; then sudo "$@"; else "$@"; fi; }
 
@@ -37,9 +38,10 @@ elif [ -n "${need_update:-}" ]; then
 fi
 
 py=${PYTHON:-python3}
-for p in "${PIP_PACKAGES[@]}"; do
-  "$py" -c "import $p" 2>/dev/null && continue
+for entry in "${PIP_PACKAGES[@]}"; do
+  dist=${entry%%:*} module=${entry##*:}
+  "$py" -c "import $module" 2>/dev/null && continue
   # pyenv's Python takes a plain install; Debian's own refuses one (PEP 668) unless told.
-  "$py" -m pip install -q "$p" 2>/dev/null || "$py" -m pip install -q --break-system-packages "$p"
+  "$py" -m pip install -q "$dist" 2>/dev/null || "$py" -m pip install -q --break-system-packages "$dist"
 done
 echo "deps: ok"

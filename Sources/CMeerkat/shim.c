@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include "CMeerkat.h"
+#include <mbedtls/sha1.h>
+#include <mbedtls/base64.h>
 #include <sys/uio.h>
 
 int mk_errno(void) { return errno; }
@@ -122,6 +124,14 @@ int mk_local_addr(int fd, mk_addr *out) {
     return 0;
 }
 
+int mk_peer_addr(int fd, mk_addr *out) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0) return -errno;
+    from_sockaddr(&ss, out);
+    return 0;
+}
+
 long mk_read(int fd, void *buf, size_t len) {
     ssize_t n = read(fd, buf, len);
     return n < 0 ? -errno : n;
@@ -221,4 +231,24 @@ int mk_thread_start(void *(*fn)(void *), void *arg) {
     int rc = pthread_create(&tid, NULL, fn, arg);
     if (rc == 0) pthread_detach(tid);
     return rc;
+}
+
+int mk_ws_accept(const char *key, size_t key_len, char out[28]) {
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char raw[32];
+    size_t raw_len = 0;
+    if (key_len != 24 || mbedtls_base64_decode(raw, sizeof raw, &raw_len, (const unsigned char *)key, key_len) != 0
+        || raw_len != 16)
+        return -1;
+    unsigned char joined[24 + sizeof guid - 1];
+    memcpy(joined, key, 24);
+    memcpy(joined + 24, guid, sizeof guid - 1);
+    unsigned char digest[20];
+    if (mbedtls_sha1_ret(joined, sizeof joined, digest) != 0) return -1;
+    unsigned char encoded[29];
+    size_t encoded_len = 0;
+    if (mbedtls_base64_encode(encoded, sizeof encoded, &encoded_len, digest, sizeof digest) != 0 || encoded_len != 28)
+        return -1;
+    memcpy(out, encoded, 28);
+    return 0;
 }

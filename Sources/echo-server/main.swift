@@ -1,29 +1,56 @@
-// echo-server: a small HTML page at GET /, the pools' figures at GET /stats, and every
-// other request answered 200 with its body echoed back (sent from the receive buffer,
-// so any body that fits it comes back). The app the integration suite and benchmarks drive.
+// echo-server: the guide's mixed HTTP/WebSocket server. GET / serves a page whose script
+// opens ws://<host>/ws, sends "Hello!" and shows the echo; /ws answers each message with
+// "Echo: <text>"; any other path that asks to upgrade gets a plain echo of every message
+// (same opcode, any size, relayed piece by piece). GET /stats shows the pools' figures;
+// every other request is answered 200 with its body echoed back (sent from the receive
+// buffer, so any body that fits it comes back). The app the tests and benchmarks drive.
 import Meerkat
 
 let page: StaticString = """
 <!doctype html>
 <html><head><meta charset="utf-8"><title>Meerkat</title></head>
-<body><h1>Meerkat</h1><p>This board is serving HTTP. POST anything to any other path and it comes back.</p></body>
-</html>
+<body><h1>Meerkat</h1><p>This board is serving HTTP. POST anything to any other path and it comes back.</p>
+<p>WebSocket: <span id="echo">connecting</span></p>
+<script>
+const ws = new WebSocket('ws://' + location.host + '/ws');
+ws.onmessage = e => { console.log(e.data); document.getElementById('echo').textContent = e.data; };
+ws.onopen = () => ws.send('Hello!');
+</script>
+</body></html>
 
 """
 
+/// Marks connections upgraded on a path other than /ws: they echo messages as they are.
+final class PlainEcho {}
+let plainEcho = PlainEcho()
+
 let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, event in
-    guard case let .httpMessage(hm) = event else { return }
     do throws(ConnectionError) {
-        if hm.uri == "/" && (hm.method == "GET" || hm.method == "HEAD") {
-            try conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
-        } else if hm.uri == "/stats" && hm.method == "GET" {
-            let s = manager.stats
-            try conn.reply(200, "recv \(s.receive.free)/\(s.receive.blocks) lowest \(s.receive.lowestFree); "
-                + "send \(s.send.free)/\(s.send.blocks) lowest \(s.send.lowestFree); "
-                + "evictions \(s.evictions); connections \(s.connections)\n")
-        } else {
-            try conn.reply(200, hm.body)
+        switch event {
+        case let .httpMessage(hm):
+            if hm.header("Upgrade") != nil {
+                if conn.wsUpgrade(hm) && hm.uri != "/ws" { conn.userdata = plainEcho }
+            } else if hm.uri == "/" && (hm.method == "GET" || hm.method == "HEAD") {
+                try conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
+            } else if hm.uri == "/stats" && hm.method == "GET" {
+                let s = manager.stats
+                try conn.reply(200, "recv \(s.receive.free)/\(s.receive.blocks) lowest \(s.receive.lowestFree); "
+                    + "send \(s.send.free)/\(s.send.blocks) lowest \(s.send.lowestFree); "
+                    + "evictions \(s.evictions); connections \(s.connections)\n")
+            } else {
+                try conn.reply(200, hm.body)
+            }
+        case .wsOpen:
+            if conn.userdata != nil { conn.wsStreamMessages() }
+        case let .wsMessage(wm):
+            if conn.userdata != nil {
+                try conn.wsSendFragment(wm.data, opcode: wm.opcode, first: wm.isFirst, last: wm.isLast)
+            } else {
+                try conn.wsSend("Echo: \(wm.text)", WEBSOCKET_OP_TEXT)
+            }
+        default:
+            break
         }
     } catch {
         // Back-pressure or a closed peer: the client sees the connection end.

@@ -93,7 +93,7 @@ import Testing
         c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: \(echo.count)\r\n\r\n")
         var off = 0
         while off < echo.count {   // the client must read too: the reply races the upload
-            let n = echo[off...].withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, min($0.count, 8192), Int32(MSG_NOSIGNAL)) }
+            let n = echo[off...].withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, min($0.count, 8192), msgNoSignal) }
             if n > 0 { off += n }
             manager.poll(1)
         }

@@ -25,7 +25,7 @@ enum DiffFuzz {
         "7fffffff", "80000000", "FFFFFFFF", "100000000", "100000005", "7fffffffffffffff",
         "8000000000000000", "ffffffffffffffff", "10000000000000000", "10000000000000005",
     ]
-    static let interesting: StaticString = "0123456789abcdefABCDEF\r\n :;\t-+x=,"
+    static let interesting: StaticString = "0123456789abcdefABCDEF\r\n :;\t-+x=,\u{7F}~"
     static let chunkedHead: StaticString = "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
     static let maxInput = 1024
 
@@ -35,7 +35,7 @@ enum DiffFuzz {
         for v in CodecVectors.all {
             var bytes: [UInt8] = []
             if v.codec == .chunked { bytes.append(contentsOf: UnsafeBufferPointer(start: chunkedHead.utf8Start, count: chunkedHead.utf8CodeUnitCount)) }
-            bytes.append(contentsOf: UnsafeBufferPointer(start: v.input.utf8Start, count: v.input.utf8CodeUnitCount))
+            bytes.append(contentsOf: v.bytes)
             seeds.append(bytes)
         }
         for i in 0..<count {
@@ -47,7 +47,8 @@ enum DiffFuzz {
     }
 
     /// The head parser's answer; for a chunked head, the decoder's and the streaming
-    /// decoder's on what follows; and the decoder's on the whole input.
+    /// decoder's on what follows; and the chunked decoder's, the WebSocket frame codec's
+    /// and the UTF-8 validator's on the whole input.
     static func answers(_ input: [UInt8]) -> String {
         input.withUnsafeBytes { raw in
             var text = CodecVectors.headAnswer(raw, fieldSum: true)
@@ -57,7 +58,10 @@ enum DiffFuzz {
                     text += " | " + CodecVectors.answer(.chunked, body, raw.count - end)
                     text += " | " + CodecVectors.answer(.streamed, body, raw.count - end)
                 }
-                text += " | " + CodecVectors.answer(.chunked, p.assumingMemoryBound(to: UInt8.self), raw.count)
+                let whole = p.assumingMemoryBound(to: UInt8.self)
+                text += " | " + CodecVectors.answer(.chunked, whole, raw.count)
+                text += " | " + CodecVectors.answer(.wsFrame, whole, raw.count)
+                text += " | " + CodecVectors.answer(.utf8, whole, raw.count)
             }
             return text
         }

@@ -1,6 +1,6 @@
-// libFuzzer target for the pure HTTP parsers: `make fuzz` (not part of `make test`).
-// Any input must give incomplete/complete/failed without a crash, and a "complete"
-// head's offsets must stay inside the input.
+// libFuzzer target for the pure codecs: `make fuzz` (not part of `make test`). The HTTP
+// head parser, the chunked decoders, the WebSocket frame codec and the UTF-8 validator:
+// any input must give an answer without a crash, and offsets must stay inside the input.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -33,5 +33,21 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if case let .complete(n, used) = ChunkedDecoder.decode(copy, maxBody: 4096) {
         precondition(n <= used && used <= size && n <= 4096)
     }
+    // WebSocket: a frame header, and when the frame is whole, its payload unmasked and
+    // (as text) validated; the validator must agree with the standard library.
+    let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 1)
+    defer { frame.deallocate() }
+    frame.copyMemory(from: input)
+    let p = frame.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    if case let .header(h) = WsFrame.parseHeader(p, size) {
+        precondition(h.headerLength >= 2 && h.headerLength <= 14 && h.headerLength <= size)
+        if UInt64(size - h.headerLength) >= h.payloadLength {
+            WsFrame.unmask(p + h.headerLength, Int(h.payloadLength), h.mask)
+        }
+    }
+    var v = Utf8Validator()
+    let ok = v.feed(data, size) && v.isComplete
+    let bytes = UnsafeBufferPointer(start: data, count: size)
+    precondition(ok == (String(validating: bytes, as: UTF8.self) != nil), "UTF-8 validator disagrees")
     return 0
 }

@@ -61,6 +61,7 @@ int mk_listen(const mk_addr *addr, int backlog);
 /// Returns the fd, -EAGAIN when none is waiting, or -errno.
 int mk_accept(int fd, mk_addr *peer);
 int mk_local_addr(int fd, mk_addr *out);
+int mk_peer_addr(int fd, mk_addr *out);
 
 /// read/send without SIGPIPE; return bytes or -errno.
 long mk_read(int fd, void *buf, size_t len);
@@ -83,6 +84,11 @@ typedef struct mk_mutex mk_mutex;
 mk_mutex *mk_mutex_create(void);
 void mk_mutex_lock(mk_mutex *m);
 void mk_mutex_unlock(mk_mutex *m);
+
+/// Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2): base64(SHA-1(key +
+/// GUID)) into out (28 characters, no NUL), with mbedTLS. Returns 0, or -1 when the key
+/// is not the base64 of exactly 16 bytes.
+int mk_ws_accept(const char *key, size_t key_len, char out[28]);
 
 /// Files for apps (open(2) is variadic, so Swift cannot call it). Return the fd or -errno.
 /// `append` keeps what the file holds; otherwise it is truncated.

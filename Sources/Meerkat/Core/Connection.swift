@@ -58,7 +58,7 @@ public struct Connection {
     public var isClient: Bool { false }
     public var isTLS: Bool { false }
     public var isUDP: Bool { false }
-    public var isWebSocket: Bool { false }
+    public var isWebSocket: Bool { liveSlot.map { manager.slots[Int($0)].proto == .websocket } ?? false }
     /// Bytes wait in the receive buffer.
     public var isReadable: Bool { recvLen > 0 }
     /// The send buffer has room.
@@ -74,7 +74,9 @@ public struct Connection {
 
     public var remoteAddress: SocketAddress? {
         guard let s = liveSlot, manager.slots[Int(s)].kind != .listener else { return nil }
-        return SocketAddress(raw: manager.slots[Int(s)].remote)
+        var raw = mk_addr()   // asked of the socket: the slot does not keep it
+        guard mk_peer_addr(manager.slots[Int(s)].fd, &raw) == 0 else { return nil }
+        return SocketAddress(raw: raw)
     }
 
     public var localAddress: SocketAddress? {

@@ -17,6 +17,12 @@ public enum Event {
     case httpBody(ByteView)
     /// Data passed to `Manager.wakeup` for this connection.
     case wakeup(ByteView)
+    /// The connection is a WebSocket now (after `wsUpgrade`); the upgrade request.
+    case wsOpen(HttpMessage)
+    /// A whole message (or, after `wsStreamMessages()`, a piece of one).
+    case wsMessage(WsMessage)
+    /// A ping, pong or close frame (pings are answered, closes echoed, by the library).
+    case wsControl(WsMessage)
 
     public var code: Int {
         switch self {
@@ -30,6 +36,9 @@ public enum Event {
         case .httpMessage: return MG_EV_HTTP_MSG
         case .httpBody: return MK_EV_HTTP_BODY
         case .wakeup: return MG_EV_WAKEUP
+        case .wsOpen: return MG_EV_WS_OPEN
+        case .wsMessage: return MG_EV_WS_MSG
+        case .wsControl: return MG_EV_WS_CTL
         }
     }
 }

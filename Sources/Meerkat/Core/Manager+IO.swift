@@ -39,7 +39,6 @@ extension Manager {
             slots[Int(s)].fd = fd
             slots[Int(s)].kind = .connection
             slots[Int(s)].proto = slots[Int(l)].proto
-            slots[Int(s)].remote = peer
             slots[Int(s)].handler = slots[Int(l)].handler
             setInterest(s, .read, adding: true)
             idleQueue.append(s, now: now)

@@ -160,14 +160,29 @@ public final class Manager {
         closePending()
     }
 
-    /// Polls until `stop()` is called or the process gets SIGINT or SIGTERM.
+    /// Polls until `stop()` is called or the process gets SIGINT or SIGTERM. On a signal,
+    /// WebSocket clients are told the server is going away (close 1001) first, and what
+    /// is queued gets up to a second to go out.
     public func run() {
         mk_install_signal_handlers()
         stopped = false
         while !stopped && mk_stop_requested() == 0 && !closed {
             poll(1000)
         }
+        if mk_stop_requested() != 0 { goAway(waitMs: 1000) }
         mk_clear_stop_request()
+    }
+
+    /// Sends close 1001 to every WebSocket connection and polls until every
+    /// connection's output is out (or `waitMs` passes).
+    public func goAway(waitMs: Int) {
+        for i in 0..<tableSize where slots[i].kind == .connection && slots[i].proto == .websocket {
+            closeWebSocket(Int32(i), code: 1001)
+        }
+        let deadline = mk_now_ms() + Int64(waitMs)
+        while sendQueue.first >= 0 && mk_now_ms() < deadline && !closed {
+            poll(10)
+        }
     }
 
     /// Makes `run()` return after the current poll.

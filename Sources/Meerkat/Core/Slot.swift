@@ -4,7 +4,7 @@ import CMeerkat
 /// A slot holds no I/O buffer of its own; it borrows pool blocks while bytes are pending.
 struct Slot {
     enum Kind: UInt8 { case free, listener, connection, rejecting }
-    enum Proto: UInt8 { case tcp, http }
+    enum Proto: UInt8 { case tcp, http, websocket }
 
     struct Flags: OptionSet {
         let rawValue: UInt32
@@ -45,7 +45,8 @@ struct Slot {
     var held = HeldBody()
     /// HTTP: a request body being streamed to the handler.
     var stream = BodyStream()
-    var remote = mk_addr()
+    /// WebSocket: the message and frame in progress, the close handshake.
+    var ws = WsState()
     var handler: Handler?
     var userdata: AnyObject?
 

@@ -3,51 +3,32 @@ import CMeerkat
 /// The HTTP/1.1 side of a connection: frames requests out of the receive buffer with
 /// the pure parsers, delivers them in order, and answers bad input per DESIGN.md.
 extension Manager {
-    /// Handles whatever complete input the slot's receive buffer holds.
-    func processInput(_ s: Int32) {
-        switch slots[Int(s)].proto {
-        case .tcp: return   // raw TCP: the handler got `.read` and reads the buffer itself
-        case .http: processHTTP(s)
-        }
-    }
-
-    /// Everything queued went out: requests held back behind it may go on.
-    func outputDrained(_ s: Int32) {
-        guard slots[Int(s)].proto == .http, slots[Int(s)].recvCount > 0,
-              !slots[Int(s)].flags.contains(.awaitingReply) else { return }
-        resumeQueue.append(s, now: now)
-    }
-
-    func receiveBuffer(_ s: Int32) -> UnsafeMutableRawBufferPointer {
-        let base = recvPool.pointer(slots[Int(s)].recvBlock) + Int(slots[Int(s)].recvStart)
-        return UnsafeMutableRawBufferPointer(start: base, count: slots[Int(s)].recvCount)
-    }
-
-    private func consume(_ s: Int32, _ count: Int) {
-        slots[Int(s)].recvStart += Int32(count)
-    }
-
     func stillServing(_ s: Int32) -> Bool {
         let f = slots[Int(s)].flags
         return slots[Int(s)].kind == .connection && !f.contains(.closing) && !f.contains(.draining)
             && !f.contains(.lingering)
     }
 
-    private func processHTTP(_ s: Int32) {
+    func processHTTP(_ s: Int32) {
         slots[Int(s)].flags.insert(.inHandler)
         defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
-        while stillServing(s) && !slots[Int(s)].flags.contains(.awaitingReply)
+        while stillServing(s) && slots[Int(s)].proto == .http && !slots[Int(s)].flags.contains(.awaitingReply)
             && slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount > 0 {
             if !nextRequest(s) { return }
         }
-        if slots[Int(s)].kind != .free && slots[Int(s)].recvCount == 0 { headerQueue.remove(s) }
+        guard slots[Int(s)].kind != .free else { return }
+        if slots[Int(s)].proto == .websocket {
+            processWebSocket(s)   // frames that came right behind the upgrade request
+        } else if slots[Int(s)].recvCount == 0 {
+            headerQueue.remove(s)
+        }
     }
 
     /// Frames and delivers one request; false when more bytes are needed or the
     /// connection is done.
     private func nextRequest(_ s: Int32) -> Bool {
         if slots[Int(s)].stream.isStreaming { return streamBody(s) }
-        guard canTakeReply(s) else { return false }
+        guard canQueueReply(s) else { return false }
         let buf = receiveBuffer(s)
         let full = recvPool.blockSize - Int(slots[Int(s)].recvStart) <= buf.count
         switch HttpParser.parseHead(UnsafeRawBufferPointer(buf), fields: headerFields, maxURILength: limits.maxURILength) {
@@ -67,22 +48,6 @@ extension Manager {
             if !headerQueue.contains(s) { headerQueue.append(s, now: now) }
             return deliverRequest(s, head)
         }
-    }
-
-    /// Flow control: a request is delivered only when its reply can be queued. Nothing
-    /// of this connection's may still wait to be sent (so replies stay in order and one
-    /// never fails because earlier ones fill the block), and a send block must be free
-    /// or reclaimable. Otherwise the input waits: for the flush (`outputDrained`), or
-    /// in `sendWaiters` for a block.
-    /// While input waits here the request timeout does not run: the wait is ours, not
-    /// the client's (a peer that does not read is `sendQueue`'s business).
-    private func canTakeReply(_ s: Int32) -> Bool {
-        if !hasOutput(s) {
-            if slots[Int(s)].sendBlock >= 0 || reclaim(.send, for: s) { return true }
-            sendWaiters.append(s, now: now)
-        }
-        headerQueue.remove(s)
-        return false
     }
 
     private func deliverRequest(_ s: Int32, _ head: RequestHead) -> Bool {
@@ -188,6 +153,10 @@ extension Manager {
         slots[Int(s)].flags.remove([.headersDelivered, .streamingBody, .sentContinue])
         deliver(s, .httpMessage(message(s, head, body: body)))
         guard slots[Int(s)].kind != .free else { return }
+        if slots[Int(s)].proto == .websocket {   // upgraded by the handler: now, not inside its call
+            deliver(s, .wsOpen(message(s, head, body: body)))
+            guard slots[Int(s)].kind != .free else { return }
+        }
         consume(s, wireLength)
         if slots[Int(s)].flags.contains(.replyFailed) { answerFailedReply(s) }
     }
@@ -237,16 +206,6 @@ extension Manager {
         slots[Int(s)].flags.remove(.awaitingReply)
         if !slots[Int(s)].flags.contains(.inHandler) && slots[Int(s)].recvCount > 0 {
             resumeQueue.append(s, now: now)
-        }
-    }
-
-    func resumePending() {
-        while resumeQueue.first >= 0 {
-            let s = resumeQueue.first
-            resumeQueue.remove(s)
-            processHTTP(s)
-            releaseEmptyBuffers(s)
-            resumeReadingIfRoom(s)
         }
     }
 }

@@ -131,7 +131,7 @@ extension Manager {
         }
     }
 
-    private func appendHeader(_ w: inout ByteWriter, _ name: String, _ value: String) throws(ConnectionError) {
+    func appendHeader(_ w: inout ByteWriter, _ name: String, _ value: String) throws(ConnectionError) {
         var name = name, value = value
         let ok = name.withUTF8 { n in
             value.withUTF8 { v in

@@ -8,11 +8,29 @@
 #endif
 
 struct CodecVector {
-    enum Codec { case head, chunked, streamed }
+    enum Codec { case head, chunked, streamed, wsFrame, utf8 }
     let codec: Codec
     let name: StaticString
     let input: StaticString
     let expected: StaticString
+}
+
+extension CodecVector {
+    /// The input's bytes: the text itself, or for binary codecs (WebSocket frames,
+    /// UTF-8) hex pairs separated by spaces (a StaticString can only hold UTF-8).
+    var bytes: [UInt8] {
+        let text = UnsafeBufferPointer(start: input.utf8Start, count: input.utf8CodeUnitCount)
+        guard codec == .wsFrame || codec == .utf8 else { return Array(text) }
+        var out: [UInt8] = []
+        var value: UInt8 = 0, digits = 0
+        for c in text {
+            guard let d = ASCII.hexValue(c) else { continue }
+            value = value << 4 | d
+            digits += 1
+            if digits == 2 { out.append(value); value = 0; digits = 0 }
+        }
+        return out
+    }
 }
 
 enum CodecVectors {
@@ -23,7 +41,8 @@ enum CodecVectors {
     static func run(_ report: (CodecVector, String) -> Void) -> (passed: Int, failed: Int) {
         var passed = 0, failed = 0
         for v in all {
-            let got = answer(v.codec, v.input.utf8Start, v.input.utf8CodeUnitCount)
+            let bytes = v.bytes
+            let got = bytes.withUnsafeBufferPointer { answer(v.codec, $0.baseAddress ?? v.input.utf8Start, $0.count) }
             if equals(got, v.expected) { passed += 1 } else { failed += 1; report(v, got) }
         }
         return (passed, failed)
@@ -40,6 +59,11 @@ enum CodecVectors {
         case .head: return headAnswer(UnsafeRawBufferPointer(buf))
         case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
         case .streamed: return streamedAnswer(buf)
+        case .wsFrame: return wsFrameAnswer(buf)
+        case .utf8:
+            var v = Utf8Validator()
+            let ok = v.feed(UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: UInt8.self)), buf.count)
+            return ok ? (v.isComplete ? "ok complete" : "ok partial") : "fail"
         }
     }
 
@@ -101,6 +125,23 @@ enum CodecVectors {
             case let .failed(status):
                 return "fail \(status)"
             }
+        }
+    }
+
+    /// A client frame's header (and, when the whole frame is there, its unmasked payload).
+    static func wsFrameAnswer(_ buf: UnsafeMutableRawBufferPointer) -> String {
+        guard let p = buf.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return "incomplete" }
+        switch WsFrame.parseHeader(p, buf.count) {
+        case .incomplete: return "incomplete"
+        case let .failed(code): return "fail \(code)"
+        case let .header(h):
+            var text = "ok fin:\(h.fin ? 1 : 0) op:\(h.opcode) head:\(h.headerLength) len:\(h.payloadLength)"
+            if UInt64(buf.count - h.headerLength) >= h.payloadLength {
+                let n = Int(h.payloadLength)
+                WsFrame.unmask(p + h.headerLength, n, h.mask)
+                text += " data:" + printable(UnsafeRawBufferPointer(start: p + h.headerLength, count: n))
+            }
+            return text
         }
     }
 
@@ -234,5 +275,44 @@ enum CodecVectors {
         .init(codec: .streamed, name: "streamed trailer with empty name", input: "5\r\nhello\r\n0\r\n: v\r\n\r\n", expected: "fail 400"),
         .init(codec: .streamed, name: "streamed chunk size not hex", input: "0x5\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
         .init(codec: .streamed, name: "streamed chunk size signed", input: "-5\r\nhello\r\n0\r\n\r\n", expected: "fail 400"),
+        // WebSocket client frames: every length form, the 63-bit limit, masks, the rules.
+        .init(codec: .wsFrame, name: "masked text 'Hello'", input: "81 85 37 7A 21 3D 7F 1F 4D 51 58",
+              expected: "ok fin:1 op:1 head:6 len:5 data:Hello"),
+        .init(codec: .wsFrame, name: "7-bit length 125", input: "82 FD 00 00 00 00", expected: "ok fin:1 op:2 head:6 len:125"),
+        .init(codec: .wsFrame, name: "16-bit length 126", input: "82 FE 00 7E 00 00 00 00", expected: "ok fin:1 op:2 head:8 len:126"),
+        .init(codec: .wsFrame, name: "16-bit length 65535", input: "82 FE FF FF 00 00 00 00", expected: "ok fin:1 op:2 head:8 len:65535"),
+        .init(codec: .wsFrame, name: "64-bit length 65536", input: "82 FF 00 00 00 00 00 01 00 00 00 00 00 00",
+              expected: "ok fin:1 op:2 head:14 len:65536"),
+        .init(codec: .wsFrame, name: "64-bit length 2^31", input: "82 FF 00 00 00 00 80 00 00 00 00 00 00 00",
+              expected: "ok fin:1 op:2 head:14 len:2147483648"),
+        .init(codec: .wsFrame, name: "64-bit length 2^32+5", input: "82 FF 00 00 00 01 00 00 00 05 00 00 00 00",
+              expected: "ok fin:1 op:2 head:14 len:4294967301"),
+        .init(codec: .wsFrame, name: "64-bit length 2^63-1", input: "82 FF 7F FF FF FF FF FF FF FF 00 00 00 00",
+              expected: "ok fin:1 op:2 head:14 len:9223372036854775807"),
+        .init(codec: .wsFrame, name: "64-bit length 2^63 (top bit)", input: "82 FF 80 00 00 00 00 00 00 00 00 00 00 00",
+              expected: "fail 1002"),
+        .init(codec: .wsFrame, name: "unmasked client frame", input: "81 02 68 69", expected: "fail 1002"),
+        .init(codec: .wsFrame, name: "RSV1", input: "C1 80 00 00 00 00", expected: "fail 1002"),
+        .init(codec: .wsFrame, name: "reserved opcode 3", input: "83 80 00 00 00 00", expected: "fail 1002"),
+        .init(codec: .wsFrame, name: "reserved opcode 15", input: "8F 80 00 00 00 00", expected: "fail 1002"),
+        .init(codec: .wsFrame, name: "ping of 125", input: "89 FD 00 00 00 00", expected: "ok fin:1 op:9 head:6 len:125"),
+        .init(codec: .wsFrame, name: "ping of 126", input: "89 FE 00 7E 00 00 00 00", expected: "fail 1002"),
+        .init(codec: .wsFrame, name: "fragmented close", input: "08 80 00 00 00 00", expected: "fail 1002"),
+        .init(codec: .wsFrame, name: "continuation, not final", input: "00 81 01 02 03 04 61", expected: "ok fin:0 op:0 head:6 len:1 data:`"),
+        .init(codec: .wsFrame, name: "header cut in the 64-bit length", input: "82 FF 00 00 00", expected: "incomplete"),
+        .init(codec: .wsFrame, name: "header cut in the mask", input: "81 85 37 7A", expected: "incomplete"),
+
+        // UTF-8 for text frames, validated as it arrives.
+        .init(codec: .utf8, name: "ASCII", input: "48 65 6C 6C 6F", expected: "ok complete"),
+        .init(codec: .utf8, name: "2, 3 and 4 bytes", input: "CE BA E1 BD B9 F0 9F 98 80", expected: "ok complete"),
+        .init(codec: .utf8, name: "cut inside a character", input: "F0 9F 98", expected: "ok partial"),
+        .init(codec: .utf8, name: "overlong 2-byte", input: "C0 AF", expected: "fail"),
+        .init(codec: .utf8, name: "overlong 3-byte", input: "E0 80 AF", expected: "fail"),
+        .init(codec: .utf8, name: "surrogate U+D800", input: "ED A0 80", expected: "fail"),
+        .init(codec: .utf8, name: "U+10FFFF", input: "F4 8F BF BF", expected: "ok complete"),
+        .init(codec: .utf8, name: "over U+10FFFF", input: "F4 90 80 80", expected: "fail"),
+        .init(codec: .utf8, name: "lone continuation", input: "61 80", expected: "fail"),
+        .init(codec: .utf8, name: "F5 lead", input: "F5", expected: "fail"),
+        .init(codec: .utf8, name: "fails at once, before the end", input: "E0 80", expected: "fail"),
     ]
 }

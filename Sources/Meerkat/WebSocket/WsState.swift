@@ -1,0 +1,22 @@
+/// A WebSocket connection's state in its slot: the message being received, the frame
+/// being streamed, and the close handshake. A few bytes; no buffer of its own.
+struct WsState {
+    /// The opcode (text or binary) of the message in progress; 0 between messages.
+    var messageOpcode: UInt8 = 0
+    /// Text messages are checked as they arrive, across fragments.
+    var utf8 = Utf8Validator()
+    /// Our close frame has been queued: nothing more is sent.
+    var closeSent = false
+    /// The app takes messages in pieces (`wsStreamMessages()`).
+    var streaming = false
+    /// Whole-message mode: payload of the fragments so far, gathered at the buffer's front.
+    var assembled: Int32 = 0
+    /// Streaming mode: the data frame whose payload is still arriving.
+    var frameRemaining: UInt64 = 0
+    var frameMask: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+    var frameOffset: UInt8 = 0
+    var frameFin = false
+    var inFrame = false
+    /// Streaming mode: a piece of the current message has gone to the app already.
+    var messageStarted = false
+}

@@ -153,9 +153,9 @@ test: deps
 	$(foreach b,$(ARM_BOARDS),$(MAKE) qemu-test BOARD=$(b) &&) true
 	$(MAKE) size
 
-## run: serve the demo on http://127.0.0.1:8000 (foreground).
+## run: serve the chat room on http://127.0.0.1:8000 (page at /, WebSocket at /ws).
 run: deps firmware
-	$(OUT)/bin/echo-server --listen http://127.0.0.1:8000
+	$(OUT)/bin/chat-server --listen http://127.0.0.1:8000
 
 ## bench: wrk against the firmware echo-server and Debian's peers, as ratios; then the
 ## wait of a fresh client while the pools are under attack, on every board.

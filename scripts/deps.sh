@@ -11,9 +11,10 @@ APT_PACKAGES=(
   libc6-dev-arm64-cross libc6-dev-armhf-cross                # glibc sysroots (only "Recommended")
   qemu-user                                                  # runs the ARM firmware here
   wrk nginx civetweb bc                                      # make bench
+  chromium chromium-driver                                   # browser tests (selenium)
 )
 # distribution:module (what pip installs : what Python imports)
-PIP_PACKAGES=(pytest:pytest websocket-client:websocket websockets:websockets kosoku:kosoku)
+PIP_PACKAGES=(pytest:pytest websocket-client:websocket websockets:websockets kosoku:kosoku selenium:selenium)
 
 sudo_if_needed() { if [ "$(id -u)" -ne 0 ]; then sudo "$@"; else "$@"; fi; }
 

@@ -252,3 +252,9 @@ int mk_ws_accept(const char *key, size_t key_len, char out[28]) {
     memcpy(out, encoded, 28);
     return 0;
 }
+
+int64_t mk_wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -55,7 +55,7 @@ def test_a_new_app_is_seen_by_every_build(tmp_path):
 
     manifest = repo / "Package.swift"
     text = manifest.read_text()
-    manifest.write_text(text.replace('let apps = ["device-app"', 'let apps = ["probe-app", "device-app"'))
+    manifest.write_text(text.replace('let apps = [', 'let apps = ["probe-app", ', 1))
     out = run(repo, "make", "-s", "check-embedded")
     assert out.returncode != 0 and "Sources/probe-app/main.swift" in out.stdout + out.stderr
     assert "any Error" in out.stdout + out.stderr

@@ -31,6 +31,8 @@ void mk_flush_stdout(void);
 int mk_errno(void);
 /// Monotonic clock in milliseconds.
 int64_t mk_now_ms(void);
+/// Wall-clock time (CLOCK_REALTIME) in milliseconds since 1970.
+int64_t mk_wall_ms(void);
 
 /// Process arguments, captured at start-up (Embedded Swift has no CommandLine).
 int mk_argc(void);

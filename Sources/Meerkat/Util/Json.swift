@@ -1,0 +1,322 @@
+/// JSON without Foundation (the docs' `json_get…`): a scanner that checks a document and
+/// reads a top-level key's string, number or boolean from a view without allocating (a
+/// returned `String` is the one allocation), and `JsonWriter`, which writes an object
+/// into a caller's fixed buffer with every string escaped.
+public enum Json {
+    /// Whether `doc` is one valid JSON value (RFC 8259), nested at most 32 deep.
+    public static func isValid(_ doc: ByteView) -> Bool {
+        var i = skipSpace(doc, 0)
+        guard let end = skipValue(doc, &i, depth: 0) else { return false }
+        return skipSpace(doc, end) == doc.count
+    }
+
+    /// The raw value of `key` in the top-level object `doc` (nil when absent, or when
+    /// `doc` is not a valid object).
+    public static func value(_ doc: ByteView, _ key: StaticString) -> ByteView? {
+        var i = skipSpace(doc, 0)
+        guard i < doc.count, doc[i] == UInt8(ascii: "{") else { return nil }
+        i = skipSpace(doc, i + 1)
+        if i < doc.count && doc[i] == UInt8(ascii: "}") { return nil }
+        while i < doc.count {
+            let nameStart = i
+            guard let nameEnd = skipString(doc, i) else { return nil }
+            i = skipSpace(doc, nameEnd)
+            guard i < doc.count, doc[i] == UInt8(ascii: ":") else { return nil }
+            i = skipSpace(doc, i + 1)
+            var at = i
+            guard let valueEnd = skipValue(doc, &at, depth: 1) else { return nil }
+            if nameMatches(doc.slice(nameStart + 1, nameEnd - 1), key) { return doc.slice(i, valueEnd) }
+            i = skipSpace(doc, valueEnd)
+            guard i < doc.count else { return nil }
+            if doc[i] == UInt8(ascii: "}") { return nil }
+            guard doc[i] == UInt8(ascii: ",") else { return nil }
+            i = skipSpace(doc, i + 1)
+        }
+        return nil
+    }
+
+    /// The string value of `key`, unescaped (`\uXXXX` and surrogate pairs included).
+    public static func string(_ doc: ByteView, _ key: StaticString) -> String? {
+        guard let v = value(doc, key), v.count >= 2, v[0] == UInt8(ascii: "\"") else { return nil }
+        return unescape(v.slice(1, v.count - 1))
+    }
+
+    public static func bool(_ doc: ByteView, _ key: StaticString) -> Bool? {
+        guard let v = value(doc, key) else { return nil }
+        if v == "true" { return true }
+        if v == "false" { return false }
+        return nil
+    }
+
+    /// The number value of `key` (integer, fraction, exponent).
+    public static func number(_ doc: ByteView, _ key: StaticString) -> Double? {
+        guard let v = value(doc, key), v.count > 0, v[0] == UInt8(ascii: "-") || ASCII.isDigit(v[0]) else { return nil }
+        var i = 0, negative = false
+        if v[0] == UInt8(ascii: "-") { negative = true; i = 1 }
+        var mantissa = 0.0, scale = 0
+        while i < v.count && ASCII.isDigit(v[i]) { mantissa = mantissa * 10 + Double(v[i] - 48); i += 1 }
+        if i < v.count && v[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < v.count && ASCII.isDigit(v[i]) { mantissa = mantissa * 10 + Double(v[i] - 48); scale -= 1; i += 1 }
+        }
+        if i < v.count && (v[i] | 0x20) == UInt8(ascii: "e") {
+            i += 1
+            var sign = 1, exp = 0
+            if i < v.count && (v[i] == UInt8(ascii: "-") || v[i] == UInt8(ascii: "+")) { sign = v[i] == UInt8(ascii: "-") ? -1 : 1; i += 1 }
+            while i < v.count && ASCII.isDigit(v[i]) { exp = min(exp * 10 + Int(v[i] - 48), 9999); i += 1 }
+            scale += sign * exp
+        }
+        var value = mantissa
+        if scale > 0 { for _ in 0..<min(scale, 400) { value *= 10 } }
+        if scale < 0 { for _ in 0..<min(-scale, 400) { value /= 10 } }
+        return negative ? -value : value
+    }
+
+    // MARK: Scanning
+
+    private static func skipSpace(_ d: ByteView, _ start: Int) -> Int {
+        var i = start
+        while i < d.count {
+            switch d[i] {
+            case 0x20, 0x09, 0x0A, 0x0D: i += 1
+            default: return i
+            }
+        }
+        return i
+    }
+
+    /// The end (one past) of the value at `i`, or nil when it is not valid JSON.
+    private static func skipValue(_ d: ByteView, _ i: inout Int, depth: Int) -> Int? {
+        guard i < d.count, depth < 32 else { return nil }
+        switch d[i] {
+        case UInt8(ascii: "\""):
+            return skipString(d, i)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let object = d[i] == UInt8(ascii: "{")
+            let close = object ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            var j = skipSpace(d, i + 1)
+            if j < d.count && d[j] == close { return j + 1 }
+            while j < d.count {
+                if object {
+                    guard let nameEnd = skipString(d, j) else { return nil }
+                    j = skipSpace(d, nameEnd)
+                    guard j < d.count, d[j] == UInt8(ascii: ":") else { return nil }
+                    j = skipSpace(d, j + 1)
+                }
+                guard let end = skipValue(d, &j, depth: depth + 1) else { return nil }
+                j = skipSpace(d, end)
+                guard j < d.count else { return nil }
+                if d[j] == close { return j + 1 }
+                guard d[j] == UInt8(ascii: ",") else { return nil }
+                j = skipSpace(d, j + 1)
+            }
+            return nil
+        case UInt8(ascii: "t"): return literal(d, i, "true")
+        case UInt8(ascii: "f"): return literal(d, i, "false")
+        case UInt8(ascii: "n"): return literal(d, i, "null")
+        default:
+            return skipNumber(d, i)
+        }
+    }
+
+    private static func literal(_ d: ByteView, _ i: Int, _ word: StaticString) -> Int? {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= d.count, d.slice(i, i + n).equals(word.rawBuffer) else { return nil }
+        return i + n
+    }
+
+    /// -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+    private static func skipNumber(_ d: ByteView, _ start: Int) -> Int? {
+        var i = start
+        if i < d.count && d[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < d.count, ASCII.isDigit(d[i]) else { return nil }
+        if d[i] == UInt8(ascii: "0") { i += 1 } else { while i < d.count && ASCII.isDigit(d[i]) { i += 1 } }
+        if i < d.count && d[i] == UInt8(ascii: ".") {
+            i += 1
+            guard i < d.count, ASCII.isDigit(d[i]) else { return nil }
+            while i < d.count && ASCII.isDigit(d[i]) { i += 1 }
+        }
+        if i < d.count && (d[i] | 0x20) == UInt8(ascii: "e") {
+            i += 1
+            if i < d.count && (d[i] == UInt8(ascii: "+") || d[i] == UInt8(ascii: "-")) { i += 1 }
+            guard i < d.count, ASCII.isDigit(d[i]) else { return nil }
+            while i < d.count && ASCII.isDigit(d[i]) { i += 1 }
+        }
+        return i
+    }
+
+    /// The end (one past the closing quote) of the string at `i`: no raw control bytes,
+    /// only the escapes JSON has, valid UTF-8.
+    private static func skipString(_ d: ByteView, _ start: Int) -> Int? {
+        guard start < d.count, d[start] == UInt8(ascii: "\"") else { return nil }
+        var i = start + 1
+        var utf8 = Utf8Validator()
+        while i < d.count {
+            let c = d[i]
+            if c == UInt8(ascii: "\"") { return utf8.isComplete ? i + 1 : nil }
+            if c < 0x20 { return nil }
+            if c == UInt8(ascii: "\\") {
+                guard i + 1 < d.count else { return nil }
+                switch d[i + 1] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    i += 2
+                case UInt8(ascii: "u"):
+                    guard i + 5 < d.count else { return nil }
+                    for k in 2...5 where ASCII.hexValue(d[i + k]) == nil { return nil }
+                    i += 6
+                default:
+                    return nil
+                }
+                continue
+            }
+            var byte = c
+            guard utf8.feed(&byte, 1) else { return nil }
+            i += 1
+        }
+        return nil
+    }
+
+    private static func nameMatches(_ raw: ByteView, _ key: StaticString) -> Bool {
+        // Keys with escapes are compared unescaped; plain keys (the usual case) directly.
+        if raw.firstIndex(of: UInt8(ascii: "\\")) == nil { return raw.equals(key.rawBuffer) }
+        guard let name = unescape(raw) else { return false }
+        return ByteView(key.rawBuffer) == name
+    }
+
+    /// A string body (between the quotes, already checked) with its escapes resolved.
+    static func unescape(_ raw: ByteView) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        var i = 0
+        while i < raw.count {
+            let c = raw[i]
+            guard c == UInt8(ascii: "\\") else { out.append(c); i += 1; continue }
+            let e = raw[i + 1]
+            i += 2
+            switch e {
+            case UInt8(ascii: "b"): out.append(8)
+            case UInt8(ascii: "f"): out.append(12)
+            case UInt8(ascii: "n"): out.append(10)
+            case UInt8(ascii: "r"): out.append(13)
+            case UInt8(ascii: "t"): out.append(9)
+            case UInt8(ascii: "u"):
+                var code = hex4(raw, i)
+                i += 4
+                if code >= 0xD800 && code < 0xDC00 {   // a surrogate pair, or nothing valid
+                    guard i + 6 <= raw.count, raw[i] == UInt8(ascii: "\\"), raw[i + 1] == UInt8(ascii: "u") else { return nil }
+                    let low = hex4(raw, i + 2)
+                    guard low >= 0xDC00 && low < 0xE000 else { return nil }
+                    code = 0x10000 + (code - 0xD800) << 10 + (low - 0xDC00)
+                    i += 6
+                } else if code >= 0xDC00 && code < 0xE000 {
+                    return nil
+                }
+                appendUTF8(&out, code)
+            default: out.append(e)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func hex4(_ d: ByteView, _ at: Int) -> UInt32 {
+        var v: UInt32 = 0
+        for k in 0..<4 { v = v << 4 | UInt32(ASCII.hexValue(d[at + k]) ?? 0) }
+        return v
+    }
+
+    private static func appendUTF8(_ out: inout [UInt8], _ c: UInt32) {
+        switch c {
+        case 0..<0x80: out.append(UInt8(c))
+        case 0x80..<0x800: out += [UInt8(0xC0 | c >> 6), UInt8(0x80 | c & 0x3F)]
+        case 0x800..<0x10000: out += [UInt8(0xE0 | c >> 12), UInt8(0x80 | c >> 6 & 0x3F), UInt8(0x80 | c & 0x3F)]
+        default: out += [UInt8(0xF0 | c >> 18), UInt8(0x80 | c >> 12 & 0x3F), UInt8(0x80 | c >> 6 & 0x3F), UInt8(0x80 | c & 0x3F)]
+        }
+    }
+}
+
+/// Writes one JSON object into a caller's fixed buffer: `{"key": value, …}`, strings
+/// escaped (quote, backslash, control characters; UTF-8 passed through). Check
+/// `overflowed` (or that `finish()` is not nil) before sending.
+public struct JsonWriter {
+    private var w: ByteWriter
+    private var fields = 0
+
+    public init(into buffer: UnsafeMutableRawBufferPointer) {
+        w = ByteWriter(base: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), capacity: buffer.count)
+        w.append(byte: UInt8(ascii: "{"))
+    }
+
+    public var overflowed: Bool { w.overflowed }
+
+    public mutating func add(_ key: StaticString, _ value: some ByteSource) {
+        name(key)
+        value.withBytes { quoted($0) }
+    }
+
+    public mutating func add(_ key: StaticString, _ value: Int) {
+        name(key)
+        if value < 0 { w.append(byte: UInt8(ascii: "-")) }
+        w.append(decimal: value < 0 ? 0 &- value : value)
+    }
+
+    public mutating func add(_ key: StaticString, _ value: Bool) {
+        name(key)
+        w.append(value ? "true" : "false")
+    }
+
+    /// A number with `fractionDigits` digits after the point (e.g. a timestamp).
+    public mutating func add(_ key: StaticString, _ value: Double, fractionDigits: Int) {
+        name(key)
+        var v = value
+        if v < 0 { w.append(byte: UInt8(ascii: "-")); v = -v }
+        var scale = 1.0
+        for _ in 0..<fractionDigits { scale *= 10 }
+        let scaled = Int64(v * scale + 0.5)
+        let whole = scaled / Int64(scale), fraction = scaled % Int64(scale)
+        w.append(decimal: Int(whole))
+        guard fractionDigits > 0 else { return }
+        w.append(byte: UInt8(ascii: "."))
+        var divisor = Int64(scale) / 10
+        while divisor > 0 {
+            w.append(byte: UInt8(48 + (fraction / divisor) % 10))
+            divisor /= 10
+        }
+    }
+
+    /// Closes the object; the JSON text, or nil when it did not fit the buffer.
+    public mutating func finish() -> ByteView? {
+        w.append(byte: UInt8(ascii: "}"))
+        return w.overflowed ? nil : ByteView(w.written)
+    }
+
+    private mutating func name(_ key: StaticString) {
+        if fields > 0 { w.append(", ") }
+        fields += 1
+        quoted(key.rawBuffer)
+        w.append(": ")
+    }
+
+    private mutating func quoted(_ s: UnsafeRawBufferPointer) {
+        let hex: StaticString = "0123456789abcdef"
+        w.append(byte: UInt8(ascii: "\""))
+        var runStart = 0
+        for (i, c) in s.enumerated() where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
+            w.append(UnsafeRawBufferPointer(rebasing: s[runStart..<i]))
+            runStart = i + 1
+            switch c {
+            case UInt8(ascii: "\""): w.append("\\\"")
+            case UInt8(ascii: "\\"): w.append("\\\\")
+            case 10: w.append("\\n")
+            case 13: w.append("\\r")
+            case 9: w.append("\\t")
+            default:
+                w.append("\\u00")
+                w.append(byte: hex.utf8Start[Int(c >> 4)])
+                w.append(byte: hex.utf8Start[Int(c & 15)])
+            }
+        }
+        w.append(UnsafeRawBufferPointer(rebasing: s[runStart...]))
+        w.append(byte: UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,135 @@
+// chat-server: the guide's chat room, with its JSON protocol. GET / serves the chat page;
+// /ws is the room. On connect everyone gets {"type": "join", "username": "User<N>",
+// "count": N}; {"type": "message", "text": …} is broadcast with the username and a
+// timestamp; {"type": "setname", "username": …} is broadcast as a rename; a leave is
+// broadcast on close; anything else that is not valid JSON with those keys gets
+// {"error": "Invalid message"}. Messages are built in one fixed buffer.
+import Meerkat
+
+let page: StaticString = """
+<!doctype html>
+<html><head><meta charset="utf-8"><title>Meerkat chat</title>
+<style>
+body { font-family: sans-serif; max-width: 40em; margin: 1em auto; }
+#log { border: 1px solid #ccc; height: 20em; overflow-y: auto; padding: .5em; }
+.note { color: #666; font-style: italic; }
+.error { color: #b00; }
+</style></head>
+<body>
+<h1>Meerkat chat</h1>
+<p>Name: <input id="name" size="16"> <button id="rename">Set name</button> <span id="count"></span></p>
+<div id="log"></div>
+<p><input id="text" size="40" placeholder="Say something"> <button id="send">Send</button></p>
+<script>
+const log = document.getElementById('log');
+function show(text, cls) {
+  const p = document.createElement('div');
+  if (cls) p.className = cls;
+  p.textContent = text;
+  log.appendChild(p);
+  log.scrollTop = log.scrollHeight;
+}
+const ws = new WebSocket('ws://' + location.host + '/ws');
+ws.onopen = () => show('Connected', 'note');
+ws.onclose = () => show('Disconnected', 'note');
+ws.onmessage = e => {
+  const m = JSON.parse(e.data);
+  console.log(e.data);
+  if (m.error) show(m.error, 'error');
+  else if (m.type === 'join') { show(m.username + ' joined', 'note'); document.getElementById('count').textContent = m.count + ' here'; }
+  else if (m.type === 'leave') { show(m.username + ' left', 'note'); document.getElementById('count').textContent = m.count + ' here'; }
+  else if (m.type === 'rename') show(m.old + ' is now ' + m.new, 'note');
+  else if (m.type === 'message') show(m.username + ': ' + m.text);
+};
+function send() {
+  const t = document.getElementById('text');
+  if (t.value) ws.send(JSON.stringify({type: 'message', text: t.value}));
+  t.value = '';
+}
+document.getElementById('send').onclick = send;
+document.getElementById('text').onkeydown = e => { if (e.key === 'Enter') send(); };
+document.getElementById('rename').onclick = () => {
+  const n = document.getElementById('name').value;
+  if (n) ws.send(JSON.stringify({type: 'setname', username: n}));
+};
+</script>
+</body></html>
+
+"""
+
+final class User {
+    var name: String
+    init(name: String) { self.name = name }
+}
+
+var clients: [Connection] = []
+let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 8192, alignment: 1)   // one message at a time
+
+/// The guide's broadcast: send to every client (but `exclude`), dropping those closed.
+func broadcast(_ message: ByteView?, exclude: Connection? = nil) {
+    guard let message else { return }
+    for client in clients where client != exclude {
+        do throws(ConnectionError) {
+            try client.wsSend(message, WEBSOCKET_OP_TEXT)
+        } catch {
+            if error == .closed { clients.removeAll { $0 == client } }
+        }
+    }
+}
+
+func invalid(_ conn: Connection) {
+    try? conn.wsSend("{\"error\": \"Invalid message\"}", WEBSOCKET_OP_TEXT)
+}
+
+let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
+let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, ev in
+    switch ev {
+    case let .httpMessage(hm):
+        if hm.uri == "/ws" {
+            guard conn.wsUpgrade(hm) else { return }
+            clients.append(conn)
+            let user = User(name: "User\(clients.count)")
+            conn.userdata = user
+            var json = JsonWriter(into: out)
+            json.add("type", "join")
+            json.add("username", user.name)
+            json.add("count", clients.count)
+            broadcast(json.finish())
+        } else if hm.uri == "/" {
+            try? conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
+        } else {
+            try? conn.reply(404, "Not Found\n")
+        }
+    case let .wsMessage(wm):
+        guard let user = conn.userdata(as: User.self) else { return }
+        guard Json.isValid(wm.data), let type = Json.string(wm.data, "type") else { return invalid(conn) }
+        var json = JsonWriter(into: out)
+        if type == "message" {
+            guard let text = Json.string(wm.data, "text") else { return invalid(conn) }
+            json.add("type", "message")
+            json.add("username", user.name)
+            json.add("text", text)
+            json.add("timestamp", Double(Manager.wallClockMs) / 1000, fractionDigits: 3)
+            broadcast(json.finish())
+        } else if type == "setname" {
+            guard let name = Json.string(wm.data, "username") else { return invalid(conn) }
+            json.add("type", "rename")
+            json.add("old", user.name)
+            json.add("new", name)
+            user.name = name
+            broadcast(json.finish())
+        }
+    case .close:
+        guard clients.contains(conn) else { return }
+        clients.removeAll { $0 == conn }
+        var json = JsonWriter(into: out)
+        json.add("type", "leave")
+        json.add("username", conn.userdata(as: User.self)?.name ?? "Unknown")
+        json.add("count", clients.count)
+        broadcast(json.finish())
+    default:
+        break
+    }
+}
+options.listenAll(manager)
+manager.run()

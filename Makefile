@@ -162,6 +162,7 @@ run: deps firmware
 bench: deps
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) firmware BOARD=$(b) &&) true
 	bash scripts/bench.sh
+	$(PYTHON) scripts/bench_ws.py
 	$(PYTHON) scripts/bench_attacks.py host $(ARM_BOARDS)
 
 ## size: stripped sizes of every app for every board.

@@ -60,7 +60,7 @@ c=$(run civetweb http://127.0.0.1:18082/)
 mr=${m%%|*}; nr=${n%%|*}; cr=${c%%|*}
 printf "| server | req/s | errors | ratio to nginx |\n|---|---|---|---|\n"
 printf "| Meerkat echo-server (Embedded Swift) | %s | %s | %.2f |\n" "$mr" "${m#*|}" "$(echo "$mr / $nr" | bc -l)"
-printf "| nginx 1 worker | %s | %s | 1.00 |\n" "$nr" "${n#*|}"
+printf "| nginx 1 worker (static file: not the same work, see bench_ws.py for memory vs memory) | %s | %s | 1.00 |\n" "$nr" "${n#*|}"
 printf "| civetweb, 64 threads | %s | %s | %.2f |\n" "$cr" "${c#*|}" "$(echo "$cr / $nr" | bc -l)"
 echo "Meerkat resident memory after the run: $(awk '/VmRSS/ {print $2, $3}' /proc/$meerkat/status)"
 echo "nginx worker resident memory: $(for p in $(pgrep -f 'nginx: worker'); do awk '/VmRSS/ {print $2, $3}' /proc/$p/status; done | head -1)"

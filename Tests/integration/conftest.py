@@ -193,3 +193,30 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def read_to_eof(sock):
+    """Everything the peer sends until it closes."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.fixture
+def counted_server(start_server, tmp_path):
+    """echo-server under our LD_PRELOAD allocation counter (host only); returns the
+    server and a function that reads the process's allocation count so far."""
+    report = tmp_path / "count"
+    so = os.path.join(ROOT, "build", "malloccount.so")
+    s = start_server("echo-server", env={"LD_PRELOAD": so, "MALLOCCOUNT_FILE": str(report)})
+
+    def count():
+        report.unlink(missing_ok=True)
+        s.proc.send_signal(signal.SIGUSR2)
+        for _ in range(100):
+            if report.exists() and report.read_text().endswith("\n"):
+                return int(report.read_text().split()[1])
+            time.sleep(0.02)
+        raise AssertionError("no report from the malloc counter")
+    return s, count

@@ -264,19 +264,8 @@ def test_large_body_streamed_in_many_writes(echo):
 
 
 @pytest.mark.skipif(RUNNER != [], reason="LD_PRELOAD counter is for the host build (qemu runs a foreign libc)")
-def test_zero_allocations_per_request_after_warmup(start_server, tmp_path):
-    report = tmp_path / "count"
-    so = os.path.join(os.path.dirname(__file__), "..", "..", "build", "malloccount.so")
-    s = start_server("echo-server", env={"LD_PRELOAD": os.path.abspath(so), "MALLOCCOUNT_FILE": str(report)})
-
-    def count():
-        report.unlink(missing_ok=True)
-        s.proc.send_signal(__import__("signal").SIGUSR2)
-        for _ in range(100):
-            if report.exists() and report.read_text().endswith("\n"):
-                return int(report.read_text().split()[1])
-            time.sleep(0.02)
-        raise AssertionError("no report from the malloc counter")
+def test_zero_allocations_per_request_after_warmup(counted_server):
+    s, count = counted_server
 
     c = RawClient(s.connect())
     get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -15,7 +15,7 @@ import pytest
 import websocket
 import websockets
 
-from conftest import BOARD, SLOW, rss_kb
+from conftest import BOARD, SLOW, read_to_eof, rss_kb
 
 
 def ws_url(server, path="/"):
@@ -95,13 +95,8 @@ def frame(opcode, payload, fin=True, masked=True, rsv=0):
 
 
 def close_code(s):
-    """Reads frames until the server's close; returns its code, and checks TCP closes."""
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    """Reads frames until the server closes TCP; returns its close frame's code."""
+    data = read_to_eof(s)
     # The last frame is the close: find it.
     i = 0
     while i < len(data):
@@ -211,19 +206,8 @@ def test_16mib_relay_with_a_slow_reader_keeps_rss_flat(start_server):
 
 
 @pytest.mark.skipif(BOARD != "host", reason="LD_PRELOAD counter is for the host build")
-def test_zero_allocations_per_websocket_message_after_warmup(start_server, tmp_path):
-    report = tmp_path / "count"
-    so = os.path.join(os.path.dirname(__file__), "..", "..", "build", "malloccount.so")
-    s = start_server("echo-server", env={"LD_PRELOAD": os.path.abspath(so), "MALLOCCOUNT_FILE": str(report)})
-
-    def count():
-        report.unlink(missing_ok=True)
-        s.proc.send_signal(signal.SIGUSR2)
-        for _ in range(100):
-            if report.exists() and report.read_text().endswith("\n"):
-                return int(report.read_text().split()[1])
-            time.sleep(0.02)
-        raise AssertionError("no report from the malloc counter")
+def test_zero_allocations_per_websocket_message_after_warmup(counted_server):
+    s, count = counted_server
 
     sock = raw_ws(s, "/echo")            # the plain echo: the app copies nothing either
     text, binary = frame(1, b"hello, board"), frame(2, bytes(range(200)))

@@ -1,7 +1,6 @@
 /// JSON without Foundation (the docs' `json_get…`): a scanner that checks a document and
 /// reads a top-level key's string, number or boolean from a view without allocating (a
-/// returned `String` is the one allocation), and `JsonWriter`, which writes an object
-/// into a caller's fixed buffer with every string escaped.
+/// returned `String` is the one allocation). Writing: `JsonWriter`.
 public enum Json {
     /// Whether `doc` is one valid JSON value (RFC 8259), nested at most 32 deep.
     public static func isValid(_ doc: ByteView) -> Bool {
@@ -232,91 +231,5 @@ public enum Json {
         case 0x800..<0x10000: out += [UInt8(0xE0 | c >> 12), UInt8(0x80 | c >> 6 & 0x3F), UInt8(0x80 | c & 0x3F)]
         default: out += [UInt8(0xF0 | c >> 18), UInt8(0x80 | c >> 12 & 0x3F), UInt8(0x80 | c >> 6 & 0x3F), UInt8(0x80 | c & 0x3F)]
         }
-    }
-}
-
-/// Writes one JSON object into a caller's fixed buffer: `{"key": value, …}`, strings
-/// escaped (quote, backslash, control characters; UTF-8 passed through). Check
-/// `overflowed` (or that `finish()` is not nil) before sending.
-public struct JsonWriter {
-    private var w: ByteWriter
-    private var fields = 0
-
-    public init(into buffer: UnsafeMutableRawBufferPointer) {
-        w = ByteWriter(base: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), capacity: buffer.count)
-        w.append(byte: UInt8(ascii: "{"))
-    }
-
-    public var overflowed: Bool { w.overflowed }
-
-    public mutating func add(_ key: StaticString, _ value: some ByteSource) {
-        name(key)
-        value.withBytes { quoted($0) }
-    }
-
-    public mutating func add(_ key: StaticString, _ value: Int) {
-        name(key)
-        if value < 0 { w.append(byte: UInt8(ascii: "-")) }
-        w.append(decimal: value < 0 ? 0 &- value : value)
-    }
-
-    public mutating func add(_ key: StaticString, _ value: Bool) {
-        name(key)
-        w.append(value ? "true" : "false")
-    }
-
-    /// A number with `fractionDigits` digits after the point (e.g. a timestamp).
-    public mutating func add(_ key: StaticString, _ value: Double, fractionDigits: Int) {
-        name(key)
-        var v = value
-        if v < 0 { w.append(byte: UInt8(ascii: "-")); v = -v }
-        var scale = 1.0
-        for _ in 0..<fractionDigits { scale *= 10 }
-        let scaled = Int64(v * scale + 0.5)
-        let whole = scaled / Int64(scale), fraction = scaled % Int64(scale)
-        w.append(decimal: Int(whole))
-        guard fractionDigits > 0 else { return }
-        w.append(byte: UInt8(ascii: "."))
-        var divisor = Int64(scale) / 10
-        while divisor > 0 {
-            w.append(byte: UInt8(48 + (fraction / divisor) % 10))
-            divisor /= 10
-        }
-    }
-
-    /// Closes the object; the JSON text, or nil when it did not fit the buffer.
-    public mutating func finish() -> ByteView? {
-        w.append(byte: UInt8(ascii: "}"))
-        return w.overflowed ? nil : ByteView(w.written)
-    }
-
-    private mutating func name(_ key: StaticString) {
-        if fields > 0 { w.append(", ") }
-        fields += 1
-        quoted(key.rawBuffer)
-        w.append(": ")
-    }
-
-    private mutating func quoted(_ s: UnsafeRawBufferPointer) {
-        let hex: StaticString = "0123456789abcdef"
-        w.append(byte: UInt8(ascii: "\""))
-        var runStart = 0
-        for (i, c) in s.enumerated() where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
-            w.append(UnsafeRawBufferPointer(rebasing: s[runStart..<i]))
-            runStart = i + 1
-            switch c {
-            case UInt8(ascii: "\""): w.append("\\\"")
-            case UInt8(ascii: "\\"): w.append("\\\\")
-            case 10: w.append("\\n")
-            case 13: w.append("\\r")
-            case 9: w.append("\\t")
-            default:
-                w.append("\\u00")
-                w.append(byte: hex.utf8Start[Int(c >> 4)])
-                w.append(byte: hex.utf8Start[Int(c & 15)])
-            }
-        }
-        w.append(UnsafeRawBufferPointer(rebasing: s[runStart...]))
-        w.append(byte: UInt8(ascii: "\""))
     }
 }

@@ -17,7 +17,8 @@ APPS         := $(shell sed -n 's/^let apps *= *\[\(.*\)\].*/\1/p' Package.swift
 APP_DIRS     := $(patsubst Sources/%/main.swift,%,$(wildcard Sources/*/main.swift))
 UNLISTED     := $(filter-out $(APPS),$(APP_DIRS))
 APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
-SHIM         := Sources/CMeerkat/shim.c Sources/CMeerkat/include/CMeerkat.h
+SHIM         := $(wildcard Sources/CMeerkat/*.c Sources/CMeerkat/include/*.h)
+SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o
 
 .PHONY: apps-listed fuzz all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean \
         codec-vectors diff-fuzz print-runner
@@ -46,9 +47,9 @@ $(OUT)/gen/BoardProfile.swift: boards/$(BOARD).mk scripts/board-limits.sh
 	@mkdir -p $(dir $@)
 	bash scripts/board-limits.sh boards/$(BOARD).mk > $@
 
-$(OUT)/obj/shim.o: $(SHIM)
+$(OUT)/obj/%.o: Sources/CMeerkat/%.c $(SHIM)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -Wall -c Sources/CMeerkat/shim.c -I Sources/CMeerkat/include -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -Wall -c $< -I Sources/CMeerkat/include -o $@
 
 $(OUT)/obj/Meerkat.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(SHIM)
 	@mkdir -p $(dir $@) $(OUT)/modules
@@ -73,7 +74,7 @@ else
 LINK_TABLES := $(UNICODE_TABLES)
 endif
 
-$(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(OUT)/obj/shim.o $(LINK_TABLES) $(MAKEFILE_LIST)
+$(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $(LINK_TABLES) $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
 	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
@@ -97,7 +98,7 @@ $(OUT)/obj/codec-runner.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_
 	    -module-name Meerkat -D MEERKAT_BOARD_PROFILE -D MEERKAT_CODEC_RUNNER \
 	    -c $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_RUNNER_SOURCES) -o $@
 
-$(OUT)/test/codec-runner: $(OUT)/obj/codec-runner.o $(OUT)/obj/shim.o $(LINK_TABLES)
+$(OUT)/test/codec-runner: $(OUT)/obj/codec-runner.o $(SHIM_OBJS) $(LINK_TABLES)
 	@mkdir -p $(dir $@)
 	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
@@ -183,7 +184,9 @@ FUZZ_DIFF_COUNT ?= 2000000
 fuzz:
 	@mkdir -p build/fuzz/corpus && cp Tests/fuzz/seeds/* build/fuzz/corpus/
 	clang -fsanitize=address -O1 -c Sources/CMeerkat/shim.c -I Sources/CMeerkat/include -o build/fuzz/shim.o
+	clang -fsanitize=address -O1 -c Sources/CMeerkat/tls.c -I Sources/CMeerkat/include -o build/fuzz/tls.o
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CMeerkat/include \
-	    -module-name Meerkat $(LIB_SOURCES) Tests/fuzz/FuzzHttp.swift build/fuzz/shim.o -lmbedcrypto -o build/fuzz/fuzz-http
+	    -module-name Meerkat $(LIB_SOURCES) Tests/fuzz/FuzzHttp.swift build/fuzz/shim.o build/fuzz/tls.o \
+	    -lmbedtls -lmbedx509 -lmbedcrypto -o build/fuzz/fuzz-http
 	SWIFT_BACKTRACE=enable=no build/fuzz/fuzz-http -max_total_time=$(FUZZ_SECONDS) -max_len=2048 build/fuzz/corpus
 	$(MAKE) diff-fuzz DIFF_FUZZ_COUNT=$(FUZZ_DIFF_COUNT)

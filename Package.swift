@@ -12,7 +12,7 @@ let package = Package(
     products: [.library(name: "Meerkat", targets: ["Meerkat"])]
         + apps.map { .executable(name: $0, targets: [$0]) },
     targets: [
-        .target(name: "CMeerkat", linkerSettings: [.linkedLibrary("mbedcrypto")]),
+        .target(name: "CMeerkat", linkerSettings: [.linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"), .linkedLibrary("mbedcrypto")]),
         .target(name: "Meerkat", dependencies: ["CMeerkat"]),
         .testTarget(name: "MeerkatTests", dependencies: ["Meerkat", "CMeerkat"]),
     ] + apps.map { .executableTarget(name: $0, dependencies: ["Meerkat"]) },

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(
-  gcc make curl
+  gcc make curl openssl                                      # openssl: test certificates, s_client
   libmbedtls-dev libmbedtls-dev:arm64 libmbedtls-dev:armhf   # TLS; static archives per arch
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf              # cross compilers and linkers
   libc6-dev-arm64-cross libc6-dev-armhf-cross                # glibc sysroots (only "Recommended")

@@ -29,7 +29,7 @@ function show(text, cls) {
   log.appendChild(p);
   log.scrollTop = log.scrollHeight;
 }
-const ws = new WebSocket('ws://' + location.host + '/ws');
+const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
 ws.onopen = () => show('Connected', 'note');
 ws.onclose = () => show('Disconnected', 'note');
 ws.onmessage = e => {

@@ -12,7 +12,7 @@ let page: StaticString = """
 <body><h1>Meerkat</h1><p>This board is serving HTTP. POST anything to any other path and it comes back.</p>
 <p>WebSocket: <span id="echo">connecting</span></p>
 <script>
-const ws = new WebSocket('ws://' + location.host + '/ws');
+const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
 ws.onmessage = e => { console.log(e.data); document.getElementById('echo').textContent = e.data; };
 ws.onopen = () => ws.send('Hello!');
 </script>
@@ -37,7 +37,9 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 let s = manager.stats
                 try conn.reply(200, "recv \(s.receive.free)/\(s.receive.blocks) lowest \(s.receive.lowestFree); "
                     + "send \(s.send.free)/\(s.send.blocks) lowest \(s.send.lowestFree); "
-                    + "evictions \(s.evictions); connections \(s.connections)\n")
+                    + "evictions \(s.evictions); connections \(s.connections); "
+                    + "tls \(s.tlsSessions.free)/\(s.tlsSessions.blocks) lowest \(s.tlsSessions.lowestFree); "
+                    + "handshakes \(s.tlsHandshakes)\n")
             } else {
                 try conn.reply(200, hm.body)
             }

@@ -83,7 +83,12 @@ final class Counter { var value = 0 }
         let manager = Manager()
         #expect(throws: ListenError.badURL) { try manager.listen("nonsense") }
         #expect(throws: ListenError.badURL) { try manager.listen("http://not-an-ip:80") }
-        #expect(throws: ListenError.tlsUnavailable) { try manager.listen("https://127.0.0.1:0") }
+        #expect(throws: ListenError.tls(.badCertificate)) {
+            try manager.listen("https://127.0.0.1:0", tls: TlsOpts(cert: Array("-----BEGIN CERTIFICATE-----\nnope\n".utf8), key: [1]))
+        }
+        var noTLS = Limits()
+        noTLS.tlsSlots = 0
+        #expect(throws: ListenError.tlsUnavailable) { try Manager(limits: noTLS).listen("https://127.0.0.1:0") }
         let l = try manager.listen("http://127.0.0.1:0")
         let port = l.localAddress!.port
         #expect(throws: ListenError.system(EADDRINUSE)) { try manager.listen("http://127.0.0.1:\(port)") }

@@ -25,6 +25,8 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include "mk_tls.h"
+
 /// Flushes stdout (lines like `listening on URL` must reach a pipe at once).
 void mk_flush_stdout(void);
 /// errno of the calling thread.

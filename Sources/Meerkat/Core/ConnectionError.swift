@@ -17,8 +17,10 @@ public enum ConnectionError: Error, Equatable {
 public enum ListenError: Error, Equatable {
     case badURL
     case tableFull
-    /// https/wss/tls listeners need the TLS layer, which this build does not have yet.
+    /// A TLS scheme on a manager whose `Limits.tlsSlots` is 0.
     case tlsUnavailable
+    /// The TLS options could not be used (a certificate or key that does not parse…).
+    case tls(TlsError)
     /// The system call failed with this errno (e.g. EADDRINUSE).
     case system(Int32)
 }

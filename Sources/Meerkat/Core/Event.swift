@@ -4,6 +4,8 @@ public enum Event {
     case error(StaticString)
     case open
     case accept
+    /// The TLS handshake is complete (the docs' MG_EV_TLS_HS).
+    case tlsHandshake
     /// Bytes just read into the receive buffer.
     case read(Int)
     /// Bytes just written from the send buffer.
@@ -29,6 +31,7 @@ public enum Event {
         case .error: return MG_EV_ERROR
         case .open: return MG_EV_OPEN
         case .accept: return MG_EV_ACCEPT
+        case .tlsHandshake: return MG_EV_TLS_HS
         case .read: return MG_EV_READ
         case .write: return MG_EV_WRITE
         case .close: return MG_EV_CLOSE

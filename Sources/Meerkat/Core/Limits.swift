@@ -33,8 +33,16 @@ public struct Limits {
     public var reclaimGraceMs: Int = 1_000
     /// Bytes of wakeup messages that may wait between two polls.
     public var wakeupQueueBytes: Int = 4096
-    /// TLS sessions that may be open at once (the TLS layer sizes its session pool from it).
+    /// TLS sessions that may be open at once: the session pool's size. Each session, once
+    /// used, keeps its mbedTLS context and record buffers (`Manager.tlsSessionBytes`).
     public var tlsSlots: Int = 16
+    /// A TLS handshake must complete this long after the connection was accepted.
+    public var handshakeTimeoutMs: Int = 5_000
+    /// Cipher-suite order: ChaCha20-Poly1305 ahead of AES-GCM (for CPUs without AES
+    /// instructions; the board profile decides, see BENCHMARKS.md).
+    public var tlsChaChaFirst: Bool = false
+    /// Session tickets stay valid this long; the ticket key rotates on the same period.
+    public var tlsTicketLifetimeS: Int = 3600
     /// Readiness events taken from the kernel per wait (at most 64).
     public var eventsPerPoll: Int = 64
 
@@ -70,6 +78,9 @@ public struct Limits {
         l.reclaimGraceMs = max(l.reclaimGraceMs, 0)
         l.wakeupQueueBytes = max(l.wakeupQueueBytes, 64)
         l.eventsPerPoll = min(max(l.eventsPerPoll, 1), 64)
+        l.tlsSlots = max(l.tlsSlots, 0)
+        l.handshakeTimeoutMs = max(l.handshakeTimeoutMs, 1)
+        l.tlsTicketLifetimeS = min(max(l.tlsTicketLifetimeS, 60), 86_400)
         return l
     }
 

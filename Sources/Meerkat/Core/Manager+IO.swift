@@ -28,7 +28,7 @@ extension Manager {
                 return   // EAGAIN: nothing more waiting
             }
             if counts.connections >= limits.maxConnections {
-                reject(fd, http: slots[Int(l)].proto == .http)
+                reject(fd, http: slots[Int(l)].proto == .http, tls: slots[Int(l)].tls.phase != .none)
                 continue
             }
             guard let s = takeSlot() else {
@@ -40,10 +40,15 @@ extension Manager {
             slots[Int(s)].kind = .connection
             slots[Int(s)].proto = slots[Int(l)].proto
             slots[Int(s)].handler = slots[Int(l)].handler
+            if slots[Int(l)].tls.phase == .required {
+                slots[Int(s)].tls.phase = .required
+                slots[Int(s)].tls.config = slots[Int(l)].tls.config
+            }
             setInterest(s, .read, adding: true)
             idleQueue.append(s, now: now)
             deliver(s, .open)
             deliver(s, .accept)
+            tlsAfterAccept(s)
         }
     }
 
@@ -61,9 +66,10 @@ extension Manager {
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\nServer is too busy\r\n"
 
     /// The table is full: answer 503 from a reserve slot and close, invisible to handlers.
-    /// With the reserve used up too, the connection is closed at once.
-    private func reject(_ fd: Int32, http: Bool) {
-        guard http, counts.rejecting < limits.rejectSlots, let s = takeSlot() else {
+    /// With the reserve used up too, or on a TLS listener (a 503 would need a session),
+    /// the connection is closed at once.
+    private func reject(_ fd: Int32, http: Bool, tls: Bool) {
+        guard http, !tls, counts.rejecting < limits.rejectSlots, let s = takeSlot() else {
             _ = CMeerkat.close(fd)
             return
         }
@@ -81,12 +87,15 @@ extension Manager {
 
     /// Reads until the socket is empty or the receive block is full, handing each read
     /// to the protocol. (Mongoose reads once per poll, tying throughput to buffer size.)
-    private func readAll(_ s: Int32) {
+    /// A TLS connection finishes its handshake first, and reads until mbedTLS has
+    /// nothing left: its buffered records do not show on the socket.
+    func readAll(_ s: Int32) {
         while slots[Int(s)].kind != .free && !slots[Int(s)].flags.contains(.closing) {
             if slots[Int(s)].flags.contains(.lingering) || slots[Int(s)].kind == .rejecting {
                 discardInput(s)
                 return
             }
+            if slots[Int(s)].tls.phase == .handshaking && !tlsHandshake(s) { return }
             guard let buf = recvSpace(s) else { return }
             guard buf.count > 0 else {
                 // Full and waiting on the handler (a reply not yet sent): stop reading
@@ -95,14 +104,14 @@ extension Manager {
                 setInterest(s, .read, adding: false)
                 return
             }
-            let n = mk_read(slots[Int(s)].fd, buf.baseAddress, buf.count)
+            let n = transportRead(s, buf.baseAddress, buf.count)
             if n > 0 {
                 slots[Int(s)].recvEnd += Int32(n)
                 idleQueue.append(s, now: now)
                 deliver(s, .read(Int(n)))
                 processInput(s)
                 releaseEmptyBuffers(s)
-                if n < buf.count { return }   // likely drained; level-triggered epoll says if not
+                if n < buf.count && !slots[Int(s)].tls.hasSession { return }   // likely drained; epoll says if not
             } else if n == 0 || (-n != Int(EAGAIN) && -n != Int(EINTR)) {
                 peerClosed(s)
                 return
@@ -195,6 +204,7 @@ extension Manager {
         else { return }
         slots[Int(s)].flags.remove(.recvFull)
         setInterest(s, .read, adding: true)
+        if tlsHasBufferedInput(s) { resumeQueue.append(s, now: now) }
     }
 
     private func resumeOneReader() {
@@ -203,6 +213,7 @@ extension Manager {
         recvWaiters.remove(w)
         slots[Int(w)].flags.remove(.readPaused)
         setInterest(w, .read, adding: true)
+        if tlsHasBufferedInput(w) { resumeQueue.append(w, now: now) }
     }
 
     /// The peer closed or the socket failed: finish what can be finished, then close.
@@ -222,6 +233,7 @@ extension Manager {
     /// last reply is not lost to a reset.
     func finishDrain(_ s: Int32) {
         guard !slots[Int(s)].flags.contains(.lingering) else { return }
+        tlsCloseNotify(s)
         slots[Int(s)].flags.insert(.lingering)
         _ = shutdown(slots[Int(s)].fd, Int32(SHUT_WR))
         headerQueue.remove(s)
@@ -251,6 +263,7 @@ extension Manager {
         recvWaiters.remove(s)
         closeQueue.remove(s)
         resumeQueue.remove(s)
+        tlsEnd(s)
         poller.remove(slots[Int(s)].fd)
         _ = CMeerkat.close(slots[Int(s)].fd)
         slots[Int(s)].recvStart = slots[Int(s)].recvEnd

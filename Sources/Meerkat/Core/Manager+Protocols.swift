@@ -53,6 +53,8 @@ extension Manager {
             processInput(s)
             releaseEmptyBuffers(s)
             resumeReadingIfRoom(s)
+            // TLS input mbedTLS already holds: no readiness event will come for it.
+            if tlsHasBufferedInput(s) && slots[Int(s)].interest.contains(.read) { readAll(s) }
         }
     }
 }

@@ -33,7 +33,16 @@ extension Manager {
             _ = reclaim(.send, for: s)   // only a holder stalled past the grace period
         }
         var written = 0
-        if !hadOutput {
+        if !hadOutput && !hold && slots[Int(s)].tls.hasSession {
+            // TLS: the pieces go out as one record, not one each.
+            let at = Manager.append(body, to: tlsScratch, at: Manager.append(head, to: tlsScratch, at: 0))
+            _ = Manager.append(tail, to: tlsScratch, at: at)
+            written = try writeNow(s, UnsafeRawBufferPointer(start: tlsScratch, count: total), Manager.noBytes)
+            if written == total {
+                idleQueue.append(s, now: now)
+                return
+            }
+        } else if !hadOutput {
             written = try writeNow(s, head, body)
             if written == head.count + body.count && tail.count > 0 {
                 written += try writeNow(s, tail, Manager.noBytes)
@@ -47,9 +56,11 @@ extension Manager {
         // or, when the socket already took the first bytes, taken back from the holder
         // that has made the least progress.
         let needsBlock = !hold || written < head.count || tail.count > 0
+        // A TLS record built but not all sent has taken its bytes like a partial write.
+        let committed = written > 0 || tlsWritePending(s)
         if needsBlock && slots[Int(s)].sendBlock < 0 {
-            guard let block = takeSendBlock(s, force: written > 0) else {
-                if written > 0 {
+            guard let block = takeSendBlock(s, force: committed) else {
+                if committed {
                     scheduleClose(s)   // cannot happen while the pool's holders are in sendQueue
                     throw .closed
                 }
@@ -78,12 +89,27 @@ extension Manager {
 
     /// Writes what the socket takes now; a failed socket closes the connection.
     private func writeNow(_ s: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) throws(ConnectionError) -> Int {
-        let n = mk_send2(slots[Int(s)].fd, a.baseAddress, a.count, b.baseAddress, b.count)
+        var n: Int
+        if slots[Int(s)].tls.hasSession {
+            n = tlsWriteAll(s, a)
+            if n == a.count && b.count > 0 {
+                let m = tlsWriteAll(s, b)
+                n = m < 0 && -m == Int(EAGAIN) ? n : (m < 0 ? m : n + m)
+            }
+        } else {
+            n = mk_send2(slots[Int(s)].fd, a.baseAddress, a.count, b.baseAddress, b.count)
+        }
         if n < 0 && -n != Int(EAGAIN) && -n != Int(EINTR) {
             scheduleClose(s)
             throw .closed
         }
         return max(0, n)
+    }
+
+    /// Copies `part` to `base + at`; returns the offset after it.
+    private static func append(_ part: UnsafeRawBufferPointer, to base: UnsafeMutablePointer<UInt8>, at: Int) -> Int {
+        if part.count > 0 { memcpy(base + at, part.baseAddress!, part.count) }
+        return at + part.count
     }
 
     /// Appends `part` minus its first `skipping` bytes; returns what is left to skip.
@@ -106,6 +132,10 @@ extension Manager {
     /// the rest of the block. When all is gone: gives the blocks back, finishes a drain,
     /// and lets the protocol go on.
     func flush(_ s: Int32) {
+        if slots[Int(s)].tls.phase == .handshaking {
+            _ = tlsHandshake(s)   // writable during the handshake: it goes on
+            return
+        }
         var sent = 0
         while true {
             let held = slots[Int(s)].held
@@ -113,13 +143,13 @@ extension Manager {
             let n: Int
             if fromBlock > 0 {
                 let base = sendPool.pointer(slots[Int(s)].sendBlock) + Int(slots[Int(s)].sendStart)
-                n = mk_send(slots[Int(s)].fd, base, fromBlock)
+                n = transportWrite(s, base, fromBlock)
                 if n > 0 {
                     slots[Int(s)].sendStart += Int32(n)
                     if held.isPending { slots[Int(s)].held.before -= Int32(n) }
                 }
             } else if held.isPending {
-                n = mk_send(slots[Int(s)].fd, held.base, held.count)
+                n = transportWrite(s, held.base, held.count)
                 if n > 0 {
                     slots[Int(s)].held.base = held.base! + n
                     slots[Int(s)].held.count -= n

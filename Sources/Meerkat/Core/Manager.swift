@@ -33,6 +33,12 @@ public final class Manager {
     let headerFields: UnsafeMutableBufferPointer<HeaderField>
     /// Reply head scratch.
     let headScratch: UnsafeMutablePointer<UInt8>
+    /// TLS: parsed certificates (found by content), the session pool, and a scratch
+    /// where a reply's pieces become one record.
+    var tlsConfigs = TlsConfigTable()
+    var tlsSessions: TlsSessionPool
+    let tlsScratch: UnsafeMutablePointer<UInt8>
+    var tlsHandshakes = 0
     var counts = (listeners: 0, connections: 0, rejecting: 0)
     /// Connections closed by reclaim (Reclaim.swift), for `stats`.
     var evictions = 0
@@ -76,6 +82,8 @@ public final class Manager {
         fields.initialize(repeating: HeaderField(), count: limits.maxHeaders)
         headerFields = UnsafeMutableBufferPointer(start: fields, count: limits.maxHeaders)
         headScratch = .allocate(capacity: limits.sendBufferSize)
+        tlsSessions = TlsSessionPool(capacity: limits.tlsSlots)
+        tlsScratch = .allocate(capacity: limits.tlsSlots > 0 ? limits.sendBufferSize : 1)
         now = mk_now_ms()
         mk_ignore_sigpipe()
         _ = self.poller.add(wakeupQueue.fd, token: Manager.wakeupToken, .read)
@@ -105,20 +113,34 @@ public final class Manager {
         resumeQueue.deallocate()
         headerFields.baseAddress!.deallocate()
         headScratch.deallocate()
+        tlsSessions.deallocate()
+        tlsConfigs.free()
+        tlsScratch.deallocate()
         wakeupQueue.deallocate()
         poller.close()
     }
 
     // MARK: Listening
 
-    /// Listens on `url` (`http://0.0.0.0:8000`, `http://[::1]:0`, `tcp://…`). The scheme
-    /// decides the protocol; `http: true` makes a `tcp://` listener speak HTTP. `handler`
-    /// is inherited by every connection this listener accepts. Port 0 picks a free port:
+    /// Listens on `url` (`http://0.0.0.0:8000`, `https://[::1]:8443`, `wss://…`, `tcp://…`).
+    /// The scheme decides the protocol; `http: true` makes a `tcp://`/`tls://` listener
+    /// speak HTTP. `handler` is inherited by every connection this listener accepts. A
+    /// TLS scheme takes its certificate from `tls`, or from the handler's
+    /// `conn.tlsInit(opts)` on `.accept` (the guide's way). Port 0 picks a free port:
     /// read it back from the returned connection's `localAddress`.
     @discardableResult
-    public func listen(_ url: String, http: Bool = false, handler: Handler? = nil) throws(ListenError) -> Connection {
+    public func listen(_ url: String, http: Bool = false, tls: TlsOpts? = nil,
+                       handler: Handler? = nil) throws(ListenError) -> Connection {
         guard let parsed = ListenURL(url), var address = parsed.address() else { throw .badURL }
-        guard !parsed.isTLS else { throw .tlsUnavailable }
+        guard !parsed.isTLS || limits.tlsSlots > 0 else { throw .tlsUnavailable }
+        var tlsConfig: Int32 = -1
+        if let opts = tls {
+            do {
+                tlsConfig = try tlsConfigs.index(for: opts, server: true, limits: limits)
+            } catch {
+                throw .tls(error)
+            }
+        }
         guard counts.listeners < limits.maxListeners, let s = takeSlot() else { throw .tableFull }
         let fd = mk_listen(&address.raw, 128)
         guard fd >= 0 else {
@@ -130,6 +152,10 @@ public final class Manager {
         slots[Int(s)].kind = .listener
         slots[Int(s)].proto = (parsed.speaksHTTP || http) ? .http : .tcp
         slots[Int(s)].handler = handler
+        if parsed.isTLS || tlsConfig >= 0 {
+            slots[Int(s)].tls.phase = .required
+            slots[Int(s)].tls.config = Int8(tlsConfig)
+        }
         setInterest(s, .read, adding: true)
         return connection(s)
     }
@@ -206,6 +232,7 @@ public final class Manager {
         due = min(due, deadline(idleQueue, limits.idleTimeoutMs))
         due = min(due, deadline(lingerQueue, limits.lingerTimeoutMs))
         due = min(due, reclaimDue())
+        due = min(due, handshakeDue)
         if closeQueue.first >= 0 || resumeQueue.first >= 0 { due = now }
         if due == Int64.max { return -1 }
         return Int(max(0, min(due - now, Int64(Int32.max))))
@@ -219,6 +246,7 @@ public final class Manager {
         while let s = headerQueue.expired(now: now, timeout: Int64(limits.headerTimeoutMs)) { closeNow(s) }
         while let s = idleQueue.expired(now: now, timeout: Int64(limits.idleTimeoutMs)) { closeNow(s) }
         while let s = lingerQueue.expired(now: now, timeout: Int64(limits.lingerTimeoutMs)) { closeNow(s) }
+        expireHandshakes()
     }
 
     private func closePending() {

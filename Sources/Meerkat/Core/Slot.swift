@@ -47,6 +47,8 @@ struct Slot {
     var stream = BodyStream()
     /// WebSocket: the message and frame in progress, the close handshake.
     var ws = WsState()
+    /// TLS: the session this connection holds (a listener: the options it gives).
+    var tls = TlsState()
     var handler: Handler?
     var userdata: AnyObject?
 

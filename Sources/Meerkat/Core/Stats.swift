@@ -13,12 +13,18 @@ public struct ManagerStats {
     /// Connections closed because they held blocks without progress under pressure.
     public let evictions: Int
     public let connections: Int
+    /// The TLS session pool (`Limits.tlsSlots`), and handshakes completed.
+    public let tlsSessions: PoolStats
+    public let tlsHandshakes: Int
 }
 
 extension Manager {
     public var stats: ManagerStats {
         ManagerStats(receive: PoolStats(blocks: recvPool.blockCount, free: recvPool.freeCount, lowestFree: recvPool.lowestFree),
                      send: PoolStats(blocks: sendPool.blockCount, free: sendPool.freeCount, lowestFree: sendPool.lowestFree),
-                     evictions: evictions, connections: counts.connections)
+                     evictions: evictions, connections: counts.connections,
+                     tlsSessions: PoolStats(blocks: tlsSessions.capacity, free: tlsSessions.freeCount,
+                                            lowestFree: tlsSessions.lowestFree),
+                     tlsHandshakes: tlsHandshakes)
     }
 }

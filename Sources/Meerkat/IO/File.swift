@@ -72,4 +72,24 @@ public struct File {
             total += n
         }
     }
+
+    /// The whole file as bytes (for start-up reads: certificates, keys, small assets).
+    /// Throws `.tooLarge` past `limit` bytes.
+    public static func contents(_ path: String, limit: Int = 1 << 20) throws(FileError) -> [UInt8] {
+        let fd = path.withCString { mk_open_read($0) }
+        guard fd >= 0 else { throw .system(-fd) }
+        defer { _ = CMeerkat.close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        while true {
+            let n = withUnsafeMutableBytes(of: &chunk) { mk_read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { return bytes }
+            if n < 0 {
+                if -n == Int(EINTR) { continue }
+                throw .system(Int32(-n))
+            }
+            guard bytes.count + n <= limit else { throw .tooLarge }
+            withUnsafeBytes(of: &chunk) { bytes.append(contentsOf: $0.prefix(n)) }
+        }
+    }
 }

@@ -3,7 +3,8 @@ import CMeerkat
 /// The command line every Meerkat app shares: `--listen URL` (repeatable), `--cert FILE
 /// --key FILE` for TLS, `--poll` for the poll(2) backend, and overrides of the board's
 /// limits (`--max-connections N`, `--buffers N` blocks per pool, `--idle-timeout-ms N`,
-/// `--header-timeout-ms N`), and `--dir PATH`, a folder the app keeps its files in.
+/// `--header-timeout-ms N`, `--tls-slots N`, `--handshake-timeout-ms N`), and
+/// `--dir PATH`, a folder the app keeps its files in.
 /// Read from the process arguments through the C shim (Embedded Swift has no
 /// `CommandLine`).
 public struct AppOptions {
@@ -15,6 +16,8 @@ public struct AppOptions {
     public var buffers: Int? = nil
     public var idleTimeoutMs: Int? = nil
     public var headerTimeoutMs: Int? = nil
+    public var tlsSlots: Int? = nil
+    public var handshakeTimeoutMs: Int? = nil
     /// `--dir PATH`: where an app keeps files (uploads, later static files).
     public var dir: String = "."
 
@@ -38,16 +41,22 @@ public struct AppOptions {
             case "--buffers": options.buffers = number(value(i + 1)); i += 2
             case "--idle-timeout-ms": options.idleTimeoutMs = number(value(i + 1)); i += 2
             case "--header-timeout-ms": options.headerTimeoutMs = number(value(i + 1)); i += 2
+            case "--tls-slots": options.tlsSlots = number(value(i + 1)); i += 2
+            case "--handshake-timeout-ms": options.handshakeTimeoutMs = number(value(i + 1)); i += 2
             case "--dir": options.dir = value(i + 1); i += 2
             default: usage()
             }
         }
         if options.listen.isEmpty { options.listen.append(defaultListen) }
+        if (options.cert == nil) != (options.key == nil) {
+            print("--cert and --key go together")
+            exit(2)
+        }
         return options
     }
 
     static func usage() -> Never {
-        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N] [--dir PATH]")
+        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N] [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH]")
         exit(2)
     }
 
@@ -66,15 +75,36 @@ public struct AppOptions {
         }
         if let n = idleTimeoutMs { l.idleTimeoutMs = n }
         if let n = headerTimeoutMs { l.headerTimeoutMs = n }
+        if let n = tlsSlots { l.tlsSlots = n }
+        if let n = handshakeTimeoutMs { l.handshakeTimeoutMs = n }
         return l
     }
 
+    /// The certificate and key of `--cert`/`--key`, read once; nil when not given. Exits
+    /// with 1 and a message when a file cannot be read.
+    public func tlsOpts() -> TlsOpts? {
+        guard let cert, let key else { return nil }
+        do {
+            return try TlsOpts.files(cert: cert, key: key)
+        } catch {
+            print("cannot read --cert \(cert) / --key \(key): \(error == .tooLarge ? "too large" : "cannot open or read")")
+            exit(1)
+        }
+    }
+
     /// Listens on every `--listen` URL, printing `listening on URL` for each (with the
-    /// real port when 0 was asked for); on failure prints why and exits with 1.
+    /// real port when 0 was asked for). `https://`, `wss://` and `tls://` URLs use
+    /// `--cert`/`--key`. On failure (a TLS URL without them too) prints why and exits with 1.
     public func listenAll(_ manager: Manager) {
+        let tls = tlsOpts()
         for url in listen {
+            let isTLS = ListenURL(url)?.isTLS ?? false
+            if isTLS && tls == nil {
+                print("cannot listen on \(url): a TLS URL needs --cert FILE --key FILE")
+                exit(1)
+            }
             do {
-                let listener = try manager.listen(url)
+                let listener = try manager.listen(url, tls: isTLS ? tls : nil)
                 print("listening on \(AppOptions.announce(url, listener.localAddress?.port ?? 0))")
             } catch {
                 print("cannot listen on \(url): \(AppOptions.describe(error))")
@@ -96,7 +126,8 @@ public struct AppOptions {
         switch error {
         case .badURL: return "bad URL"
         case .tableFull: return "too many listeners"
-        case .tlsUnavailable: return "TLS is not available in this build"
+        case .tlsUnavailable: return "TLS is off (tlsSlots is 0)"
+        case let .tls(e): return e.description.description
         case let .system(code): return "system error \(code)"
         }
     }

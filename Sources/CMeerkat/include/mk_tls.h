@@ -1,0 +1,74 @@
+// The TLS part of the C shim: mbedTLS 2.28 behind four opaque types, so Swift never sees
+// mbedTLS's structs. Everything here is non-blocking: a call that would block returns
+// -EAGAIN and is made again when the socket is ready.
+#ifndef MK_TLS_H
+#define MK_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// One per manager: the entropy source, the DRBG seeded from it once, and the session
+/// ticket keys (mbedTLS's ticket module; it rotates the key every ticket lifetime).
+typedef struct mk_tls_engine mk_tls_engine;
+/// One per distinct certificate/key: the parsed certificate chain, key and CA, and the
+/// mbedtls_ssl_config every session using them shares.
+typedef struct mk_tls_config mk_tls_config;
+/// One per pool entry: an mbedtls_ssl_context with its record buffers, set up the first
+/// time it is used and reset (not freed) between connections.
+typedef struct mk_tls_session mk_tls_session;
+
+/// Cipher-suite orders. Both put ECDHE-ECDSA first (then ECDHE-RSA, for RSA keys);
+/// CHACHA_FIRST is for CPUs without AES instructions (see BENCHMARKS.md).
+enum { MK_TLS_AES_FIRST = 0, MK_TLS_CHACHA_FIRST = 1 };
+
+/// Seeds the DRBG and sets up the ticket keys (lifetime in seconds). NULL on failure.
+mk_tls_engine *mk_tls_engine_new(int suite_order, uint32_t ticket_lifetime_s);
+void mk_tls_engine_free(mk_tls_engine *engine);
+
+/// Why a config could not be made.
+enum { MK_TLS_ERR_SETUP = 1, MK_TLS_ERR_CERT, MK_TLS_ERR_KEY, MK_TLS_ERR_MISMATCH, MK_TLS_ERR_CA, MK_TLS_ERR_NO_CERT };
+
+/// Parses a certificate chain and key (PEM or DER; PEM need not end in NUL) and, when
+/// `ca` is given, the CA that peers' certificates must chain to. On failure returns
+/// NULL and sets *error to an MK_TLS_ERR_* code.
+mk_tls_config *mk_tls_config_new(mk_tls_engine *engine, int is_server,
+                                 const uint8_t *cert, size_t cert_len,
+                                 const uint8_t *key, size_t key_len,
+                                 const uint8_t *ca, size_t ca_len,
+                                 int skip_verification, int *error);
+void mk_tls_config_free(mk_tls_config *config);
+
+/// A pool entry, not yet set up (no record buffers until first use).
+mk_tls_session *mk_tls_session_new(void);
+void mk_tls_session_free(mk_tls_session *session);
+/// Starts a connection on `fd` with `config`: the first time, sets the context up (its
+/// record buffers are allocated here, once); afterwards resets it. Returns 0 or -1.
+int mk_tls_session_start(mk_tls_session *session, mk_tls_config *config, int fd);
+/// Ends the connection: frees what the handshake and session keys took, keeps the
+/// context and its buffers for the next connection.
+void mk_tls_session_end(mk_tls_session *session);
+
+/// Advances the handshake: 0 when complete, -EAGAIN waiting to read,
+/// MK_TLS_WANT_WRITE waiting to write, MK_TLS_FAILED when it cannot complete.
+enum { MK_TLS_WANT_WRITE = -100000, MK_TLS_FAILED = -100001 };
+int mk_tls_handshake(mk_tls_session *session);
+
+/// Decrypts into buf: bytes (> 0), 0 when the peer closed (close_notify or EOF),
+/// -EAGAIN when more must be read from the socket first, MK_TLS_FAILED otherwise.
+long mk_tls_read(mk_tls_session *session, void *buf, size_t len);
+/// Encrypts and sends up to one record of buf: plaintext bytes taken (> 0), -EAGAIN,
+/// or MK_TLS_FAILED. After -EAGAIN the record is built and part of it waits: the next
+/// call must pass the same plaintext again (at least as many bytes, the same ones
+/// first, as mbedTLS requires); it returns that record's length once it is out.
+long mk_tls_write(mk_tls_session *session, const void *buf, size_t len);
+/// Plaintext bytes of a record that waits to go out (0 when none).
+size_t mk_tls_write_pending(const mk_tls_session *session);
+/// Received data mbedTLS holds above the socket (a socket poll would not show it).
+int mk_tls_read_pending(const mk_tls_session *session);
+/// Sends close_notify, best effort (never blocks).
+void mk_tls_close_notify(mk_tls_session *session);
+
+/// Bytes one set-up session takes (context, record buffers), for the README and stats.
+size_t mk_tls_session_bytes(void);
+
+#endif

@@ -1,0 +1,299 @@
+// TLS over mbedTLS 2.28 for Meerkat (see include/mk_tls.h). Sockets are non-blocking;
+// mbedTLS's "want read/write" become -EAGAIN / MK_TLS_WANT_WRITE for the Swift loop.
+#include "mk_tls.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/net_sockets.h>   // MBEDTLS_ERR_NET_*
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ciphersuites.h>
+#include <mbedtls/ssl_internal.h>   // MBEDTLS_SSL_IN/OUT_BUFFER_LEN: the record buffers' sizes
+#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/x509_crt.h>
+
+struct mk_tls_engine {
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_ssl_ticket_context tickets;
+    const int *suites;
+};
+
+struct mk_tls_config {
+    mbedtls_ssl_config conf;
+    mbedtls_x509_crt cert;
+    mbedtls_x509_crt ca;
+    mbedtls_pk_context key;
+};
+
+struct mk_tls_session {
+    mbedtls_ssl_context ssl;
+    int fd;
+    int set_up;
+    /// Reset since its last connection: ready for the next without another reset.
+    int fresh;
+    /// Plaintext length of the record built but not yet all sent (mbedTLS wants the
+    /// same write again until it is out).
+    size_t pending;
+};
+
+// ECDHE-ECDSA first: a P-256 key signs far faster than RSA on a small CPU. ECDHE-RSA
+// follows for boards given an RSA certificate. Only AEAD suites with forward secrecy.
+static const int suites_aes_first[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    0,
+};
+static const int suites_chacha_first[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    0,
+};
+static const mbedtls_ecp_group_id curves[] = {
+    MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE,
+};
+
+mk_tls_engine *mk_tls_engine_new(int suite_order, uint32_t ticket_lifetime_s) {
+    mk_tls_engine *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    mbedtls_entropy_init(&e->entropy);
+    mbedtls_ctr_drbg_init(&e->drbg);
+    mbedtls_ssl_ticket_init(&e->tickets);
+    static const unsigned char personal[] = "meerkat";
+    if (mbedtls_ctr_drbg_seed(&e->drbg, mbedtls_entropy_func, &e->entropy, personal, sizeof personal - 1) != 0 ||
+        mbedtls_ssl_ticket_setup(&e->tickets, mbedtls_ctr_drbg_random, &e->drbg, MBEDTLS_CIPHER_AES_256_GCM,
+                                 ticket_lifetime_s) != 0) {
+        mk_tls_engine_free(e);
+        return NULL;
+    }
+    e->suites = suite_order == MK_TLS_CHACHA_FIRST ? suites_chacha_first : suites_aes_first;
+    return e;
+}
+
+void mk_tls_engine_free(mk_tls_engine *e) {
+    if (!e) return;
+    mbedtls_ssl_ticket_free(&e->tickets);
+    mbedtls_ctr_drbg_free(&e->drbg);
+    mbedtls_entropy_free(&e->entropy);
+    free(e);
+}
+
+/// PEM must reach mbedTLS NUL-terminated, with the NUL counted; DER goes as it is.
+static int parse_crt(mbedtls_x509_crt *crt, const uint8_t *bytes, size_t len) {
+    if (len > 0 && bytes[len - 1] == 0) return mbedtls_x509_crt_parse(crt, bytes, len);
+    if (len >= 10 && memcmp(bytes, "-----BEGIN", 10) == 0) {
+        uint8_t *copy = malloc(len + 1);
+        if (!copy) return -1;
+        memcpy(copy, bytes, len);
+        copy[len] = 0;
+        int ret = mbedtls_x509_crt_parse(crt, copy, len + 1);
+        free(copy);
+        return ret;
+    }
+    return mbedtls_x509_crt_parse_der(crt, bytes, len);
+}
+
+static int parse_key(mbedtls_pk_context *pk, const uint8_t *bytes, size_t len) {
+    if (len == 0 || bytes[len - 1] == 0 || !(len >= 10 && memcmp(bytes, "-----BEGIN", 10) == 0))
+        return mbedtls_pk_parse_key(pk, bytes, len, NULL, 0);
+    uint8_t *copy = malloc(len + 1);
+    if (!copy) return -1;
+    memcpy(copy, bytes, len);
+    copy[len] = 0;
+    int ret = mbedtls_pk_parse_key(pk, copy, len + 1, NULL, 0);
+    mbedtls_platform_zeroize(copy, len);
+    free(copy);
+    return ret;
+}
+
+mk_tls_config *mk_tls_config_new(mk_tls_engine *e, int is_server, const uint8_t *cert, size_t cert_len,
+                                 const uint8_t *key, size_t key_len, const uint8_t *ca, size_t ca_len,
+                                 int skip_verification, int *error) {
+    mk_tls_config *c = calloc(1, sizeof *c);
+    if (!c) {
+        *error = MK_TLS_ERR_SETUP;
+        return NULL;
+    }
+    mbedtls_ssl_config_init(&c->conf);
+    mbedtls_x509_crt_init(&c->cert);
+    mbedtls_x509_crt_init(&c->ca);
+    mbedtls_pk_init(&c->key);
+    int endpoint = is_server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT;
+    if (mbedtls_ssl_config_defaults(&c->conf, endpoint, MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT)) {
+        *error = MK_TLS_ERR_SETUP;
+        goto fail;
+    }
+    if (cert_len > 0 || key_len > 0) {
+        if (parse_crt(&c->cert, cert, cert_len) != 0) {
+            *error = MK_TLS_ERR_CERT;
+            goto fail;
+        }
+        if (parse_key(&c->key, key, key_len) != 0) {
+            *error = MK_TLS_ERR_KEY;
+            goto fail;
+        }
+        if (mbedtls_pk_check_pair(&c->cert.pk, &c->key) != 0 ||
+            mbedtls_ssl_conf_own_cert(&c->conf, &c->cert, &c->key) != 0) {
+            *error = MK_TLS_ERR_MISMATCH;
+            goto fail;
+        }
+    } else if (is_server) {
+        *error = MK_TLS_ERR_NO_CERT;
+        goto fail;
+    }
+    if (ca_len > 0) {
+        if (parse_crt(&c->ca, ca, ca_len) != 0) {
+            *error = MK_TLS_ERR_CA;
+            goto fail;
+        }
+        mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+        mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    } else {
+        // A server asks no client certificate; a client without a CA cannot verify.
+        mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
+    }
+    if (skip_verification) mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
+    mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &e->drbg);
+    mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_ciphersuites(&c->conf, e->suites);
+    mbedtls_ssl_conf_curves(&c->conf, curves);
+    mbedtls_ssl_conf_renegotiation(&c->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+    if (is_server)
+        mbedtls_ssl_conf_session_tickets_cb(&c->conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse, &e->tickets);
+    return c;
+fail:
+    mk_tls_config_free(c);
+    return NULL;
+}
+
+void mk_tls_config_free(mk_tls_config *c) {
+    if (!c) return;
+    mbedtls_ssl_config_free(&c->conf);
+    mbedtls_x509_crt_free(&c->cert);
+    mbedtls_x509_crt_free(&c->ca);
+    mbedtls_pk_free(&c->key);
+    free(c);
+}
+
+// ---- the socket under a session ------------------------------------------------------
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len) {
+    ssize_t n = send(((mk_tls_session *)ctx)->fd, buf, len, MSG_NOSIGNAL);
+    if (n >= 0) return (int)n;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return MBEDTLS_ERR_SSL_WANT_WRITE;
+    return MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
+    ssize_t n = recv(((mk_tls_session *)ctx)->fd, buf, len, 0);
+    if (n >= 0) return (int)n;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return MBEDTLS_ERR_SSL_WANT_READ;
+    return MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+// ---- sessions ---------------------------------------------------------------------------
+
+mk_tls_session *mk_tls_session_new(void) {
+    mk_tls_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    mbedtls_ssl_init(&s->ssl);
+    s->fd = -1;
+    return s;
+}
+
+void mk_tls_session_free(mk_tls_session *s) {
+    if (!s) return;
+    mbedtls_ssl_free(&s->ssl);
+    free(s);
+}
+
+int mk_tls_session_start(mk_tls_session *s, mk_tls_config *c, int fd) {
+    s->fd = fd;
+    s->pending = 0;
+    if (!s->set_up) {
+        if (mbedtls_ssl_setup(&s->ssl, &c->conf) != 0) return -1;
+        s->set_up = 1;
+    } else {
+        // The record buffers were sized at setup, not by the config: the same context
+        // serves any config after a reset.
+        s->ssl.conf = &c->conf;
+        if (!s->fresh && mbedtls_ssl_session_reset(&s->ssl) != 0) return -1;
+    }
+    s->fresh = 0;
+    mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
+    return 0;
+}
+
+void mk_tls_session_end(mk_tls_session *s) {
+    // A reset frees the session keys and handshake state now rather than at the next
+    // start, so an unused pool entry holds only its buffers.
+    if (s->set_up) s->fresh = mbedtls_ssl_session_reset(&s->ssl) == 0;
+    s->fd = -1;
+    s->pending = 0;
+}
+
+int mk_tls_handshake(mk_tls_session *s) {
+    int ret = mbedtls_ssl_handshake(&s->ssl);
+    if (ret == 0) return 0;
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ) return -EAGAIN;
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return MK_TLS_WANT_WRITE;
+    return MK_TLS_FAILED;
+}
+
+long mk_tls_read(mk_tls_session *s, void *buf, size_t len) {
+    int ret = mbedtls_ssl_read(&s->ssl, buf, len);
+    if (ret > 0) return ret;
+    if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return 0;
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) return -EAGAIN;
+    return MK_TLS_FAILED;
+}
+
+long mk_tls_write(mk_tls_session *s, const void *buf, size_t len) {
+    size_t n = len;
+    if (s->pending > 0) {
+        if (len < s->pending) return MK_TLS_FAILED;   // the caller lost the waiting record's bytes
+        n = s->pending;
+    } else {
+        // Output of mbedTLS's own still waits (an alert sent while reading): a write now
+        // would be taken as its retry and these bytes dropped. Never expected; fail.
+        if (s->ssl.out_left != 0) return MK_TLS_FAILED;
+        int max = mbedtls_ssl_get_max_out_record_payload(&s->ssl);
+        if (max > 0 && n > (size_t)max) n = (size_t)max;
+    }
+    int ret = mbedtls_ssl_write(&s->ssl, buf, n);
+    if (ret > 0) {
+        s->pending = 0;
+        return ret;
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {
+        // The record for these n bytes is built and partly sent, or nothing was built
+        // yet because an earlier message still drains: either way, n is what the next
+        // call must repeat.
+        s->pending = n;
+        return -EAGAIN;
+    }
+    return MK_TLS_FAILED;
+}
+
+size_t mk_tls_write_pending(const mk_tls_session *s) { return s->pending; }
+
+int mk_tls_read_pending(const mk_tls_session *s) { return mbedtls_ssl_check_pending(&s->ssl); }
+
+void mk_tls_close_notify(mk_tls_session *s) {
+    if (s->set_up && s->pending == 0) (void)mbedtls_ssl_close_notify(&s->ssl);
+}
+
+size_t mk_tls_session_bytes(void) {
+    return sizeof(mk_tls_session) + MBEDTLS_SSL_IN_BUFFER_LEN + MBEDTLS_SSL_OUT_BUFFER_LEN;
+}

@@ -1,0 +1,201 @@
+import CMeerkat
+
+/// Where TLS meets the loop. A listener's options (or the handler's `tlsInit` on
+/// `.accept`) start a session from the pool; readiness drives the handshake without
+/// blocking; then `transportRead`/`transportWrite`, which the socket code uses for every
+/// connection, decrypt into the receive block and encrypt from the send side, so HTTP
+/// and WebSocket run over TLS unchanged.
+extension Manager {
+    // MARK: Starting
+
+    /// `tlsInit` on a listener (its connections get TLS) or on a connection (TLS starts
+    /// now). On failure the handler gets `.error` and a connection closes.
+    func tlsInit(_ s: Int32, _ opts: TlsOpts) -> Bool {
+        let index: Int32
+        do {
+            index = try tlsConfigs.index(for: opts, server: true, limits: limits)
+        } catch {
+            deliver(s, .error(error.description))
+            if slots[Int(s)].kind == .connection { scheduleClose(s) }
+            return false
+        }
+        switch slots[Int(s)].kind {
+        case .listener:
+            slots[Int(s)].tls.phase = .required
+            slots[Int(s)].tls.config = Int8(index)
+            return true
+        case .connection where !slots[Int(s)].tls.hasSession:
+            return tlsStart(s, config: index)
+        default:
+            return false
+        }
+    }
+
+    /// After `.accept` on a TLS listener: start with the listener's options unless the
+    /// handler started TLS itself.
+    func tlsAfterAccept(_ s: Int32) {
+        guard slots[Int(s)].kind == .connection, slots[Int(s)].tls.phase == .required else { return }
+        let config = slots[Int(s)].tls.config
+        guard config >= 0 else {
+            deliver(s, .error("TLS: no certificate (give TlsOpts to listen, or call tlsInit on .accept)"))
+            scheduleClose(s)
+            return
+        }
+        _ = tlsStart(s, config: Int32(config))
+    }
+
+    private func tlsStart(_ s: Int32, config: Int32) -> Bool {
+        guard let i = tlsSessions.take(for: s) ?? reclaimSession() else {
+            deliver(s, .error("TLS: every session is in use"))
+            scheduleClose(s)
+            return false
+        }
+        guard mk_tls_session_start(tlsSessions.session(i), tlsConfigs.config(config), slots[Int(s)].fd) == 0 else {
+            tlsSessions.give(i)
+            deliver(s, .error("TLS: cannot start a session"))
+            scheduleClose(s)
+            return false
+        }
+        slots[Int(s)].tls.session = Int16(i)
+        slots[Int(s)].tls.phase = .handshaking
+        tlsSessions.handshaking.append(i, now: now)
+        return true
+    }
+
+    /// The pool is empty: the oldest handshake, if it has stalled past the grace period,
+    /// gives its session up (a peer that opens handshakes and never finishes them cannot
+    /// hold the pool for the whole handshake timeout).
+    private func reclaimSession() -> Int32? {
+        let i = tlsSessions.handshaking.first
+        guard i >= 0, now - tlsSessions.handshaking.stamp(i) >= Int64(limits.reclaimGraceMs) else { return nil }
+        let victim = tlsSessions.owner[Int(i)]
+        deliver(victim, .error("TLS: handshake stalled; session reclaimed"))
+        closeNow(victim)
+        return tlsSessions.take(for: -1)
+    }
+
+    // MARK: Handshake
+
+    /// Advances the handshake; true once the connection carries application data.
+    func tlsHandshake(_ s: Int32) -> Bool {
+        let i = Int32(slots[Int(s)].tls.session)
+        let r = Int(mk_tls_handshake(tlsSessions.session(i)))
+        if r == 0 {
+            tlsSessions.handshaking.remove(i)
+            slots[Int(s)].tls.phase = .open
+            tlsHandshakes += 1
+            if !hasOutput(s) { setInterest(s, .write, adding: false) }
+            deliver(s, .tlsHandshake)
+            if hasOutput(s) { flush(s) }   // what the handler queued before
+            return slots[Int(s)].kind == .connection && !slots[Int(s)].flags.contains(.closing)
+        }
+        if r == -Int(EAGAIN) {
+            if !hasOutput(s) { setInterest(s, .write, adding: false) }
+        } else if r == Int(MK_TLS_WANT_WRITE) {
+            setInterest(s, .write, adding: true)
+        } else {
+            deliver(s, .error("TLS: handshake failed"))
+            closeNow(s)
+        }
+        return false
+    }
+
+    /// Handshakes past `handshakeTimeoutMs` end, their sessions back in the pool.
+    func expireHandshakes() {
+        while let i = tlsSessions.handshaking.expired(now: now, timeout: Int64(limits.handshakeTimeoutMs)) {
+            let s = tlsSessions.owner[Int(i)]
+            deliver(s, .error("TLS: handshake timed out"))
+            closeNow(s)
+        }
+    }
+
+    var handshakeDue: Int64 {
+        let i = tlsSessions.handshaking.first
+        return i >= 0 ? tlsSessions.handshaking.stamp(i) + Int64(limits.handshakeTimeoutMs) : Int64.max
+    }
+
+    // MARK: Bytes
+
+    /// Reads from the socket, decrypting on a TLS connection: bytes, 0 at the peer's
+    /// close, or -errno (-EAGAIN: nothing now).
+    func transportRead(_ s: Int32, _ buf: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+        let i = slots[Int(s)].tls.session
+        guard i >= 0 else { return mk_read(slots[Int(s)].fd, buf, count) }
+        let n = mk_tls_read(tlsSessions.session(Int32(i)), buf, count)
+        return n == Int(MK_TLS_FAILED) ? -Int(EPROTO) : n
+    }
+
+    /// Writes to the socket, encrypting on a TLS connection (one record a call): bytes
+    /// taken, or -errno. After -EAGAIN on TLS the same bytes must come first next time.
+    func transportWrite(_ s: Int32, _ buf: UnsafeRawPointer?, _ count: Int) -> Int {
+        let i = slots[Int(s)].tls.session
+        guard i >= 0 else { return mk_send(slots[Int(s)].fd, buf, count) }
+        guard slots[Int(s)].tls.phase == .open else { return -Int(EAGAIN) }
+        let n = mk_tls_write(tlsSessions.session(Int32(i)), buf, count)
+        return n == Int(MK_TLS_FAILED) ? -Int(EPROTO) : n
+    }
+
+    /// Writes all of `bytes` that the socket takes now, record by record.
+    func tlsWriteAll(_ s: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
+        var done = 0
+        while done < bytes.count {
+            let n = transportWrite(s, bytes.baseAddress! + done, bytes.count - done)
+            if n <= 0 { return done == 0 ? n : done }
+            done += n
+        }
+        return done
+    }
+
+    /// A record was built and waits to go out: its bytes count as taken.
+    func tlsWritePending(_ s: Int32) -> Bool {
+        let i = slots[Int(s)].tls.session
+        return i >= 0 && mk_tls_write_pending(tlsSessions.session(Int32(i))) > 0
+    }
+
+    /// Decrypted or undecrypted input mbedTLS holds that the socket's readiness would
+    /// not show: reading must go on without waiting for the poller.
+    func tlsHasBufferedInput(_ s: Int32) -> Bool {
+        let i = slots[Int(s)].tls.session
+        return i >= 0 && slots[Int(s)].tls.phase == .open && mk_tls_read_pending(tlsSessions.session(Int32(i))) != 0
+    }
+
+    // MARK: Ending
+
+    /// Sends close_notify (once, best effort) before our side of the socket shuts.
+    func tlsCloseNotify(_ s: Int32) {
+        let i = slots[Int(s)].tls.session
+        guard i >= 0, slots[Int(s)].tls.phase == .open else { return }
+        mk_tls_close_notify(tlsSessions.session(Int32(i)))
+        slots[Int(s)].tls.phase = .notified
+    }
+
+    /// The connection is closing: its session goes back to the pool.
+    func tlsEnd(_ s: Int32) {
+        let i = slots[Int(s)].tls.session
+        guard i >= 0 else { return }
+        if !slots[Int(s)].flags.contains(.lingering) { tlsCloseNotify(s) }
+        mk_tls_session_end(tlsSessions.session(Int32(i)))
+        tlsSessions.give(Int32(i))
+        slots[Int(s)].tls = TlsState()
+    }
+}
+
+extension Connection {
+    /// Starts TLS with `opts` (the docs' `tls_init`): on a connection, at `.accept` as the
+    /// guide does (the handshake follows; `.tlsHandshake` when done); on a listener,
+    /// once, for every connection it accepts. The certificate and key are parsed the
+    /// first time these bytes are seen and shared afterwards. On failure (bad options,
+    /// every session in use) the handler gets `.error` and the connection closes;
+    /// returns false.
+    @discardableResult
+    public func tlsInit(_ opts: TlsOpts) -> Bool {
+        guard let s = try? openSlot() else { return false }
+        return manager.tlsInit(s, opts)
+    }
+}
+
+extension Manager {
+    /// Memory one TLS session takes once used: its mbedTLS context and record buffers
+    /// (what an idle TLS connection costs beyond a plain one, plus its keys).
+    public static var tlsSessionBytes: Int { Int(mk_tls_session_bytes()) }
+}

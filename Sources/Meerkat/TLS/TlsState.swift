@@ -1,0 +1,22 @@
+/// A connection's (or listener's) TLS state in its slot: four bytes.
+struct TlsState {
+    enum Phase: UInt8 {
+        /// Plain TCP.
+        case none
+        /// A TLS listener, or a connection it accepted that has no session yet: TLS
+        /// starts after `.accept` (with the listener's options or the handler's `tlsInit`).
+        case required
+        case handshaking
+        case open
+        /// close_notify sent: nothing more is written.
+        case notified
+    }
+
+    var phase: Phase = .none
+    /// The config (index in `TlsConfigTable`) a listener gives its connections; -1 none.
+    var config: Int8 = -1
+    /// The session (index in `TlsSessionPool`) a connection holds; -1 none.
+    var session: Int16 = -1
+
+    var hasSession: Bool { session >= 0 }
+}

@@ -45,4 +45,16 @@ for entry in "${PIP_PACKAGES[@]}"; do
   # pyenv's Python takes a plain install; Debian's own refuses one (PEP 668) unless told.
   "$py" -m pip install -q "$dist" 2>/dev/null || "$py" -m pip install -q --break-system-packages "$dist"
 done
+# Autobahn's wstest (the wss:// cases) runs on Python 2.7: pyenv's 2.7.18, in a virtualenv
+# of its own outside the work tree, made once.
+WSTEST_VENV=/opt/meerkat-wstest
+if [ ! -x "$WSTEST_VENV/bin/wstest" ]; then
+  py27="$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")/versions/2.7.18/bin/python"
+  [ -x "$py27" ] || { echo "deps: pyenv's Python 2.7.18 is missing (wanted for wstest): $py27"; exit 1; }
+  echo "deps: installing autobahntestsuite (wstest) into $WSTEST_VENV"
+  "$py27" -c "import virtualenv" 2>/dev/null || "$py27" -m pip install -q virtualenv 2>&1 | grep -v DEPRECATION || true
+  "$py27" -m virtualenv -q "$WSTEST_VENV"
+  "$WSTEST_VENV/bin/pip" install -q autobahntestsuite 2>&1 | grep -v DEPRECATION || true
+  [ -x "$WSTEST_VENV/bin/wstest" ] || { echo "deps: wstest did not install"; exit 1; }
+fi
 echo "deps: ok"

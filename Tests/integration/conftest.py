@@ -220,3 +220,29 @@ def counted_server(start_server, tmp_path):
             time.sleep(0.02)
         raise AssertionError("no report from the malloc counter")
     return s, count
+
+
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    """A test CA, and a server certificate it signed for localhost, 127.0.0.1 and ::1."""
+    d = tmp_path_factory.mktemp("certs")
+    p = {name: str(d / name) for name in ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt", "ext.cnf",
+                                        "other.key", "other.crt")}
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", p["ca.key"], "-out", p["ca.crt"], "-days", "2", "-subj", "/CN=Meerkat test CA")
+    openssl("req", *ec, "-keyout", p["server.key"], "-out", p["server.csr"], "-subj", "/CN=localhost")
+    with open(p["ext.cnf"], "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\n")
+    openssl("x509", "-req", "-in", p["server.csr"], "-CA", p["ca.crt"], "-CAkey", p["ca.key"], "-CAcreateserial",
+            "-out", p["server.crt"], "-days", "2", "-extfile", p["ext.cnf"])
+    # A self-signed certificate of another key: a mismatched --key for the start-up test.
+    openssl("req", "-x509", *ec, "-keyout", p["other.key"], "-out", p["other.crt"], "-days", "2", "-subj", "/CN=other")
+    # What Chromium's --ignore-certificate-errors-spki-list takes: base64(SHA-256(SPKI)).
+    spki = subprocess.run(f"openssl x509 -in {p['server.crt']} -pubkey -noout | openssl pkey -pubin -outform der"
+                          " | openssl dgst -sha256 -binary | base64", shell=True, check=True, capture_output=True)
+    p["spki"] = spki.stdout.decode().strip()
+    return p

@@ -11,9 +11,9 @@ from selenium.webdriver.common.by import By
 from conftest import SLOW
 
 
-def browser():
+def browser(*extra):
     options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", *extra):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
@@ -32,8 +32,8 @@ def wait_for(check, timeout=20):
 def chrome():
     drivers = []
 
-    def make():
-        d = browser()
+    def make(*extra):
+        d = browser(*extra)
         drivers.append(d)
         return d
     yield make
@@ -72,3 +72,28 @@ def test_two_browsers_share_the_chat_room(start_server, chrome):
 
     alice.quit()
     assert wait_for(lambda: "Alice left" in bob.find_element(By.ID, "log").text)
+
+
+def test_chat_over_https_and_wss(start_server, chrome, certs):
+    s = start_server("chat-server", "--listen", "https://127.0.0.1:0", "--cert", certs["server.crt"],
+                     "--key", certs["server.key"])
+    trust = f"--ignore-certificate-errors-spki-list={certs['spki']}"
+    alice, bob = chrome(trust), chrome(trust)
+    url = f"https://127.0.0.1:{s.port()}/"
+    alice.get(url)
+    assert wait_for(lambda: "User1 joined" in alice.find_element(By.ID, "log").text)
+    bob.get(url)
+    assert wait_for(lambda: "User2 joined" in alice.find_element(By.ID, "log").text)
+    bob.find_element(By.ID, "text").send_keys("hello over wss\n")
+    assert wait_for(lambda: "User2: hello over wss" in alice.find_element(By.ID, "log").text)
+    assert alice.execute_script("return location.protocol") == "https:"
+
+
+def test_untrusted_certificate_is_refused_by_the_browser(start_server, chrome, certs):
+    s = start_server("echo-server", "--listen", "https://127.0.0.1:0", "--cert", certs["server.crt"],
+                     "--key", certs["server.key"])
+    d = chrome()   # no trust flag: Chromium shows its interstitial, the page never runs
+    d.get(f"https://127.0.0.1:{s.port()}/")
+    time.sleep(1)
+    assert "Meerkat" not in d.title
+    assert s.alive()

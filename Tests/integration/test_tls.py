@@ -24,28 +24,6 @@ from conftest import BOARD, ROOT, SLOW, board_profile, read_to_eof, rss_kb
 BODY_MAX = int(board_profile()["BOARD_RECV_BUFFER"]) - 1024
 
 
-def openssl(*args):
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory):
-    """A test CA, and a server certificate it signed for localhost, 127.0.0.1 and ::1."""
-    d = tmp_path_factory.mktemp("certs")
-    p = {name: str(d / name) for name in ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt", "ext.cnf",
-                                        "other.key", "other.crt")}
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    openssl("req", "-x509", *ec, "-keyout", p["ca.key"], "-out", p["ca.crt"], "-days", "2", "-subj", "/CN=Meerkat test CA")
-    openssl("req", *ec, "-keyout", p["server.key"], "-out", p["server.csr"], "-subj", "/CN=localhost")
-    with open(p["ext.cnf"], "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\n")
-    openssl("x509", "-req", "-in", p["server.csr"], "-CA", p["ca.crt"], "-CAkey", p["ca.key"], "-CAcreateserial",
-            "-out", p["server.crt"], "-days", "2", "-extfile", p["ext.cnf"])
-    # A self-signed certificate of another key: a mismatched --key for the start-up test.
-    openssl("req", "-x509", *ec, "-keyout", p["other.key"], "-out", p["other.crt"], "-days", "2", "-subj", "/CN=other")
-    return p
-
-
 def client_context(certs):
     return ssl.create_default_context(cafile=certs["ca.crt"])
 
@@ -237,6 +215,31 @@ def test_start_up_errors_are_clear(certs):
     missing = subprocess.run(exe + ["--listen", "https://127.0.0.1:0", "--cert", "/nonexistent.crt",
                                     "--key", certs["server.key"]], capture_output=True, text=True, timeout=30 * SLOW)
     assert missing.returncode == 1 and "cannot read" in missing.stdout
+
+
+WSTEST = os.environ.get("WSTEST", "/opt/meerkat-wstest/bin/wstest")
+
+
+def test_autobahn_cases_over_wss_with_wstest(start_server, certs, tmp_path):
+    """Autobahn's fuzzing client (wstest, Python 2.7, installed by scripts/deps.sh) runs
+    cases 1.* to 10.* over wss:// against the echo: the same four 8/16 MiB cases as over
+    ws are left out (README: WebSocket). Only OK, NON-STRICT or INFORMATIONAL pass."""
+    s = tls_server(start_server, certs)
+    spec = {"outdir": str(tmp_path / "out"),
+            "servers": [{"agent": "Meerkat", "url": f"wss://127.0.0.1:{s.port(1)}/autobahn"}],
+            "cases": [f"{c}.*" for c in (1, 2, 3, 4, 5, 6, 7, 9, 10)],
+            "exclude-cases": ["9.1.5", "9.1.6", "9.2.5", "9.2.6"], "exclude-agent-cases": {}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    out = subprocess.run([WSTEST, "-m", "fuzzingclient", "-s", str(tmp_path / "spec.json")], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=1500)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    results = json.loads((tmp_path / "out" / "index.json").read_text())["Meerkat"]
+    assert len(results) > 290
+    allowed = {"OK", "NON-STRICT", "INFORMATIONAL"}
+    bad = {case: (r["behavior"], r["behaviorClose"]) for case, r in results.items()
+           if r["behavior"] not in allowed or r["behaviorClose"] not in allowed}
+    assert not bad
+    assert served(s, certs)
 
 
 # ---- bad input at the TLS layer ----------------------------------------------------------

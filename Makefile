@@ -21,7 +21,7 @@ SHIM         := $(wildcard Sources/CMeerkat/*.c Sources/CMeerkat/include/*.h)
 SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o
 
 .PHONY: apps-listed fuzz all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean \
-        codec-vectors diff-fuzz print-runner
+        codec-vectors diff-fuzz print-runner tls-ciphers
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -162,9 +162,21 @@ run: deps firmware
 ## wait of a fresh client while the pools are under attack, on every board.
 bench: deps
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) firmware BOARD=$(b) &&) true
+	$(foreach b,host $(ARM_BOARDS),$(MAKE) -s tls-ciphers BOARD=$(b) &&) true
 	bash scripts/bench.sh
 	$(PYTHON) scripts/bench_ws.py
+	$(PYTHON) scripts/bench_tls.py
 	$(PYTHON) scripts/bench_attacks.py host $(ARM_BOARDS)
+
+## tls-ciphers: AES-128-GCM against ChaCha20-Poly1305 with BOARD's mbedTLS (what
+## BOARD_TLS_CHACHA_FIRST is chosen from); part of make bench.
+$(OUT)/bench/tls_ciphers: bench/tls_ciphers.c
+	@mkdir -p $(dir $@)
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) -O2 $< $(MBEDTLS_LIBS) -o $@
+
+tls-ciphers: $(OUT)/bench/tls_ciphers
+	@echo "== $(BOARD_DESC)"
+	$(RUNNER) $(OUT)/bench/tls_ciphers
 
 ## size: stripped sizes of every app for every board.
 size:

@@ -12,6 +12,7 @@ extension Limits {
                        recvBufferSize: $(get BOARD_RECV_BUFFER), sendBufferSize: $(get BOARD_SEND_BUFFER),
                        recvBuffers: $(get BOARD_RECV_BUFFERS), sendBuffers: $(get BOARD_SEND_BUFFERS))
         l.tlsSlots = $(get BOARD_TLS_SLOTS)
+        l.tlsChaChaFirst = $([ "$(get BOARD_TLS_CHACHA_FIRST)" = 1 ] && echo true || echo false)
         l.reclaimGraceMs = $(get BOARD_RECLAIM_GRACE_MS)
         return l
     }

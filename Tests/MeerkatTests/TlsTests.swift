@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import Meerkat
+
+/// A certificate and key made for the test with the openssl CLI (ECDSA P-256, self-signed).
+private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert: [UInt8], key: [UInt8]) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meerkat-tls-\(getpid())-\(name)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let cert = dir.appendingPathComponent("c").path, key = dir.appendingPathComponent("k").path
+    var args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                "-out", cert, "-days", "1", "-subj", "/CN=\(name)"]
+    if der { args += ["-outform", "DER"] }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    p.arguments = args
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    try #require(p.terminationStatus == 0)
+    return (Array(try Data(contentsOf: URL(fileURLWithPath: cert))), Array(try Data(contentsOf: URL(fileURLWithPath: key))))
+}
+
+@Suite struct TlsTests {
+    @Test func configsAreFoundByContentAndParsedOnce() throws {
+        let pairs = try (0..<5).map { try makeCertificate("host\($0)") }
+        var table = TlsConfigTable()
+        defer { table.free() }
+        let limits = Limits()
+        let first = try table.index(for: TlsOpts(cert: pairs[0].cert, key: pairs[0].key), server: true, limits: limits)
+        // The guide builds TlsOpts on every accept; fresh arrays with the same bytes find
+        // the entry made the first time.
+        let again = try table.index(for: TlsOpts(cert: Array(pairs[0].cert), key: Array(pairs[0].key)), server: true,
+                                    limits: limits)
+        #expect(again == first)
+        var seen: Set<Int32> = [first]
+        for p in pairs[1..<4] {
+            seen.insert(try table.index(for: TlsOpts(cert: p.cert, key: p.key), server: true, limits: limits))
+        }
+        #expect(seen.count == TlsConfigTable.capacity)
+        #expect(throws: TlsError.tooManyConfigs) {
+            try table.index(for: TlsOpts(cert: pairs[4].cert, key: pairs[4].key), server: true, limits: limits)
+        }
+    }
+
+    @Test func badOptionsSayWhatIsWrong() throws {
+        let a = try makeCertificate("a"), b = try makeCertificate("b")
+        let manager = Manager()
+        defer { manager.close() }
+        #expect(throws: ListenError.tls(.keyMismatch)) {
+            try manager.listen("https://127.0.0.1:0", tls: TlsOpts(cert: a.cert, key: b.key))
+        }
+        #expect(throws: ListenError.tls(.badKey)) {
+            try manager.listen("https://127.0.0.1:0", tls: TlsOpts(cert: a.cert, key: Array("not a key".utf8)))
+        }
+        #expect(throws: ListenError.tls(.noCertificate)) { try manager.listen("https://127.0.0.1:0", tls: TlsOpts()) }
+        // DER is taken as well as PEM.
+        let der = try makeCertificate("der", der: true)
+        let l = try manager.listen("https://127.0.0.1:0", tls: TlsOpts(cert: der.cert, key: der.key))
+        #expect(l.isTLS && l.isListening)
+    }
+
+    @Test func theSessionPoolHandsEachSessionToOneConnection() {
+        var pool = TlsSessionPool(capacity: 3)
+        defer { pool.deallocate() }
+        let taken = (0..<3).compactMap { pool.take(for: Int32(10 + $0)) }
+        #expect(Set(taken).count == 3)
+        #expect(pool.take(for: 99) == nil)                 // empty: the new connection is refused
+        pool.handshaking.append(taken[1], now: 5)
+        pool.give(taken[1])
+        #expect(pool.handshaking.first == -1)               // a freed session leaves the handshake queue
+        #expect(pool.take(for: 42) == taken[1])
+        #expect(pool.owner[Int(taken[1])] == 42)
+        #expect(pool.lowestFree == 0)
+    }
+}

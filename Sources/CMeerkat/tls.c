@@ -89,31 +89,30 @@ void mk_tls_engine_free(mk_tls_engine *e) {
     free(e);
 }
 
-/// PEM must reach mbedTLS NUL-terminated, with the NUL counted; DER goes as it is.
-static int parse_crt(mbedtls_x509_crt *crt, const uint8_t *bytes, size_t len) {
-    if (len > 0 && bytes[len - 1] == 0) return mbedtls_x509_crt_parse(crt, bytes, len);
-    if (len >= 10 && memcmp(bytes, "-----BEGIN", 10) == 0) {
-        uint8_t *copy = malloc(len + 1);
-        if (!copy) return -1;
+/// PEM must reach mbedTLS NUL-terminated, with the NUL counted; DER goes as it is. Returns
+/// a NUL-terminated copy (to free, and zeroize for keys) for PEM without its NUL, else NULL.
+static uint8_t *pem_with_nul(const uint8_t *bytes, size_t len) {
+    if (len < 10 || bytes[len - 1] == 0 || memcmp(bytes, "-----BEGIN", 10) != 0) return NULL;
+    uint8_t *copy = malloc(len + 1);
+    if (copy) {
         memcpy(copy, bytes, len);
         copy[len] = 0;
-        int ret = mbedtls_x509_crt_parse(crt, copy, len + 1);
-        free(copy);
-        return ret;
     }
-    return mbedtls_x509_crt_parse_der(crt, bytes, len);
+    return copy;
+}
+
+static int parse_crt(mbedtls_x509_crt *crt, const uint8_t *bytes, size_t len) {
+    uint8_t *pem = pem_with_nul(bytes, len);
+    int ret = pem ? mbedtls_x509_crt_parse(crt, pem, len + 1) : mbedtls_x509_crt_parse(crt, bytes, len);
+    free(pem);
+    return ret;
 }
 
 static int parse_key(mbedtls_pk_context *pk, const uint8_t *bytes, size_t len) {
-    if (len == 0 || bytes[len - 1] == 0 || !(len >= 10 && memcmp(bytes, "-----BEGIN", 10) == 0))
-        return mbedtls_pk_parse_key(pk, bytes, len, NULL, 0);
-    uint8_t *copy = malloc(len + 1);
-    if (!copy) return -1;
-    memcpy(copy, bytes, len);
-    copy[len] = 0;
-    int ret = mbedtls_pk_parse_key(pk, copy, len + 1, NULL, 0);
-    mbedtls_platform_zeroize(copy, len);
-    free(copy);
+    uint8_t *pem = pem_with_nul(bytes, len);
+    int ret = pem ? mbedtls_pk_parse_key(pk, pem, len + 1, NULL, 0) : mbedtls_pk_parse_key(pk, bytes, len, NULL, 0);
+    if (pem) mbedtls_platform_zeroize(pem, len);
+    free(pem);
     return ret;
 }
 

@@ -73,4 +73,49 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
         #expect(pool.owner[Int(taken[1])] == 42)
         #expect(pool.lowestFree == 0)
     }
+
+    /// The guide's WSS server: `TlsOpts` built and `tlsInit` called on every `.accept`.
+    /// Three clients (openssl s_client) are served, `.tlsHandshake` fires for each, and
+    /// the certificate was parsed once.
+    @Test func guideStyleTlsInitOnAcceptServesEveryClient() throws {
+        let pair = try makeCertificate("guide")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meerkat-guide-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var handshakes = 0
+        let manager = Manager { conn, ev in
+            switch ev {
+            case .accept:
+                conn.tlsInit(TlsOpts(cert: pair.cert, key: pair.key))
+            case .tlsHandshake:
+                handshakes += 1
+            case .httpMessage(let hm):
+                try? conn.reply(200, "secure \(hm.uri.string)\n")
+            default:
+                break
+            }
+        }
+        defer { manager.close() }
+        let port = try manager.listen("https://127.0.0.1:0", http: true).localAddress!.port
+        for i in 0..<3 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-quiet", "-ign_eof"]
+            let input = Pipe(), output = Pipe()
+            p.standardInput = input
+            p.standardOutput = output
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            input.fileHandleForWriting.write(Data("GET /n\(i) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+            let deadline = Date().addingTimeInterval(10)
+            while p.isRunning && Date() < deadline { manager.poll(5) }
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 200 OK"))
+            #expect(text.hasSuffix("secure /n\(i)\n"))
+        }
+        #expect(handshakes == 3)
+        #expect(manager.stats.tlsHandshakes == 3)
+        #expect(manager.tlsConfigs.count == 1)    // parsed on the first accept only
+        #expect(manager.stats.tlsSessions.free == manager.stats.tlsSessions.blocks)
+    }
 }

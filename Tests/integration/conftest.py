@@ -203,13 +203,12 @@ def read_to_eof(sock):
     return data
 
 
-@pytest.fixture
-def counted_server(start_server, tmp_path):
-    """echo-server under our LD_PRELOAD allocation counter (host only); returns the
-    server and a function that reads the process's allocation count so far."""
+def start_counted(start_server, tmp_path, *args):
+    """echo-server (with `args`) under our LD_PRELOAD allocation counter (host only);
+    returns the server and a function that reads the process's allocation count so far."""
     report = tmp_path / "count"
     so = os.path.join(ROOT, "build", "malloccount.so")
-    s = start_server("echo-server", env={"LD_PRELOAD": so, "MALLOCCOUNT_FILE": str(report)})
+    s = start_server("echo-server", *args, env={"LD_PRELOAD": so, "MALLOCCOUNT_FILE": str(report)})
 
     def count():
         report.unlink(missing_ok=True)
@@ -220,6 +219,12 @@ def counted_server(start_server, tmp_path):
             time.sleep(0.02)
         raise AssertionError("no report from the malloc counter")
     return s, count
+
+
+@pytest.fixture
+def counted_server(start_server, tmp_path):
+    """echo-server on plain HTTP under the allocation counter: (server, count)."""
+    return start_counted(start_server, tmp_path)
 
 
 def openssl(*args):

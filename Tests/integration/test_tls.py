@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import re
-import signal
 import socket
 import ssl
 import subprocess
@@ -18,7 +17,7 @@ import pytest
 import websocket
 import websockets
 
-from conftest import BOARD, ROOT, SLOW, board_profile, read_to_eof, rss_kb
+from conftest import BOARD, SLOW, board_profile, read_to_eof, rss_kb, start_counted
 
 # The largest body the echo app sends back whole: the board's receive block, less a head.
 BODY_MAX = int(board_profile()["BOARD_RECV_BUFFER"]) - 1024
@@ -318,21 +317,8 @@ def test_pool_exhausted_by_stalled_handshakes_then_recovered(start_server, certs
 
 @pytest.mark.skipif(BOARD != "host", reason="the LD_PRELOAD counter is built for the host")
 def test_no_allocations_per_request_or_message_after_the_handshake(start_server, certs, tmp_path):
-    report = tmp_path / "count"
-    so = os.path.join(ROOT, "build", "malloccount.so")
-    s = start_server("echo-server", "--listen", "https://127.0.0.1:0", "--listen", "wss://127.0.0.1:0",
-                     "--cert", certs["server.crt"], "--key", certs["server.key"],
-                     env={"LD_PRELOAD": so, "MALLOCCOUNT_FILE": str(report)})
-
-    def count():
-        report.unlink(missing_ok=True)
-        s.proc.send_signal(signal.SIGUSR2)
-        for _ in range(100):
-            if report.exists() and report.read_text().endswith("\n"):
-                return int(report.read_text().split()[1])
-            time.sleep(0.02)
-        raise AssertionError("no report from the malloc counter")
-
+    s, count = start_counted(start_server, tmp_path, "--listen", "https://127.0.0.1:0", "--listen",
+                             "wss://127.0.0.1:0", "--cert", certs["server.crt"], "--key", certs["server.key"])
     ctx = client_context(certs)
     # Warm-up: the first handshakes set up their sessions (record buffers, once).
     for _ in range(3):

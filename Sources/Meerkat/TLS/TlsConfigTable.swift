@@ -53,6 +53,9 @@ struct TlsConfigTable {
 
     func config(_ index: Int32) -> OpaquePointer { entries[Int(index)].config }
 
+    /// Configs made so far.
+    var count: Int { entries.count }
+
     mutating func free() {
         for e in entries { mk_tls_config_free(e.config) }
         entries.removeAll()

@@ -20,7 +20,7 @@ APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
 SHIM         := $(wildcard Sources/CMeerkat/*.c Sources/CMeerkat/include/*.h)
 SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o
 
-.PHONY: apps-listed fuzz all deps build unit firmware check-embedded integration qemu-test test run bench size bundle clean \
+.PHONY: apps-listed fuzz all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -156,10 +156,24 @@ test: deps
 
 ## run: serve the chat room on http://127.0.0.1:8000 (page at /, WebSocket at /ws).
 run: deps firmware
+	@echo "Over TLS instead: make run-tls (a certificate made for localhost, then https://127.0.0.1:8443)"
 	$(OUT)/bin/chat-server --listen http://127.0.0.1:8000
 
-## bench: wrk against the firmware echo-server and Debian's peers, as ratios; then the
-## wait of a fresh client while the pools are under attack, on every board.
+## run-tls: the chat room on https://127.0.0.1:8443 (and wss:// on the same port), with a
+## self-signed ECDSA P-256 certificate for localhost/127.0.0.1 made once in build/tls/.
+run-tls: deps firmware build/tls/server.crt
+	@echo "Open https://127.0.0.1:8443/ (the certificate is self-signed: accept it, or trust build/tls/server.crt)"
+	$(OUT)/bin/chat-server --listen https://127.0.0.1:8443 --cert build/tls/server.crt --key build/tls/server.key
+
+build/tls/server.crt:
+	@mkdir -p build/tls
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+	    -keyout build/tls/server.key -out build/tls/server.crt -subj /CN=localhost \
+	    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"
+
+## bench: wrk against the firmware echo-server and Debian's peers, as ratios; TLS ciphers
+## per board and TLS against nginx (handshakes, resumption, keep-alive, idle memory); then
+## the wait of a fresh client while the pools are under attack, on every board.
 bench: deps
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) firmware BOARD=$(b) &&) true
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) -s tls-ciphers BOARD=$(b) &&) true

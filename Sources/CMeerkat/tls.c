@@ -226,8 +226,11 @@ int mk_tls_session_start(mk_tls_session *s, mk_tls_config *c, int fd) {
     } else {
         // The record buffers were sized at setup, not by the config: the same context
         // serves any config after a reset.
+        // A reset reads the config (endpoint, transport), so one made under another
+        // config is made again.
+        int same = s->ssl.conf == &c->conf;
         s->ssl.conf = &c->conf;
-        if (!s->fresh && mbedtls_ssl_session_reset(&s->ssl) != 0) return -1;
+        if ((!s->fresh || !same) && mbedtls_ssl_session_reset(&s->ssl) != 0) return -1;
     }
     s->fresh = 0;
     mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);

@@ -79,9 +79,6 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
     /// the certificate was parsed once.
     @Test func guideStyleTlsInitOnAcceptServesEveryClient() throws {
         let pair = try makeCertificate("guide")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meerkat-guide-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
         var handshakes = 0
         let manager = Manager { conn, ev in
             switch ev {
@@ -98,18 +95,8 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
         defer { manager.close() }
         let port = try manager.listen("https://127.0.0.1:0", http: true).localAddress!.port
         for i in 0..<3 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            p.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-quiet", "-ign_eof"]
-            let input = Pipe(), output = Pipe()
-            p.standardInput = input
-            p.standardOutput = output
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            input.fileHandleForWriting.write(Data("GET /n\(i) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
-            let deadline = Date().addingTimeInterval(10)
-            while p.isRunning && Date() < deadline { manager.poll(5) }
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let text = try sClient(port: port, request: "GET /n\(i) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                   pumping: manager)
             #expect(text.hasPrefix("HTTP/1.1 200 OK"))
             #expect(text.hasSuffix("secure /n\(i)\n"))
         }
@@ -118,4 +105,38 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
         #expect(manager.tlsConfigs.count == 1)    // parsed on the first accept only
         #expect(manager.stats.tlsSessions.free == manager.stats.tlsSessions.blocks)
     }
+
+    /// `tlsInit` once on a listener: its connections get TLS with those options.
+    @Test func tlsInitOnAListenerCoversItsConnections() throws {
+        let pair = try makeCertificate("listener")
+        let manager = Manager { conn, ev in
+            if case .httpMessage = ev { try? conn.reply(200, "tls \(conn.isTLS)\n") }
+        }
+        defer { manager.close() }
+        let listener = try manager.listen("tcp://127.0.0.1:0", http: true)
+        #expect(!listener.isTLS)
+        #expect(listener.tlsInit(TlsOpts(cert: pair.cert, key: pair.key)))
+        #expect(listener.isTLS)
+        let text = try sClient(port: listener.localAddress!.port,
+                               request: "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", pumping: manager)
+        #expect(text.hasSuffix("tls true\n"))
+        #expect(manager.stats.tlsHandshakes == 1)
+    }
+}
+
+/// Runs `openssl s_client` against 127.0.0.1:`port`, sends `request`, and polls `manager`
+/// until the client exits (10 s at most); returns what the client printed.
+private func sClient(port: Int, request: String, pumping manager: Manager) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    p.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-quiet", "-ign_eof"]
+    let input = Pipe(), output = Pipe()
+    p.standardInput = input
+    p.standardOutput = output
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    input.fileHandleForWriting.write(Data(request.utf8))
+    let deadline = Date().addingTimeInterval(10)
+    while p.isRunning && Date() < deadline { manager.poll(5) }
+    return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
 }

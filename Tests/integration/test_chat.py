@@ -60,4 +60,5 @@ def test_chat_page_is_served(start_server):
     s = start_server("chat-server")
     with urllib.request.urlopen(f"http://127.0.0.1:{s.port()}/", timeout=10 * SLOW) as r:
         page = r.read().decode()
-    assert "new WebSocket('ws://' + location.host + '/ws')" in page and 'id="send"' in page
+    assert "new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws')" in page \
+        and 'id="send"' in page

@@ -149,6 +149,19 @@ def test_session_resumption_with_a_ticket(start_server, certs):
     again.close()
 
 
+def test_close_notify_ends_a_closing_reply(start_server, certs):
+    # suppress_ragged_eofs=False: an EOF without close_notify would raise SSLEOFError.
+    s = tls_server(start_server, certs)
+    c = client_context(certs).wrap_socket(socket.create_connection(("127.0.0.1", s.port()), timeout=10 * SLOW),
+                                          server_hostname="localhost", suppress_ragged_eofs=False)
+    c.sendall(b"GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    while chunk := c.recv(65536):     # b"" only after the server's close_notify
+        data += chunk
+    assert data.startswith(b"HTTP/1.1 200")
+    c.close()
+
+
 def test_websocket_client_over_wss(start_server, certs):
     s = tls_server(start_server, certs)
     ws = websocket.create_connection(f"wss://127.0.0.1:{s.port(1)}/ws", sslopt={"ca_certs": certs["ca.crt"]},
@@ -301,14 +314,18 @@ def test_pool_exhausted_by_stalled_handshakes_then_recovered(start_server, certs
     with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError, OSError)):
         client_context(certs).wrap_socket(socket.create_connection(("127.0.0.1", s.port()), timeout=10 * SLOW),
                                           server_hostname="localhost")
-    # Past the grace period (1 s), a new client takes the oldest stalled handshake's
-    # session: the pool recovers before the handshake timeout.
+    # Past the grace period (1 s), a newcomer takes the oldest stalled handshake's
+    # session: the pool recovers before the handshake timeout. The first newcomer
+    # stalls too (it must time out like any other); the next is served.
     time.sleep(1.2)
-    assert served(s, certs)
+    late = socket.create_connection(("127.0.0.1", s.port()))
     assert closed_within(stalls[0], 1 * SLOW)
+    assert served(s, certs)
+    assert closed_within(stalls[1], 1 * SLOW)
     # The rest end at the handshake timeout; then the pool is whole again.
-    for raw in stalls[1:]:
+    for raw in stalls[2:] + [late]:
         assert closed_within(raw, 8 * SLOW)
+    assert s.alive()
     free, total = tls_free(s, certs)
     assert (free, total) == (3, 4)
 

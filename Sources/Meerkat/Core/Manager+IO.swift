@@ -111,7 +111,8 @@ extension Manager {
                 deliver(s, .read(Int(n)))
                 processInput(s)
                 releaseEmptyBuffers(s)
-                if n < buf.count && !slots[Int(s)].tls.hasSession { return }   // likely drained; epoll says if not
+                // Likely drained (level-triggered epoll says if not), unless mbedTLS holds more.
+                if n < buf.count && !tlsHasBufferedInput(s) { return }
             } else if n == 0 || (-n != Int(EAGAIN) && -n != Int(EINTR)) {
                 peerClosed(s)
                 return

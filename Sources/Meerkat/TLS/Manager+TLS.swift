@@ -45,7 +45,7 @@ extension Manager {
     }
 
     private func tlsStart(_ s: Int32, config: Int32) -> Bool {
-        guard let i = tlsSessions.take(for: s) ?? reclaimSession() else {
+        guard let i = tlsSessions.take(for: s) ?? reclaimSession(for: s) else {
             deliver(s, .error("TLS: every session is in use"))
             scheduleClose(s)
             return false
@@ -65,13 +65,13 @@ extension Manager {
     /// The pool is empty: the oldest handshake, if it has stalled past the grace period,
     /// gives its session up (a peer that opens handshakes and never finishes them cannot
     /// hold the pool for the whole handshake timeout).
-    private func reclaimSession() -> Int32? {
+    private func reclaimSession(for s: Int32) -> Int32? {
         let i = tlsSessions.handshaking.first
         guard i >= 0, now - tlsSessions.handshaking.stamp(i) >= Int64(limits.reclaimGraceMs) else { return nil }
         let victim = tlsSessions.owner[Int(i)]
         deliver(victim, .error("TLS: handshake stalled; session reclaimed"))
         closeNow(victim)
-        return tlsSessions.take(for: -1)
+        return tlsSessions.take(for: s)
     }
 
     // MARK: Handshake

@@ -62,6 +62,7 @@ enum DiffFuzz {
                 text += " | " + CodecVectors.answer(.chunked, whole, raw.count)
                 text += " | " + CodecVectors.answer(.wsFrame, whole, raw.count)
                 text += " | " + CodecVectors.answer(.utf8, whole, raw.count)
+                text += " | " + CodecVectors.answer(.response, whole, raw.count)
             }
             return text
         }

@@ -106,18 +106,57 @@ enum HttpParser {
         i += 2
 
         // Header lines, up to the empty line.
+        var facts = HeaderFacts()
+        switch HttpParser.parseHeaderLines(p, n, &i, fields: fields, count: &head.headerCount, facts: &facts,
+                                           isHTTP10: head.isHTTP10) {
+        case .incomplete: return .incomplete
+        case let .failed(status): return .failed(status)
+        case .complete: break
+        }
+        let contentLength = facts.contentLength, chunked = facts.chunked, transferEncoding = facts.transferEncoding
+        let hostCount = facts.hostCount, closeToken = facts.closeToken, keepAliveToken = facts.keepAliveToken
+        head.expectContinue = facts.expectContinue
+        head.length = i
+        if transferEncoding && (contentLength != nil || head.isHTTP10) { return .failed(400) }
+        if !head.isHTTP10 && hostCount != 1 { return .failed(400) }
+        if hostCount > 1 { return .failed(400) }
+        if chunked {
+            head.body = .chunked
+        } else if let length = contentLength, length > 0 {
+            head.body = .length(length)
+        }
+        head.keepAlive = head.isHTTP10 ? (keepAliveToken && !closeToken) : !closeToken
+        let method = ByteView(base: p + Int(head.methodStart), count: Int(head.methodEnd - head.methodStart))
+        head.isHead = method == "HEAD"
+        return .complete(head)
+    }
+
+    /// What the header lines said that framing and the connection depend on.
+    struct HeaderFacts {
         var contentLength: UInt64? = nil
         var chunked = false
         var transferEncoding = false
         var hostCount = 0
-        var closeToken = false, keepAliveToken = false
+        var closeToken = false
+        var keepAliveToken = false
+        var expectContinue = false
+    }
+
+    enum LinesResult { case incomplete, complete, failed(Int) }
+
+    /// Parses header lines from `i` through the empty line (requests and responses share
+    /// the rules): offsets to `fields` (431 past its size), framing facts to `facts`.
+    /// On `.complete`, `i` is just past the empty line.
+    static func parseHeaderLines(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: inout Int,
+                                 fields: UnsafeMutableBufferPointer<HeaderField>, count: inout Int,
+                                 facts: inout HeaderFacts, isHTTP10: Bool) -> LinesResult {
         while true {
             guard i < n else { return .incomplete }
             if p[i] == ASCII.cr {
                 guard i + 1 < n else { return .incomplete }
                 guard p[i + 1] == ASCII.lf else { return .failed(400) }
                 i += 2
-                break
+                return .complete
             }
             guard !ASCII.isSpaceOrTab(p[i]) else { return .failed(400) }   // obs-fold
             let nameStart = i
@@ -142,53 +181,41 @@ enum HttpParser {
             while valueEnd > valueStart && ASCII.isSpaceOrTab(p[valueEnd - 1]) { valueEnd -= 1 }
             i += 2
 
-            guard head.headerCount < fields.count else { return .failed(431) }
-            fields[head.headerCount] = HeaderField(nameStart: Int32(nameStart), nameLength: Int32(nameEnd - nameStart),
-                                                   valueStart: Int32(valueStart), valueLength: Int32(valueEnd - valueStart))
-            head.headerCount += 1
+            guard count < fields.count else { return .failed(431) }
+            fields[count] = HeaderField(nameStart: Int32(nameStart), nameLength: Int32(nameEnd - nameStart),
+                                        valueStart: Int32(valueStart), valueLength: Int32(valueEnd - valueStart))
+            count += 1
 
             let name = ByteView(base: p + nameStart, count: nameEnd - nameStart)
             let value = ByteView(base: p + valueStart, count: valueEnd - valueStart)
             switch name.count {
             case 4 where name.equalsIgnoringCase("host"):
-                hostCount += 1
+                facts.hostCount += 1
             case 6 where name.equalsIgnoringCase("expect"):
                 // RFC 9110 §10.1.1: a 1.0 client's expectation is ignored.
-                if value.equalsIgnoringCase("100-continue") && !head.isHTTP10 { head.expectContinue = true }
+                if value.equalsIgnoringCase("100-continue") && !isHTTP10 { facts.expectContinue = true }
             case 10 where name.equalsIgnoringCase("connection"):
-                if value.containsToken("close") { closeToken = true }
-                if value.containsToken("keep-alive") { keepAliveToken = true }
+                if value.containsToken("close") { facts.closeToken = true }
+                if value.containsToken("keep-alive") { facts.keepAliveToken = true }
             case 14 where name.equalsIgnoringCase("content-length"):
                 switch WireNumber.decimal(value) {
                 case let .value(length):
-                    guard contentLength == nil || contentLength == length else { return .failed(400) }
-                    contentLength = length
+                    guard facts.contentLength == nil || facts.contentLength == length else { return .failed(400) }
+                    facts.contentLength = length
                 case .overflow:
                     return .failed(413)   // well-formed, but more than any board holds
                 case .malformed:
                     return .failed(400)
                 }
             case 17 where name.equalsIgnoringCase("transfer-encoding"):
-                guard !transferEncoding else { return .failed(400) }
-                transferEncoding = true
+                guard !facts.transferEncoding else { return .failed(400) }
+                facts.transferEncoding = true
                 guard value.equalsIgnoringCase("chunked") else { return .failed(501) }
-                chunked = true
+                facts.chunked = true
             default:
                 break
             }
         }
-        head.length = i
-        if transferEncoding && (contentLength != nil || head.isHTTP10) { return .failed(400) }
-        if !head.isHTTP10 && hostCount != 1 { return .failed(400) }
-        if hostCount > 1 { return .failed(400) }
-        if chunked {
-            head.body = .chunked
-        } else if let length = contentLength, length > 0 {
-            head.body = .length(length)
-        }
-        head.keepAlive = head.isHTTP10 ? (keepAliveToken && !closeToken) : !closeToken
-        let method = ByteView(base: p + Int(head.methodStart), count: Int(head.methodEnd - head.methodStart))
-        head.isHead = method == "HEAD"
-        return .complete(head)
     }
 }
+

@@ -8,7 +8,7 @@
 #endif
 
 struct CodecVector {
-    enum Codec { case head, chunked, streamed, wsFrame, utf8 }
+    enum Codec { case head, chunked, streamed, wsFrame, utf8, response, responseToHead }
     let codec: Codec
     let name: StaticString
     let input: StaticString
@@ -57,6 +57,8 @@ enum CodecVectors {
         let buf = UnsafeMutableRawBufferPointer(rebasing: copy[0..<count])
         switch codec {
         case .head: return headAnswer(UnsafeRawBufferPointer(buf))
+        case .response: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: false)
+        case .responseToHead: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: true)
         case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
         case .streamed: return streamedAnswer(buf)
         case .wsFrame: return wsFrameAnswer(buf)
@@ -90,6 +92,26 @@ enum CodecVectors {
                 sum = sum &* 31 &+ UInt32(bitPattern: f.nameStart &+ f.nameLength &* 7 &+ f.valueStart &* 13 &+ f.valueLength)
             }
             return text + " fields:\(h.headerCount)/\(sum) target:\(h.pathEnd)/\(h.queryStart)/\(h.targetEnd)"
+        }
+    }
+
+    /// A response head (the client side): status, body framing, head length, keep-alive.
+    static func responseAnswer(_ buf: UnsafeRawBufferPointer, toHead: Bool) -> String {
+        let fields = UnsafeMutableBufferPointer<HeaderField>.allocate(capacity: 16)
+        defer { fields.deallocate() }
+        fields.initialize(repeating: HeaderField())
+        switch HttpResponseParser.parseHead(buf, fields: fields, requestWasHead: toHead) {
+        case .incomplete: return "incomplete"
+        case .failed: return "fail"
+        case let .complete(r):
+            var body: String
+            switch r.body {
+            case .none: body = "none"
+            case .chunked: body = "chunked"
+            case .untilClose: body = "close"
+            case let .length(n): body = "length:\(n)"
+            }
+            return "ok \(r.status) \(body) head:\(r.head.length) keep:\(r.head.keepAlive ? 1 : 0) fields:\(r.head.headerCount)"
         }
     }
 
@@ -170,6 +192,45 @@ enum CodecVectors {
     // MARK: The vectors
 
     static let all: [CodecVector] = [
+        // Responses (the HTTP client): framing by RFC 9112 §6.3, numbers as on the server.
+        .init(codec: .response, name: "200 with length", input: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+              expected: "ok 200 length:5 head:38 keep:1 fields:1"),
+        .init(codec: .response, name: "chunked", input: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+              expected: "ok 200 chunked head:47 keep:1 fields:1"),
+        .init(codec: .response, name: "TE and CL: chunked, then close", input:
+              "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+              expected: "ok 200 chunked head:66 keep:0 fields:2"),
+        .init(codec: .response, name: "no framing: until close", input: "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n",
+              expected: "ok 200 close head:30 keep:0 fields:1"),
+        .init(codec: .response, name: "1.0 keep-alive", input: "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+              expected: "ok 200 none head:62 keep:1 fields:2"),
+        .init(codec: .response, name: "204 has no body", input: "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
+              expected: "ok 204 none head:47 keep:1 fields:1"),
+        .init(codec: .response, name: "304 has no body", input: "HTTP/1.1 304 Not Modified\r\n\r\n",
+              expected: "ok 304 none head:29 keep:1 fields:0"),
+        .init(codec: .response, name: "100 continue (skipped by the client)", input: "HTTP/1.1 100 Continue\r\n\r\n",
+              expected: "ok 100 none head:25 keep:1 fields:0"),
+        .init(codec: .response, name: "101 switching", input: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+              expected: "ok 101 none head:56 keep:1 fields:1"),
+        .init(codec: .responseToHead, name: "HEAD: no body whatever the length", input:
+              "HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n", expected: "ok 200 none head:40 keep:1 fields:1"),
+        .init(codec: .response, name: "no reason phrase", input: "HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n",
+              expected: "ok 404 none head:35 keep:1 fields:1"),
+        .init(codec: .response, name: "CL 2^32 on every board", input: "HTTP/1.1 200 OK\r\nContent-Length: 4294967296\r\n\r\n",
+              expected: "ok 200 length:4294967296 head:47 keep:1 fields:1"),
+        .init(codec: .response, name: "CL beyond 64 bits", input: "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\n",
+              expected: "fail"),
+        .init(codec: .response, name: "conflicting CL", input: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+              expected: "fail"),
+        .init(codec: .response, name: "gzip transfer coding", input: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+              expected: "fail"),
+        .init(codec: .response, name: "HTTP/2 status line", input: "HTTP/2 200\r\n\r\n", expected: "fail"),
+        .init(codec: .response, name: "two-digit status", input: "HTTP/1.1 20 OK\r\n\r\n", expected: "fail"),
+        .init(codec: .response, name: "status 099", input: "HTTP/1.1 099 x\r\n\r\n", expected: "fail"),
+        .init(codec: .response, name: "bare LF", input: "HTTP/1.1 200 OK\nContent-Length: 0\n\n", expected: "fail"),
+        .init(codec: .response, name: "not HTTP", input: "SSH-2.0-OpenSSH\r\n", expected: "fail"),
+        .init(codec: .response, name: "cut in the status line", input: "HTTP/1.1 20", expected: "incomplete"),
+        .init(codec: .response, name: "cut in a header", input: "HTTP/1.1 200 OK\r\nContent-Len", expected: "incomplete"),
         // Content-Length around 2^31, 2^32, 2^63, 2^64: a 64-bit value on every board.
         .init(codec: .head, name: "CL 2^31-1", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2147483647\r\n\r\n",
               expected: "ok length:2147483647 head:56 keep:1"),

@@ -63,6 +63,7 @@ enum DiffFuzz {
                 text += " | " + CodecVectors.answer(.wsFrame, whole, raw.count)
                 text += " | " + CodecVectors.answer(.utf8, whole, raw.count)
                 text += " | " + CodecVectors.answer(.response, whole, raw.count)
+                text += " | " + CodecVectors.answer(.dnsA, whole, raw.count)
             }
             return text
         }

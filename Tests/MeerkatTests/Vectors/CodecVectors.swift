@@ -8,7 +8,7 @@
 #endif
 
 struct CodecVector {
-    enum Codec { case head, chunked, streamed, wsFrame, utf8, response, responseToHead }
+    enum Codec { case head, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA }
     let codec: Codec
     let name: StaticString
     let input: StaticString
@@ -17,10 +17,10 @@ struct CodecVector {
 
 extension CodecVector {
     /// The input's bytes: the text itself, or for binary codecs (WebSocket frames,
-    /// UTF-8) hex pairs separated by spaces (a StaticString can only hold UTF-8).
+    /// UTF-8, DNS) hex pairs separated by spaces (a StaticString can only hold UTF-8).
     var bytes: [UInt8] {
         let text = UnsafeBufferPointer(start: input.utf8Start, count: input.utf8CodeUnitCount)
-        guard codec == .wsFrame || codec == .utf8 else { return Array(text) }
+        guard codec == .wsFrame || codec == .utf8 || codec == .dnsA else { return Array(text) }
         var out: [UInt8] = []
         var value: UInt8 = 0, digits = 0
         for c in text {
@@ -59,6 +59,7 @@ enum CodecVectors {
         case .head: return headAnswer(UnsafeRawBufferPointer(buf))
         case .response: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: false)
         case .responseToHead: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: true)
+        case .dnsA: return dnsAnswer(UnsafeRawBufferPointer(buf))
         case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
         case .streamed: return streamedAnswer(buf)
         case .wsFrame: return wsFrameAnswer(buf)
@@ -113,6 +114,24 @@ enum CodecVectors {
             }
             return "ok \(r.status) \(body) head:\(r.head.length) keep:\(r.head.keepAlive ? 1 : 0) fields:\(r.head.headerCount)"
         }
+    }
+
+    /// An answer to an A query for example.com with ID 0x1234: the summary, and the first
+    /// address in hex.
+    static func dnsAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+        defer { out.deallocate() }
+        let name: StaticString = "example.com"
+        let answer = DnsMessage.parseAnswer(buf, id: 0x1234, name: ByteView(name.rawBuffer), type: DnsMessage.typeA,
+                                            addresses: out)
+        guard case .addresses = answer else { return answer.summary }
+        let digits: StaticString = "0123456789abcdef"
+        var hex = ""
+        for i in 0..<4 {
+            hex.append(Character(Unicode.Scalar(digits.utf8Start[Int(out[i] >> 4)])))
+            hex.append(Character(Unicode.Scalar(digits.utf8Start[Int(out[i] & 15)])))
+        }
+        return answer.summary + " " + hex
     }
 
     static func chunkedAnswer(_ buf: UnsafeMutableRawBufferPointer, maxBody: Int) -> String {
@@ -192,6 +211,23 @@ enum CodecVectors {
     // MARK: The vectors
 
     static let all: [CodecVector] = [
+        // DNS answers to an A query for example.com, ID 0x1234 (the resolver's codec).
+        .init(codec: .dnsA, name: "DNS A record", input: "12 34 81 80 00 01 00 01 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 07",
+              expected: "addresses 1 c0000207"),
+        .init(codec: .dnsA, name: "DNS NXDOMAIN", input: "12 34 81 83 00 01 00 00 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01",
+              expected: "nxdomain"),
+        .init(codec: .dnsA, name: "DNS wrong ID", input: "43 21 81 80 00 01 00 01 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 07",
+              expected: "ignored: another ID"),
+        .init(codec: .dnsA, name: "DNS pointer to itself", input: "12 34 81 80 00 01 00 01 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 1d 00 01 00 01 00 00 00 01 00 04 01 02 03 04",
+              expected: "ignored: record outside the packet"),
+        .init(codec: .dnsA, name: "DNS pointer past the end", input: "12 34 81 80 00 01 00 01 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 ff ff 00 01 00 01 00 00 00 01 00 04 01 02 03 04",
+              expected: "ignored: record outside the packet"),
+        .init(codec: .dnsA, name: "DNS CNAME loop", input: "12 34 81 80 00 01 00 01 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 05 00 01 00 00 0e 10 00 04 01 78 c0 29",
+              expected: "ignored: bad CNAME"),
+        .init(codec: .dnsA, name: "DNS rdlength past the end", input: "12 34 81 80 00 01 00 01 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 10 01 02 03 04",
+              expected: "ignored: record data outside the packet"),
+        .init(codec: .dnsA, name: "DNS truncated (TC)", input: "12 34 83 80 00 01 00 00 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01",
+              expected: "failed: truncated answer"),
         // Responses (the HTTP client): framing by RFC 9112 §6.3, numbers as on the server.
         .init(codec: .response, name: "200 with length", input: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
               expected: "ok 200 length:5 head:38 keep:1 fields:1"),

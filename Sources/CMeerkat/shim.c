@@ -116,6 +116,28 @@ int mk_accept(int fd, mk_addr *peer) {
     return c;
 }
 
+int mk_connect(const mk_addr *addr) {
+    struct sockaddr_storage ss;
+    socklen_t len = to_sockaddr(addr, &ss);
+    int fd = socket(addr->is_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int mk_socket_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+    return err;
+}
+
 int mk_local_addr(int fd, mk_addr *out) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -257,4 +279,33 @@ int64_t mk_wall_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// One DRBG for the process (mbedTLS locks it: MBEDTLS_THREADING_C), seeded once from the
+// system's entropy: WebSocket client keys and masks.
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+static mbedtls_entropy_context random_entropy;
+static mbedtls_ctr_drbg_context random_drbg;
+static int random_ready;
+static pthread_once_t random_once = PTHREAD_ONCE_INIT;
+
+static void random_init(void) {
+    mbedtls_entropy_init(&random_entropy);
+    mbedtls_ctr_drbg_init(&random_drbg);
+    static const unsigned char personal[] = "meerkat-random";
+    random_ready = mbedtls_ctr_drbg_seed(&random_drbg, mbedtls_entropy_func, &random_entropy, personal,
+                                         sizeof personal - 1) == 0;
+}
+
+int mk_random(void *buf, size_t len) {
+    pthread_once(&random_once, random_init);
+    if (!random_ready) return -1;
+    return mbedtls_ctr_drbg_random(&random_drbg, buf, len) == 0 ? 0 : -1;
+}
+
+int mk_base64(const void *in, size_t len, char *out, size_t out_len) {
+    size_t written = 0;
+    if (mbedtls_base64_encode((unsigned char *)out, out_len, &written, in, len) != 0) return -1;
+    return (int)written;
 }

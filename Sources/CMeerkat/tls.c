@@ -15,6 +15,9 @@
 #include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
 
+/// Debian's bundle of the system's trusted CAs (package ca-certificates).
+#define MK_SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+
 struct mk_tls_engine {
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
@@ -158,8 +161,16 @@ mk_tls_config *mk_tls_config_new(mk_tls_engine *e, int is_server, const uint8_t 
         }
         mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
         mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    } else if (!is_server && !skip_verification) {
+        // A client verifies by default: against the system's CAs when given none.
+        if (mbedtls_x509_crt_parse_file(&c->ca, MK_SYSTEM_CA_FILE) < 0 || c->ca.version == 0) {
+            *error = MK_TLS_ERR_CA;
+            goto fail;
+        }
+        mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+        mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     } else {
-        // A server asks no client certificate; a client without a CA cannot verify.
+        // A server asks no client certificate unless given a CA.
         mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
     }
     if (skip_verification) mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
@@ -235,6 +246,20 @@ int mk_tls_session_start(mk_tls_session *s, mk_tls_config *c, int fd) {
     s->fresh = 0;
     mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
     return 0;
+}
+
+int mk_tls_set_hostname(mk_tls_session *s, const char *name) {
+    return mbedtls_ssl_set_hostname(&s->ssl, name) == 0 ? 0 : -1;
+}
+
+int mk_tls_verify_failure(const mk_tls_session *s) {
+    uint32_t flags = mbedtls_ssl_get_verify_result(&s->ssl);
+    if (flags == 0 || flags == (uint32_t)-1) return MK_TLS_VERIFY_OK;
+    if (flags & MBEDTLS_X509_BADCERT_EXPIRED) return MK_TLS_VERIFY_EXPIRED;
+    if (flags & MBEDTLS_X509_BADCERT_FUTURE) return MK_TLS_VERIFY_NOT_YET_VALID;
+    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) return MK_TLS_VERIFY_NAME_MISMATCH;
+    if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) return MK_TLS_VERIFY_UNTRUSTED;
+    return MK_TLS_VERIFY_OTHER;
 }
 
 void mk_tls_session_end(mk_tls_session *s) {

@@ -64,6 +64,11 @@ int mk_listen(const mk_addr *addr, int backlog);
 /// Accepts one connection (non-blocking, close-on-exec, TCP_NODELAY on).
 /// Returns the fd, -EAGAIN when none is waiting, or -errno.
 int mk_accept(int fd, mk_addr *peer);
+/// A non-blocking TCP connect (TCP_NODELAY on): the fd (the connect may still be in
+/// progress: wait for writable, then read mk_socket_error) or -errno.
+int mk_connect(const mk_addr *addr);
+/// The socket's pending error (SO_ERROR): 0 once a connect succeeded.
+int mk_socket_error(int fd);
 int mk_local_addr(int fd, mk_addr *out);
 int mk_peer_addr(int fd, mk_addr *out);
 
@@ -93,6 +98,12 @@ void mk_mutex_unlock(mk_mutex *m);
 /// GUID)) into out (28 characters, no NUL), with mbedTLS. Returns 0, or -1 when the key
 /// is not the base64 of exactly 16 bytes.
 int mk_ws_accept(const char *key, size_t key_len, char out[28]);
+
+/// Random bytes from a DRBG seeded once from the system (WebSocket keys and masks).
+/// Returns 0, or -1 when no entropy could be had.
+int mk_random(void *buf, size_t len);
+/// Base64 of `len` bytes into out (NUL-terminated); returns the length or -1.
+int mk_base64(const void *in, size_t len, char *out, size_t out_len);
 
 /// Files for apps (open(2) is variadic, so Swift cannot call it). Return the fd or -errno.
 /// `append` keeps what the file holds; otherwise it is truncated.

@@ -29,7 +29,9 @@ void mk_tls_engine_free(mk_tls_engine *engine);
 enum { MK_TLS_ERR_SETUP = 1, MK_TLS_ERR_CERT, MK_TLS_ERR_KEY, MK_TLS_ERR_MISMATCH, MK_TLS_ERR_CA, MK_TLS_ERR_NO_CERT };
 
 /// Parses a certificate chain and key (PEM or DER; PEM need not end in NUL) and, when
-/// `ca` is given, the CA that peers' certificates must chain to. On failure returns
+/// `ca` is given, the CA that peers' certificates must chain to. A client given no CA
+/// verifies against the system's (/etc/ssl/certs/ca-certificates.crt) unless told to
+/// skip verification. On failure returns
 /// NULL and sets *error to an MK_TLS_ERR_* code.
 mk_tls_config *mk_tls_config_new(mk_tls_engine *engine, int is_server,
                                  const uint8_t *cert, size_t cert_len,
@@ -44,6 +46,13 @@ void mk_tls_session_free(mk_tls_session *session);
 /// Starts a connection on `fd` with `config`: the first time, sets the context up (its
 /// record buffers are allocated here, once); afterwards resets it. Returns 0 or -1.
 int mk_tls_session_start(mk_tls_session *session, mk_tls_config *config, int fd);
+/// A client's server name: sent as SNI and checked against the certificate's names
+/// (unless the config skips verification). Returns 0 or -1.
+int mk_tls_set_hostname(mk_tls_session *session, const char *name);
+/// Why the peer's certificate failed verification (after a failed handshake).
+enum { MK_TLS_VERIFY_OK = 0, MK_TLS_VERIFY_UNTRUSTED, MK_TLS_VERIFY_EXPIRED, MK_TLS_VERIFY_NOT_YET_VALID,
+       MK_TLS_VERIFY_NAME_MISMATCH, MK_TLS_VERIFY_OTHER };
+int mk_tls_verify_failure(const mk_tls_session *session);
 /// Ends the connection: frees what the handshake and session keys took, keeps the
 /// context and its buffers for the next connection.
 void mk_tls_session_end(mk_tls_session *session);

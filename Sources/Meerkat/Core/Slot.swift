@@ -33,6 +33,9 @@ struct Slot {
     var gen: UInt32 = 0
     var kind: Kind = .free
     var proto: Proto = .tcp
+    /// A client connection's entry in the client table (`ClientTable`); -1 for accepted
+    /// connections and listeners. (Fits the padding after `proto`.)
+    var client: Int16 = -1
     var flags: Flags = []
     var interest: Poller.Interest = []
     var recvBlock: Int32 = -1

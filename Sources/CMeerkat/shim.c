@@ -131,6 +131,12 @@ int mk_connect(const mk_addr *addr) {
     return fd;
 }
 
+int mk_set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return -errno;
+    return 0;
+}
+
 int mk_socket_error(int fd) {
     int err = 0;
     socklen_t len = sizeof err;

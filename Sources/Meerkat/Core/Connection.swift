@@ -55,7 +55,6 @@ public struct Connection {
     public var isListening: Bool { liveSlot.map { manager.slots[Int($0)].kind == .listener } ?? false }
     public var isClosing: Bool { liveSlot == nil || flag(.closing) || flag(.lingering) }
     public var isDraining: Bool { flag(.draining) }
-    public var isClient: Bool { false }
     public var isTLS: Bool { liveSlot.map { manager.slots[Int($0)].tls.phase != .none } ?? false }
     public var isUDP: Bool { false }
     public var isWebSocket: Bool { liveSlot.map { manager.slots[Int($0)].proto == .websocket } ?? false }

@@ -4,6 +4,10 @@ public enum Event {
     case error(StaticString)
     case open
     case accept
+    /// A client's address is known (the docs' MG_EV_RESOLVE).
+    case resolve
+    /// A client's TCP connection is up (MG_EV_CONNECT).
+    case connect
     /// The TLS handshake is complete (the docs' MG_EV_TLS_HS).
     case tlsHandshake
     /// Bytes just read into the receive buffer.
@@ -31,6 +35,8 @@ public enum Event {
         case .error: return MG_EV_ERROR
         case .open: return MG_EV_OPEN
         case .accept: return MG_EV_ACCEPT
+        case .resolve: return MG_EV_RESOLVE
+        case .connect: return MG_EV_CONNECT
         case .tlsHandshake: return MG_EV_TLS_HS
         case .read: return MG_EV_READ
         case .write: return MG_EV_WRITE

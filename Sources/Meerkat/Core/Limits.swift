@@ -36,6 +36,11 @@ public struct Limits {
     /// TLS sessions that may be open at once: the session pool's size. Each session, once
     /// used, keeps its mbedTLS context and record buffers (`Manager.tlsSessionBytes`).
     public var tlsSlots: Int = 16
+    /// Client connections open at once (`Manager.connect`); they count toward
+    /// `maxConnections` too.
+    public var maxClients: Int = 16
+    /// A client's TCP connect must complete within this.
+    public var connectTimeoutMs: Int = 10_000
     /// A TLS handshake must complete this long after the connection was accepted.
     public var handshakeTimeoutMs: Int = 5_000
     /// Cipher-suite order: ChaCha20-Poly1305 ahead of AES-GCM. The board profile decides
@@ -81,6 +86,8 @@ public struct Limits {
         l.eventsPerPoll = min(max(l.eventsPerPoll, 1), 64)
         l.tlsSlots = max(l.tlsSlots, 0)
         l.handshakeTimeoutMs = max(l.handshakeTimeoutMs, 1)
+        l.maxClients = max(l.maxClients, 0)
+        l.connectTimeoutMs = max(l.connectTimeoutMs, 1)
         l.tlsTicketLifetimeS = min(max(l.tlsTicketLifetimeS, 60), 86_400)
         return l
     }

@@ -10,6 +10,11 @@ extension Manager {
         case .listener:
             if r.readable || r.failed { acceptAll(s) }
         case .connection, .rejecting:
+            let e = slots[Int(s)].client
+            if e >= 0 && clients.entries[Int(e)].phase == .connecting {
+                if r.writable || r.failed { finishConnect(s) }
+                return
+            }
             if r.writable { flush(s) }
             if r.readable || r.failed { readAll(s) }
         }
@@ -219,6 +224,8 @@ extension Manager {
 
     /// The peer closed or the socket failed: finish what can be finished, then close.
     private func peerClosed(_ s: Int32) {
+        responseAtEOF(s)   // a client's response that runs until close ends here
+        guard slots[Int(s)].kind != .free else { return }
         if hasOutput(s) && !slots[Int(s)].flags.contains(.lingering) {
             slots[Int(s)].flags.insert(.draining)
             setInterest(s, .read, adding: false)
@@ -265,6 +272,7 @@ extension Manager {
         closeQueue.remove(s)
         resumeQueue.remove(s)
         tlsEnd(s)
+        clientEnd(s)
         poller.remove(slots[Int(s)].fd)
         _ = CMeerkat.close(slots[Int(s)].fd)
         slots[Int(s)].recvStart = slots[Int(s)].recvEnd

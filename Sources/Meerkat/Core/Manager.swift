@@ -39,6 +39,10 @@ public final class Manager {
     var tlsSessions: TlsSessionPool
     let tlsScratch: UnsafeMutablePointer<UInt8>
     var tlsHandshakes = 0
+    /// Client connections' own state (Client/ClientTable.swift) and the scratch where a
+    /// client's frame is masked.
+    var clients: ClientTable
+    let maskScratch: UnsafeMutablePointer<UInt8>
     var counts = (listeners: 0, connections: 0, rejecting: 0)
     /// Connections closed by reclaim (Reclaim.swift), for `stats`.
     var evictions = 0
@@ -83,6 +87,8 @@ public final class Manager {
         headerFields = UnsafeMutableBufferPointer(start: fields, count: limits.maxHeaders)
         headScratch = .allocate(capacity: limits.sendBufferSize)
         tlsSessions = TlsSessionPool(capacity: limits.tlsSlots)
+        clients = ClientTable(capacity: limits.maxClients)
+        maskScratch = .allocate(capacity: limits.maxClients > 0 ? limits.sendBufferSize : 1)
         tlsScratch = .allocate(capacity: limits.tlsSlots > 0 ? limits.sendBufferSize : 1)
         now = mk_now_ms()
         mk_ignore_sigpipe()
@@ -116,6 +122,8 @@ public final class Manager {
         tlsSessions.deallocate()
         tlsConfigs.free()
         tlsScratch.deallocate()
+        clients.deallocate()
+        maskScratch.deallocate()
         wakeupQueue.deallocate()
         poller.close()
     }
@@ -233,6 +241,7 @@ public final class Manager {
         due = min(due, deadline(lingerQueue, limits.lingerTimeoutMs))
         due = min(due, reclaimDue())
         due = min(due, handshakeDue)
+        due = min(due, connectDue)
         if closeQueue.first >= 0 || resumeQueue.first >= 0 { due = now }
         if due == Int64.max { return -1 }
         return Int(max(0, min(due - now, Int64(Int32.max))))
@@ -244,9 +253,12 @@ public final class Manager {
 
     private func expireDeadlines() {
         while let s = headerQueue.expired(now: now, timeout: Int64(limits.headerTimeoutMs)) { closeNow(s) }
-        while let s = idleQueue.expired(now: now, timeout: Int64(limits.idleTimeoutMs)) { closeNow(s) }
+        while let s = idleQueue.expired(now: now, timeout: Int64(limits.idleTimeoutMs)) {
+            if slots[Int(s)].flags.contains(.watched) { idleQueue.remove(s) } else { closeNow(s) }
+        }
         while let s = lingerQueue.expired(now: now, timeout: Int64(limits.lingerTimeoutMs)) { closeNow(s) }
         expireHandshakes()
+        expireConnects()
     }
 
     private func closePending() {

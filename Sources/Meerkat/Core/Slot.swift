@@ -27,6 +27,7 @@ struct Slot {
         static let replyFailed = Flags(rawValue: 1 << 16)  // a reply to the awaited request threw
         static let answered = Flags(rawValue: 1 << 17)     // the current request has its (final) reply
         static let bodyPending = Flags(rawValue: 1 << 18)  // in .httpHeaders, the body not all here
+        static let watched = Flags(rawValue: 1 << 19)      // a watched descriptor (no idle timeout)
     }
 
     var fd: Int32 = -1

@@ -10,6 +10,10 @@ extension Manager {
     }
 
     func processHTTP(_ s: Int32) {
+        if slots[Int(s)].client >= 0 {
+            processResponses(s)
+            return
+        }
         slots[Int(s)].flags.insert(.inHandler)
         defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
         while stillServing(s) && slots[Int(s)].proto == .http && !slots[Int(s)].flags.contains(.awaitingReply)

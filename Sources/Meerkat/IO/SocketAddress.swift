@@ -7,6 +7,13 @@ public struct SocketAddress: Equatable {
 
     init(raw: mk_addr) { self.raw = raw }
 
+    /// A numeric IPv4 or IPv6 address and a port; nil when `ip` is not one.
+    public init?(_ ip: String, port: Int) {
+        var raw = mk_addr()
+        guard (0...65535).contains(port), ip.withCString({ mk_addr_parse($0, UInt16(port), &raw) }) == 0 else { return nil }
+        self.raw = raw
+    }
+
     public var port: Int { Int(raw.port) }
     public var isIPv6: Bool { raw.is_ipv6 != 0 }
 

@@ -7,8 +7,13 @@ public struct ListenURL: Equatable {
     public enum Scheme: Equatable { case http, https, ws, wss, tcp, tls }
 
     public var scheme: Scheme
+    /// The numeric host ("localhost" as 127.0.0.1); `name` keeps it as written.
     public var host: String
     public var port: Int
+    /// The host as written (for Host, SNI and a certificate's name), and the path with
+    /// its query ("/" when there is none): what a client needs.
+    public var name: String = ""
+    public var path: String = "/"
 
     public var isTLS: Bool { scheme == .https || scheme == .wss || scheme == .tls }
     /// True for the schemes that speak HTTP on accept (WebSocket starts as HTTP).
@@ -27,7 +32,10 @@ public struct ListenURL: Equatable {
         default: return nil
         }
         var rest = Array(bytes[(sep + 3)...])
-        if let slash = rest.firstIndex(of: UInt8(ascii: "/")) { rest = Array(rest[..<slash]) }
+        if let slash = rest.firstIndex(of: UInt8(ascii: "/")) {
+            path = String(decoding: rest[slash...], as: UTF8.self)
+            rest = Array(rest[..<slash])
+        }
         var hostBytes: ArraySlice<UInt8>
         var portBytes: ArraySlice<UInt8>
         if rest.first == UInt8(ascii: "[") {
@@ -53,6 +61,7 @@ public struct ListenURL: Equatable {
             port = value
         }
         host = String(decoding: hostBytes, as: UTF8.self)
+        name = host
         if host.isEmpty { host = "0.0.0.0" }
         if host == "localhost" { host = "127.0.0.1" }
     }

@@ -44,7 +44,7 @@ extension Manager {
         _ = tlsStart(s, config: Int32(config))
     }
 
-    private func tlsStart(_ s: Int32, config: Int32) -> Bool {
+    func tlsStart(_ s: Int32, config: Int32) -> Bool {
         guard let i = tlsSessions.take(for: s) ?? reclaimSession(for: s) else {
             deliver(s, .error("TLS: every session is in use"))
             scheduleClose(s)
@@ -86,6 +86,7 @@ extension Manager {
             tlsHandshakes += 1
             if !hasOutput(s) { setInterest(s, .write, adding: false) }
             deliver(s, .tlsHandshake)
+            if slots[Int(s)].client >= 0 && slots[Int(s)].kind == .connection { clientReady(s) }
             if hasOutput(s) { flush(s) }   // what the handler queued before
             return slots[Int(s)].kind == .connection && !slots[Int(s)].flags.contains(.closing)
         }
@@ -94,10 +95,35 @@ extension Manager {
         } else if r == Int(MK_TLS_WANT_WRITE) {
             setInterest(s, .write, adding: true)
         } else {
-            deliver(s, .error("TLS: handshake failed"))
+            deliver(s, .error(Manager.handshakeFailure(mk_tls_verify_failure(tlsSessions.session(i)))))
             closeNow(s)
         }
         return false
+    }
+
+    /// Why a handshake failed, as the handler hears it: a client says what was wrong with
+    /// the server's certificate.
+    private static func handshakeFailure(_ verify: Int32) -> StaticString {
+        switch Int(verify) {
+        case MK_TLS_VERIFY_UNTRUSTED: return "TLS: certificate not trusted (unknown CA, or self-signed)"
+        case MK_TLS_VERIFY_EXPIRED: return "TLS: certificate expired"
+        case MK_TLS_VERIFY_NOT_YET_VALID: return "TLS: certificate not yet valid"
+        case MK_TLS_VERIFY_NAME_MISMATCH: return "TLS: certificate is not for this host name"
+        case MK_TLS_VERIFY_OTHER: return "TLS: certificate rejected"
+        default: return "TLS: handshake failed"
+        }
+    }
+
+    /// Starts a client's TLS session (SNI and the name check use `name`).
+    func tlsStartClient(_ s: Int32, config: Int32, name: String) -> Bool {
+        guard tlsStart(s, config: config) else { return false }
+        let i = Int32(slots[Int(s)].tls.session)
+        if !name.isEmpty && name.withCString({ mk_tls_set_hostname(tlsSessions.session(i), $0) }) != 0 {
+            deliver(s, .error("TLS: bad server name"))
+            scheduleClose(s)
+            return false
+        }
+        return true
     }
 
     /// Handshakes past `handshakeTimeoutMs` end, their sessions back in the pool.

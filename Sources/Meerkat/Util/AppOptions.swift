@@ -131,4 +131,18 @@ public struct AppOptions {
         case let .system(code): return "system error \(code)"
         }
     }
+
+    /// The process arguments after the program name (for apps with their own flags).
+    public static var arguments: [String] {
+        (1..<Int(mk_argc())).compactMap { mk_argv(Int32($0)).map { String(cString: $0) } }
+    }
+
+    /// Sends what `print` wrote so far to stdout (a pipe is block-buffered otherwise).
+    public static func flushOutput() { mk_flush_stdout() }
+
+    /// Ends the process with `code` (Embedded Swift has no `exit` of its own).
+    public static func exitProcess(_ code: Int32) -> Never {
+        mk_flush_stdout()
+        exit(code)
+    }
 }

@@ -24,7 +24,8 @@ extension Manager {
         let frame = buf.baseAddress!.assumingMemoryBound(to: UInt8.self) + assembled
         let available = buf.count - assembled
         if slots[Int(s)].ws.inFrame { return streamPiece(s, frame, available) }
-        switch WsFrame.parseHeader(frame, available) {
+        // A server's frames come unmasked to a client; a client's must be masked.
+        switch WsFrame.parseHeader(frame, available, fromClient: slots[Int(s)].client < 0) {
         case .incomplete:
             awaitMore(s)
             return false
@@ -253,6 +254,10 @@ extension Manager {
                    owner: HeldBody.Owner) throws(ConnectionError) {
         guard slots[Int(s)].kind == .connection, slots[Int(s)].proto == .websocket else { throw .invalidState }
         guard !slots[Int(s)].ws.closeSent else { throw .closed }
+        if slots[Int(s)].client >= 0 {
+            try sendMaskedFrame(s, opcode: opcode, fin: fin, payload: payload)
+            return
+        }
         let n = WsFrame.writeHeader(headScratch, fin: fin, opcode: opcode, length: UInt64(payload.count))
         try enqueue(s, UnsafeRawBufferPointer(start: headScratch, count: n), payload, owner: owner)
     }

@@ -1,0 +1,80 @@
+/// What a client connection knows beyond its slot: the slot has no room to spare, and a
+/// board opens few clients, so they live in a small fixed table (`Limits.maxClients`),
+/// allocated once, with the connects in progress by start time (connect timeout).
+struct ClientState {
+    enum Kind: UInt8 { case tcp, http, websocket }
+    enum Phase: UInt8 {
+        case connecting
+        /// TCP is up; the TLS handshake runs.
+        case securing
+        /// The WebSocket upgrade request is out; waiting for 101.
+        case upgrading
+        case open
+    }
+
+    var kind: Kind = .tcp
+    var phase: Phase = .connecting
+    /// The config (index in `TlsConfigTable`) of a TLS client; -1 for plain.
+    var tlsConfig: Int32 = -1
+    /// The request in flight was HEAD: its response has no body.
+    var requestWasHead = false
+    /// Host (as written in the URL) and port, for Host, SNI and the certificate check;
+    /// the request target of a WebSocket upgrade; the subprotocols it offers.
+    var host = ""
+    var port = 0
+    var path = "/"
+    var protocols = ""
+    /// Sec-WebSocket-Accept the server must answer with.
+    var accept: (UInt64, UInt64, UInt64, UInt32) = (0, 0, 0, 0)
+}
+
+struct ClientTable {
+    let capacity: Int
+    let entries: UnsafeMutablePointer<ClientState>
+    private let freeStack: UnsafeMutablePointer<Int16>
+    private var freeCount: Int
+    /// Clients whose TCP connect is under way, by when it started.
+    var connecting: SlotQueue
+    /// The slot of each entry in `connecting` (for the timeout).
+    let slotOf: UnsafeMutablePointer<Int32>
+
+    init(capacity requested: Int) {
+        capacity = min(max(requested, 0), Int(Int16.max))
+        let n = max(capacity, 1)
+        entries = .allocate(capacity: n)
+        entries.initialize(repeating: ClientState(), count: n)
+        freeStack = .allocate(capacity: n)
+        for i in 0..<capacity { freeStack[i] = Int16(capacity - 1 - i) }
+        freeCount = capacity
+        connecting = SlotQueue(capacity: n)
+        slotOf = .allocate(capacity: n)
+        slotOf.initialize(repeating: -1, count: n)
+    }
+
+    var inUse: Int { capacity - freeCount }
+
+    mutating func take(for slot: Int32) -> Int16? {
+        guard freeCount > 0 else { return nil }
+        freeCount -= 1
+        let e = freeStack[freeCount]
+        entries[Int(e)] = ClientState()
+        slotOf[Int(e)] = slot
+        return e
+    }
+
+    mutating func give(_ e: Int16) {
+        connecting.remove(Int32(e))
+        entries[Int(e)] = ClientState()   // drops the strings
+        slotOf[Int(e)] = -1
+        freeStack[freeCount] = e
+        freeCount += 1
+    }
+
+    func deallocate() {
+        entries.deinitialize(count: max(capacity, 1))
+        entries.deallocate()
+        freeStack.deallocate()
+        connecting.deallocate()
+        slotOf.deallocate()
+    }
+}

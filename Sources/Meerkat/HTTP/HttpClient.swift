@@ -1,0 +1,158 @@
+import CMeerkat
+
+/// The HTTP client's side of a connection: requests written with Host and Content-Length
+/// filled in, responses framed out of the receive buffer with the pure parser (length,
+/// chunked, until close; 1xx skipped; no body for HEAD, 204, 304) and delivered whole as
+/// `.httpMessage` (`hm.status`, headers, body). A WebSocket client's 101 goes to the
+/// upgrade check instead.
+extension Manager {
+    func processResponses(_ s: Int32) {
+        slots[Int(s)].flags.insert(.inHandler)
+        defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
+        while stillServing(s) && slots[Int(s)].proto == .http && slots[Int(s)].recvBlock >= 0
+            && slots[Int(s)].recvCount > 0 {
+            if !nextResponse(s, atEOF: false) { break }
+        }
+        guard slots[Int(s)].kind != .free else { return }
+        if slots[Int(s)].proto == .websocket { processWebSocket(s) }   // frames right behind the 101
+    }
+
+    /// The server closed: a response that runs until close is complete now.
+    func responseAtEOF(_ s: Int32) {
+        guard slots[Int(s)].client >= 0, slots[Int(s)].proto == .http, slots[Int(s)].recvBlock >= 0,
+              slots[Int(s)].recvCount > 0 else { return }
+        _ = nextResponse(s, atEOF: true)
+    }
+
+    /// Frames and delivers one response; false when more bytes are needed or the
+    /// connection is done.
+    private func nextResponse(_ s: Int32, atEOF: Bool) -> Bool {
+        let e = Int(slots[Int(s)].client)
+        let buf = receiveBuffer(s)
+        let full = recvPool.blockSize - Int(slots[Int(s)].recvStart) <= buf.count
+        switch HttpResponseParser.parseHead(UnsafeRawBufferPointer(buf), fields: headerFields,
+                                            requestWasHead: clients.entries[e].requestWasHead) {
+        case .incomplete:
+            if full && slots[Int(s)].recvStart == 0 { return responseFailed(s, "HTTP: response head too large") }
+            return false
+        case .failed:
+            return responseFailed(s, "HTTP: malformed response")
+        case let .complete(r):
+            let base = UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            let fields = UnsafeBufferPointer(headerFields)
+            if clients.entries[e].phase == .upgrading {
+                let hm = HttpMessage(base: base, head: r.head, fields: fields, body: .empty)
+                if let why = upgradeFailure(hm, e) { return responseFailed(s, why) }
+                headerQueue.remove(s)
+                clients.entries[e].phase = .open
+                slots[Int(s)].proto = .websocket
+                slots[Int(s)].ws = WsState()
+                deliver(s, .wsOpen(hm))
+                consume(s, r.head.length)
+                return false
+            }
+            if r.status < 200 {   // 100 Continue and other interim answers: skipped
+                consume(s, r.head.length)
+                return true
+            }
+            let headLength = r.head.length
+            let room = recvPool.blockSize - Int(slots[Int(s)].recvStart) - headLength
+            var bodyLength = 0, used = 0
+            switch r.body {
+            case .none:
+                break
+            case let .length(n):
+                guard n <= UInt64(room) else { return responseFailed(s, "HTTP: response larger than the receive block") }
+                guard buf.count - headLength >= Int(n) else { return false }
+                bodyLength = Int(n)
+                used = bodyLength
+            case .chunked:
+                let body = UnsafeMutableRawBufferPointer(rebasing: buf[headLength...])
+                switch ChunkedDecoder.decode(body, maxBody: room) {
+                case .incomplete:
+                    if full { return responseFailed(s, "HTTP: response larger than the receive block") }
+                    return false
+                case .failed:
+                    return responseFailed(s, "HTTP: bad chunked response")
+                case let .complete(length, consumed):
+                    bodyLength = length
+                    used = consumed
+                }
+            case .untilClose:
+                guard atEOF else {
+                    if full { return responseFailed(s, "HTTP: response larger than the receive block") }
+                    return false
+                }
+                bodyLength = buf.count - headLength
+                used = bodyLength
+            }
+            headerQueue.remove(s)
+            clients.entries[e].requestWasHead = false
+            let hm = HttpMessage(base: base, head: r.head, fields: fields,
+                                 body: ByteView(base: base + headLength, count: bodyLength))
+            deliver(s, .httpMessage(hm))
+            if slots[Int(s)].kind != .free { consume(s, headLength + used) }
+            return true
+        }
+    }
+
+    private func responseFailed(_ s: Int32, _ why: StaticString) -> Bool {
+        deliver(s, .error(why))
+        scheduleClose(s)
+        return false
+    }
+
+    /// Writes a request: the request line, Host (from the URL), the caller's headers,
+    /// Content-Length when there is a body (or the method usually has one), the body.
+    func sendRequest(_ s: Int32, method: String, path: String, headers: KeyValuePairs<String, String>,
+                     body: UnsafeRawBufferPointer) throws(ConnectionError) {
+        let e = Int(slots[Int(s)].client)
+        guard e >= 0, clients.entries[e].kind == .http, slots[Int(s)].proto == .http else { throw .invalidState }
+        guard Manager.isToken(method), Manager.isTarget(path) else { throw .invalidHeader }
+        var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
+        w.append(string: method)
+        w.append(byte: ASCII.space)
+        w.append(string: path)
+        w.append(" HTTP/1.1\r\nHost: ")
+        appendHostHeader(&w, e)
+        w.append("\r\n")
+        for (name, value) in headers { try appendHeader(&w, name, value) }
+        if body.count > 0 || method == "POST" || method == "PUT" {
+            w.append("Content-Length: ")
+            w.append(decimal: body.count)
+            w.append("\r\n")
+        }
+        w.append("\r\n")
+        guard !w.overflowed else { throw .sendBufferFull }
+        try enqueue(s, w.written, body)
+        clients.entries[e].requestWasHead = method == "HEAD"
+        if !headerQueue.contains(s) { headerQueue.append(s, now: now) }   // the answer's deadline
+    }
+
+    private static func isToken(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy(ASCII.isTokenChar)
+    }
+
+    private static func isTarget(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+}
+
+extension Connection {
+    /// Sends an HTTP request on a client connection (from `connect("http://…")`): Host
+    /// and Content-Length are filled in; the answer arrives as `.httpMessage` (`hm.status`).
+    /// The body is copied, so it must fit the send block with the head.
+    public func httpRequest(_ method: String = "GET", _ path: String = "/", headers: KeyValuePairs<String, String> = [:],
+                            body: some ByteSource) throws(ConnectionError) {
+        let s = try openSlot()
+        try body.withBytes { (bytes) throws(ConnectionError) in
+            try manager.sendRequest(s, method: method, path: path, headers: headers, body: bytes)
+        }
+    }
+
+    public func httpRequest(_ method: String = "GET", _ path: String = "/",
+                            headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
+        try manager.sendRequest(try openSlot(), method: method, path: path, headers: headers,
+                                body: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+}

@@ -1,0 +1,121 @@
+// ws-client: an on-device WebSocket debugging tool, like websocat. Each line from stdin
+// goes out as a text message (binary with --binary); each message that comes back is
+// printed on a line of its own. --ping-ms N pings every N ms; --ca FILE trusts that CA
+// for wss:// (the system's CAs otherwise); --insecure skips the certificate check. At
+// the end of stdin it waits until the server has been quiet for 300 ms (5 s at most),
+// closes the WebSocket (1000) and exits 0 once the server answers; an error prints
+// "error: …" and exits 1.
+//
+//   ws-client ws://127.0.0.1:8000/ws
+//   ws-client --ca build/tls/server.crt wss://localhost:8443/ws
+import Meerkat
+
+var url: String? = nil
+var binary = false
+var pingMs = 0
+var caFile: String? = nil
+var insecure = false
+var args = AppOptions.arguments[...]
+while let arg = args.popFirst() {
+    switch arg {
+    case "--binary": binary = true
+    case "--insecure": insecure = true
+    case "--ping-ms": pingMs = Int(args.popFirst() ?? "") ?? -1
+    case "--ca": caFile = args.popFirst()
+    default: url = arg.hasPrefix("-") ? nil : arg
+    }
+}
+guard let url, pingMs >= 0 else {
+    print("usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] ws://HOST:PORT/PATH | wss://…")
+    AppOptions.exitProcess(2)
+}
+
+var failed = false
+var server: Connection? = nil
+/// Ticks of 100 ms since the last message (reset by each one), once stdin has ended.
+var quietTicks = 0
+
+/// stdin ended: close once answers have stopped coming.
+func closeWhenQuiet() {
+    var waited = 0
+    var ticker: Timer? = nil
+    ticker = manager.timerAdd(100, repeat: true) {
+        quietTicks += 1
+        waited += 1
+        if quietTicks >= 3 || waited >= 50 {
+            server?.wsClose()
+            ticker?.cancel()
+        }
+    }
+}
+let manager = Manager(limits: .board)
+
+/// Sends each whole line of stdin's bytes as one message; keeps a partial line.
+func sendLines(_ input: Connection) {
+    let bytes = input.received
+    var start = 0
+    while let end = bytes.firstIndex(of: 10, from: start) {
+        var line = bytes.slice(start, end)
+        if line.count > 0 && line.buffer[line.count - 1] == 13 { line = line.slice(0, line.count - 1) }
+        do {
+            try server?.wsSend(line, binary ? WEBSOCKET_OP_BINARY : WEBSOCKET_OP_TEXT)
+        } catch {
+            print("error: cannot send (\(error == .sendBufferFull ? "send buffer full" : "connection closed"))")
+            failed = true
+            manager.stop()
+        }
+        start = end + 1
+    }
+    input.consume(start)
+}
+
+var tls: TlsOpts? = nil
+if let caFile {
+    guard let ca = try? File.contents(caFile) else {
+        print("error: cannot read \(caFile)")
+        AppOptions.exitProcess(1)
+    }
+    tls = TlsOpts(ca: ca)
+}
+if insecure { tls = TlsOpts(skipVerification: true) }
+
+do throws(ConnectError) {
+    server = try manager.connect(url, tls: tls) { conn, ev in
+        switch ev {
+        case let .wsMessage(wm):
+            print(wm.text)
+            AppOptions.flushOutput()
+            quietTicks = 0
+        case let .error(why):
+            print("error: \(why)")
+            failed = true
+        case .wsOpen:
+            // Only now does stdin matter: lines typed before the upgrade wait in the pipe.
+            do throws(ConnectError) {
+                try manager.watch(0) { input, ev in
+                    switch ev {
+                    case .read: sendLines(input)
+                    case .close: closeWhenQuiet()
+                    default: break
+                    }
+                }
+            } catch {
+                print("error: cannot watch stdin")
+                failed = true
+                manager.stop()
+            }
+        case .close:
+            manager.stop()
+        default:
+            break
+        }
+    }
+} catch {
+    print("error: cannot connect to \(url)")
+    AppOptions.exitProcess(1)
+}
+if pingMs > 0 {
+    manager.timerAdd(pingMs, repeat: true) { try? server?.wsPing() }
+}
+manager.run()
+AppOptions.exitProcess(failed ? 1 : 0)

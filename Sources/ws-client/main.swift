@@ -4,7 +4,7 @@
 // for wss:// (the system's CAs otherwise); --insecure skips the certificate check. At
 // the end of stdin it waits until the server has been quiet for 300 ms (5 s at most),
 // closes the WebSocket (1000) and exits 0 once the server answers; an error prints
-// "error: …" and exits 1.
+// "error: …" and exits 1. --timeout-ms N bounds the connect and the wait for the 101.
 //
 //   ws-client ws://127.0.0.1:8000/ws
 //   ws-client --ca build/tls/server.crt wss://localhost:8443/ws
@@ -15,6 +15,7 @@ var binary = false
 var pingMs = 0
 var caFile: String? = nil
 var insecure = false
+var timeoutMs = 10_000
 var args = AppOptions.arguments[...]
 while let arg = args.popFirst() {
     switch arg {
@@ -22,16 +23,18 @@ while let arg = args.popFirst() {
     case "--insecure": insecure = true
     case "--ping-ms": pingMs = Int(args.popFirst() ?? "") ?? -1
     case "--ca": caFile = args.popFirst()
+    case "--timeout-ms": timeoutMs = Int(args.popFirst() ?? "") ?? -1
     default: url = arg.hasPrefix("-") ? nil : arg
     }
 }
-guard let url, pingMs >= 0 else {
-    print("usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] ws://HOST:PORT/PATH | wss://…")
+guard let url, pingMs >= 0, timeoutMs > 0 else {
+    print("usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] ws://HOST:PORT/PATH | wss://…")
     AppOptions.exitProcess(2)
 }
 
 var failed = false
 var server: Connection? = nil
+let newline: StaticString = "\n"
 /// Ticks of 100 ms since the last message (reset by each one), once stdin has ended.
 var quietTicks = 0
 
@@ -48,7 +51,10 @@ func closeWhenQuiet() {
         }
     }
 }
-let manager = Manager(limits: .board)
+var limits = Limits.board
+limits.connectTimeoutMs = timeoutMs
+limits.headerTimeoutMs = timeoutMs   // the wait for the 101
+let manager = Manager(limits: limits)
 
 /// Sends each whole line of stdin's bytes as one message; keeps a partial line.
 func sendLines(_ input: Connection) {
@@ -83,8 +89,10 @@ do throws(ConnectError) {
     server = try manager.connect(url, tls: tls) { conn, ev in
         switch ev {
         case let .wsMessage(wm):
-            print(wm.text)
+            // The bytes as they came (no String made): a message, then a newline.
             AppOptions.flushOutput()
+            try? File.standardOutput.write(wm.data)
+            try? File.standardOutput.write(newline)
             quietTicks = 0
         case let .error(why):
             print("error: \(why)")

@@ -102,12 +102,17 @@ extension Manager {
         idleQueue.append(s, now: now)
         setInterest(s, .write, adding: false)
         setInterest(s, .read, adding: true)
-        deliver(s, .connect)
-        guard slots[Int(s)].kind == .connection, !slots[Int(s)].flags.contains(.closing) else { return }
+        // The session starts before `.connect`, so what the handler sends there waits for
+        // the handshake instead of going out in plain text.
         let config = clients.entries[Int(e)].tlsConfig
         if config >= 0 {
             clients.entries[Int(e)].phase = .securing
-            if tlsStartClient(s, config: config, name: clients.entries[Int(e)].host) { _ = tlsHandshake(s) }
+            guard tlsStartClient(s, config: config, name: clients.entries[Int(e)].host) else { return }
+        }
+        deliver(s, .connect)
+        guard slots[Int(s)].kind == .connection, !slots[Int(s)].flags.contains(.closing) else { return }
+        if config >= 0 {
+            _ = tlsHandshake(s)
         } else {
             clientReady(s)
         }

@@ -252,7 +252,10 @@ public final class Manager {
     }
 
     private func expireDeadlines() {
-        while let s = headerQueue.expired(now: now, timeout: Int64(limits.headerTimeoutMs)) { closeNow(s) }
+        while let s = headerQueue.expired(now: now, timeout: Int64(limits.headerTimeoutMs)) {
+            if slots[Int(s)].client >= 0 { deliver(s, .error("no answer in time")) }
+            closeNow(s)
+        }
         while let s = idleQueue.expired(now: now, timeout: Int64(limits.idleTimeoutMs)) {
             if slots[Int(s)].flags.contains(.watched) { idleQueue.remove(s) } else { closeNow(s) }
         }

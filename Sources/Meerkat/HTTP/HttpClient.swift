@@ -17,11 +17,18 @@ extension Manager {
         if slots[Int(s)].proto == .websocket { processWebSocket(s) }   // frames right behind the 101
     }
 
-    /// The server closed: a response that runs until close is complete now.
+    /// The server closed: a response that runs until close is complete now; one cut short
+    /// is an error.
     func responseAtEOF(_ s: Int32) {
-        guard slots[Int(s)].client >= 0, slots[Int(s)].proto == .http, slots[Int(s)].recvBlock >= 0,
-              slots[Int(s)].recvCount > 0 else { return }
-        _ = nextResponse(s, atEOF: true)
+        guard slots[Int(s)].client >= 0, slots[Int(s)].proto == .http else { return }
+        if slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount > 0 {
+            _ = nextResponse(s, atEOF: true)
+        }
+        // Still bytes, or a request still unanswered: the server closed mid-response.
+        if slots[Int(s)].kind == .connection && !slots[Int(s)].flags.contains(.closing)
+            && (slots[Int(s)].recvCount > 0 || headerQueue.contains(s)) {
+            deliver(s, .error("HTTP: connection closed before the response was complete"))
+        }
     }
 
     /// Frames and delivers one response; false when more bytes are needed or the

@@ -14,6 +14,9 @@ public enum FileError: Error, Equatable {
 public struct File {
     public let fd: Int32
 
+    /// Standard output, for apps that print bytes without making a `String` of them.
+    public static let standardOutput = File(fd: 1)
+
     /// Opens `path` for writing, creating it with `mode` if needed; truncated unless
     /// `append`.
     public static func create(_ path: String, append: Bool = false, mode: UInt32 = 0o644) throws(FileError) -> File {

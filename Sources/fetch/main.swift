@@ -1,0 +1,83 @@
+// fetch: a small HTTP client for the board, like a minimal curl. Prints the status line
+// ("status 200"), then the body. GET by default; --method M, --data TEXT (sent as the
+// body), --header "Name: value" (repeatable). For https://: --ca FILE trusts that CA
+// (the system's CAs otherwise), --insecure skips the check. --timeout-ms N bounds the
+// connect and the wait for the answer. Exits 0 on a 2xx, 3 on another status, 1 on an
+// error ("error: …").
+//
+//   fetch http://127.0.0.1:8000/stats
+//   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
+import Meerkat
+
+var url: String? = nil
+var method = "GET"
+var data = ""
+var caFile: String? = nil
+var insecure = false
+var timeoutMs = 10_000
+var args = AppOptions.arguments[...]
+while let arg = args.popFirst() {
+    switch arg {
+    case "--method": method = args.popFirst() ?? ""
+    case "--data": data = args.popFirst() ?? ""
+    case "--ca": caFile = args.popFirst()
+    case "--insecure": insecure = true
+    case "--timeout-ms": timeoutMs = Int(args.popFirst() ?? "") ?? -1
+    default: url = arg.hasPrefix("-") ? nil : arg
+    }
+}
+guard let url, !method.isEmpty, timeoutMs > 0 else {
+    print("usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] http(s)://HOST:PORT/PATH")
+    AppOptions.exitProcess(2)
+}
+let target = ListenURL(url)?.path ?? "/"
+
+var limits = Limits.board
+limits.connectTimeoutMs = timeoutMs
+limits.headerTimeoutMs = timeoutMs
+let manager = Manager(limits: limits)
+var code: Int32 = 1
+
+var tls: TlsOpts? = nil
+if let caFile {
+    guard let ca = try? File.contents(caFile) else {
+        print("error: cannot read \(caFile)")
+        AppOptions.exitProcess(1)
+    }
+    tls = TlsOpts(ca: ca)
+}
+if insecure { tls = TlsOpts(skipVerification: true) }
+
+do throws(ConnectError) {
+    try manager.connect(url, tls: tls) { conn, ev in
+        switch ev {
+        case .connect:
+            do throws(ConnectionError) {
+                if data.isEmpty && method != "POST" && method != "PUT" {
+                    try conn.httpRequest(method, target)
+                } else {
+                    try conn.httpRequest(method, target, body: data)
+                }
+            } catch {
+                print("error: cannot send the request")
+                conn.close()
+            }
+        case let .httpMessage(hm):
+            print("status \(hm.status)")
+            print(hm.body.string, terminator: "")
+            code = (200..<300).contains(hm.status) ? 0 : 3
+            conn.close()
+        case let .error(why):
+            print("error: \(why)")
+        case .close:
+            manager.stop()
+        default:
+            break
+        }
+    }
+} catch {
+    print("error: cannot connect to \(url)")
+    AppOptions.exitProcess(1)
+}
+manager.run()
+AppOptions.exitProcess(code)

@@ -1,0 +1,365 @@
+"""The client side (issue 11): Meerkat's `ws-client` and `fetch` apps (connect(), the
+HTTP and WebSocket clients, TLS client checks) against Meerkat's own servers and against
+servers nobody here wrote (Python's websockets and http.server, nginx), plus raw servers
+that misbehave on purpose: a wrong Sec-WebSocket-Accept, a close mid-response, no answer
+at all. Every board (under qemu for ARM)."""
+import asyncio
+import datetime
+import http.server
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import websockets
+
+from conftest import BIN, RUNNER, SLOW
+
+
+def run(app, *args, stdin=b"", timeout=30):
+    """Runs a client app to the end: (exit code, output)."""
+    out = subprocess.run(RUNNER + [os.path.join(BIN, app), *args], input=stdin, capture_output=True,
+                         timeout=timeout * SLOW)
+    return out.returncode, out.stdout.decode(errors="replace")
+
+
+class RawServer:
+    """A one-connection-at-a-time TCP server on 127.0.0.1 that answers with `respond(sock)`."""
+
+    def __init__(self, respond):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.respond = respond
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                request = b""
+                conn.settimeout(5)
+                try:
+                    while b"\r\n\r\n" not in request:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        request += chunk
+                    self.respond(conn, request)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def raw_server():
+    made = []
+
+    def make(respond):
+        s = RawServer(respond)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.close()
+
+
+# ---- WebSocket client ----------------------------------------------------------------------
+
+def test_ws_client_against_echo_server(start_server):
+    s = start_server("echo-server")
+    code, out = run("ws-client", f"ws://127.0.0.1:{s.port()}/ws", stdin=b"hello\nsecond line\n")
+    assert code == 0, out
+    assert out.splitlines() == ["Echo: hello", "Echo: second line"]
+
+
+def test_ws_client_over_wss_verifies_the_server(start_server, certs):
+    s = start_server("echo-server", "--listen", "wss://127.0.0.1:0", "--cert", certs["server.crt"],
+                     "--key", certs["server.key"])
+    code, out = run("ws-client", "--ca", certs["ca.crt"], f"wss://localhost:{s.port()}/raw", stdin=b"over tls\n")
+    assert (code, out.splitlines()) == (0, ["over tls"])
+    # Without our CA the system's are used, and the test CA is not among them.
+    code, out = run("ws-client", f"wss://localhost:{s.port()}/raw", stdin=b"x\n")
+    assert code == 1 and "error: TLS: certificate not trusted" in out
+
+
+def test_ws_client_against_python_websockets():
+    ready = threading.Event()
+    box = {}
+
+    async def echo(ws):
+        async for message in ws:
+            await ws.send(f"py: {message}")
+
+    async def main():
+        async with websockets.serve(echo, "127.0.0.1", 0, subprotocols=None) as server:
+            box["port"] = server.sockets[0].getsockname()[1]
+            box["loop"] = asyncio.get_running_loop()
+            box["stop"] = asyncio.Event()
+            ready.set()
+            await box["stop"].wait()
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        code, out = run("ws-client", f"ws://127.0.0.1:{box['port']}/", stdin=b"one\ntwo\n")
+        assert code == 0, out
+        assert out.splitlines() == ["py: one", "py: two"]
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(10)
+
+
+def test_ws_client_refuses_a_wrong_accept(raw_server):
+    def wrong(conn, request):
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Accept: dGhlIHNhbXBsZSBub25jZQ==AAAA\r\n\r\n")
+        time.sleep(1)
+    s = raw_server(wrong)
+    code, out = run("ws-client", f"ws://127.0.0.1:{s.port}/", stdin=b"x\n")
+    assert code == 1
+    assert "error: WebSocket: wrong Sec-WebSocket-Accept" in out
+
+
+def test_ws_client_refuses_a_200(raw_server):
+    s = raw_server(lambda conn, request: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno"))
+    code, out = run("ws-client", f"ws://127.0.0.1:{s.port}/", stdin=b"x\n")
+    assert code == 1 and "error: WebSocket: the server did not switch protocols" in out
+
+
+def test_ws_client_gives_up_on_a_silent_server(raw_server):
+    s = raw_server(lambda conn, request: time.sleep(10))
+    started = time.time()
+    code, out = run("ws-client", "--timeout-ms", str(int(1000 * SLOW)), f"ws://127.0.0.1:{s.port}/", stdin=b"x\n")
+    assert code == 1 and "error: no answer in time" in out
+    assert time.time() - started < 8 * SLOW
+
+
+def test_connect_refused_is_an_error():
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    code, out = run("ws-client", f"ws://127.0.0.1:{port}/")
+    assert code == 1 and "error: connect: connection refused" in out
+    code, out = run("fetch", f"http://127.0.0.1:{port}/")
+    assert code == 1 and "error: connect: connection refused" in out
+
+
+# ---- HTTP client ---------------------------------------------------------------------------
+
+def test_fetch_against_echo_server(start_server):
+    s = start_server("echo-server")
+    code, out = run("fetch", "--method", "POST", "--data", "body text", f"http://127.0.0.1:{s.port()}/echo")
+    assert (code, out) == (0, "status 200\nbody text")
+    code, out = run("fetch", f"http://localhost:{s.port()}/stats")
+    assert code == 0 and out.startswith("status 200\nrecv ")
+
+
+def test_fetch_against_python_http_server(tmp_path):
+    (tmp_path / "hello.txt").write_bytes(b"from http.server\n" * 100)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(tmp_path), **kw)
+
+        def log_message(self, *a):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        code, out = run("fetch", f"http://127.0.0.1:{port}/hello.txt")
+        assert (code, out) == (0, "status 200\n" + "from http.server\n" * 100)
+        code, out = run("fetch", "--method", "HEAD", f"http://127.0.0.1:{port}/hello.txt")
+        assert (code, out) == (0, "status 200\n")           # HEAD: the length, no body
+        code, out = run("fetch", f"http://127.0.0.1:{port}/missing")
+        assert code == 3 and out.startswith("status 404\n")
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("framing", ["chunked", "until-close", "interim-100"])
+def test_fetch_reads_every_framing(raw_server, framing):
+    def respond(conn, request):
+        if framing == "chunked":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n")
+        elif framing == "until-close":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello, world")
+            conn.shutdown(socket.SHUT_WR)
+        else:
+            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello, world")
+        time.sleep(0.5)
+    s = raw_server(respond)
+    code, out = run("fetch", f"http://127.0.0.1:{s.port}/")
+    assert (code, out) == (0, "status 200\nhello, world")
+
+
+def test_fetch_reports_a_close_mid_response(raw_server):
+    def cut(conn, request):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
+        conn.shutdown(socket.SHUT_WR)
+        time.sleep(0.5)
+    s = raw_server(cut)
+    code, out = run("fetch", f"http://127.0.0.1:{s.port}/")
+    assert code == 1 and "error: HTTP: connection closed before the response was complete" in out
+
+
+def test_fetch_reports_a_malformed_response(raw_server):
+    s = raw_server(lambda conn, request: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\nbroken\r\n\r\n"))
+    code, out = run("fetch", f"http://127.0.0.1:{s.port}/")
+    assert code == 1 and "error: HTTP: malformed response" in out
+
+
+# ---- against nginx, HTTP and HTTPS --------------------------------------------------------------
+
+@pytest.fixture
+def nginx(tmp_path, certs):
+    """Debian's nginx on two loopback ports: plain and TLS (the test certificate)."""
+    ports = []
+    for _ in range(2):
+        p = socket.socket()
+        p.bind(("127.0.0.1", 0))
+        ports.append(p.getsockname()[1])
+        p.close()
+    os.chmod(tmp_path, 0o755)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"""
+user {os.popen('id -un').read().strip()};
+worker_processes 1;
+daemon off;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    server {{
+        listen 127.0.0.1:{ports[0]};
+        listen 127.0.0.1:{ports[1]} ssl;
+        ssl_certificate {certs['server.crt']};
+        ssl_certificate_key {certs['server.key']};
+        location / {{ default_type text/plain; return 200 "nginx says hi\\n"; }}
+        location /big {{ default_type text/plain; return 200 "{'n' * 3000}"; }}
+    }}
+}}
+""")
+    proc = subprocess.Popen(["nginx", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", ports[1])).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield ports
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_fetch_against_nginx_http_and_https(nginx, certs):
+    code, out = run("fetch", f"http://127.0.0.1:{nginx[0]}/")
+    assert (code, out) == (0, "status 200\nnginx says hi\n")
+    code, out = run("fetch", "--ca", certs["ca.crt"], f"https://localhost:{nginx[1]}/big")
+    assert (code, out) == (0, "status 200\n" + "n" * 3000)
+
+
+# ---- TLS client checks ------------------------------------------------------------------------
+
+def make_cert(tmp_path, name, days_from, days_to, ca=None, host="localhost"):
+    """A certificate for `host` valid over [now + days_from, now + days_to], signed by `ca`
+    (a (cert, key) pair) or self-signed. Returns (cert path, key path, (cert, key))."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(subject)
+               .issuer_name(ca[0].subject if ca else subject).public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(now + datetime.timedelta(days=days_from))
+               .not_valid_after(now + datetime.timedelta(days=days_to))
+               .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False))
+    if ca is None:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    cert = builder.sign(ca[1] if ca else key, hashes.SHA256())
+    cpath, kpath = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cpath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    kpath.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+    return str(cpath), str(kpath), (cert, key)
+
+
+@pytest.mark.parametrize("case", ["good", "wrong CA", "wrong host", "expired", "not yet valid", "self-signed"])
+def test_tls_client_checks_the_certificate(start_server, tmp_path, case):
+    ca_crt, _, ca = make_cert(tmp_path, "ca", -1, 30, host="Test CA")
+    other_crt, _, _ = make_cert(tmp_path, "other-ca", -1, 30, host="Other CA")
+    window = {"expired": (-10, -1), "not yet valid": (5, 30)}.get(case, (-1, 30))
+    if case == "self-signed":
+        crt, key, _ = make_cert(tmp_path, "server", -1, 30)
+    else:
+        crt, key, _ = make_cert(tmp_path, "server", *window, ca=ca, host="elsewhere" if case == "wrong host" else "localhost")
+    s = start_server("echo-server", "--listen", "https://127.0.0.1:0", "--cert", crt, "--key", key)
+    trust = other_crt if case == "wrong CA" else ca_crt
+    code, out = run("fetch", "--ca", trust, f"https://localhost:{s.port()}/")
+    expected = {
+        "good": None,
+        "wrong CA": "certificate not trusted",
+        "wrong host": "certificate is not for this host name",
+        "expired": "certificate expired",
+        "not yet valid": "certificate not yet valid",
+        "self-signed": "certificate not trusted",
+    }[case]
+    if expected is None:
+        assert code == 0 and out.startswith("status 200\n"), out
+    else:
+        assert code == 1 and f"error: TLS: {expected}" in out, out
+        # --insecure skips the check, and only then does it pass.
+        code, out = run("fetch", "--insecure", f"https://localhost:{s.port()}/")
+        assert code == 0 and out.startswith("status 200\n")
+
+
+# ---- allocations ------------------------------------------------------------------------------
+
+@pytest.mark.skipif(RUNNER != [], reason="the LD_PRELOAD counter is built for the host")
+def test_ws_client_messages_allocate_nothing_after_warm_up(start_server, tmp_path):
+    from conftest import ROOT
+    s = start_server("echo-server")
+    report = tmp_path / "count"
+    client = subprocess.Popen([os.path.join(BIN, "ws-client"), f"ws://127.0.0.1:{s.port()}/raw"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              env={**os.environ, "LD_PRELOAD": os.path.join(ROOT, "build", "malloccount.so"),
+                                   "MALLOCCOUNT_FILE": str(report)})
+
+    def roundtrip(lines):
+        client.stdin.write(b"".join(line + b"\n" for line in lines))
+        client.stdin.flush()
+        return [client.stdout.readline().rstrip(b"\n") for _ in lines]
+
+    def count():
+        report.unlink(missing_ok=True)
+        client.send_signal(__import__("signal").SIGUSR2)
+        for _ in range(100):
+            if report.exists() and report.read_text().endswith("\n"):
+                return int(report.read_text().split()[1])
+            time.sleep(0.02)
+        raise AssertionError("no report from the malloc counter")
+
+    try:
+        assert roundtrip([b"warm-up"]) == [b"warm-up"]
+        before = count()
+        lines = [b"message %d " % i + b"x" * (i * 37 % 900) for i in range(300)]
+        for i in range(0, 300, 30):
+            assert roundtrip(lines[i:i + 30]) == lines[i:i + 30]
+        assert count() - before == 0
+    finally:
+        client.stdin.close()
+        client.wait(10)

@@ -9,24 +9,41 @@
 //   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
 import Meerkat
 
-var url: String? = nil
-var method = "GET"
-var data = ""
-var caFile: String? = nil
-var insecure = false
-var timeoutMs = 10_000
-var args = AppOptions.arguments[...]
-while let arg = args.popFirst() {
-    switch arg {
-    case "--method": method = args.popFirst() ?? ""
-    case "--data": data = args.popFirst() ?? ""
-    case "--ca": caFile = args.popFirst()
-    case "--insecure": insecure = true
-    case "--timeout-ms": timeoutMs = Int(args.popFirst() ?? "") ?? -1
-    default: url = arg.hasPrefix("-") ? nil : arg
-    }
+/// The command line, parsed into a value. (Written first as top-level `var` Strings
+/// reassigned from argv, the aarch64 firmware crashed whenever one was reassigned; this
+/// form runs on every board. Under investigation: see the issue 11 note.)
+struct Options {
+    var url: String? = nil
+    var method: String? = nil
+    var data: String? = nil
+    var caFile: String? = nil
+    var insecure = false
+    var timeoutMs = 10_000
 }
-guard let url, !method.isEmpty, timeoutMs > 0 else {
+
+func parseOptions() -> Options {
+    var o = Options()
+    var args = AppOptions.arguments[...]
+    while let arg = args.popFirst() {
+        switch arg {
+        case "--method": o.method = args.popFirst()
+        case "--data": o.data = args.popFirst()
+        case "--ca": o.caFile = args.popFirst()
+        case "--insecure": o.insecure = true
+        case "--timeout-ms": o.timeoutMs = args.popFirst().flatMap { Int($0) } ?? -1
+        default: o.url = arg.hasPrefix("-") ? nil : arg
+        }
+    }
+    return o
+}
+
+let options = parseOptions()
+let method = options.method ?? "GET"
+let data = options.data ?? ""
+let caFile = options.caFile
+let insecure = options.insecure
+let timeoutMs = options.timeoutMs
+guard let url = options.url, !method.isEmpty, timeoutMs > 0 else {
     print("usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] http(s)://HOST:PORT/PATH")
     AppOptions.exitProcess(2)
 }

@@ -257,7 +257,13 @@ public final class Manager {
             closeNow(s)
         }
         while let s = idleQueue.expired(now: now, timeout: Int64(limits.idleTimeoutMs)) {
-            if slots[Int(s)].flags.contains(.watched) { idleQueue.remove(s) } else { closeNow(s) }
+            // A watched descriptor or a connection we opened stays until the app closes
+            // it (a device keeps its control WebSocket open; pings find a dead peer).
+            if slots[Int(s)].flags.contains(.watched) || slots[Int(s)].client >= 0 {
+                idleQueue.remove(s)
+            } else {
+                closeNow(s)
+            }
         }
         while let s = lingerQueue.expired(now: now, timeout: Int64(limits.lingerTimeoutMs)) { closeNow(s) }
         expireHandshakes()

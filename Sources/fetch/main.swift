@@ -55,15 +55,7 @@ limits.headerTimeoutMs = timeoutMs
 let manager = Manager(limits: limits)
 var code: Int32 = 1
 
-var tls: TlsOpts? = nil
-if let caFile {
-    guard let ca = try? File.contents(caFile) else {
-        print("error: cannot read \(caFile)")
-        AppOptions.exitProcess(1)
-    }
-    tls = TlsOpts(ca: ca)
-}
-if insecure { tls = TlsOpts(skipVerification: true) }
+let tls = AppOptions.clientTls(caFile: caFile, insecure: insecure)
 
 do throws(ConnectError) {
     try manager.connect(url, tls: tls) { conn, ev in

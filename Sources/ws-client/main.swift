@@ -5,6 +5,10 @@
 // the end of stdin it waits until the server has been quiet for 300 ms (5 s at most),
 // closes the WebSocket (1000) and exits 0 once the server answers; an error prints
 // "error: …" and exits 1. --timeout-ms N bounds the connect and the wait for the 101.
+// --reconnect keeps the WebSocket up instead (Reconnector: backoff from
+// --reconnect-min-ms, 500, doubling to --reconnect-max-ms, 30000, with jitter), printing
+// "up" and "down"; lines typed while it is down are dropped, not queued; it runs until
+// stdin ends.
 //
 //   ws-client ws://127.0.0.1:8000/ws
 //   ws-client --ca build/tls/server.crt wss://localhost:8443/ws
@@ -16,6 +20,9 @@ var pingMs = 0
 var caFile: String? = nil
 var insecure = false
 var timeoutMs = 10_000
+var reconnect = false
+var reconnectMinMs = 500
+var reconnectMaxMs = 30_000
 var args = AppOptions.arguments[...]
 while let arg = args.popFirst() {
     switch arg {
@@ -24,11 +31,15 @@ while let arg = args.popFirst() {
     case "--ping-ms": pingMs = Int(args.popFirst() ?? "") ?? -1
     case "--ca": caFile = args.popFirst()
     case "--timeout-ms": timeoutMs = Int(args.popFirst() ?? "") ?? -1
+    case "--reconnect": reconnect = true
+    case "--reconnect-min-ms": reconnectMinMs = Int(args.popFirst() ?? "") ?? -1
+    case "--reconnect-max-ms": reconnectMaxMs = Int(args.popFirst() ?? "") ?? -1
     default: url = arg.hasPrefix("-") ? nil : arg
     }
 }
-guard let url, pingMs >= 0, timeoutMs > 0 else {
-    print("usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] ws://HOST:PORT/PATH | wss://…")
+guard let url, pingMs >= 0, timeoutMs > 0, reconnectMinMs > 0, reconnectMaxMs > 0 else {
+    print("usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] "
+          + "[--reconnect [--reconnect-min-ms N] [--reconnect-max-ms N]] ws://HOST:PORT/PATH | wss://…")
     AppOptions.exitProcess(2)
 }
 
@@ -65,6 +76,8 @@ func sendLines(_ input: Connection) {
         if line.count > 0 && line.buffer[line.count - 1] == 13 { line = line.slice(0, line.count - 1) }
         do {
             try server?.wsSend(line, binary ? WEBSOCKET_OP_BINARY : WEBSOCKET_OP_TEXT)
+        } catch where reconnect {
+            // Down, or going down: the line is dropped (nothing queued while down).
         } catch {
             print("error: cannot send (\(error == .sendBufferFull ? "send buffer full" : "connection closed"))")
             failed = true
@@ -75,24 +88,50 @@ func sendLines(_ input: Connection) {
     input.consume(start)
 }
 
-var tls: TlsOpts? = nil
-if let caFile {
-    guard let ca = try? File.contents(caFile) else {
-        print("error: cannot read \(caFile)")
-        AppOptions.exitProcess(1)
-    }
-    tls = TlsOpts(ca: ca)
+let tls = AppOptions.clientTls(caFile: caFile, insecure: insecure)
+
+/// Prints a message's bytes as they came (no String made), then a newline.
+func printMessage(_ wm: WsMessage) {
+    AppOptions.flushOutput()
+    try? File.standardOutput.write(wm.data)
+    try? File.standardOutput.write(newline)
 }
-if insecure { tls = TlsOpts(skipVerification: true) }
+
+if reconnect {
+    var keeper: Reconnector? = nil
+    var stdinWatched = false
+    keeper = Reconnector(manager, url: url, tls: tls, minDelayMs: reconnectMinMs, maxDelayMs: reconnectMaxMs,
+                         handler: { _, ev in
+        switch ev {
+        case let .wsMessage(wm): printMessage(wm)
+        case let .error(why): print("error: \(why)")
+        default: break
+        }
+    }, onState: { up in
+        server = up ? keeper?.connection : nil
+        print(up ? "up" : "down")
+        AppOptions.flushOutput()
+        guard up, !stdinWatched else { return }
+        stdinWatched = true
+        _ = try? manager.watch(0) { input, ev in
+            switch ev {
+            case .read: sendLines(input)
+            case .close:
+                keeper?.stop()
+                manager.stop()
+            default: break
+            }
+        }
+    })
+    manager.run()
+    AppOptions.exitProcess(0)
+}
 
 do throws(ConnectError) {
     server = try manager.connect(url, tls: tls) { conn, ev in
         switch ev {
         case let .wsMessage(wm):
-            // The bytes as they came (no String made): a message, then a newline.
-            AppOptions.flushOutput()
-            try? File.standardOutput.write(wm.data)
-            try? File.standardOutput.write(newline)
+            printMessage(wm)
             quietTicks = 0
         case let .error(why):
             print("error: \(why)")

@@ -363,3 +363,105 @@ def test_ws_client_messages_allocate_nothing_after_warm_up(start_server, tmp_pat
     finally:
         client.stdin.close()
         client.wait(10)
+
+
+# ---- the reconnecting client ----------------------------------------------------------------
+
+class LineReader:
+    """A running client app with its stdin open and its output lines in a queue."""
+
+    def __init__(self, *args):
+        import queue
+        self.proc = subprocess.Popen(RUNNER + [os.path.join(BIN, "ws-client"), *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.lines = queue.Queue()
+        threading.Thread(target=self.pump, daemon=True).start()
+
+    def pump(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.decode(errors="replace").rstrip("\n"))
+
+    def next(self, timeout):
+        return self.lines.get(timeout=timeout * SLOW)
+
+    def wait_for(self, wanted, timeout):
+        """Skips other lines (refused connects while down) until `wanted`."""
+        deadline = time.time() + timeout * SLOW
+        while True:
+            line = self.lines.get(timeout=max(0.01, deadline - time.time()))
+            if line == wanted:
+                return
+            assert line.startswith("error: connect:") or line in ("up", "down"), line
+
+    def send(self, line):
+        self.proc.stdin.write(line + b"\n")
+        self.proc.stdin.flush()
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait(10 * SLOW)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_reconnecting_client_comes_back_within_the_backoff(start_server):
+    port = free_port()
+    server = start_server("echo-server", "--listen", f"http://127.0.0.1:{port}")
+    client = LineReader("--reconnect", "--reconnect-min-ms", "100", "--reconnect-max-ms", "400",
+                        f"ws://127.0.0.1:{port}/raw")
+    try:
+        client.wait_for("up", 10)
+        client.send(b"before")
+        assert client.next(5) == "before"
+        server.stop()
+        client.wait_for("down", 10)
+        time.sleep(1.0)                  # refused connects meanwhile; the wait doubles to its cap
+        start_server("echo-server", "--listen", f"http://127.0.0.1:{port}")
+        restarted = time.time()
+        client.wait_for("up", 5)
+        # The cap is 400 ms (+25 % jitter); the server's own start-up is in there too.
+        assert time.time() - restarted < 0.5 + 2 * SLOW
+        client.send(b"after")
+        assert client.next(5) == "after"
+    finally:
+        client.stop()
+
+
+def test_a_hundred_reconnects_keep_memory_flat(raw_server):
+    import base64
+    import hashlib
+
+    def accept_then_close(conn, request):
+        key = next(line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
+                   if line.lower().startswith(b"sec-websocket-key:"))
+        accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+        conn.sendall(bytes([0x88, 0x02, 0x03, 0xE8]))   # close 1000, then the socket closes
+        time.sleep(0.05)
+    s = raw_server(accept_then_close)
+    client = LineReader("--reconnect", "--reconnect-min-ms", "10", "--reconnect-max-ms", "20",
+                        f"ws://127.0.0.1:{s.port}/")
+    try:
+        ups = 0
+        rss_after_10 = None
+        deadline = time.time() + 120 * SLOW
+        while ups < 110 and time.time() < deadline:
+            line = client.next(10)
+            if line == "up":
+                ups += 1
+                if ups == 10:
+                    from conftest import rss_kb
+                    rss_after_10 = rss_kb(client.proc.pid)
+        assert ups == 110
+        from conftest import rss_kb
+        grown = rss_kb(client.proc.pid) - rss_after_10
+        assert grown < 256, f"RSS grew {grown} kB over 100 reconnects"
+    finally:
+        client.stop()

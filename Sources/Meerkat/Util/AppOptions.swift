@@ -145,4 +145,16 @@ public struct AppOptions {
         mk_flush_stdout()
         exit(code)
     }
+
+    /// A client tool's TLS options from `--ca FILE` / `--insecure`: that CA, no check, or
+    /// nil (the system's CAs). Exits with 1 when the file cannot be read.
+    public static func clientTls(caFile: String?, insecure: Bool) -> TlsOpts? {
+        if insecure { return TlsOpts(skipVerification: true) }
+        guard let caFile else { return nil }
+        guard let ca = try? File.contents(caFile) else {
+            print("error: cannot read \(caFile)")
+            exitProcess(1)
+        }
+        return TlsOpts(ca: ca)
+    }
 }

@@ -1,0 +1,87 @@
+import CMeerkat
+
+/// Keeps a client connection to a URL up, for devices: after a close (or a failed
+/// connect) it connects again, waiting `minDelayMs` at first and doubling up to
+/// `maxDelayMs`, each wait varied by up to ±25 % so a fleet does not reconnect in step.
+/// The app hears `up` (a WebSocket open, or a TCP/HTTP connect) and `down`. Nothing is
+/// queued while down: `connection` is nil, and sends through it fail as on any closed
+/// connection. The handler gets every event of the current connection. While it runs,
+/// the manager's handler and timer keep it alive; `stop()` lets it go.
+public final class Reconnector {
+    public let url: String
+    public private(set) var connection: Connection? = nil
+    public private(set) var isUp = false
+    /// Connects made so far (the first included).
+    public private(set) var attempts = 0
+    private unowned(unsafe) let manager: Manager
+    private let tls: TlsOpts?
+    private let minDelayMs: Int
+    private let maxDelayMs: Int
+    private var delayMs: Int
+    private let handler: Handler
+    private let onState: (Bool) -> Void
+    private var stopped = false
+    private var retry: Timer? = nil
+
+    public init(_ manager: Manager, url: String, tls: TlsOpts? = nil, minDelayMs: Int = 500, maxDelayMs: Int = 30_000,
+                handler: @escaping Handler, onState: @escaping (Bool) -> Void) {
+        self.manager = manager
+        self.url = url
+        self.tls = tls
+        self.minDelayMs = max(minDelayMs, 1)
+        self.maxDelayMs = max(maxDelayMs, self.minDelayMs)
+        delayMs = self.minDelayMs
+        self.handler = handler
+        self.onState = onState
+        connectNow()
+    }
+
+    /// Closes the connection and stops reconnecting.
+    public func stop() {
+        stopped = true
+        retry?.cancel()
+        connection?.close()
+    }
+
+    private func connectNow() {
+        guard !stopped else { return }
+        attempts += 1
+        let wantsUpgrade = url.hasPrefix("ws://") || url.hasPrefix("wss://")
+        do throws(ConnectError) {
+            connection = try manager.connect(url, tls: tls) { conn, ev in
+                switch ev {
+                case .wsOpen where wantsUpgrade, .connect where !wantsUpgrade:
+                    self.handler(conn, ev)
+                    self.delayMs = self.minDelayMs
+                    self.isUp = true
+                    self.onState(true)
+                    return
+                case .close:
+                    self.handler(conn, ev)
+                    self.connection = nil
+                    if self.isUp {
+                        self.isUp = false
+                        self.onState(false)
+                    }
+                    self.scheduleRetry()
+                    return
+                default:
+                    self.handler(conn, ev)
+                }
+            }
+        } catch {
+            connection = nil
+            scheduleRetry()   // no table entry, or no address yet: try again later
+        }
+    }
+
+    private func scheduleRetry() {
+        guard !stopped else { return }
+        var noise: UInt16 = 0
+        _ = withUnsafeMutableBytes(of: &noise) { mk_random($0.baseAddress, 2) }
+        // ±25 %: delay × (0.75 … 1.25).
+        let wait = delayMs * 3 / 4 + Int(noise) % max(delayMs / 2 + 1, 1)
+        delayMs = min(delayMs * 2, maxDelayMs)
+        retry = manager.timerAdd(wait) { self.connectNow() }
+    }
+}

@@ -6,8 +6,13 @@ board=$1; shift
 out=build/$board/bundle/meerkat-$board
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/systemd"
+# Client tools run by hand on the board (no listener, no service): no systemd unit.
+TOOLS=" ws-client fetch "
+servers=()
 for app in "$@"; do
   cp "build/$board/bin/$app" "$out/bin/"
+  [[ "$TOOLS" == *" $app "* ]] && continue
+  servers+=("$app")
   cat > "$out/systemd/meerkat-$app.service" <<UNIT
 [Unit]
 Description=Meerkat $app
@@ -39,8 +44,10 @@ Meerkat firmware bundle for board '$board'.
   sudo systemctl daemon-reload
   sudo systemctl enable --now meerkat-<app>
 
-Apps: $*
-Each app takes --listen URL (repeatable); edit ExecStart in the unit to change the
+Services: ${servers[*]}
+Tools (run by hand, no unit): $(echo $TOOLS) (e.g. bin/ws-client ws://127.0.0.1:8000/ws,
+bin/fetch http://127.0.0.1:8000/stats).
+Each service takes --listen URL (repeatable); edit ExecStart in the unit to change the
 address or port. The binaries need only glibc (mbedTLS is linked in statically).
 Logs: journalctl -u meerkat-<app>. The unit restarts the app if it fails.
 NOTE

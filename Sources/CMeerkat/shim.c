@@ -89,11 +89,17 @@ static void from_sockaddr(const struct sockaddr_storage *ss, mk_addr *a) {
     }
 }
 
+/// A non-blocking, close-on-exec TCP socket of the address's family; fd or -errno.
+static int tcp_socket(const mk_addr *addr) {
+    int fd = socket(addr->is_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
 int mk_listen(const mk_addr *addr, int backlog) {
     struct sockaddr_storage ss;
     socklen_t len = to_sockaddr(addr, &ss);
-    int fd = socket(addr->is_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
+    int fd = tcp_socket(addr);
+    if (fd < 0) return fd;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (addr->is_ipv6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
@@ -119,8 +125,8 @@ int mk_accept(int fd, mk_addr *peer) {
 int mk_connect(const mk_addr *addr) {
     struct sockaddr_storage ss;
     socklen_t len = to_sockaddr(addr, &ss);
-    int fd = socket(addr->is_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
+    int fd = tcp_socket(addr);
+    if (fd < 0) return fd;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {

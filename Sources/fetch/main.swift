@@ -3,7 +3,8 @@
 // body), --header "Name: value" (repeatable). For https://: --ca FILE trusts that CA
 // (the system's CAs otherwise), --insecure skips the check. --timeout-ms N bounds the
 // connect and the wait for the answer. Exits 0 on a 2xx, 3 on another status, 1 on an
-// error ("error: …").
+// error ("error: …"). --repeat N sends the request N times on one keep-alive connection,
+// each after the answer to the one before, and prints the last answer.
 //
 //   fetch http://127.0.0.1:8000/stats
 //   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
@@ -19,6 +20,7 @@ struct Options {
     var caFile: String? = nil
     var insecure = false
     var timeoutMs = 10_000
+    var repeatCount = 1
 }
 
 func parseOptions() -> Options {
@@ -31,6 +33,7 @@ func parseOptions() -> Options {
         case "--ca": o.caFile = args.popFirst()
         case "--insecure": o.insecure = true
         case "--timeout-ms": o.timeoutMs = args.popFirst().flatMap { Int($0) } ?? -1
+        case "--repeat": o.repeatCount = args.popFirst().flatMap { Int($0) } ?? -1
         default: o.url = arg.hasPrefix("-") ? nil : arg
         }
     }
@@ -43,8 +46,9 @@ let data = options.data ?? ""
 let caFile = options.caFile
 let insecure = options.insecure
 let timeoutMs = options.timeoutMs
-guard let url = options.url, !method.isEmpty, timeoutMs > 0 else {
-    print("usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] http(s)://HOST:PORT/PATH")
+let repeatCount = options.repeatCount
+guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0 else {
+    print("usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] http(s)://HOST:PORT/PATH")
     AppOptions.exitProcess(2)
 }
 let target = ListenURL(url)?.path ?? "/"
@@ -54,6 +58,21 @@ limits.connectTimeoutMs = timeoutMs
 limits.headerTimeoutMs = timeoutMs
 let manager = Manager(limits: limits)
 var code: Int32 = 1
+var answered = 0
+
+/// Sends the request (again).
+func sendRequest(_ conn: Connection) {
+    do throws(ConnectionError) {
+        if data.isEmpty && method != "POST" && method != "PUT" {
+            try conn.httpRequest(method, target)
+        } else {
+            try conn.httpRequest(method, target, body: data)
+        }
+    } catch {
+        print("error: cannot send the request")
+        conn.close()
+    }
+}
 
 let tls = AppOptions.clientTls(caFile: caFile, insecure: insecure)
 
@@ -61,20 +80,18 @@ do throws(ConnectError) {
     try manager.connect(url, tls: tls) { conn, ev in
         switch ev {
         case .connect:
-            do throws(ConnectionError) {
-                if data.isEmpty && method != "POST" && method != "PUT" {
-                    try conn.httpRequest(method, target)
-                } else {
-                    try conn.httpRequest(method, target, body: data)
-                }
-            } catch {
-                print("error: cannot send the request")
-                conn.close()
-            }
+            sendRequest(conn)
         case let .httpMessage(hm):
+            answered += 1
+            if answered < repeatCount && hm.keepAlive {
+                sendRequest(conn)
+                return
+            }
+            if answered < repeatCount { print("error: the server closed after \(answered) answers") }
             print("status \(hm.status)")
             print(hm.body.string, terminator: "")
             code = (200..<300).contains(hm.status) ? 0 : 3
+            if answered < repeatCount { code = 1 }
             conn.close()
         case let .error(why):
             print("error: \(why)")

@@ -465,3 +465,27 @@ def test_a_hundred_reconnects_keep_memory_flat(raw_server):
         assert grown < 256, f"RSS grew {grown} kB over 100 reconnects"
     finally:
         client.stop()
+
+
+def test_fetch_repeats_on_one_keep_alive_connection(start_server):
+    s = start_server("echo-server")
+    code, out = run("fetch", "--repeat", "50", "--method", "POST", "--data", "again", f"http://127.0.0.1:{s.port()}/e")
+    assert (code, out) == (0, "status 200\nagain")
+
+
+@pytest.mark.skipif(RUNNER != [], reason="the LD_PRELOAD counter is built for the host")
+def test_http_client_requests_allocate_nothing_per_request(start_server, tmp_path):
+    """The whole process's allocations for 10 requests and for 510 on one connection are
+    the same: the HTTP client allocates nothing per request or response."""
+    from conftest import ROOT
+    s = start_server("echo-server")
+    counts = []
+    for n in (10, 510):
+        report = tmp_path / f"count{n}"
+        out = subprocess.run([os.path.join(BIN, "fetch"), "--repeat", str(n), "--method", "POST", "--data", "x" * 300,
+                              f"http://127.0.0.1:{s.port()}/e"], capture_output=True, timeout=60,
+                             env={**os.environ, "LD_PRELOAD": os.path.join(ROOT, "build", "malloccount.so"),
+                                  "MALLOCCOUNT_FILE": str(report), "MALLOCCOUNT_AT_EXIT": "1"})
+        assert out.returncode == 0 and out.stdout == b"status 200\n" + b"x" * 300
+        counts.append(int(report.read_text().split()[1]))
+    assert counts[0] == counts[1], f"{counts[1] - counts[0]} allocations over 500 more requests"

@@ -1,7 +1,8 @@
 // LD_PRELOAD allocation counter for the zero-allocation check (Tests/integration).
 // Counts every malloc/calloc/realloc/posix_memalign/aligned_alloc/memalign in the
 // process. On SIGUSR2 it writes "allocations N\n" to the file named by
-// MALLOCCOUNT_FILE, so a test can read the count before and after a burst of requests.
+// MALLOCCOUNT_FILE, so a test can read the count before and after a burst of requests;
+// with MALLOCCOUNT_AT_EXIT set it also writes the count when the process exits.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -114,4 +115,8 @@ void free(void *p) {
     if ((char *)p >= bootstrap && (char *)p < bootstrap + sizeof bootstrap) return;
     resolve();
     real_free(p);
+}
+
+__attribute__((destructor)) static void at_exit(void) {
+    if (getenv("MALLOCCOUNT_AT_EXIT")) report(0);
 }

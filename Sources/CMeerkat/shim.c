@@ -89,16 +89,17 @@ static void from_sockaddr(const struct sockaddr_storage *ss, mk_addr *a) {
     }
 }
 
-/// A non-blocking, close-on-exec TCP socket of the address's family; fd or -errno.
-static int tcp_socket(const mk_addr *addr) {
-    int fd = socket(addr->is_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+/// A non-blocking, close-on-exec socket (SOCK_STREAM or SOCK_DGRAM) of the address's
+/// family; fd or -errno.
+static int new_socket(const mk_addr *addr, int type) {
+    int fd = socket(addr->is_ipv6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     return fd < 0 ? -errno : fd;
 }
 
 int mk_listen(const mk_addr *addr, int backlog) {
     struct sockaddr_storage ss;
     socklen_t len = to_sockaddr(addr, &ss);
-    int fd = tcp_socket(addr);
+    int fd = new_socket(addr, SOCK_STREAM);
     if (fd < 0) return fd;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -125,11 +126,24 @@ int mk_accept(int fd, mk_addr *peer) {
 int mk_connect(const mk_addr *addr) {
     struct sockaddr_storage ss;
     socklen_t len = to_sockaddr(addr, &ss);
-    int fd = tcp_socket(addr);
+    int fd = new_socket(addr, SOCK_STREAM);
     if (fd < 0) return fd;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int mk_udp_connect(const mk_addr *addr) {
+    struct sockaddr_storage ss;
+    socklen_t len = to_sockaddr(addr, &ss);
+    int fd = new_socket(addr, SOCK_DGRAM);
+    if (fd < 0) return fd;
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
         int e = errno;
         close(fd);
         return -e;

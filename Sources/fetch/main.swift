@@ -2,9 +2,11 @@
 // ("status 200"), then the body. GET by default; --method M, --data TEXT (sent as the
 // body), --header "Name: value" (repeatable). For https://: --ca FILE trusts that CA
 // (the system's CAs otherwise), --insecure skips the check. --timeout-ms N bounds the
-// connect and the wait for the answer. Exits 0 on a 2xx, 3 on another status, 1 on an
-// error ("error: …"). --repeat N sends the request N times on one keep-alive connection,
-// each after the answer to the one before, and prints the last answer.
+// name lookup, the connect and the wait for the answer. --dns udp://IP:PORT asks that
+// nameserver (resolv.conf's otherwise); --ipv6-first asks for AAAA before A. Exits 0 on
+// a 2xx, 3 on another status, 1 on an error ("error: …"). --repeat N sends the request
+// N times on one keep-alive connection, each after the answer to the one before, and
+// prints the last answer.
 //
 //   fetch http://127.0.0.1:8000/stats
 //   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
@@ -21,6 +23,8 @@ struct Options {
     var insecure = false
     var timeoutMs = 10_000
     var repeatCount = 1
+    var dnsServer: String? = nil
+    var ipv6First = false
 }
 
 func parseOptions() -> Options {
@@ -34,6 +38,8 @@ func parseOptions() -> Options {
         case "--insecure": o.insecure = true
         case "--timeout-ms": o.timeoutMs = args.popFirst().flatMap { Int($0) } ?? -1
         case "--repeat": o.repeatCount = args.popFirst().flatMap { Int($0) } ?? -1
+        case "--dns": o.dnsServer = args.popFirst()
+        case "--ipv6-first": o.ipv6First = true
         default: o.url = arg.hasPrefix("-") ? nil : arg
         }
     }
@@ -48,7 +54,7 @@ let insecure = options.insecure
 let timeoutMs = options.timeoutMs
 let repeatCount = options.repeatCount
 guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0 else {
-    print("usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] http(s)://HOST:PORT/PATH")
+    print("usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] http(s)://HOST:PORT/PATH")
     AppOptions.exitProcess(2)
 }
 let target = ListenURL(url)?.path ?? "/"
@@ -56,7 +62,10 @@ let target = ListenURL(url)?.path ?? "/"
 var limits = Limits.board
 limits.connectTimeoutMs = timeoutMs
 limits.headerTimeoutMs = timeoutMs
+limits.dnsTimeoutMs = max(1, timeoutMs / limits.dnsTries)
 let manager = Manager(limits: limits)
+manager.dnsServer = options.dnsServer
+manager.dnsPreferIPv6 = options.ipv6First
 var code: Int32 = 1
 var answered = 0
 
@@ -102,7 +111,7 @@ do throws(ConnectError) {
         }
     }
 } catch {
-    print("error: cannot connect to \(url)")
+    print("error: cannot connect to \(url): \(error)")
     AppOptions.exitProcess(1)
 }
 manager.run()

@@ -1,7 +1,13 @@
-"""The other firmware apps: device-app is README's API example, run for real."""
+"""The other firmware apps: device-app is README's API example, run for real, with its
+--report WebSocket to a Python `websockets` server."""
+import asyncio
 import json
+import socket
+import threading
 import time
 import urllib.request
+
+import websockets
 
 from conftest import SLOW, RawClient
 
@@ -55,3 +61,67 @@ def test_device_app_honours_its_limits(start_server):
     assert slow.closed_by_peer(timeout=5)
     for h in held[1:]:
         h.close()
+
+
+class ReportSink:
+    """A Python `websockets` server on a fixed port that keeps every message it gets;
+    it can be stopped and started again on the same port."""
+
+    def __init__(self, port):
+        self.port = port
+        self.messages = []
+        self.thread = None
+
+    def start(self):
+        ready = threading.Event()
+        box = {}
+
+        async def keep(ws):
+            async for message in ws:
+                self.messages.append(message)
+
+        async def main():
+            async with websockets.serve(keep, "127.0.0.1", self.port):
+                box["loop"] = asyncio.get_running_loop()
+                box["stop"] = asyncio.Event()
+                ready.set()
+                await box["stop"].wait()
+        self.thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+        self.thread.start()
+        assert ready.wait(10)
+        self.box = box
+
+    def stop(self):
+        self.box["loop"].call_soon_threadsafe(self.box["stop"].set)
+        self.thread.join(10)
+
+    def wait_for(self, count, timeout):
+        deadline = time.time() + timeout * SLOW
+        while len(self.messages) < count and time.time() < deadline:
+            time.sleep(0.05)
+        return len(self.messages) >= count
+
+
+def test_device_app_reports_its_status_and_comes_back_after_the_server_restarts(start_server):
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    sink = ReportSink(port)
+    sink.start()
+    s = start_server("device-app", "--report", f"ws://127.0.0.1:{port}/report", "--report-ms", "200")
+    try:
+        assert sink.wait_for(3, 10), sink.messages
+        report = json.loads(sink.messages[-1])
+        assert set(report) == {"uptime", "failedReplies"}
+        # The same numbers /api/status serves.
+        assert json.loads(get(f"http://127.0.0.1:{s.port()}/api/status")[2])["failedReplies"] == report["failedReplies"]
+        sink.stop()
+        time.sleep(1.5)                     # down: reports are skipped, reconnects back off
+        seen = len(sink.messages)
+        sink.start()
+        assert sink.wait_for(seen + 2, 10), "reports resume once the server is back"
+        assert json.loads(sink.messages[-1])["uptime"] >= 1
+        assert s.alive()
+    finally:
+        sink.stop()

@@ -67,6 +67,9 @@ int mk_accept(int fd, mk_addr *peer);
 /// A non-blocking TCP connect (TCP_NODELAY on): the fd (the connect may still be in
 /// progress: wait for writable, then read mk_socket_error) or -errno.
 int mk_connect(const mk_addr *addr);
+/// A non-blocking UDP socket connected to addr (the kernel then takes datagrams from
+/// that address only): the fd or -errno.
+int mk_udp_connect(const mk_addr *addr);
 /// Makes fd non-blocking; 0 or -errno.
 int mk_set_nonblocking(int fd);
 /// The socket's pending error (SO_ERROR): 0 once a connect succeeded.

@@ -2,8 +2,10 @@
 /// board opens few clients, so they live in a small fixed table (`Limits.maxClients`),
 /// allocated once, with the connects in progress by start time (connect timeout).
 struct ClientState {
-    enum Kind: UInt8 { case tcp, http, websocket }
+    enum Kind: UInt8 { case tcp, udp, http, websocket }
     enum Phase: UInt8 {
+        /// The host's address is being asked of the nameserver.
+        case resolving
         case connecting
         /// TCP is up; the TLS handshake runs.
         case securing
@@ -18,8 +20,10 @@ struct ClientState {
     var tlsConfig: Int32 = -1
     /// The request in flight was HEAD: its response has no body.
     var requestWasHead = false
-    /// Host (as written in the URL) and port, for Host, SNI and the certificate check;
-    /// the request target of a WebSocket upgrade; the subprotocols it offers.
+    /// The URL's host as written (what the resolver asks); the name for Host, SNI and
+    /// the certificate check (the URL's, unless the TLS options name another) and the
+    /// port; the request target of a WebSocket upgrade; the subprotocols it offers.
+    var name = ""
     var host = ""
     var port = 0
     var path = "/"

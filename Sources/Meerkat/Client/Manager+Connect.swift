@@ -5,12 +5,24 @@ public enum ConnectError: Error, Equatable {
     case badURL
     /// The connection table or the client table (`Limits.maxClients`) is full.
     case tableFull
-    /// The host is not an IP literal, "localhost", nor in /etc/hosts (DNS comes with the
-    /// resolver).
+    /// The host is not an IP literal, "localhost", nor in /etc/hosts, and it cannot be
+    /// asked: not a valid host name, or no nameserver (`Manager.dnsServer`, resolv.conf).
     case cannotResolve
     case tls(TlsError)
     /// The socket could not be made (errno).
     case system(Int32)
+}
+
+extension ConnectError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .badURL: return "not a URL"
+        case .tableFull: return "no free connection"
+        case .cannotResolve: return "cannot resolve the host (no such name in /etc/hosts, and no nameserver)"
+        case .tls: return "the TLS options cannot be used"
+        case let .system(errno): return "system error \(errno)"
+        }
+    }
 }
 
 /// The client side of the loop: a non-blocking connect in the same table and fixed memory
@@ -18,17 +30,22 @@ public enum ConnectError: Error, Equatable {
 /// socket is up, then TLS (for https/wss), then the protocol: raw bytes, HTTP responses,
 /// or a WebSocket upgrade that the library sends and checks.
 extension Manager {
-    /// Connects to `url` (`tcp://`, `http://`, `ws://`, `tls://`, `https://`, `wss://`;
-    /// the docs' `connect`). The handler gets `.open` and `.resolve` before this returns,
-    /// then `.connect`, then (https/wss) `.tlsHandshake`, then `.wsOpen` for a WebSocket.
-    /// A refused connect, or one not up within `Limits.connectTimeoutMs`, gets `.error`
+    /// Connects to `url` (`tcp://`, `udp://`, `http://`, `ws://`, `tls://`, `https://`,
+    /// `wss://`; the docs' `connect`). The handler gets `.open` before this returns,
+    /// `.resolve` once the address is known (at once for an IP, "localhost" or an
+    /// /etc/hosts name; else when the nameserver answers), then `.connect`, then
+    /// (https/wss) `.tlsHandshake`, then `.wsOpen` for a WebSocket. A failed lookup, a
+    /// refused connect, or one not up within `Limits.connectTimeoutMs`, gets `.error`
     /// then `.close`. `tls` defaults to verifying against the system's CAs; `protocols`
-    /// is offered as Sec-WebSocket-Protocol.
+    /// is offered as Sec-WebSocket-Protocol. A `udp://` client sends each `send` as one
+    /// datagram (`.sendBufferFull` when the socket cannot take it now) and gets each
+    /// datagram as a `.read`.
     @discardableResult
     public func connect(_ url: String, tls: TlsOpts? = nil, protocols: String? = nil,
                         handler: Handler? = nil) throws(ConnectError) -> Connection {
         guard let parsed = ListenURL(url) else { throw .badURL }
-        guard var address = resolve(parsed) else { throw .cannotResolve }
+        let known = knownAddress(parsed)
+        guard known != nil || canAsk(parsed.name) else { throw .cannotResolve }
         var config: Int32 = -1
         if parsed.isTLS {
             do {
@@ -42,51 +59,67 @@ extension Manager {
             giveBack(s)
             throw .tableFull
         }
-        let fd = mk_connect(&address.raw)
-        guard fd >= 0 else {
-            clients.give(e)
-            giveBack(s)
-            throw .system(-fd)
+        let kind: ClientState.Kind = parsed.scheme == .ws || parsed.scheme == .wss ? .websocket
+            : parsed.speaksHTTP ? .http : parsed.scheme == .udp ? .udp : .tcp
+        if let address = known {
+            let fd = openSocket(kind, to: address)
+            guard fd >= 0 else {
+                clients.give(e)
+                giveBack(s)
+                throw .system(-fd)
+            }
+            slots[Int(s)].fd = fd
         }
         counts.connections += 1
-        slots[Int(s)].fd = fd
         slots[Int(s)].kind = .connection
         slots[Int(s)].proto = parsed.speaksHTTP ? .http : .tcp
         slots[Int(s)].client = e
         slots[Int(s)].handler = handler
-        let kind: ClientState.Kind = parsed.scheme == .ws || parsed.scheme == .wss ? .websocket
-            : (parsed.speaksHTTP ? .http : .tcp)
+        if kind == .udp { slots[Int(s)].flags.insert(.datagram) }
         clients.entries[Int(e)].kind = kind
         clients.entries[Int(e)].tlsConfig = config
+        clients.entries[Int(e)].name = parsed.name
         clients.entries[Int(e)].host = (tls?.name.isEmpty ?? true) ? parsed.name : tls!.name
         clients.entries[Int(e)].port = parsed.port
         clients.entries[Int(e)].path = parsed.path
         clients.entries[Int(e)].protocols = protocols ?? ""
-        clients.connecting.append(Int32(e), now: now)
-        setInterest(s, .write, adding: true)
         deliver(s, .open)
-        deliver(s, .resolve)
+        if known != nil {
+            connecting(s)
+        } else {
+            clients.entries[Int(e)].phase = .resolving
+            ask(e)
+        }
         return connection(s)
     }
 
-    /// The address for a URL's host: an IP literal, "localhost", or /etc/hosts (IPv4
-    /// first). Without a resolver yet, nothing else.
-    private func resolve(_ url: ListenURL) -> SocketAddress? {
-        if let numeric = url.address() { return numeric }
-        guard let hosts = try? File.contents("/etc/hosts", limit: 1 << 16) else { return nil }
-        var name = url.name
-        return hosts.withUnsafeBytes { file in
-            name.withUTF8 { n in
-                for ipv6 in [false, true] {
-                    if let text = ResolverFiles.hostsLookup(ByteView(file), name: ByteView(UnsafeRawBufferPointer(n)),
-                                                            ipv6: ipv6),
-                       let address = SocketAddress(text.string, port: url.port) {
-                        return address
-                    }
-                }
-                return nil
-            }
+    /// A TCP connect under way, or a UDP socket (up at once), of the address's family;
+    /// the fd or -errno.
+    private func openSocket(_ kind: ClientState.Kind, to address: SocketAddress) -> Int32 {
+        var raw = address.raw
+        return kind == .udp ? mk_udp_connect(&raw) : mk_connect(&raw)
+    }
+
+    /// The resolver found the address: the connect starts.
+    func startConnect(_ s: Int32, to address: SocketAddress) {
+        let e = slots[Int(s)].client
+        let fd = openSocket(clients.entries[Int(e)].kind, to: address)
+        guard fd >= 0 else {
+            deliver(s, .error("connect: no socket"))
+            closeNow(s)
+            return
         }
+        slots[Int(s)].fd = fd
+        clients.entries[Int(e)].phase = .connecting
+        connecting(s)
+    }
+
+    /// The address is known and the socket made: `.resolve`, then wait for it to be up
+    /// (writable).
+    private func connecting(_ s: Int32) {
+        clients.connecting.append(Int32(slots[Int(s)].client), now: now)
+        setInterest(s, .write, adding: true)
+        deliver(s, .resolve)
     }
 
     /// The socket became writable (or failed) while connecting: up, or an error.
@@ -129,6 +162,13 @@ extension Manager {
         }
     }
 
+    /// A client still resolving or connecting: nothing can be sent before `.connect`.
+    func clientNotUp(_ s: Int32) -> Bool {
+        let e = slots[Int(s)].client
+        guard e >= 0 else { return false }
+        return clients.entries[Int(e)].phase == .resolving || clients.connecting.contains(Int32(e))
+    }
+
     /// Connects past `connectTimeoutMs` fail.
     func expireConnects() {
         while let e = clients.connecting.expired(now: now, timeout: Int64(limits.connectTimeoutMs)) {
@@ -148,6 +188,7 @@ extension Manager {
     func clientEnd(_ s: Int32) {
         let e = slots[Int(s)].client
         guard e >= 0 else { return }
+        dns.waiting.remove(Int32(e))
         clients.give(e)
         slots[Int(s)].client = -1
     }

@@ -114,7 +114,7 @@ public struct Connection {
 
     private func sendSlot() throws(ConnectionError) -> Int32 {
         let s = try openSlot()
-        guard manager.slots[Int(s)].kind == .connection else { throw .invalidState }
+        guard manager.slots[Int(s)].kind == .connection, !manager.clientNotUp(s) else { throw .invalidState }
         return s
     }
 

@@ -41,6 +41,10 @@ public struct Limits {
     public var maxClients: Int = 16
     /// A client's TCP connect must complete within this.
     public var connectTimeoutMs: Int = 10_000
+    /// A DNS query is sent again when no good answer came within this, up to
+    /// `dnsTries` times in all; then the connect fails.
+    public var dnsTimeoutMs: Int = 2_000
+    public var dnsTries: Int = 3
     /// A TLS handshake must complete this long after the connection was accepted.
     public var handshakeTimeoutMs: Int = 5_000
     /// Cipher-suite order: ChaCha20-Poly1305 ahead of AES-GCM. The board profile decides
@@ -88,6 +92,8 @@ public struct Limits {
         l.handshakeTimeoutMs = max(l.handshakeTimeoutMs, 1)
         l.maxClients = max(l.maxClients, 0)
         l.connectTimeoutMs = max(l.connectTimeoutMs, 1)
+        l.dnsTimeoutMs = max(l.dnsTimeoutMs, 1)
+        l.dnsTries = min(max(l.dnsTries, 1), 16)
         l.tlsTicketLifetimeS = min(max(l.tlsTicketLifetimeS, 60), 86_400)
         return l
     }

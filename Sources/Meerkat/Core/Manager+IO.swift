@@ -118,6 +118,8 @@ extension Manager {
                 releaseEmptyBuffers(s)
                 // Likely drained (level-triggered epoll says if not), unless mbedTLS holds more.
                 if n < buf.count && !tlsHasBufferedInput(s) { return }
+            } else if n == 0 && slots[Int(s)].flags.contains(.datagram) {
+                continue   // an empty datagram, not an end of stream
             } else if n == 0 || (-n != Int(EAGAIN) && -n != Int(EINTR)) {
                 peerClosed(s)
                 return
@@ -273,8 +275,10 @@ extension Manager {
         resumeQueue.remove(s)
         tlsEnd(s)
         clientEnd(s)
-        poller.remove(slots[Int(s)].fd)
-        _ = CMeerkat.close(slots[Int(s)].fd)
+        if slots[Int(s)].fd >= 0 {   // a client still resolving has no socket yet
+            poller.remove(slots[Int(s)].fd)
+            _ = CMeerkat.close(slots[Int(s)].fd)
+        }
         slots[Int(s)].recvStart = slots[Int(s)].recvEnd
         slots[Int(s)].sendStart = slots[Int(s)].sendEnd
         slots[Int(s)].held = HeldBody()

@@ -19,6 +19,7 @@ extension Manager {
     func enqueue(_ s: Int32, _ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer,
                  owner: HeldBody.Owner = .borrowed, tail: UnsafeRawBufferPointer = noBytes) throws(ConnectionError) {
         let total = head.count + body.count + tail.count
+        if slots[Int(s)].flags.contains(.datagram) { return try sendDatagram(s, head, body) }
         guard total > 0 else { return }
         let hadOutput = hasOutput(s)
         let room = sendPool.blockSize - slots[Int(s)].sendCount
@@ -85,6 +86,20 @@ extension Manager {
             sendQueue.append(s, now: now)
             setInterest(s, .write, adding: true)
         }
+    }
+
+    /// A UDP client's send: one datagram now, or `.sendBufferFull` when the socket cannot
+    /// take it (nothing waits in a buffer). A datagram larger than the socket allows, or
+    /// one the peer refused earlier (ICMP), fails the connection.
+    private func sendDatagram(_ s: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) throws(ConnectionError) {
+        let n = mk_send2(slots[Int(s)].fd, a.baseAddress, a.count, b.baseAddress, b.count)
+        if n >= 0 {
+            idleQueue.append(s, now: now)
+            return
+        }
+        if -n == Int(EAGAIN) || -n == Int(ENOBUFS) { throw .sendBufferFull }
+        scheduleClose(s)
+        throw .closed
     }
 
     /// Writes what the socket takes now; a failed socket closes the connection.

@@ -43,6 +43,14 @@ public final class Manager {
     /// client's frame is masked.
     var clients: ClientTable
     let maskScratch: UnsafeMutablePointer<UInt8>
+    /// The resolver's pending queries and socket (DNS/).
+    var dns: DnsQueries
+    /// The nameserver clients ask ("udp://IP:PORT", or an IP for port 53); nil reads
+    /// the first `nameserver` of /etc/resolv.conf. Mongoose's `dns4.url`.
+    public var dnsServer: String? = nil
+    /// Ask for AAAA (IPv6) records first, A only when the name has none; and take an
+    /// IPv6 line of /etc/hosts over an IPv4 one. Off: IPv4 first.
+    public var dnsPreferIPv6 = false
     var counts = (listeners: 0, connections: 0, rejecting: 0)
     /// Connections closed by reclaim (Reclaim.swift), for `stats`.
     var evictions = 0
@@ -70,7 +78,7 @@ public final class Manager {
         freeCount = tableSize
         recvPool = BufferPool(blockSize: limits.recvBufferSize, blockCount: limits.recvBuffers)
         sendPool = BufferPool(blockSize: limits.sendBufferSize, blockCount: limits.sendBuffers)
-        self.poller = Poller(backend: poller, capacity: tableSize + 1,
+        self.poller = Poller(backend: poller, capacity: tableSize + 2,
                              maxEvents: limits.eventsPerPoll)
         idleQueue = SlotQueue(capacity: tableSize)
         headerQueue = SlotQueue(capacity: tableSize)
@@ -88,6 +96,7 @@ public final class Manager {
         headScratch = .allocate(capacity: limits.sendBufferSize)
         tlsSessions = TlsSessionPool(capacity: limits.tlsSlots)
         clients = ClientTable(capacity: limits.maxClients)
+        dns = DnsQueries(capacity: limits.maxClients)
         maskScratch = .allocate(capacity: limits.maxClients > 0 ? limits.sendBufferSize : 1)
         tlsScratch = .allocate(capacity: limits.tlsSlots > 0 ? limits.sendBufferSize : 1)
         now = mk_now_ms()
@@ -123,6 +132,7 @@ public final class Manager {
         tlsConfigs.free()
         tlsScratch.deallocate()
         clients.deallocate()
+        dns.deallocate()
         maskScratch.deallocate()
         wakeupQueue.deallocate()
         poller.close()
@@ -139,7 +149,7 @@ public final class Manager {
     @discardableResult
     public func listen(_ url: String, http: Bool = false, tls: TlsOpts? = nil,
                        handler: Handler? = nil) throws(ListenError) -> Connection {
-        guard let parsed = ListenURL(url), var address = parsed.address() else { throw .badURL }
+        guard let parsed = ListenURL(url), parsed.scheme != .udp, var address = parsed.address() else { throw .badURL }
         guard !parsed.isTLS || limits.tlsSlots > 0 else { throw .tlsUnavailable }
         var tlsConfig: Int32 = -1
         if let opts = tls {
@@ -182,6 +192,8 @@ public final class Manager {
             let r = poller.ready(i)
             if r.token == Manager.wakeupToken {
                 deliverWakeups()
+            } else if r.token == Manager.resolverToken {
+                readAnswers()
             } else {
                 handleReady(Int32(truncatingIfNeeded: r.token), r)
             }
@@ -229,6 +241,7 @@ public final class Manager {
         for i in 0..<tableSize where slots[i].kind != .free {
             closeNow(Int32(i))
         }
+        closeResolver()
         timers.removeAll()
         closed = true
     }
@@ -242,6 +255,7 @@ public final class Manager {
         due = min(due, reclaimDue())
         due = min(due, handshakeDue)
         due = min(due, connectDue)
+        due = min(due, queryDue)
         if closeQueue.first >= 0 || resumeQueue.first >= 0 { due = now }
         if due == Int64.max { return -1 }
         return Int(max(0, min(due - now, Int64(Int32.max))))
@@ -268,6 +282,7 @@ public final class Manager {
         while let s = lingerQueue.expired(now: now, timeout: Int64(limits.lingerTimeoutMs)) { closeNow(s) }
         expireHandshakes()
         expireConnects()
+        expireQueries()
     }
 
     private func closePending() {

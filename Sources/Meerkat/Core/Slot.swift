@@ -28,6 +28,7 @@ struct Slot {
         static let answered = Flags(rawValue: 1 << 17)     // the current request has its (final) reply
         static let bodyPending = Flags(rawValue: 1 << 18)  // in .httpHeaders, the body not all here
         static let watched = Flags(rawValue: 1 << 19)      // a watched descriptor (no idle timeout)
+        static let datagram = Flags(rawValue: 1 << 20)     // a UDP client: a send is a datagram
     }
 
     var fd: Int32 = -1

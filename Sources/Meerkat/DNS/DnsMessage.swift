@@ -61,8 +61,10 @@ enum DnsMessage {
         case noData
         /// Not an answer to our question, or not well formed: ignore it, keep waiting.
         case ignored(StaticString)
-        /// The server answered with an error (SERVFAIL, REFUSED…) or a truncated message.
-        case failed(StaticString)
+        /// The answer did not fit in UDP (TC set); a board's resolver does not go on to TCP.
+        case truncated
+        /// The server answered with an error (SERVFAIL, REFUSED…).
+        case serverError
 
         /// For tests and logs: the case as short text.
         var summary: String {
@@ -71,7 +73,8 @@ enum DnsMessage {
             case .noSuchName: return "nxdomain"
             case .noData: return "nodata"
             case let .ignored(why): return "ignored: \(why)"
-            case let .failed(why): return "failed: \(why)"
+            case .truncated: return "failed: truncated answer"
+            case .serverError: return "failed: server error"
             }
         }
     }
@@ -94,11 +97,11 @@ enum DnsMessage {
         var at = 12
         guard let qEnd = skipName(p, n, at), qEnd + 4 <= n, nameEquals(p, n, at, name),
               u16(qEnd) == type, u16(qEnd + 2) == classIN else { return .ignored("another question") }
-        if flags & 0x0200 != 0 { return .failed("truncated answer") }
+        if flags & 0x0200 != 0 { return .truncated }
         switch flags & 0xF {
         case 0: break
         case 3: return .noSuchName
-        default: return .failed("server error")
+        default: return .serverError
         }
         at = qEnd + 4
         // Answers: records of our type whose owner is the name or a CNAME target of it.

@@ -1,10 +1,11 @@
 import CMeerkat
 
 /// The parts of a listen/connect URL Meerkat needs: `http://0.0.0.0:8000`,
-/// `ws://[::1]:0/path`, `tcp://127.0.0.1:9000`. Hosts are numeric (a board has no
-/// resolver to spare); "localhost" is taken as 127.0.0.1.
+/// `ws://[::1]:0/path`, `tcp://127.0.0.1:9000`, `udp://…` (connect only). A listener's
+/// host is numeric ("localhost" is taken as 127.0.0.1); a client's may be a name
+/// (DNS/Manager+Resolve.swift).
 public struct ListenURL: Equatable {
-    public enum Scheme: Equatable { case http, https, ws, wss, tcp, tls }
+    public enum Scheme: Equatable { case http, https, ws, wss, tcp, tls, udp }
 
     public var scheme: Scheme
     /// The numeric host ("localhost" as 127.0.0.1); `name` keeps it as written.
@@ -17,7 +18,7 @@ public struct ListenURL: Equatable {
 
     public var isTLS: Bool { scheme == .https || scheme == .wss || scheme == .tls }
     /// True for the schemes that speak HTTP on accept (WebSocket starts as HTTP).
-    public var speaksHTTP: Bool { scheme != .tcp && scheme != .tls }
+    public var speaksHTTP: Bool { scheme != .tcp && scheme != .tls && scheme != .udp }
 
     public init?(_ text: String) {
         let bytes = Array(text.utf8)
@@ -29,6 +30,7 @@ public struct ListenURL: Equatable {
         case "wss": scheme = .wss
         case "tcp": scheme = .tcp
         case "tls": scheme = .tls
+        case "udp": scheme = .udp
         default: return nil
         }
         var rest = Array(bytes[(sep + 3)...])

@@ -20,6 +20,10 @@ public struct AppOptions {
     public var handshakeTimeoutMs: Int? = nil
     /// `--dir PATH`: where an app keeps files (uploads, later static files).
     public var dir: String = "."
+    /// `--report URL` / `--report-ms N`: a server an app keeps a connection to and sends
+    /// its status every N ms (device-app; 5000 by default).
+    public var report: String? = nil
+    public var reportMs: Int = 5000
 
     /// Parses the process arguments; on a bad one prints usage and exits with 2.
     public static func parse(defaultListen: String) -> AppOptions {
@@ -44,6 +48,8 @@ public struct AppOptions {
             case "--tls-slots": options.tlsSlots = number(value(i + 1)); i += 2
             case "--handshake-timeout-ms": options.handshakeTimeoutMs = number(value(i + 1)); i += 2
             case "--dir": options.dir = value(i + 1); i += 2
+            case "--report": options.report = value(i + 1); i += 2
+            case "--report-ms": options.reportMs = max(number(value(i + 1)), 1); i += 2
             default: usage()
             }
         }
@@ -56,7 +62,7 @@ public struct AppOptions {
     }
 
     static func usage() -> Never {
-        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N] [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH]")
+        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N] [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]")
         exit(2)
     }
 

@@ -1,0 +1,156 @@
+import CMeerkat
+
+/// Where the resolver meets the loop: a client whose host is a name the board does not
+/// know itself asks the nameserver over UDP (no thread, no getaddrinfo), in the fixed
+/// query table. A query not answered well within `Limits.dnsTimeoutMs` goes out again,
+/// `Limits.dnsTries` times in all; an answer that fails a check is ignored. The
+/// preferred family is asked first, the other when the name has no record of it.
+extension Manager {
+    static let resolverToken = UInt64.max - 1
+
+    /// The address of a host without asking the network: an IP literal, "localhost", or
+    /// /etc/hosts (the preferred family first).
+    func knownAddress(_ url: ListenURL) -> SocketAddress? {
+        if let numeric = url.address() { return numeric }
+        guard let hosts = try? File.contents("/etc/hosts", limit: 1 << 16) else { return nil }
+        var name = url.name
+        let families = dnsPreferIPv6 ? [true, false] : [false, true]
+        return hosts.withUnsafeBytes { file in
+            name.withUTF8 { n in
+                for ipv6 in families {
+                    if let text = ResolverFiles.hostsLookup(ByteView(file), name: ByteView(UnsafeRawBufferPointer(n)),
+                                                            ipv6: ipv6),
+                       let address = SocketAddress(text.string, port: url.port) {
+                        return address
+                    }
+                }
+                return nil
+            }
+        }
+    }
+
+    /// Whether `name` can be asked: it is a valid host name and the socket to the
+    /// nameserver (`dnsServer`, else resolv.conf's first) is open.
+    func canAsk(_ name: String) -> Bool {
+        var text = name
+        let valid = text.withUTF8 { n in
+            DnsMessage.writeQuery(id: 0, name: ByteView(UnsafeRawBufferPointer(n)), type: DnsMessage.typeA,
+                                  into: dns.packet) != nil
+        }
+        guard valid, let server = nameserver() else { return false }
+        if dns.fd >= 0 && dns.server == server { return true }
+        closeResolver()
+        guard dns.open(to: server) else { return false }
+        if poller.add(dns.fd, token: Manager.resolverToken, .read) { return true }
+        dns.close()
+        return false
+    }
+
+    /// Closes the resolver socket (the nameserver changed, or the manager closes).
+    func closeResolver() {
+        guard dns.fd >= 0 else { return }
+        poller.remove(dns.fd)
+        dns.close()
+    }
+
+    /// `dnsServer` ("udp://IP:PORT" or an IP, port 53), else the first nameserver of
+    /// /etc/resolv.conf.
+    private func nameserver() -> SocketAddress? {
+        if let text = dnsServer {
+            if let url = ListenURL(text), url.scheme == .udp { return url.address() }
+            return SocketAddress(text, port: 53)
+        }
+        guard let conf = try? File.contents("/etc/resolv.conf", limit: 1 << 16) else { return nil }
+        return conf.withUnsafeBytes { file in
+            ResolverFiles.nameserver(ByteView(file)).flatMap { SocketAddress($0.string, port: 53) }
+        }
+    }
+
+    /// Starts the lookup for client entry `e` (its name checked by `canAsk`).
+    func ask(_ e: Int16) {
+        dns.triedOther[Int(e)] = false
+        dns.begin(Int32(e), type: dnsPreferIPv6 ? DnsMessage.typeAAAA : DnsMessage.typeA)
+        sendQuery(Int32(e))
+    }
+
+    /// Sends (again) entry `e`'s query; a send that fails is retried on the timeout.
+    private func sendQuery(_ e: Int32) {
+        var name = clients.entries[Int(e)].name
+        let length = name.withUTF8 { n in
+            DnsMessage.writeQuery(id: dns.ids[Int(e)], name: ByteView(UnsafeRawBufferPointer(n)),
+                                  type: dns.types[Int(e)], into: dns.packet) ?? 0
+        }
+        _ = mk_send(dns.fd, dns.packet.baseAddress, length)
+        dns.sends[Int(e)] += 1
+        dns.waiting.append(e, now: now)
+    }
+
+    /// Reads every datagram waiting on the resolver socket and acts on the good ones.
+    func readAnswers() {
+        while true {
+            let n = mk_read(dns.fd, dns.packet.baseAddress, dns.packet.count)
+            if n < 0 && (-n == Int(EAGAIN) || -n == Int(EINTR)) { return }
+            // ECONNREFUSED: the nameserver's port is closed (ICMP); the timeout retries.
+            guard n >= 2 else { continue }
+            let p = dns.packet.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            guard let e = dns.entry(for: UInt16(p[0]) << 8 | UInt16(p[1])) else { continue }
+            var name = clients.entries[Int(e)].name
+            let answer = name.withUTF8 { nameBytes in
+                DnsMessage.parseAnswer(UnsafeRawBufferPointer(start: dns.packet.baseAddress, count: Int(n)),
+                                       id: dns.ids[Int(e)], name: ByteView(UnsafeRawBufferPointer(nameBytes)),
+                                       type: dns.types[Int(e)], addresses: dns.addresses)
+            }
+            take(answer, for: e)
+        }
+    }
+
+    private func take(_ answer: DnsMessage.Answer, for e: Int32) {
+        let s = clients.slotOf[Int(e)]
+        switch answer {
+        case .ignored:
+            return
+        case .addresses:
+            dns.waiting.remove(e)
+            var raw = mk_addr()
+            let isV6 = dns.types[Int(e)] == DnsMessage.typeAAAA
+            withUnsafeMutableBytes(of: &raw.ip) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: dns.addresses[0..<16])) }
+            raw.port = UInt16(clients.entries[Int(e)].port)
+            raw.is_ipv6 = isV6 ? 1 : 0
+            startConnect(s, to: SocketAddress(raw: raw))
+        case .noData where !dns.triedOther[Int(e)]:
+            dns.triedOther[Int(e)] = true
+            dns.begin(e, type: dns.types[Int(e)] == DnsMessage.typeA ? DnsMessage.typeAAAA : DnsMessage.typeA)
+            sendQuery(e)
+        case .noData:
+            failLookup(s, "dns: the name has no address")
+        case .noSuchName:
+            failLookup(s, "dns: no such host")
+        case .truncated:
+            failLookup(s, "dns: truncated answer (too long for UDP)")
+        case .serverError:
+            failLookup(s, "dns: server error")
+        }
+    }
+
+    private func failLookup(_ s: Int32, _ why: StaticString) {
+        dns.waiting.remove(Int32(slots[Int(s)].client))
+        deliver(s, .error(why))
+        closeNow(s)
+    }
+
+    /// Queries past `dnsTimeoutMs` go out again, or fail after `dnsTries` sends.
+    func expireQueries() {
+        while let e = dns.waiting.expired(now: now, timeout: Int64(limits.dnsTimeoutMs)) {
+            if Int(dns.sends[Int(e)]) < limits.dnsTries {
+                sendQuery(e)
+            } else {
+                failLookup(clients.slotOf[Int(e)], "dns: no answer in time")
+            }
+        }
+    }
+
+    var queryDue: Int64 {
+        let e = dns.waiting.first
+        return e >= 0 ? dns.waiting.stamp(e) + Int64(limits.dnsTimeoutMs) : Int64.max
+    }
+}

@@ -6,7 +6,8 @@
 // nameserver (resolv.conf's otherwise); --ipv6-first asks for AAAA before A. Exits 0 on
 // a 2xx, 3 on another status, 1 on an error ("error: …"). --repeat N sends the request
 // N times on one keep-alive connection, each after the answer to the one before, and
-// prints the last answer.
+// prints the last answer. --stream writes the body out as it arrives (any size; without
+// it the response must fit the receive block).
 //
 //   fetch http://127.0.0.1:8000/stats
 //   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
@@ -25,6 +26,7 @@ struct Options {
     var repeatCount = 1
     var dnsServer: String? = nil
     var ipv6First = false
+    var stream = false
 }
 
 func parseOptions() -> Options {
@@ -40,6 +42,7 @@ func parseOptions() -> Options {
         case "--repeat": o.repeatCount = args.popFirst().flatMap { Int($0) } ?? -1
         case "--dns": o.dnsServer = args.popFirst()
         case "--ipv6-first": o.ipv6First = true
+        case "--stream": o.stream = true
         default: o.url = arg.hasPrefix("-") ? nil : arg
         }
     }
@@ -54,7 +57,7 @@ let insecure = options.insecure
 let timeoutMs = options.timeoutMs
 let repeatCount = options.repeatCount
 guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0 else {
-    print("usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] http(s)://HOST:PORT/PATH")
+    print("usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] http(s)://HOST:PORT/PATH")
     AppOptions.exitProcess(2)
 }
 let target = ListenURL(url)?.path ?? "/"
@@ -90,6 +93,16 @@ do throws(ConnectError) {
         switch ev {
         case .connect:
             sendRequest(conn)
+        case let .httpHeaders(hm) where options.stream && answered + 1 == repeatCount:
+            conn.streamResponseBody()
+            print("status \(hm.status)")
+            AppOptions.flushOutput()
+        case let .httpBody(piece):
+            do throws(FileError) {
+                try File.standardOutput.write(piece)
+            } catch {
+                conn.close()
+            }
         case let .httpMessage(hm):
             answered += 1
             if answered < repeatCount && hm.keepAlive {
@@ -97,8 +110,10 @@ do throws(ConnectError) {
                 return
             }
             if answered < repeatCount { print("error: the server closed after \(answered) answers") }
-            print("status \(hm.status)")
-            print(hm.body.string, terminator: "")
+            if !options.stream {
+                print("status \(hm.status)")
+                print(hm.body.string, terminator: "")
+            }
             code = (200..<300).contains(hm.status) ? 0 : 3
             if answered < repeatCount { code = 1 }
             conn.close()

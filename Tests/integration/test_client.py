@@ -203,6 +203,59 @@ def test_fetch_reads_every_framing(raw_server, framing):
     assert (code, out) == (0, "status 200\nhello, world")
 
 
+def test_fetch_streams_a_response_larger_than_the_receive_block(tmp_path):
+    big = b"".join(b"line %06d of a large download\n" % i for i in range(40000))   # 1.2 MB
+    (tmp_path / "big.txt").write_bytes(big)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(tmp_path), **kw)
+
+        def log_message(self, *a):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/big.txt"
+        code, out = run("fetch", "--stream", url)
+        assert code == 0 and out == "status 200\n" + big.decode()
+        code, out = run("fetch", url)   # whole, it must fit the receive block
+        assert code == 1 and "error: HTTP: response larger than the receive block" in out
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("framing", ["chunked", "until-close"])
+def test_fetch_streams_every_framing(raw_server, framing):
+    pieces = [b"piece %05d " % i * 10 for i in range(2000)]         # 2000 x 120 bytes
+    body = b"".join(pieces)
+
+    def respond(conn, request):
+        if framing == "chunked":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for p in pieces:
+                conn.sendall(b"%x\r\n%s\r\n" % (len(p), p))
+            conn.sendall(b"0\r\n\r\n")
+        else:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + body)
+            conn.shutdown(socket.SHUT_WR)
+        time.sleep(0.5)
+    s = raw_server(respond)
+    code, out = run("fetch", "--stream", f"http://127.0.0.1:{s.port}/")
+    assert (code, out) == (0, "status 200\n" + body.decode())
+
+
+def test_fetch_reports_a_close_mid_stream(raw_server):
+    def cut(conn, request):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 50000)
+        conn.shutdown(socket.SHUT_WR)
+        time.sleep(0.5)
+    s = raw_server(cut)
+    code, out = run("fetch", "--stream", f"http://127.0.0.1:{s.port}/")
+    assert code == 1 and out.startswith("status 200\n" + "x" * 50000)
+    assert "error: HTTP: connection closed before the response was complete" in out
+
+
 def test_fetch_reports_a_close_mid_response(raw_server):
     def cut(conn, request):
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")

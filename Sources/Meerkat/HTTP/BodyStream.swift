@@ -3,7 +3,7 @@
 /// shown the bytes that follow the head, it says what to do with the front of them.
 /// Sizes are `UInt64` on every board, so an upload may exceed 4 GiB on a 32-bit one.
 struct BodyStream: Equatable {
-    enum Phase: UInt8 { case length, chunkSize, chunkData, chunkEnd, trailers }
+    enum Phase: UInt8 { case length, chunkSize, chunkData, chunkEnd, trailers, untilClose }
 
     enum Step: Equatable {
         /// The first n bytes are body data for the handler.
@@ -31,6 +31,12 @@ struct BodyStream: Equatable {
         BodyStream(phase: .chunkSize, remaining: 0, headLength: Int32(headLength))
     }
 
+    /// A response with neither length nor chunks: all of it is body, until the server
+    /// closes (the caller ends it at end of stream).
+    static func untilClose(headLength: Int) -> BodyStream {
+        BodyStream(phase: .untilClose, remaining: UInt64.max, headLength: Int32(headLength))
+    }
+
     var isStreaming: Bool { headLength > 0 }
 
     mutating func next(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Step {
@@ -38,7 +44,7 @@ struct BodyStream: Equatable {
         case .length:
             if remaining == 0 { return .done(skip: 0) }
             return takeData(n)
-        case .chunkData:
+        case .chunkData, .untilClose:
             return takeData(n)
         case .chunkSize:
             switch ChunkedDecoder.chunkSize(p, n, 0) {

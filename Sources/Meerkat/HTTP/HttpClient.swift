@@ -2,9 +2,10 @@ import CMeerkat
 
 /// The HTTP client's side of a connection: requests written with Host and Content-Length
 /// filled in, responses framed out of the receive buffer with the pure parser (length,
-/// chunked, until close; 1xx skipped; no body for HEAD, 204, 304) and delivered whole as
-/// `.httpMessage` (`hm.status`, headers, body). A WebSocket client's 101 goes to the
-/// upgrade check instead.
+/// chunked, until close; 1xx skipped; no body for HEAD, 204, 304): `.httpHeaders` when
+/// the head is in, then `.httpMessage` (`hm.status`, headers, body) whole, or the body
+/// streamed in `.httpBody` pieces (`streamResponseBody()`, HttpStreaming.swift). A
+/// WebSocket client's 101 goes to the upgrade check instead.
 extension Manager {
     func processResponses(_ s: Int32) {
         slots[Int(s)].flags.insert(.inHandler)
@@ -21,7 +22,12 @@ extension Manager {
     /// is an error.
     func responseAtEOF(_ s: Int32) {
         guard slots[Int(s)].client >= 0, slots[Int(s)].proto == .http else { return }
-        if slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount > 0 {
+        if slots[Int(s)].stream.isStreaming {
+            if slots[Int(s)].stream.phase == .untilClose {
+                slots[Int(s)].stream = BodyStream()
+                _ = finishStreamedResponse(s)
+            }
+        } else if slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount > 0 {
             _ = nextResponse(s, atEOF: true)
         }
         // Still bytes, or a request still unanswered: the server closed mid-response.
@@ -34,6 +40,7 @@ extension Manager {
     /// Frames and delivers one response; false when more bytes are needed or the
     /// connection is done.
     private func nextResponse(_ s: Int32, atEOF: Bool) -> Bool {
+        if slots[Int(s)].stream.isStreaming { return streamBody(s) }
         let e = Int(slots[Int(s)].client)
         let buf = receiveBuffer(s)
         let full = recvPool.blockSize - Int(slots[Int(s)].recvStart) <= buf.count
@@ -63,6 +70,19 @@ extension Manager {
                 return true
             }
             let headLength = r.head.length
+            if !slots[Int(s)].flags.contains(.headersDelivered) {
+                slots[Int(s)].flags.insert(.headersDelivered)
+                deliver(s, .httpHeaders(HttpMessage(base: base, head: r.head, fields: fields, body: .empty)))
+                guard stillServing(s) else { return false }
+            }
+            if slots[Int(s)].flags.contains(.streamingBody) {
+                switch r.body {
+                case .none: break
+                case let .length(n): return startStreamingResponse(s, .length(n, headLength: headLength))
+                case .chunked: return startStreamingResponse(s, .chunked(headLength: headLength))
+                case .untilClose: return startStreamingResponse(s, .untilClose(headLength: headLength))
+                }
+            }
             let room = recvPool.blockSize - Int(slots[Int(s)].recvStart) - headLength
             var bodyLength = 0, used = 0
             switch r.body {
@@ -93,17 +113,42 @@ extension Manager {
                 bodyLength = buf.count - headLength
                 used = bodyLength
             }
-            headerQueue.remove(s)
-            clients.entries[e].requestWasHead = false
-            let hm = HttpMessage(base: base, head: r.head, fields: fields,
-                                 body: ByteView(base: base + headLength, count: bodyLength))
-            deliver(s, .httpMessage(hm))
-            if slots[Int(s)].kind != .free { consume(s, headLength + used) }
-            return true
+            return deliverResponse(s, r, body: ByteView(base: base + headLength, count: bodyLength),
+                                   wireLength: headLength + used)
         }
     }
 
-    private func responseFailed(_ s: Int32, _ why: StaticString) -> Bool {
+    /// The response is complete: `.httpMessage`, and its bytes are dropped.
+    private func deliverResponse(_ s: Int32, _ r: ResponseHead, body: ByteView, wireLength: Int) -> Bool {
+        headerQueue.remove(s)
+        clients.entries[Int(slots[Int(s)].client)].requestWasHead = false
+        slots[Int(s)].flags.remove([.headersDelivered, .streamingBody])
+        let base = UnsafePointer(receiveBuffer(s).baseAddress!.assumingMemoryBound(to: UInt8.self))
+        deliver(s, .httpMessage(HttpMessage(base: base, head: r.head, fields: UnsafeBufferPointer(headerFields), body: body)))
+        if slots[Int(s)].kind != .free { consume(s, wireLength) }
+        return true
+    }
+
+    /// The handler asked for the body in pieces: the response deadline stops (the
+    /// handler took charge of the pace), and what is here goes out.
+    private func startStreamingResponse(_ s: Int32, _ stream: BodyStream) -> Bool {
+        headerQueue.remove(s)
+        slots[Int(s)].stream = stream
+        return streamBody(s)
+    }
+
+    /// A streamed body has ended: `.httpMessage` with the head (still at the front of
+    /// the buffer) and an empty body.
+    func finishStreamedResponse(_ s: Int32) -> Bool {
+        let e = Int(slots[Int(s)].client)
+        guard case let .complete(r) = HttpResponseParser.parseHead(UnsafeRawBufferPointer(receiveBuffer(s)), fields: headerFields,
+                                                                  requestWasHead: clients.entries[e].requestWasHead) else {
+            return responseFailed(s, "HTTP: malformed response")
+        }
+        return deliverResponse(s, r, body: .empty, wireLength: r.head.length)
+    }
+
+    func responseFailed(_ s: Int32, _ why: StaticString) -> Bool {
         deliver(s, .error(why))
         scheduleClose(s)
         return false

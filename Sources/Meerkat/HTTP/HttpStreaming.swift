@@ -1,9 +1,11 @@
 import CMeerkat
 
-/// Streamed request bodies: after `conn.streamRequestBody()` in `.httpHeaders`, the body
-/// comes in `.httpBody` pieces as it arrives (Content-Length or chunked, any size), then
-/// `.httpMessage` with an empty body. The head stays at the front of the receive buffer
-/// meanwhile; each piece is dropped once the handler has had it.
+/// Streamed bodies: after `conn.streamRequestBody()` (a server's request) or
+/// `conn.streamResponseBody()` (a client's response) in `.httpHeaders`, the body comes in
+/// `.httpBody` pieces as it arrives (Content-Length, chunked, or a response until the
+/// server closes; any size), then `.httpMessage` with an empty body. The head stays at
+/// the front of the receive buffer meanwhile; each piece is dropped once the handler has
+/// had it.
 extension Manager {
     func startStreaming(_ s: Int32, _ head: RequestHead, _ stream: BodyStream) -> Bool {
         headerQueue.remove(s)   // the handler took charge of the body's pace
@@ -30,11 +32,12 @@ extension Manager {
                 dropBodyBytes(s, n)
             case .needMore:
                 // Framing (a chunk-size or trailer line) larger than the block.
-                if buf.count >= recvPool.blockSize { fail(s, 400, "bad chunked body") }
+                if buf.count >= recvPool.blockSize { bodyFailed(s, 400) }
                 return false
             case let .done(n):
                 dropBodyBytes(s, n)
                 slots[Int(s)].stream = BodyStream()
+                if slots[Int(s)].client >= 0 { return finishStreamedResponse(s) }
                 guard case let .complete(head) = HttpParser.parseHead(UnsafeRawBufferPointer(receiveBuffer(s)), fields: headerFields,
                                                                      maxURILength: limits.maxURILength) else {
                     fail(s, 400, "bad request")
@@ -43,9 +46,18 @@ extension Manager {
                 finishRequest(s, head, body: .empty, wireLength: headLength)
                 return true
             case let .failed(status):
-                fail(s, status, "bad chunked body")
+                bodyFailed(s, status)
                 return false
             }
+        }
+    }
+
+    /// Bad framing: a server answers the request with `status`; a client gets `.error`.
+    private func bodyFailed(_ s: Int32, _ status: Int) {
+        if slots[Int(s)].client >= 0 {
+            _ = responseFailed(s, "HTTP: bad chunked response")
+        } else {
+            fail(s, status, "bad chunked body")
         }
     }
 
@@ -69,4 +81,11 @@ extension Connection {
         guard let s = liveSlot else { return }
         manager.slots[Int(s)].flags.insert(.streamingBody)
     }
+
+    /// A client's `streamRequestBody`: call during `.httpHeaders` of a response to take
+    /// its body in `.httpBody` pieces as it arrives, of any size (one larger than the
+    /// receive block that is not streamed is an `.error`). `.httpMessage` follows the
+    /// last piece, with an empty body; a server that closes before the end gives
+    /// `.error`. The response deadline (`headerTimeoutMs`) stops once streaming starts.
+    public func streamResponseBody() { streamRequestBody() }
 }

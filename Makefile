@@ -172,7 +172,8 @@ build/tls/server.crt:
 	    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"
 
 ## bench: wrk against the firmware echo-server and Debian's peers, as ratios; TLS ciphers
-## per board and TLS against nginx (handshakes, resumption, keep-alive, idle memory); then
+## per board and TLS against nginx (handshakes, resumption, keep-alive, idle memory); the
+## client tools next to wrk and websocket-client; then
 ## the wait of a fresh client while the pools are under attack, on every board.
 bench: deps
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) firmware BOARD=$(b) &&) true
@@ -180,6 +181,7 @@ bench: deps
 	bash scripts/bench.sh
 	$(PYTHON) scripts/bench_ws.py
 	$(PYTHON) scripts/bench_tls.py
+	$(PYTHON) scripts/bench_client.py
 	$(PYTHON) scripts/bench_attacks.py host $(ARM_BOARDS)
 
 ## tls-ciphers: AES-128-GCM against ChaCha20-Poly1305 with BOARD's mbedTLS (what

@@ -8,7 +8,8 @@
 // --reconnect keeps the WebSocket up instead (Reconnector: backoff from
 // --reconnect-min-ms, 500, doubling to --reconnect-max-ms, 30000, with jitter), printing
 // "up" and "down"; lines typed while it is down are dropped, not queued; it runs until
-// stdin ends.
+// stdin ends. --repeat N sends a line N times, each after the echo of the one before,
+// and prints the last echo (round trips, one line at a time: what make bench times).
 //
 //   ws-client ws://127.0.0.1:8000/ws
 //   ws-client --ca build/tls/server.crt wss://localhost:8443/ws
@@ -23,6 +24,7 @@ var timeoutMs = 10_000
 var reconnect = false
 var reconnectMinMs = 500
 var reconnectMaxMs = 30_000
+var repeatCount = 1
 var args = AppOptions.arguments[...]
 while let arg = args.popFirst() {
     switch arg {
@@ -34,11 +36,12 @@ while let arg = args.popFirst() {
     case "--reconnect": reconnect = true
     case "--reconnect-min-ms": reconnectMinMs = Int(args.popFirst() ?? "") ?? -1
     case "--reconnect-max-ms": reconnectMaxMs = Int(args.popFirst() ?? "") ?? -1
+    case "--repeat": repeatCount = Int(args.popFirst() ?? "") ?? -1
     default: url = arg.hasPrefix("-") ? nil : arg
     }
 }
-guard let url, pingMs >= 0, timeoutMs > 0, reconnectMinMs > 0, reconnectMaxMs > 0 else {
-    print("usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] "
+guard let url, pingMs >= 0, timeoutMs > 0, reconnectMinMs > 0, reconnectMaxMs > 0, repeatCount > 0 else {
+    print("usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] "
           + "[--reconnect [--reconnect-min-ms N] [--reconnect-max-ms N]] ws://HOST:PORT/PATH | wss://…")
     AppOptions.exitProcess(2)
 }
@@ -48,6 +51,8 @@ var server: Connection? = nil
 let newline: StaticString = "\n"
 /// Ticks of 100 ms since the last message (reset by each one), once stdin has ended.
 var quietTicks = 0
+/// Echoes still to send back for the line in flight (--repeat).
+var echoesLeft = 0
 
 /// stdin ended: close once answers have stopped coming.
 func closeWhenQuiet() {
@@ -76,6 +81,7 @@ func sendLines(_ input: Connection) {
         if line.count > 0 && line.buffer[line.count - 1] == 13 { line = line.slice(0, line.count - 1) }
         do {
             try server?.wsSend(line, binary ? WEBSOCKET_OP_BINARY : WEBSOCKET_OP_TEXT)
+            echoesLeft = repeatCount - 1
         } catch where reconnect {
             // Down, or going down: the line is dropped (nothing queued while down).
         } catch {
@@ -131,8 +137,19 @@ do throws(ConnectError) {
     server = try manager.connect(url, tls: tls) { conn, ev in
         switch ev {
         case let .wsMessage(wm):
-            printMessage(wm)
             quietTicks = 0
+            if echoesLeft > 0 {
+                echoesLeft -= 1
+                do throws(ConnectionError) {
+                    try conn.wsSend(wm.data, wm.opcode)
+                } catch {
+                    print("error: cannot send")
+                    failed = true
+                    conn.close()
+                }
+                return
+            }
+            printMessage(wm)
         case let .error(why):
             print("error: \(why)")
             failed = true

@@ -81,6 +81,13 @@ def test_ws_client_against_echo_server(start_server):
     assert out.splitlines() == ["Echo: hello", "Echo: second line"]
 
 
+def test_ws_client_repeat_sends_each_echo_back(start_server):
+    # /ws answers "Echo: " + the message: each round trip adds one prefix.
+    s = start_server("echo-server")
+    code, out = run("ws-client", "--repeat", "3", f"ws://127.0.0.1:{s.port()}/ws", stdin=b"hi\n")
+    assert (code, out) == (0, "Echo: Echo: Echo: hi\n")
+
+
 def test_ws_client_over_wss_verifies_the_server(start_server, certs):
     s = start_server("echo-server", "--listen", "wss://127.0.0.1:0", "--cert", certs["server.crt"],
                      "--key", certs["server.key"])

@@ -13,9 +13,9 @@
 //   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
 import Meerkat
 
-/// The command line, parsed into a value. (Written first as top-level `var` Strings
-/// reassigned from argv, the aarch64 firmware crashed whenever one was reassigned; this
-/// form runs on every board. Under investigation: see the issue 11 note.)
+/// The command line, parsed in a function: top-level code that assigns a global `String?`
+/// in a `while let … popFirst()` loop is miscompiled for aarch64 at -Osize (README,
+/// "Writing code that builds as firmware").
 struct Options {
     var url: String? = nil
     var method: String? = nil

@@ -15,32 +15,53 @@
 //   ws-client --ca build/tls/server.crt wss://localhost:8443/ws
 import Meerkat
 
-var url: String? = nil
-var binary = false
-var pingMs = 0
-var caFile: String? = nil
-var insecure = false
-var timeoutMs = 10_000
-var reconnect = false
-var reconnectMinMs = 500
-var reconnectMaxMs = 30_000
-var repeatCount = 1
-var args = AppOptions.arguments[...]
-while let arg = args.popFirst() {
-    switch arg {
-    case "--binary": binary = true
-    case "--insecure": insecure = true
-    case "--ping-ms": pingMs = Int(args.popFirst() ?? "") ?? -1
-    case "--ca": caFile = args.popFirst()
-    case "--timeout-ms": timeoutMs = Int(args.popFirst() ?? "") ?? -1
-    case "--reconnect": reconnect = true
-    case "--reconnect-min-ms": reconnectMinMs = Int(args.popFirst() ?? "") ?? -1
-    case "--reconnect-max-ms": reconnectMaxMs = Int(args.popFirst() ?? "") ?? -1
-    case "--repeat": repeatCount = Int(args.popFirst() ?? "") ?? -1
-    default: url = arg.hasPrefix("-") ? nil : arg
-    }
+/// The command line, parsed in a function: top-level code that assigns a global `String?`
+/// in a `while let … popFirst()` loop is miscompiled for aarch64 at -Osize (README,
+/// "Writing code that builds as firmware").
+struct Options {
+    var url: String? = nil
+    var binary = false
+    var pingMs = 0
+    var caFile: String? = nil
+    var insecure = false
+    var timeoutMs = 10_000
+    var reconnect = false
+    var reconnectMinMs = 500
+    var reconnectMaxMs = 30_000
+    var repeatCount = 1
 }
-guard let url, pingMs >= 0, timeoutMs > 0, reconnectMinMs > 0, reconnectMaxMs > 0, repeatCount > 0 else {
+
+func parseOptions() -> Options {
+    var o = Options()
+    var args = AppOptions.arguments[...]
+    while let arg = args.popFirst() {
+        switch arg {
+        case "--binary": o.binary = true
+        case "--insecure": o.insecure = true
+        case "--ping-ms": o.pingMs = args.popFirst().flatMap { Int($0) } ?? -1
+        case "--ca": o.caFile = args.popFirst()
+        case "--timeout-ms": o.timeoutMs = args.popFirst().flatMap { Int($0) } ?? -1
+        case "--reconnect": o.reconnect = true
+        case "--reconnect-min-ms": o.reconnectMinMs = args.popFirst().flatMap { Int($0) } ?? -1
+        case "--reconnect-max-ms": o.reconnectMaxMs = args.popFirst().flatMap { Int($0) } ?? -1
+        case "--repeat": o.repeatCount = args.popFirst().flatMap { Int($0) } ?? -1
+        default: o.url = arg.hasPrefix("-") ? nil : arg
+        }
+    }
+    return o
+}
+
+let options = parseOptions()
+let binary = options.binary
+let pingMs = options.pingMs
+let caFile = options.caFile
+let insecure = options.insecure
+let timeoutMs = options.timeoutMs
+let reconnect = options.reconnect
+let reconnectMinMs = options.reconnectMinMs
+let reconnectMaxMs = options.reconnectMaxMs
+let repeatCount = options.repeatCount
+guard let url = options.url, pingMs >= 0, timeoutMs > 0, reconnectMinMs > 0, reconnectMaxMs > 0, repeatCount > 0 else {
     print("usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] "
           + "[--reconnect [--reconnect-min-ms N] [--reconnect-max-ms N]] ws://HOST:PORT/PATH | wss://…")
     AppOptions.exitProcess(2)

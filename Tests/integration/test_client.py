@@ -61,15 +61,33 @@ class RawServer:
 
 @pytest.fixture
 def raw_server():
+    yield from made_then_closed(RawServer)
+
+
+def made_then_closed(make):
+    """A fixture's body: hands out `make` and closes everything it made at the end."""
     made = []
 
-    def make(respond):
-        s = RawServer(respond)
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.close()
+    def tracked(*args):
+        thing = make(*args)
+        made.append(thing)
+        return thing
+    yield tracked
+    for thing in made:
+        thing.close()
+
+
+def python_http_server(folder):
+    """Python's http.server serving `folder` on 127.0.0.1 (a free port), quietly."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(folder), **kw)
+
+        def log_message(self, *a):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 # ---- WebSocket client ----------------------------------------------------------------------
@@ -174,14 +192,7 @@ def test_fetch_against_echo_server(start_server):
 def test_fetch_against_python_http_server(tmp_path):
     (tmp_path / "hello.txt").write_bytes(b"from http.server\n" * 100)
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(tmp_path), **kw)
-
-        def log_message(self, *a):
-            pass
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = python_http_server(tmp_path)
     try:
         port = server.server_address[1]
         code, out = run("fetch", f"http://127.0.0.1:{port}/hello.txt")
@@ -214,14 +225,7 @@ def test_fetch_streams_a_response_larger_than_the_receive_block(tmp_path):
     big = b"".join(b"line %06d of a large download\n" % i for i in range(40000))   # 1.2 MB
     (tmp_path / "big.txt").write_bytes(big)
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(tmp_path), **kw)
-
-        def log_message(self, *a):
-            pass
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = python_http_server(tmp_path)
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/big.txt"
         code, out = run("fetch", "--stream", url)

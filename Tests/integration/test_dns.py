@@ -15,7 +15,7 @@ import pytest
 from dnslib import AAAA, QTYPE, RCODE, RR, A, DNSRecord
 
 from conftest import SLOW
-from test_client import run
+from test_client import made_then_closed, run
 
 
 class DnsServer:
@@ -152,15 +152,7 @@ def pages():
 
 @pytest.fixture
 def dns():
-    made = []
-
-    def make(zone):
-        server = DnsServer(zone)
-        made.append(server)
-        return server
-    yield make
-    for server in made:
-        server.close()
+    yield from made_then_closed(DnsServer)
 
 
 def fetch(dns_server, name, port, *extra, timeout_ms=3000):

@@ -1,5 +1,9 @@
 #define _GNU_SOURCE
+#define _FILE_OFFSET_BITS 64   /* files past 2 GiB on armv7 too (only this file sees off_t) */
 #include "CMeerkat.h"
+#include <dirent.h>
+#include <limits.h>
+#include <sys/sendfile.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/base64.h>
 #include <sys/uio.h>
@@ -334,4 +338,88 @@ int mk_base64(const void *in, size_t len, char *out, size_t out_len) {
     size_t written = 0;
     if (mbedtls_base64_encode((unsigned char *)out, out_len, &written, in, len) != 0) return -1;
     return (int)written;
+}
+
+/* ---- static files ---- */
+
+int mk_realpath(const char *path, char *out, size_t len) {
+    char buf[PATH_MAX];
+    if (!realpath(path, buf)) return -errno;
+    size_t n = strlen(buf);
+    if (n + 1 > len) return -ENAMETOOLONG;
+    memcpy(out, buf, n + 1);
+    return (int)n;
+}
+
+int mk_open_below(const char *root_real, const char *path, mk_file_info *info) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -errno;
+    /* What was opened, symlinks followed: it must lie inside the root. */
+    char link[64], real[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, real, sizeof real - 1);
+    size_t root_len = strlen(root_real);
+    struct stat st;
+    if (n < 0 || fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    real[n] = 0;
+    int inside = strncmp(real, root_real, root_len) == 0 &&
+                 (real[root_len] == '/' || real[root_len] == 0 || (root_len == 1 && root_real[0] == '/'));
+    if (!inside || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+        close(fd);
+        return -EACCES;
+    }
+    info->size = (uint64_t)st.st_size;
+    info->mtime = (int64_t)st.st_mtime;
+    info->is_dir = S_ISDIR(st.st_mode) ? 1 : 0;
+    return fd;
+}
+
+long mk_sendfile(int out_fd, int in_fd, uint64_t *offset, size_t count) {
+    off_t off = (off_t)*offset;
+    ssize_t n = sendfile(out_fd, in_fd, &off, count);
+    if (n < 0) return -errno;
+    *offset = (uint64_t)off;
+    return n;
+}
+
+long mk_pread(int fd, void *buf, size_t len, uint64_t offset) {
+    ssize_t n = pread(fd, buf, len, (off_t)offset);
+    return n < 0 ? -errno : n;
+}
+
+int mk_dir_next(int fd, char *name, size_t len, int *is_dir) {
+    static char buf[4096];
+    static long used = 0, at = 0;
+    static int current = -1;
+    if (fd != current) {
+        current = fd;
+        used = at = 0;
+    }
+    for (;;) {
+        if (at >= used) {
+            used = getdents64(fd, buf, sizeof buf);
+            at = 0;
+            if (used <= 0) {
+                current = -1;
+                return used < 0 ? -errno : 0;
+            }
+        }
+        struct dirent64 *d = (struct dirent64 *)(buf + at);
+        at += d->d_reclen;
+        if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) continue;
+        size_t n = strlen(d->d_name);
+        if (n + 1 > len) continue;
+        memcpy(name, d->d_name, n + 1);
+        if (d->d_type == DT_UNKNOWN) {   /* some filesystems do not say: ask */
+            struct stat st;
+            *is_dir = fstatat(fd, d->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
+        } else {
+            *is_dir = d->d_type == DT_DIR;
+        }
+        return 1;
+    }
 }

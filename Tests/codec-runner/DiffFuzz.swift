@@ -48,7 +48,8 @@ enum DiffFuzz {
 
     /// The head parser's answer; for a chunked head, the decoder's and the streaming
     /// decoder's on what follows; and the chunked decoder's, the WebSocket frame codec's
-    /// and the UTF-8 validator's on the whole input.
+    /// the UTF-8 validator's, the response parser's, the DNS answer's, the static path's,
+    /// the byte range's and the HTTP date's on the whole input.
     static func answers(_ input: [UInt8]) -> String {
         input.withUnsafeBytes { raw in
             var text = CodecVectors.headAnswer(raw, fieldSum: true)
@@ -64,6 +65,9 @@ enum DiffFuzz {
                 text += " | " + CodecVectors.answer(.utf8, whole, raw.count)
                 text += " | " + CodecVectors.answer(.response, whole, raw.count)
                 text += " | " + CodecVectors.answer(.dnsA, whole, raw.count)
+                text += " | " + CodecVectors.answer(.staticPath, whole, raw.count)
+                text += " | " + CodecVectors.answer(.range, whole, raw.count)
+                text += " | " + CodecVectors.answer(.httpDate, whole, raw.count)
             }
             return text
         }

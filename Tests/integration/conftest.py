@@ -203,12 +203,12 @@ def read_to_eof(sock):
     return data
 
 
-def start_counted(start_server, tmp_path, *args):
-    """echo-server (with `args`) under our LD_PRELOAD allocation counter (host only);
-    returns the server and a function that reads the process's allocation count so far."""
+def start_counted(start_server, tmp_path, *args, app="echo-server"):
+    """`app` (with `args`) under our LD_PRELOAD allocation counter (host only); returns
+    the server and a function that reads the process's allocation count so far."""
     report = tmp_path / "count"
     so = os.path.join(ROOT, "build", "malloccount.so")
-    s = start_server("echo-server", *args, env={"LD_PRELOAD": so, "MALLOCCOUNT_FILE": str(report)})
+    s = start_server(app, *args, env={"LD_PRELOAD": so, "MALLOCCOUNT_FILE": str(report)})
 
     def count():
         report.unlink(missing_ok=True)

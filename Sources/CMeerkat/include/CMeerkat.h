@@ -70,6 +70,27 @@ int mk_connect(const mk_addr *addr);
 /// A non-blocking UDP socket connected to addr (the kernel then takes datagrams from
 /// that address only): the fd or -errno.
 int mk_udp_connect(const mk_addr *addr);
+/// What mk_open_below learned of the file it opened.
+typedef struct {
+    uint64_t size;
+    int64_t mtime;
+    int32_t is_dir;
+} mk_file_info;
+
+/// realpath(3) of path into out (len bytes); the length or -errno.
+int mk_realpath(const char *path, char *out, size_t len);
+/// Opens path read-only (non-blocking, close-on-exec) and checks what was opened, with
+/// symlinks followed, against root_real (a realpath): the fd, -EACCES when it lies
+/// outside the root or is neither a regular file nor a folder, or -errno.
+int mk_open_below(const char *root_real, const char *path, mk_file_info *info);
+/// sendfile(2) from *offset (advanced); bytes or -errno. 64-bit offsets on every board.
+long mk_sendfile(int out_fd, int in_fd, uint64_t *offset, size_t count);
+/// pread(2) at a 64-bit offset; bytes or -errno.
+long mk_pread(int fd, void *buf, size_t len, uint64_t offset);
+/// The next entry of the open folder fd ("." and ".." skipped; one folder at a time):
+/// its name into name, *is_dir set; 1, 0 at the end, or -errno.
+int mk_dir_next(int fd, char *name, size_t len, int *is_dir);
+
 /// Makes fd non-blocking; 0 or -errno.
 int mk_set_nonblocking(int fd);
 /// The socket's pending error (SO_ERROR): 0 once a connect succeeded.

@@ -13,6 +13,9 @@ struct HeldBody {
         case array([UInt8])
         /// This connection's receive block (an echo); the block is pinned meanwhile.
         case receiveBlock
+        /// A file sent from its descriptor: entry `e` of `Manager.fileSends` (the body
+        /// has no address; `count` is what is left, capped at `Int.max`).
+        case file(Int32)
     }
 
     var base: UnsafeRawPointer? = nil

@@ -41,6 +41,9 @@ public struct Limits {
     public var maxClients: Int = 16
     /// A client's TCP connect must complete within this.
     public var connectTimeoutMs: Int = 10_000
+    /// Files larger than a send block being sent at once (`serveDir`/`serveFile`);
+    /// each holds a descriptor, no buffer. When all are busy, another such file gets 503.
+    public var fileSends: Int = 32
     /// A DNS query is sent again when no good answer came within this, up to
     /// `dnsTries` times in all; then the connect fails.
     public var dnsTimeoutMs: Int = 2_000
@@ -93,6 +96,7 @@ public struct Limits {
         l.maxClients = max(l.maxClients, 0)
         l.connectTimeoutMs = max(l.connectTimeoutMs, 1)
         l.dnsTimeoutMs = max(l.dnsTimeoutMs, 1)
+        l.fileSends = max(l.fileSends, 0)
         l.dnsTries = min(max(l.dnsTries, 1), 16)
         l.tlsTicketLifetimeS = min(max(l.tlsTicketLifetimeS, 60), 86_400)
         return l

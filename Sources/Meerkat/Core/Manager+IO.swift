@@ -281,7 +281,7 @@ extension Manager {
         }
         slots[Int(s)].recvStart = slots[Int(s)].recvEnd
         slots[Int(s)].sendStart = slots[Int(s)].sendEnd
-        slots[Int(s)].held = HeldBody()
+        dropHeld(s)
         releaseEmptyBuffers(s)
         switch kind {
         case .listener: counts.listeners -= 1

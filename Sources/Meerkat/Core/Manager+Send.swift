@@ -163,6 +163,8 @@ extension Manager {
                     slots[Int(s)].sendStart += Int32(n)
                     if held.isPending { slots[Int(s)].held.before -= Int32(n) }
                 }
+            } else if case let .file(e) = held.owner {
+                n = sendFromFile(s, e)
             } else if held.isPending {
                 n = transportWrite(s, held.base, held.count)
                 if n > 0 {

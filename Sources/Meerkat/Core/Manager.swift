@@ -51,6 +51,15 @@ public final class Manager {
     /// Ask for AAAA (IPv6) records first, A only when the name has none; and take an
     /// IPv6 line of /etc/hosts over an IPv4 one. Off: IPv4 first.
     public var dnsPreferIPv6 = false
+    /// Static files (Static/): the path being opened and the validators written behind
+    /// it; the real path of the last root served, and the files being sent.
+    static let staticPathSize = 4096
+    static let validatorSize = 64
+    let staticPath: UnsafeMutablePointer<UInt8>
+    let staticRootReal: UnsafeMutablePointer<UInt8>
+    var staticRootName = ""
+    var staticRootKnown = false
+    var fileSends: FileSends
     var counts = (listeners: 0, connections: 0, rejecting: 0)
     /// Connections closed by reclaim (Reclaim.swift), for `stats`.
     var evictions = 0
@@ -97,6 +106,9 @@ public final class Manager {
         tlsSessions = TlsSessionPool(capacity: limits.tlsSlots)
         clients = ClientTable(capacity: limits.maxClients)
         dns = DnsQueries(capacity: limits.maxClients)
+        staticPath = .allocate(capacity: Manager.staticPathSize + Manager.validatorSize)
+        staticRootReal = .allocate(capacity: Manager.staticPathSize)
+        fileSends = FileSends(capacity: limits.fileSends)
         maskScratch = .allocate(capacity: limits.maxClients > 0 ? limits.sendBufferSize : 1)
         tlsScratch = .allocate(capacity: limits.tlsSlots > 0 ? limits.sendBufferSize : 1)
         now = mk_now_ms()
@@ -133,6 +145,9 @@ public final class Manager {
         tlsScratch.deallocate()
         clients.deallocate()
         dns.deallocate()
+        staticPath.deallocate()
+        staticRootReal.deallocate()
+        fileSends.deallocate()
         maskScratch.deallocate()
         wakeupQueue.deallocate()
         poller.close()

@@ -88,9 +88,11 @@ extension Manager {
     }
 
     /// Status line, the caller's headers, Content-Length (when given and allowed),
-    /// `extra` (pre-formatted lines), the Connection header, and the blank line.
+    /// `extra` (pre-formatted lines), what `lines` writes, the Connection header, and
+    /// the blank line.
     func writeHead(_ w: inout ByteWriter, _ s: Int32, status: Int, headers: KeyValuePairs<String, String>,
-                   contentLength: Int?, extra: StaticString) throws(ConnectionError) {
+                   contentLength: Int?, extra: StaticString,
+                   lines: (inout ByteWriter) -> Void = { _ in }) throws(ConnectionError) {
         guard (100...999).contains(status) else { throw .invalidState }
         let interim = status < 200
         // An answer before the body is all here ends the connection after it.
@@ -110,6 +112,7 @@ extension Manager {
             w.append("\r\n")
         }
         w.append(extra)
+        lines(&w)
         if !interim && !flags.contains(.keepAlive) {
             w.append("Connection: close\r\n")
         } else if flags.contains(.http10) && !interim {
@@ -127,7 +130,7 @@ extension Manager {
         replied(s)
         if !slots[Int(s)].flags.contains(.keepAlive) {
             slots[Int(s)].flags.insert(.draining)
-            if slots[Int(s)].sendCount == 0 { finishDrain(s) }
+            if !hasOutput(s) { finishDrain(s) }
         }
     }
 

@@ -24,9 +24,12 @@ public struct AppOptions {
     /// its status every N ms (device-app; 5000 by default).
     public var report: String? = nil
     public var reportMs: Int = 5000
+    /// The app's own switches (`extra` of `parse`) that were given.
+    public var flags: [String] = []
 
     /// Parses the process arguments; on a bad one prints usage and exits with 2.
-    public static func parse(defaultListen: String) -> AppOptions {
+    /// `extra` names switches (no value) of this app's own, collected in `flags`.
+    public static func parse(defaultListen: String, extra: [String] = []) -> AppOptions {
         var options = AppOptions()
         var i = 1
         let argc = Int(mk_argc())
@@ -50,7 +53,10 @@ public struct AppOptions {
             case "--dir": options.dir = value(i + 1); i += 2
             case "--report": options.report = value(i + 1); i += 2
             case "--report-ms": options.reportMs = max(number(value(i + 1)), 1); i += 2
-            default: usage()
+            default:
+                guard extra.contains(arg) else { usage() }
+                options.flags.append(arg)
+                i += 1
             }
         }
         if options.listen.isEmpty { options.listen.append(defaultListen) }

@@ -33,11 +33,30 @@ struct ByteWriter {
         count += 1
     }
 
+    /// Marks `n` bytes written in place (after the caller wrote them at `base + count`).
+    mutating func skip(_ n: Int) {
+        guard !overflowed, n <= capacity - count else {
+            overflowed = true
+            return
+        }
+        count += n
+    }
+
+    /// Takes back the last `n` bytes written.
+    mutating func drop(_ n: Int) {
+        count -= min(n, count)
+    }
+
     /// Decimal digits of a non-negative number.
     mutating func append(decimal value: Int) {
+        append(decimal: UInt64(max(value, 0)))
+    }
+
+    /// Decimal digits of a 64-bit number (file sizes and offsets on a 32-bit board).
+    mutating func append(decimal value: UInt64) {
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // 24 bytes of scratch, no heap
         withUnsafeMutableBytes(of: &digits) { scratch in
-            var v = max(value, 0)
+            var v = value
             var i = scratch.count
             repeat {
                 i -= 1

@@ -8,7 +8,7 @@
 #endif
 
 struct CodecVector {
-    enum Codec { case head, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA }
+    enum Codec { case head, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, staticPath, range, httpDate }
     let codec: Codec
     let name: StaticString
     let input: StaticString
@@ -60,6 +60,9 @@ enum CodecVectors {
         case .response: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: false)
         case .responseToHead: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: true)
         case .dnsA: return dnsAnswer(UnsafeRawBufferPointer(buf))
+        case .staticPath: return staticPathAnswer(UnsafeRawBufferPointer(buf))
+        case .range: return rangeAnswer(UnsafeRawBufferPointer(buf))
+        case .httpDate: return httpDateAnswer(UnsafeRawBufferPointer(buf))
         case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
         case .streamed: return streamedAnswer(buf)
         case .wsFrame: return wsFrameAnswer(buf)
@@ -118,6 +121,42 @@ enum CodecVectors {
 
     /// An answer to an A query for example.com with ID 0x1234: the summary, and the first
     /// address in hex.
+    /// `ok <path> dir|file`, or why the path is refused.
+    static func staticPathAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+        defer { out.deallocate() }
+        switch StaticPath.resolve(ByteView(buf), into: out) {
+        case let .ok(count, directory):
+            return "ok " + String(decoding: out[0..<count], as: UTF8.self) + (directory ? " dir" : " file")
+        case .bad: return "bad"
+        case .forbidden: return "forbidden"
+        case .tooLong: return "too long"
+        }
+    }
+
+    /// Input "SIZE|Range value": `full`, `partial START LENGTH` or `unsatisfiable`.
+    static func rangeAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        let all = ByteView(buf)
+        guard let bar = all.firstIndex(of: UInt8(ascii: "|")),
+              case let .value(size) = WireNumber.decimal(all.slice(0, bar)) else { return "bad vector" }
+        switch FileConditions.parseRange(all.slice(bar + 1, all.count), size: size) {
+        case .full: return "full"
+        case .notModified: return "not modified"
+        case let .partial(start, length): return "partial \(start) \(length)"
+        case .unsatisfiable: return "unsatisfiable"
+        }
+    }
+
+    /// An IMF-fixdate: its seconds and the date written back, or `invalid`.
+    static func httpDateAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        guard let seconds = HttpDate.parse(ByteView(buf)) else { return "invalid" }
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: 40)
+        defer { out.deallocate() }
+        var w = ByteWriter(base: out, capacity: 40)
+        HttpDate.write(seconds, &w)
+        return "\(seconds) " + String(decoding: w.written, as: UTF8.self)
+    }
+
     static func dnsAnswer(_ buf: UnsafeRawBufferPointer) -> String {
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
         defer { out.deallocate() }
@@ -211,6 +250,47 @@ enum CodecVectors {
     // MARK: The vectors
 
     static let all: [CodecVector] = [
+        // Static file paths (serveDir): decoded once, never leaving the root.
+        .init(codec: .staticPath, name: "plain", input: "/css/site.css", expected: "ok css/site.css file"),
+        .init(codec: .staticPath, name: "root", input: "/", expected: "ok  dir"),
+        .init(codec: .staticPath, name: "folder", input: "/docs/", expected: "ok docs dir"),
+        .init(codec: .staticPath, name: "dots and doubles dropped", input: "//a/./b//c", expected: "ok a/b/c file"),
+        .init(codec: .staticPath, name: "escapes decoded once", input: "/a%20b/%2541", expected: "ok a b/%41 file"),
+        .init(codec: .staticPath, name: "dot-dot", input: "/a/../b", expected: "forbidden"),
+        .init(codec: .staticPath, name: "encoded dot-dot", input: "/%2e%2E/etc", expected: "forbidden"),
+        .init(codec: .staticPath, name: "encoded slash", input: "/a%2fb", expected: "forbidden"),
+        .init(codec: .staticPath, name: "encoded backslash", input: "/..%5cx", expected: "forbidden"),
+        .init(codec: .staticPath, name: "backslash", input: "/a\\b", expected: "forbidden"),
+        .init(codec: .staticPath, name: "encoded NUL", input: "/a%00.txt", expected: "forbidden"),
+        .init(codec: .staticPath, name: "bad escape", input: "/a%zz", expected: "bad"),
+        .init(codec: .staticPath, name: "cut escape", input: "/a%4", expected: "bad"),
+        .init(codec: .staticPath, name: "relative", input: "a/b", expected: "bad"),
+        .init(codec: .staticPath, name: "longer than the buffer", input: "/0123456789/0123456789/0123456789/0123456789/0123456789/0123456789x",
+              expected: "too long"),
+        // Byte ranges (RFC 9110 §14): offsets past 32 bits must work on a 32-bit board.
+        .init(codec: .range, name: "first-last", input: "256|bytes=10-19", expected: "partial 10 10"),
+        .init(codec: .range, name: "suffix", input: "256|bytes=-6", expected: "partial 250 6"),
+        .init(codec: .range, name: "suffix longer than the file", input: "5|bytes=-100", expected: "partial 0 5"),
+        .init(codec: .range, name: "open end", input: "256|bytes=250-", expected: "partial 250 6"),
+        .init(codec: .range, name: "last past the end", input: "256|bytes=200-999", expected: "partial 200 56"),
+        .init(codec: .range, name: "start past the end", input: "256|bytes=256-300", expected: "unsatisfiable"),
+        .init(codec: .range, name: "zero suffix", input: "256|bytes=-0", expected: "unsatisfiable"),
+        .init(codec: .range, name: "several ranges", input: "256|bytes=0-1,5-6", expected: "full"),
+        .init(codec: .range, name: "other unit", input: "256|items=0-1", expected: "full"),
+        .init(codec: .range, name: "reversed", input: "256|bytes=9-1", expected: "full"),
+        .init(codec: .range, name: "past 4 GiB", input: "6000000000|bytes=4294967296-4294967300", expected: "partial 4294967296 5"),
+        .init(codec: .range, name: "past 64 bits", input: "256|bytes=18446744073709551616-", expected: "full"),
+        .init(codec: .range, name: "sign", input: "256|bytes=+1-2", expected: "full"),
+        // HTTP dates (Last-Modified, If-Modified-Since): IMF-fixdate only.
+        .init(codec: .httpDate, name: "RFC 9110 example", input: "Sun, 06 Nov 1994 08:49:37 GMT",
+              expected: "784111777 Sun, 06 Nov 1994 08:49:37 GMT"),
+        .init(codec: .httpDate, name: "leap day", input: "Thu, 29 Feb 2024 23:59:59 GMT",
+              expected: "1709251199 Thu, 29 Feb 2024 23:59:59 GMT"),
+        .init(codec: .httpDate, name: "garbage", input: "Wed, 01 Jan 2celebrate", expected: "invalid"),
+        .init(codec: .httpDate, name: "after 2038 on 32 bits", input: "Fri, 01 Jan 2100 00:00:00 GMT",
+              expected: "4102444800 Fri, 01 Jan 2100 00:00:00 GMT"),
+        .init(codec: .httpDate, name: "RFC 850 form", input: "Sunday, 06-Nov-94 08:49:37 GMT", expected: "invalid"),
+        .init(codec: .httpDate, name: "bad month", input: "Sun, 06 Nox 1994 08:49:37 GMT", expected: "invalid"),
         // DNS answers to an A query for example.com, ID 0x1234 (the resolver's codec).
         .init(codec: .dnsA, name: "DNS A record", input: "12 34 81 80 00 01 00 01 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 07",
               expected: "addresses 1 c0000207"),

@@ -1,0 +1,54 @@
+import CMeerkat
+
+/// Files being sent as reply bodies larger than a send block: a small fixed table
+/// (`Limits.fileSends`), allocated once. A connection's held body names its entry
+/// (`HeldBody.Owner.file`); the bytes go from the descriptor to the socket as it drains
+/// (sendfile; read into the TLS scratch for a TLS connection), so a file of any size
+/// costs no buffer of its own.
+struct FileSends {
+    struct Entry {
+        var fd: Int32 = -1
+        var offset: UInt64 = 0
+        var remaining: UInt64 = 0
+    }
+
+    let capacity: Int
+    let entries: UnsafeMutablePointer<Entry>
+    private let freeStack: UnsafeMutablePointer<Int32>
+    private var freeCount: Int
+
+    init(capacity requested: Int) {
+        capacity = max(requested, 0)
+        let n = max(capacity, 1)
+        entries = .allocate(capacity: n)
+        entries.initialize(repeating: Entry(), count: n)
+        freeStack = .allocate(capacity: n)
+        for i in 0..<capacity { freeStack[i] = Int32(capacity - 1 - i) }
+        freeCount = capacity
+    }
+
+    var inUse: Int { capacity - freeCount }
+
+    /// An entry for `fd` from `offset`, `length` bytes; nil when the table is full.
+    mutating func take(fd: Int32, offset: UInt64, length: UInt64) -> Int32? {
+        guard freeCount > 0 else { return nil }
+        freeCount -= 1
+        let e = freeStack[freeCount]
+        entries[Int(e)] = Entry(fd: fd, offset: offset, remaining: length)
+        return e
+    }
+
+    /// Closes the entry's descriptor and frees it.
+    mutating func give(_ e: Int32) {
+        if entries[Int(e)].fd >= 0 { _ = CMeerkat.close(entries[Int(e)].fd) }
+        entries[Int(e)] = Entry()
+        freeStack[freeCount] = e
+        freeCount += 1
+    }
+
+    func deallocate() {
+        for i in 0..<capacity where entries[i].fd >= 0 { _ = CMeerkat.close(entries[i].fd) }
+        entries.deallocate()
+        freeStack.deallocate()
+    }
+}

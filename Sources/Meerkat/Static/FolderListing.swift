@@ -1,0 +1,60 @@
+import CMeerkat
+
+/// A folder's listing (`serveDir(…, listing: true)` when it has no index.html): a small
+/// HTML page of its entries, folders marked with "/". Built in an array (a listing is
+/// not on any hot path) and sent at any size.
+extension Manager {
+    /// Lists the folder whose path (ending in "/") is the first `folderLength` bytes of
+    /// `staticPath`; 403 when `listing` is off, 404 when there is no such folder.
+    func listFolder(_ s: Int32, _ hm: HttpMessage, folderLength: Int, listing: Bool) {
+        staticPath[folderLength] = 0
+        var info = mk_file_info()
+        let fd = openBelow(&info)
+        guard fd >= 0 else { return staticError(s, -fd == EACCES ? 403 : 404) }
+        defer { _ = CMeerkat.close(fd) }
+        guard info.is_dir != 0 else { return staticError(s, 404) }
+        guard listing else { return staticError(s, 403) }
+        var page: [UInt8] = []
+        page.append(contentsOf: "<!doctype html><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Index of ".utf8)
+        FolderListing.appendEscaped(hm.uri.buffer, to: &page)
+        page.append(contentsOf: "</title><h1>Index of ".utf8)
+        FolderListing.appendEscaped(hm.uri.buffer, to: &page)
+        page.append(contentsOf: "</h1><ul>".utf8)
+        if hm.uri.count > 1 { page.append(contentsOf: "<li><a href=\"../\">../</a></li>".utf8) }
+        var name = [UInt8](repeating: 0, count: 256)
+        var isDir: Int32 = 0
+        while true {
+            let got = name.withUnsafeMutableBufferPointer { b in
+                b.withMemoryRebound(to: CChar.self) { mk_dir_next(fd, $0.baseAddress, 256, &isDir) }
+            }
+            guard got > 0 else { break }
+            let bytes = name.prefix(while: { $0 != 0 })
+            let suffix = isDir != 0 ? "/" : ""
+            page.append(contentsOf: "<li><a href=\"".utf8)
+            page.append(contentsOf: urlEncode(String(decoding: bytes, as: UTF8.self)).utf8)
+            page.append(contentsOf: (suffix + "\">").utf8)
+            bytes.withUnsafeBytes { FolderListing.appendEscaped($0, to: &page) }
+            page.append(contentsOf: (suffix + "</a></li>").utf8)
+        }
+        page.append(contentsOf: "</ul>\n".utf8)
+        do throws(ConnectionError) {
+            try handlerReply(s, status: 200, body: page.withUnsafeBytes { $0 }, owner: .array(page),
+                             headers: ["Content-Type": "text/html; charset=utf-8"])
+        } catch {}
+    }
+}
+
+enum FolderListing {
+    /// Bytes made safe inside HTML: & < > " escaped, the rest as they are.
+    static func appendEscaped(_ text: UnsafeRawBufferPointer, to page: inout [UInt8]) {
+        for c in text {
+            switch c {
+            case UInt8(ascii: "&"): page.append(contentsOf: "&amp;".utf8)
+            case UInt8(ascii: "<"): page.append(contentsOf: "&lt;".utf8)
+            case UInt8(ascii: ">"): page.append(contentsOf: "&gt;".utf8)
+            case UInt8(ascii: "\""): page.append(contentsOf: "&quot;".utf8)
+            default: page.append(c)
+            }
+        }
+    }
+}

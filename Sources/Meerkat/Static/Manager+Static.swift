@@ -1,0 +1,252 @@
+import CMeerkat
+
+/// Static files (the docs' `serve_dir` and `serve_file`): GET and HEAD, ETag and
+/// Last-Modified with 304, one byte range (206/416), a precompressed `.gz` sibling for
+/// clients that take gzip, Content-Type from the extension, `index.html` for a folder and
+/// an optional listing. The path is made safe by `StaticPath`; what is opened must lie
+/// inside the root once symlinks are followed (`mk_open_below`). A body that fits the
+/// send block with its head goes out in one write; a larger one is sent from the
+/// descriptor as the socket drains (`FileSends`). Serving allocates nothing: the path,
+/// the validators and the head are written into scratch allocated at start.
+extension Connection {
+    /// Answers `hm` with the file its URI names below the folder `root`. A folder's
+    /// `index.html` answers for it; without one, `listing: true` lists the folder (else
+    /// 403). A folder asked without its trailing "/" is redirected (301) to it. Methods
+    /// other than GET and HEAD get 405; "..", encoded slashes and control bytes 403; what
+    /// is not there (or not inside the root) 404. Never throws: a reply that cannot be
+    /// queued is answered 500 by the library, as for `reply`.
+    public func serveDir(_ hm: HttpMessage, root: String, listing: Bool = false) {
+        guard let s = liveSlot else { return }
+        manager.serveStatic(s, hm, root: root, file: nil, listing: listing)
+    }
+
+    /// Answers `hm` with the file at `path` (chosen by the app, not by the URI), with
+    /// the same validators, ranges, gzip sibling and types as `serveDir`.
+    public func serveFile(_ hm: HttpMessage, path: String) {
+        guard let s = liveSlot else { return }
+        manager.serveStatic(s, hm, root: "/", file: path, listing: false)
+    }
+}
+
+extension Manager {
+    /// Room kept after the path for "/index.html", ".gz" and the NUL.
+    private static let pathTail = 16
+
+    func serveStatic(_ s: Int32, _ hm: HttpMessage, root: String, file: String?, listing: Bool) {
+        guard hm.method == "GET" || hm.method == "HEAD" else {
+            return staticError(s, 405, allow: true)
+        }
+        guard realRoot(root) else { return staticError(s, 404) }
+        // The path to open: root + "/" + the URI's path made safe (or the app's file).
+        var w = ByteWriter(base: staticPath, capacity: Manager.staticPathSize - Manager.pathTail)
+        var rootText = file ?? root
+        rootText.withUTF8 { w.append(UnsafeRawBufferPointer($0)) }
+        var directory = false
+        var nameStart = 0
+        if file == nil {
+            if w.count > 1 && staticPath[w.count - 1] == UInt8(ascii: "/") { w.drop(1) }
+            w.append(byte: UInt8(ascii: "/"))
+            nameStart = w.count
+            let out = UnsafeMutableRawBufferPointer(start: staticPath + w.count,
+                                                    count: max(Manager.staticPathSize - Manager.pathTail - w.count, 0))
+            switch StaticPath.resolve(hm.uri, into: out) {
+            case .bad: return staticError(s, 400)
+            case .forbidden: return staticError(s, 403)
+            case .tooLong: return staticError(s, 404)
+            case let .ok(count, isDirectory):
+                w.skip(count)
+                directory = isDirectory
+            }
+            if directory {
+                if staticPath[w.count - 1] != UInt8(ascii: "/") { w.append(byte: UInt8(ascii: "/")) }
+                w.append("index.html")
+            }
+        }
+        guard !w.overflowed else { return staticError(s, 404) }
+        let pathLength = w.count
+        let type = MimeTypes.type(of: ByteView(base: staticPath + nameStart, count: pathLength - nameStart))
+        var info = mk_file_info()
+        var gzip = false
+        var fd: Int32 = -1
+        if hm.header("Accept-Encoding")?.containsToken("gzip") == true {
+            w.append(".gz")
+            w.append(byte: 0)
+            fd = openBelow(&info)
+            if fd >= 0 && info.is_dir != 0 {
+                _ = CMeerkat.close(fd)
+                fd = -1
+            }
+            gzip = fd >= 0
+            w.drop(4)
+        }
+        if fd < 0 {
+            w.append(byte: 0)
+            fd = openBelow(&info)
+        }
+        if fd < 0 {
+            // A folder without index.html: its listing, or 403 when listings are off
+            // (404 when the folder is not there either).
+            if directory && -fd == ENOENT {
+                return listFolder(s, hm, folderLength: pathLength - "index.html".utf8.count, listing: listing)
+            }
+            return staticError(s, -fd == EACCES ? 403 : 404)
+        }
+        if info.is_dir != 0 {
+            _ = CMeerkat.close(fd)
+            return directory ? staticError(s, 403) : redirectToFolder(s, hm)
+        }
+        sendFile(s, hm, fd: fd, info: info, type: type, gzip: gzip)
+    }
+
+    /// Opens the NUL-terminated path in `staticPath`, inside the real root kept in
+    /// `staticRootReal`; the fd or -errno (-EACCES: outside the root, or not a file).
+    func openBelow(_ info: inout mk_file_info) -> Int32 {
+        staticPath.withMemoryRebound(to: CChar.self, capacity: Manager.staticPathSize) { path in
+            staticRootReal.withMemoryRebound(to: CChar.self, capacity: Manager.staticPathSize) { root in
+                mk_open_below(root, path, &info)
+            }
+        }
+    }
+
+    /// The root's real path (symlinks resolved) into `staticRootReal`, kept for the
+    /// last root asked; false when the root does not exist.
+    private func realRoot(_ root: String) -> Bool {
+        if staticRootKnown && root == staticRootName { return true }
+        let n = root.withCString { c in
+            staticRootReal.withMemoryRebound(to: CChar.self, capacity: Manager.staticPathSize) {
+                mk_realpath(c, $0, Manager.staticPathSize)
+            }
+        }
+        guard n > 0 else { return false }
+        staticRootName = root
+        staticRootKnown = true
+        return true
+    }
+
+    private func sendFile(_ s: Int32, _ hm: HttpMessage, fd: Int32, info: mk_file_info, type: StaticString, gzip: Bool) {
+        // Validators, written once into the scratch behind the path.
+        var v = ByteWriter(base: staticPath + Manager.staticPathSize, capacity: Manager.validatorSize)
+        FileConditions.writeETag(mtime: info.mtime, size: info.size, &v)
+        let etag = ByteView(base: staticPath + Manager.staticPathSize, count: v.count)
+        let dateStart = v.count
+        HttpDate.write(info.mtime, &v)
+        let date = ByteView(base: staticPath + Manager.staticPathSize + dateStart, count: v.count - dateStart)
+        let answer = FileConditions.answer(ifNoneMatch: hm.header("If-None-Match"),
+                                           ifModifiedSince: hm.header("If-Modified-Since"),
+                                           range: hm.header("Range"), ifRange: hm.header("If-Range"),
+                                           etag: etag, mtime: info.mtime, size: info.size)
+        var status = 200
+        var offset: UInt64 = 0
+        var length = info.size
+        switch answer {
+        case .full: break
+        case .notModified:
+            status = 304
+            length = 0
+        case let .partial(start, count):
+            status = 206
+            offset = start
+            length = count
+        case .unsatisfiable:
+            status = 416
+            length = 0
+        }
+        let sendsBody = !hm.isHead && (status == 200 || status == 206)
+        let room = sendPool.blockSize
+        var h = ByteWriter(base: headScratch, capacity: room)
+        do throws(ConnectionError) {
+            guard slots[Int(s)].kind == .connection, !slots[Int(s)].flags.contains(.answered),
+                  !slots[Int(s)].held.isPending else { throw .invalidState }
+            try writeHead(&h, s, status: status, headers: [:], contentLength: nil, extra: "") { w in
+                if status != 304 {
+                    w.append("Content-Type: ")
+                    w.append(type)
+                    w.append("\r\nContent-Length: ")
+                    w.append(decimal: length)
+                    w.append("\r\n")
+                }
+                w.append("ETag: ")
+                w.append(etag.buffer)
+                w.append("\r\nLast-Modified: ")
+                w.append(date.buffer)
+                w.append("\r\nAccept-Ranges: bytes\r\nVary: Accept-Encoding\r\n")
+                if gzip { w.append("Content-Encoding: gzip\r\n") }
+                if status == 206 {
+                    w.append("Content-Range: bytes ")
+                    w.append(decimal: offset)
+                    w.append(byte: UInt8(ascii: "-"))
+                    w.append(decimal: offset + length - 1)
+                    w.append(byte: UInt8(ascii: "/"))
+                    w.append(decimal: info.size)
+                    w.append("\r\n")
+                } else if status == 416 {
+                    w.append("Content-Range: bytes */")
+                    w.append(decimal: info.size)
+                    w.append("\r\n")
+                }
+            }
+            if !sendsBody || length == 0 {
+                _ = CMeerkat.close(fd)
+                try enqueue(s, h.written, UnsafeRawBufferPointer(start: nil, count: 0))
+            } else if UInt64(room - h.count) >= length {
+                // Small: read behind the head, one write.
+                let n = mk_pread(fd, headScratch + h.count, Int(length), offset)
+                _ = CMeerkat.close(fd)
+                guard n == Int(length) else { throw .closed }
+                try enqueue(s, UnsafeRawBufferPointer(start: headScratch, count: h.count + Int(length)),
+                            UnsafeRawBufferPointer(start: nil, count: 0))
+            } else {
+                guard let e = fileSends.take(fd: fd, offset: offset, length: length) else {
+                    _ = CMeerkat.close(fd)
+                    return staticError(s, 503)
+                }
+                do throws(ConnectionError) {
+                    try enqueue(s, h.written, UnsafeRawBufferPointer(start: nil, count: 0))
+                } catch {
+                    fileSends.give(e)
+                    throw error
+                }
+                holdFile(s, e, length: length)
+            }
+            finishedReply(s)
+        } catch {
+            _ = CMeerkat.close(fd)   // harmless when already closed
+            if error != .closed { replyFailed(s) }
+        }
+    }
+
+    /// An error answer with a short text body.
+    func staticError(_ s: Int32, _ status: Int, allow: Bool = false) {
+        do throws(ConnectionError) {
+            if allow {
+                try handlerReply(s, status: status, body: HttpStatus.reason(status).rawBuffer, owner: .immortal,
+                                 headers: ["Allow": "GET, HEAD", "Content-Type": "text/plain; charset=utf-8"])
+            } else {
+                try handlerReply(s, status: status, body: HttpStatus.reason(status).rawBuffer, owner: .immortal,
+                                 headers: ["Content-Type": "text/plain; charset=utf-8"])
+            }
+        } catch {}
+    }
+
+    /// A folder asked without its "/": 301 to the same URI with it.
+    private func redirectToFolder(_ s: Int32, _ hm: HttpMessage) {
+        var h = ByteWriter(base: headScratch, capacity: sendPool.blockSize)
+        do throws(ConnectionError) {
+            guard !slots[Int(s)].flags.contains(.answered) else { throw .invalidState }
+            try writeHead(&h, s, status: 301, headers: [:], contentLength: 0, extra: "") { w in
+                w.append("Location: ")
+                w.append(hm.uri.buffer)
+                w.append("/")
+                if hm.query.count > 0 {
+                    w.append("?")
+                    w.append(hm.query.buffer)
+                }
+                w.append("\r\n")
+            }
+            try enqueue(s, h.written, UnsafeRawBufferPointer(start: nil, count: 0))
+            finishedReply(s)
+        } catch {
+            if error != .closed { replyFailed(s) }
+        }
+    }
+}

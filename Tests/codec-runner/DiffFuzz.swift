@@ -49,7 +49,7 @@ enum DiffFuzz {
     /// The head parser's answer; for a chunked head, the decoder's and the streaming
     /// decoder's on what follows; and the chunked decoder's, the WebSocket frame codec's
     /// the UTF-8 validator's, the response parser's, the DNS answer's, the static path's,
-    /// the byte range's and the HTTP date's on the whole input.
+    /// the byte range's, the HTTP date's and the multipart reader's on the whole input.
     static func answers(_ input: [UInt8]) -> String {
         input.withUnsafeBytes { raw in
             var text = CodecVectors.headAnswer(raw, fieldSum: true)
@@ -68,6 +68,7 @@ enum DiffFuzz {
                 text += " | " + CodecVectors.answer(.staticPath, whole, raw.count)
                 text += " | " + CodecVectors.answer(.range, whole, raw.count)
                 text += " | " + CodecVectors.answer(.httpDate, whole, raw.count)
+                text += " | " + CodecVectors.answer(.multipart, whole, raw.count)
             }
             return text
         }

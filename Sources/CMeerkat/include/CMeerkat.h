@@ -70,6 +70,19 @@ int mk_connect(const mk_addr *addr);
 /// A non-blocking UDP socket connected to addr (the kernel then takes datagrams from
 /// that address only): the fd or -errno.
 int mk_udp_connect(const mk_addr *addr);
+/// One file of a packed folder (scripts/pack_web.py writes tables of these): its path
+/// below the folder, its bytes, a gzip copy (NULL when not smaller), the ETag (quoted)
+/// computed at build time, and the modification time it is served with.
+typedef struct {
+    const char *path;
+    const uint8_t *data;
+    uint32_t size;
+    const uint8_t *gzip;
+    uint32_t gzip_size;
+    const char *etag;
+    int64_t mtime;
+} mk_packed_file;
+
 /// What mk_open_below learned of the file it opened.
 typedef struct {
     uint64_t size;

@@ -54,7 +54,7 @@ public final class Manager {
     /// Static files (Static/): the path being opened and the validators written behind
     /// it; the real path of the last root served, and the files being sent.
     static let staticPathSize = 4096
-    static let validatorSize = 64
+    static let validatorSize = 80
     let staticPath: UnsafeMutablePointer<UInt8>
     let staticRootReal: UnsafeMutablePointer<UInt8>
     var staticRootName = ""

@@ -33,34 +33,23 @@ extension Manager {
     private static let pathTail = 16
 
     func serveStatic(_ s: Int32, _ hm: HttpMessage, root: String, file: String?, listing: Bool) {
-        guard hm.method == "GET" || hm.method == "HEAD" else {
-            return staticError(s, 405, allow: true)
-        }
+        guard hm.method == "GET" || hm.method == "HEAD" else { return staticError(s, 405, allow: true) }
         guard realRoot(root) else { return staticError(s, 404) }
         // The path to open: root + "/" + the URI's path made safe (or the app's file).
         var w = ByteWriter(base: staticPath, capacity: Manager.staticPathSize - Manager.pathTail)
-        var rootText = file ?? root
-        rootText.withUTF8 { w.append(UnsafeRawBufferPointer($0)) }
-        var directory = false
         var nameStart = 0
-        if file == nil {
+        var directory = false
+        if let file {
+            var text = file
+            text.withUTF8 { w.append(UnsafeRawBufferPointer($0)) }
+        } else {
+            var text = root
+            text.withUTF8 { w.append(UnsafeRawBufferPointer($0)) }
             if w.count > 1 && staticPath[w.count - 1] == UInt8(ascii: "/") { w.drop(1) }
             w.append(byte: UInt8(ascii: "/"))
             nameStart = w.count
-            let out = UnsafeMutableRawBufferPointer(start: staticPath + w.count,
-                                                    count: max(Manager.staticPathSize - Manager.pathTail - w.count, 0))
-            switch StaticPath.resolve(hm.uri, into: out) {
-            case .bad: return staticError(s, 400)
-            case .forbidden: return staticError(s, 403)
-            case .tooLong: return staticError(s, 404)
-            case let .ok(count, isDirectory):
-                w.skip(count)
-                directory = isDirectory
-            }
-            if directory {
-                if staticPath[w.count - 1] != UInt8(ascii: "/") { w.append(byte: UInt8(ascii: "/")) }
-                w.append("index.html")
-            }
+            guard let isDirectory = requestPath(s, hm, &w) else { return }
+            directory = isDirectory
         }
         guard !w.overflowed else { return staticError(s, 404) }
         let pathLength = w.count
@@ -95,7 +84,61 @@ extension Manager {
             _ = CMeerkat.close(fd)
             return directory ? staticError(s, 403) : redirectToFolder(s, hm)
         }
-        sendFile(s, hm, fd: fd, info: info, type: type, gzip: gzip)
+        var v = ByteWriter(base: staticPath + Manager.staticPathSize, capacity: Manager.validatorSize)
+        FileConditions.writeETag(mtime: info.mtime, size: info.size, &v)
+        let etag = ByteView(base: staticPath + Manager.staticPathSize, count: v.count)
+        sendStatic(s, hm, .file(fd), size: info.size, mtime: info.mtime, etag: etag, type: type, gzip: gzip)
+    }
+
+    /// The same for a packed folder (`PackedFS`): found by path instead of opened.
+    func serveStatic(_ s: Int32, _ hm: HttpMessage, packed: PackedFS) {
+        guard hm.method == "GET" || hm.method == "HEAD" else { return staticError(s, 405, allow: true) }
+        var w = ByteWriter(base: staticPath, capacity: Manager.staticPathSize - Manager.pathTail)
+        guard let directory = requestPath(s, hm, &w) else { return }
+        guard !w.overflowed else { return staticError(s, 404) }
+        let path = ByteView(base: staticPath, count: w.count)
+        guard let i = packed.find(path) else {
+            // A folder asked without its "/": redirect when it has an index.
+            if !directory {
+                w.append("/index.html")
+                if packed.find(ByteView(base: staticPath, count: w.count)) != nil { return redirectToFolder(s, hm) }
+            }
+            return staticError(s, 404)
+        }
+        let f = packed.files[i]
+        let gzip = f.gzip != nil && hm.header("Accept-Encoding")?.containsToken("gzip") == true
+        let body = gzip ? UnsafeRawPointer(f.gzip!) : UnsafeRawPointer(f.data!)
+        let size = UInt64(gzip ? f.gzip_size : f.size)
+        let etag = ByteView(base: UnsafeRawPointer(f.etag!).assumingMemoryBound(to: UInt8.self),
+                            count: Int(strlen(f.etag!)))
+        sendStatic(s, hm, .memory(body), size: size, mtime: f.mtime, etag: etag, type: MimeTypes.type(of: path),
+                   gzip: gzip)
+    }
+
+    /// Writes the request's path made safe (`StaticPath`) at `w`, with "index.html"
+    /// after a folder's "/"; whether a folder was asked. Nil when the request was
+    /// answered (400, 403, 404).
+    private func requestPath(_ s: Int32, _ hm: HttpMessage, _ w: inout ByteWriter) -> Bool? {
+        let out = UnsafeMutableRawBufferPointer(start: staticPath + w.count,
+                                                count: max(Manager.staticPathSize - Manager.pathTail - w.count, 0))
+        switch StaticPath.resolve(hm.uri, into: out) {
+        case .bad:
+            staticError(s, 400)
+            return nil
+        case .forbidden:
+            staticError(s, 403)
+            return nil
+        case .tooLong:
+            staticError(s, 404)
+            return nil
+        case let .ok(count, isDirectory):
+            w.skip(count)
+            if isDirectory {
+                if w.count > 0 && staticPath[w.count - 1] != UInt8(ascii: "/") { w.append(byte: UInt8(ascii: "/")) }
+                w.append("index.html")
+            }
+            return isDirectory
+        }
     }
 
     /// Opens the NUL-terminated path in `staticPath`, inside the real root kept in
@@ -123,21 +166,30 @@ extension Manager {
         return true
     }
 
-    private func sendFile(_ s: Int32, _ hm: HttpMessage, fd: Int32, info: mk_file_info, type: StaticString, gzip: Bool) {
-        // Validators, written once into the scratch behind the path.
-        var v = ByteWriter(base: staticPath + Manager.staticPathSize, capacity: Manager.validatorSize)
-        FileConditions.writeETag(mtime: info.mtime, size: info.size, &v)
-        let etag = ByteView(base: staticPath + Manager.staticPathSize, count: v.count)
-        let dateStart = v.count
-        HttpDate.write(info.mtime, &v)
-        let date = ByteView(base: staticPath + Manager.staticPathSize + dateStart, count: v.count - dateStart)
+    /// Where a static body is: a descriptor (closed here once done with) or memory that
+    /// lives for the process (packed).
+    enum StaticBody {
+        case file(Int32)
+        case memory(UnsafeRawPointer)
+    }
+
+    /// Answers with the body's validators checked against the request's conditions: 200,
+    /// 206, 304 or 416, the head written straight into the head scratch.
+    private func sendStatic(_ s: Int32, _ hm: HttpMessage, _ body: StaticBody, size: UInt64, mtime: Int64,
+                            etag: ByteView, type: StaticString, gzip: Bool) {
+        var fd: Int32 = -1
+        if case let .file(f) = body { fd = f }
+        defer { if fd >= 0 { _ = CMeerkat.close(fd) } }
+        var v = ByteWriter(base: staticPath + Manager.staticPathSize + 40, capacity: Manager.validatorSize - 40)
+        HttpDate.write(mtime, &v)
+        let date = ByteView(base: staticPath + Manager.staticPathSize + 40, count: v.count)
         let answer = FileConditions.answer(ifNoneMatch: hm.header("If-None-Match"),
                                            ifModifiedSince: hm.header("If-Modified-Since"),
                                            range: hm.header("Range"), ifRange: hm.header("If-Range"),
-                                           etag: etag, mtime: info.mtime, size: info.size)
+                                           etag: etag, mtime: mtime, size: size)
         var status = 200
         var offset: UInt64 = 0
-        var length = info.size
+        var length = size
         switch answer {
         case .full: break
         case .notModified:
@@ -177,29 +229,30 @@ extension Manager {
                     w.append(byte: UInt8(ascii: "-"))
                     w.append(decimal: offset + length - 1)
                     w.append(byte: UInt8(ascii: "/"))
-                    w.append(decimal: info.size)
+                    w.append(decimal: size)
                     w.append("\r\n")
                 } else if status == 416 {
                     w.append("Content-Range: bytes */")
-                    w.append(decimal: info.size)
+                    w.append(decimal: size)
                     w.append("\r\n")
                 }
             }
             if !sendsBody || length == 0 {
-                _ = CMeerkat.close(fd)
                 try enqueue(s, h.written, UnsafeRawBufferPointer(start: nil, count: 0))
+            } else if case let .memory(base) = body {
+                // Packed: sent from where it lives, at any size.
+                try enqueue(s, h.written, UnsafeRawBufferPointer(start: base + Int(offset), count: Int(length)),
+                            owner: .immortal)
             } else if UInt64(room - h.count) >= length {
-                // Small: read behind the head, one write.
+                // A small file: read behind the head, one write.
                 let n = mk_pread(fd, headScratch + h.count, Int(length), offset)
-                _ = CMeerkat.close(fd)
                 guard n == Int(length) else { throw .closed }
                 try enqueue(s, UnsafeRawBufferPointer(start: headScratch, count: h.count + Int(length)),
                             UnsafeRawBufferPointer(start: nil, count: 0))
             } else {
-                guard let e = fileSends.take(fd: fd, offset: offset, length: length) else {
-                    _ = CMeerkat.close(fd)
-                    return staticError(s, 503)
-                }
+                // A large file: sent from the descriptor, which the entry now owns.
+                guard let e = fileSends.take(fd: fd, offset: offset, length: length) else { return staticError(s, 503) }
+                fd = -1
                 do throws(ConnectionError) {
                     try enqueue(s, h.written, UnsafeRawBufferPointer(start: nil, count: 0))
                 } catch {
@@ -210,7 +263,6 @@ extension Manager {
             }
             finishedReply(s)
         } catch {
-            _ = CMeerkat.close(fd)   // harmless when already closed
             if error != .closed { replyFailed(s) }
         }
     }

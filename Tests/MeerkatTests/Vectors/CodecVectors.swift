@@ -8,7 +8,7 @@
 #endif
 
 struct CodecVector {
-    enum Codec { case head, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, staticPath, range, httpDate }
+    enum Codec { case head, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, staticPath, range, httpDate, multipart }
     let codec: Codec
     let name: StaticString
     let input: StaticString
@@ -63,6 +63,7 @@ enum CodecVectors {
         case .staticPath: return staticPathAnswer(UnsafeRawBufferPointer(buf))
         case .range: return rangeAnswer(UnsafeRawBufferPointer(buf))
         case .httpDate: return httpDateAnswer(UnsafeRawBufferPointer(buf))
+        case .multipart: return multipartAnswer(UnsafeRawBufferPointer(buf))
         case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
         case .streamed: return streamedAnswer(buf)
         case .wsFrame: return wsFrameAnswer(buf)
@@ -155,6 +156,38 @@ enum CodecVectors {
         var w = ByteWriter(base: out, capacity: 40)
         HttpDate.write(seconds, &w)
         return "\(seconds) " + String(decoding: w.written, as: UTF8.self)
+    }
+
+    /// A multipart/form-data body with boundary "b", fed in 7-byte pieces: each part as
+    /// [name|filename]{bytes}, then `ok` or `fail` and the reason.
+    static func multipartAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 1)
+        defer { scratch.deallocate() }
+        let type: StaticString = "multipart/form-data; boundary=b"
+        guard var reader = MultipartReader(contentType: ByteView(type.rawBuffer), scratch: scratch) else { return "no reader" }
+        var out = ""
+        var at = 0
+        var ok = true
+        let all = ByteView(buf)
+        while at < all.count && ok {
+            ok = reader.feed(all.slice(at, at + 7)) { ev in
+                switch ev {
+                case let .part(name, filename, _): out += "[" + name.string + "|" + filename.string + "]{"
+                case let .data(v): out += v.string
+                case .partEnd: out += "}"
+                }
+            }
+            at += 7
+        }
+        if ok { ok = reader.finish() }
+        guard !ok else { return out + " ok" }
+        switch reader.failure {
+        case .badBoundary?: return out + " fail boundary"
+        case .headerTooLarge?: return out + " fail header too large"
+        case .badHeader?: return out + " fail header"
+        case .missingTerminator?: return out + " fail no terminator"
+        case nil: return out + " fail"
+        }
     }
 
     static func dnsAnswer(_ buf: UnsafeRawBufferPointer) -> String {
@@ -250,6 +283,17 @@ enum CodecVectors {
     // MARK: The vectors
 
     static let all: [CodecVector] = [
+        // multipart/form-data bodies (boundary "b"), read in 7-byte pieces.
+        .init(codec: .multipart, name: "two fields", input: "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.txt\"\r\n\r\nhello\r\n--b--\r\n",
+              expected: "[a|]{1}[f|x.txt]{hello} ok"),
+        .init(codec: .multipart, name: "delimiter look-alikes in data", input: "--b\r\n\r\n\r\n-\r\n--\r\n--c\r\n--b--",
+              expected: "[|]{\r\n-\r\n--\r\n--c} ok"),
+        .init(codec: .multipart, name: "no terminator", input: "--b\r\n\r\ndata", expected: "[|]{data fail no terminator"),
+        .init(codec: .multipart, name: "junk after the delimiter", input: "--b\r\n\r\n1\r\n--bjunk", expected: "[|]{1} fail boundary"),
+        .init(codec: .multipart, name: "header line without a colon", input: "--b\r\nno colon\r\n\r\n1\r\n--b--",
+              expected: " fail header"),
+        .init(codec: .multipart, name: "header block too large", input: "--b\r\nX: 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n\r\n--b--",
+              expected: " fail header too large"),
         // Static file paths (serveDir): decoded once, never leaving the root.
         .init(codec: .staticPath, name: "plain", input: "/css/site.css", expected: "ok css/site.css file"),
         .init(codec: .staticPath, name: "root", input: "/", expected: "ok  dir"),

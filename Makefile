@@ -58,11 +58,24 @@ $(OUT)/obj/Meerkat.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(SHIM)
 	    -emit-module -emit-module-path $(OUT)/modules/Meerkat.swiftmodule \
 	    -c $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift -o $@
 
+# device-app's web UI: web/device packed into C data (scripts/pack_web.py), compiled
+# for each board and linked into device-app only. The generated file is committed (so
+# SwiftPM builds it too) and remade here whenever web/device changes.
+Sources/WebUI/packed.c: $(wildcard web/device/*) scripts/pack_web.py
+	$(PYTHON) scripts/pack_web.py web/device $@ webui_files
+
+$(OUT)/obj/webui.o: Sources/WebUI/packed.c
+	@mkdir -p $(dir $@)
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -c $< -o $@
+
+# What an app links beyond the library: device-app its packed web UI.
+APP_OBJS_device-app := $(OUT)/obj/webui.o
+
 # Each app depends on its own sources and the library only.
 .SECONDEXPANSION:
 $(OUT)/obj/app-%.o: $(OUT)/obj/Meerkat.o $$(wildcard Sources/$$*/*.swift)
 	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
-	    -module-name $(subst -,_,$*) -I $(OUT)/modules -c $(wildcard Sources/$*/*.swift) -o $@
+	    -module-name $(subst -,_,$*) -I $(OUT)/modules -I Sources/WebUI/include -c $(wildcard Sources/$*/*.swift) -o $@
 
 ifeq ($(ARM_ATTRIBUTE_STRIP),1)
 # See cross/armv7hf.mk: a copy of the tables without the soft-float attribute section.
@@ -74,7 +87,7 @@ else
 LINK_TABLES := $(UNICODE_TABLES)
 endif
 
-$(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $(LINK_TABLES) $(MAKEFILE_LIST)
+$(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $$(APP_OBJS_$$*) $(LINK_TABLES) $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
 	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
@@ -127,7 +140,7 @@ check-embedded: apps-listed
 	@set -e; for app in $(APPS); do \
 	    echo "check-embedded: $$app"; \
 	    swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -module-name $$(echo $$app | tr - _) \
-	        -I build/check/modules -c Sources/$$app/*.swift -o build/check/app-$$app.o; \
+	        -I build/check/modules -I Sources/WebUI/include -c Sources/$$app/*.swift -o build/check/app-$$app.o; \
 	done
 
 # ---- tests --------------------------------------------------------------------------

@@ -14,7 +14,10 @@ let package = Package(
     targets: [
         .target(name: "CMeerkat", linkerSettings: [.linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"), .linkedLibrary("mbedcrypto")]),
         .target(name: "Meerkat", dependencies: ["CMeerkat"]),
+        // device-app's web assets (web/device), packed by scripts/pack_web.py (make keeps
+        // Sources/WebUI/packed.c up to date; it is committed so SwiftPM builds it too).
+        .target(name: "WebUI"),
         .testTarget(name: "MeerkatTests", dependencies: ["Meerkat", "CMeerkat"]),
-    ] + apps.map { .executableTarget(name: $0, dependencies: ["Meerkat"]) },
+    ] + apps.map { .executableTarget(name: $0, dependencies: $0 == "device-app" ? ["Meerkat", "WebUI"] : ["Meerkat"]) },
     swiftLanguageModes: [.v5]
 )

@@ -2,13 +2,12 @@
     python3 scripts/pack_web.py FOLDER OUT.c SYMBOL
 Each file becomes its bytes, plus a gzip copy when that is smaller (served to clients
 that accept gzip), an ETag made from a hash of its content at build time, and a
-modification time: the last commit that touched FOLDER (so every clone packs the same
-bytes). OUT.c defines `const void *SYMBOL(int *count)`, returning a table laid out as
+modification time: $SOURCE_DATE_EPOCH, else a fixed date, so every clone packs the
+same bytes (clients revalidate with the ETag, which If-None-Match makes win). OUT.c defines `const void *SYMBOL(int *count)`, returning a table laid out as
 `mk_packed_file` in CMeerkat.h, sorted by path. Prints what the data adds."""
 import gzip
 import hashlib
 import os
-import subprocess
 import sys
 
 STRUCT = """typedef struct {
@@ -23,14 +22,7 @@ STRUCT = """typedef struct {
 """
 
 
-def folder_time(folder):
-    """The commit time of the last change to the folder, or 0 outside git."""
-    try:
-        out = subprocess.run(["git", "log", "-1", "--format=%ct", "--", folder], capture_output=True, text=True,
-                             cwd=os.path.dirname(os.path.abspath(folder)) or ".")
-        return int(out.stdout.strip() or 0)
-    except (OSError, ValueError):
-        return 0
+FIXED_DATE = 1795910400   # 2026-11-29 00:00:00 UTC
 
 
 def c_bytes(data):
@@ -42,7 +34,7 @@ def c_bytes(data):
 
 def main():
     folder, out, symbol = sys.argv[1], sys.argv[2], sys.argv[3]
-    mtime = folder_time(folder)
+    mtime = int(os.environ.get("SOURCE_DATE_EPOCH", FIXED_DATE))
     files = []
     for dirpath, dirnames, names in os.walk(folder):
         dirnames.sort()

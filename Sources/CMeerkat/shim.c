@@ -259,6 +259,10 @@ int mk_open_write(const char *path, int append, unsigned mode) {
     return fd >= 0 ? fd : -errno;
 }
 
+int mk_mkdir(const char *path, unsigned mode) {
+    return mkdir(path, (mode_t)mode) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
 int mk_open_read(const char *path) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     return fd >= 0 ? fd : -errno;

@@ -1,26 +1,64 @@
 import Meerkat
+import WebUI
 
 var uptime = 0          // seconds, counted by a timer
+var requests = 0        // HTTP requests served
 var failedReplies = 0   // replies that could not be queued
+
+// --listen, --dir (settings, uploads), --web DIR (pages from a folder instead of the
+// firmware), --upload-limit BYTES, --report URL; sizes from the board profile.
+let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000", valued: ["--web", "--upload-limit"])
+let uploadLimit = UInt64(options.value(of: "--upload-limit") ?? "") ?? 8 << 20
+var settings = Settings.load(options.dir)
+var count: Int32 = 0
+let packedWeb = PackedFS(table: webui_files(&count), count: count)   // web/device, packed at build time
+_ = try? File.makeFolder(options.dir + "/uploads")
 
 /// The board's status: what /api/status serves and --report sends.
 func status() -> String {
-    "{\"uptime\": \(uptime), \"failedReplies\": \(failedReplies)}\n"
+    "{\"name\": \(Settings.quoted(settings.name)), \"uptime\": \(uptime), \"requests\": \(requests), "
+        + "\"failedReplies\": \(failedReplies)}\n"
 }
 
-// --listen, --max-connections, --buffers, timeouts, --poll, --report; sizes from the board profile.
-let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
-
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, ev in
-    guard case .httpMessage(let hm) = ev else { return }
     do throws(ConnectionError) {
-        if hm.uri == "/api/status" {
-            try conn.reply(200, status(), headers: ["Content-Type": "application/json"])
-        } else if hm.uri == "/hello" {
-            let name = hm.queryVar("name") ?? "board"
-            try conn.reply(200, "Hello, \(name)!\n", headers: ["Content-Type": "text/plain"])
-        } else {
-            try conn.reply(404, "Not Found\n")
+        switch ev {
+        case let .httpHeaders(hm) where hm.uri == "/api/upload" && hm.method == "POST":
+            // Streamed part by part into <dir>/uploads; refused at once when too large.
+            if let length = hm.header("Content-Length").flatMap({ UInt64($0.string) }), length > uploadLimit {
+                try conn.reply(413, "{\"error\": \"larger than the limit\"}\n")
+            } else if let upload = Upload(hm, folder: options.dir + "/uploads", limit: uploadLimit) {
+                conn.userdata = upload
+                conn.streamRequestBody()
+            } else {
+                try conn.reply(400, "{\"error\": \"not multipart/form-data\"}\n")
+            }
+        case let .httpBody(piece):
+            _ = conn.userdata(as: Upload.self)?.feed(piece)
+        case let .httpMessage(hm):
+            requests += 1
+            if let upload = conn.userdata(as: Upload.self) {
+                let (code, answer) = upload.finish()
+                conn.userdata = nil
+                try conn.reply(code, answer, headers: ["Content-Type": "application/json"])
+            } else if hm.uri == "/ws/live" {
+                _ = conn.wsUpgrade(hm)   // the dashboard's live numbers
+            } else if hm.uri == "/api/status" {
+                try conn.reply(200, status(), headers: ["Content-Type": "application/json"])
+            } else if hm.uri == "/api/settings" && hm.method == "POST" {
+                try saveSettings(conn, hm)
+            } else if hm.uri == "/api/settings" {
+                try conn.reply(200, settings.json, headers: ["Content-Type": "application/json"])
+            } else if hm.uri == "/hello" {
+                let name = hm.queryVar("name") ?? "board"
+                try conn.reply(200, "Hello, \(name)!\n", headers: ["Content-Type": "text/plain"])
+            } else if let folder = options.value(of: "--web") {
+                conn.serveDir(hm, root: folder)
+            } else {
+                conn.serveDir(hm, packed: packedWeb)
+            }
+        default:
+            break
         }
     } catch {
         // .sendBufferFull: a copied body larger than a send block (StaticString,
@@ -29,18 +67,51 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
         failedReplies += 1
     }
 }
-manager.timerAdd(1000, repeat: true) { uptime += 1 }
+
+/// POST /api/settings (a form: name, interval): checked, saved atomically, answered.
+func saveSettings(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
+    var next = settings
+    if let name = hm.formVar("name") { next.name = Settings.valid(name: name) ?? "" }
+    if let interval = hm.formVar("interval") { next.intervalS = Int(interval) ?? 0 }
+    guard !next.name.isEmpty, (1...3600).contains(next.intervalS) else {
+        return try conn.reply(400, "{\"error\": \"a name of 1 to 40 characters and 1 to 3600 seconds\"}\n",
+                              headers: ["Content-Type": "application/json"])
+    }
+    guard next.save(options.dir) else {
+        return try conn.reply(500, "{\"error\": \"cannot write the settings\"}\n", headers: ["Content-Type": "application/json"])
+    }
+    settings = next
+    restartReports()
+    try conn.reply(200, settings.json, headers: ["Content-Type": "application/json"])
+}
+
+// Every second: the uptime, and a sample of the board for every open dashboard.
+var metrics = Metrics()
+manager.timerAdd(1000, repeat: true) {
+    uptime += 1
+    let sample = metrics.sample(name: settings.name, uptime: uptime, connections: manager.stats.connections,
+                                requests: requests)
+    manager.wsBroadcast(sample)
+}
 options.listenAll(manager)
 
 // --report ws://server/path: keep a WebSocket to a server, reconnecting with backoff
-// while it is away, and send it the status every --report-ms (5 s). Reports due
-// while it is down are skipped, not queued.
-if let url = options.report {
-    let reporter = Reconnector(manager, url: url, handler: { _, _ in }, onState: { up in
-        print(up ? "report: up" : "report: down")
-    })
-    manager.timerAdd(options.reportMs, repeat: true) {
+// while it is away, and send it the status every report interval (the settings'; or
+// --report-ms). Reports due while it is down are skipped, not queued.
+var reporter: Reconnector? = nil
+var reportTimer: Timer? = nil
+func restartReports() {
+    guard let reporter else { return }
+    reportTimer?.cancel()
+    let period = options.reportMs ?? settings.intervalS * 1000
+    reportTimer = manager.timerAdd(period, repeat: true) {
         try? reporter.connection?.wsSend(status())
     }
+}
+if let url = options.report {
+    reporter = Reconnector(manager, url: url, handler: { _, _ in }, onState: { up in
+        print(up ? "report: up" : "report: down")
+    })
+    restartReports()
 }
 manager.run()

@@ -47,6 +47,8 @@ def curl(server, path, *args, scheme="http", extra=()):
     out = subprocess.run(["curl", "-si", "--path-as-is", "--max-time", str(int(30 * SLOW)), *args, *extra,
                           f"{scheme}://127.0.0.1:{server.port()}{path}"], capture_output=True, check=True).stdout
     head, _, body = out.partition(b"\r\n\r\n")
+    while head.split(b" ", 2)[1].startswith(b"1"):        # 100 Continue before the answer
+        head, _, body = body.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
     status = int(lines[0].split()[1])
     headers = {}

@@ -25,6 +25,12 @@ public struct File {
         return File(fd: fd)
     }
 
+    /// Makes a folder (one level); succeeds when it is already there.
+    public static func makeFolder(_ path: String, mode: UInt32 = 0o755) throws(FileError) {
+        let err = path.withCString { mk_mkdir($0, mode) }
+        guard err == 0 else { throw .system(-err) }
+    }
+
     /// Writes all of `bytes`.
     public func write(_ bytes: some ByteSource) throws(FileError) {
         let rc = bytes.withBytes { mk_write_all(fd, $0.baseAddress, $0.count) }

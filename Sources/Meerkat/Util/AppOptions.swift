@@ -21,15 +21,23 @@ public struct AppOptions {
     /// `--dir PATH`: where an app keeps files (uploads, later static files).
     public var dir: String = "."
     /// `--report URL` / `--report-ms N`: a server an app keeps a connection to and sends
-    /// its status every N ms (device-app; 5000 by default).
+    /// its status every N ms (device-app; nil: the app's own period).
     public var report: String? = nil
-    public var reportMs: Int = 5000
-    /// The app's own switches (`extra` of `parse`) that were given.
+    public var reportMs: Int? = nil
+    /// The app's own switches (`extra` of `parse`) that were given, and its own
+    /// options with a value (`valued`) as given, read with `value(of:)`.
     public var flags: [String] = []
+    public var values: [(name: String, value: String)] = []
+
+    /// The value given for one of the app's own options (`valued` of `parse`).
+    public func value(of name: String) -> String? {
+        values.last(where: { $0.name == name })?.value
+    }
 
     /// Parses the process arguments; on a bad one prints usage and exits with 2.
-    /// `extra` names switches (no value) of this app's own, collected in `flags`.
-    public static func parse(defaultListen: String, extra: [String] = []) -> AppOptions {
+    /// `extra` names switches (no value) of this app's own, collected in `flags`;
+    /// `valued` names its options that take a value, collected in `values`.
+    public static func parse(defaultListen: String, extra: [String] = [], valued: [String] = []) -> AppOptions {
         var options = AppOptions()
         var i = 1
         let argc = Int(mk_argc())
@@ -54,6 +62,11 @@ public struct AppOptions {
             case "--report": options.report = value(i + 1); i += 2
             case "--report-ms": options.reportMs = max(number(value(i + 1)), 1); i += 2
             default:
+                if valued.contains(arg) {
+                    options.values.append((arg, value(i + 1)))
+                    i += 2
+                    continue
+                }
                 guard extra.contains(arg) else { usage() }
                 options.flags.append(arg)
                 i += 1

@@ -47,6 +47,22 @@ public struct JsonWriter {
         }
     }
 
+    public mutating func addNull(_ key: StaticString) {
+        name(key)
+        w.append("null")
+    }
+
+    /// A nested object: `body` adds its fields.
+    public mutating func add(_ key: StaticString, object body: (inout JsonWriter) -> Void) {
+        name(key)
+        w.append(byte: UInt8(ascii: "{"))
+        let outer = fields
+        fields = 0
+        body(&self)
+        w.append(byte: UInt8(ascii: "}"))
+        fields = outer
+    }
+
     /// Closes the object; the JSON text, or nil when it did not fit the buffer.
     public mutating func finish() -> ByteView? {
         w.append(byte: UInt8(ascii: "}"))

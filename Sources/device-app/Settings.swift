@@ -1,0 +1,61 @@
+import Meerkat
+
+/// The settings a person changes from the dashboard: the device's name and how often it
+/// reports (--report). Kept in `<dir>/settings.conf` as `name=…` and `interval=…` lines,
+/// written to a temporary file, synced and renamed over the old one, so a power cut
+/// leaves the old settings or the new, never half of each.
+struct Settings {
+    var name = "board"
+    var intervalS = 5
+
+    static func path(_ dir: String) -> String { dir + "/settings.conf" }
+
+    /// The saved settings, or the defaults when there are none (or they do not parse).
+    static func load(_ dir: String) -> Settings {
+        var s = Settings()
+        guard let bytes = try? File.contents(path(dir), limit: 4096) else { return s }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            let key = line[..<eq], value = String(line[line.index(after: eq)...])
+            if key == "name", let name = valid(name: value) { s.name = name }
+            if key == "interval", let n = Int(value), (1...3600).contains(n) { s.intervalS = n }
+        }
+        return s
+    }
+
+    /// A name a person can read back: 1…40 bytes, no control characters.
+    static func valid(name: String) -> String? {
+        let bytes = name.utf8
+        guard (1...40).contains(bytes.count), bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else { return nil }
+        return name
+    }
+
+    func save(_ dir: String) -> Bool {
+        let final = Settings.path(dir), temporary = final + ".tmp"
+        do throws(FileError) {
+            let file = try File.create(temporary)
+            defer { file.close() }
+            try file.write("name=" + name + "\ninterval=" + String(intervalS) + "\n")
+            try file.sync()
+            try File.rename(temporary, to: final)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    var json: String {
+        "{\"name\": " + Settings.quoted(name) + ", \"interval\": " + String(intervalS) + "}\n"
+    }
+
+    /// A JSON string of `text` (quote, backslash escaped; control characters are not
+    /// in a valid name).
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for c in text.unicodeScalars {
+            if c == "\"" || c == "\\" { out += "\\" }
+            out.unicodeScalars.append(c)
+        }
+        return out + "\""
+    }
+}

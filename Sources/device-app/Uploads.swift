@@ -1,0 +1,100 @@
+import Meerkat
+
+/// A file uploaded from the dashboard (POST /api/upload, multipart/form-data), streamed
+/// part by part into `<dir>/uploads/`: the file part is written to `<name>.part` and
+/// renamed into place only once the whole body has been read and found well formed. A
+/// body over the limit is refused (413) before or while it comes; a malformed body gets
+/// 400 and leaves nothing behind. Nothing of it is held in memory.
+final class Upload {
+    var reader: MultipartReader
+    let scratch: UnsafeMutableRawBufferPointer
+    let folder: String
+    let limit: UInt64
+    var file: File? = nil
+    /// The file part's name: being written, then complete (`done`), then kept.
+    var name = ""
+    var done = false
+    var saved = ""
+    var bytes: UInt64 = 0
+    var error: String? = nil
+
+    init?(_ hm: HttpMessage, folder: String, limit: UInt64) {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1024, alignment: 8)
+        guard let type = hm.header("Content-Type"),
+              let reader = MultipartReader(contentType: type, scratch: scratch) else {
+            scratch.deallocate()
+            return nil
+        }
+        self.reader = reader
+        self.scratch = scratch
+        self.folder = folder
+        self.limit = limit
+    }
+
+    deinit {
+        file?.close()
+        if !name.isEmpty { try? File.remove(folder + "/" + name + ".part") }
+        scratch.deallocate()
+    }
+
+    /// The last path segment of a browser's file name, if it is a name we can keep.
+    static func safeName(_ raw: String) -> String? {
+        let last = raw.split(separator: "/").last.map(String.init) ?? ""
+        let base = last.split(separator: "\\").last.map(String.init) ?? ""
+        guard !base.isEmpty, base != ".", base != "..", !base.hasPrefix("."), base.utf8.count <= 100,
+              base.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else { return nil }
+        return base
+    }
+
+    /// One piece of the body; false once the upload has failed (`error` says why).
+    func feed(_ piece: ByteView) -> Bool {
+        guard error == nil else { return false }
+        let ok = reader.feed(piece) { ev in
+            guard error == nil else { return }
+            switch ev {
+            case let .part(_, filename, _):
+                guard !filename.isEmpty else { return }   // a plain field: ignored
+                guard name.isEmpty, let safe = Upload.safeName(filename.string) else {
+                    error = "one file with a plain name, please"
+                    return
+                }
+                name = safe
+                file = try? File.create(folder + "/" + safe + ".part")
+                if file == nil { error = "cannot write in the upload folder" }
+            case let .data(v):
+                guard let file else { return }
+                bytes += UInt64(v.count)
+                if bytes > limit {
+                    error = "larger than the limit"
+                } else if (try? file.write(v)) == nil {
+                    error = "cannot write the file"
+                }
+            case .partEnd:
+                guard let f = file else { return }
+                f.close()
+                file = nil
+                done = true
+            }
+        }
+        if !ok && error == nil { error = "malformed multipart body" }
+        return error == nil
+    }
+
+    /// The body has ended: the answer's status and JSON.
+    func finish() -> (Int, String) {
+        if error == nil && !reader.finish() { error = "malformed multipart body" }
+        if error == nil && !done { error = "no file in the form" }
+        if error == nil {
+            if (try? File.rename(folder + "/" + name + ".part", to: folder + "/" + name)) == nil {
+                error = "cannot keep the file"
+            } else {
+                saved = name
+                name = ""   // kept: deinit leaves it
+            }
+        }
+        if let error {
+            return (error == "larger than the limit" ? 413 : 400, "{\"error\": " + Settings.quoted(error) + "}\n")
+        }
+        return (200, "{\"file\": " + Settings.quoted(saved) + ", \"bytes\": " + String(bytes) + "}\n")
+    }
+}

@@ -1,0 +1,169 @@
+"""device-app as the dashboard firmware (issue 12): its web UI packed into the binary and
+served like a folder (curl: conditional requests, ranges, HEAD, gzip, index), the
+settings form saved atomically and read back after a restart, multipart uploads with
+curl -F (one larger than the receive block, one over the limit, bad bodies), and the
+page in headless Chromium: loaded from the board alone, charts fed over the WebSocket,
+the form and an upload used as a person would. Every board (under qemu for ARM); the
+screenshots are taken on the host."""
+import gzip
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import BOARD, ROOT, SLOW, RawClient, read_to_eof
+from test_browser import browser, wait_for
+from test_static import curl
+
+WEB = os.path.join(ROOT, "web", "device")
+
+
+@pytest.fixture
+def board(start_server, tmp_path):
+    """device-app with its data folder; restartable on the same folder."""
+    def start(*extra):
+        return start_server("device-app", "--dir", str(tmp_path), *extra)
+    return start
+
+
+def test_the_packed_ui_is_served_like_a_folder(board):
+    s = board()
+    page = open(os.path.join(WEB, "index.html"), "rb").read()
+    status, h, body = curl(s, "/")
+    assert (status, body, h["content-type"]) == (200, page, "text/html; charset=utf-8")
+    etag = h["etag"]
+    assert curl(s, "/index.html")[1]["etag"] == etag
+    assert curl(s, "/", "-H", f"If-None-Match: {etag}")[0] == 304
+    assert curl(s, "/", "-H", f"If-Modified-Since: {h['last-modified']}")[0] == 304
+    status, h, body = curl(s, "/app.js", "-H", "Accept-Encoding: gzip")
+    script = open(os.path.join(WEB, "app.js"), "rb").read()
+    assert (status, h["content-encoding"], gzip.decompress(body)) == (200, "gzip", script)
+    assert len(body) < len(script)
+    status, h, body = curl(s, "/style.css", "-r", "0-9")
+    assert (status, body) == (206, open(os.path.join(WEB, "style.css"), "rb").read()[:10])
+    status, h, body = curl(s, "/favicon.svg", "-I")
+    assert (status, body, h["content-type"]) == (200, b"", "image/svg+xml")
+    assert curl(s, "/nothing.js")[0] == 404
+    assert curl(s, "/../etc/passwd")[0] == 403
+
+
+def test_a_folder_on_disk_instead_with_one_argument(board, tmp_path):
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_bytes(b"from disk\n")
+    s = board("--web", str(web))
+    assert curl(s, "/")[2] == b"from disk\n"
+    assert json.loads(curl(s, "/api/settings")[2])["name"] == "board"
+
+
+def test_settings_are_saved_and_survive_a_restart(board, tmp_path):
+    s = board()
+    status, _, body = curl(s, "/api/settings", "--data", "name=Kitchen+sensor&interval=9")
+    assert (status, json.loads(body)) == (200, {"name": "Kitchen sensor", "interval": 9})
+    assert (tmp_path / "settings.conf").read_text() == "name=Kitchen sensor\ninterval=9\n"
+    assert not (tmp_path / "settings.conf.tmp").exists()
+    for bad in ("name=&interval=5", "name=x&interval=0", "name=x&interval=abc", "name=" + "y" * 41 + "&interval=5"):
+        assert curl(s, "/api/settings", "--data", bad)[0] == 400, bad
+    s.stop()
+    s = board()
+    assert json.loads(curl(s, "/api/settings")[2]) == {"name": "Kitchen sensor", "interval": 9}
+    assert json.loads(curl(s, "/api/status")[2])["name"] == "Kitchen sensor"
+
+
+def test_uploads_with_curl(board, tmp_path):
+    s = board("--upload-limit", "2000000")
+    big = os.urandom(1_500_000)                      # larger than any board's receive block
+    (tmp_path / "big.bin").write_bytes(big)
+    status, _, body = curl(s, "/api/upload", "-F", f"file=@{tmp_path / 'big.bin'};filename=firmware.bin",
+                           "-F", "note=a plain field")
+    assert (status, json.loads(body)) == (200, {"file": "firmware.bin", "bytes": len(big)})
+    assert (tmp_path / "uploads" / "firmware.bin").read_bytes() == big
+    (tmp_path / "huge.bin").write_bytes(b"x" * 2_100_000)
+    status, _, body = curl(s, "/api/upload", "-F", f"file=@{tmp_path / 'huge.bin'}")
+    assert status == 413 and not (tmp_path / "uploads" / "huge.bin").exists()
+    status, _, body = curl(s, "/api/upload", "-F", f"file=@{tmp_path / 'big.bin'};filename=../../escape.bin")
+    assert status == 200 and json.loads(body)["file"] == "escape.bin"
+    assert not (tmp_path.parent / "escape.bin").exists()
+    assert os.listdir(tmp_path / "uploads") == sorted(os.listdir(tmp_path / "uploads"))   # no .part left
+    assert not any(name.endswith(".part") for name in os.listdir(tmp_path / "uploads"))
+
+
+BAD_BODIES = {
+    "no final delimiter": b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n--b\r\n',
+    "junk after a delimiter": b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhi\r\n--bXX',
+    "a header without a colon": b"--b\r\nnot a header\r\n\r\nhi\r\n--b--\r\n",
+    "a header block too large": b"--b\r\nX-Big: " + b"a" * 5000 + b"\r\n\r\nhi\r\n--b--\r\n",
+    "no file part": b'--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--b--\r\n',
+}
+
+
+@pytest.mark.parametrize("name", BAD_BODIES)
+def test_bad_multipart_bodies_get_400_and_nothing_else(board, tmp_path, name):
+    s = board()
+    body = BAD_BODIES[name]
+    c = RawClient(s.connect())
+    c.send(b"POST /api/upload HTTP/1.1\r\nHost: b\r\nConnection: close\r\n"
+           b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    assert read_to_eof(c.sock).split(b" ", 2)[1] == b"400", name
+    assert os.listdir(tmp_path / "uploads") == []
+    assert curl(s, "/hello")[0] == 200 and s.alive()
+
+
+@pytest.fixture
+def chrome():
+    drivers = []
+
+    def make(*extra):
+        d = browser(*extra)
+        drivers.append(d)
+        return d
+    yield make
+    for d in drivers:
+        d.quit()
+
+
+def test_the_dashboard_in_chromium(board, tmp_path, chrome):
+    s = board()
+    base = f"http://127.0.0.1:{s.port()}"
+    d = chrome("--window-size=1200,1000")
+    d.get(base + "/")
+    # The charts get a sample a second over the WebSocket.
+    assert wait_for(lambda: int(d.execute_script("return document.body.dataset.samples || 0")) >= 3, 30)
+    assert d.execute_script("return document.getElementById('link').textContent") == "live"
+    # Nothing was asked of anyone but the board.
+    resources = d.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert resources and all(r.startswith(base + "/") or r.startswith(f"ws://127.0.0.1:{s.port()}/") for r in resources)
+    if BOARD == "host":
+        os.makedirs(os.path.join(ROOT, "build", "screenshots"), exist_ok=True)
+        d.save_screenshot(os.path.join(ROOT, "build", "screenshots", "dashboard.png"))
+    # The settings form, as a person fills it in.
+    assert wait_for(lambda: d.execute_script("return document.getElementById('f-name').value") == "board")
+    name = d.find_element("id", "f-name")
+    name.clear()
+    name.send_keys("Greenhouse")
+    interval = d.find_element("id", "f-interval")
+    interval.clear()
+    interval.send_keys("12")
+    d.find_element("css selector", "#settings button").click()
+    assert wait_for(lambda: "Saved: Greenhouse" in d.find_element("id", "settings-result").text)
+    # An upload through the form (multipart from the browser).
+    upload = tmp_path / "notes.txt"
+    upload.write_bytes(b"uploaded from Chromium\n" * 1000)
+    d.find_element("id", "f-file").send_keys(str(upload))
+    d.find_element("css selector", "#upload button").click()
+    assert wait_for(lambda: "Uploaded notes.txt" in d.find_element("id", "upload-result").text)
+    assert (tmp_path / "uploads" / "notes.txt").read_bytes() == upload.read_bytes()
+    # The settings survive a restart; the page shows the new name.
+    s.stop()
+    s = board()
+    d.get(f"http://127.0.0.1:{s.port()}/")
+    assert wait_for(lambda: d.find_element("id", "name").text == "Greenhouse", 30)
+    if BOARD == "host":
+        phone = chrome("--window-size=390,844")
+        phone.get(f"http://127.0.0.1:{s.port()}/")
+        assert wait_for(lambda: int(phone.execute_script("return document.body.dataset.samples || 0")) >= 5, 30)
+        phone.save_screenshot(os.path.join(ROOT, "build", "screenshots", "dashboard-phone.png"))
+        # On a phone the charts stack in one column.
+        widths = phone.execute_script("return [...document.querySelectorAll('article')].map(a => a.offsetLeft)")
+        assert len(set(widths)) == 1

@@ -1,0 +1,130 @@
+// The board's dashboard: live numbers over a WebSocket (/ws/live, one JSON message a
+// second), drawn as charts of the last five minutes; the settings form and a file
+// upload. No library and no request leaving the board.
+"use strict";
+const HISTORY = 300;   // samples kept: 5 minutes at one a second
+const $ = (id) => document.getElementById(id);
+
+// A line chart on a canvas: one or two series, scaled to the window's maximum.
+class Chart {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.unit = canvas.dataset.unit;
+    this.fixedMax = Number(canvas.dataset.max) || 0;
+    this.series = Array.from({ length: Number(canvas.dataset.series) || 1 }, () => []);
+  }
+  push(...values) {
+    values.forEach((v, i) => {
+      const s = this.series[i];
+      s.push(v);
+      if (s.length > HISTORY) s.shift();
+    });
+    this.draw();
+  }
+  draw() {
+    const c = this.canvas, ratio = window.devicePixelRatio || 1;
+    const w = c.clientWidth, h = c.clientHeight;
+    if (c.width !== w * ratio) { c.width = w * ratio; c.height = h * ratio; }
+    const g = c.getContext("2d");
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
+    g.clearRect(0, 0, w, h);
+    const style = getComputedStyle(document.documentElement);
+    const colors = [style.getPropertyValue("--accent"), style.getPropertyValue("--accent2")];
+    const all = this.series.flat().filter((v) => v !== null);
+    const max = this.fixedMax || Math.max(1, ...all) * 1.2;
+    const min = this.unit === "°C" && all.length ? Math.min(...all) - 2 : 0;
+    g.strokeStyle = style.getPropertyValue("--line");
+    g.fillStyle = style.getPropertyValue("--muted");
+    g.font = "11px system-ui";
+    g.lineWidth = 1;
+    for (let k = 0; k <= 2; k++) {
+      const y = 4 + (h - 8) * k / 2;
+      g.beginPath(); g.moveTo(0, y); g.lineTo(w, y); g.stroke();
+      g.fillText((max - (max - min) * k / 2).toFixed(max < 10 ? 1 : 0) + " " + this.unit, 4, y + 12 - (k === 2 ? 14 : 0));
+    }
+    this.series.forEach((s, i) => {
+      g.strokeStyle = colors[i]; g.lineWidth = 2; g.beginPath();
+      let started = false;
+      s.forEach((v, j) => {
+        if (v === null) return;
+        const x = w - (s.length - 1 - j) * (w / (HISTORY - 1));
+        const y = 4 + (h - 8) * (1 - (v - min) / (max - min || 1));
+        started ? g.lineTo(x, y) : g.moveTo(x, y);
+        started = true;
+      });
+      g.stroke();
+    });
+  }
+}
+
+const charts = {};
+for (const id of ["cpu", "mem", "net", "temp"]) charts[id] = new Chart($(id));
+window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.draw()));
+
+function duration(s) {
+  const d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+  return (d ? d + "d " : "") + (d || h ? h + "h " : "") + m + "m " + (s % 60) + "s";
+}
+
+let received = 0;   // messages so far (the tests read it)
+function show(m) {
+  received += 1;
+  document.body.dataset.samples = received;
+  $("name").textContent = m.name;
+  document.title = m.name + " · dashboard";
+  $("uptime").textContent = duration(m.uptime);
+  $("conns").textContent = m.connections;
+  $("requests").textContent = m.requests;
+  const memPct = m.mem.total ? 100 * m.mem.used / m.mem.total : 0;
+  charts.cpu.push(m.cpu);
+  charts.mem.push(memPct);
+  charts.net.push(m.net.rx / 1024, m.net.tx / 1024);
+  charts.temp.push(m.temp);
+  $("cpu-now").textContent = m.cpu.toFixed(1) + " %";
+  $("mem-now").textContent = (m.mem.used / 1024).toFixed(0) + " / " + (m.mem.total / 1024).toFixed(0) + " MB";
+  $("net-now").textContent = "↓ " + (m.net.rx / 1024).toFixed(1) + "  ↑ " + (m.net.tx / 1024).toFixed(1) + " KB/s";
+  $("temp-now").textContent = m.temp === null ? "n/a" : m.temp.toFixed(1) + " °C";
+}
+
+function connect() {
+  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/live");
+  ws.onopen = () => { $("dot").classList.add("up"); $("link").textContent = "live"; };
+  ws.onmessage = (e) => show(JSON.parse(e.data));
+  ws.onclose = () => {
+    $("dot").classList.remove("up");
+    $("link").textContent = "reconnecting…";
+    setTimeout(connect, 2000);
+  };
+}
+connect();
+
+async function loadSettings() {
+  const s = await (await fetch("/api/settings")).json();
+  $("f-name").value = s.name;
+  $("f-interval").value = s.interval;
+}
+loadSettings();
+
+$("settings").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const body = new URLSearchParams(new FormData(e.target));
+  const r = await fetch("/api/settings", { method: "POST", body });
+  const s = await r.json();
+  $("settings-result").textContent = r.ok ? "Saved: " + s.name + ", every " + s.interval + " s" : "Not saved: " + s.error;
+});
+
+$("upload").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const xhr = new XMLHttpRequest();   // XHR for the progress bar
+  const bar = $("progress");
+  bar.hidden = false;
+  xhr.upload.onprogress = (p) => { if (p.lengthComputable) bar.value = 100 * p.loaded / p.total; };
+  xhr.onload = () => {
+    let answer = {};
+    try { answer = JSON.parse(xhr.responseText); } catch (_) { answer = { error: xhr.statusText }; }
+    $("upload-result").textContent = xhr.status === 200
+      ? "Uploaded " + answer.file + " (" + answer.bytes + " bytes)" : "Failed: " + answer.error;
+  };
+  xhr.open("POST", "/api/upload");
+  xhr.send(new FormData(e.target));
+});

@@ -93,6 +93,11 @@ final class Upload {
             }
         }
         if let error {
+            // Nothing half-written stays, and it is gone before the answer goes out.
+            file?.close()
+            file = nil
+            if !name.isEmpty { try? File.remove(folder + "/" + name + ".part") }
+            name = ""
             return (error == "larger than the limit" ? 413 : 400, "{\"error\": " + Settings.quoted(error) + "}\n")
         }
         return (200, "{\"file\": " + Settings.quoted(saved) + ", \"bytes\": " + String(bytes) + "}\n")

@@ -77,3 +77,21 @@ import Testing
         #expect(read("", type: "application/x-www-form-urlencoded", size: 1).0 == "not multipart")
     }
 }
+
+/// application/x-www-form-urlencoded bodies, pair by pair.
+@Suite struct FormPairsTests {
+    @Test func everyPairDecodedInOrder() {
+        var got: [String] = []
+        URLEncoding.forEachPair(in: "name=Kitchen+sensor&empty=&flag&bad=%zz&x%26y=1%2B1") { name, value in
+            got.append(name + "=" + value)
+            return true
+        }
+        #expect(got == ["name=Kitchen sensor", "empty=", "flag=", "x&y=1+1"])
+        var first: [String] = []
+        URLEncoding.forEachPair(in: "a=1&b=2") { name, _ in
+            first.append(name)
+            return false
+        }
+        #expect(first == ["a"])
+    }
+}

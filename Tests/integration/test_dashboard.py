@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import BOARD, ROOT, SLOW, RawClient, read_to_eof
+from conftest import BOARD, ROOT, SLOW, RawClient, read_to_eof, start_counted
 from test_browser import browser, wait_for
 from test_static import curl
 
@@ -167,3 +167,24 @@ def test_the_dashboard_in_chromium(board, tmp_path, chrome):
         # On a phone the charts stack in one column.
         widths = phone.execute_script("return [...document.querySelectorAll('article')].map(a => a.offsetLeft)")
         assert len(set(widths)) == 1
+
+
+@pytest.mark.skipif(BOARD != "host", reason="the LD_PRELOAD counter is built for the host")
+def test_packed_pages_allocate_nothing_per_request(start_server, tmp_path):
+    s, count = start_counted(start_server, tmp_path, "--dir", str(tmp_path), app="device-app")
+
+    def fetch_many(n, *extra):
+        urls = ["-o", "/dev/null", f"http://127.0.0.1:{s.port()}/app.js"] * n
+        subprocess.run(["curl", "-s", *extra] + urls, check=True)   # one keep-alive connection
+    for extra in ((), ("-H", "Accept-Encoding: gzip")):
+        fetch_many(3, *extra)
+        before = count()
+        fetch_many(10, *extra)
+        few = count() - before
+        before = count()
+        fetch_many(110, *extra)
+        many = count() - before
+        # The 1 s timer's sample for the dashboard allocates a few arrays; a run may
+        # see one more tick. One allocation per request would add 100 or more.
+        print(f"\n/app.js {extra}: allocations for 10 requests {few}, for 110 {many}")
+        assert many - few <= 20, extra

@@ -39,17 +39,38 @@ public enum URLEncoding {
     }
 
     static func value(of name: UnsafeRawBufferPointer, in query: ByteView) -> String? {
-        var start = 0
-        while start < query.count {
-            let end = query.firstIndex(of: UInt8(ascii: "&"), from: start) ?? query.count
-            let pair = query.slice(start, end)
-            let eq = pair.firstIndex(of: UInt8(ascii: "=")) ?? pair.count
-            if pair.slice(0, eq).equals(name) {
-                return decode(pair.slice(eq + 1, pair.count))
+        var found: String? = nil
+        forEachRawPair(query) { key, value in
+            guard key.equals(name) else { return true }
+            found = decode(value)
+            return false
+        }
+        return found
+    }
+
+    /// Every `name=value` pair of `form` (a query string or an
+    /// `application/x-www-form-urlencoded` body), both decoded, in order; a pair with a
+    /// bad escape is skipped. Stops when `body` returns false.
+    public static func forEachPair(in form: some ByteSource, _ body: (_ name: String, _ value: String) -> Bool) {
+        form.withBytes { bytes in
+            forEachRawPair(ByteView(bytes)) { key, value in
+                guard let k = decode(key), let v = decode(value) else { return true }
+                return body(k, v)
             }
+        }
+    }
+
+    /// The `&`-separated pairs of a form as raw views (a pair without "=" has an empty
+    /// value), until `body` returns false.
+    private static func forEachRawPair(_ form: ByteView, _ body: (ByteView, ByteView) -> Bool) {
+        var start = 0
+        while start < form.count {
+            let end = form.firstIndex(of: UInt8(ascii: "&"), from: start) ?? form.count
+            let pair = form.slice(start, end)
+            let eq = pair.firstIndex(of: UInt8(ascii: "=")) ?? pair.count
+            if pair.count > 0 && !body(pair.slice(0, eq), pair.slice(eq + 1, pair.count)) { return }
             start = end + 1
         }
-        return nil
     }
 
     /// Percent-encodes everything but unreserved characters.

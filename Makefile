@@ -186,7 +186,8 @@ build/tls/server.crt:
 
 ## bench: wrk against the firmware echo-server and Debian's peers, as ratios; TLS ciphers
 ## per board and TLS against nginx (handshakes, resumption, keep-alive, idle memory); the
-## client tools next to wrk and websocket-client; static files against nginx; then
+## client tools next to wrk and websocket-client; static files against nginx; CPU per
+## request and per message against bare C floors, nginx and node + ws; then
 ## the wait of a fresh client while the pools are under attack, on every board.
 bench: deps
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) firmware BOARD=$(b) &&) true
@@ -196,6 +197,7 @@ bench: deps
 	$(PYTHON) scripts/bench_tls.py
 	$(PYTHON) scripts/bench_client.py
 	$(PYTHON) scripts/bench_static.py
+	$(PYTHON) scripts/bench_cpu.py
 	$(PYTHON) scripts/bench_attacks.py host $(ARM_BOARDS)
 
 ## tls-ciphers: AES-128-GCM against ChaCha20-Poly1305 with BOARD's mbedTLS (what

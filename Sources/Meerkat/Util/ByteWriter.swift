@@ -1,3 +1,5 @@
+import CMeerkat
+
 /// Appends bytes to fixed memory; once something does not fit it stops and remembers,
 /// so callers check `overflowed` once at the end instead of after every append.
 struct ByteWriter {
@@ -18,7 +20,7 @@ struct ByteWriter {
             overflowed = true
             return
         }
-        if bytes.count > 0 { (base + count).update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
+        if bytes.count > 0 { memcpy(base + count, bytes.baseAddress!, bytes.count) }   // a call, not a loop of byte moves
         count += bytes.count
     }
 

@@ -4,11 +4,13 @@ a 1 KiB file and a 1 MiB file, wrk -t1 on core 1, each server alone on core 0, t
 rounds alternating the servers, the median kept; as ratios to nginx. The bodies are
 checked byte for byte first (the heads differ: nginx adds Server and Date)."""
 import os
-import socket
 import statistics
 import subprocess
+import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_ws import start  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.path.join(ROOT, "build", "host", "bin")
@@ -16,17 +18,6 @@ TMP = tempfile.mkdtemp()
 WWW = os.path.join(TMP, "www")
 FILES = {"/1k.bin": 1024, "/1m.bin": 1 << 20}
 CONNECTIONS = {"/1k.bin": 64, "/1m.bin": 16}
-
-
-def start(cmd, port):
-    p = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return p
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{cmd[0]} did not start")
 
 
 def wrk(url, connections):

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from conftest import BOARD, ROOT, SLOW, RawClient, read_to_eof, start_counted
-from test_browser import browser, wait_for
+from test_browser import chrome, wait_for  # noqa: F401 (chrome is a fixture)
 from test_static import curl
 
 WEB = os.path.join(ROOT, "web", "device")
@@ -108,19 +108,6 @@ def test_bad_multipart_bodies_get_400_and_nothing_else(board, tmp_path, name):
     assert read_to_eof(c.sock).split(b" ", 2)[1] == b"400", name
     assert os.listdir(tmp_path / "uploads") == []
     assert curl(s, "/hello")[0] == 200 and s.alive()
-
-
-@pytest.fixture
-def chrome():
-    drivers = []
-
-    def make(*extra):
-        d = browser(*extra)
-        drivers.append(d)
-        return d
-    yield make
-    for d in drivers:
-        d.quit()
 
 
 def test_the_dashboard_in_chromium(board, tmp_path, chrome):

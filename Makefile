@@ -187,7 +187,8 @@ build/tls/server.crt:
 ## bench: wrk against the firmware echo-server and Debian's peers, as ratios; TLS ciphers
 ## per board and TLS against nginx (handshakes, resumption, keep-alive, idle memory); the
 ## client tools next to wrk and websocket-client; static files against nginx; CPU per
-## request and per message against bare C floors, nginx and node + ws; then
+## request and per message against bare C floors, nginx and node + ws, drawn as a chart
+## (docs/bench-cpu.png); then
 ## the wait of a fresh client while the pools are under attack, on every board.
 bench: deps
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) firmware BOARD=$(b) &&) true
@@ -198,6 +199,9 @@ bench: deps
 	$(PYTHON) scripts/bench_client.py
 	$(PYTHON) scripts/bench_static.py
 	$(PYTHON) scripts/bench_cpu.py
+	$(PYTHON) -c "import matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q matplotlib \
+	    || $(PYTHON) -m pip install -q --break-system-packages matplotlib
+	$(PYTHON) scripts/bench_charts.py
 	$(PYTHON) scripts/bench_attacks.py host $(ARM_BOARDS)
 
 ## tls-ciphers: AES-128-GCM against ChaCha20-Poly1305 with BOARD's mbedTLS (what

@@ -378,8 +378,24 @@ int mk_open_below(const char *root_real, const char *path, mk_file_info *info) {
     }
     info->size = (uint64_t)st.st_size;
     info->mtime = (int64_t)st.st_mtime;
+    info->inode = (uint64_t)st.st_ino;
     info->is_dir = S_ISDIR(st.st_mode) ? 1 : 0;
     return fd;
+}
+
+int mk_stat_path(const char *path, mk_file_info *info) {
+    struct stat st;
+    if (stat(path, &st) != 0) return -errno;
+    info->size = (uint64_t)st.st_size;
+    info->mtime = (int64_t)st.st_mtime;
+    info->inode = (uint64_t)st.st_ino;
+    info->is_dir = S_ISDIR(st.st_mode) ? 1 : 0;
+    return 0;
+}
+
+int mk_dup(int fd) {
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    return d < 0 ? -errno : d;
 }
 
 long mk_sendfile(int out_fd, int in_fd, uint64_t *offset, size_t count) {

@@ -6,6 +6,7 @@ import gzip
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -196,3 +197,22 @@ def test_serving_files_allocates_nothing_per_request(start_server, site, tmp_pat
         many = count() - before
         print(f"\n{path}: allocations for 10 requests {few}, for 110 {many}")
         assert many == few, path
+
+
+def test_kept_open_files_follow_changes_on_disk_within_a_second(files, site):
+    # serveDir keeps recently opened files (and misses) for up to 1 s, then checks again.
+    assert curl(files, "/index.html")[2] == b"<h1>board</h1>\n"
+    assert curl(files, "/later.txt")[0] == 404
+    (site / "new.html").write_bytes(b"replaced\n")
+    os.replace(site / "new.html", site / "index.html")          # a new file in its place
+    (site / "later.txt").write_bytes(b"here now\n")
+    (site / "app.js").unlink()
+    time.sleep(1.2)
+    assert curl(files, "/index.html")[2] == b"replaced\n"
+    assert curl(files, "/later.txt")[2] == b"here now\n"
+    assert curl(files, "/app.js")[0] == 404
+    # Edited in place (same inode, another size): seen too.
+    with open(site / "index.html", "ab") as f:
+        f.write(b"more\n")
+    time.sleep(1.2)
+    assert curl(files, "/index.html")[2] == b"replaced\nmore\n"

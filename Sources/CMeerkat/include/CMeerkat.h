@@ -87,6 +87,7 @@ typedef struct {
 typedef struct {
     uint64_t size;
     int64_t mtime;
+    uint64_t inode;
     int32_t is_dir;
 } mk_file_info;
 
@@ -96,6 +97,10 @@ int mk_realpath(const char *path, char *out, size_t len);
 /// symlinks followed, against root_real (a realpath): the fd, -EACCES when it lies
 /// outside the root or is neither a regular file nor a folder, or -errno.
 int mk_open_below(const char *root_real, const char *path, mk_file_info *info);
+/// stat(2) of a path (symlinks followed) into info; 0 or -errno.
+int mk_stat_path(const char *path, mk_file_info *info);
+/// A close-on-exec duplicate of fd, or -errno.
+int mk_dup(int fd);
 /// sendfile(2) from *offset (advanced); bytes or -errno. 64-bit offsets on every board.
 long mk_sendfile(int out_fd, int in_fd, uint64_t *offset, size_t count);
 /// pread(2) at a 64-bit offset; bytes or -errno.

@@ -59,7 +59,9 @@ public final class Manager {
     let staticRootReal: UnsafeMutablePointer<UInt8>
     var staticRootName = ""
     var staticRootKnown = false
+    var staticRootSerial: UInt32 = 0
     var fileSends: FileSends
+    var openFiles = OpenFiles()
     var counts = (listeners: 0, connections: 0, rejecting: 0)
     /// Connections closed by reclaim (Reclaim.swift), for `stats`.
     var evictions = 0
@@ -148,6 +150,7 @@ public final class Manager {
         staticPath.deallocate()
         staticRootReal.deallocate()
         fileSends.deallocate()
+        openFiles.deallocate()
         maskScratch.deallocate()
         wakeupQueue.deallocate()
         poller.close()

@@ -57,12 +57,13 @@ extension Manager {
         var info = mk_file_info()
         var gzip = false
         var fd: Int32 = -1
+        var owned = false
         if hm.header("Accept-Encoding")?.containsToken("gzip") == true {
             w.append(".gz")
             w.append(byte: 0)
-            fd = openBelow(&info)
+            fd = openKept(pathLength + 3, &info, owned: &owned)
             if fd >= 0 && info.is_dir != 0 {
-                _ = CMeerkat.close(fd)
+                if owned { _ = CMeerkat.close(fd) }
                 fd = -1
             }
             gzip = fd >= 0
@@ -70,7 +71,7 @@ extension Manager {
         }
         if fd < 0 {
             w.append(byte: 0)
-            fd = openBelow(&info)
+            fd = openKept(pathLength, &info, owned: &owned)
         }
         if fd < 0 {
             // A folder without index.html: its listing, or 403 when listings are off
@@ -81,13 +82,13 @@ extension Manager {
             return staticError(s, -fd == EACCES ? 403 : 404)
         }
         if info.is_dir != 0 {
-            _ = CMeerkat.close(fd)
+            if owned { _ = CMeerkat.close(fd) }
             return directory ? staticError(s, 403) : redirectToFolder(s, hm)
         }
         var v = ByteWriter(base: staticPath + Manager.staticPathSize, capacity: Manager.validatorSize)
         FileConditions.writeETag(mtime: info.mtime, size: info.size, &v)
         let etag = ByteView(base: staticPath + Manager.staticPathSize, count: v.count)
-        sendStatic(s, hm, .file(fd), size: info.size, mtime: info.mtime, etag: etag, type: type, gzip: gzip)
+        sendStatic(s, hm, .file(fd, owned: owned), size: info.size, mtime: info.mtime, etag: etag, type: type, gzip: gzip)
     }
 
     /// The same for a packed folder (`PackedFS`): found by path instead of opened.
@@ -163,13 +164,14 @@ extension Manager {
         guard n > 0 else { return false }
         staticRootName = root
         staticRootKnown = true
+        staticRootSerial &+= 1   // what OpenFiles kept was checked against another root
         return true
     }
 
-    /// Where a static body is: a descriptor (closed here once done with) or memory that
-    /// lives for the process (packed).
+    /// Where a static body is: a descriptor (closed here once done with when `owned`;
+    /// else it belongs to `OpenFiles`) or memory that lives for the process (packed).
     enum StaticBody {
-        case file(Int32)
+        case file(Int32, owned: Bool)
         case memory(UnsafeRawPointer)
     }
 
@@ -178,8 +180,9 @@ extension Manager {
     private func sendStatic(_ s: Int32, _ hm: HttpMessage, _ body: StaticBody, size: UInt64, mtime: Int64,
                             etag: ByteView, type: StaticString, gzip: Bool) {
         var fd: Int32 = -1
-        if case let .file(f) = body { fd = f }
-        defer { if fd >= 0 { _ = CMeerkat.close(fd) } }
+        var owned = false
+        if case let .file(f, o) = body { (fd, owned) = (f, o) }
+        defer { if owned && fd >= 0 { _ = CMeerkat.close(fd) } }
         var v = ByteWriter(base: staticPath + Manager.staticPathSize + 40, capacity: Manager.validatorSize - 40)
         HttpDate.write(mtime, &v)
         let date = ByteView(base: staticPath + Manager.staticPathSize + 40, count: v.count)
@@ -250,9 +253,15 @@ extension Manager {
                 try enqueue(s, UnsafeRawBufferPointer(start: headScratch, count: h.count + Int(length)),
                             UnsafeRawBufferPointer(start: nil, count: 0))
             } else {
-                // A large file: sent from the descriptor, which the entry now owns.
-                guard let e = fileSends.take(fd: fd, offset: offset, length: length) else { return staticError(s, 503) }
-                fd = -1
+                // A large file: sent from the descriptor (its own copy of a kept one),
+                // which the entry now owns.
+                let sendFd = owned ? fd : mk_dup(fd)
+                guard sendFd >= 0 else { throw .closed }
+                guard let e = fileSends.take(fd: sendFd, offset: offset, length: length) else {
+                    if !owned { _ = CMeerkat.close(sendFd) }
+                    return staticError(s, 503)
+                }
+                if owned { fd = -1 }
                 do throws(ConnectionError) {
                     try enqueue(s, h.written, UnsafeRawBufferPointer(start: nil, count: 0))
                 } catch {

@@ -44,18 +44,22 @@ struct Settings {
         }
     }
 
-    var json: String {
-        "{\"name\": " + Settings.quoted(name) + ", \"interval\": " + String(intervalS) + "}\n"
-    }
-
-    /// A JSON string of `text` (quote, backslash escaped; control characters are not
-    /// in a valid name).
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for c in text.unicodeScalars {
-            if c == "\"" || c == "\\" { out += "\\" }
-            out.unicodeScalars.append(c)
+    var json: [UInt8] {
+        jsonObject { o in
+            o.add("name", name)
+            o.add("interval", intervalS)
         }
-        return out + "\""
     }
+}
+
+/// One JSON object and a newline, written by the library's JsonWriter (which escapes
+/// what needs escaping); 1 KiB is far more than any answer of this app.
+func jsonObject(_ fields: (inout JsonWriter) -> Void) -> [UInt8] {
+    var buffer = [UInt8](repeating: 0, count: 1024)
+    let length = buffer.withUnsafeMutableBytes { bytes -> Int in
+        var writer = JsonWriter(into: bytes)
+        fields(&writer)
+        return writer.finish()?.count ?? 0
+    }
+    return Array(buffer[0..<length]) + [10]
 }

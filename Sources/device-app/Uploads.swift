@@ -81,7 +81,7 @@ final class Upload {
     }
 
     /// The body has ended: the answer's status and JSON.
-    func finish() -> (Int, String) {
+    func finish() -> (Int, [UInt8]) {
         if error == nil && !reader.finish() { error = "malformed multipart body" }
         if error == nil && !done { error = "no file in the form" }
         if error == nil {
@@ -98,8 +98,11 @@ final class Upload {
             file = nil
             if !name.isEmpty { try? File.remove(folder + "/" + name + ".part") }
             name = ""
-            return (error == "larger than the limit" ? 413 : 400, "{\"error\": " + Settings.quoted(error) + "}\n")
+            return (error == "larger than the limit" ? 413 : 400, jsonObject { $0.add("error", error) })
         }
-        return (200, "{\"file\": " + Settings.quoted(saved) + ", \"bytes\": " + String(bytes) + "}\n")
+        return (200, jsonObject { o in
+            o.add("file", saved)
+            o.add("bytes", bytes)
+        })
     }
 }

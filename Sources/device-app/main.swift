@@ -15,9 +15,13 @@ let packedWeb = PackedFS(table: webui_files(&count), count: count)   // web/devi
 _ = try? File.makeFolder(options.dir + "/uploads")
 
 /// The board's status: what /api/status serves and --report sends.
-func status() -> String {
-    "{\"name\": \(Settings.quoted(settings.name)), \"uptime\": \(uptime), \"requests\": \(requests), "
-        + "\"failedReplies\": \(failedReplies)}\n"
+func status() -> [UInt8] {
+    jsonObject { o in
+        o.add("name", settings.name)
+        o.add("uptime", uptime)
+        o.add("requests", requests)
+        o.add("failedReplies", failedReplies)
+    }
 }
 
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, ev in

@@ -23,6 +23,12 @@ public struct JsonWriter {
         w.append(decimal: value < 0 ? 0 &- value : value)
     }
 
+    /// A 64-bit count (a file size on a 32-bit board).
+    public mutating func add(_ key: StaticString, _ value: UInt64) {
+        name(key)
+        w.append(decimal: value)
+    }
+
     public mutating func add(_ key: StaticString, _ value: Bool) {
         name(key)
         w.append(value ? "true" : "false")

@@ -35,8 +35,7 @@ struct ClientState {
 struct ClientTable {
     let capacity: Int
     let entries: UnsafeMutablePointer<ClientState>
-    private let freeStack: UnsafeMutablePointer<Int16>
-    private var freeCount: Int
+    private var free: FreeIndices
     /// Clients whose TCP connect is under way, by when it started.
     var connecting: SlotQueue
     /// The slot of each entry in `connecting` (for the timeout).
@@ -47,20 +46,17 @@ struct ClientTable {
         let n = max(capacity, 1)
         entries = .allocate(capacity: n)
         entries.initialize(repeating: ClientState(), count: n)
-        freeStack = .allocate(capacity: n)
-        for i in 0..<capacity { freeStack[i] = Int16(capacity - 1 - i) }
-        freeCount = capacity
+        free = FreeIndices(capacity: capacity)
         connecting = SlotQueue(capacity: n)
         slotOf = .allocate(capacity: n)
         slotOf.initialize(repeating: -1, count: n)
     }
 
-    var inUse: Int { capacity - freeCount }
+    var inUse: Int { free.inUse }
 
     mutating func take(for slot: Int32) -> Int16? {
-        guard freeCount > 0 else { return nil }
-        freeCount -= 1
-        let e = freeStack[freeCount]
+        guard let taken = free.take() else { return nil }
+        let e = Int16(taken)   // capacity ≤ Int16.max: the index fits the slot's padding
         entries[Int(e)] = ClientState()
         slotOf[Int(e)] = slot
         return e
@@ -70,14 +66,13 @@ struct ClientTable {
         connecting.remove(Int32(e))
         entries[Int(e)] = ClientState()   // drops the strings
         slotOf[Int(e)] = -1
-        freeStack[freeCount] = e
-        freeCount += 1
+        free.give(Int32(e))
     }
 
     func deallocate() {
         entries.deinitialize(count: max(capacity, 1))
         entries.deallocate()
-        freeStack.deallocate()
+        free.deallocate()
         connecting.deallocate()
         slotOf.deallocate()
     }

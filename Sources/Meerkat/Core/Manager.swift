@@ -8,8 +8,7 @@ public final class Manager {
     let defaultHandler: Handler?
     let slots: UnsafeMutablePointer<Slot>
     let tableSize: Int
-    private let freeSlots: UnsafeMutablePointer<Int32>
-    private var freeCount: Int
+    private var freeSlots: FreeIndices
     var recvPool: BufferPool
     var sendPool: BufferPool
     var poller: Poller
@@ -84,9 +83,7 @@ public final class Manager {
         tableSize = limits.tableSize
         slots = .allocate(capacity: tableSize)
         slots.initialize(repeating: Slot(), count: tableSize)
-        freeSlots = .allocate(capacity: tableSize)
-        for i in 0..<tableSize { freeSlots[i] = Int32(tableSize - 1 - i) }
-        freeCount = tableSize
+        freeSlots = FreeIndices(capacity: tableSize)
         recvPool = BufferPool(blockSize: limits.recvBufferSize, blockCount: limits.recvBuffers)
         sendPool = BufferPool(blockSize: limits.sendBufferSize, blockCount: limits.sendBuffers)
         self.poller = Poller(backend: poller, capacity: tableSize + 2,
@@ -310,9 +307,7 @@ public final class Manager {
     // MARK: Slots and handles
 
     func takeSlot() -> Int32? {
-        guard freeCount > 0 else { return nil }
-        freeCount -= 1
-        let s = freeSlots[freeCount]
+        guard let s = freeSlots.take() else { return nil }
         slots[Int(s)].gen = nextGen
         nextGen = nextGen == UInt32.max ? 1 : nextGen + 1
         return s
@@ -322,8 +317,7 @@ public final class Manager {
         let gen = slots[Int(s)].gen
         slots[Int(s)] = Slot()
         slots[Int(s)].gen = gen
-        freeSlots[freeCount] = s
-        freeCount += 1
+        freeSlots.give(s)
     }
 
     func connection(_ s: Int32) -> Connection {

@@ -14,26 +14,21 @@ struct FileSends {
 
     let capacity: Int
     let entries: UnsafeMutablePointer<Entry>
-    private let freeStack: UnsafeMutablePointer<Int32>
-    private var freeCount: Int
+    private var free: FreeIndices
 
     init(capacity requested: Int) {
         capacity = max(requested, 0)
         let n = max(capacity, 1)
         entries = .allocate(capacity: n)
         entries.initialize(repeating: Entry(), count: n)
-        freeStack = .allocate(capacity: n)
-        for i in 0..<capacity { freeStack[i] = Int32(capacity - 1 - i) }
-        freeCount = capacity
+        free = FreeIndices(capacity: capacity)
     }
 
-    var inUse: Int { capacity - freeCount }
+    var inUse: Int { free.inUse }
 
     /// An entry for `fd` from `offset`, `length` bytes; nil when the table is full.
     mutating func take(fd: Int32, offset: UInt64, length: UInt64) -> Int32? {
-        guard freeCount > 0 else { return nil }
-        freeCount -= 1
-        let e = freeStack[freeCount]
+        guard let e = free.take() else { return nil }
         entries[Int(e)] = Entry(fd: fd, offset: offset, remaining: length)
         return e
     }
@@ -42,13 +37,12 @@ struct FileSends {
     mutating func give(_ e: Int32) {
         if entries[Int(e)].fd >= 0 { _ = CMeerkat.close(entries[Int(e)].fd) }
         entries[Int(e)] = Entry()
-        freeStack[freeCount] = e
-        freeCount += 1
+        free.give(e)
     }
 
     func deallocate() {
         for i in 0..<capacity where entries[i].fd >= 0 { _ = CMeerkat.close(entries[i].fd) }
         entries.deallocate()
-        freeStack.deallocate()
+        free.deallocate()
     }
 }

@@ -8,11 +8,11 @@ import CMeerkat
 struct TlsSessionPool {
     let capacity: Int
     private let sessions: UnsafeMutablePointer<OpaquePointer?>
-    private let freeStack: UnsafeMutablePointer<Int32>
+    private var free: FreeIndices
     /// The slot each session serves.
     let owner: UnsafeMutablePointer<Int32>
-    private(set) var freeCount: Int
-    private(set) var lowestFree: Int
+    var freeCount: Int { free.count }
+    var lowestFree: Int { free.lowest }
     /// Sessions whose handshake is under way, by when it started.
     var handshaking: SlotQueue
 
@@ -21,25 +21,20 @@ struct TlsSessionPool {
         let n = max(capacity, 1)
         sessions = .allocate(capacity: n)
         sessions.initialize(repeating: nil, count: n)
-        freeStack = .allocate(capacity: n)
-        for i in 0..<capacity { freeStack[i] = Int32(capacity - 1 - i) }
+        free = FreeIndices(capacity: capacity)
         owner = .allocate(capacity: n)
         owner.initialize(repeating: -1, count: n)
-        freeCount = capacity
-        lowestFree = capacity
         handshaking = SlotQueue(capacity: n)
     }
 
     /// A free session for `slot`, or nil when all are in use (or one cannot be made).
     mutating func take(for slot: Int32) -> Int32? {
-        guard freeCount > 0 else { return nil }
-        let i = freeStack[freeCount - 1]
+        guard let i = free.next else { return nil }
         if sessions[Int(i)] == nil {
             sessions[Int(i)] = mk_tls_session_new()
-            if sessions[Int(i)] == nil { return nil }
+            if sessions[Int(i)] == nil { return nil }   // stays free: nothing was taken
         }
-        freeCount -= 1
-        lowestFree = min(lowestFree, freeCount)
+        _ = free.take()
         owner[Int(i)] = slot
         return i
     }
@@ -47,8 +42,7 @@ struct TlsSessionPool {
     mutating func give(_ i: Int32) {
         handshaking.remove(i)
         owner[Int(i)] = -1
-        freeStack[freeCount] = i
-        freeCount += 1
+        free.give(i)
     }
 
     func session(_ i: Int32) -> OpaquePointer { sessions[Int(i)]! }
@@ -56,7 +50,7 @@ struct TlsSessionPool {
     func deallocate() {
         for i in 0..<capacity { mk_tls_session_free(sessions[i]) }
         sessions.deallocate()
-        freeStack.deallocate()
+        free.deallocate()
         owner.deallocate()
         handshaking.deallocate()
     }

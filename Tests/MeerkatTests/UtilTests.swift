@@ -11,6 +11,14 @@ import Testing
         #expect(urlEncode("a b/ü") == "a%20b%2F%C3%BC")
     }
 
+    /// The bit-set tchar test against RFC 9110's list, for every byte.
+    @Test func tokenCharactersAreExactlyRfc9110s() {
+        let tchar = Set(Array("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8))
+        for c in 0...255 {
+            #expect(ASCII.isTokenChar(UInt8(c)) == tchar.contains(UInt8(c)), "byte \(c)")
+        }
+    }
+
     @Test func tokensInLists() {
         Array("keep-alive, Upgrade".utf8).withUnsafeBytes { raw in
             let v = ByteView(raw)

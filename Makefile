@@ -187,18 +187,19 @@ build/tls/server.crt:
 ## bench: wrk against the firmware echo-server and Debian's peers, as ratios; TLS ciphers
 ## per board and TLS against nginx (handshakes, resumption, keep-alive, idle memory); the
 ## client tools next to wrk and websocket-client; static files against nginx; CPU per
-## request and per message against bare C floors, nginx and node + ws, drawn as a chart
-## (docs/bench-cpu.png); then
+## request and per message against bare C floors, nginx and node + ws (and user-space
+## instructions per request, callgrind); charts of those, of RSS against idle connections
+## and of TLS handshakes (docs/bench-*.png); then
 ## the wait of a fresh client while the pools are under attack, on every board.
 bench: deps
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) firmware BOARD=$(b) &&) true
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) -s tls-ciphers BOARD=$(b) &&) true
 	bash scripts/bench.sh
+	$(PYTHON) scripts/bench_cpu.py
 	$(PYTHON) scripts/bench_ws.py
 	$(PYTHON) scripts/bench_tls.py
 	$(PYTHON) scripts/bench_client.py
 	$(PYTHON) scripts/bench_static.py
-	$(PYTHON) scripts/bench_cpu.py
 	$(PYTHON) -c "import matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q matplotlib \
 	    || $(PYTHON) -m pip install -q --break-system-packages matplotlib
 	$(PYTHON) scripts/bench_charts.py

@@ -8,6 +8,10 @@ core 1, five rounds alternating the servers, the median kept; with p50/p99 laten
   answering with echo-server's exact response bytes;
 - WebSocket: a bare C floor (bench/floor_ws.c: unmask, answer, one write per read) and
   node + ws (Debian's node-ws).
+- The user-space instructions per keep-alive request of the three HTTP servers, counted by
+  valgrind's callgrind: the same request N1 and then N2 times on one connection, the
+  difference divided by N2 - N1 (start-up cancels out). Unlike CPU time this figure does
+  not move with the machine's noise, so it shows what a code change bought.
 Also writes the figures as JSON to build/bench/cpu.json (for the charts)."""
 import json
 import os
@@ -16,6 +20,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_ws import BIN, NODE_ECHO, TMP, cpu_seconds, k6, start  # noqa: E402
@@ -44,17 +49,23 @@ def build_floors():
                        check=True)
 
 
+def read_response(s, data=b""):
+    """(head, body, bytes after it) of one response read from socket `s`, `data` being
+    what was read already."""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(65536)
+    head, _, data = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head, re.I).group(1))
+    while len(data) < length:
+        data += s.recv(65536)
+    return head, data[:length], data[length:]
+
+
 def raw_response(port, path="/"):
     """The whole response (head and body) a server gives to one GET."""
     s = socket.create_connection(("127.0.0.1", port))
     s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += s.recv(65536)
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = int(re.search(rb"Content-Length: (\d+)", head, re.I).group(1))
-    while len(body) < length:
-        body += s.recv(65536)
+    head, body, _ = read_response(s)
     s.close()
     return head + b"\r\n\r\n" + body
 
@@ -113,7 +124,42 @@ http {{ access_log off; keepalive_requests 1000000; geo $dollar {{ default "$"; 
             finally:
                 p.terminate()
                 p.wait()
-    return {name: [statistics.median(r[k] for r in rs) for k in range(4)] for name, rs in runs.items()}, len(response)
+    figures = {name: [statistics.median(r[k] for r in rs) for k in range(4)] for name, rs in runs.items()}
+    return figures, len(response), instructions(servers)
+
+
+def keepalive_requests(port, count):
+    """`count` GETs, one after the other on one connection, each answer read whole."""
+    s = socket.create_connection(("127.0.0.1", port))
+    data = b""
+    for _ in range(count):
+        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        _, _, data = read_response(s, data)
+    s.close()
+
+
+def callgrind_total(cmd, port, count):
+    """Instructions a server runs (user space, callgrind) serving `count` requests."""
+    out = os.path.join(TMP, f"callgrind.{port}.{count}")
+    p = start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd], port)
+    keepalive_requests(port, count)
+    time.sleep(0.3)
+    p.terminate()
+    p.wait()
+    with open(out) as f:
+        return int(re.search(r"^(?:summary|totals):\s+(\d+)", f.read(), re.M).group(1))
+
+
+def instructions(servers):
+    """User-space instructions per keep-alive request, for each HTTP server."""
+    counts = (1000, 4000)
+    result = {}
+    for name, (cmd, port) in servers.items():
+        if cmd[0] == "nginx":   # one process, so callgrind sees the worker's work
+            cmd = ["nginx", "-g", "master_process off;", *cmd[1:]]
+        low, high = (callgrind_total(cmd, port, n) for n in counts)
+        result[name] = (high - low) / (counts[1] - counts[0])
+    return result
 
 
 def websocket():
@@ -139,7 +185,7 @@ def websocket():
 
 def main():
     build_floors()
-    h, size = http()
+    h, size, ins = http()
     if os.environ.get("BENCH_ONLY") == "http":
         w = {n: [1.0, 0.0] for n in ("Meerkat echo-server", "bare C floor (epoll)", "node + ws")}
     else:
@@ -151,6 +197,11 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for name, (cpu, rate, p50, p99) in h.items():
         print(f"| {name} | {cpu:.2f} | {cpu / floor:.2f} | {cpu / ng:.2f} | {rate:,.0f} | {p50:.2f} ms | {p99:.2f} ms |")
+    print("User-space instructions per keep-alive request (callgrind; does not vary from run to run):")
+    print("| server | instructions per request | × C floor |")
+    print("|---|---|---|")
+    for name, count in ins.items():
+        print(f"| {name} | {count:,.0f} | {count / ins['bare C floor (epoll)']:.1f} |")
     wfloor = w["bare C floor (epoll)"][0]
     print(f"CPU per WebSocket echo (16-byte text, 64 k6 connections, 3 s), median of {ROUNDS} alternated runs:")
     print("| server | CPU µs per round trip | × C floor | round trips/s |")
@@ -158,7 +209,7 @@ def main():
     for name, (cpu, rate) in w.items():
         print(f"| {name} | {cpu:.2f} | {cpu / wfloor:.2f} | {rate:,.0f} |")
     with open(os.path.join(OUT, "cpu.json"), "w") as f:
-        json.dump({"http": h, "websocket": w, "response_bytes": size}, f, indent=1)
+        json.dump({"http": h, "websocket": w, "response_bytes": size, "instructions": ins}, f, indent=1)
 
 
 if __name__ == "__main__":

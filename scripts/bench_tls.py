@@ -8,6 +8,7 @@ servers, ROUNDS times, and the median is kept. Printed as a Markdown table with 
 Measures: full handshakes/s and resumed (ticket) handshakes/s with `openssl s_time`
 (PARALLEL clients at once, so the server is never idle), keep-alive requests/s with wrk,
 and resident memory with 1,000 idle TLS connections."""
+import json
 import os
 import re
 import socket
@@ -179,6 +180,10 @@ def main():
     for name, (m, n) in results.items():
         print(f"| {name} | {m:.0f} | {n:.0f} | {m / n:.2f} |")
     print(f"| RSS growth, 1,000 idle TLS connections | {m_rss} kB | {n_rss} kB | {m_rss / max(n_rss, 1):.2f} |")
+    os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
+    with open(os.path.join(ROOT, "build", "bench", "tls.json"), "w") as f:   # for bench_charts.py
+        json.dump({"suite": SUITE, "rounds": ROUNDS, "figures": {k: {"Meerkat": m, "nginx": n} for k, (m, n) in results.items()},
+                   "idle_rss_growth_kb": {"Meerkat": m_rss, "nginx": n_rss}}, f, indent=1)
 
 
 if __name__ == "__main__":

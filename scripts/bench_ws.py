@@ -4,7 +4,8 @@ and the median is kept.
 - WebSocket echo round trips per second, 64 connections (k6), 16-byte and 4 KiB
   messages: Meerkat echo-server (plain echo path) vs node + ws (Debian node-ws) vs
   Python websockets; RSS of each server during its run.
-- RSS of echo-server with 10,000 idle WebSocket connections.
+- RSS against idle WebSocket connections, up to 10,000: echo-server, the C floor, node + ws,
+  Python websockets (build/bench/idle.json, drawn by bench_charts.py).
 - HTTP: echo-server's page vs nginx answering the same bytes from memory (`return 200`),
   wrk -t1 -c64."""
 import json
@@ -100,30 +101,58 @@ def ws_bench():
             print(f"| {size} B | {name} | {r:,.0f} | {c:.1f} | {c / base:.2f} | {rss[name]:,} kB |")
 
 
-def idle_websockets(count=10000):
-    resource.setrlimit(resource.RLIMIT_NOFILE, (count + 1000, count + 1000))
-    p = start([os.path.join(BIN, "echo-server"), "--listen", "http://127.0.0.1:19004",
-               "--max-connections", str(count + 100)], 19004)
-    before = rss_kb(p.pid)
-    socks = []
+IDLE_STEPS = (0, 1000, 2500, 5000, 10000)
+
+
+def idle_websockets():
+    """RSS against idle WebSocket connections (each upgraded, nothing pending), at each of
+    IDLE_STEPS, for echo-server, the bare C floor (bench/floor_ws.c, built by
+    bench_cpu.py), node + ws and Python websockets. Printed, and written to
+    build/bench/idle.json for the chart."""
+    top = IDLE_STEPS[-1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (top + 1000, top + 1000))
+    floor = os.path.join(ROOT, "build", "bench", "floor_ws")
+    servers = {
+        "Meerkat echo-server": ([os.path.join(BIN, "echo-server"), "--listen", "http://127.0.0.1:19004",
+                                 "--max-connections", str(top + 100)], 19004, None),
+        "bare C floor (epoll)": ([floor, "19007"], 19007, None),
+        "node + ws": (["node", "-e", NODE_ECHO, "19008"], 19008, {"NODE_PATH": "/usr/share/nodejs:/usr/lib/nodejs"}),
+        "Python websockets": ([sys.executable, "-c", PY_ECHO, "19009"], 19009, None),
+    }
+    if not os.path.exists(floor):
+        del servers["bare C floor (epoll)"]
     handshake = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-    for _ in range(count):
-        s = socket.create_connection(("127.0.0.1", 19004))
-        s.sendall(handshake)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += s.recv(4096)
-        assert data.startswith(b"HTTP/1.1 101")
-        socks.append(s)
-    time.sleep(0.5)
-    after = rss_kb(p.pid)
-    print(f"echo-server RSS with {count:,} idle WebSocket connections: {after:,} kB "
-          f"({before:,} kB before them; table sized for {count + 100:,} connections)")
-    for s in socks:
-        s.close()
-    p.terminate()
-    p.wait()
+    series = {}
+    for name, (cmd, port, env) in servers.items():
+        p = start(cmd, port, env)
+        socks, series[name] = [], []
+        try:
+            for step in IDLE_STEPS:
+                while len(socks) < step:
+                    s = socket.create_connection(("127.0.0.1", port))
+                    s.sendall(handshake)
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += s.recv(4096)
+                    assert data.startswith(b"HTTP/1.1 101"), (name, data[:40])
+                    socks.append(s)
+                time.sleep(0.5)
+                series[name].append(rss_kb(p.pid))
+        finally:
+            for s in socks:
+                s.close()
+            p.terminate()
+            p.wait()
+    print(f"RSS (kB) against idle WebSocket connections; echo-server's table sized for {top + 100:,} connections:")
+    print("| server | " + " | ".join(f"{n:,}" for n in IDLE_STEPS) + " | kB per connection |")
+    print("|---|" + "---|" * (len(IDLE_STEPS) + 1))
+    for name, rss in series.items():
+        per = (rss[-1] - rss[0]) / top
+        print(f"| {name} | " + " | ".join(f"{r:,}" for r in rss) + f" | {per:.2f} |")
+    os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
+    with open(os.path.join(ROOT, "build", "bench", "idle.json"), "w") as f:
+        json.dump({"connections": IDLE_STEPS, "rss_kb": series}, f, indent=1)
 
 
 def http_bench():

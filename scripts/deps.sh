@@ -10,7 +10,8 @@ APT_PACKAGES=(
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf              # cross compilers and linkers
   libc6-dev-arm64-cross libc6-dev-armhf-cross                # glibc sysroots (only "Recommended")
   qemu-user                                                  # runs the ARM firmware here
-  wrk nginx civetweb bc nodejs node-ws                       # make bench (node-ws: WebSocket peer)
+  wrk nginx civetweb bc nodejs node-ws valgrind              # make bench (node-ws: WebSocket peer;
+                                                             # valgrind: instructions per request)
   chromium chromium-driver                                   # browser tests (selenium)
 )
 # distribution:module (what pip installs : what Python imports)

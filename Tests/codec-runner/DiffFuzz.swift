@@ -69,6 +69,7 @@ enum DiffFuzz {
                 text += " | " + CodecVectors.answer(.range, whole, raw.count)
                 text += " | " + CodecVectors.answer(.httpDate, whole, raw.count)
                 text += " | " + CodecVectors.answer(.multipart, whole, raw.count)
+                text += " | " + CodecVectors.answer(.mqtt, whole, raw.count)
             }
             return text
         }

@@ -8,7 +8,7 @@
 #endif
 
 struct CodecVector {
-    enum Codec { case head, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, staticPath, range, httpDate, multipart }
+    enum Codec { case head, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, staticPath, range, httpDate, multipart, mqtt }
     let codec: Codec
     let name: StaticString
     let input: StaticString
@@ -17,10 +17,10 @@ struct CodecVector {
 
 extension CodecVector {
     /// The input's bytes: the text itself, or for binary codecs (WebSocket frames,
-    /// UTF-8, DNS) hex pairs separated by spaces (a StaticString can only hold UTF-8).
+    /// UTF-8, DNS, MQTT) hex pairs separated by spaces (a StaticString can only hold UTF-8).
     var bytes: [UInt8] {
         let text = UnsafeBufferPointer(start: input.utf8Start, count: input.utf8CodeUnitCount)
-        guard codec == .wsFrame || codec == .utf8 || codec == .dnsA else { return Array(text) }
+        guard codec == .wsFrame || codec == .utf8 || codec == .dnsA || codec == .mqtt else { return Array(text) }
         var out: [UInt8] = []
         var value: UInt8 = 0, digits = 0
         for c in text {
@@ -64,6 +64,7 @@ enum CodecVectors {
         case .range: return rangeAnswer(UnsafeRawBufferPointer(buf))
         case .httpDate: return httpDateAnswer(UnsafeRawBufferPointer(buf))
         case .multipart: return multipartAnswer(UnsafeRawBufferPointer(buf))
+        case .mqtt: return mqttAnswer(UnsafeRawBufferPointer(buf))
         case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
         case .streamed: return streamedAnswer(buf)
         case .wsFrame: return wsFrameAnswer(buf)
@@ -206,6 +207,26 @@ enum CodecVectors {
         return answer.summary + " " + hex
     }
 
+    /// The packet at the start (a 4 KiB receiver): its type and fields, or why not.
+    static func mqttAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        switch MqttParser.parse(buf, maxPacket: 4096) {
+        case .incomplete: return "incomplete"
+        case let .malformed(why): return "fail \(why.text)"
+        case let .packet(p):
+            var text = "ok type:\(p.type.rawValue) len:\(p.length) id:\(p.packetId)"
+            switch p.type {
+            case .publish: text += " qos:\(p.qos) r:\(p.retain ? 1 : 0) d:\(p.dup ? 1 : 0) topic:\(printable(p.topic.buffer)) data:\(printable(p.payload.buffer))"
+            case .connack: text += " sp:\(p.sessionPresent ? 1 : 0) rc:\(p.returnCode)"
+            case .connect: text += " flags:\(p.connectFlags) ka:\(p.keepAlive) cid:\(printable(p.connectFields.clientId.buffer))"
+            case .subscribe, .unsubscribe:
+                p.forEachFilter { f, q in text += " \(printable(f.buffer))@\(q)" }
+            case .suback: text += " codes:\(printable(p.payload.buffer))"
+            default: break
+            }
+            return text
+        }
+    }
+
     static func chunkedAnswer(_ buf: UnsafeMutableRawBufferPointer, maxBody: Int) -> String {
         switch ChunkedDecoder.decode(buf, maxBody: maxBody) {
         case .incomplete: return "incomplete"
@@ -283,6 +304,38 @@ enum CodecVectors {
     // MARK: The vectors
 
     static let all: [CodecVector] = [
+        .init(codec: .mqtt, name: "MQTT CONNACK accepted", input: "20 02 00 00", expected: "ok type:2 len:4 id:0 sp:0 rc:0"),
+        .init(codec: .mqtt, name: "MQTT CONNACK refused, session present", input: "20 02 01 05", expected: "ok type:2 len:4 id:0 sp:1 rc:5"),
+        .init(codec: .mqtt, name: "MQTT CONNACK reserved bit", input: "20 02 02 00", expected: "fail bad field"),
+        .init(codec: .mqtt, name: "MQTT PUBLISH QoS 0", input: "30 07 00 03 61 2f 62 68 69",
+              expected: "ok type:3 len:9 id:0 qos:0 r:0 d:0 topic:a/b data:hi"),
+        .init(codec: .mqtt, name: "MQTT PUBLISH QoS 1 retained", input: "33 09 00 03 61 2f 62 01 02 68 69",
+              expected: "ok type:3 len:11 id:258 qos:1 r:1 d:0 topic:a/b data:hi"),
+        .init(codec: .mqtt, name: "MQTT PUBLISH QoS 2 DUP", input: "3c 06 00 01 74 ff ff 00",
+              expected: "ok type:3 len:8 id:65535 qos:2 r:0 d:1 topic:t data:\\x00"),
+        .init(codec: .mqtt, name: "MQTT PUBLISH QoS 3", input: "36 05 00 01 74 00 01", expected: "fail bad flags"),
+        .init(codec: .mqtt, name: "MQTT PUBLISH DUP on QoS 0", input: "38 03 00 01 74", expected: "fail bad flags"),
+        .init(codec: .mqtt, name: "MQTT wildcard in a published topic", input: "30 03 00 01 23", expected: "fail bad topic or string"),
+        .init(codec: .mqtt, name: "MQTT topic not UTF-8", input: "30 04 00 02 c3 28", expected: "fail bad topic or string"),
+        .init(codec: .mqtt, name: "MQTT NUL in a topic", input: "30 04 00 02 61 00", expected: "fail bad topic or string"),
+        .init(codec: .mqtt, name: "MQTT topic longer than the packet", input: "30 03 00 09 61", expected: "fail fields do not fit the length"),
+        .init(codec: .mqtt, name: "MQTT remaining length in five bytes", input: "30 ff ff ff ff 01", expected: "fail bad remaining length"),
+        .init(codec: .mqtt, name: "MQTT remaining length longer than needed", input: "30 80 00", expected: "fail bad remaining length"),
+        .init(codec: .mqtt, name: "MQTT 256 MiB announced", input: "30 ff ff ff 7f", expected: "fail packet too large"),
+        .init(codec: .mqtt, name: "MQTT 4096 + 3 bytes to a 4 KiB receiver", input: "30 80 20", expected: "fail packet too large"),
+        .init(codec: .mqtt, name: "MQTT cut short", input: "30 05 00 01 74", expected: "incomplete"),
+        .init(codec: .mqtt, name: "MQTT length byte still to come", input: "30 80", expected: "incomplete"),
+        .init(codec: .mqtt, name: "MQTT SUBSCRIBE", input: "82 08 00 0a 00 03 61 2f 2b 01", expected: "ok type:8 len:10 id:10 a/+@1"),
+        .init(codec: .mqtt, name: "MQTT SUBSCRIBE misplaced #", input: "82 07 00 0a 00 02 61 23 00", expected: "fail bad topic or string"),
+        .init(codec: .mqtt, name: "MQTT SUBSCRIBE QoS 3", input: "82 06 00 0a 00 01 61 03", expected: "fail bad field"),
+        .init(codec: .mqtt, name: "MQTT SUBACK", input: "90 04 00 0a 01 80", expected: "ok type:9 len:6 id:10 codes:\\x01\\x80"),
+        .init(codec: .mqtt, name: "MQTT UNSUBSCRIBE", input: "a2 05 00 02 00 01 23", expected: "ok type:10 len:7 id:2 #@0"),
+        .init(codec: .mqtt, name: "MQTT PUBREL without its flags", input: "60 02 00 01", expected: "fail bad flags"),
+        .init(codec: .mqtt, name: "MQTT PUBACK id 0", input: "40 02 00 00", expected: "fail packet identifier 0"),
+        .init(codec: .mqtt, name: "MQTT PINGRESP", input: "d0 00", expected: "ok type:13 len:2 id:0"),
+        .init(codec: .mqtt, name: "MQTT type 0", input: "00 00", expected: "fail bad packet type"),
+        .init(codec: .mqtt, name: "MQTT CONNECT", input: "10 0d 00 04 4d 51 54 54 04 02 00 3c 00 01 62",
+              expected: "ok type:1 len:15 id:0 flags:2 ka:60 cid:b"),
         // multipart/form-data bodies (boundary "b"), read in 7-byte pieces.
         .init(codec: .multipart, name: "two fields", input: "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.txt\"\r\n\r\nhello\r\n--b--\r\n",
               expected: "[a|]{1}[f|x.txt]{hello} ok"),

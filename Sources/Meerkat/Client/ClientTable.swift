@@ -28,6 +28,8 @@ struct ClientState {
     var port = 0
     var path = "/"
     var protocols = ""
+    /// The MQTT session (`Manager.mqtt`) this client carries; -1 for none.
+    var mqtt: Int16 = -1
     /// Sec-WebSocket-Accept the server must answer with.
     var accept: (UInt64, UInt64, UInt64, UInt32) = (0, 0, 0, 0)
 }

@@ -159,6 +159,7 @@ extension Manager {
             sendUpgradeRequest(s)
         } else {
             clients.entries[e].phase = .open
+            mqttTransportUp(s)
         }
     }
 
@@ -189,6 +190,7 @@ extension Manager {
         let e = slots[Int(s)].client
         guard e >= 0 else { return }
         dns.waiting.remove(Int32(e))
+        mqttEnd(s)
         clients.give(e)
         slots[Int(s)].client = -1
     }

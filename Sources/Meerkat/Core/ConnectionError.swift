@@ -11,6 +11,12 @@ public enum ConnectionError: Error, Equatable {
     case invalidHeader
     /// The call does not fit the connection's state (e.g. reply on a listener).
     case invalidState
+    /// MQTT: every in-flight entry (or its bytes, `Limits.mqttInFlight*`) holds a message
+    /// not yet acknowledged: back-pressure. Nothing was sent; try again after an ack.
+    case inFlightFull
+    /// MQTT: a topic name with a wildcard, U+0000 or invalid UTF-8, an empty one, or a
+    /// filter whose wildcards are misplaced; or a field over 65,535 bytes.
+    case invalidTopic
 }
 
 /// What `Manager.listen` can fail with.

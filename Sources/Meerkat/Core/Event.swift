@@ -29,6 +29,13 @@ public enum Event {
     case wsMessage(WsMessage)
     /// A ping, pong or close frame (pings are answered, closes echoed, by the library).
     case wsControl(WsMessage)
+    /// MQTT: the broker's CONNACK, with its return code (0: accepted; 1–5: refused, and
+    /// the connection closes).
+    case mqttOpen(Int)
+    /// MQTT: an application message from the broker.
+    case mqttMessage(MqttMessage)
+    /// MQTT: every packet from the broker, before what it means is handled.
+    case mqttCommand(MqttPacket)
 
     public var code: Int {
         switch self {
@@ -48,6 +55,9 @@ public enum Event {
         case .wsOpen: return MG_EV_WS_OPEN
         case .wsMessage: return MG_EV_WS_MSG
         case .wsControl: return MG_EV_WS_CTL
+        case .mqttOpen: return MG_EV_MQTT_OPEN
+        case .mqttMessage: return MG_EV_MQTT_MSG
+        case .mqttCommand: return MG_EV_MQTT_CMD
         }
     }
 }

@@ -58,6 +58,18 @@ public struct Limits {
     public var tlsTicketLifetimeS: Int = 3600
     /// Readiness events taken from the kernel per wait (at most 64).
     public var eventsPerPoll: Int = 64
+    /// MQTT sessions (`Manager.mqttConnect`) at once, counting those kept between
+    /// connections (clean session off); each is also a client (`maxClients`).
+    public var mqttSessions: Int = 4
+    /// Per MQTT session: QoS 1 and 2 messages sent and not yet acknowledged (and as many
+    /// QoS 2 messages received and not yet released), and the bytes their topics and
+    /// payloads may take, kept for sending again after a reconnect. A full table is
+    /// back-pressure (`ConnectionError.inFlightFull`).
+    public var mqttInFlight: Int = 16
+    public var mqttInFlightBytes: Int = 8 * 1024
+    /// Per MQTT session over WebSocket: the largest packet that may arrive split across
+    /// WebSocket messages (one within a message may fill the receive block).
+    public var mqttSplitPacketBytes: Int = 2048
 
     public init() {}
 
@@ -99,6 +111,10 @@ public struct Limits {
         l.fileSends = max(l.fileSends, 0)
         l.dnsTries = min(max(l.dnsTries, 1), 16)
         l.tlsTicketLifetimeS = min(max(l.tlsTicketLifetimeS, 60), 86_400)
+        l.mqttSessions = min(max(l.mqttSessions, 0), l.maxClients)
+        l.mqttInFlight = min(max(l.mqttInFlight, 1), 65_535)
+        l.mqttInFlightBytes = max(l.mqttInFlightBytes, 256)
+        l.mqttSplitPacketBytes = max(l.mqttSplitPacketBytes, 64)
         return l
     }
 

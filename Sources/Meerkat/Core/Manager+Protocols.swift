@@ -2,12 +2,14 @@
 /// WebSocket; raw TCP handlers read the buffer themselves), and the flow control they
 /// share: a request or message is delivered only when its answer can be queued.
 extension Manager {
-    /// Handles whatever complete input the slot's receive buffer holds.
+    /// Handles whatever complete input the slot's receive buffer holds (MQTT over
+    /// WebSocket arrives through the WebSocket layer, MQTT/WebSocketFeed.swift).
     func processInput(_ s: Int32) {
         switch slots[Int(s)].proto {
         case .tcp: return   // the handler got `.read` and reads the buffer itself
         case .http: processHTTP(s)
         case .websocket: processWebSocket(s)
+        case .mqtt: processMqtt(s)
         }
     }
 

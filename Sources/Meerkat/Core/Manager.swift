@@ -44,6 +44,8 @@ public final class Manager {
     let maskScratch: UnsafeMutablePointer<UInt8>
     /// The resolver's pending queries and socket (DNS/).
     var dns: DnsQueries
+    /// MQTT sessions, their messages in flight, and the packet scratch (MQTT/).
+    var mqtt: MqttSessions
     /// The nameserver clients ask ("udp://IP:PORT", or an IP for port 53); nil reads
     /// the first `nameserver` of /etc/resolv.conf. Mongoose's `dns4.url`.
     public var dnsServer: String? = nil
@@ -105,6 +107,7 @@ public final class Manager {
         tlsSessions = TlsSessionPool(capacity: limits.tlsSlots)
         clients = ClientTable(capacity: limits.maxClients)
         dns = DnsQueries(capacity: limits.maxClients)
+        mqtt = MqttSessions(limits: limits)
         staticPath = .allocate(capacity: Manager.staticPathSize + Manager.validatorSize)
         staticRootReal = .allocate(capacity: Manager.staticPathSize)
         fileSends = FileSends(capacity: limits.fileSends)
@@ -144,6 +147,7 @@ public final class Manager {
         tlsScratch.deallocate()
         clients.deallocate()
         dns.deallocate()
+        mqtt.deallocate()
         staticPath.deallocate()
         staticRootReal.deallocate()
         fileSends.deallocate()
@@ -164,7 +168,7 @@ public final class Manager {
     @discardableResult
     public func listen(_ url: String, http: Bool = false, tls: TlsOpts? = nil,
                        handler: Handler? = nil) throws(ListenError) -> Connection {
-        guard let parsed = ListenURL(url), parsed.scheme != .udp, var address = parsed.address() else { throw .badURL }
+        guard let parsed = ListenURL(url), !parsed.isConnectOnly, var address = parsed.address() else { throw .badURL }
         guard !parsed.isTLS || limits.tlsSlots > 0 else { throw .tlsUnavailable }
         var tlsConfig: Int32 = -1
         if let opts = tls {
@@ -271,6 +275,7 @@ public final class Manager {
         due = min(due, handshakeDue)
         due = min(due, connectDue)
         due = min(due, queryDue)
+        due = min(due, mqttDue)
         if closeQueue.first >= 0 || resumeQueue.first >= 0 { due = now }
         if due == Int64.max { return -1 }
         return Int(max(0, min(due - now, Int64(Int32.max))))
@@ -298,6 +303,7 @@ public final class Manager {
         expireHandshakes()
         expireConnects()
         expireQueries()
+        expireMqtt()
     }
 
     private func closePending() {

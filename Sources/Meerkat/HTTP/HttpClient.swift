@@ -63,6 +63,7 @@ extension Manager {
                 slots[Int(s)].ws = WsState()
                 deliver(s, .wsOpen(hm))
                 consume(s, r.head.length)
+                if stillServing(s) { mqttTransportUp(s) }   // MQTT over WebSocket: CONNECT now
                 return false
             }
             if r.status < 200 {   // 100 Continue and other interim answers: skipped

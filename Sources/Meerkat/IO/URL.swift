@@ -1,11 +1,12 @@
 import CMeerkat
 
 /// The parts of a listen/connect URL Meerkat needs: `http://0.0.0.0:8000`,
-/// `ws://[::1]:0/path`, `tcp://127.0.0.1:9000`, `udp://…` (connect only). A listener's
+/// `ws://[::1]:0/path`, `tcp://127.0.0.1:9000`, `udp://…`, `mqtt://…`, `mqtts://…` (the
+/// last three connect only; MQTT's ports default to 1883 and 8883). A listener's
 /// host is numeric ("localhost" is taken as 127.0.0.1); a client's may be a name
 /// (DNS/Manager+Resolve.swift).
 public struct ListenURL: Equatable {
-    public enum Scheme: Equatable { case http, https, ws, wss, tcp, tls, udp }
+    public enum Scheme: Equatable { case http, https, ws, wss, tcp, tls, udp, mqtt, mqtts }
 
     public var scheme: Scheme
     /// The numeric host ("localhost" as 127.0.0.1); `name` keeps it as written.
@@ -16,9 +17,11 @@ public struct ListenURL: Equatable {
     public var name: String = ""
     public var path: String = "/"
 
-    public var isTLS: Bool { scheme == .https || scheme == .wss || scheme == .tls }
+    public var isTLS: Bool { scheme == .https || scheme == .wss || scheme == .tls || scheme == .mqtts }
     /// True for the schemes that speak HTTP on accept (WebSocket starts as HTTP).
-    public var speaksHTTP: Bool { scheme != .tcp && scheme != .tls && scheme != .udp }
+    public var speaksHTTP: Bool { scheme == .http || scheme == .https || scheme == .ws || scheme == .wss }
+    /// Schemes a client may use but a listener may not.
+    var isConnectOnly: Bool { scheme == .udp || scheme == .mqtt || scheme == .mqtts }
 
     public init?(_ text: String) {
         let bytes = Array(text.utf8)
@@ -31,6 +34,8 @@ public struct ListenURL: Equatable {
         case "tcp": scheme = .tcp
         case "tls": scheme = .tls
         case "udp": scheme = .udp
+        case "mqtt": scheme = .mqtt
+        case "mqtts": scheme = .mqtts
         default: return nil
         }
         var rest = Array(bytes[(sep + 3)...])
@@ -54,7 +59,12 @@ public struct ListenURL: Equatable {
             portBytes = []
         }
         if portBytes.isEmpty {
-            port = (scheme == .https || scheme == .wss) ? 443 : 80
+            switch scheme {
+            case .https, .wss: port = 443
+            case .mqtt: port = 1883
+            case .mqtts: port = 8883
+            default: port = 80
+            }
         } else {
             guard portBytes.count <= 5, portBytes.allSatisfy(ASCII.isDigit) else { return nil }
             var value = 0

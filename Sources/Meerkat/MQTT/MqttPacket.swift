@@ -30,14 +30,14 @@ public enum MqttMalformed: UInt8, Equatable {
     /// Words for `.error` and logs (Embedded Swift has no reflection to name a case).
     public var text: StaticString {
         switch self {
-        case .badRemainingLength: return "bad remaining length"
-        case .badType: return "bad packet type"
-        case .badFlags: return "bad flags"
-        case .tooLarge: return "packet too large"
-        case .badLength: return "fields do not fit the length"
-        case .badTopic: return "bad topic or string"
-        case .badPacketId: return "packet identifier 0"
-        case .badField: return "bad field"
+        case .badRemainingLength: return "mqtt: bad remaining length"
+        case .badType: return "mqtt: bad packet type"
+        case .badFlags: return "mqtt: bad flags"
+        case .tooLarge: return "mqtt: packet too large"
+        case .badLength: return "mqtt: fields do not fit the length"
+        case .badTopic: return "mqtt: bad topic or string"
+        case .badPacketId: return "mqtt: packet identifier 0"
+        case .badField: return "mqtt: bad field"
         }
     }
 }

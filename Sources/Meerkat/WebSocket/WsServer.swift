@@ -79,8 +79,8 @@ extension Manager {
         if h.fin && assembled == 0 {
             // A whole message in one frame: delivered where it lies.
             endMessage(s)
-            deliver(s, .wsMessage(WsMessage(data: ByteView(base: payload, count: length), opcode: Int(opcode),
-                                            isFirst: true, isLast: true)))
+            deliverMessage(s, WsMessage(data: ByteView(base: payload, count: length), opcode: Int(opcode),
+                                        isFirst: true, isLast: true))
             guard slots[Int(s)].kind == .connection else { return false }
             consume(s, h.headerLength + length)
             return true
@@ -99,10 +99,19 @@ extension Manager {
         let whole = Int(slots[Int(s)].ws.assembled)
         endMessage(s)
         let base = front - assembled
-        deliver(s, .wsMessage(WsMessage(data: ByteView(base: base, count: whole), opcode: Int(opcode), isFirst: true, isLast: true)))
+        deliverMessage(s, WsMessage(data: ByteView(base: base, count: whole), opcode: Int(opcode), isFirst: true, isLast: true))
         guard slots[Int(s)].kind == .connection else { return false }
         consume(s, whole)
         return true
+    }
+
+    /// A whole message goes to the app, or, on an MQTT-over-WebSocket client, to MQTT.
+    private func deliverMessage(_ s: Int32, _ message: WsMessage) {
+        if slots[Int(s)].client >= 0, let m = mqttSession(of: s) {
+            mqttFeed(s, m, message.data)
+        } else {
+            deliver(s, .wsMessage(message))
+        }
     }
 
     private func endMessage(_ s: Int32) {

@@ -1,0 +1,170 @@
+import CMeerkat
+
+/// What the broker sends: packets framed from the TCP/TLS stream (in the receive block)
+/// or from WebSocket messages (gathered in the session's split buffer when one spans
+/// messages), each told to the app (`.mqttCommand`) and then acted on.
+extension Manager {
+    /// MQTT over TCP or TLS: the packets in the receive block. A packet is handled only
+    /// when its answer (PUBACK, PUBREC, …) can be queued, as HTTP requests are.
+    func processMqtt(_ s: Int32) {
+        guard let m = mqttSession(of: s) else { return }
+        while stillServing(s) && slots[Int(s)].recvCount > 0 {
+            guard canQueueReply(s) else { return }
+            let buf = UnsafeRawBufferPointer(receiveBuffer(s))
+            guard let used = mqttStep(s, m, buf, maxPacket: recvPool.blockSize), used > 0 else { return }
+            consume(s, used)
+        }
+    }
+
+    /// MQTT over WebSocket: one binary message's bytes. A packet may start in one message
+    /// and end in a later one (MQTT 3.1.1 §6): its start waits in the session's split
+    /// buffer (`Limits.mqttSplitPacketBytes`).
+    func mqttFeed(_ s: Int32, _ m: Int, _ data: ByteView) {
+        var buf = data.buffer
+        let split = mqtt.entries[m].split
+        var gathered = mqtt.entries[m].splitCount
+        if gathered > 0 {
+            guard data.count <= mqtt.splitBytes - gathered else {
+                mqttFail(s, "mqtt: a packet split across messages is too large")
+                return
+            }
+            if data.count > 0 { (split + gathered).update(from: data.base!, count: data.count) }
+            gathered += data.count
+            buf = UnsafeRawBufferPointer(start: split, count: gathered)
+        }
+        var at = 0
+        while at < buf.count {
+            guard let used = mqttStep(s, m, UnsafeRawBufferPointer(rebasing: buf[at...]),
+                                      maxPacket: max(recvPool.blockSize, mqtt.splitBytes)) else { return }
+            if used == 0 { break }
+            at += used
+        }
+        let left = buf.count - at
+        guard left <= mqtt.splitBytes else {
+            mqttFail(s, "mqtt: a packet split across messages is too large")
+            return
+        }
+        if left > 0 { memmove(split, buf.baseAddress! + at, left) }   // may overlap: from later in `split`
+        mqtt.entries[m].splitCount = left
+    }
+
+    /// Frames and handles the packet at the start of `buf`: its length, 0 when it is not
+    /// all here yet, nil after a failure (the connection is closing).
+    func mqttStep(_ s: Int32, _ m: Int, _ buf: UnsafeRawBufferPointer, maxPacket: Int) -> Int? {
+        switch MqttParser.parse(buf, maxPacket: maxPacket) {
+        case .incomplete:
+            return 0
+        case let .malformed(why):
+            mqttFail(s, why.text)
+            return nil
+        case let .packet(p):
+            deliver(s, .mqttCommand(p))
+            guard stillServing(s) else { return nil }
+            mqttHandle(s, m, p)
+            return stillServing(s) ? p.length : nil
+        }
+    }
+
+    private func mqttHandle(_ s: Int32, _ m: Int, _ p: MqttPacket) {
+        guard mqtt.entries[m].isOpen || p.type == .connack else {
+            mqttFail(s, "mqtt: a packet before CONNACK")
+            return
+        }
+        switch p.type {
+        case .connack: connack(s, m, p)
+        case .publish: received(s, m, p)
+        case .puback:
+            if let k = mqtt.entries[m].find(p.packetId, .awaitingPuback) { mqtt.entries[m].remove(k) }
+        case .pubrec:
+            if let k = mqtt.entries[m].find(p.packetId, .awaitingPubrec) { mqtt.entries[m].outgoing[k].stage = .awaitingPubcomp }
+            try? mqttSend(s, m) { MqttWriter.ack(&$0, .pubrel, packetId: p.packetId) }
+        case .pubcomp:
+            if let k = mqtt.entries[m].find(p.packetId, .awaitingPubcomp) { mqtt.entries[m].remove(k) }
+        case .pubrel:
+            mqtt.entries[m].released(p.packetId)
+            try? mqttSend(s, m) { MqttWriter.ack(&$0, .pubcomp, packetId: p.packetId) }
+        case .pingresp:
+            mqtt.entries[m].waitingSinceMs = 0
+        case .suback, .unsuback:
+            break   // the app saw it in `.mqttCommand`
+        case .connect, .subscribe, .unsubscribe, .pingreq, .disconnect:
+            mqttFail(s, "mqtt: the broker sent a packet only a client sends")
+        }
+    }
+
+    private func connack(_ s: Int32, _ m: Int, _ p: MqttPacket) {
+        guard !mqtt.entries[m].isOpen else {
+            mqttFail(s, "mqtt: a second CONNACK")
+            return
+        }
+        mqtt.entries[m].waitingSinceMs = 0
+        guard p.returnCode == 0 else {
+            deliver(s, .mqttOpen(Int(p.returnCode)))
+            mqttFail(s, Manager.refusal(p.returnCode))
+            return
+        }
+        mqtt.entries[m].isOpen = true
+        if p.sessionPresent {
+            resendInFlight(s, m)
+        } else {   // §3.2.2.2: the broker has no session, so this side drops its own
+            mqtt.entries[m].outgoingCount = 0
+            mqtt.entries[m].storeUsed = 0
+            mqtt.entries[m].releasingCount = 0
+        }
+        deliver(s, .mqttOpen(0))
+    }
+
+    /// After a reconnect to a kept session: what was not acknowledged goes again, oldest
+    /// first, PUBLISH with DUP, PUBREL as it was (§4.4).
+    private func resendInFlight(_ s: Int32, _ m: Int) {
+        let e = mqtt.entries[m]
+        for k in 0..<e.outgoingCount {
+            let o = e.outgoing[k]
+            let sent: Void? = try? mqttSend(s, m) { w in
+                if o.stage == .awaitingPubcomp {
+                    MqttWriter.ack(&w, .pubrel, packetId: o.packetId)
+                } else {
+                    MqttWriter.publish(&w, topic: e.topic(of: o), payload: e.payload(of: o), qos: o.stage == .awaitingPuback ? 1 : 2,
+                                       retain: o.retain, dup: true, packetId: o.packetId)
+                }
+            }
+            if sent == nil { return }   // the rest goes after the next reconnect
+        }
+    }
+
+    /// An application message: delivered (a QoS 2 DUP of one not yet released is not
+    /// delivered again), then acknowledged.
+    private func received(_ s: Int32, _ m: Int, _ p: MqttPacket) {
+        let message = MqttMessage(topic: p.topic, payload: p.payload, qos: p.qos, retain: p.retain, dup: p.dup,
+                                  packetId: p.packetId)
+        switch p.qos {
+        case 0:
+            deliver(s, .mqttMessage(message))
+        case 1:
+            deliver(s, .mqttMessage(message))
+            guard stillServing(s) else { return }
+            try? mqttSend(s, m) { MqttWriter.ack(&$0, .puback, packetId: p.packetId) }
+        default:
+            if !mqtt.entries[m].isReleasing(p.packetId) {
+                guard mqtt.entries[m].startReleasing(p.packetId, capacity: mqtt.inFlight) else {
+                    mqttFail(s, "mqtt: too many QoS 2 messages awaiting PUBREL")
+                    return
+                }
+                deliver(s, .mqttMessage(message))
+                guard stillServing(s) else { return }
+            }
+            try? mqttSend(s, m) { MqttWriter.ack(&$0, .pubrec, packetId: p.packetId) }
+        }
+    }
+
+    static func refusal(_ code: UInt8) -> StaticString {
+        switch code {
+        case 1: return "mqtt: refused: unacceptable protocol version"
+        case 2: return "mqtt: refused: client identifier rejected"
+        case 3: return "mqtt: refused: server unavailable"
+        case 4: return "mqtt: refused: bad user name or password"
+        case 5: return "mqtt: refused: not authorized"
+        default: return "mqtt: refused"
+        }
+    }
+}

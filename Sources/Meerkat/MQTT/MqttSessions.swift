@@ -1,0 +1,253 @@
+/// The MQTT client's options (the docs' `mqtt_connect` opts).
+public struct MqttOpts {
+    /// Empty: "meerkat-" and 8 random hex digits, made once per session.
+    public var clientId: String
+    public var username: String?
+    public var password: String?
+    /// Seconds; a PINGREQ goes out when nothing else was sent for this long, and a broker
+    /// that does not answer within as long again is dropped. 0: no keep-alive.
+    public var keepAlive: Int
+    /// Off: the broker and this side keep the session (subscriptions, messages in flight)
+    /// across connections, and unacknowledged messages are sent again, with DUP, after a
+    /// reconnect with the same client id.
+    public var cleanSession: Bool
+    public var will: MqttWill?
+    /// For mqtts:// and wss:// (default: the system's CAs).
+    public var tls: TlsOpts?
+
+    public init(clientId: String = "", username: String? = nil, password: String? = nil, keepAlive: Int = 60,
+                cleanSession: Bool = true, will: MqttWill? = nil, tls: TlsOpts? = nil) {
+        self.clientId = clientId
+        self.username = username
+        self.password = password
+        self.keepAlive = keepAlive
+        self.cleanSession = cleanSession
+        self.will = will
+        self.tls = tls
+    }
+}
+
+/// The message the broker publishes for a client that goes away without DISCONNECT.
+public struct MqttWill {
+    public var topic: String
+    public var message: [UInt8]
+    public var qos: UInt8
+    public var retain: Bool
+
+    public init(topic: String, message: [UInt8], qos: UInt8 = 0, retain: Bool = false) {
+        self.topic = topic
+        self.message = message
+        self.qos = qos
+        self.retain = retain
+    }
+}
+
+/// A received application message (`.mqttMessage`); the views are valid during the call.
+public struct MqttMessage {
+    public let topic: ByteView
+    public let payload: ByteView
+    public let qos: UInt8
+    public let retain: Bool
+    public let dup: Bool
+    public let packetId: UInt16
+}
+
+/// A message this side published with QoS 1 or 2 and the broker has not finished
+/// acknowledging: its topic and payload stay in the session's byte store, in order, so
+/// it can be sent again after a reconnect.
+struct MqttOutgoing {
+    enum Stage: UInt8 {
+        case awaitingPuback    // QoS 1 PUBLISH sent
+        case awaitingPubrec    // QoS 2 PUBLISH sent
+        case awaitingPubcomp   // QoS 2 PUBREL sent
+    }
+    var packetId: UInt16 = 0
+    var stage = Stage.awaitingPuback
+    var retain = false
+    var offset: Int32 = 0
+    var topicLength: Int32 = 0
+    var payloadLength: Int32 = 0
+    var bytes: Int { Int(topicLength + payloadLength) }
+}
+
+/// One MQTT session: what a client connection knows beyond its client entry. It lives in
+/// the manager's fixed table (`Limits.mqttSessions`) from `mqttConnect` until its
+/// connection closes, or longer when the session is kept (clean session off): then the
+/// next `mqttConnect` with the same client id takes it up, messages in flight included.
+struct MqttSession {
+    var inUse = false
+    /// The connection it serves; -1 while kept between connections.
+    var slot: Int32 = -1
+    var opts = MqttOpts()
+    /// CONNACK accepted.
+    var isOpen = false
+    var overWebSocket = false
+    var lastPacketId: UInt16 = 0
+    /// Keep-alive: when this side last sent, when the CONNECT or the PINGREQ waiting for
+    /// its answer went (0: none waiting), and when the session was kept (for eviction).
+    var lastSentMs: Int64 = 0
+    var waitingSinceMs: Int64 = 0
+    var keptSinceMs: Int64 = 0
+    /// Outgoing messages in flight (`outgoing[0..<outgoingCount]`, oldest first) and the
+    /// bytes they use in `store`; received QoS 2 ids awaiting PUBREL.
+    var outgoingCount = 0
+    var storeUsed = 0
+    var releasingCount = 0
+    /// Bytes of a packet split across WebSocket messages, gathered in `split`.
+    var splitCount = 0
+    /// Per-session memory, carved from the table's allocations.
+    var outgoing: UnsafeMutablePointer<MqttOutgoing>
+    var store: UnsafeMutablePointer<UInt8>
+    var releasing: UnsafeMutablePointer<UInt16>
+    var split: UnsafeMutablePointer<UInt8>
+}
+
+struct MqttSessions {
+    let capacity: Int
+    let entries: UnsafeMutablePointer<MqttSession>
+    private let outgoingMemory: UnsafeMutablePointer<MqttOutgoing>
+    private let storeMemory: UnsafeMutablePointer<UInt8>
+    private let releasingMemory: UnsafeMutablePointer<UInt16>
+    private let splitMemory: UnsafeMutablePointer<UInt8>
+    /// Where a packet is written before it goes out (one send block).
+    let scratch: UnsafeMutablePointer<UInt8>
+    let inFlight: Int
+    let storeBytes: Int
+    let splitBytes: Int
+
+    init(limits: Limits) {
+        capacity = limits.mqttSessions
+        inFlight = limits.mqttInFlight
+        storeBytes = limits.mqttInFlightBytes
+        splitBytes = limits.mqttSplitPacketBytes
+        let n = max(capacity, 1)
+        outgoingMemory = .allocate(capacity: n * inFlight)
+        outgoingMemory.initialize(repeating: MqttOutgoing(), count: n * inFlight)
+        storeMemory = .allocate(capacity: n * storeBytes)
+        releasingMemory = .allocate(capacity: n * inFlight)
+        releasingMemory.initialize(repeating: 0, count: n * inFlight)
+        splitMemory = .allocate(capacity: n * splitBytes)
+        scratch = .allocate(capacity: capacity > 0 ? limits.sendBufferSize : 1)
+        entries = .allocate(capacity: n)
+        for i in 0..<n {
+            (entries + i).initialize(to: MqttSession(outgoing: outgoingMemory + i * inFlight,
+                                                     store: storeMemory + i * storeBytes,
+                                                     releasing: releasingMemory + i * inFlight,
+                                                     split: splitMemory + i * splitBytes))
+        }
+    }
+
+    /// A free entry, or the one kept longest without a connection; nil when every entry
+    /// serves a connection. An entry kept for `clientId` is taken up as it is.
+    mutating func take(clientId: String) -> Int? {
+        if !clientId.isEmpty {
+            for i in 0..<capacity where entries[i].inUse && entries[i].slot < 0 && entries[i].opts.clientId == clientId {
+                return i
+            }
+        }
+        var pick = -1
+        for i in 0..<capacity {
+            if !entries[i].inUse { pick = i; break }
+            if entries[i].slot < 0 && (pick < 0 || entries[i].keptSinceMs < entries[pick].keptSinceMs) { pick = i }
+        }
+        guard pick >= 0 else { return nil }
+        reset(pick)
+        entries[pick].inUse = true
+        return pick
+    }
+
+    /// Forgets everything the entry held (an ended clean session, or a kept one evicted).
+    mutating func reset(_ i: Int) {
+        let e = entries[i]
+        entries[i] = MqttSession(outgoing: e.outgoing, store: e.store, releasing: e.releasing, split: e.split)
+    }
+
+    func deallocate() {
+        entries.deinitialize(count: max(capacity, 1))
+        entries.deallocate()
+        outgoingMemory.deallocate()
+        storeMemory.deallocate()
+        releasingMemory.deallocate()
+        splitMemory.deallocate()
+        scratch.deallocate()
+    }
+}
+
+extension MqttSession {
+    /// A packet identifier not used by a message in flight (never 0).
+    mutating func nextPacketId() -> UInt16 {
+        while true {
+            lastPacketId = lastPacketId == UInt16.max ? 1 : lastPacketId + 1
+            var used = false
+            for k in 0..<outgoingCount where outgoing[k].packetId == lastPacketId { used = true }
+            if !used { return lastPacketId }
+        }
+    }
+
+    /// Room for one more message of `bytes` topic and payload bytes in flight.
+    func canHold(_ bytes: Int, inFlight: Int, storeBytes: Int) -> Bool {
+        outgoingCount < inFlight && storeUsed + bytes <= storeBytes
+    }
+
+    /// Keeps a message sent with QoS 1 or 2 (the caller checked `canHold`).
+    mutating func hold(_ packetId: UInt16, qos: UInt8, retain: Bool, topic: UnsafeRawBufferPointer,
+                       payload: UnsafeRawBufferPointer) {
+        var m = MqttOutgoing(packetId: packetId, stage: qos == 1 ? .awaitingPuback : .awaitingPubrec, retain: retain,
+                             offset: Int32(storeUsed), topicLength: Int32(topic.count), payloadLength: Int32(payload.count))
+        if topic.count > 0 { (store + storeUsed).update(from: topic.baseAddress!.assumingMemoryBound(to: UInt8.self), count: topic.count) }
+        if payload.count > 0 {
+            (store + storeUsed + topic.count).update(from: payload.baseAddress!.assumingMemoryBound(to: UInt8.self), count: payload.count)
+        }
+        storeUsed += m.bytes
+        m.stage = qos == 1 ? .awaitingPuback : .awaitingPubrec
+        outgoing[outgoingCount] = m
+        outgoingCount += 1
+    }
+
+    func find(_ packetId: UInt16, _ stage: MqttOutgoing.Stage) -> Int? {
+        for k in 0..<outgoingCount where outgoing[k].packetId == packetId && outgoing[k].stage == stage { return k }
+        return nil
+    }
+
+    /// Drops entry `k`; the later entries and their bytes move down (a few KiB at most).
+    mutating func remove(_ k: Int) {
+        let gone = outgoing[k]
+        let after = Int(gone.offset) + gone.bytes
+        if storeUsed > after { (store + Int(gone.offset)).update(from: store + after, count: storeUsed - after) }
+        storeUsed -= gone.bytes
+        for j in k..<(outgoingCount - 1) {
+            outgoing[j] = outgoing[j + 1]
+            if outgoing[j].offset > gone.offset { outgoing[j].offset -= Int32(gone.bytes) }
+        }
+        outgoingCount -= 1
+    }
+
+    func topic(of m: MqttOutgoing) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: store + Int(m.offset), count: Int(m.topicLength))
+    }
+
+    func payload(of m: MqttOutgoing) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: store + Int(m.offset + m.topicLength), count: Int(m.payloadLength))
+    }
+
+    /// Received QoS 2 ids that wait for PUBREL: a DUP of one is not delivered again.
+    func isReleasing(_ id: UInt16) -> Bool {
+        for k in 0..<releasingCount where releasing[k] == id { return true }
+        return false
+    }
+
+    mutating func startReleasing(_ id: UInt16, capacity: Int) -> Bool {
+        guard releasingCount < capacity else { return false }
+        releasing[releasingCount] = id
+        releasingCount += 1
+        return true
+    }
+
+    mutating func released(_ id: UInt16) {
+        for k in 0..<releasingCount where releasing[k] == id {
+            releasing[k] = releasing[releasingCount - 1]
+            releasingCount -= 1
+            return
+        }
+    }
+}

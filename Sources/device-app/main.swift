@@ -6,18 +6,22 @@ var requests = 0        // HTTP requests served
 var failedReplies = 0   // replies that could not be queued
 
 // --listen, --dir (settings, uploads), --web DIR (pages from a folder instead of the
-// firmware), --upload-limit BYTES, --report URL; sizes from the board profile.
-let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000", valued: ["--web", "--upload-limit"])
+// firmware), --upload-limit BYTES, --report URL, --mqtt URL (with --mqtt-user,
+// --mqtt-pass, --mqtt-ca FILE); sizes from the board profile.
+let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000",
+                               valued: ["--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca"])
 let uploadLimit = UInt64(options.value(of: "--upload-limit") ?? "") ?? 8 << 20
 var settings = Settings.load(options.dir)
 var count: Int32 = 0
 let packedWeb = PackedFS(table: webui_files(&count), count: count)   // web/device, packed at build time
 _ = try? File.makeFolder(options.dir + "/uploads")
 
-/// The board's status: what /api/status serves and --report sends.
-func status() -> [UInt8] {
+/// The board's status: what /api/status serves and --report sends (--mqtt adds
+/// "online": true, so its will can say false).
+func status(online: Bool = false) -> [UInt8] {
     jsonObject { o in
         o.add("name", settings.name)
+        if online { o.add("online", true) }
         o.add("uptime", uptime)
         o.add("requests", requests)
         o.add("failedReplies", failedReplies)
@@ -89,6 +93,24 @@ func saveSettings(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError)
     try conn.reply(200, settings.json, headers: ["Content-Type": "application/json"])
 }
 
+/// An MQTT command (`interval N`, `status`); the answer published on the reply topic.
+func mqttCommand(_ text: String) -> String {
+    let words = text.split(separator: " ")
+    if words.count == 2 && words[0] == "interval", let n = Int(words[1]), (1...3600).contains(n) {
+        var next = settings
+        next.intervalS = n
+        guard next.save(options.dir) else { return "error: cannot write the settings" }
+        settings = next
+        restartReports()
+        return "ok interval " + String(n)
+    }
+    if text == "status" {
+        link?.publishStatus()
+        return "ok status"
+    }
+    return "error: unknown command (try: interval SECONDS, status)"
+}
+
 // Every second: the uptime, and a sample of the board for every open dashboard.
 var metrics = Metrics()
 manager.timerAdd(1000, repeat: true) {
@@ -104,10 +126,12 @@ options.listenAll(manager)
 // --report-ms). Reports due while it is down are skipped, not queued.
 var reporter: Reconnector? = nil
 var reportTimer: Timer? = nil
+var link: MqttLink? = nil
 func restartReports() {
+    let period = options.reportMs ?? settings.intervalS * 1000
+    link?.report(every: period, on: manager)
     guard let reporter else { return }
     reportTimer?.cancel()
-    let period = options.reportMs ?? settings.intervalS * 1000
     reportTimer = manager.timerAdd(period, repeat: true) {
         try? reporter.connection?.wsSend(status())
     }
@@ -116,6 +140,14 @@ if let url = options.report {
     reporter = Reconnector(manager, url: url, handler: { _, _ in }, onState: { up in
         print(up ? "report: up" : "report: down")
     })
-    restartReports()
 }
+// --mqtt mqtt://broker[:1883] (or mqtts://, ws://…/mqtt): status, will and commands
+// on meerkat/<name>/… (MqttLink.swift).
+if let url = options.value(of: "--mqtt") {
+    let ca = options.value(of: "--mqtt-ca").flatMap { try? File.contents($0, limit: 64 * 1024) }
+    link = MqttLink(manager, url: url, device: settings.name, user: options.value(of: "--mqtt-user"),
+                    password: options.value(of: "--mqtt-pass"), ca: ca, online: { status(online: true) },
+                    command: mqttCommand)
+}
+restartReports()
 manager.run()

@@ -7,14 +7,35 @@ import Testing
 /// file), stopped when the test ends.
 final class Mosquitto {
     let port: Int
+    /// With `extraListeners`: a WebSocket listener, and a TLS one whose self-signed
+    /// certificate (for localhost: mbedTLS 2.28 checks DNS names only) is `certificate`.
+    let wsPort: Int
+    let tlsPort: Int
+    var certificate: [UInt8] = []
     let dir: URL
     private let process = Process()
 
-    init(users: [String: String] = [:]) throws {
+    init(users: [String: String] = [:], extraListeners: Bool = false) throws {
         port = Mosquitto.freePort()
+        wsPort = Mosquitto.freePort()
+        tlsPort = Mosquitto.freePort()
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("meerkat-mqtt-\(getpid())-\(port)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var conf = "listener \(port) 127.0.0.1\npersistence false\n"
+        var conf = "persistence false\nlistener \(port) 127.0.0.1\n"
+        if extraListeners {
+            let cert = dir.appendingPathComponent("broker.crt").path, key = dir.appendingPathComponent("broker.key").path
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                           "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            chmod(key, 0o644)   // the broker reads it as user mosquitto
+            certificate = Array(try Data(contentsOf: URL(fileURLWithPath: cert)))
+            conf += "listener \(wsPort) 127.0.0.1\nprotocol websockets\n"
+            conf += "listener \(tlsPort) 127.0.0.1\ncertfile \(cert)\nkeyfile \(key)\n"
+        }
         if users.isEmpty {
             conf += "allow_anonymous true\n"
         } else {
@@ -36,7 +57,7 @@ final class Mosquitto {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<200 where !Mosquitto.accepts(port) { usleep(20_000) }
+        for _ in 0..<200 where !Mosquitto.accepts(port) || (extraListeners && !Mosquitto.accepts(tlsPort)) { usleep(20_000) }
     }
 
     deinit {
@@ -238,6 +259,33 @@ final class MqttLog {
         #expect(manager.pump { second.saw(.puback, id) })
         #expect(again.isMqttOpen && manager.mqtt.entries[m].outgoingCount == 0)
         #expect(manager.mqttSession(of: again.slot) == m)
+    }
+
+    /// The same session work over TLS (the broker's certificate trusted as `ca`) and over
+    /// WebSocket (subprotocol "mqtt"), with a message larger than one TCP read.
+    @Test func mqttsAndMqttOverWebSocket() throws {
+        let broker = try Mosquitto(extraListeners: true)
+        let manager = Manager()
+        defer { manager.close() }
+        let big = String(repeating: "0123456789abcdef", count: 375)   // 6,000 bytes: within the 8 KiB in-flight store
+        for url in ["mqtts://localhost:\(broker.tlsPort)", "ws://127.0.0.1:\(broker.wsPort)/mqtt"] {
+            let log = MqttLog()
+            let conn = try manager.mqttConnect(url, opts: MqttOpts(tls: TlsOpts(ca: broker.certificate)), handler: log.handler())
+            #expect(manager.pump { conn.isMqttOpen }, "\(url): \(log.errors)")
+            _ = try conn.mqttSub("loop/#", qos: 1)
+            #expect(manager.pump { log.saw(.suback) })
+            try conn.mqttPub("loop/small", "hello", qos: 1)
+            try conn.mqttPub("loop/big", big, qos: 2)
+            #expect(manager.pump { log.messages.count == 2 && log.saw(.pubcomp) }, "\(url)")
+            #expect(log.messages.first?.payload == "hello" && log.messages.last?.payload == big, "\(url)")
+            conn.mqttDisconnect()
+            #expect(manager.pump { log.events.contains("close") } && log.errors.isEmpty, "\(url): \(log.errors)")
+        }
+        // An untrusted broker certificate is refused before MQTT starts.
+        let log = MqttLog()
+        try manager.mqttConnect("mqtts://127.0.0.1:\(broker.tlsPort)", handler: log.handler())
+        #expect(manager.pump { log.events.contains("close") })
+        #expect(!log.events.contains("open 0") && log.errors.count == 1)
     }
 
     /// A broker that answers with bytes that are not MQTT is dropped with the reason.

@@ -3,7 +3,9 @@ import CMeerkat
 /// Keeps a client connection to a URL up, for devices: after a close (or a failed
 /// connect) it connects again, waiting `minDelayMs` at first and doubling up to
 /// `maxDelayMs`, each wait varied by up to ±25 % so a fleet does not reconnect in step.
-/// The app hears `up` (a WebSocket open, or a TCP/HTTP connect) and `down`. Nothing is
+/// The app hears `up` (a WebSocket open, a TCP/HTTP connect, or an MQTT CONNACK that
+/// accepts) and `down`. An MQTT session made with clean session off is taken up again on
+/// each reconnect, with what was in flight (Manager+MqttConnect.swift). Nothing is
 /// queued while down: `connection` is nil, and sends through it fail as on any closed
 /// connection. The handler gets every event of the current connection. While it runs,
 /// the manager's handler and timer keep it alive; `stop()` lets it go.
@@ -15,6 +17,7 @@ public final class Reconnector {
     public private(set) var attempts = 0
     private unowned(unsafe) let manager: Manager
     private let tls: TlsOpts?
+    private let mqtt: MqttOpts?
     private let minDelayMs: Int
     private let maxDelayMs: Int
     private var delayMs: Int
@@ -28,6 +31,22 @@ public final class Reconnector {
         self.manager = manager
         self.url = url
         self.tls = tls
+        mqtt = nil
+        self.minDelayMs = max(minDelayMs, 1)
+        self.maxDelayMs = max(maxDelayMs, self.minDelayMs)
+        delayMs = self.minDelayMs
+        self.handler = handler
+        self.onState = onState
+        connectNow()
+    }
+
+    /// Keeps an MQTT connection (`Manager.mqttConnect`) up; `up` is an accepted CONNACK.
+    public init(_ manager: Manager, mqtt url: String, opts: MqttOpts, minDelayMs: Int = 500, maxDelayMs: Int = 30_000,
+                handler: @escaping Handler, onState: @escaping (Bool) -> Void) {
+        self.manager = manager
+        self.url = url
+        tls = nil
+        mqtt = opts
         self.minDelayMs = max(minDelayMs, 1)
         self.maxDelayMs = max(maxDelayMs, self.minDelayMs)
         delayMs = self.minDelayMs
@@ -46,28 +65,34 @@ public final class Reconnector {
     private func connectNow() {
         guard !stopped else { return }
         attempts += 1
-        let wantsUpgrade = url.hasPrefix("ws://") || url.hasPrefix("wss://")
-        do throws(ConnectError) {
-            connection = try manager.connect(url, tls: tls) { conn, ev in
-                switch ev {
-                case .wsOpen where wantsUpgrade, .connect where !wantsUpgrade:
-                    self.handler(conn, ev)
-                    self.delayMs = self.minDelayMs
-                    self.isUp = true
-                    self.onState(true)
-                    return
-                case .close:
-                    self.handler(conn, ev)
-                    self.connection = nil
-                    if self.isUp {
-                        self.isUp = false
-                        self.onState(false)
-                    }
-                    self.scheduleRetry()
-                    return
-                default:
-                    self.handler(conn, ev)
+        let wantsUpgrade = mqtt == nil && (url.hasPrefix("ws://") || url.hasPrefix("wss://"))
+        let isMqtt = mqtt != nil
+        let handler: Handler = { conn, ev in
+            switch ev {
+            case .mqttOpen(0) where isMqtt, .wsOpen where wantsUpgrade, .connect where !wantsUpgrade && !isMqtt:
+                self.handler(conn, ev)
+                self.delayMs = self.minDelayMs
+                self.isUp = true
+                self.onState(true)
+                return
+            case .close:
+                self.handler(conn, ev)
+                self.connection = nil
+                if self.isUp {
+                    self.isUp = false
+                    self.onState(false)
                 }
+                self.scheduleRetry()
+                return
+            default:
+                self.handler(conn, ev)
+            }
+        }
+        do throws(ConnectError) {
+            if let opts = mqtt {
+                connection = try manager.mqttConnect(url, opts: opts, handler: handler)
+            } else {
+                connection = try manager.connect(url, tls: tls, handler: handler)
             }
         } catch {
             connection = nil

@@ -1,0 +1,265 @@
+"""MQTT (issue 14): device-app --mqtt against a real mosquitto (Debian's), started here on
+loopback ports with a generated config: a plain listener, one with a password file, one
+with TLS (a certificate made here), and a WebSocket one. mosquitto_sub and mosquitto_pub
+(mosquitto-clients) are the other side. Also a WebSocket broker written here that splits
+and joins packets across messages, as MQTT 3.1.1 §6 allows. Every board (under qemu for
+ARM)."""
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+import websockets
+
+from conftest import SLOW
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+class Broker:
+    """mosquitto with four listeners; `restart()` brings it back on the same ports."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="meerkat-mqtt-")
+        os.chmod(self.dir, 0o755)   # mosquitto reads its files as user mosquitto
+        self.plain, self.auth, self.tls, self.ws = (free_port() for _ in range(4))
+        self.cert = os.path.join(self.dir, "broker.crt")
+        key = os.path.join(self.dir, "broker.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", self.cert, "-days", "1", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+        passwords = os.path.join(self.dir, "passwords")
+        open(passwords, "w").close()
+        subprocess.run(["mosquitto_passwd", "-b", passwords, "board", "s3cret"], check=True)
+        for f in (key, passwords):
+            os.chmod(f, 0o644)
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""per_listener_settings true
+persistence false
+listener {self.plain} 127.0.0.1
+allow_anonymous true
+listener {self.auth} 127.0.0.1
+allow_anonymous false
+password_file {passwords}
+listener {self.tls} 127.0.0.1
+allow_anonymous true
+certfile {self.cert}
+keyfile {key}
+listener {self.ws} 127.0.0.1
+protocol websockets
+allow_anonymous true
+""")
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        for port in (self.plain, self.auth, self.tls, self.ws):
+            wait_port(port)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def sub(self, topic, count, port=None, wait=15):
+        """mosquitto_sub for `count` messages (or `wait` seconds): [(topic, payload)]."""
+        out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port or self.plain), "-V", "mqttv311",
+                              "-t", topic, "-C", str(count), "-W", str(int(wait * SLOW)), "-v"],
+                             capture_output=True, text=True).stdout
+        return [tuple(line.split(" ", 1)) for line in out.splitlines() if line]   # JSON ends with a newline
+
+    def pub(self, topic, message):
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.plain), "-V", "mqttv311",
+                        "-t", topic, "-m", message, "-q", "1"], check=True)
+
+
+@pytest.fixture
+def broker():
+    b = Broker()
+    yield b
+    b.stop()
+    shutil.rmtree(b.dir, ignore_errors=True)
+
+
+def device(start_server, url, *extra):
+    folder = tempfile.mkdtemp(prefix="meerkat-device-")
+    return start_server("device-app", "--dir", folder, "--report-ms", "300", "--mqtt", url, *extra), folder
+
+
+def status(broker, port=None):
+    msgs = broker.sub("meerkat/board/status", 1, port=port)
+    assert msgs, "no status within the wait"
+    return json.loads(msgs[0][1])
+
+
+def test_status_retained_and_the_will_marks_the_board_offline(broker, start_server):
+    app, _ = device(start_server, f"mqtt://127.0.0.1:{broker.plain}")
+    first = status(broker)   # retained: there as soon as a subscriber asks
+    assert first["name"] == "board" and first["online"] is True
+    later = broker.sub("meerkat/board/status", 3)
+    assert len(later) == 3 and max(json.loads(p)["uptime"] for _, p in later) >= first["uptime"]
+    app.proc.kill()   # gone without DISCONNECT: the broker publishes the will, retained
+    app.proc.wait()
+    deadline = time.time() + 10 * SLOW
+    while time.time() < deadline:
+        if status(broker) == {"name": "board", "online": False}:
+            break
+        time.sleep(0.2)
+    assert status(broker) == {"name": "board", "online": False}
+
+
+def test_commands_are_answered_on_the_reply_topic(broker, start_server):
+    app, folder = device(start_server, f"mqtt://127.0.0.1:{broker.plain}")
+    status(broker)   # up and subscribed (the subscription goes before the first status)
+    replies = []
+    t = threading.Thread(target=lambda: replies.extend(broker.sub("meerkat/board/reply", 3)))
+    t.start()
+    time.sleep(0.5 * SLOW)
+    for command in ("interval 2", "status", "reboot now"):
+        broker.pub("meerkat/board/cmd", command)
+    t.join()
+    assert [p for _, p in replies] == ["ok interval 2", "ok status",
+                                       "error: unknown command (try: interval SECONDS, status)"]
+    with open(os.path.join(folder, "settings.conf")) as f:
+        assert "interval=2" in f.read()
+    assert app.alive()
+
+
+@pytest.mark.parametrize("listener", ["password", "tls", "websocket"])
+def test_password_tls_and_websocket_listeners(broker, start_server, listener):
+    if listener == "password":
+        device(start_server, f"mqtt://127.0.0.1:{broker.auth}", "--mqtt-user", "board", "--mqtt-pass", "s3cret")
+        port = broker.plain   # listeners share topics
+    elif listener == "tls":
+        device(start_server, f"mqtts://localhost:{broker.tls}", "--mqtt-ca", broker.cert)
+        port = broker.plain
+    else:
+        device(start_server, f"ws://127.0.0.1:{broker.ws}/mqtt")
+        port = broker.plain
+    assert status(broker, port)["online"] is True
+
+
+def test_a_wrong_password_is_refused_and_retried(broker, start_server):
+    app, _ = device(start_server, f"mqtt://127.0.0.1:{broker.auth}", "--mqtt-user", "board", "--mqtt-pass", "wrong")
+    assert broker.sub("meerkat/board/status", 1, wait=3) == []
+    app.proc.terminate()
+    out = app.proc.communicate(timeout=10 * SLOW)[0].decode()
+    assert "mqtt: refused: not authorized" in out
+    assert out.count("mqtt: refused") >= 2, "tried again after the refusal"
+
+
+def test_reconnects_when_the_broker_comes_back(broker, start_server):
+    app, _ = device(start_server, f"mqtt://127.0.0.1:{broker.plain}")
+    assert status(broker)["online"] is True
+    broker.stop()
+    time.sleep(1.5)
+    broker.start()   # persistence off: the retained status is gone until the board is back
+    assert status(broker)["online"] is True
+    assert app.alive()
+
+
+class SplittingBroker:
+    """A WebSocket MQTT "broker" that cuts its packets across messages and joins two in
+    one: CONNACK in two messages; SUBACK and a PUBLISH (cmd "status") in one; a PUBLISH
+    (cmd "interval 7") in three. It records the PUBLISH packets the board sends on the
+    reply topic and answers their QoS 1 with PUBACK."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.replies = []
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self.serve(), self.loop).result(10)
+
+    async def serve(self):
+        self.server = await websockets.serve(self.session, "127.0.0.1", self.port, subprotocols=["mqtt"])
+
+    @staticmethod
+    def publish(topic, payload, qos=0, packet_id=1):
+        body = len(topic).to_bytes(2, "big") + topic.encode() + (packet_id.to_bytes(2, "big") if qos else b"") + payload
+        return bytes([0x30 | qos << 1, len(body)]) + body
+
+    async def session(self, ws):
+        buffered = b""
+
+        def whole():
+            """Length of the packet at the front of `buffered`, when it is all there."""
+            length, shift, i = 0, 0, 1
+            while i < len(buffered):
+                length |= (buffered[i] & 0x7F) << shift
+                shift += 7
+                i += 1
+                if not buffered[i - 1] & 0x80:
+                    return i + length if len(buffered) >= i + length else None
+            return None
+
+        async def packets():
+            nonlocal buffered
+            while True:
+                while (n := whole()) is not None:
+                    p, buffered = buffered[:n], buffered[n:]
+                    yield p
+                buffered += await ws.recv()
+
+        it = packets()
+        connect = await it.__anext__()
+        assert connect[0] == 0x10
+        await ws.send(b"\x20")
+        await ws.send(b"\x02\x00\x00")
+        async for p in it:
+            kind = p[0] >> 4
+            if kind == 8:   # SUBSCRIBE: SUBACK and a command in one message
+                await ws.send(bytes([0x90, 3]) + p[2:4] + b"\x01" + self.publish("meerkat/board/cmd", b"status"))
+                cut = self.publish("meerkat/board/cmd", b"interval 7", qos=1, packet_id=9)
+                for piece in (cut[:1], cut[1:8], cut[8:]):
+                    await ws.send(piece)
+            elif kind == 3:
+                at = 2 if p[1] < 0x80 else 3   # one or two remaining-length bytes here
+                n = int.from_bytes(p[at:at + 2], "big")
+                topic = p[at + 2:at + 2 + n].decode()
+                qos = (p[0] >> 1) & 3
+                payload = p[at + 2 + n + (2 if qos else 0):]
+                if topic == "meerkat/board/reply":
+                    self.replies.append(payload.decode())
+                if qos == 1:
+                    await ws.send(b"\x40\x02" + p[at + 2 + n:at + 4 + n])
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.server.close)
+
+
+def test_packets_split_and_joined_across_websocket_messages(start_server):
+    fake = SplittingBroker()
+    try:
+        app, folder = device(start_server, f"ws://127.0.0.1:{fake.port}/mqtt")
+        deadline = time.time() + 15 * SLOW
+        while len(fake.replies) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        assert fake.replies == ["ok status", "ok interval 7"]
+        with open(os.path.join(folder, "settings.conf")) as f:
+            assert "interval=7" in f.read()
+        assert app.alive()
+    finally:
+        fake.close()

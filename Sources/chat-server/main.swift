@@ -3,7 +3,10 @@
 // "count": N}; {"type": "message", "text": …} is broadcast with the username and a
 // timestamp; {"type": "setname", "username": …} is broadcast as a rename; a leave is
 // broadcast on close; anything else that is not valid JSON with those keys gets
-// {"error": "Invalid message"}. Messages are built in one fixed buffer.
+// {"error": "Invalid message"}. Messages are built in one fixed buffer. With --mqtt URL
+// [--room NAME] [--board NAME] the room is shared with every chat-server on that broker
+// (FleetBridge.swift): other boards' events arrive tagged with "board", and counts are
+// the fleet's.
 import Meerkat
 
 let page: StaticString = """
@@ -77,11 +80,26 @@ func broadcast(_ message: ByteView?, exclude: Connection? = nil) {
     }
 }
 
+/// One room event: to every local user, and (with --mqtt) to the other boards.
+func roomEvent(_ fill: (inout JsonWriter) -> Void) {
+    var json = JsonWriter(into: out)
+    fill(&json)
+    broadcast(json.finish())
+    bridge?.publish(fill)
+}
+
+/// Users in the room: this board's, or with --mqtt the fleet's.
+var roomCount: Int {
+    bridge?.localCount = clients.count
+    return bridge?.fleetCount ?? clients.count
+}
+
 func invalid(_ conn: Connection) {
     try? conn.wsSend("{\"error\": \"Invalid message\"}", WEBSOCKET_OP_TEXT)
 }
 
-let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
+let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000", valued: ["--mqtt", "--room", "--board"])
+var bridge: FleetBridge? = nil
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, ev in
     switch ev {
     case let .httpMessage(hm):
@@ -90,11 +108,12 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
             clients.append(conn)
             let user = User(name: "User\(clients.count)")
             conn.userdata = user
-            var json = JsonWriter(into: out)
-            json.add("type", "join")
-            json.add("username", user.name)
-            json.add("count", clients.count)
-            broadcast(json.finish())
+            let count = roomCount
+            roomEvent { json in
+                json.add("type", "join")
+                json.add("username", user.name)
+                json.add("count", count)
+            }
         } else if hm.uri == "/" {
             try? conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
         } else {
@@ -103,33 +122,41 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
     case let .wsMessage(wm):
         guard let user = conn.userdata(as: User.self) else { return }
         guard Json.isValid(wm.data), let type = Json.string(wm.data, "type") else { return invalid(conn) }
-        var json = JsonWriter(into: out)
         if type == "message" {
             guard let text = Json.string(wm.data, "text") else { return invalid(conn) }
-            json.add("type", "message")
-            json.add("username", user.name)
-            json.add("text", text)
-            json.add("timestamp", Double(Manager.wallClockMs) / 1000, fractionDigits: 3)
-            broadcast(json.finish())
+            let time = Double(Manager.wallClockMs) / 1000
+            roomEvent { json in
+                json.add("type", "message")
+                json.add("username", user.name)
+                json.add("text", text)
+                json.add("timestamp", time, fractionDigits: 3)
+            }
         } else if type == "setname" {
             guard let name = Json.string(wm.data, "username") else { return invalid(conn) }
-            json.add("type", "rename")
-            json.add("old", user.name)
-            json.add("new", name)
+            let old = user.name
             user.name = name
-            broadcast(json.finish())
+            roomEvent { json in
+                json.add("type", "rename")
+                json.add("old", old)
+                json.add("new", name)
+            }
         }
     case .close:
         guard clients.contains(conn) else { return }
         clients.removeAll { $0 == conn }
-        var json = JsonWriter(into: out)
-        json.add("type", "leave")
-        json.add("username", conn.userdata(as: User.self)?.name ?? "Unknown")
-        json.add("count", clients.count)
-        broadcast(json.finish())
+        let name = conn.userdata(as: User.self)?.name ?? "Unknown", count = roomCount
+        roomEvent { json in
+            json.add("type", "leave")
+            json.add("username", name)
+            json.add("count", count)
+        }
     default:
         break
     }
 }
 options.listenAll(manager)
+if let url = options.value(of: "--mqtt") {
+    bridge = FleetBridge(manager, url: url, room: options.value(of: "--room") ?? "lobby", board: options.value(of: "--board"),
+                         deliver: { event in broadcast(event) })
+}
 manager.run()

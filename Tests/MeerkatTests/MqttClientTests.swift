@@ -288,6 +288,28 @@ final class MqttLog {
         #expect(!log.events.contains("open 0") && log.errors.count == 1)
     }
 
+    /// Clean session off: what the broker queued for this client while it was away
+    /// arrives right after the CONNACK of the reconnect, and is delivered.
+    @Test func aKeptSessionGetsWhatWasQueuedWhileAway() throws {
+        let broker = try Mosquitto()
+        let manager = Manager()
+        defer { manager.close() }
+        let opts = MqttOpts(clientId: "away-1", cleanSession: false)
+        let first = MqttLog()
+        let conn = try manager.mqttConnect("mqtt://127.0.0.1:\(broker.port)", opts: opts, handler: first.handler())
+        #expect(manager.pump { conn.isMqttOpen })
+        _ = try conn.mqttSub("away/#", qos: 1)
+        #expect(manager.pump { first.saw(.suback) })
+        conn.close()
+        #expect(manager.pump { first.events.contains("close") })
+        let pub = try broker.run("mosquitto_pub", ["-t", "away/news", "-m", "while you were out", "-q", "1"])
+        pub.waitUntilExit()
+        let second = MqttLog()
+        _ = try manager.mqttConnect("mqtt://127.0.0.1:\(broker.port)", opts: opts, handler: second.handler())
+        #expect(manager.pump { second.messages.count == 1 })
+        #expect(second.messages.first?.payload == "while you were out")
+    }
+
     /// A broker that answers with bytes that are not MQTT is dropped with the reason.
     @Test func aMalformedPacketFromTheBrokerClosesWithTheReason() throws {
         let fake = try FakeBroker()

@@ -15,6 +15,7 @@ import threading
 import time
 
 import pytest
+import websocket
 import websockets
 
 from conftest import SLOW
@@ -263,3 +264,173 @@ def test_packets_split_and_joined_across_websocket_messages(start_server):
         assert app.alive()
     finally:
         fake.close()
+
+
+def chat_boards(start_server, broker, room="r"):
+    """Two chat-servers sharing `room` through the broker, both bridged (their user
+    counts retained on the broker) before this returns."""
+    boards = [start_server("chat-server", "--mqtt", f"mqtt://127.0.0.1:{broker.plain}", "--room", room, "--board", b)
+              for b in ("a", "b")]
+    assert len(broker.sub(f"meerkat/chat/{room}/count/+", 2)) == 2, "both bridges up"
+    return boards
+
+
+def join(server):
+    return websocket.create_connection(f"ws://127.0.0.1:{server.port()}/ws", timeout=10 * SLOW)
+
+
+def recv(ws, timeout=10):
+    ws.settimeout(timeout * SLOW)
+    return json.loads(ws.recv())
+
+
+def nothing_more(ws, wait=1.0):
+    ws.settimeout(wait * SLOW)
+    try:
+        extra = ws.recv()
+    except websocket.WebSocketTimeoutException:
+        return True
+    raise AssertionError(f"unexpected: {extra}")
+
+
+def settled(broker, board, count):
+    """Waits until `board`'s user count on the broker is `count`, then a moment more for
+    the other boards to have it too."""
+    deadline = time.time() + 10 * SLOW
+    while broker.sub(f"meerkat/chat/r/count/{board}", 1, wait=2) != [(f"meerkat/chat/r/count/{board}", str(count))]:
+        assert time.time() < deadline, f"count of {board} never became {count}"
+        time.sleep(0.1)
+    time.sleep(0.3 * SLOW)
+
+
+def test_two_boards_share_one_room(broker, start_server):
+    a, b = chat_boards(start_server, broker)
+    a1 = join(a)
+    assert recv(a1) == {"type": "join", "username": "User1", "count": 1}
+    settled(broker, "a", 1)
+    b1 = join(b)
+    assert recv(b1) == {"type": "join", "username": "User1", "count": 2}   # the fleet: one on a, one on b
+    assert recv(a1) == {"type": "join", "username": "User1", "count": 2, "board": "b"}
+    a1.send(json.dumps({"type": "message", "text": "hello from a"}))
+    mine = recv(a1)
+    assert mine["text"] == "hello from a" and "board" not in mine
+    theirs = recv(b1)
+    assert theirs["board"] == "a" and theirs["text"] == "hello from a" and theirs["username"] == "User1"
+    assert theirs["timestamp"] == mine["timestamp"]
+    b1.send(json.dumps({"type": "setname", "username": "Bea"}))
+    assert recv(b1) == {"type": "rename", "old": "User1", "new": "Bea"}
+    assert recv(a1) == {"type": "rename", "old": "User1", "new": "Bea", "board": "b"}
+    b1.close()
+    assert recv(a1) == {"type": "leave", "username": "Bea", "count": 1, "board": "b"}
+    assert nothing_more(a1)   # never echoed back, never twice
+    a1.close()
+
+
+def test_a_forged_or_repeated_event_is_not_delivered(broker, start_server):
+    a, _ = chat_boards(start_server, broker)
+    a1 = join(a)
+    recv(a1)
+    good = {"type": "message", "username": "Mallory", "text": "once", "timestamp": 1.5, "board": "z", "run": "r1", "seq": 1,
+            "boardCount": 1}
+    broker.pub("meerkat/chat/r/events", json.dumps(good))
+    broker.pub("meerkat/chat/r/events", json.dumps(good))                          # a QoS 1 repeat
+    broker.pub("meerkat/chat/r/events", json.dumps({**good, "board": "a", "seq": 99}))  # "from" this board
+    broker.pub("meerkat/chat/r/events", json.dumps({**good, "seq": 1e300}))          # not a whole number
+    broker.pub("meerkat/chat/r/events", "not json")
+    assert recv(a1) == {"type": "message", "username": "Mallory", "text": "once", "timestamp": 1.5, "board": "z"}
+    assert nothing_more(a1)
+    assert a.alive()
+
+
+class Cut:
+    """A TCP relay to the broker that the test can cut: `cut()` drops its connections and
+    refuses new ones (the board sees the broker go away), `mend()` takes them again."""
+
+    def __init__(self, port):
+        self.target = port
+        self.port = free_port()
+        self.pairs = []
+        self.listener = None
+        self.mend()
+
+    def mend(self):
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self.accept, args=(self.listener,), daemon=True).start()
+
+    def accept(self, listener):
+        while True:
+            try:
+                c, _ = listener.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.target))
+            self.pairs.append((c, u))
+            for x, y in ((c, u), (u, c)):
+                threading.Thread(target=self.pump, args=(x, y), daemon=True).start()
+
+    @staticmethod
+    def pump(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        self.listener.shutdown(socket.SHUT_RDWR)   # stops listening now (close alone waits for accept())
+        self.listener.close()
+        for c, u in self.pairs:
+            for s in (c, u):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        self.pairs = []
+
+
+def test_the_room_works_while_the_broker_is_away_and_catches_up(broker, start_server):
+    """Board a loses the broker (its link is cut), b keeps it: a's room goes on, and
+    what happened there reaches b once a is back, in order, once each."""
+    cut = Cut(broker.plain)
+    a = start_server("chat-server", "--mqtt", f"mqtt://127.0.0.1:{cut.port}", "--room", "r", "--board", "a")
+    b = start_server("chat-server", "--mqtt", f"mqtt://127.0.0.1:{broker.plain}", "--room", "r", "--board", "b")
+    assert len(broker.sub("meerkat/chat/r/count/+", 2)) == 2, "both bridges up"
+    b1 = join(b)
+    recv(b1)
+    settled(broker, "b", 1)
+    a1 = join(a)
+    assert recv(a1)["count"] == 2 and recv(b1)["board"] == "a"
+    cut.cut()
+    time.sleep(0.5 * SLOW)
+    a1.send(json.dumps({"type": "message", "text": "while away"}))
+    assert recv(a1)["text"] == "while away"        # the local room goes on
+    a2 = join(a)
+    assert recv(a2)["username"] == "User2" and recv(a1)["username"] == "User2"
+    assert nothing_more(b1)                        # nothing crossed meanwhile
+    cut.mend()
+    got = [recv(b1, timeout=15) for _ in range(2)]   # a's outbox, in order, once each
+    assert [(e["type"], e.get("text"), e.get("username"), e["board"]) for e in got] == \
+        [("message", "while away", "User1", "a"), ("join", None, "User2", "a")]
+    assert got[1]["count"] == 3
+    assert nothing_more(b1)
+
+
+def test_both_boards_come_back_after_a_broker_restart(broker, start_server):
+    a, b = chat_boards(start_server, broker)
+    a1, b1 = join(a), join(b)
+    recv(a1)
+    broker.stop()
+    broker.start()   # empty: no sessions, no retained counts
+    assert len(broker.sub("meerkat/chat/r/count/+", 2)) == 2, "both bridges back"
+    while True:   # whatever crossed before the restart
+        try:
+            recv(b1, timeout=1)
+        except websocket.WebSocketTimeoutException:
+            break
+    a1.send(json.dumps({"type": "message", "text": "after the restart"}))
+    assert recv(b1)["text"] == "after the restart"

@@ -21,7 +21,7 @@ extension Manager {
         if kept && opts.cleanSession { mqtt.reset(m) }   // a clean session starts from nothing
         mqtt.entries[m].inUse = true
         var o = opts
-        if o.clientId.isEmpty { o.clientId = Manager.randomClientId() }
+        if o.clientId.isEmpty { o.clientId = MqttOpts.randomClientId() }
         let conn: Connection
         do throws(ConnectError) {
             conn = try connect(url, tls: o.tls, protocols: overWebSocket ? "mqtt" : nil, handler: handler)
@@ -162,17 +162,5 @@ extension Manager {
             try enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))
         }
         mqtt.entries[m].lastSentMs = now
-    }
-
-    /// "meerkat-" and 8 hex digits from the random source.
-    static func randomClientId() -> String {
-        var bits: UInt32 = 0
-        _ = withUnsafeMutableBytes(of: &bits) { mk_random($0.baseAddress, 4) }
-        let digits: StaticString = "0123456789abcdef"
-        var id = "meerkat-"
-        for k in 0..<8 {
-            id.append(Character(Unicode.Scalar(digits.utf8Start[Int(bits >> (28 - 4 * UInt32(k)) & 15)])))
-        }
-        return id
     }
 }

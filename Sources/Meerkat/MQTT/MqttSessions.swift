@@ -1,3 +1,5 @@
+import CMeerkat
+
 /// The MQTT client's options (the docs' `mqtt_connect` opts).
 public struct MqttOpts {
     /// Empty: "meerkat-" and 8 random hex digits, made once per session.
@@ -24,6 +26,21 @@ public struct MqttOpts {
         self.cleanSession = cleanSession
         self.will = will
         self.tls = tls
+    }
+}
+
+extension MqttOpts {
+    /// "meerkat-" and 8 hex digits from the random source: what an empty `clientId`
+    /// becomes (an app that reconnects with a kept session makes one once and keeps it).
+    public static func randomClientId() -> String {
+        var bits: UInt32 = 0
+        _ = withUnsafeMutableBytes(of: &bits) { mk_random($0.baseAddress, 4) }
+        let digits: StaticString = "0123456789abcdef"
+        var id = "meerkat-"
+        for k in 0..<8 {
+            id.append(Character(Unicode.Scalar(digits.utf8Start[Int(bits >> (28 - 4 * UInt32(k)) & 15)])))
+        }
+        return id
     }
 }
 

@@ -5,7 +5,7 @@ import PackageDescription
 // read: SwiftPM here, and the firmware build (the Makefile reads it, and `make build`,
 // `make check-embedded` and `make firmware` stop with a message when an app folder is
 // missing from it). Keep it on one line.
-let apps = ["chat-server", "device-app", "echo-server", "fetch", "file-server", "upload-server", "ws-client"]
+let apps = ["chat-server", "device-app", "echo-server", "fetch", "file-server", "mqtt-client", "upload-server", "ws-client"]
 
 let package = Package(
     name: "Meerkat",

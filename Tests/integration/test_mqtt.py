@@ -18,7 +18,7 @@ import pytest
 import websocket
 import websockets
 
-from conftest import SLOW
+from conftest import BIN, ROOT, RUNNER, SLOW
 
 
 def free_port():
@@ -434,3 +434,62 @@ def test_both_boards_come_back_after_a_broker_restart(broker, start_server):
             break
     a1.send(json.dumps({"type": "message", "text": "after the restart"}))
     assert recv(b1)["text"] == "after the restart"
+
+
+def mqtt_client(*args, stdin=None, env=None):
+    """mqtt-client (under qemu for ARM boards) as a process."""
+    return subprocess.Popen(RUNNER + [os.path.join(BIN, "mqtt-client"), *args], stdin=stdin or subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("qos", [0, 1, 2])
+def test_mqtt_client_publishes_and_subscribes_at_each_qos(broker, qos):
+    """mqtt-client against mosquitto's own tools, both ways, each QoS: its publishes reach
+    mosquitto_sub, mosquitto_pub's reach its subscription, each message once."""
+    sub = mqtt_client("--sub", "q/#", "--qos", str(qos), "--count", "3", f"mqtt://127.0.0.1:{broker.plain}")
+    theirs = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.plain), "-V", "mqttv311", "-t", "m/#",
+                               "-q", str(qos), "-C", "3", "-W", str(int(20 * SLOW)), "-v"], stdout=subprocess.PIPE, text=True)
+    time.sleep(1.0 * SLOW)   # both subscribed
+    for i in range(3):
+        broker.pub(f"q/{i}", f"from mosquitto {i}")
+    pub = mqtt_client("--pub", "m/x", "--qos", str(qos), f"mqtt://127.0.0.1:{broker.plain}", stdin=subprocess.PIPE)
+    out, _ = pub.communicate(b"one\ntwo\nthree\n", timeout=30 * SLOW)
+    assert pub.returncode == 0, out
+    assert theirs.communicate(timeout=30 * SLOW)[0].splitlines() == ["m/x one", "m/x two", "m/x three"]
+    got = sub.communicate(timeout=30 * SLOW)[0].decode().splitlines()
+    assert got == [f"q/{i} from mosquitto {i}" for i in range(3)] and sub.returncode == 0
+
+
+@pytest.mark.skipif(RUNNER != [], reason="the LD_PRELOAD counter is built for the host")
+def test_mqtt_messages_allocate_nothing_after_warm_up(broker, tmp_path):
+    """QoS 0 publishes and the messages received back (mqtt-client subscribed to its own
+    topic): the process's allocation count does not move over 300 more messages."""
+    report = tmp_path / "count"
+    client = mqtt_client("--sub", "echo/#", "--pub", "echo/me", f"mqtt://127.0.0.1:{broker.plain}", stdin=subprocess.PIPE,
+                         env={"LD_PRELOAD": os.path.join(ROOT, "build", "malloccount.so"), "MALLOCCOUNT_FILE": str(report)})
+
+    def roundtrip(lines):
+        client.stdin.write(b"".join(line + b"\n" for line in lines))
+        client.stdin.flush()
+        return [client.stdout.readline().rstrip(b"\n") for _ in lines]
+
+    def count():
+        report.unlink(missing_ok=True)
+        client.send_signal(__import__("signal").SIGUSR2)
+        for _ in range(100):
+            if report.exists() and report.read_text().endswith("\n"):
+                return int(report.read_text().split()[1])
+            time.sleep(0.02)
+        raise AssertionError("no report from the malloc counter")
+
+    try:
+        time.sleep(0.5)   # subscribed
+        assert roundtrip([b"warm-up"]) == [b"echo/me warm-up"]
+        before = count()
+        lines = [b"message %d " % i + b"x" * (i * 37 % 900) for i in range(300)]
+        for i in range(0, 300, 30):
+            assert roundtrip(lines[i:i + 30]) == [b"echo/me " + line for line in lines[i:i + 30]]
+        assert count() - before == 0
+    finally:
+        client.kill()
+        client.wait()

@@ -8,6 +8,12 @@ extension Connection {
         return manager.mqtt.entries[m].isOpen
     }
 
+    /// QoS 1 and 2 messages sent and not yet wholly acknowledged (0 on other connections).
+    public var mqttInFlight: Int {
+        guard let s = liveSlot, let m = manager.mqttSession(of: s) else { return 0 }
+        return manager.mqtt.entries[m].outgoingCount
+    }
+
     /// Publishes `payload` on `topic`; returns the packet identifier (0 for QoS 0).
     /// QoS 1 and 2 messages are kept until acknowledged (and sent again after a
     /// reconnect when the session is kept): `.inFlightFull` when there is no room for

@@ -1,0 +1,148 @@
+// mqtt-client: an on-device MQTT tool, mosquitto_pub and mosquitto_sub in one. Each
+// --sub FILTER (any number) is subscribed, and every message is printed as "topic payload"
+// on a line; --pub TOPIC publishes each line of stdin to TOPIC. --qos N (0–2) for both,
+// --retain for publishes, --count N exits after N messages, --user, --pass, --client-id,
+// --keep-alive S, --ca FILE (mqtts://, wss://), --insecure. At the end of stdin it waits
+// until every publish is acknowledged and the broker has been quiet for 300 ms (5 s at
+// most), sends DISCONNECT and exits 0; an error prints "error: …" and exits 1. A full
+// in-flight table (QoS 1 and 2) drops the line and says so, rather than queue it.
+//
+//   mqtt-client --sub 'sensors/#' mqtt://127.0.0.1
+//   echo 21.5 | mqtt-client --pub sensors/kitchen/temp --qos 1 mqtt://127.0.0.1
+import Meerkat
+
+/// The command line, parsed in a function (README, "Writing code that builds as firmware").
+struct Options {
+    var url: String? = nil
+    var subs: [String] = []
+    var pub: String? = nil
+    var qos = 0
+    var retain = false
+    var count = 0
+    var opts = MqttOpts()
+    var caFile: String? = nil
+    var insecure = false
+}
+
+func parseOptions() -> Options {
+    var o = Options()
+    var args = AppOptions.arguments[...]
+    while let arg = args.popFirst() {
+        switch arg {
+        case "--sub": if let f = args.popFirst() { o.subs.append(f) }
+        case "--pub": o.pub = args.popFirst()
+        case "--qos": o.qos = args.popFirst().flatMap { Int($0) } ?? -1
+        case "--retain": o.retain = true
+        case "--count": o.count = args.popFirst().flatMap { Int($0) } ?? -1
+        case "--user": o.opts.username = args.popFirst()
+        case "--pass": o.opts.password = args.popFirst()
+        case "--client-id": o.opts.clientId = args.popFirst() ?? ""
+        case "--keep-alive": o.opts.keepAlive = args.popFirst().flatMap { Int($0) } ?? -1
+        case "--ca": o.caFile = args.popFirst()
+        case "--insecure": o.insecure = true
+        default: o.url = arg.hasPrefix("-") ? nil : arg
+        }
+    }
+    return o
+}
+
+var options = parseOptions()
+guard let url = options.url, (0...2).contains(options.qos), options.count >= 0, options.opts.keepAlive >= 0,
+      !options.subs.isEmpty || options.pub != nil else {
+    print("usage: mqtt-client [--sub FILTER]... [--pub TOPIC] [--qos 0|1|2] [--retain] [--count N] [--user U] "
+          + "[--pass P] [--client-id ID] [--keep-alive S] [--ca FILE] [--insecure] mqtt://HOST[:PORT] | mqtts://… | ws://…")
+    AppOptions.exitProcess(2)
+}
+options.opts.tls = AppOptions.clientTls(caFile: options.caFile, insecure: options.insecure)
+let subs = options.subs, pubTopic = options.pub, qos = options.qos, retain = options.retain
+let wanted = options.count
+
+let manager = Manager(limits: Limits.board)
+var broker: Connection? = nil
+var failed = false
+var received = 0
+/// Ticks of 100 ms since the broker last sent something, once stdin has ended.
+var quietTicks = 0
+let space: StaticString = " ", newline: StaticString = "\n"
+
+/// Publishes each whole line of stdin's bytes; keeps a partial line.
+func publishLines(_ input: Connection) {
+    let bytes = input.received
+    var start = 0
+    while let end = bytes.firstIndex(of: 10, from: start), let topic = pubTopic {
+        var line = bytes.slice(start, end)
+        if line.count > 0 && line.buffer[line.count - 1] == 13 { line = line.slice(0, line.count - 1) }
+        do throws(ConnectionError) {
+            _ = try broker?.mqttPub(topic, line, qos: qos, retain: retain)
+        } catch {
+            print(error == .inFlightFull ? "error: in-flight table full, line dropped" : "error: cannot publish")
+            if error != .inFlightFull { failed = true }
+        }
+        start = end + 1
+    }
+    input.consume(start)
+}
+
+/// stdin ended: DISCONNECT once everything is acknowledged and the broker is quiet.
+func disconnectWhenDone() {
+    var waited = 0
+    var ticker: Timer? = nil
+    ticker = manager.timerAdd(100, repeat: true) {
+        quietTicks += 1
+        waited += 1
+        let settled = (broker?.mqttInFlight ?? 0) == 0 && quietTicks >= 3
+        if settled && (subs.isEmpty || wanted == 0) || waited >= 50 && wanted == 0 {
+            broker?.mqttDisconnect()
+            ticker?.cancel()
+        }
+    }
+}
+
+do throws(ConnectError) {
+    broker = try manager.mqttConnect(url, opts: options.opts) { conn, ev in
+        switch ev {
+        case .mqttOpen(0):
+            for filter in subs where (try? conn.mqttSub(filter, qos: qos)) == nil {
+                print("error: cannot subscribe to " + filter)
+                failed = true
+            }
+            guard pubTopic != nil else { return }
+            do throws(ConnectError) {
+                try manager.watch(0) { input, ev in
+                    switch ev {
+                    case .read: publishLines(input)
+                    case .close: disconnectWhenDone()
+                    default: break
+                    }
+                }
+            } catch {
+                print("error: cannot watch stdin")
+                failed = true
+                manager.stop()
+            }
+        case let .mqttMessage(m):
+            quietTicks = 0
+            AppOptions.flushOutput()
+            try? File.standardOutput.write(m.topic)   // no String made per message
+            try? File.standardOutput.write(space)
+            try? File.standardOutput.write(m.payload)
+            try? File.standardOutput.write(newline)
+            received += 1
+            if received == wanted { conn.mqttDisconnect() }
+        case .mqttCommand:
+            quietTicks = 0
+        case let .error(why):
+            print("error: \(why)")
+            failed = true
+        case .close:
+            manager.stop()
+        default:
+            break
+        }
+    }
+} catch {
+    print("error: cannot connect to " + url)
+    AppOptions.exitProcess(1)
+}
+manager.run()
+AppOptions.exitProcess(failed ? 1 : 0)

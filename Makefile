@@ -189,7 +189,8 @@ build/tls/server.crt:
 ## client tools next to wrk and websocket-client; static files against nginx; CPU per
 ## request and per message against bare C floors, nginx and node + ws (and user-space
 ## instructions per request, callgrind); charts of those, of RSS against idle connections
-## and of TLS handshakes (docs/bench-*.png); then
+## and of TLS handshakes (docs/bench-*.png); MQTT through mosquitto against its own
+## clients, and chat-server's RSS with 1,000 users, bridged and not; then
 ## the wait of a fresh client while the pools are under attack, on every board.
 bench: deps
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) firmware BOARD=$(b) &&) true
@@ -200,6 +201,7 @@ bench: deps
 	$(PYTHON) scripts/bench_tls.py
 	$(PYTHON) scripts/bench_client.py
 	$(PYTHON) scripts/bench_static.py
+	$(PYTHON) scripts/bench_mqtt.py
 	$(PYTHON) -c "import matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q matplotlib \
 	    || $(PYTHON) -m pip install -q --break-system-packages matplotlib
 	$(PYTHON) scripts/bench_charts.py

@@ -4,8 +4,9 @@
 // --retain for publishes, --count N exits after N messages, --user, --pass, --client-id,
 // --keep-alive S, --ca FILE (mqtts://, wss://), --insecure. At the end of stdin it waits
 // until every publish is acknowledged and the broker has been quiet for 300 ms (5 s at
-// most), sends DISCONNECT and exits 0; an error prints "error: …" and exits 1. A full
-// in-flight table (QoS 1 and 2) drops the line and says so, rather than queue it.
+// most), sends DISCONNECT and exits 0; an error prints "error: …" and exits 1. While the
+// in-flight table (QoS 1 and 2) or the send block is full, stdin waits where it is (the
+// pipe fills, the writer blocks) and goes on as acknowledgements come in.
 //
 //   mqtt-client --sub 'sensors/#' mqtt://127.0.0.1
 //   echo 21.5 | mqtt-client --pub sensors/kitchen/temp --qos 1 mqtt://127.0.0.1
@@ -65,22 +66,38 @@ var received = 0
 var quietTicks = 0
 let space: StaticString = " ", newline: StaticString = "\n"
 
-/// Publishes each whole line of stdin's bytes; keeps a partial line.
-func publishLines(_ input: Connection) {
-    let bytes = input.received
+var stdinConnection: Connection? = nil
+/// What stdin still held when it ended, published as room comes.
+var leftover: [UInt8] = []
+
+/// Publishes each whole line of `bytes` until back-pressure (the rest is tried again
+/// after the next acknowledgement or write); returns the bytes used.
+func publishLines(_ bytes: ByteView) -> Int {
     var start = 0
     while let end = bytes.firstIndex(of: 10, from: start), let topic = pubTopic {
         var line = bytes.slice(start, end)
         if line.count > 0 && line.buffer[line.count - 1] == 13 { line = line.slice(0, line.count - 1) }
         do throws(ConnectionError) {
             _ = try broker?.mqttPub(topic, line, qos: qos, retain: retain)
+        } catch where error == .inFlightFull || error == .sendBufferFull {
+            break
         } catch {
-            print(error == .inFlightFull ? "error: in-flight table full, line dropped" : "error: cannot publish")
-            if error != .inFlightFull { failed = true }
+            print("error: cannot publish")
+            failed = true
         }
         start = end + 1
     }
-    input.consume(start)
+    return start
+}
+
+/// Room again: the next lines go out, from stdin or from what it left.
+func publishMore() {
+    if let input = stdinConnection, input.recvLen > 0 {
+        input.consume(publishLines(input.received))
+    } else if !leftover.isEmpty {
+        let used = leftover.withUnsafeBytes { publishLines(ByteView($0)) }
+        leftover.removeFirst(used)
+    }
 }
 
 /// stdin ended: DISCONNECT once everything is acknowledged and the broker is quiet.
@@ -90,7 +107,7 @@ func disconnectWhenDone() {
     ticker = manager.timerAdd(100, repeat: true) {
         quietTicks += 1
         waited += 1
-        let settled = (broker?.mqttInFlight ?? 0) == 0 && quietTicks >= 3
+        let settled = leftover.isEmpty && (broker?.mqttInFlight ?? 0) == 0 && quietTicks >= 3
         if settled && (subs.isEmpty || wanted == 0) || waited >= 50 && wanted == 0 {
             broker?.mqttDisconnect()
             ticker?.cancel()
@@ -108,15 +125,21 @@ do throws(ConnectError) {
             }
             guard pubTopic != nil else { return }
             do throws(ConnectError) {
-                try manager.watch(0) { input, ev in
+                stdinConnection = try manager.watch(0) { input, ev in
                     switch ev {
-                    case .read: publishLines(input)
-                    case .close: disconnectWhenDone()
+                    case .read: input.consume(publishLines(input.received))
+                    case .close:
+                        var rest = input.received.bytes
+                        if rest.last != 10 && !rest.isEmpty { rest.append(10) }   // a last line without its newline
+                        leftover = rest
+                        stdinConnection = nil
+                        publishMore()
+                        disconnectWhenDone()
                     default: break
                     }
                 }
             } catch {
-                print("error: cannot watch stdin")
+                print("error: cannot watch stdin (a pipe or a terminal; for a file: cat FILE | mqtt-client …)")
                 failed = true
                 manager.stop()
             }
@@ -129,8 +152,9 @@ do throws(ConnectError) {
             try? File.standardOutput.write(newline)
             received += 1
             if received == wanted { conn.mqttDisconnect() }
-        case .mqttCommand:
+        case .mqttCommand, .write:
             quietTicks = 0
+            publishMore()
         case let .error(why):
             print("error: \(why)")
             failed = true

@@ -34,7 +34,8 @@ public enum Event {
     case mqttOpen(Int)
     /// MQTT: an application message from the broker.
     case mqttMessage(MqttMessage)
-    /// MQTT: every packet from the broker, before what it means is handled.
+    /// MQTT: every packet from the broker, once the library has acted on it (after
+    /// `.mqttOpen` or `.mqttMessage`; a PUBACK's message is no longer in flight).
     case mqttCommand(MqttPacket)
 
     public var code: Int {

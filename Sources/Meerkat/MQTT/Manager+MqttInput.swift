@@ -2,7 +2,7 @@ import CMeerkat
 
 /// What the broker sends: packets framed from the TCP/TLS stream (in the receive block)
 /// or from WebSocket messages (gathered in the session's split buffer when one spans
-/// messages), each told to the app (`.mqttCommand`) and then acted on.
+/// messages), each acted on and then told to the app (`.mqttCommand`).
 extension Manager {
     /// MQTT over TCP or TLS: the packets in the receive block. A packet is handled only
     /// when its answer (PUBACK, PUBREC, …) can be queued, as HTTP requests are.
@@ -58,9 +58,9 @@ extension Manager {
             mqttFail(s, why.text)
             return nil
         case let .packet(p):
-            deliver(s, .mqttCommand(p))
-            guard stillServing(s) else { return nil }
             mqttHandle(s, m, p)
+            guard stillServing(s) else { return nil }
+            deliver(s, .mqttCommand(p))   // after it was acted on: a PUBACK's message has left the table
             return stillServing(s) ? p.length : nil
         }
     }

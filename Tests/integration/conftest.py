@@ -203,22 +203,27 @@ def read_to_eof(sock):
     return data
 
 
+def malloc_counter(proc, report):
+    """For a process started under our LD_PRELOAD allocation counter (host only) with
+    MALLOCCOUNT_FILE=`report`: a function that reads its allocation count so far."""
+    def count():
+        report.unlink(missing_ok=True)
+        proc.send_signal(signal.SIGUSR2)
+        for _ in range(100):
+            if report.exists() and report.read_text().endswith("\n"):
+                return int(report.read_text().split()[1])
+            time.sleep(0.02)
+        raise AssertionError("no report from the malloc counter")
+    return count
+
+
 def start_counted(start_server, tmp_path, *args, app="echo-server"):
     """`app` (with `args`) under our LD_PRELOAD allocation counter (host only); returns
     the server and a function that reads the process's allocation count so far."""
     report = tmp_path / "count"
     so = os.path.join(ROOT, "build", "malloccount.so")
     s = start_server(app, *args, env={"LD_PRELOAD": so, "MALLOCCOUNT_FILE": str(report)})
-
-    def count():
-        report.unlink(missing_ok=True)
-        s.proc.send_signal(signal.SIGUSR2)
-        for _ in range(100):
-            if report.exists() and report.read_text().endswith("\n"):
-                return int(report.read_text().split()[1])
-            time.sleep(0.02)
-        raise AssertionError("no report from the malloc counter")
-    return s, count
+    return s, malloc_counter(s.proc, report)
 
 
 @pytest.fixture

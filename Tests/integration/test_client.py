@@ -15,7 +15,7 @@ import time
 import pytest
 import websockets
 
-from conftest import BIN, RUNNER, SLOW
+from conftest import BIN, RUNNER, SLOW, malloc_counter
 
 
 def run(app, *args, stdin=b"", timeout=30):
@@ -408,14 +408,7 @@ def test_ws_client_messages_allocate_nothing_after_warm_up(start_server, tmp_pat
         client.stdin.flush()
         return [client.stdout.readline().rstrip(b"\n") for _ in lines]
 
-    def count():
-        report.unlink(missing_ok=True)
-        client.send_signal(__import__("signal").SIGUSR2)
-        for _ in range(100):
-            if report.exists() and report.read_text().endswith("\n"):
-                return int(report.read_text().split()[1])
-            time.sleep(0.02)
-        raise AssertionError("no report from the malloc counter")
+    count = malloc_counter(client, report)
 
     try:
         assert roundtrip([b"warm-up"]) == [b"warm-up"]

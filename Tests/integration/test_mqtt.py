@@ -18,7 +18,7 @@ import pytest
 import websocket
 import websockets
 
-from conftest import BIN, ROOT, RUNNER, SLOW
+from conftest import BIN, ROOT, RUNNER, SLOW, malloc_counter
 
 
 def free_port():
@@ -473,14 +473,7 @@ def test_mqtt_messages_allocate_nothing_after_warm_up(broker, tmp_path):
         client.stdin.flush()
         return [client.stdout.readline().rstrip(b"\n") for _ in lines]
 
-    def count():
-        report.unlink(missing_ok=True)
-        client.send_signal(__import__("signal").SIGUSR2)
-        for _ in range(100):
-            if report.exists() and report.read_text().endswith("\n"):
-                return int(report.read_text().split()[1])
-            time.sleep(0.02)
-        raise AssertionError("no report from the malloc counter")
+    count = malloc_counter(client, report)
 
     try:
         time.sleep(0.5)   # subscribed

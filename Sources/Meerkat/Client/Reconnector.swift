@@ -26,27 +26,25 @@ public final class Reconnector {
     private var stopped = false
     private var retry: Timer? = nil
 
-    public init(_ manager: Manager, url: String, tls: TlsOpts? = nil, minDelayMs: Int = 500, maxDelayMs: Int = 30_000,
-                handler: @escaping Handler, onState: @escaping (Bool) -> Void) {
-        self.manager = manager
-        self.url = url
-        self.tls = tls
-        mqtt = nil
-        self.minDelayMs = max(minDelayMs, 1)
-        self.maxDelayMs = max(maxDelayMs, self.minDelayMs)
-        delayMs = self.minDelayMs
-        self.handler = handler
-        self.onState = onState
-        connectNow()
+    public convenience init(_ manager: Manager, url: String, tls: TlsOpts? = nil, minDelayMs: Int = 500,
+                            maxDelayMs: Int = 30_000, handler: @escaping Handler, onState: @escaping (Bool) -> Void) {
+        self.init(manager, url: url, tls: tls, mqtt: nil, minDelayMs: minDelayMs, maxDelayMs: maxDelayMs,
+                  handler: handler, onState: onState)
     }
 
     /// Keeps an MQTT connection (`Manager.mqttConnect`) up; `up` is an accepted CONNACK.
-    public init(_ manager: Manager, mqtt url: String, opts: MqttOpts, minDelayMs: Int = 500, maxDelayMs: Int = 30_000,
-                handler: @escaping Handler, onState: @escaping (Bool) -> Void) {
+    public convenience init(_ manager: Manager, mqtt url: String, opts: MqttOpts, minDelayMs: Int = 500,
+                            maxDelayMs: Int = 30_000, handler: @escaping Handler, onState: @escaping (Bool) -> Void) {
+        self.init(manager, url: url, tls: nil, mqtt: opts, minDelayMs: minDelayMs, maxDelayMs: maxDelayMs,
+                  handler: handler, onState: onState)
+    }
+
+    private init(_ manager: Manager, url: String, tls: TlsOpts?, mqtt: MqttOpts?, minDelayMs: Int, maxDelayMs: Int,
+                 handler: @escaping Handler, onState: @escaping (Bool) -> Void) {
         self.manager = manager
         self.url = url
-        tls = nil
-        mqtt = opts
+        self.tls = tls
+        self.mqtt = mqtt
         self.minDelayMs = max(minDelayMs, 1)
         self.maxDelayMs = max(maxDelayMs, self.minDelayMs)
         delayMs = self.minDelayMs

@@ -106,7 +106,7 @@ def chat_rss(bridged):
 
 
 def main():
-    broker = subprocess.Popen(["taskset", "-c", "1", "mosquitto", "-p", str(PORT)], stdout=subprocess.DEVNULL,
+    broker = subprocess.Popen(["taskset", "-c", "1", "/usr/sbin/mosquitto", "-p", str(PORT)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
         wait_port(PORT)

@@ -505,21 +505,23 @@ def test_a_hundred_reconnects_keep_memory_flat(raw_server):
     s = raw_server(accept_then_close)
     client = LineReader("--reconnect", "--reconnect-min-ms", "10", "--reconnect-max-ms", "20",
                         f"ws://127.0.0.1:{s.port}/")
+    from conftest import rss_kb
     try:
         ups = 0
-        rss_after_10 = None
+        rss = {}
         deadline = time.time() + 120 * SLOW
         while ups < 110 and time.time() < deadline:
             line = client.next(10)
             if line == "up":
                 ups += 1
-                if ups == 10:
-                    from conftest import rss_kb
-                    rss_after_10 = rss_kb(client.proc.pid)
+                if ups in (10, 60, 110):
+                    rss[ups] = rss_kb(client.proc.pid)
         assert ups == 110
-        from conftest import rss_kb
-        grown = rss_kb(client.proc.pid) - rss_after_10
-        assert grown < 256, f"RSS grew {grown} kB over 100 reconnects"
+        # A leak grows both halves; a one-off step (qemu's code cache, a malloc arena
+        # under load: 2 MiB once in a full run) grows one. 128 kB a half is 2.5 kB a
+        # reconnect.
+        first, second = rss[60] - rss[10], rss[110] - rss[60]
+        assert min(first, second) < 128, f"RSS grew {first} kB, then {second} kB, over 50 reconnects each"
     finally:
         client.stop()
 

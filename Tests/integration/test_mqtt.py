@@ -75,7 +75,7 @@ allow_anonymous true
         self.start()
 
     def start(self):
-        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         for port in (self.plain, self.auth, self.tls, self.ws):
             wait_port(port)

@@ -209,14 +209,13 @@ extension MqttSession {
     /// Keeps a message sent with QoS 1 or 2 (the caller checked `canHold`).
     mutating func hold(_ packetId: UInt16, qos: UInt8, retain: Bool, topic: UnsafeRawBufferPointer,
                        payload: UnsafeRawBufferPointer) {
-        var m = MqttOutgoing(packetId: packetId, stage: qos == 1 ? .awaitingPuback : .awaitingPubrec, retain: retain,
+        let m = MqttOutgoing(packetId: packetId, stage: qos == 1 ? .awaitingPuback : .awaitingPubrec, retain: retain,
                              offset: Int32(storeUsed), topicLength: Int32(topic.count), payloadLength: Int32(payload.count))
         if topic.count > 0 { (store + storeUsed).update(from: topic.baseAddress!.assumingMemoryBound(to: UInt8.self), count: topic.count) }
         if payload.count > 0 {
             (store + storeUsed + topic.count).update(from: payload.baseAddress!.assumingMemoryBound(to: UInt8.self), count: payload.count)
         }
         storeUsed += m.bytes
-        m.stage = qos == 1 ? .awaitingPuback : .awaitingPubrec
         outgoing[outgoingCount] = m
         outgoingCount += 1
     }

@@ -1,10 +1,11 @@
 """make bench, MQTT (issue 14): through one mosquitto (pinned to core 1; the clients on
-core 0), Meerkat's mqtt-client against mosquitto's own clients doing the same work:
+core 0), Meerkat's mqtt-client against mosquitto's own clients and against paho-mqtt
+(PyPI; scripts/bench_paho.py, 16 in flight as mqtt-client) doing the same work:
 - publish rate, QoS 0 and QoS 1: N lines of stdin published to one topic
   (`mqtt-client --pub` against `mosquitto_pub -l`);
 - round trip: N messages published and received back by a subscriber
   (`mqtt-client --sub --pub --count N` in one process against `mosquitto_sub -C N`
-  with `mosquitto_pub -l` beside it);
+  with `mosquitto_pub -l` beside it; paho subscribed and publishing in one process);
 each rate from the difference of two run lengths (N = 20,000 and 60,000), so start-up
 and the final wait cancel out; three rounds alternating the clients, median kept.
 Then the RSS of chat-server with 1,000 WebSocket users, bridged (--mqtt) and not."""
@@ -18,6 +19,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_ws import BIN, rss_kb  # noqa: E402
+
+PAHO = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_paho.py")]
 
 PORT = 18883
 SMALL, LARGE = 20000, 60000
@@ -54,6 +57,8 @@ def publish(tool, qos, n):
     topic = f"bench/pub/{qos}"
     if tool == "meerkat":
         return timed([os.path.join(BIN, "mqtt-client"), "--pub", topic, "--qos", str(qos), URL], lines(n))
+    if tool == "paho":
+        return timed([*PAHO, str(PORT), topic, str(qos)], lines(n))
     return timed(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(PORT), "-V", "mqttv311", "-l", "-t", topic, "-q", str(qos)],
                  lines(n))
 
@@ -62,6 +67,8 @@ def round_trip(tool, n):
     if tool == "meerkat":
         return timed([os.path.join(BIN, "mqtt-client"), "--sub", "bench/rt/#", "--pub", "bench/rt/x", "--count", str(n),
                       URL], lines(n))
+    if tool == "paho":
+        return timed([*PAHO, str(PORT), "bench/rt/x", "0", "bench/rt/#", str(n)], lines(n))
     start = time.perf_counter()
     sub = subprocess.Popen(["taskset", "-c", "0", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(PORT), "-V", "mqttv311",
                             "-t", "bench/rt/#", "-C", str(n)], stdout=subprocess.DEVNULL)
@@ -73,7 +80,7 @@ def round_trip(tool, n):
 
 def rate(measure):
     """Messages per second from the difference of two run lengths, median of 3."""
-    runs = {"meerkat": [], "mosquitto": []}
+    runs = {"meerkat": [], "mosquitto": [], "paho": []}
     for _ in range(3):
         for tool in runs:   # alternated
             runs[tool].append((LARGE - SMALL) / (measure(tool, LARGE) - measure(tool, SMALL)))
@@ -120,10 +127,12 @@ def main():
         broker.kill()
         broker.wait()
     print(f"mosquitto on core 1, clients on core 0; {SMALL:,} and {LARGE:,} 17-byte messages, median of 3 alternated runs")
-    print("| measure | Meerkat mqtt-client | mosquitto_pub / mosquitto_sub | Meerkat / mosquitto |")
-    print("|---|---|---|---|")
+    print("| measure | Meerkat mqtt-client | mosquitto_pub / mosquitto_sub | paho-mqtt | Meerkat / mosquitto "
+          "| Meerkat / paho |")
+    print("|---|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['meerkat']:,.0f} | {r['mosquitto']:,.0f} | {r['meerkat'] / r['mosquitto']:.2f} |")
+        print(f"| {name} | {r['meerkat']:,.0f} | {r['mosquitto']:,.0f} | {r['paho']:,.0f} "
+              f"| {r['meerkat'] / r['mosquitto']:.2f} | {r['meerkat'] / r['paho']:.2f} |")
     print("chat-server RSS, before and with 1,000 WebSocket users (each join broadcast to all):")
     print(f"| not bridged | {plain[0]:,} kB | {plain[1]:,} kB |")
     print(f"| bridged (--mqtt) | {bridged[0]:,} kB | {bridged[1]:,} kB |")

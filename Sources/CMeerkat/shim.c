@@ -161,6 +161,10 @@ int mk_set_nonblocking(int fd) {
     return 0;
 }
 
+int mk_socketpair(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0 ? 0 : -errno;
+}
+
 int mk_socket_error(int fd) {
     int err = 0;
     socklen_t len = sizeof err;

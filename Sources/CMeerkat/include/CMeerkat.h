@@ -111,6 +111,8 @@ int mk_dir_next(int fd, char *name, size_t len, int *is_dir);
 
 /// Makes fd non-blocking; 0 or -errno.
 int mk_set_nonblocking(int fd);
+/* Two connected Unix stream sockets, non-blocking (a handler under test, TestChannel). */
+int mk_socketpair(int fds[2]);
 /// The socket's pending error (SO_ERROR): 0 once a connect succeeded.
 int mk_socket_error(int fd);
 int mk_local_addr(int fd, mk_addr *out);

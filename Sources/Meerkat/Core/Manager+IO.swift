@@ -40,21 +40,45 @@ extension Manager {
                 _ = CMeerkat.close(fd)
                 continue
             }
-            counts.connections += 1
-            slots[Int(s)].fd = fd
-            slots[Int(s)].kind = .connection
-            slots[Int(s)].proto = slots[Int(l)].proto
-            slots[Int(s)].handler = slots[Int(l)].handler
             if slots[Int(l)].tls.phase == .required {
                 slots[Int(s)].tls.phase = .required
                 slots[Int(s)].tls.config = slots[Int(l)].tls.config
             }
-            setInterest(s, .read, adding: true)
-            idleQueue.append(s, now: now)
-            deliver(s, .open)
-            deliver(s, .accept)
-            tlsAfterAccept(s)
+            startAccepted(s, fd: fd, proto: slots[Int(l)].proto, handler: slots[Int(l)].handler)
         }
+    }
+
+    /// An accepted socket in slot `s` starts its life: `.open`, `.accept`, then the TLS
+    /// handshake when its listener asked for one.
+    private func startAccepted(_ s: Int32, fd: Int32, proto: Slot.Proto, handler: Handler?) {
+        counts.connections += 1
+        slots[Int(s)].fd = fd
+        slots[Int(s)].kind = .connection
+        slots[Int(s)].proto = proto
+        slots[Int(s)].handler = handler
+        setInterest(s, .read, adding: true)
+        idleQueue.append(s, now: now)
+        deliver(s, .open)
+        deliver(s, .accept)
+        tlsAfterAccept(s)
+    }
+
+    /// Serves a socket that was accepted elsewhere (systemd socket activation, inetd, a
+    /// socket pair in a test) as a connection of a plain `http://` listener with this
+    /// handler: `.open`, `.accept`, then requests as usual. The manager owns `fd` from
+    /// here (made non-blocking, closed with the connection). Throws `.tableFull` when
+    /// the connection table is full, `.system` when `fd` cannot be made non-blocking.
+    @discardableResult
+    public func serve(accepted fd: Int32, handler: Handler? = nil) throws(ConnectError) -> Connection {
+        guard counts.connections < limits.maxConnections, let s = takeSlot() else { throw .tableFull }
+        let err = mk_set_nonblocking(fd)
+        guard err == 0 else {
+            giveBack(s)
+            throw .system(-err)
+        }
+        let conn = connection(s)   // taken before the handler runs: `.open` may close it
+        startAccepted(s, fd: fd, proto: .http, handler: handler)
+        return conn
     }
 
     /// Out of descriptors: the pending connection stays in the backlog and the level-

@@ -6,6 +6,10 @@ ARM_BOARDS   := rpi4 rpi3-armhf
 SWIFT_ROOT   := $(abspath $(dir $(shell command -v swiftc))/..)
 PYTHON       ?= python3
 
+BOARDS       := $(sort $(basename $(notdir $(wildcard boards/*.mk))))
+ifeq ($(filter $(BOARD),$(BOARDS)),)
+$(error unknown board "$(BOARD)": the boards are $(BOARDS) (one boards/<name>.mk each))
+endif
 include boards/$(BOARD).mk
 include cross/$(BOARD_ARCH).mk
 include cross/embedded.mk
@@ -21,7 +25,7 @@ SHIM         := $(wildcard Sources/CMeerkat/*.c Sources/CMeerkat/include/*.h)
 SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o
 
 .PHONY: apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
-        codec-vectors diff-fuzz print-runner tls-ciphers
+        codec-vectors diff-fuzz print-runner tls-ciphers new-app
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -91,8 +95,42 @@ $(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $$(APP_OBJS_$
 	@mkdir -p $(dir $@)
 	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
+ifeq ($(APP),)
 ## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP.
 firmware: apps-listed $(APP_BINS)
+else
+firmware: $(APP_OUT)
+endif
+
+# ---- a developer's own app, outside this tree (docs/your-own-app.md) ----------------
+## firmware APP=DIR [APP_OUT=FILE]: the app whose main.swift (and other .swift files) are
+## in DIR, for BOARD, linked as Meerkat's own apps are (same flags, static mbedTLS) and
+## written to APP_OUT (default build/BOARD/apps/NAME, NAME being DIR's name, or APP_NAME);
+## then its stripped size. A use of something Embedded Swift lacks is named with its rule.
+ifneq ($(APP),)
+APP_DIR      := $(abspath $(APP))
+APP_NAME     ?= $(notdir $(APP_DIR))
+APP_OUT      ?= $(CURDIR)/build/$(BOARD)/apps/$(APP_NAME)
+APP_SOURCES  := $(sort $(wildcard $(APP_DIR)/*.swift))
+APP_OUT_DIR  := $(patsubst %/,%,$(dir $(APP_OUT)))
+APP_OBJ      := $(APP_OUT_DIR)/.obj/$(APP_NAME).o
+ifeq ($(wildcard $(APP_DIR)/.),)
+$(error APP=$(APP): no such folder (give the folder that holds the app's main.swift))
+endif
+ifeq ($(wildcard $(APP_DIR)/main.swift),)
+$(error APP=$(APP): no main.swift in $(APP_DIR) (an app folder holds main.swift, where the app starts, and its other .swift files))
+endif
+
+$(APP_OBJ): $(OUT)/obj/Meerkat.o $(APP_SOURCES)
+	@mkdir -p $(dir $@)
+	@$(PYTHON) scripts/embedded_explain.py -- swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
+	    -module-name $(subst -,_,$(APP_NAME)) -I $(OUT)/modules -c $(APP_SOURCES) -o $@
+
+$(APP_OUT): $(APP_OBJ) $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $(LINK_TABLES)
+	@mkdir -p $(dir $@)
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
+	@bash scripts/size.sh --board $(BOARD) $@
+endif
 
 # An app folder that Package.swift does not list would be built by neither build.
 apps-listed:
@@ -221,9 +259,21 @@ tls-ciphers: $(OUT)/bench/tls_ciphers
 size:
 	@bash scripts/size.sh host $(ARM_BOARDS)
 
-## bundle: tarball for BOARD with binaries, a systemd unit and an install note.
+## bundle: tarball for BOARD with binaries, a systemd unit each, sizes and an install
+## note (build/BOARD/meerkat-BOARD.tar.gz); with APP=DIR, the same for that app alone
+## (NAME-BOARD.tar.gz next to APP_OUT, installed in /opt/NAME).
+ifeq ($(APP),)
 bundle: firmware
-	bash scripts/bundle.sh $(BOARD) $(APPS)
+	bash scripts/bundle.sh $(BOARD) build/$(BOARD) meerkat $(APP_BINS)
+else
+bundle: firmware
+	bash scripts/bundle.sh $(BOARD) $(APP_OUT_DIR) $(APP_NAME) $(APP_OUT)
+endif
+
+## new-app DIR=path [NAME=name]: a starter app repository in DIR, outside this tree
+## (docs/your-own-app.md): the app, a host test, Package.swift and a Makefile.
+new-app:
+	@bash scripts/new-app.sh "$(DIR)" $(NAME)
 
 clean:
 	rm -rf build .build

@@ -17,12 +17,12 @@ def test_bundle_has_binaries_units_and_note():
         assert f"{top}/INSTALL.txt" in names
         apps = [n.split("/")[-1] for n in names if n.startswith(f"{top}/bin/") and n != f"{top}/bin"]
         assert "echo-server" in apps and "device-app" in apps
-        assert "ws-client" in apps and "fetch" in apps
+        assert "ws-client" in apps and "fetch" in apps and "mqtt-client" in apps
         for app in apps:
             elf = tar.extractfile(f"{top}/bin/{app}").read(20)
             assert elf[:4] == b"\x7fELF"
             assert int.from_bytes(elf[18:20], "little") == ELF_MACHINE[BOARD]
-            if app in ("ws-client", "fetch"):     # client tools: run by hand, no service
+            if app in ("ws-client", "fetch", "mqtt-client"):   # client tools: run by hand, no service
                 assert f"{top}/systemd/meerkat-{app}.service" not in names
                 continue
             unit = tar.extractfile(f"{top}/systemd/meerkat-{app}.service").read().decode()

@@ -1,0 +1,184 @@
+"""A firmware developer's own app, outside this repository (issue 15): `make new-app`
+writes a starter into a temporary folder; its own host tests pass as generated; its
+firmware is built for the board under test through Meerkat's make, run (under qemu for
+ARM boards) and answers curl and websocket-client; its bundle holds the right binary.
+On the host suite also: docs/your-own-app.md's commands, run as written, and apps that
+break an Embedded Swift rule, which must fail saying which rule and where."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import tarfile
+import time
+
+import pytest
+import websocket
+
+from conftest import BOARD, ROOT, RUNNER, SLOW
+from test_bundle import ELF_MACHINE
+
+host_only = pytest.mark.skipif(BOARD != "host", reason="once, in the host suite")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make(cwd, *args, check=True):
+    run = subprocess.run(["make", *args], cwd=cwd, capture_output=True, text=True)
+    if check:
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run
+
+
+@pytest.fixture(scope="module")
+def starter(tmp_path_factory):
+    app = tmp_path_factory.mktemp("elsewhere") / "apps" / "hello"
+    out = make(ROOT, "-s", "new-app", f"DIR={app}").stdout
+    assert str(app) in out
+    return app
+
+
+def fetch_page_and_echo(port):
+    """The page (curl) and one WebSocket round trip (websocket-client) on `port`."""
+    page = subprocess.run(["curl", "-s", "--retry", "30", "--retry-connrefused", "--retry-delay", "1",
+                           f"http://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=60 * SLOW).stdout
+    assert "<title>hello</title>" in page
+    ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=10 * SLOW)
+    ws.send("a message from websocket-client")
+    assert ws.recv() == "a message from websocket-client"
+    ws.close()
+
+
+def run_and_check(cmd, port):
+    """Starts `cmd` (a server on `port`), checks the page and the echo, stops it."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        fetch_page_and_echo(port)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@host_only
+def test_the_starter_passes_its_own_tests(starter):
+    for f in ("Package.swift", "Makefile", ".gitignore", "Sources/hello/main.swift", "Sources/hello/App.swift",
+              "Tests/helloTests/AppTests.swift"):
+        assert (starter / f).is_file(), f
+    assert not str(starter).startswith(ROOT)
+    run = make(starter, "test")
+    out = run.stdout + run.stderr
+    assert re.search(r"Test run with 3 tests .*passed", out), out[-2000:]
+
+
+def test_its_firmware_serves_the_page_and_the_websocket(starter):
+    make(starter, "firmware", f"BOARD={BOARD}")
+    binary = starter / "build" / BOARD / "hello"
+    port = free_port()
+    run_and_check(RUNNER + [str(binary), "--listen", f"http://127.0.0.1:{port}"], port)
+
+
+def test_make_run_serves_it(starter):
+    """The starter's `make run` (the binary under the board's runner)."""
+    port = free_port()
+    proc = subprocess.Popen(["make", "-s", "run", f"BOARD={BOARD}", f"LISTEN=http://127.0.0.1:{port}"], cwd=starter,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        fetch_page_and_echo(port)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
+def test_its_bundle_holds_the_board_binary_a_unit_and_sizes(starter):
+    make(starter, "bundle", f"BOARD={BOARD}")
+    top = f"hello-{BOARD}"
+    with tarfile.open(starter / "build" / BOARD / f"{top}.tar.gz") as tar:
+        elf = tar.extractfile(f"{top}/bin/hello").read(20)
+        assert elf[:4] == b"\x7fELF" and int.from_bytes(elf[18:20], "little") == ELF_MACHINE[BOARD]
+        unit = tar.extractfile(f"{top}/systemd/hello.service").read().decode()
+        assert "ExecStart=/opt/hello/bin/hello --listen http://0.0.0.0:8000" in unit
+        assert "Restart=on-failure" in unit
+        assert re.search(rf"\| {BOARD} \|.*\| hello \| \d+ KiB \|", tar.extractfile(f"{top}/SIZES.md").read().decode())
+        assert "systemctl enable --now hello" in tar.extractfile(f"{top}/INSTALL.txt").read().decode()
+
+
+def shell_blocks(doc):
+    """(info, body) of each fenced block whose info string starts with sh."""
+    return [(m[1], m[2]) for m in re.finditer(r"```(sh[^\n]*)\n(.*?)```", doc, re.S)]
+
+
+@host_only
+def test_the_guide_runs_as_written(tmp_path):
+    """docs/your-own-app.md: every `sh` block, in order, in one bash -e from Meerkat's
+    checkout, with HOME a fresh folder and a free port for 8000. The "on the board"
+    block: its commands are the bundle's INSTALL.txt's, and the unit's ExecStart runs
+    from the unpacked bundle (under qemu) and serves."""
+    doc = open(os.path.join(ROOT, "docs", "your-own-app.md")).read()
+    blocks = shell_blocks(doc)
+    here = [body for info, body in blocks if info == "sh"]
+    board = [body for info, body in blocks if info == "sh board"]
+    assert len(here) >= 5 and len(board) == 1
+    generated_test = open(os.path.join(ROOT, "templates", "app", "Tests", "__NAME__Tests", "AppTests.swift")).read()
+    for m in re.finditer(r"```swift\n(.*?)```", doc, re.S):   # the Swift shown is the starter's test
+        for line in filter(None, map(str.strip, m[1].splitlines())):
+            assert line in generated_test, f"{line!r} is not in the starter's test"
+    port = free_port()
+    script = "set -euo pipefail\n" + "\n".join(here).replace("8000", str(port))
+    run = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "HOME": str(tmp_path)}, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "\nhi\n" in "\n" + run.stdout, "the WebSocket echo printed"
+    assert "hello-rpi4/bin/hello" in run.stdout, "tar tzf listed the binary"
+
+    bundle = tmp_path / "apps" / "hello" / "build" / "rpi4" / "hello-rpi4.tar.gz"
+    with tarfile.open(bundle) as tar:
+        tar.extractall(tmp_path / "board")
+    unpacked = tmp_path / "board" / "hello-rpi4"
+    install = (unpacked / "INSTALL.txt").read_text()
+    for line in board[0].strip().splitlines():
+        if line.startswith(("tar ", "cd ")):
+            assert os.path.exists(tmp_path / "board" / line.split()[-1].replace(".tar.gz", "")), line
+        else:
+            assert line in install, f"{line!r} is not in the bundle's INSTALL.txt"
+    unit = (unpacked / "systemd" / "hello.service").read_text()
+    exec_start = re.search(r"^ExecStart=(.*)$", unit, re.M)[1].replace("/opt/hello", str(unpacked))
+    port = free_port()
+    runner = subprocess.run(["make", "-s", "--no-print-directory", "print-runner", "BOARD=rpi4"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.split()
+    run_and_check(runner + exec_start.replace("0.0.0.0:8000", f"127.0.0.1:{port}").split(), port)
+
+
+BROKEN = {
+    "foundation": ("import Foundation\nimport Meerkat\nprint(Date())\n",
+                   "main.swift:1: Embedded Swift rule broken: no Foundation in firmware"),
+    "untyped-throw": ("import Meerkat\nenum Oops: Error { case bad }\n"
+                      "func check(_ n: Int) throws { if n < 0 { throw Oops.bad } }\ntry? check(1)\n",
+                      "main.swift:3: Embedded Swift rule broken: typed throws only"),
+}
+
+
+@host_only
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_a_broken_app_fails_naming_the_rule(tmp_path, kind):
+    source, expected = BROKEN[kind]
+    (tmp_path / "main.swift").write_text(source)
+    run = make(ROOT, "firmware", f"APP={tmp_path}", f"APP_OUT={tmp_path}/out/app", check=False)
+    assert run.returncode != 0
+    assert f"error: {tmp_path}/{expected}" in run.stdout + run.stderr
+    assert not (tmp_path / "out" / "app").exists()
+
+
+@host_only
+def test_wrong_board_or_folder_is_named(tmp_path):
+    run = make(ROOT, "firmware", "BOARD=pi9", f"APP={tmp_path}", check=False)
+    assert run.returncode != 0 and 'unknown board "pi9": the boards are host rpi3-armhf rpi4' in run.stderr
+    run = make(ROOT, "firmware", f"APP={tmp_path}", check=False)
+    assert run.returncode != 0 and f"no main.swift in {tmp_path}" in run.stderr
+    run = make(ROOT, "firmware", f"APP={tmp_path}/missing", check=False)
+    assert run.returncode != 0 and "no such folder" in run.stderr
+    run = make(ROOT, "-s", "new-app", f"DIR={tmp_path}/x y", check=False)
+    assert run.returncode != 0 and "has a space" in run.stderr

@@ -1,0 +1,59 @@
+"""Runs a firmware compile (the command after `--`) and passes its output through; when
+it fails because the code uses something Embedded Swift lacks, adds one line per place
+saying which rule it breaks and what to write instead (README, "Writing code that builds
+as firmware"). Exits with the compiler's status.
+
+  python3 scripts/embedded_explain.py -- swiftc … -c app/*.swift -o app.o"""
+import re
+import subprocess
+import sys
+
+# (pattern in swiftc's diagnostic, the rule, what to do instead)
+RULES = [
+    (r"no such module '(Foundation|FoundationEssentials|FoundationNetworking|Dispatch)'",
+     "no Foundation in firmware",
+     "drop the import; Meerkat has what an app needs (File, Json, AppOptions, ByteView, timers)"),
+    (r"no such module '(Glibc|Darwin|Musl)'",
+     "no Glibc import in firmware",
+     "drop the import; the system calls an app needs are Meerkat's API (File, AppOptions, Manager.watch)"),
+    (r"untyped throws is not available in Embedded Swift|value of protocol type 'any Error'",
+     "typed throws only",
+     "write `throws(MyError)` on the function and `do throws(MyError) { … }` around the call"),
+    (r"value of protocol type 'any (?!Error)\w+'|existential",
+     "no existentials of non-class protocols",
+     "use a generic (`some P` / `<T: P>`), an enum of the cases, or make the protocol class-bound (`: AnyObject`)"),
+    (r"'Mirror' is unavailable|'init\(describing:\)' is unavailable|'init\(reflecting:\)' is unavailable|"
+     r"'dump' is unavailable|unavailable in embedded Swift",
+     "no reflection or runtime metadata in firmware",
+     "print the fields yourself (string interpolation of each), or give the type a `description` property"),
+]
+
+LOCATION = re.compile(r"^(?P<where>[^:\s][^:]*\.swift:\d+):\d+: (error|warning): (?P<text>.*)$")
+
+
+def main():
+    cmd = sys.argv[sys.argv.index("--") + 1:]
+    run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sys.stdout.write(run.stdout)
+    if run.returncode == 0:
+        return 0
+    explained, seen = [], set()
+    for line in run.stdout.splitlines():
+        m = LOCATION.match(line)
+        if not m:
+            continue
+        for pattern, rule, instead in RULES:
+            if re.search(pattern, m["text"]):
+                if (m["where"], rule) not in seen:   # one line per place and rule
+                    seen.add((m["where"], rule))
+                    explained.append(f"error: {m['where']}: Embedded Swift rule broken: {rule} "
+                                     f"({m['text'].split(' [#')[0]}); {instead}")
+                break
+    if explained:
+        print("\nThis app must build as Embedded Swift (the firmware). What it uses that Embedded Swift lacks:")
+        print("\n".join(explained))
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -172,12 +172,13 @@ print-runner:
 ## host (fast; no linking).
 check-embedded: apps-listed
 	@mkdir -p build/check/modules
-	swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
+	$(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
 	    -module-name Meerkat -emit-module -emit-module-path build/check/modules/Meerkat.swiftmodule \
 	    -c $(LIB_SOURCES) -o build/check/Meerkat.o
 	@set -e; for app in $(APPS); do \
 	    echo "check-embedded: $$app"; \
-	    swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -module-name $$(echo $$app | tr - _) \
+	    $(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) \
+	        -module-name $$(echo $$app | tr - _) \
 	        -I build/check/modules -I Sources/WebUI/include -c Sources/$$app/*.swift -o build/check/app-$$app.o; \
 	done
 

@@ -158,6 +158,12 @@ BROKEN = {
     "untyped-throw": ("import Meerkat\nenum Oops: Error { case bad }\n"
                       "func check(_ n: Int) throws { if n < 0 { throw Oops.bad } }\ntry? check(1)\n",
                       "main.swift:3: Embedded Swift rule broken: typed throws only"),
+    "existential": ("protocol Shape { func area() -> Int }\nstruct Square: Shape { func area() -> Int { 4 } }\n"
+                    "func total(_ shapes: [any Shape]) -> Int { shapes.reduce(0) { $0 + $1.area() } }\n"
+                    "print(total([Square()]))\n",
+                    "main.swift:3: Embedded Swift rule broken: no existentials of non-class protocols"),
+    "reflection": ("struct Reading { var celsius = 21 }\nprint(String(describing: Reading()))\n",
+                   "main.swift:2: Embedded Swift rule broken: no reflection"),
 }
 
 

@@ -84,22 +84,25 @@ var stdinWatched = false
 var leftover: [UInt8] = []
 
 /// Publishes each whole line of `bytes` until back-pressure (the rest is tried again
-/// after the next acknowledgement or write); returns the bytes used.
+/// after the next acknowledgement or write); returns the bytes used. A burst goes out in
+/// few writes (`sendBatch`).
 func publishLines(_ bytes: ByteView) -> Int {
+    guard let conn = broker, conn.isMqttOpen, let topic = pubTopic else { return 0 }   // down: the lines wait
     var start = 0
-    guard broker?.isMqttOpen == true else { return 0 }   // down: the lines wait for the reconnect
-    while let end = bytes.firstIndex(of: 10, from: start), let topic = pubTopic {
-        var line = bytes.slice(start, end)
-        if line.count > 0 && line.buffer[line.count - 1] == 13 { line = line.slice(0, line.count - 1) }
-        do throws(ConnectionError) {
-            _ = try broker?.mqttPub(topic, line, qos: qos, retain: retain)
-        } catch where error == .inFlightFull || error == .sendBufferFull {
-            break
-        } catch {
-            print("error: cannot publish")
-            failed = true
+    conn.sendBatch {
+        while let end = bytes.firstIndex(of: 10, from: start) {
+            var line = bytes.slice(start, end)
+            if line.count > 0 && line.buffer[line.count - 1] == 13 { line = line.slice(0, line.count - 1) }
+            do throws(ConnectionError) {
+                _ = try conn.mqttPub(topic, line, qos: qos, retain: retain)
+            } catch where error == .inFlightFull || error == .sendBufferFull {
+                break
+            } catch {
+                print("error: cannot publish")
+                failed = true
+            }
+            start = end + 1
         }
-        start = end + 1
     }
     return start
 }

@@ -219,13 +219,16 @@ extension Manager {
             slots[Int(s)].recvEnd = 0
             resumeOneReader()
         }
-        if slots[Int(s)].sendBlock >= 0 && slots[Int(s)].sendCount == 0 {
-            sendPool.release(slots[Int(s)].sendBlock)
-            slots[Int(s)].sendBlock = -1
-            slots[Int(s)].sendStart = 0
-            slots[Int(s)].sendEnd = 0
-            resumeOneSender()
-        }
+        releaseSendBlockIfEmpty(s)
+    }
+
+    func releaseSendBlockIfEmpty(_ s: Int32) {
+        guard slots[Int(s)].sendBlock >= 0 && slots[Int(s)].sendCount == 0 else { return }
+        sendPool.release(slots[Int(s)].sendBlock)
+        slots[Int(s)].sendBlock = -1
+        slots[Int(s)].sendStart = 0
+        slots[Int(s)].sendEnd = 0
+        resumeOneSender()
     }
 
     /// Reading stopped on a full buffer; start again once input was consumed.

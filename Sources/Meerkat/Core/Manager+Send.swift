@@ -21,6 +21,7 @@ extension Manager {
         let total = head.count + body.count + tail.count
         if slots[Int(s)].flags.contains(.datagram) { return try sendDatagram(s, head, body) }
         guard total > 0 else { return }
+        if slots[Int(s)].flags.contains(.batching), try batchAppend(s, head, body, tail) { return }
         let hadOutput = hasOutput(s)
         let room = sendPool.blockSize - slots[Int(s)].sendCount
         var hold = false
@@ -128,7 +129,7 @@ extension Manager {
     }
 
     /// Appends `part` minus its first `skipping` bytes; returns what is left to skip.
-    private func copyIntoSend(_ s: Int32, _ part: UnsafeRawBufferPointer, skipping: Int) -> Int {
+    func copyIntoSend(_ s: Int32, _ part: UnsafeRawBufferPointer, skipping: Int) -> Int {
         guard skipping < part.count else { return skipping - part.count }
         let n = part.count - skipping
         memcpy(sendPool.pointer(slots[Int(s)].sendBlock) + Int(slots[Int(s)].sendEnd), part.baseAddress! + skipping, n)
@@ -136,7 +137,7 @@ extension Manager {
         return 0
     }
 
-    private func compactSend(_ s: Int32) {
+    func compactSend(_ s: Int32) {
         guard slots[Int(s)].sendStart > 0 else { return }
         slots[Int(s)].sendEnd = Manager.compact(sendPool.pointer(slots[Int(s)].sendBlock),
                                                 slots[Int(s)].sendStart, slots[Int(s)].sendEnd)

@@ -29,6 +29,7 @@ struct Slot {
         static let bodyPending = Flags(rawValue: 1 << 18)  // in .httpHeaders, the body not all here
         static let watched = Flags(rawValue: 1 << 19)      // a watched descriptor (no idle timeout)
         static let datagram = Flags(rawValue: 1 << 20)     // a UDP client: a send is a datagram
+        static let batching = Flags(rawValue: 1 << 21)     // sends gathered in the block (Manager+Batch)
     }
 
     var fd: Int32 = -1

@@ -115,9 +115,11 @@ extension Manager {
     }
 
     /// After a reconnect to a kept session: what was not acknowledged goes again, oldest
-    /// first, PUBLISH with DUP, PUBREL as it was (§4.4).
+    /// first, PUBLISH with DUP, PUBREL as it was (§4.4), gathered into few writes.
     private func resendInFlight(_ s: Int32, _ m: Int) {
         let e = mqtt.entries[m]
+        let batched = beginBatch(s)
+        defer { if batched { endBatch(s) } }
         for k in 0..<e.outgoingCount {
             let o = e.outgoing[k]
             let sent: Void? = try? mqttSend(s, m) { w in

@@ -67,7 +67,8 @@ extension Manager {
     /// socket pair in a test) as a connection of a plain `http://` listener with this
     /// handler: `.open`, `.accept`, then requests as usual. The manager owns `fd` from
     /// here (made non-blocking, closed with the connection). Throws `.tableFull` when
-    /// the connection table is full, `.system` when `fd` cannot be made non-blocking.
+    /// the connection table is full, `.system` when `fd` cannot be made non-blocking;
+    /// after a throw `fd` is still the caller's to close.
     @discardableResult
     public func serve(accepted fd: Int32, handler: Handler? = nil) throws(ConnectError) -> Connection {
         guard counts.connections < limits.maxConnections, let s = takeSlot() else { throw .tableFull }

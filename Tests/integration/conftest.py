@@ -217,6 +217,16 @@ def malloc_counter(proc, report):
     return count
 
 
+def line_roundtrip(proc):
+    """For a line tool (stdin and stdout pipes): a function that writes lines and reads
+    as many lines back."""
+    def roundtrip(lines):
+        proc.stdin.write(b"".join(line + b"\n" for line in lines))
+        proc.stdin.flush()
+        return [proc.stdout.readline().rstrip(b"\n") for _ in lines]
+    return roundtrip
+
+
 def start_counted(start_server, tmp_path, *args, app="echo-server"):
     """`app` (with `args`) under our LD_PRELOAD allocation counter (host only); returns
     the server and a function that reads the process's allocation count so far."""

@@ -15,7 +15,7 @@ import time
 import pytest
 import websockets
 
-from conftest import BIN, RUNNER, SLOW, malloc_counter
+from conftest import BIN, RUNNER, SLOW, line_roundtrip, malloc_counter
 
 
 def run(app, *args, stdin=b"", timeout=30):
@@ -403,10 +403,7 @@ def test_ws_client_messages_allocate_nothing_after_warm_up(start_server, tmp_pat
                               env={**os.environ, "LD_PRELOAD": os.path.join(ROOT, "build", "malloccount.so"),
                                    "MALLOCCOUNT_FILE": str(report)})
 
-    def roundtrip(lines):
-        client.stdin.write(b"".join(line + b"\n" for line in lines))
-        client.stdin.flush()
-        return [client.stdout.readline().rstrip(b"\n") for _ in lines]
+    roundtrip = line_roundtrip(client)
 
     count = malloc_counter(client, report)
 

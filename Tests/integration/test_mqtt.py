@@ -18,7 +18,7 @@ import pytest
 import websocket
 import websockets
 
-from conftest import BIN, ROOT, RUNNER, SLOW, malloc_counter
+from conftest import BIN, ROOT, RUNNER, SLOW, line_roundtrip, malloc_counter
 
 
 def free_port():
@@ -538,10 +538,7 @@ def test_mqtt_messages_allocate_nothing_after_warm_up(broker, tmp_path):
     client = mqtt_client("--sub", "echo/#", "--pub", "echo/me", f"mqtt://127.0.0.1:{broker.plain}", stdin=subprocess.PIPE,
                          env={"LD_PRELOAD": os.path.join(ROOT, "build", "malloccount.so"), "MALLOCCOUNT_FILE": str(report)})
 
-    def roundtrip(lines):
-        client.stdin.write(b"".join(line + b"\n" for line in lines))
-        client.stdin.flush()
-        return [client.stdout.readline().rstrip(b"\n") for _ in lines]
+    roundtrip = line_roundtrip(client)
 
     count = malloc_counter(client, report)
 

@@ -192,10 +192,11 @@ public struct TestReply {
         return copy.withUnsafeMutableBytes { buf -> (Int, TestReply?) in
             let fields = UnsafeMutableBufferPointer<HeaderField>.allocate(capacity: 64)
             defer { fields.deallocate() }
-            guard case let .complete(r) = HttpResponseParser.parseHead(UnsafeRawBufferPointer(buf), fields: fields,
-                                                                         requestWasHead: requestWasHead) else {
-                return (HttpResponseParser.parseHead(UnsafeRawBufferPointer(buf), fields: fields,
-                                                     requestWasHead: requestWasHead) == .failed ? -1 : 0, nil)
+            let r: ResponseHead
+            switch HttpResponseParser.parseHead(UnsafeRawBufferPointer(buf), fields: fields, requestWasHead: requestWasHead) {
+            case .incomplete: return (0, nil)
+            case .failed: return (-1, nil)
+            case let .complete(head): r = head
             }
             let start = r.head.length
             let rest = UnsafeMutableRawBufferPointer(rebasing: buf[start...])

@@ -65,11 +65,14 @@ import Testing
     @Test func bufferPoolHandsOutEachBlockOnce() {
         var pool = BufferPool(blockSize: 64, blockCount: 3)
         defer { pool.deallocate() }
-        let a = pool.acquire(), b = pool.acquire(), c = pool.acquire()
+        let a = pool.acquire(for: 7), b = pool.acquire(for: 8), c = pool.acquire(for: 9)
         #expect(Set([a, b, c].compactMap { $0 }).count == 3)
-        #expect(pool.acquire() == nil)
+        #expect(pool.acquire(for: 10) == nil)
+        #expect(pool.owner(b!) == 8)
         pool.release(b!)
-        #expect(pool.acquire() == b)
+        #expect(pool.owner(b!) == -1)
+        #expect(pool.acquire(for: 11) == b)
+        #expect(pool.owner(b!) == 11)
     }
 
     @Test func byteWriterStopsAtCapacity() {

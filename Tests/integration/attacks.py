@@ -1,6 +1,7 @@
 """Attacks on the fixed pools (issue 7), shared by the tests and `make bench`. Each runs
 in a thread against 127.0.0.1 until stopped, reopening every connection the server
 closes, while the caller measures how long a fresh client waits for an answer."""
+import random
 import select
 import socket
 import threading
@@ -95,3 +96,69 @@ def fresh_wait(port, timeout=30):
     if not data.startswith(b"HTTP/1.1 200"):
         raise AssertionError(f"fresh client got {data[:60]!r}")
     return time.time() - start
+
+
+def rolling_half_units(port, count, unit=b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", lead=3, pace=(0.3, 0.5)):
+    """Receive-pool hold (issue 21): every 0.3-0.5 s each connection sends the rest of
+    its current request and the first `lead` bytes of the next, so it always holds a
+    receive block while none of its requests is ever older than 0.5 s. Answers are
+    read and dropped (the send side stays clear)."""
+    rng = random.Random(21)
+    due = {}
+
+    def open_(s):
+        s.send(unit[:lead])
+        due[s] = time.time() + rng.uniform(*pace)
+
+    def feed(s):
+        try:
+            while s.recv(65536):
+                pass
+        except OSError:
+            pass
+        if time.time() >= due.get(s, 0):
+            due[s] = time.time() + rng.uniform(*pace)
+            try:
+                s.send(unit[lead:] + unit[:lead])
+            except OSError:
+                pass
+    return Attack(port, count, open_, feed).start()
+
+
+def silent_connects(port, count):
+    """Table hold (issue 21): connections that send nothing at all."""
+    return Attack(port, count, lambda s: None).start()
+
+
+def _ws_open(s):
+    """Upgrades a fresh attack socket to a WebSocket (blocking for the handshake)."""
+    s.setblocking(True)
+    s.sendall(b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1)
+        if not chunk:
+            break
+        head += chunk
+    s.setblocking(False)
+
+
+def ws_frame(opcode, payload):
+    """A masked client frame (mask 0: the payload goes as it is)."""
+    n = len(payload)
+    length = bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    return bytes([0x80 | opcode]) + length + b"\0\0\0\0" + payload
+
+
+def ws_flood(port, count, frame, burst=16):
+    """Full-speed flood (issue 21, item 7): WebSocket clients that send `frame` as fast
+    as the server takes it and never read."""
+    data = frame * burst
+
+    def feed(s):
+        try:
+            s.send(data)
+        except OSError:
+            pass
+    return Attack(port, count, _ws_open, feed).start()

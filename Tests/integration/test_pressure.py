@@ -107,3 +107,135 @@ def test_http10_expect_gets_no_100_continue(echo):
     status, headers, body = c.response()
     assert (status, body) == (200, b"hello")
     c.close()
+
+
+def test_rolling_half_requests_do_not_lock_out_a_fresh_client(start_server):
+    # Issue 21, item 1: each attacker finishes its request and starts the next one in
+    # the same write, every 0.3-0.5 s, so it always holds a receive block while no
+    # request of its own is older than 0.5 s. The holders finishing least are the ones
+    # evicted, and a fresh client is served within 2 s.
+    s = start_server("echo-server")
+    waits = run_attack(s, lambda port: attacks.rolling_half_units(port, BLOCKS + 10), "recv")
+    print(f"{BOARD}: fresh client under rolling half-request attack waited {[round(w, 2) for w in waits]} s")
+    assert max(waits) < 2.0
+    # Each fresh client (and each /stats request) took a block an attacker had held.
+    evictions = int(re.search(r"evictions (\d+)", attacks.stats(s.port())).group(1))
+    assert evictions >= len(waits), f"{evictions} evictions for {len(waits)} fresh clients"
+
+
+MAX_CONNECTIONS = int(PROFILE["BOARD_MAX_CONNECTIONS"])
+TLS_SLOTS = int(PROFILE["BOARD_TLS_SLOTS"])
+GRACE = int(PROFILE["BOARD_RECLAIM_GRACE_MS"]) / 1000
+
+
+def evictions(port):
+    return int(re.search(r"evictions (\d+)", attacks.stats(port)).group(1))
+
+
+def test_silent_connections_do_not_lock_out_a_fresh_client(start_server):
+    # Issue 21, item 6: the table filled with connections that send nothing. Once they
+    # have been silent for the grace period, the least recently active one makes room.
+    s = start_server("echo-server")
+    attack = attacks.silent_connects(s.port(), MAX_CONNECTIONS + 10)
+    try:
+        time.sleep(GRACE + 0.5)
+        waits = [attacks.fresh_wait(s.port()) for _ in range(3)]
+    finally:
+        attack.stop()
+    print(f"{BOARD}: fresh client with the table full of silent connections waited {[round(w, 2) for w in waits]} s")
+    assert max(waits) < 2.0
+    assert evictions(s.port()) >= len(waits)
+    assert s.alive()
+
+
+def test_beyond_the_reserve_a_full_table_still_answers_503(start_server):
+    # Issue 21, item 8: WebSockets (never taken for room) fill a small table, the busy
+    # clients fill the reserve slots, and every one after them gets the 503 too, not a
+    # reset.
+    s = start_server("echo-server", "--max-connections", "4")
+    sockets = []
+    for _ in range(4):
+        c = s.connect()
+        c.sendall(b"GET /ws HTTP/1.1\r\nHost: b\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        assert c.recv(4096).startswith(b"HTTP/1.1 101")
+        sockets.append(c)
+    answers = []
+    for _ in range(8 + 6):   # the reserve (Limits.rejectSlots) and six more
+        c = s.connect()
+        c.sendall(b"GET / HTTP/1.1\r\nHost: b\r\n\r\n")
+        c.settimeout(5 * SLOW)
+        try:
+            answers.append(c.recv(4096).split(b"\r\n", 1)[0])
+        except ConnectionResetError:
+            answers.append(b"reset")
+        sockets.append(c)   # kept open: the reserve stays busy
+    for c in sockets:
+        c.close()
+    assert answers == [b"HTTP/1.1 503 Service Unavailable"] * len(answers)
+
+
+def test_idle_https_connections_do_not_lock_the_tls_sessions(start_server, certs):
+    # Issue 21, item 2: every TLS session held by an idle keep-alive HTTPS connection.
+    # Past the grace period the least recently active one is closed (close_notify) for
+    # each new client.
+    import ssl
+    s = start_server("echo-server", "--listen", "https://127.0.0.1:0", "--cert", certs["server.crt"],
+                     "--key", certs["server.key"])
+    ctx = ssl.create_default_context(cafile=certs["ca.crt"])
+
+    def get(keep):
+        raw = socket.create_connection(("127.0.0.1", s.port()), timeout=10 * SLOW)
+        c = ctx.wrap_socket(raw, server_hostname="localhost")
+        c.sendall(b"GET / HTTP/1.1\r\nHost: b\r\n" + (b"" if keep else b"Connection: close\r\n") + b"\r\n")
+        assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        return c
+    idle = [get(keep=True) for _ in range(TLS_SLOTS)]
+    time.sleep(GRACE + 0.5)
+    waits, fresh = [], []
+    for _ in range(3):
+        start = time.time()
+        fresh.append(get(keep=True))   # kept open: each new client needs a session taken
+        waits.append(time.time() - start)
+    for c in fresh:
+        c.close()
+    print(f"{BOARD}: fresh HTTPS client with every session idle waited {[round(w, 2) for w in waits]} s")
+    assert max(waits) < 2.0
+    closed = 0
+    for c in idle:
+        c.settimeout(0.02)   # a closed one has its close_notify waiting
+        try:
+            closed += c.recv(100) == b""   # close_notify, then the end
+        except (socket.timeout, ssl.SSLError, OSError):
+            pass
+        c.close()
+    assert closed >= len(waits), f"{closed} idle connections closed for {len(waits)} new ones"
+
+
+def test_downloads_that_never_read_do_not_lock_the_file_sends(start_server, tmp_path):
+    # Issue 21, item 5: every file-send entry (Limits.fileSends, 32) held by a download
+    # its client never reads. Past the grace period the longest stalled one is evicted.
+    big = bytes(range(256)) * 16384   # 4 MiB
+    (tmp_path / "big.bin").write_bytes(big)
+    s = start_server("file-server", "--dir", str(tmp_path))
+    stalled = []
+    for _ in range(32 + 2):
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect(("127.0.0.1", s.port()))
+        c.sendall(b"GET /big.bin HTTP/1.1\r\nHost: b\r\n\r\n")
+        stalled.append(c)
+    time.sleep(GRACE + 1.0)
+    waits = []
+    for _ in range(3):
+        start = time.time()
+        c = RawClient(socket.create_connection(("127.0.0.1", s.port()), timeout=10 * SLOW))
+        c.send(b"GET /big.bin HTTP/1.1\r\nHost: b\r\n\r\n")
+        status, _, head = c.response(timeout=10, head_only=True)
+        waits.append(time.time() - start)
+        assert status == 200
+        c.sock.close()
+    for c in stalled:
+        c.close()
+    print(f"{BOARD}: fresh download with every file send stalled waited {[round(w, 2) for w in waits]} s")
+    assert max(waits) < 2.0

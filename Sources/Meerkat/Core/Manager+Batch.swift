@@ -25,7 +25,7 @@ extension Manager {
         let total = head.count + body.count + tail.count
         guard total <= sendPool.blockSize, !slots[Int(s)].held.isPending else { return false }
         if slots[Int(s)].sendBlock < 0 {
-            guard let block = sendPool.acquire() else { return false }   // a batch takes no block from others
+            guard let block = sendPool.acquire(for: s) else { return false }   // a batch takes no block from others
             slots[Int(s)].sendBlock = block
             slots[Int(s)].sendStart = 0
             slots[Int(s)].sendEnd = 0

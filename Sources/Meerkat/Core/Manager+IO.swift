@@ -32,7 +32,7 @@ extension Manager {
                 if -fd == EMFILE || -fd == ENFILE || -fd == ENOBUFS || -fd == ENOMEM { pauseAccepting(l) }
                 return   // EAGAIN: nothing more waiting
             }
-            if counts.connections >= limits.maxConnections {
+            if counts.connections >= limits.maxConnections && !evictIdleForTable() {
                 reject(fd, http: slots[Int(l)].proto == .http, tls: slots[Int(l)].tls.phase != .none)
                 continue
             }
@@ -95,11 +95,22 @@ extension Manager {
     private static let busyReply: StaticString =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\nServer is too busy\r\n"
 
-    /// The table is full: answer 503 from a reserve slot and close, invisible to handlers.
-    /// With the reserve used up too, or on a TLS listener (a 503 would need a session),
-    /// the connection is closed at once.
+    /// The table is full: answer 503 and close, invisible to handlers. A reserve slot
+    /// waits for the peer's FIN so the answer is not lost to a reset; with the reserve
+    /// used up, what the peer has sent so far is read and dropped before the close, so
+    /// it is a FIN after the 503 all the same (bytes still on their way would reset it:
+    /// best effort). A TLS listener's connection is closed at once (a 503 would need a
+    /// session).
     private func reject(_ fd: Int32, http: Bool, tls: Bool) {
-        guard http, !tls, counts.rejecting < limits.rejectSlots, let s = takeSlot() else {
+        guard http, !tls else {
+            _ = CMeerkat.close(fd)
+            return
+        }
+        let reply = Manager.busyReply
+        _ = mk_send(fd, reply.utf8Start, reply.utf8CodeUnitCount)
+        guard counts.rejecting < limits.rejectSlots, let s = takeSlot() else {
+            var reads = 0
+            while reads < 4 && mk_read(fd, headScratch, limits.sendBufferSize) > 0 { reads += 1 }
             _ = CMeerkat.close(fd)
             return
         }
@@ -107,19 +118,24 @@ extension Manager {
         slots[Int(s)].fd = fd
         slots[Int(s)].kind = .rejecting
         setInterest(s, .read, adding: true)
-        let reply = Manager.busyReply
-        _ = mk_send(fd, reply.utf8Start, reply.utf8CodeUnitCount)
         slots[Int(s)].flags.insert(.draining)
         finishDrain(s)
     }
 
     // MARK: Read
 
-    /// Reads until the socket is empty or the receive block is full, handing each read
-    /// to the protocol. (Mongoose reads once per poll, tying throughput to buffer size.)
-    /// A TLS connection finishes its handshake first, and reads until mbedTLS has
-    /// nothing left: its buffered records do not show on the socket.
+    /// Reads at most this many times per turn, so that a peer sending at full speed
+    /// gets its share of the loop and no more: the rest waits for the next poll
+    /// (level-triggered, so the socket is reported again), after everyone else's turn.
+    static let readsPerTurn = 4
+
+    /// Reads until the socket is empty, the receive block is full or the turn is over,
+    /// handing each read to the protocol. (Mongoose reads once per poll, tying
+    /// throughput to buffer size.) A TLS connection finishes its handshake first, and
+    /// reads until mbedTLS has nothing left: its buffered records (one at most) do not
+    /// show on the socket.
     func readAll(_ s: Int32) {
+        var reads = 0
         while slots[Int(s)].kind != .free && !slots[Int(s)].flags.contains(.closing) {
             if slots[Int(s)].flags.contains(.lingering) || slots[Int(s)].kind == .rejecting {
                 discardInput(s)
@@ -137,12 +153,16 @@ extension Manager {
             let n = transportRead(s, buf.baseAddress, buf.count)
             if n > 0 {
                 slots[Int(s)].recvEnd += Int32(n)
+                let (held, over) = slots[Int(s)].recvHeldBytes.addingReportingOverflow(UInt32(truncatingIfNeeded: n))
+                slots[Int(s)].recvHeldBytes = over ? UInt32.max : held
+                slots[Int(s)].flags.insert(.heard)
                 idleQueue.append(s, now: now)
                 deliver(s, .read(Int(n)))
                 processInput(s)
                 releaseEmptyBuffers(s)
                 // Likely drained (level-triggered epoll says if not), unless mbedTLS holds more.
-                if n < buf.count && !tlsHasBufferedInput(s) { return }
+                reads += 1
+                if (n < buf.count || reads >= Manager.readsPerTurn) && !tlsHasBufferedInput(s) { return }
             } else if n == 0 && slots[Int(s)].flags.contains(.datagram) {
                 continue   // an empty datagram, not an end of stream
             } else if n == 0 || (-n != Int(EAGAIN) && -n != Int(EINTR)) {
@@ -174,13 +194,15 @@ extension Manager {
     private func recvSpace(_ s: Int32) -> UnsafeMutableRawBufferPointer? {
         if slots[Int(s)].recvBlock < 0 {
             if recvPool.freeCount == 0 { _ = reclaim(.receive, for: s) }
-            guard let block = recvPool.acquire() else {
+            guard let block = recvPool.acquire(for: s) else {
                 pauseReading(s)
                 return nil
             }
             slots[Int(s)].recvBlock = block
             slots[Int(s)].recvStart = 0
             slots[Int(s)].recvEnd = 0
+            slots[Int(s)].recvHeldSince = UInt32(truncatingIfNeeded: now)
+            slots[Int(s)].recvHeldBytes = 0
         }
         compactRecv(s)
         let base = recvPool.pointer(slots[Int(s)].recvBlock)

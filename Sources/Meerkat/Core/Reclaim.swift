@@ -1,11 +1,16 @@
 /// Pressure-aware reclaim: the fixed pools must not be a lockout lever. When a pool is
-/// empty and a connection needs a block, the holder that has made the least progress
-/// gives its blocks back, if it has made none for `Limits.reclaimGraceMs`, and is
-/// closed with an `.error`. Progress means, for an unfinished request (head, or a body
-/// not streamed), finishing it: its stamp in `headerQueue` is its first byte; for
-/// waiting output, the peer reading some: its stamp in `sendQueue` is the last write
-/// that moved bytes. Without pressure nothing is reclaimed: the full timeouts apply.
-/// The rules are in docs/architecture.md.
+/// empty and a connection needs a block, a holder gives its blocks back and is closed
+/// with an `.error`, never `s` itself, and only one that has had its block for at least
+/// `Limits.reclaimGraceMs`:
+/// 1. first, one that has made no progress at all for that long: an unfinished request
+///    or frame (its stamp in `headerQueue` is its first byte), or output its peer does
+///    not read (its stamp in `sendQueue` is the last write that moved bytes);
+/// 2. else, for the receive pool, the holder that has done least with its block since
+///    it took it: fewest bytes finished per second of holding. This is what a peer
+///    that trickles each unit in halves shows (it always holds a block, while no unit
+///    of its own is ever old), and what a busy client never shows.
+/// Without pressure nothing is reclaimed: the full timeouts apply. The rules are in
+/// docs/architecture.md.
 extension Manager {
     enum PoolKind { case receive, send }
 
@@ -24,15 +29,21 @@ extension Manager {
     /// A send block for `s`, from the pool or reclaimed.
     func takeSendBlock(_ s: Int32, force: Bool) -> Int32? {
         guard reclaim(.send, for: s, force: force) else { return nil }
-        return sendPool.acquire()
+        return sendPool.acquire(for: s)
     }
 
     private func freeBlocks(_ pool: PoolKind) -> Int {
         pool == .receive ? recvPool.freeCount : sendPool.freeCount
     }
 
-    /// The least-progress holder of a `pool` block, if it has stalled long enough.
+    /// The holder of a `pool` block to evict for `s`, if one qualifies (rules above).
     private func victim(_ pool: PoolKind, for s: Int32, force: Bool) -> Int32? {
+        if let v = stalledHolder(pool, for: s, force: force) { return v }
+        return pool == .receive ? slowestReceiver(for: s) : nil
+    }
+
+    /// Rule 1: the holder of a `pool` block stalled longest, if for the grace period.
+    private func stalledHolder(_ pool: PoolKind, for s: Int32, force: Bool) -> Int32? {
         let grace = Int64(limits.reclaimGraceMs)
         let stalled = sendQueue.first
         var candidate: Int32 = -1
@@ -50,6 +61,62 @@ extension Manager {
         let since = candidate == stalled ? sendQueue.stamp(candidate) : headerQueue.stamp(candidate)
         guard force || now - since >= grace else { return nil }
         return candidate
+    }
+
+    /// Rule 2: of the receive blocks' holders that have had theirs for the grace period,
+    /// the one finishing fewest bytes per second of it. Looks at each block once (the
+    /// pool is small); runs only under pressure.
+    private func slowestReceiver(for s: Int32) -> Int32? {
+        let grace = Int64(limits.reclaimGraceMs)
+        var slowest: Int32 = -1
+        var lowest = UInt64.max
+        for b in 0..<Int32(recvPool.blockCount) {
+            let o = recvPool.owner(b)
+            guard o >= 0, o != s, isServedPeer(o) else { continue }
+            let held = heldMs(o)
+            guard held >= grace else { continue }
+            let rate = finishedPerSecond(o, held: held)
+            if rate < lowest {
+                slowest = o
+                lowest = rate
+            }
+        }
+        return slowest >= 0 ? slowest : nil
+    }
+
+    /// A connection a peer opened to us and that is still served: what reclaim may take
+    /// from (the app's own clients and watched descriptors are the app's to close).
+    func isServedPeer(_ o: Int32) -> Bool {
+        let f = slots[Int(o)].flags
+        return slots[Int(o)].kind == .connection && slots[Int(o)].client < 0
+            && f.isDisjoint(with: [.closing, .evicted, .watched])
+    }
+
+    /// How long `o` has had its receive block, in ms.
+    private func heldMs(_ o: Int32) -> Int64 {
+        Int64(UInt32(truncatingIfNeeded: now) &- slots[Int(o)].recvHeldSince)
+    }
+
+    /// Bytes a holder finished (read and consumed) per second since it took its block.
+    private func finishedPerSecond(_ o: Int32, held: Int64) -> UInt64 {
+        let pending = UInt64(slots[Int(o)].recvCount)
+        let read = UInt64(slots[Int(o)].recvHeldBytes)
+        let finished = read > pending ? read - pending : 0
+        return finished * 1000 / UInt64(max(held, 1))   // < 2^42: no overflow
+    }
+
+    /// The file-send table is full (`Limits.fileSends`): the sender whose peer has read
+    /// nothing for longest gives its entry back and is closed, if for the grace period
+    /// (a peer that starts downloads and never reads cannot hold the table).
+    func reclaimFileSend(for s: Int32) {
+        let grace = Int64(limits.reclaimGraceMs)
+        var stalled: Int32 = -1
+        for e in 0..<fileSends.capacity {
+            let o = fileSends.entries[e].slot
+            guard o >= 0, o != s, sendQueue.contains(o), now - sendQueue.stamp(o) >= grace else { continue }
+            if stalled < 0 || sendQueue.stamp(o) < sendQueue.stamp(stalled) { stalled = o }
+        }
+        if stalled >= 0 { evict(stalled) }
     }
 
     /// Takes every block `v` holds and closes it after this dispatch (its handler gets
@@ -83,7 +150,21 @@ extension Manager {
     /// the poll timeout; Int64.max when nothing is due later than now).
     func reclaimDue() -> Int64 {
         guard recvWaiters.first >= 0 || sendWaiters.first >= 0 else { return Int64.max }
-        return min(eligibleAt(headerQueue), eligibleAt(sendQueue))
+        var due = min(eligibleAt(headerQueue), eligibleAt(sendQueue))
+        if recvWaiters.first >= 0 { due = min(due, firstHoldEligible()) }
+        return due
+    }
+
+    /// When the next receive block's holder reaches the grace period (rule 2).
+    private func firstHoldEligible() -> Int64 {
+        var due = Int64.max
+        for b in 0..<Int32(recvPool.blockCount) {
+            let o = recvPool.owner(b)
+            guard o >= 0, isServedPeer(o) else { continue }
+            let at = now - heldMs(o) + Int64(limits.reclaimGraceMs)
+            if at > now { due = min(due, at) }
+        }
+        return due
     }
 
     /// When the queue's oldest holder becomes reclaimable, if that is still to come

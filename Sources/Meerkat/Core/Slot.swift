@@ -30,6 +30,7 @@ struct Slot {
         static let watched = Flags(rawValue: 1 << 19)      // a watched descriptor (no idle timeout)
         static let datagram = Flags(rawValue: 1 << 20)     // a UDP client: a send is a datagram
         static let batching = Flags(rawValue: 1 << 21)     // sends gathered in the block (Manager+Batch)
+        static let heard = Flags(rawValue: 1 << 22)        // the peer's bytes have been read (not silent)
     }
 
     var fd: Int32 = -1
@@ -47,6 +48,14 @@ struct Slot {
     var sendBlock: Int32 = -1
     var sendStart: Int32 = 0
     var sendEnd: Int32 = 0
+    /// Reclaim's measure of the receive block: when this connection took it, and the
+    /// bytes read into it since. What it has done with it is those bytes less the ones
+    /// still pending; a holder that keeps its block while finishing little (a unit
+    /// trickled in halves, never quite empty) is the one to give it back under pressure.
+    /// The loop's clock in ms, truncated: a hold is measured by wrapping difference
+    /// (right for holds under 24 days); the byte count saturates. 8 bytes, not 16.
+    var recvHeldSince: UInt32 = 0
+    var recvHeldBytes: UInt32 = 0
     /// A reply body sent from where it lives, around the send block's bytes.
     var held = HeldBody()
     /// HTTP: a request body being streamed to the handler.

@@ -31,6 +31,9 @@ struct SlotQueue {
 
     func stamp(_ slot: Int32) -> Int64 { stamped ? since[Int(slot)] : 0 }
 
+    /// The slot after `slot` (one that joined later), or -1.
+    func after(_ slot: Int32) -> Int32 { contains(slot) ? next[Int(slot)] : -1 }
+
     /// Adds `slot` at the end, stamped `now` (moves it there if present).
     mutating func append(_ slot: Int32, now: Int64) {
         if contains(slot) { remove(slot) }

@@ -17,24 +17,25 @@ struct BodyStream: Equatable {
         case failed(Int)
     }
 
-    var phase: Phase = .length
+    // (Widest first: 16 bytes in the slot, not 24.)
     /// Body bytes still to come (Content-Length), or data bytes left in this chunk.
     var remaining: UInt64 = 0
     /// The head kept in front of the buffer while the body streams; 0 when not streaming.
     var headLength: Int32 = 0
+    var phase: Phase = .length
 
     static func length(_ n: UInt64, headLength: Int) -> BodyStream {
-        BodyStream(phase: .length, remaining: n, headLength: Int32(headLength))
+        BodyStream(remaining: n, headLength: Int32(headLength), phase: .length)
     }
 
     static func chunked(headLength: Int) -> BodyStream {
-        BodyStream(phase: .chunkSize, remaining: 0, headLength: Int32(headLength))
+        BodyStream(remaining: 0, headLength: Int32(headLength), phase: .chunkSize)
     }
 
     /// A response with neither length nor chunks: all of it is body, until the server
     /// closes (the caller ends it at end of stream).
     static func untilClose(headLength: Int) -> BodyStream {
-        BodyStream(phase: .untilClose, remaining: UInt64.max, headLength: Int32(headLength))
+        BodyStream(remaining: UInt64.max, headLength: Int32(headLength), phase: .untilClose)
     }
 
     var isStreaming: Bool { headLength > 0 }

@@ -6,6 +6,8 @@ struct BufferPool {
     let blockCount: Int
     private let memory: UnsafeMutableRawPointer
     private var free: FreeIndices
+    /// The slot holding each block (-1: free), so reclaim can weigh every holder.
+    private let owners: UnsafeMutablePointer<Int32>
     var freeCount: Int { free.count }
     /// The fewest blocks that were ever free at once: how close the pool came to empty.
     var lowestFree: Int { free.lowest }
@@ -16,12 +18,24 @@ struct BufferPool {
         self.blockCount = blockCount
         memory = UnsafeMutableRawPointer.allocate(byteCount: blockSize * blockCount, alignment: 16)
         free = FreeIndices(capacity: blockCount)
+        owners = .allocate(capacity: blockCount)
+        owners.initialize(repeating: -1, count: blockCount)
     }
 
-    /// A free block's index, or nil when the pool is empty.
-    mutating func acquire() -> Int32? { free.take() }
+    /// A free block's index for `slot`, or nil when the pool is empty.
+    mutating func acquire(for slot: Int32) -> Int32? {
+        guard let block = free.take() else { return nil }
+        owners[Int(block)] = slot
+        return block
+    }
 
-    mutating func release(_ block: Int32) { free.give(block) }
+    mutating func release(_ block: Int32) {
+        owners[Int(block)] = -1
+        free.give(block)
+    }
+
+    /// The slot holding `block`, or -1.
+    func owner(_ block: Int32) -> Int32 { owners[Int(block)] }
 
     func pointer(_ block: Int32) -> UnsafeMutablePointer<UInt8> {
         (memory + Int(block) * blockSize).assumingMemoryBound(to: UInt8.self)
@@ -30,5 +44,6 @@ struct BufferPool {
     func deallocate() {
         memory.deallocate()
         free.deallocate()
+        owners.deallocate()
     }
 }

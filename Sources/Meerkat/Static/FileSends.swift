@@ -10,6 +10,8 @@ struct FileSends {
         var fd: Int32 = -1
         var offset: UInt64 = 0
         var remaining: UInt64 = 0
+        /// The connection sending it (reclaim weighs the senders).
+        var slot: Int32 = -1
     }
 
     let capacity: Int
@@ -26,10 +28,13 @@ struct FileSends {
 
     var inUse: Int { free.inUse }
 
-    /// An entry for `fd` from `offset`, `length` bytes; nil when the table is full.
-    mutating func take(fd: Int32, offset: UInt64, length: UInt64) -> Int32? {
+    var isFull: Bool { free.count == 0 }
+
+    /// An entry for `fd` from `offset`, `length` bytes, sent by `slot`; nil when the
+    /// table is full.
+    mutating func take(fd: Int32, offset: UInt64, length: UInt64, for slot: Int32) -> Int32? {
         guard let e = free.take() else { return nil }
-        entries[Int(e)] = Entry(fd: fd, offset: offset, remaining: length)
+        entries[Int(e)] = Entry(fd: fd, offset: offset, remaining: length, slot: slot)
         return e
     }
 

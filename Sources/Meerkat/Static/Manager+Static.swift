@@ -257,7 +257,8 @@ extension Manager {
                 // which the entry now owns.
                 let sendFd = owned ? fd : mk_dup(fd)
                 guard sendFd >= 0 else { throw .closed }
-                guard let e = fileSends.take(fd: sendFd, offset: offset, length: length) else {
+                if fileSends.isFull { reclaimFileSend(for: s) }
+                guard let e = fileSends.take(fd: sendFd, offset: offset, length: length, for: s) else {
                     if !owned { _ = CMeerkat.close(sendFd) }
                     return staticError(s, 503)
                 }

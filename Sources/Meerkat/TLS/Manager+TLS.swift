@@ -64,13 +64,19 @@ extension Manager {
 
     /// The pool is empty: the oldest handshake, if it has stalled past the grace period,
     /// gives its session up (a peer that opens handshakes and never finishes them cannot
-    /// hold the pool for the whole handshake timeout).
+    /// hold the pool for the whole handshake timeout); else the least recently active
+    /// idle HTTPS connection does (ReclaimIdle.swift), so idle keep-alive connections
+    /// cannot lock new clients out either.
     private func reclaimSession(for s: Int32) -> Int32? {
         let i = tlsSessions.handshaking.first
-        guard i >= 0, now - tlsSessions.handshaking.stamp(i) >= Int64(limits.reclaimGraceMs) else { return nil }
-        let victim = tlsSessions.owner[Int(i)]
-        deliver(victim, .error("TLS: handshake stalled; session reclaimed"))
-        closeNow(victim)
+        if i >= 0 && now - tlsSessions.handshaking.stamp(i) >= Int64(limits.reclaimGraceMs) {
+            let victim = tlsSessions.owner[Int(i)]
+            evictions += 1
+            deliver(victim, .error("TLS: handshake stalled; session reclaimed"))
+            closeNow(victim)
+        } else if !evictIdleForSession() {
+            return nil
+        }
         return tlsSessions.take(for: s)
     }
 

@@ -151,7 +151,9 @@ extension Manager {
         case WEBSOCKET_OP_PING:
             deliver(s, .wsControl(message))
             guard slots[Int(s)].kind == .connection else { return false }
-            try? sendFrame(s, opcode: UInt8(WEBSOCKET_OP_PONG), fin: true, payload: message.data.buffer, owner: .borrowed)
+            if slots[Int(s)].ws.takePong(nowMs: now) {
+                try? sendFrame(s, opcode: UInt8(WEBSOCKET_OP_PONG), fin: true, payload: message.data.buffer, owner: .borrowed)
+            }
         default:
             deliver(s, .wsControl(message))
         }

@@ -19,4 +19,24 @@ struct WsState {
     var inFrame = false
     /// Streaming mode: a piece of the current message has gone to the app already.
     var messageStarted = false
+    /// Pongs sent in the current second (`pongSecond`, the loop's clock / 1000): a peer
+    /// pinging faster than `WsState.pongsPerSecond` gets no pong for the rest.
+    var pongsThisSecond: UInt8 = 0
+    var pongSecond: UInt16 = 0
+    /// RFC 6455 §5.5.3 lets an endpoint answer only the latest of the pings it has not
+    /// yet answered; a flood of them gets a few pongs a second instead of costing a
+    /// write each. A client keeping a connection alive pings every few seconds at most.
+    static let pongsPerSecond: UInt8 = 16
+
+    /// Whether a ping that came at `nowMs` gets its pong (and counts it).
+    mutating func takePong(nowMs: Int64) -> Bool {
+        let second = UInt16(truncatingIfNeeded: nowMs / 1000)
+        if second != pongSecond {
+            pongSecond = second
+            pongsThisSecond = 0
+        }
+        guard pongsThisSecond < WsState.pongsPerSecond else { return false }
+        pongsThisSecond += 1
+        return true
+    }
 }

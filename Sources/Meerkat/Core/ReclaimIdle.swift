@@ -1,0 +1,62 @@
+/// Reclaim of whole connections: when the connection table or the TLS session pool is
+/// full, an HTTP connection that holds nothing but its place gives it to the newcomer,
+/// least recently active first: one silent since it connected at once (a client sends
+/// its request as it connects; the newest silent ones are the last to go), one idle
+/// between requests once it has been for `Limits.reclaimGraceMs`. nginx does the same
+/// with idle keep-alive connections when it runs out of them, and a client retries a
+/// request on a keep-alive connection the server closed. WebSockets, MQTT, streams,
+/// the app's own clients and watched descriptors are never taken this way, nor a
+/// connection with a request or a reply under way. Without pressure the idle timeout
+/// applies.
+extension Manager {
+    /// How many of the least recently active connections a full table looks through
+    /// for an idle one: a bounded cost per accept, whatever the table holds.
+    static let idleScanLimit = 64
+
+    /// An HTTP connection of a peer's with nothing pending either way.
+    func isIdleHTTP(_ o: Int32) -> Bool {
+        isServedPeer(o) && slots[Int(o)].proto == .http && slots[Int(o)].recvCount == 0 && !hasOutput(o)
+            && !slots[Int(o)].flags.contains(.awaitingReply) && !slots[Int(o)].stream.isStreaming
+    }
+
+    /// The table is full: closes the least recently active HTTP connection that is
+    /// silent, or idle for the grace period. True when a place was made. (A grace for
+    /// silent ones too would let a peer that reconnects as fast as it is closed keep
+    /// every place young, and everyone else out.)
+    func evictIdleForTable() -> Bool {
+        let grace = Int64(limits.reclaimGraceMs)
+        var o = idleQueue.first
+        var looked = 0
+        while o >= 0 && looked < Manager.idleScanLimit {
+            if isIdleHTTP(o) && (!slots[Int(o)].flags.contains(.heard) || now - idleQueue.stamp(o) >= grace) {
+                evictIdle(o, "idle connection closed to make room: the connection table is full")
+                return true
+            }
+            o = idleQueue.after(o)
+            looked += 1
+        }
+        return false
+    }
+
+    /// The TLS session pool is empty: closes (close_notify first) the least recently
+    /// active idle HTTPS connection, if it has been idle for the grace period.
+    func evictIdleForSession() -> Bool {
+        let grace = Int64(limits.reclaimGraceMs)
+        var oldest: Int32 = -1
+        for i in 0..<tlsSessions.capacity {
+            let o = tlsSessions.owner[i]
+            guard o >= 0, slots[Int(o)].tls.phase == .open, idleQueue.contains(o), isIdleHTTP(o),
+                  now - idleQueue.stamp(o) >= grace else { continue }
+            if oldest < 0 || idleQueue.stamp(o) < idleQueue.stamp(oldest) { oldest = o }
+        }
+        guard oldest >= 0 else { return false }
+        evictIdle(oldest, "idle connection closed to make room: every TLS session is in use")
+        return true
+    }
+
+    private func evictIdle(_ o: Int32, _ why: StaticString) {
+        evictions += 1
+        deliver(o, .error(why))
+        closeNow(o)   // a TLS session sends close_notify as it ends
+    }
+}

@@ -568,11 +568,14 @@ def test_a_qos2_burst_is_delivered_whole_and_once(window):
 
 
 @pytest.mark.skipif(RUNNER != [], reason="the LD_PRELOAD counter is built for the host")
-def test_mqtt_messages_allocate_nothing_after_warm_up(broker, tmp_path):
-    """QoS 0 publishes and the messages received back (mqtt-client subscribed to its own
-    topic): the process's allocation count does not move over 300 more messages."""
+@pytest.mark.parametrize("qos", [0, 2])
+def test_mqtt_messages_allocate_nothing_after_warm_up(broker, tmp_path, qos):
+    """QoS 0 (and QoS 2: in-flight tables, received ids awaiting PUBREL) publishes and
+    the messages received back (mqtt-client subscribed to its own topic): the process's
+    allocation count does not move over 300 more messages."""
     report = tmp_path / "count"
-    client = mqtt_client("--sub", "echo/#", "--pub", "echo/me", f"mqtt://127.0.0.1:{broker.plain}", stdin=subprocess.PIPE,
+    client = mqtt_client("--sub", "echo/#", "--pub", "echo/me", "--qos", str(qos), f"mqtt://127.0.0.1:{broker.plain}",
+                         stdin=subprocess.PIPE,
                          env={"LD_PRELOAD": os.path.join(ROOT, "build", "malloccount.so"), "MALLOCCOUNT_FILE": str(report)})
 
     roundtrip = line_roundtrip(client)

@@ -229,6 +229,10 @@ final class MqttLog {
         let log = MqttLog()
         let conn = try manager.mqttConnect("mqtt://127.0.0.1:\(broker.port)", handler: log.handler())
         #expect(manager.pump { conn.isMqttOpen })
+        // More than the whole store (with its topic) never fits: an error, not back-pressure.
+        let huge = [UInt8](repeating: 120, count: limits.mqttInFlightBytes)
+        #expect(throws: ConnectionError.messageTooLarge) { try conn.mqttPub("t", huge, qos: 1) }
+        try conn.mqttPub("t", huge)   // QoS 0 is not kept
         try conn.mqttPub("t", "1", qos: 1)
         try conn.mqttPub("t", "2", qos: 2)
         #expect(throws: ConnectionError.inFlightFull) { try conn.mqttPub("t", "3", qos: 1) }

@@ -97,6 +97,9 @@ func publishLines(_ bytes: ByteView) -> Int {
                 _ = try conn.mqttPub(topic, line, qos: qos, retain: retain)
             } catch where error == .inFlightFull || error == .sendBufferFull {
                 break
+            } catch where error == .messageTooLarge {
+                print("error: a line too large to keep in flight at QoS \(qos)")
+                failed = true
             } catch {
                 print("error: cannot publish")
                 failed = true

@@ -229,6 +229,10 @@ final class MqttLog {
         let log = MqttLog()
         let conn = try manager.mqttConnect("mqtt://127.0.0.1:\(broker.port)", handler: log.handler())
         #expect(manager.pump { conn.isMqttOpen })
+        // More than the whole store (with its topic) never fits: an error, not back-pressure.
+        let huge = [UInt8](repeating: 120, count: limits.mqttInFlightBytes)
+        #expect(throws: ConnectionError.messageTooLarge) { try conn.mqttPub("t", huge, qos: 1) }
+        try conn.mqttPub("t", huge)   // QoS 0 is not kept
         try conn.mqttPub("t", "1", qos: 1)
         try conn.mqttPub("t", "2", qos: 2)
         #expect(throws: ConnectionError.inFlightFull) { try conn.mqttPub("t", "3", qos: 1) }
@@ -308,6 +312,41 @@ final class MqttLog {
         _ = try manager.mqttConnect("mqtt://127.0.0.1:\(broker.port)", opts: opts, handler: second.handler())
         #expect(manager.pump { second.messages.count == 1 })
         #expect(second.messages.first?.payload == "while you were out")
+    }
+
+    /// MQTT 3.1.1 has no receive maximum: a broker may leave any number of QoS 2
+    /// messages waiting for their PUBREL (mosquitto: `max_inflight_messages`, 0 for no
+    /// limit), with any ids. Each is taken and delivered once; a DUP of one still waiting
+    /// is answered again and not delivered; after its PUBREL the id is a new message.
+    @Test func everyQos2MessageAwaitingPubrelIsTaken() throws {
+        let fake = try FakeBroker()
+        let manager = Manager()
+        defer { manager.close() }
+        let log = MqttLog()
+        let conn = try manager.mqttConnect("mqtt://127.0.0.1:\(fake.port)", handler: log.handler())
+        #expect(manager.pump { fake.acceptIfWaiting() })
+        #expect(manager.pump { fake.received().count >= 14 })   // the CONNECT
+        let connectBytes = fake.received().count
+        fake.send([0x20, 0x02, 0x00, 0x00])
+        #expect(manager.pump { log.events.contains("open 0") })
+        func publish(_ id: UInt16, dup: Bool = false) -> [UInt8] {
+            let payload = Array("\(id)".utf8)
+            return [dup ? 0x3C : 0x34, UInt8(5 + payload.count), 0x00, 0x01, 0x74, UInt8(id >> 8), UInt8(id & 0xFF)] + payload
+        }
+        let ids: [UInt16] = [1, 65_535] + (2...999).map { UInt16($0 * 61) }   // 1,000 ids, none released
+        for start in stride(from: 0, to: ids.count, by: 100) {
+            fake.send(ids[start..<(start + 100)].flatMap { publish($0) })
+            try #require(manager.pump { _ = fake.received(); return log.messages.count == start + 100 }, "\(log.errors)")
+        }
+        let m = try #require(manager.mqttSession(of: conn.slot))
+        #expect(manager.mqtt.entries[m].releasingCount == 1000)
+        fake.send(publish(1, dup: true) + publish(65_535, dup: true))   // still waiting: answered, not delivered
+        fake.send([0x62, 0x02, 0x00, 0x01] + publish(1))                // released, then a new message
+        let pubrecs = { stride(from: connectBytes, to: fake.received().count, by: 4).filter { fake.received()[$0] == 0x50 }.count }
+        #expect(manager.pump { pubrecs() == 1003 })
+        #expect(log.messages.count == 1001 && log.messages.last?.payload == "1")
+        #expect(log.messages.map { $0.payload }.sorted() == (ids.map { "\($0)" } + ["1"]).sorted())
+        #expect(log.errors.isEmpty && conn.isMqttOpen && manager.mqtt.entries[m].releasingCount == 1000)
     }
 
     /// A broker that answers with bytes that are not MQTT is dropped with the reason.

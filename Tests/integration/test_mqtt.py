@@ -41,9 +41,10 @@ def wait_port(port, timeout=10):
 class Broker:
     """mosquitto with four listeners; `start()` after `stop()` brings it back on the same
     ports. `persistent`: sessions and queued messages are saved in its folder when it is
-    stopped gently (`restart()`) and read back when it starts."""
+    stopped gently (`restart()`) and read back when it starts. `extra`: more lines for the
+    config's general section."""
 
-    def __init__(self, persistent=False):
+    def __init__(self, persistent=False, extra=""):
         self.dir = tempfile.mkdtemp(prefix="meerkat-mqtt-")
         # mosquitto reads its files as user mosquitto (and writes its database there).
         os.chmod(self.dir, 0o777 if persistent else 0o755)
@@ -61,6 +62,7 @@ class Broker:
         self.conf = os.path.join(self.dir, "mosquitto.conf")
         with open(self.conf, "w") as f:
             f.write(f"""per_listener_settings true
+{extra}
 persistence {"true" if persistent else "false"}
 persistence_location {self.dir}/
 listener {self.plain} 127.0.0.1
@@ -530,12 +532,50 @@ def test_a_broker_restart_mid_stream_loses_nothing(qos):
         shutil.rmtree(broker.dir, ignore_errors=True)
 
 
+@pytest.mark.parametrize("window", [None, 100, 0], ids=["default", "100", "unlimited"])
+def test_a_qos2_burst_is_delivered_whole_and_once(window):
+    """`seq 1 200 | mosquitto_pub -q 2 -l` into `mqtt-client --sub t --qos 2` (issue 21
+    item 4): mosquitto sends up to max_inflight_messages (20 by default; 100; 0 is no
+    maximum) QoS 2 messages before their PUBREL, and MQTT 3.1.1 lets it, so mqtt-client
+    takes every one: all 200 arrive, each once, and the connection stays up."""
+    broker, total = Broker(extra="" if window is None else f"max_inflight_messages {window}"), 200
+    sub = mqtt_client("--sub", "t", "--qos", "2", f"mqtt://127.0.0.1:{broker.plain}")
+    lines, done = [], threading.Event()
+
+    def read():
+        for line in sub.stdout:
+            lines.append(line.decode().rstrip("\n"))
+            if len(lines) >= total:
+                done.set()
+        done.set()   # the client ended early (an error)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        time.sleep(1.0 * SLOW)   # subscribed
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.plain), "-V", "mqttv311", "-t", "t",
+                        "-q", "2", "-l"], input=b"".join(b"%d\n" % i for i in range(1, total + 1)), check=True,
+                       timeout=60 * SLOW)
+        done.wait(60 * SLOW)
+        time.sleep(1.0 * SLOW)   # a late duplicate, or an error, would show now
+        assert sub.poll() is None, f"mqtt-client ended: {lines[-3:]}"
+        assert [line for line in lines if not line.startswith("t ")] == []
+        assert sorted(int(line[2:]) for line in lines) == list(range(1, total + 1))
+    finally:
+        sub.kill()
+        sub.wait()
+        broker.stop()
+        shutil.rmtree(broker.dir, ignore_errors=True)
+
+
 @pytest.mark.skipif(RUNNER != [], reason="the LD_PRELOAD counter is built for the host")
-def test_mqtt_messages_allocate_nothing_after_warm_up(broker, tmp_path):
-    """QoS 0 publishes and the messages received back (mqtt-client subscribed to its own
-    topic): the process's allocation count does not move over 300 more messages."""
+@pytest.mark.parametrize("qos", [0, 2])
+def test_mqtt_messages_allocate_nothing_after_warm_up(broker, tmp_path, qos):
+    """QoS 0 (and QoS 2: in-flight tables, received ids awaiting PUBREL) publishes and
+    the messages received back (mqtt-client subscribed to its own topic): the process's
+    allocation count does not move over 300 more messages."""
     report = tmp_path / "count"
-    client = mqtt_client("--sub", "echo/#", "--pub", "echo/me", f"mqtt://127.0.0.1:{broker.plain}", stdin=subprocess.PIPE,
+    client = mqtt_client("--sub", "echo/#", "--pub", "echo/me", "--qos", str(qos), f"mqtt://127.0.0.1:{broker.plain}",
+                         stdin=subprocess.PIPE,
                          env={"LD_PRELOAD": os.path.join(ROOT, "build", "malloccount.so"), "MALLOCCOUNT_FILE": str(report)})
 
     roundtrip = line_roundtrip(client)

@@ -14,6 +14,10 @@ public enum ConnectionError: Error, Equatable {
     /// MQTT: every in-flight entry (or its bytes, `Limits.mqttInFlight*`) holds a message
     /// not yet acknowledged: back-pressure. Nothing was sent; try again after an ack.
     case inFlightFull
+    /// MQTT: a QoS 1 or 2 message whose topic and payload are more than the whole
+    /// in-flight store (`Limits.mqttInFlightBytes`): it could never be kept for a resend,
+    /// so waiting would not help (unlike `.inFlightFull`). Nothing was sent.
+    case messageTooLarge
     /// MQTT: a topic name with a wildcard, U+0000 or invalid UTF-8, an empty one, or a
     /// filter whose wildcards are misplaced; or a field over 65,535 bytes.
     case invalidTopic

@@ -59,12 +59,16 @@ public struct Limits {
     /// Readiness events taken from the kernel per wait (at most 64).
     public var eventsPerPoll: Int = 64
     /// MQTT sessions (`Manager.mqttConnect`) at once, counting those kept between
-    /// connections (clean session off); each is also a client (`maxClients`).
+    /// connections (clean session off); each is also a client (`maxClients`). Each
+    /// takes `mqttInFlightBytes` + `mqttSplitPacketBytes` + 8 KiB (one bit per packet id
+    /// for received QoS 2 messages awaiting PUBREL, `MqttSessions.releasingWords`), the
+    /// bits touched only once a session takes the entry.
     public var mqttSessions: Int = 4
-    /// Per MQTT session: QoS 1 and 2 messages sent and not yet acknowledged (and as many
-    /// QoS 2 messages received and not yet released), and the bytes their topics and
-    /// payloads may take, kept for sending again after a reconnect. A full table is
-    /// back-pressure (`ConnectionError.inFlightFull`).
+    /// Per MQTT session: QoS 1 and 2 messages sent and not yet acknowledged, and the
+    /// bytes their topics and payloads may take, kept for sending again after a
+    /// reconnect. A full table is back-pressure (`ConnectionError.inFlightFull`): the
+    /// sender picks its own window. Received messages are not bounded by this: MQTT
+    /// 3.1.1 gives a receiver no say, so every QoS 2 id may await PUBREL at once.
     public var mqttInFlight: Int = 16
     public var mqttInFlightBytes: Int = 8 * 1024
     /// Per MQTT session over WebSocket: the largest packet that may arrive split across

@@ -77,6 +77,9 @@ extension Manager {
         guard MqttTopic.isValidName(ByteView(topic)), MqttWriter.fits(topic.count) else { throw .invalidTopic }
         var id: UInt16 = 0
         if qos > 0 {
+            // More than the whole store never fits: an error, not back-pressure that
+            // would leave the caller waiting for acknowledgements that cannot help.
+            guard topic.count + payload.count <= mqtt.storeBytes else { throw .messageTooLarge }
             guard mqtt.entries[m].canHold(topic.count + payload.count, inFlight: mqtt.inFlight,
                                           storeBytes: mqtt.storeBytes) else { throw .inFlightFull }
             id = mqtt.entries[m].nextPacketId()

@@ -109,7 +109,7 @@ extension Manager {
         } else {   // §3.2.2.2: the broker has no session, so this side drops its own
             mqtt.entries[m].outgoingCount = 0
             mqtt.entries[m].storeUsed = 0
-            mqtt.entries[m].releasingCount = 0
+            mqtt.entries[m].forgetReleasing()
         }
         deliver(s, .mqttOpen(0))
     }
@@ -135,7 +135,8 @@ extension Manager {
     }
 
     /// An application message: delivered (a QoS 2 DUP of one not yet released is not
-    /// delivered again), then acknowledged.
+    /// delivered again), then acknowledged. Every QoS 2 id can wait for its PUBREL at
+    /// once (`MqttSessions.releasingWords`), so no window a broker keeps is refused.
     private func received(_ s: Int32, _ m: Int, _ p: MqttPacket) {
         let message = MqttMessage(topic: p.topic, payload: p.payload, qos: p.qos, retain: p.retain, dup: p.dup,
                                   packetId: p.packetId)
@@ -148,10 +149,7 @@ extension Manager {
             try? mqttSend(s, m) { MqttWriter.ack(&$0, .puback, packetId: p.packetId) }
         default:
             if !mqtt.entries[m].isReleasing(p.packetId) {
-                guard mqtt.entries[m].startReleasing(p.packetId, capacity: mqtt.inFlight) else {
-                    mqttFail(s, "mqtt: too many QoS 2 messages awaiting PUBREL")
-                    return
-                }
+                mqtt.entries[m].startReleasing(p.packetId)
                 deliver(s, .mqttMessage(message))
                 guard stillServing(s) else { return }
             }

@@ -106,7 +106,7 @@ struct MqttSession {
     var waitingSinceMs: Int64 = 0
     var keptSinceMs: Int64 = 0
     /// Outgoing messages in flight (`outgoing[0..<outgoingCount]`, oldest first) and the
-    /// bytes they use in `store`; received QoS 2 ids awaiting PUBREL.
+    /// bytes they use in `store`; how many received QoS 2 ids await PUBREL (`releasing`).
     var outgoingCount = 0
     var storeUsed = 0
     var releasingCount = 0
@@ -115,7 +115,7 @@ struct MqttSession {
     /// Per-session memory, carved from the table's allocations.
     var outgoing: UnsafeMutablePointer<MqttOutgoing>
     var store: UnsafeMutablePointer<UInt8>
-    var releasing: UnsafeMutablePointer<UInt16>
+    var releasing: UnsafeMutablePointer<UInt64>
     var split: UnsafeMutablePointer<UInt8>
 }
 
@@ -124,13 +124,33 @@ struct MqttSessions {
     let entries: UnsafeMutablePointer<MqttSession>
     private let outgoingMemory: UnsafeMutablePointer<MqttOutgoing>
     private let storeMemory: UnsafeMutablePointer<UInt8>
-    private let releasingMemory: UnsafeMutablePointer<UInt16>
+    private let releasingMemory: UnsafeMutablePointer<UInt64>
     private let splitMemory: UnsafeMutablePointer<UInt8>
     /// Where a packet is written before it goes out (one send block).
     let scratch: UnsafeMutablePointer<UInt8>
     let inFlight: Int
     let storeBytes: Int
     let splitBytes: Int
+
+    /// Received QoS 2 messages awaiting PUBREL, by packet id: one bit for each of the
+    /// 65,536 ids, 8 KiB per session.
+    ///
+    /// Why every id: MQTT 3.1.1 has no receive maximum, so a broker may leave as many QoS 2
+    /// messages waiting for PUBREL as its own window allows (mosquitto's
+    /// `max_inflight_messages`: 20 by default, any number when raised, no limit at 0),
+    /// and the client must take them all. Only the 16-bit packet id bounds that number,
+    /// so a set of every id is the one table no broker can overfill: nothing is refused,
+    /// nothing is dropped, and each packet costs one bit test, not a search.
+    ///
+    /// A smaller table with back-pressure (stop reading at the PUBLISH that does not fit)
+    /// would deadlock: a broker sends the PUBREL for an id only after our PUBREC, and may
+    /// already have sent more PUBLISHes by then, so the PUBRELs that would make room come
+    /// on the same stream behind the PUBLISH we stopped at. Reading past it to find them
+    /// needs room for every byte in between, again as much as the broker's window.
+    ///
+    /// The bits are zeroed when a session takes the entry (`reset`), not at start, so a
+    /// program that never connects to a broker does not touch the memory.
+    static let releasingWords = 65_536 / 64
 
     init(limits: Limits) {
         capacity = limits.mqttSessions
@@ -141,15 +161,14 @@ struct MqttSessions {
         outgoingMemory = .allocate(capacity: n * inFlight)
         outgoingMemory.initialize(repeating: MqttOutgoing(), count: n * inFlight)
         storeMemory = .allocate(capacity: n * storeBytes)
-        releasingMemory = .allocate(capacity: n * inFlight)
-        releasingMemory.initialize(repeating: 0, count: n * inFlight)
+        releasingMemory = .allocate(capacity: n * MqttSessions.releasingWords)   // zeroed by `reset`
         splitMemory = .allocate(capacity: n * splitBytes)
         scratch = .allocate(capacity: capacity > 0 ? limits.sendBufferSize : 1)
         entries = .allocate(capacity: n)
         for i in 0..<n {
             (entries + i).initialize(to: MqttSession(outgoing: outgoingMemory + i * inFlight,
                                                      store: storeMemory + i * storeBytes,
-                                                     releasing: releasingMemory + i * inFlight,
+                                                     releasing: releasingMemory + i * MqttSessions.releasingWords,
                                                      split: splitMemory + i * splitBytes))
         }
     }
@@ -174,8 +193,10 @@ struct MqttSessions {
     }
 
     /// Forgets everything the entry held (an ended clean session, or a kept one evicted).
+    /// Every session starts here (`take`), so its received-id bits start cleared.
     mutating func reset(_ i: Int) {
         let e = entries[i]
+        e.releasing.initialize(repeating: 0, count: MqttSessions.releasingWords)
         entries[i] = MqttSession(outgoing: e.outgoing, store: e.store, releasing: e.releasing, split: e.split)
     }
 
@@ -246,24 +267,27 @@ extension MqttSession {
         UnsafeRawBufferPointer(start: store + Int(m.offset + m.topicLength), count: Int(m.payloadLength))
     }
 
-    /// Received QoS 2 ids that wait for PUBREL: a DUP of one is not delivered again.
+    /// Received QoS 2 ids that wait for PUBREL (`MqttSessions.releasingWords`): a DUP
+    /// of one is not delivered again. Any id fits, so taking one never fails.
     func isReleasing(_ id: UInt16) -> Bool {
-        for k in 0..<releasingCount where releasing[k] == id { return true }
-        return false
+        releasing[Int(id >> 6)] & (1 << UInt64(id & 63)) != 0
     }
 
-    mutating func startReleasing(_ id: UInt16, capacity: Int) -> Bool {
-        guard releasingCount < capacity else { return false }
-        releasing[releasingCount] = id
+    mutating func startReleasing(_ id: UInt16) {
+        guard !isReleasing(id) else { return }
+        releasing[Int(id >> 6)] |= 1 << UInt64(id & 63)
         releasingCount += 1
-        return true
     }
 
     mutating func released(_ id: UInt16) {
-        for k in 0..<releasingCount where releasing[k] == id {
-            releasing[k] = releasing[releasingCount - 1]
-            releasingCount -= 1
-            return
-        }
+        guard isReleasing(id) else { return }
+        releasing[Int(id >> 6)] &= ~(1 << UInt64(id & 63))
+        releasingCount -= 1
+    }
+
+    /// The broker kept no session (§3.2.2.2), so no PUBREL will come for what waited.
+    mutating func forgetReleasing() {
+        if releasingCount > 0 { releasing.update(repeating: 0, count: MqttSessions.releasingWords) }
+        releasingCount = 0
     }
 }

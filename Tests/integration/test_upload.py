@@ -70,11 +70,17 @@ def test_bad_name_gets_exactly_one_answer(uploads):
     assert list(uploads.dir.iterdir()) == []
 
 
-def test_cut_short_upload_leaves_no_file(uploads):
+def test_cut_short_upload_leaves_no_file(uploads, start_server):
     s = uploads.connect()
     s.sendall(b"POST /upload/partial HTTP/1.1\r\nHost: u\r\nContent-Length: 100000\r\n\r\n" + b"y" * 5000)
     wait_written(uploads.dir, 5000)
     assert len(temporaries(uploads.dir)) == 1
+    # Not a file yet: a listing of the folder does not show it.
+    (uploads.dir / "shown.txt").write_bytes(b"x")
+    files = start_server("file-server", "--dir", str(uploads.dir))
+    page = curl(f"http://127.0.0.1:{files.port()}/").stdout
+    assert b"shown.txt" in page and b"partial" not in page
+    (uploads.dir / "shown.txt").unlink()
     s.close()
     deadline = time.time() + 5 * SLOW
     while temporaries(uploads.dir) and time.time() < deadline:

@@ -110,8 +110,8 @@ public struct File {
         while name.withUnsafeMutableBufferPointer({ b in
             b.withMemoryRebound(to: CChar.self) { mk_dir_next(fd, $0.baseAddress, 256, &isDir) }
         }) > 0 {
-            let bytes = Array(name.prefix(while: { $0 != 0 }))
-            if isDir == 0 && isTemporary(bytes) { found.append(String(decoding: bytes, as: UTF8.self)) }
+            let bytes = name.prefix(while: { $0 != 0 })
+            if isDir == 0 && bytes.withUnsafeBytes({ isTemporary($0) }) { found.append(String(decoding: bytes, as: UTF8.self)) }
         }
         _ = CMeerkat.close(fd)
         var removed = 0
@@ -119,10 +119,13 @@ public struct File {
         return removed
     }
 
-    /// ".<name>.<8 lowercase hex digits>.part", name not empty: `createTemporary`'s pattern.
-    static func isTemporary(_ n: [UInt8]) -> Bool {
+    /// ".<name>.<8 lowercase hex digits>.part", name not empty: `createTemporary`'s
+    /// pattern (also kept out of folder listings: a temporary is not a file yet).
+    static func isTemporary(_ n: UnsafeRawBufferPointer) -> Bool {
         let dot = UInt8(ascii: "."), c = n.count
-        guard c >= 16, n[0] == dot, n[c - 14] == dot, Array(n[(c - 5)...]) == Array(".part".utf8) else { return false }
+        guard c >= 16, n[0] == dot, n[c - 14] == dot, ByteView(UnsafeRawBufferPointer(rebasing: n[(c - 5)...])) == ".part" else {
+            return false
+        }
         return n[(c - 13)..<(c - 5)].allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 

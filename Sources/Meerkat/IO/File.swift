@@ -123,9 +123,8 @@ public struct File {
     /// pattern (also kept out of folder listings: a temporary is not a file yet).
     static func isTemporary(_ n: UnsafeRawBufferPointer) -> Bool {
         let dot = UInt8(ascii: "."), c = n.count
-        guard c >= 16, n[0] == dot, n[c - 14] == dot, ByteView(UnsafeRawBufferPointer(rebasing: n[(c - 5)...])) == ".part" else {
-            return false
-        }
+        guard c >= 16, n[0] == dot, n[c - 14] == dot,
+              ByteView(UnsafeRawBufferPointer(rebasing: n[(c - 5)...])) == ".part" else { return false }
         return n[(c - 13)..<(c - 5)].allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 

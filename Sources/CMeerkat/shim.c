@@ -263,6 +263,11 @@ int mk_open_write(const char *path, int append, unsigned mode) {
     return fd >= 0 ? fd : -errno;
 }
 
+int mk_open_new(const char *path, unsigned mode) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+    return fd >= 0 ? fd : -errno;
+}
+
 int mk_mkdir(const char *path, unsigned mode) {
     return mkdir(path, (mode_t)mode) == 0 || errno == EEXIST ? 0 : -errno;
 }

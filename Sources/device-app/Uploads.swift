@@ -1,21 +1,25 @@
 import Meerkat
 
 /// A file uploaded from the dashboard (POST /api/upload, multipart/form-data), streamed
-/// part by part into `<dir>/uploads/`: the file part is written to `<name>.part` and
-/// renamed into place only once the whole body has been read and found well formed. A
-/// body over the limit is refused (413) before or while it comes; a malformed body gets
-/// 400 and leaves nothing behind. Nothing of it is held in memory.
+/// part by part into `<dir>/uploads/`: the file part is written to a temporary file of
+/// its own (`File.createTemporary`) and renamed into place only once the whole body has
+/// been read and found well formed. A body over the limit is refused (413) before or
+/// while it comes; a malformed body gets 400 and leaves nothing behind. Nothing of it is
+/// held in memory. Two uploads of one name at once: the last to end stays, whole, and
+/// each 200 gives the size and CRC-32 of what that upload stored.
 final class Upload {
     var reader: MultipartReader
     let scratch: UnsafeMutableRawBufferPointer
     let folder: String
     let limit: UInt64
     var file: File? = nil
-    /// The file part's name: being written, then complete (`done`), then kept.
+    /// The file part's name, and the temporary it is written to until it is renamed
+    /// over the name ("" once kept or removed).
     var name = ""
+    var temporary = ""
     var done = false
-    var saved = ""
     var bytes: UInt64 = 0
+    var crc = Crc32()
     var error: String? = nil
 
     init?(_ hm: HttpMessage, folder: String, limit: UInt64) {
@@ -33,7 +37,7 @@ final class Upload {
 
     deinit {
         file?.close()
-        if !name.isEmpty { try? File.remove(folder + "/" + name + ".part") }
+        if !temporary.isEmpty { try? File.remove(temporary) }   // cut short: nothing stays
         scratch.deallocate()
     }
 
@@ -59,8 +63,13 @@ final class Upload {
                     return
                 }
                 name = safe
-                file = try? File.create(folder + "/" + safe + ".part")
-                if file == nil { error = "cannot write in the upload folder" }
+                do throws(FileError) {
+                    let made = try File.createTemporary(for: folder + "/" + safe)
+                    file = made.file
+                    temporary = made.path
+                } catch {
+                    self.error = "cannot write in the upload folder"
+                }
             case let .data(v):
                 guard let file else { return }
                 bytes += UInt64(v.count)
@@ -68,9 +77,12 @@ final class Upload {
                     error = "larger than the limit"
                 } else if (try? file.write(v)) == nil {
                     error = "cannot write the file"
+                } else {
+                    crc.update(v)
                 }
             case .partEnd:
                 guard let f = file else { return }
+                if (try? f.sync()) == nil { error = "cannot write the file" }   // on the storage before the rename
                 f.close()
                 file = nil
                 done = true
@@ -85,24 +97,26 @@ final class Upload {
         if error == nil && !reader.finish() { error = "malformed multipart body" }
         if error == nil && !done { error = "no file in the form" }
         if error == nil {
-            if (try? File.rename(folder + "/" + name + ".part", to: folder + "/" + name)) == nil {
+            if (try? File.replace(folder + "/" + name, with: temporary)) == nil {
                 error = "cannot keep the file"
             } else {
-                saved = name
-                name = ""   // kept: deinit leaves it
+                temporary = ""   // kept: deinit leaves it
             }
         }
         if let error {
             // Nothing half-written stays, and it is gone before the answer goes out.
             file?.close()
             file = nil
-            if !name.isEmpty { try? File.remove(folder + "/" + name + ".part") }
-            name = ""
+            if !temporary.isEmpty { try? File.remove(temporary) }
+            temporary = ""
             return (error == "larger than the limit" ? 413 : 400, jsonObject { $0.add("error", error) })
         }
+        // These bytes were the whole file at its rename; a later upload of the name may
+        // replace them, whole, and gets its own answer.
         return (200, jsonObject { o in
-            o.add("file", saved)
+            o.add("file", name)
             o.add("bytes", bytes)
+            o.add("crc32", crc.hex)
         })
     }
 }

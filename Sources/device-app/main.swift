@@ -15,6 +15,7 @@ var settings = Settings.load(options.dir)
 var count: Int32 = 0
 let packedWeb = PackedFS(table: webui_files(&count), count: count)   // web/device, packed at build time
 _ = try? File.makeFolder(options.dir + "/uploads")
+File.removeTemporaries(in: options.dir + "/uploads")   // uploads a kill -9 or power cut left half written
 
 /// The board's status: what /api/status serves and --report sends (--mqtt adds
 /// "online": true, so its will can say false).

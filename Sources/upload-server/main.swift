@@ -1,35 +1,43 @@
 // upload-server: streams uploads to files, of any size, without holding them in memory.
 //   POST or PUT /upload/<name>   body (Content-Length or chunked) -> <dir>/<name>, written
-//                                to <name>.part and renamed into place when complete;
-//                                answers 201 "<bytes> <crc32 hex>"
+//                                to a temporary file of its own and renamed into place
+//                                when complete; answers 201 "<bytes> <crc32 hex>"
 //   POST /config                 a form (interval=…&label=…) -> answers what it read
 //   GET  /health                 "ok"
 // Flags: the common ones (--listen, --dir PATH, …). Shows streamRequestBody, File,
 // formVar, the Router, and an early answer in .httpHeaders (a bad name gets one 400).
+//
+// Two uploads of one name at once: each writes its own temporary, and the last to end
+// is what stays (an atomic rename: the file is always one whole upload). Each 201 tells
+// the size and CRC of the bytes that upload stored. A temporary left by kill -9 is
+// removed at the next start.
 import Meerkat
 
 final class Upload {
     let file: File
     let name: String
+    let temporary: String   // its own file until it is renamed over `name`
     var size: UInt64 = 0
-    var crc: UInt32 = 0xFFFF_FFFF
-    init(file: File, name: String) { self.file = file; self.name = name }
+    var crc = Crc32()
+    init(file: File, name: String, temporary: String) {
+        self.file = file
+        self.name = name
+        self.temporary = temporary
+    }
+
+    /// Syncs the temporary and renames it over the name: true once stored, durably. On a
+    /// failure the temporary is removed, so nothing half-written stays.
+    func store(in dir: String) -> Bool {
+        let synced = (try? file.sync()) != nil
+        file.close()
+        if synced && (try? File.replace(dir + "/" + name, with: temporary)) != nil { return true }
+        try? File.remove(temporary)
+        return false
+    }
 }
 
-let crcTable: [UInt32] = (0..<256).map { (n: Int) -> UInt32 in
-    var c = UInt32(n)
-    for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-    return c
-}
-
-func hex(_ v: UInt32) -> String {
-    let digits: StaticString = "0123456789abcdef"
-    var out: [UInt8] = []
-    for shift in stride(from: 28, through: 0, by: -4) { out.append(digits.utf8Start[Int((v >> UInt32(shift)) & 15)]) }
-    return String(decoding: out, as: UTF8.self)
-}
-
-/// Letters, digits, '.', '-', '_', not starting with '.': no path can escape the folder.
+/// Letters, digits, '.', '-', '_', not starting with '.': no path can escape the folder,
+/// and no name is ever a temporary's (those start with a dot).
 func safeName(_ v: ByteView) -> Bool {
     guard v.count > 0 && v.count <= 128 && v[0] != UInt8(ascii: ".") else { return false }
     for i in 0..<v.count {
@@ -62,7 +70,8 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
         }
         let name = captures[0].string
         do throws(FileError) {
-            conn.userdata = Upload(file: try File.create(options.dir + "/" + name + ".part"), name: name)
+            let (file, temporary) = try File.createTemporary(for: options.dir + "/" + name)
+            conn.userdata = Upload(file: file, name: name, temporary: temporary)
             conn.streamRequestBody()
         } catch {
             try? conn.reply(500, "cannot create the file\n")
@@ -77,32 +86,31 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
             return
         }
         upload.size += UInt64(piece.count)
-        for i in 0..<piece.count {
-            upload.crc = crcTable[Int((upload.crc ^ UInt32(piece[i])) & 0xFF)] ^ (upload.crc >> 8)
-        }
+        upload.crc.update(piece)
     case let .httpMessage(hm):
         guard let upload = conn.userdata(as: Upload.self) else {
             if !router.handle(conn, hm) { try? conn.reply(404, "Not Found\n") }
             return
         }
         conn.userdata = nil
-        upload.file.close()
-        let path = options.dir + "/" + upload.name
-        do throws(FileError) {
-            try File.rename(path + ".part", to: path)
-        } catch {
+        guard upload.store(in: options.dir) else {
             try? conn.reply(500, "cannot store the file\n")
             return
         }
-        try? conn.reply(201, "\(upload.size) \(hex(~upload.crc))\n")   // a failure is answered 500
+        // True when said: this upload's bytes were the whole file at its rename (a later
+        // upload of the name may replace them, whole, and is answered in turn).
+        try? conn.reply(201, "\(upload.size) \(upload.crc.hex)\n")
     case .close:
         if let upload = conn.userdata(as: Upload.self) {   // an upload cut short
             upload.file.close()
-            try? File.remove(options.dir + "/" + upload.name + ".part")
+            try? File.remove(upload.temporary)
         }
     default:
         break
     }
 }
+// What a kill -9 or a power cut left half written; before any upload can start.
+let stale = File.removeTemporaries(in: options.dir)
+if stale > 0 { print("removed \(stale) unfinished upload(s)") }
 options.listenAll(manager)
 manager.run()

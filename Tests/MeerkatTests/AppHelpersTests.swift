@@ -92,6 +92,33 @@ import Testing
         #expect(m == n + 1)
     }
 
+    /// Issue 21: two writers of one name each get a file of their own; the last replace
+    /// stays, whole; cleaning at start removes only that pattern, never a user's file.
+    @Test func temporariesAreEachWritersOwnAndCleanedByPatternOnly() throws {
+        let dir = "/tmp/meerkat-temp-test-\(getpid())"
+        mkdir(dir, 0o755)
+        defer {
+            for name in ["a.bin", "a.bin.part", ".a.bin.0123456x.part"] { _ = try? File.remove(dir + "/" + name) }
+            rmdir(dir)
+        }
+        let (first, firstPath) = try File.createTemporary(for: dir + "/a.bin")
+        let (second, secondPath) = try File.createTemporary(for: dir + "/a.bin")
+        #expect(firstPath != secondPath && firstPath.hasPrefix(dir + "/.a.bin.") && firstPath.hasSuffix(".part"))
+        try first.write("first")
+        try second.write("second, longer")
+        first.close()
+        second.close()
+        try File.replace(dir + "/a.bin", with: firstPath)
+        try File.replace(dir + "/a.bin", with: secondPath)
+        #expect(try File.contents(dir + "/a.bin") == Array("second, longer".utf8))
+        // Left by a crash, and look-alikes that are not temporaries.
+        for name in [".a.bin.0123abcd.part", "a.bin.part", ".a.bin.0123456x.part"] { try File.create(dir + "/" + name).close() }
+        try File.createTemporary(for: dir + "/b").file.close()
+        #expect(File.removeTemporaries(in: dir) == 2)
+        #expect(access(dir + "/.a.bin.0123abcd.part", F_OK) != 0)
+        for kept in ["a.bin", "a.bin.part", ".a.bin.0123456x.part"] { #expect(access(dir + "/" + kept, F_OK) == 0) }
+    }
+
     @Test func aBackgroundThreadFeedsTheLoopThroughWakeup() throws {
         var got: [String] = []
         var accepted: Connection? = nil

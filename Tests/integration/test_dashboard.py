@@ -9,12 +9,14 @@ import gzip
 import json
 import os
 import subprocess
+import zlib
 
 import pytest
 
 from conftest import BOARD, ROOT, SLOW, RawClient, read_to_eof, start_counted
 from test_browser import chrome, wait_for  # noqa: F401 (chrome is a fixture)
 from test_static import curl
+from test_upload import interleave, wait_written
 
 WEB = os.path.join(ROOT, "web", "device")
 
@@ -77,7 +79,7 @@ def test_uploads_with_curl(board, tmp_path):
     (tmp_path / "big.bin").write_bytes(big)
     status, _, body = curl(s, "/api/upload", "-F", f"file=@{tmp_path / 'big.bin'};filename=firmware.bin",
                            "-F", "note=a plain field")
-    assert (status, json.loads(body)) == (200, {"file": "firmware.bin", "bytes": len(big)})
+    assert (status, json.loads(body)) == (200, {"file": "firmware.bin", "bytes": len(big), "crc32": "%08x" % zlib.crc32(big)})
     assert (tmp_path / "uploads" / "firmware.bin").read_bytes() == big
     (tmp_path / "huge.bin").write_bytes(b"x" * 2_100_000)
     status, _, body = curl(s, "/api/upload", "-F", f"file=@{tmp_path / 'huge.bin'}")
@@ -85,8 +87,71 @@ def test_uploads_with_curl(board, tmp_path):
     status, _, body = curl(s, "/api/upload", "-F", f"file=@{tmp_path / 'big.bin'};filename=../../escape.bin")
     assert status == 200 and json.loads(body)["file"] == "escape.bin"
     assert not (tmp_path.parent / "escape.bin").exists()
-    assert os.listdir(tmp_path / "uploads") == sorted(os.listdir(tmp_path / "uploads"))   # no .part left
-    assert not any(name.endswith(".part") for name in os.listdir(tmp_path / "uploads"))
+    assert sorted(os.listdir(tmp_path / "uploads")) == ["escape.bin", "firmware.bin"]   # no temporary left
+
+
+def upload_request(name, data):
+    """POST /api/upload of a form with one file part, as a browser sends it, and where
+    the file's bytes start in it."""
+    part = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="%s"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n" % name.encode())
+    body = part + data + b"\r\n--b--\r\n"
+    head = (b"POST /api/upload HTTP/1.1\r\nHost: b\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    return head + body, len(head) + len(part)
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)], ids=["A-finishes-first", "B-finishes-first"])
+def test_same_name_uploads_interleaved_last_whole_one_wins(board, tmp_path, order):
+    """Each upload its own temporary file; the last to end is what is stored, whole, and
+    each 200 names the bytes it stored (size and CRC-32)."""
+    s = board()
+    datas = [os.urandom(300_000), os.urandom(200_000)]
+    requests, starts = zip(*(upload_request("same.bin", d) for d in datas))
+    clients = [RawClient(s.connect()), RawClient(s.connect())]
+    written = [0]
+
+    def send(i, start, end):
+        # Offsets into the file's bytes; the first piece carries the heads, the last the tail.
+        begin = 0 if start == 0 else starts[i] + start
+        clients[i].send(requests[i][begin:None if end is None else starts[i] + end])
+        if end is not None:
+            written[0] += end - start
+            wait_written(tmp_path / "uploads", written[0], slack=200)   # the reader may hold a boundary's worth
+
+    def answer(i):
+        status, _, body = clients[i].response()
+        # Answered 200: the file is this upload's bytes, whole (the other is still coming).
+        assert status == 200 and (tmp_path / "uploads" / "same.bin").read_bytes() == datas[i]
+        return json.loads(body)
+
+    answers = interleave(*order, send, answer)
+    for i, got in zip(order, answers):
+        assert got == {"file": "same.bin", "bytes": len(datas[i]), "crc32": "%08x" % zlib.crc32(datas[i])}
+    assert (tmp_path / "uploads" / "same.bin").read_bytes() == datas[order[1]]
+    assert os.listdir(tmp_path / "uploads") == ["same.bin"]
+
+
+def test_kill_9_mid_upload_keeps_the_old_file_and_the_restart_cleans(board, tmp_path):
+    """kill -9 while a new version is half written: the old one is intact, and the next
+    start removes the temporary, only the app's own (a user's "x.part" stays)."""
+    s = board()
+    old, mine = os.urandom(50_000), b"a user's file, not a temporary\n"
+    c = RawClient(s.connect())
+    for name, data in (("keep.bin", old), ("keep.bin.part", mine)):
+        c.send(upload_request(name, data)[0])
+        assert c.response()[0] == 200
+    request, start = upload_request("keep.bin", b"n" * 200_000)
+    c.send(request[:start + 100_000])
+    wait_written(tmp_path / "uploads", 90_000)
+    s.proc.kill()
+    s.proc.wait()
+    c.close()
+    assert (tmp_path / "uploads" / "keep.bin").read_bytes() == old
+    board()   # "listening" once cleaned
+    assert sorted(os.listdir(tmp_path / "uploads")) == ["keep.bin", "keep.bin.part"]
+    assert (tmp_path / "uploads" / "keep.bin").read_bytes() == old
+    assert (tmp_path / "uploads" / "keep.bin.part").read_bytes() == mine
 
 
 BAD_BODIES = {

@@ -155,6 +155,8 @@ int mk_base64(const void *in, size_t len, char *out, size_t out_len);
 /// `append` keeps what the file holds; otherwise it is truncated.
 int mk_open_write(const char *path, int append, unsigned mode);
 int mk_open_read(const char *path);
+/// Creates path for writing only if it does not exist (O_EXCL): -EEXIST when it does.
+int mk_open_new(const char *path, unsigned mode);
 /// mkdir(2); 0 when made or already there, else -errno.
 int mk_mkdir(const char *path, unsigned mode);
 /// write(2) until all is written (EINTR retried); returns 0 or -errno.

@@ -1,8 +1,9 @@
 import CMeerkat
 
 /// A folder's listing (`serveDir(…, listing: true)` when it has no index.html): a small
-/// HTML page of its entries, folders marked with "/". Built in an array (a listing is
-/// not on any hot path) and sent at any size.
+/// HTML page of its entries, folders marked with "/", without the temporaries of files
+/// being written (`File.createTemporary`). Built in an array (a listing is not on any
+/// hot path) and sent at any size.
 extension Manager {
     /// Lists the folder whose path (ending in "/") is the first `folderLength` bytes of
     /// `staticPath`; 403 when `listing` is off, 404 when there is no such folder.
@@ -29,6 +30,7 @@ extension Manager {
             }
             guard got > 0 else { break }
             let bytes = name.prefix(while: { $0 != 0 })
+            if bytes.withUnsafeBytes({ File.isTemporary($0) }) { continue }   // an upload still being written
             let suffix = isDir != 0 ? "/" : ""
             page.append(contentsOf: "<li><a href=\"".utf8)
             page.append(contentsOf: urlEncode(String(decoding: bytes, as: UTF8.self)).utf8)

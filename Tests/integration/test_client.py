@@ -277,10 +277,15 @@ def test_fetch_reports_a_close_mid_response(raw_server):
     assert code == 1 and "error: HTTP: connection closed before the response was complete" in out
 
 
-def test_fetch_reports_a_malformed_response(raw_server):
-    s = raw_server(lambda conn, request: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\nbroken\r\n\r\n"))
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\nbroken\r\n\r\n",
+    b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",          # RFC 9112 §4: 3DIGIT, then SP
+    b"HTTP/1.1 200x\r\nContent-Length: 0\r\n\r\n",
+], ids=["bare-lf", "four-digits", "200x"])
+def test_fetch_reports_a_malformed_response(raw_server, head):
+    s = raw_server(lambda conn, request: conn.sendall(head))
     code, out = run("fetch", f"http://127.0.0.1:{s.port}/")
-    assert code == 1 and "error: HTTP: malformed response" in out
+    assert code == 1 and "error: HTTP: malformed response" in out, out
 
 
 # ---- against nginx, HTTP and HTTPS --------------------------------------------------------------

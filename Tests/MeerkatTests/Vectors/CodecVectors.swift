@@ -440,6 +440,13 @@ enum CodecVectors {
         .init(codec: .response, name: "HTTP/2 status line", input: "HTTP/2 200\r\n\r\n", expected: "fail"),
         .init(codec: .response, name: "two-digit status", input: "HTTP/1.1 20 OK\r\n\r\n", expected: "fail"),
         .init(codec: .response, name: "status 099", input: "HTTP/1.1 099 x\r\n\r\n", expected: "fail"),
+        // RFC 9112 §4: status-line = HTTP-version SP 3DIGIT SP [reason-phrase].
+        .init(codec: .response, name: "four-digit status", input: "HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n", expected: "fail"),
+        .init(codec: .response, name: "letter after the status", input: "HTTP/1.1 200x\r\nContent-Length: 0\r\n\r\n", expected: "fail"),
+        .init(codec: .response, name: "tab after the status", input: "HTTP/1.1 200\tOK\r\nContent-Length: 0\r\n\r\n", expected: "fail"),
+        .init(codec: .response, name: "empty reason after SP", input: "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n",
+              expected: "ok 200 none head:36 keep:1 fields:1"),
+        .init(codec: .response, name: "cut after the status", input: "HTTP/1.1 200", expected: "incomplete"),
         .init(codec: .response, name: "bare LF", input: "HTTP/1.1 200 OK\nContent-Length: 0\n\n", expected: "fail"),
         .init(codec: .response, name: "not HTTP", input: "SSH-2.0-OpenSSH\r\n", expected: "fail"),
         .init(codec: .response, name: "cut in the status line", input: "HTTP/1.1 20", expected: "incomplete"),

@@ -51,6 +51,7 @@ enum HttpResponseParser {
         r.head.methodEnd = 8
         r.status = Int(p[9] - 48) * 100 + Int(p[10] - 48) * 10 + Int(p[11] - 48)
         guard r.status >= 100 else { return .failed }
+        r.head.pathStart = 9
         r.head.pathEnd = 12
         r.head.queryStart = 12
         r.head.targetEnd = 12

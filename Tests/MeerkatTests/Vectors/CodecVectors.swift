@@ -8,7 +8,7 @@
 #endif
 
 struct CodecVector {
-    enum Codec { case head, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, staticPath, range, httpDate, multipart, mqtt }
+    enum Codec { case head, target, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, staticPath, range, httpDate, multipart, mqtt }
     let codec: Codec
     let name: StaticString
     let input: StaticString
@@ -57,6 +57,7 @@ enum CodecVectors {
         let buf = UnsafeMutableRawBufferPointer(rebasing: copy[0..<count])
         switch codec {
         case .head: return headAnswer(UnsafeRawBufferPointer(buf))
+        case .target: return targetAnswer(UnsafeRawBufferPointer(buf))
         case .response: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: false)
         case .responseToHead: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: true)
         case .dnsA: return dnsAnswer(UnsafeRawBufferPointer(buf))
@@ -97,7 +98,24 @@ enum CodecVectors {
             for f in fields[0..<h.headerCount] {
                 sum = sum &* 31 &+ UInt32(bitPattern: f.nameStart &+ f.nameLength &* 7 &+ f.valueStart &* 13 &+ f.valueLength)
             }
-            return text + " fields:\(h.headerCount)/\(sum) target:\(h.pathEnd)/\(h.queryStart)/\(h.targetEnd)"
+            return text + " fields:\(h.headerCount)/\(sum) target:\(h.pathStart)/\(h.pathEnd)/\(h.queryStart)/\(h.targetEnd)"
+                + " authority:\(h.authorityStart)/\(h.authorityEnd)"
+        }
+    }
+
+    /// What a handler sees of a request's target: `hm.uri`, `hm.query` and `hm.host`.
+    static func targetAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        let fields = UnsafeMutableBufferPointer<HeaderField>.allocate(capacity: 16)
+        defer { fields.deallocate() }
+        fields.initialize(repeating: HeaderField())
+        switch HttpParser.parseHead(buf, fields: fields, maxURILength: 256) {
+        case .incomplete: return "incomplete"
+        case let .failed(status): return "fail \(status)"
+        case let .complete(h):
+            let hm = HttpMessage(base: buf.baseAddress!.assumingMemoryBound(to: UInt8.self), head: h,
+                                 fields: UnsafeBufferPointer(fields), body: .empty)
+            return "uri:" + printable(hm.uri.buffer) + " query:" + printable(hm.query.buffer)
+                + " host:" + (hm.host.map { printable($0.buffer) } ?? "none")
         }
     }
 
@@ -508,6 +526,39 @@ enum CodecVectors {
               expected: "ok length:5 head:69 keep:1 expect"),
         .init(codec: .head, name: "Expect ignored in HTTP/1.0", input: "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
               expected: "ok length:5 head:60 keep:0"),
+        // Request targets (RFC 9112 §3.2): absolute-form must be accepted, its path is
+        // `uri` for every handler, and its authority wins over Host (§3.2.2).
+        .init(codec: .target, name: "origin-form", input: "GET /a/b?c=d HTTP/1.1\r\nHost: h\r\n\r\n",
+              expected: "uri:/a/b query:c=d host:h"),
+        .init(codec: .target, name: "absolute-form", input: "GET http://x/a HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/a query: host:x"),
+        .init(codec: .target, name: "absolute-form: its authority, not Host", input: "GET http://board:8080/a/b?q=1 HTTP/1.1\r\nHost: elsewhere\r\n\r\n",
+              expected: "uri:/a/b query:q=1 host:board:8080"),
+        .init(codec: .target, name: "absolute-form, scheme in capitals, https", input: "GET HTTPS://x/ HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/ query: host:x"),
+        .init(codec: .target, name: "absolute-form, empty path is /", input: "GET http://x HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/ query: host:x"),
+        .init(codec: .target, name: "absolute-form, empty path and a query", input: "GET http://x?a=/b HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/ query:a=/b host:x"),
+        .init(codec: .target, name: "absolute-form, IPv6 literal", input: "GET http://[::1]:80/a HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/a query: host:[::1]:80"),
+        .init(codec: .target, name: "absolute-form keeps the dot-dot for serveDir to refuse", input: "GET http://x/../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/../etc/passwd query: host:x"),
+        .init(codec: .target, name: "absolute-form in HTTP/1.0, no Host", input: "GET http://x/a HTTP/1.0\r\n\r\n",
+              expected: "uri:/a query: host:x"),
+        .init(codec: .target, name: "absolute-form still needs Host in HTTP/1.1", input: "GET http://x/a HTTP/1.1\r\n\r\n",
+              expected: "fail 400"),
+        .init(codec: .target, name: "no authority", input: "GET http:// HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "empty host, a path", input: "GET http:///a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "port without a host", input: "GET http://:80/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "userinfo", input: "GET http://u:p@x/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "one slash", input: "GET http:/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "letters in the port", input: "GET http://x:8o/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "another scheme", input: "GET ftp://x/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "asterisk-form unchanged", input: "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+              expected: "uri:* query: host:h"),
+        .init(codec: .target, name: "authority-form unchanged", input: "CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n",
+              expected: "uri:h:443 query: host:h"),
         .init(codec: .head, name: "incomplete head", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 42949",
               expected: "incomplete"),
 

@@ -61,6 +61,16 @@ public struct HttpMessage {
         return nil
     }
 
+    /// How many header lines are named `name` (any case): for the fields that must
+    /// appear once (RFC 6455's Sec-WebSocket-Key, -Accept, -Protocol in a 101…).
+    public func headerCount(_ name: StaticString) -> Int {
+        var n = 0
+        for f in fields where Int(f.nameLength) == name.utf8CodeUnitCount {
+            if view(f.nameStart, f.nameStart + f.nameLength).equalsIgnoringCase(name) { n += 1 }
+        }
+        return n
+    }
+
     /// Every header as (name, value) views, in order.
     public var headers: HeaderList { HeaderList(message: self) }
 

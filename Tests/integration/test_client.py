@@ -354,6 +354,25 @@ def test_fetch_reports_a_malformed_response(raw_server, head):
     assert code == 1 and "error: HTTP: malformed response" in out, out
 
 
+@pytest.mark.parametrize("pace", ["stalled", "dripping"])
+def test_fetch_stream_is_bounded_by_the_timeout(raw_server, pace):
+    """--timeout-ms bounds the whole answer, its streamed body too: a server that stops
+    after the head and part of the body, or drips a byte every 100 ms (which an idle
+    timeout would never end), is left in time."""
+    def slow(conn, request):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
+        for _ in range(100):
+            time.sleep(0.1)
+            if pace == "dripping":
+                conn.sendall(b"x")
+    s = raw_server(slow)
+    started = time.time()
+    code, out = run("fetch", "--stream", "--timeout-ms", str(int(1500 * SLOW)), f"http://127.0.0.1:{s.port}/")
+    assert code == 1 and out.startswith("status 200\n" + "x" * 1000), out[:200]
+    assert "error: the response was not complete in time" in out
+    assert time.time() - started < 1.5 * SLOW + 3 * SLOW
+
+
 # ---- against nginx, HTTP and HTTPS --------------------------------------------------------------
 
 @pytest.fixture

@@ -8,7 +8,7 @@
 #endif
 
 struct CodecVector {
-    enum Codec { case head, target, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, staticPath, range, httpDate, multipart, mqtt }
+    enum Codec { case head, target, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, dnsACut, staticPath, range, httpDate, multipart, mqtt }
     let codec: Codec
     let name: StaticString
     let input: StaticString
@@ -20,7 +20,7 @@ extension CodecVector {
     /// UTF-8, DNS, MQTT) hex pairs separated by spaces (a StaticString can only hold UTF-8).
     var bytes: [UInt8] {
         let text = UnsafeBufferPointer(start: input.utf8Start, count: input.utf8CodeUnitCount)
-        guard codec == .wsFrame || codec == .utf8 || codec == .dnsA || codec == .mqtt else { return Array(text) }
+        guard codec == .wsFrame || codec == .utf8 || codec == .dnsA || codec == .dnsACut || codec == .mqtt else { return Array(text) }
         var out: [UInt8] = []
         var value: UInt8 = 0, digits = 0
         for c in text {
@@ -61,6 +61,7 @@ enum CodecVectors {
         case .response: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: false)
         case .responseToHead: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: true)
         case .dnsA: return dnsAnswer(UnsafeRawBufferPointer(buf))
+        case .dnsACut: return dnsAnswer(UnsafeRawBufferPointer(buf), cut: true)
         case .staticPath: return staticPathAnswer(UnsafeRawBufferPointer(buf))
         case .range: return rangeAnswer(UnsafeRawBufferPointer(buf))
         case .httpDate: return httpDateAnswer(UnsafeRawBufferPointer(buf))
@@ -209,12 +210,13 @@ enum CodecVectors {
         }
     }
 
-    static func dnsAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+    /// `cut`: the datagram was longer than the resolver's buffer, and this is its start.
+    static func dnsAnswer(_ buf: UnsafeRawBufferPointer, cut: Bool = false) -> String {
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
         defer { out.deallocate() }
         let name: StaticString = "example.com"
         let answer = DnsMessage.parseAnswer(buf, id: 0x1234, name: ByteView(name.rawBuffer), type: DnsMessage.typeA,
-                                            addresses: out)
+                                            addresses: out, cut: cut)
         guard case .addresses = answer else { return answer.summary }
         let digits: StaticString = "0123456789abcdef"
         var hex = ""
@@ -422,6 +424,19 @@ enum CodecVectors {
         .init(codec: .dnsA, name: "DNS rdlength past the end", input: "12 34 81 80 00 01 00 01 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 10 01 02 03 04",
               expected: "ignored: record data outside the packet"),
         .init(codec: .dnsA, name: "DNS truncated (TC)", input: "12 34 83 80 00 01 00 00 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01",
+              expected: "failed: truncated answer"),
+        // A datagram over 512 bytes without TC, cut to the resolver's buffer: the records
+        // that arrived whole are used; none whole is TC's answer. Not cut, the same bytes
+        // are malformed.
+        .init(codec: .dnsACut, name: "DNS cut in the third record", input: "12 34 81 80 00 01 00 03 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 07 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 08 c0 0c 00 01 00 01",
+              expected: "addresses 2 c0000207"),
+        .init(codec: .dnsA, name: "DNS the same, not cut", input: "12 34 81 80 00 01 00 03 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 07 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 08 c0 0c 00 01 00 01",
+              expected: "ignored: record outside the packet"),
+        .init(codec: .dnsACut, name: "DNS cut in the first record's data", input: "12 34 81 80 00 01 00 03 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00",
+              expected: "failed: truncated answer"),
+        .init(codec: .dnsACut, name: "DNS cut after the answers", input: "12 34 81 80 00 01 00 01 00 00 00 01 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 07 c0 0c 00 10",
+              expected: "addresses 1 c0000207"),
+        .init(codec: .dnsACut, name: "DNS cut: a CNAME, its target's record cut", input: "12 34 81 80 00 01 00 02 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 05 00 01 00 00 0e 10 00 04 01 78 c0 0c c0 29 00 01 00 01 00 00",
               expected: "failed: truncated answer"),
         // Responses (the HTTP client): framing by RFC 9112 §6.3, numbers as on the server.
         .init(codec: .response, name: "200 with length", input: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",

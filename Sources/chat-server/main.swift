@@ -3,7 +3,9 @@
 // "count": N}; {"type": "message", "text": …} is broadcast with the username and a
 // timestamp; {"type": "setname", "username": …} is broadcast as a rename; a leave is
 // broadcast on close; anything else that is not valid JSON with those keys gets
-// {"error": "Invalid message"}. Messages are built in one fixed buffer. With --mqtt URL
+// {"error": "Invalid message"}. Messages are built in one fixed 8 KB buffer; one that
+// does not fit, escaped, is sent to no one and its sender gets {"error": "Message too
+// long"}. With --mqtt URL
 // [--room NAME] [--board NAME] the room is shared with every chat-server on that broker
 // (FleetBridge.swift): other boards' events arrive tagged with "board", and counts are
 // the fleet's.
@@ -80,12 +82,17 @@ func broadcast(_ message: ByteView?, exclude: Connection? = nil) {
     }
 }
 
-/// One room event: to every local user, and (with --mqtt) to the other boards.
-func roomEvent(_ fill: (inout JsonWriter) -> Void) {
+/// One room event: to every local user, and (with --mqtt) to the other boards. False,
+/// and sent to no one, when its JSON does not fit the 8 KB buffer (text or names long
+/// enough once escaped).
+@discardableResult
+func roomEvent(_ fill: (inout JsonWriter) -> Void) -> Bool {
     var json = JsonWriter(into: out)
     fill(&json)
-    broadcast(json.finish())
+    guard let event = json.finish() else { return false }
+    broadcast(event)
     bridge?.publish(fill)
+    return true
 }
 
 /// Users in the room: this board's, or with --mqtt the fleet's.
@@ -96,6 +103,11 @@ var roomCount: Int {
 
 func invalid(_ conn: Connection) {
     try? conn.wsSend("{\"error\": \"Invalid message\"}", WEBSOCKET_OP_TEXT)
+}
+
+/// The sender's answer when its event is too long to send on: nothing is dropped silently.
+func tooLong(_ conn: Connection) {
+    try? conn.wsSend("{\"error\": \"Message too long\"}", WEBSOCKET_OP_TEXT)
 }
 
 let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000", valued: ["--mqtt", "--room", "--board"])
@@ -125,21 +137,23 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
         if type == "message" {
             guard let text = Json.string(wm.data, "text") else { return invalid(conn) }
             let time = Double(Manager.wallClockMs) / 1000
-            roomEvent { json in
+            let sent = roomEvent { json in
                 json.add("type", "message")
                 json.add("username", user.name)
                 json.add("text", text)
                 json.add("timestamp", time, fractionDigits: 3)
             }
+            if !sent { tooLong(conn) }
         } else if type == "setname" {
             guard let name = Json.string(wm.data, "username") else { return invalid(conn) }
             let old = user.name
-            user.name = name
-            roomEvent { json in
+            let sent = roomEvent { json in
                 json.add("type", "rename")
                 json.add("old", old)
                 json.add("new", name)
             }
+            // The name changes only when the room heard of it.
+            if sent { user.name = name } else { tooLong(conn) }
         }
     case .close:
         guard clients.contains(conn) else { return }

@@ -2,12 +2,15 @@
 // ("status 200"), then the body. GET by default; --method M, --data TEXT (sent as the
 // body), --header "Name: value" (repeatable). For https://: --ca FILE trusts that CA
 // (the system's CAs otherwise), --insecure skips the check. --timeout-ms N bounds the
-// name lookup, the connect and the wait for the answer. --dns udp://IP:PORT asks that
+// name lookup, the connect, and each answer, whole: from the request to the last byte of
+// the body, streamed or not (a total, as curl's --max-time, not an idle timeout: a server
+// that drips the body still ends in time). --dns udp://IP:PORT asks that
 // nameserver (resolv.conf's otherwise); --ipv6-first asks for AAAA before A. Exits 0 on
 // a 2xx, 3 on another status, 1 on an error ("error: …"). --repeat N sends the request
 // N times on one keep-alive connection, each after the answer to the one before, and
 // prints the last answer. --stream writes the body out as it arrives (any size; without
-// it the response must fit the receive block).
+// it the response must fit the receive block; a large download over a slow link wants a
+// larger --timeout-ms).
 //
 //   fetch http://127.0.0.1:8000/stats
 //   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
@@ -71,9 +74,24 @@ manager.dnsServer = options.dnsServer
 manager.dnsPreferIPv6 = options.ipv6First
 var code: Int32 = 1
 var answered = 0
+/// The answer's deadline while its body streams. The library bounds the wait for the
+/// head (and a whole body it holds) by `headerTimeoutMs`, but once the app takes the
+/// body in pieces the pace is the app's: this timer, started with the request, ends a
+/// streamed body that is not complete `timeoutMs` after the request went out.
+var deadline: Timer? = nil
+var streaming = false
 
 /// Sends the request (again).
 func sendRequest(_ conn: Connection) {
+    deadline?.cancel()
+    if options.stream {
+        deadline = manager.timerAdd(timeoutMs) {
+            // Before the head the library's own timeout (the same one) answers.
+            guard streaming else { return }
+            print("error: the response was not complete in time")
+            conn.close()
+        }
+    }
     do throws(ConnectionError) {
         if data.isEmpty && method != "POST" && method != "PUT" {
             try conn.httpRequest(method, target)
@@ -95,6 +113,7 @@ do throws(ConnectError) {
             sendRequest(conn)
         case let .httpHeaders(hm) where options.stream && answered + 1 == repeatCount:
             conn.streamResponseBody()
+            streaming = true
             print("status \(hm.status)")
             AppOptions.flushOutput()
         case let .httpBody(piece):
@@ -104,6 +123,8 @@ do throws(ConnectError) {
                 conn.close()
             }
         case let .httpMessage(hm):
+            deadline?.cancel()
+            streaming = false
             answered += 1
             if answered < repeatCount && hm.keepAlive {
                 sendRequest(conn)

@@ -10,6 +10,8 @@
 // "up" and "down"; lines typed while it is down are dropped, not queued; it runs until
 // stdin ends. --repeat N sends a line N times, each after the echo of the one before,
 // and prints the last echo (round trips, one line at a time: what make bench times).
+// --protocol LIST offers those subprotocols ("chat, superchat"); a 101 that picks
+// another, or more than one, fails the connection.
 //
 //   ws-client ws://127.0.0.1:8000/ws
 //   ws-client --ca build/tls/server.crt wss://localhost:8443/ws
@@ -29,6 +31,7 @@ struct Options {
     var reconnectMinMs = 500
     var reconnectMaxMs = 30_000
     var repeatCount = 1
+    var protocols: String? = nil
 }
 
 func parseOptions() -> Options {
@@ -45,6 +48,7 @@ func parseOptions() -> Options {
         case "--reconnect-min-ms": o.reconnectMinMs = args.popFirst().flatMap { Int($0) } ?? -1
         case "--reconnect-max-ms": o.reconnectMaxMs = args.popFirst().flatMap { Int($0) } ?? -1
         case "--repeat": o.repeatCount = args.popFirst().flatMap { Int($0) } ?? -1
+        case "--protocol": o.protocols = args.popFirst()
         default: o.url = arg.hasPrefix("-") ? nil : arg
         }
     }
@@ -62,7 +66,7 @@ let reconnectMinMs = options.reconnectMinMs
 let reconnectMaxMs = options.reconnectMaxMs
 let repeatCount = options.repeatCount
 guard let url = options.url, pingMs >= 0, timeoutMs > 0, reconnectMinMs > 0, reconnectMaxMs > 0, repeatCount > 0 else {
-    print("usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] "
+    print("usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--protocol LIST] "
           + "[--reconnect [--reconnect-min-ms N] [--reconnect-max-ms N]] ws://HOST:PORT/PATH | wss://…")
     AppOptions.exitProcess(2)
 }
@@ -155,7 +159,7 @@ if reconnect {
 }
 
 do throws(ConnectError) {
-    server = try manager.connect(url, tls: tls) { conn, ev in
+    server = try manager.connect(url, tls: tls, protocols: options.protocols) { conn, ev in
         switch ev {
         case let .wsMessage(wm):
             quietTicks = 0

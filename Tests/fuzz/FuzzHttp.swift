@@ -12,6 +12,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case let .complete(head):
         precondition(head.length <= size)
         precondition(Int(head.targetEnd) <= head.length && head.methodEnd < head.targetEnd)
+        // hm.uri: inside the target, past an absolute-form's authority.
+        precondition(head.methodEnd < head.pathStart && head.pathStart <= head.pathEnd && head.pathEnd <= head.targetEnd)
         for f in fields[0..<head.headerCount] {
             precondition(Int(f.valueStart + f.valueLength) <= head.length)
         }

@@ -55,6 +55,32 @@ def test_chat_room_with_three_clients(start_server):
     b.close()
 
 
+def test_an_event_too_long_for_the_buffer_is_answered_with_an_error(start_server):
+    """An event over chat-server's 8 KB buffer once escaped goes to no one, and its sender
+    is told. Sizes that fit the smallest board's 8 KB receive block: a 3000-byte name and
+    2700 quotes, 5400 bytes escaped, together past 8 KB."""
+    s = start_server("chat-server")
+    a = join(s)
+    recv(a)
+    b = join(s)
+    recv(a), recv(b)
+    name = "n" * 3000
+    a.send(json.dumps({"type": "setname", "username": name}))
+    assert recv(a) == recv(b) == {"type": "rename", "old": "User1", "new": name}
+
+    a.send(json.dumps({"type": "message", "text": '"' * 2700}))
+    assert recv(a) == {"error": "Message too long"}
+    a.send(json.dumps({"type": "setname", "username": "m" * 5500}))      # old and new: past 8 KB
+    assert recv(a) == {"error": "Message too long"}
+
+    a.send(json.dumps({"type": "message", "text": "short"}))
+    for ws in (b, a):     # b heard nothing of the two, and the name did not change
+        m = recv(ws)
+        assert (m["type"], m["username"], m["text"]) == ("message", name, "short")
+    a.close()
+    b.close()
+
+
 def test_chat_page_is_served(start_server):
     import urllib.request
     s = start_server("chat-server")

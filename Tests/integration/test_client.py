@@ -154,6 +154,72 @@ def test_ws_client_refuses_a_wrong_accept(raw_server):
     assert "error: WebSocket: wrong Sec-WebSocket-Accept" in out
 
 
+def upgrade_answer(request, extra=b""):
+    """A good 101 to `request` (the accept its key calls for), with `extra` header lines."""
+    import base64
+    import hashlib
+    key = next(line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
+               if line.lower().startswith(b"sec-websocket-key:"))
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    return (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n" + extra + b"\r\n")
+
+
+def echo_after(answer):
+    """A raw WebSocket server: `answer(request)` as the 101, then one text frame echoed."""
+    def respond(conn, request):
+        conn.sendall(answer(request))
+        try:
+            frame = b""
+            while len(frame) < 2 or len(frame) < 6 + (frame[1] & 0x7F):   # a short masked frame
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                frame += chunk
+            mask = frame[2:6]
+            data = bytes(b ^ mask[i % 4] for i, b in enumerate(frame[6:6 + (frame[1] & 0x7F)]))
+            conn.sendall(bytes([0x81, len(data)]) + data)
+            time.sleep(0.5)
+        except OSError:
+            pass
+    return respond
+
+
+@pytest.mark.parametrize("extra", [
+    b"Sec-WebSocket-Extensions: permessage-deflate\r\n",       # RFC 6455 §4.1: never offered
+    b"Sec-WebSocket-Extensions: \r\n",
+], ids=["deflate", "empty"])
+def test_ws_client_refuses_an_extension_it_did_not_offer(raw_server, extra):
+    s = raw_server(echo_after(lambda request: upgrade_answer(request, extra)))
+    code, out = run("ws-client", f"ws://127.0.0.1:{s.port}/", stdin=b"x\n")
+    assert code == 1 and "error: WebSocket: the server chose an extension we did not offer" in out, out
+
+
+@pytest.mark.parametrize("offered, chosen, ok", [
+    (None, b"Sec-WebSocket-Protocol: chat\r\n", False),                     # none offered
+    ("chat, superchat", b"Sec-WebSocket-Protocol: other\r\n", False),       # not among them
+    ("chat, superchat", b"Sec-WebSocket-Protocol: chat, superchat\r\n", False),   # the whole list
+    ("chat, superchat", b"Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: superchat\r\n", False),  # two lines
+    ("chat, superchat", b"Sec-WebSocket-Protocol: superchat\r\n", True),
+    ("chat, superchat", b"", True),                                          # none chosen: allowed
+], ids=["none-offered", "another", "the-list", "two-lines", "one-offered", "none-chosen"])
+def test_ws_client_takes_only_one_subprotocol_it_offered(raw_server, offered, chosen, ok):
+    s = raw_server(echo_after(lambda request: upgrade_answer(request, chosen)))
+    extra = ("--protocol", offered) if offered else ()
+    code, out = run("ws-client", *extra, f"ws://127.0.0.1:{s.port}/", stdin=b"x\n")
+    if ok:
+        assert code == 0 and out.splitlines()[0] == "x", out
+    else:
+        assert code == 1 and "error: WebSocket: the server chose a subprotocol we did not offer" in out, out
+
+
+def test_ws_client_refuses_two_accept_lines(raw_server):
+    # RFC 6455 §11.3.3: Sec-WebSocket-Accept appears once; the good one first does not help.
+    s = raw_server(echo_after(lambda request: upgrade_answer(request, b"Sec-WebSocket-Accept: x\r\n")))
+    code, out = run("ws-client", f"ws://127.0.0.1:{s.port}/", stdin=b"x\n")
+    assert code == 1 and "error: WebSocket: wrong Sec-WebSocket-Accept" in out, out
+
+
 def test_ws_client_refuses_a_200(raw_server):
     s = raw_server(lambda conn, request: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno"))
     code, out = run("ws-client", f"ws://127.0.0.1:{s.port}/", stdin=b"x\n")
@@ -277,10 +343,34 @@ def test_fetch_reports_a_close_mid_response(raw_server):
     assert code == 1 and "error: HTTP: connection closed before the response was complete" in out
 
 
-def test_fetch_reports_a_malformed_response(raw_server):
-    s = raw_server(lambda conn, request: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\nbroken\r\n\r\n"))
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\nbroken\r\n\r\n",
+    b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",          # RFC 9112 §4: 3DIGIT, then SP
+    b"HTTP/1.1 200x\r\nContent-Length: 0\r\n\r\n",
+], ids=["bare-lf", "four-digits", "200x"])
+def test_fetch_reports_a_malformed_response(raw_server, head):
+    s = raw_server(lambda conn, request: conn.sendall(head))
     code, out = run("fetch", f"http://127.0.0.1:{s.port}/")
-    assert code == 1 and "error: HTTP: malformed response" in out
+    assert code == 1 and "error: HTTP: malformed response" in out, out
+
+
+@pytest.mark.parametrize("pace", ["stalled", "dripping"])
+def test_fetch_stream_is_bounded_by_the_timeout(raw_server, pace):
+    """--timeout-ms bounds the whole answer, its streamed body too: a server that stops
+    after the head and part of the body, or drips a byte every 100 ms (which an idle
+    timeout would never end), is left in time."""
+    def slow(conn, request):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
+        for _ in range(100):
+            time.sleep(0.1)
+            if pace == "dripping":
+                conn.sendall(b"x")
+    s = raw_server(slow)
+    started = time.time()
+    code, out = run("fetch", "--stream", "--timeout-ms", str(int(1500 * SLOW)), f"http://127.0.0.1:{s.port}/")
+    assert code == 1 and out.startswith("status 200\n" + "x" * 1000), out[:200]
+    assert "error: the response was not complete in time" in out
+    assert time.time() - started < 1.5 * SLOW + 3 * SLOW
 
 
 # ---- against nginx, HTTP and HTTPS --------------------------------------------------------------
@@ -488,15 +578,8 @@ def test_reconnecting_client_comes_back_within_the_backoff(start_server):
 
 
 def test_a_hundred_reconnects_keep_memory_flat(raw_server):
-    import base64
-    import hashlib
-
     def accept_then_close(conn, request):
-        key = next(line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
-                   if line.lower().startswith(b"sec-websocket-key:"))
-        accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
-        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+        conn.sendall(upgrade_answer(request))
         conn.sendall(bytes([0x88, 0x02, 0x03, 0xE8]))   # close 1000, then the socket closes
         time.sleep(0.05)
     s = raw_server(accept_then_close)

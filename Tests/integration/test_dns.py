@@ -1,7 +1,8 @@
 """The non-blocking DNS resolver (issue 11) against a real DNS server the test starts on
 127.0.0.1 at a port the kernel picks, built with dnslib: A, AAAA and the preference
 between them, NXDOMAIN, no answer (timeout after the retries), a spoofed answer with a
-wrong ID, a cut-short packet, a compression loop, and the TC bit. The client is `fetch`
+wrong ID, a cut-short packet, a compression loop, the TC bit, and answers over 512
+bytes without it. The client is `fetch`
 (through `--dns udp://127.0.0.1:PORT`) asking for an HTTP server on loopback, so a right
 answer shows as the server's page and a wrong one as an error. Every board (under qemu
 for ARM)."""
@@ -220,3 +221,34 @@ def test_a_name_that_cannot_be_asked_fails_at_once(dns, pages):
     code, out = fetch(server, "bad_name!.test", pages)
     assert code == 1 and "cannot resolve" in out
     assert server.queries == {}
+
+
+def oversized(*rrs):
+    """An answer over UDP's 512 bytes without TC (servers that ignore the limit): the
+    records as given, every type, and no truncation flag."""
+    def answer(query):
+        reply = query.reply()
+        for rr in rrs:
+            reply.add_answer(rr)
+        packet = reply.pack()
+        assert len(packet) > 512 and not reply.header.tc
+        return [packet]
+    return answer
+
+
+def test_an_answer_over_512_bytes_without_tc_uses_the_records_that_fit(dns, pages):
+    # 40 A records, 666 bytes: the first ones arrive whole in the 512-byte read.
+    many = [a("many.test", "127.0.0.1")] + [a("many.test", f"127.0.0.{i}") for i in range(2, 41)]
+    server = dns({"many.test": oversized(*many)})
+    assert fetch(server, "many.test", pages) == (0, "status 200\nv4")
+    assert server.queries["many.test"] == ["A"]             # asked once: the answer was taken
+
+
+def test_an_answer_over_512_bytes_with_no_address_in_reach_is_as_tc(dns, pages):
+    from dnslib import TXT
+    # A 600-byte TXT record first: nothing of our type arrives whole, as if TC were set.
+    big = RR("far.test", QTYPE.TXT, rdata=TXT(["x" * 200, "y" * 200, "z" * 200]), ttl=60)
+    server = dns({"far.test": oversized(big, a("far.test", "127.0.0.1"))})
+    code, out = fetch(server, "far.test", pages)
+    assert code == 1 and "error: dns: truncated answer" in out
+    assert server.queries["far.test"] == ["A"]

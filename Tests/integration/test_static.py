@@ -156,6 +156,37 @@ def test_traversal_corpus_never_leaves_the_root(files, path):
     assert files.alive()
 
 
+def test_absolute_form_targets_are_served_by_their_path(files):
+    """RFC 9112 §3.2.2: a server must accept "GET http://host/path"; the path is what is
+    served, and the target's host wins over Host (§7.2)."""
+    def get(target, host=b"b"):
+        c = RawClient(files.connect())
+        c.send(b"GET " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
+        status, _, body = c.response()
+        c.close()
+        return status, body
+    assert get(b"http://b/css/site.css") == (200, b"body { color: teal }\n")
+    assert get(b"HTTP://elsewhere:8080/css/site.css?v=1", host=b"b") == (200, b"body { color: teal }\n")
+    assert get(b"http://b") == (200, b"<h1>board</h1>\n")                     # empty path: "/"
+    assert get(b"http://b?x=1") == (200, b"<h1>board</h1>\n")
+    assert get(b"http://b/docs/a%20%26%20b.txt") == (200, b"amp\n")
+    for bad in (b"http://", b"http:///index.html", b"http://u:p@b/index.html", b"http:/index.html",
+                b"http://b:x/index.html", b"ftp://b/index.html"):
+        assert get(bad)[0] == 400, bad
+
+
+def test_traversal_corpus_in_absolute_form_never_leaves_the_root(files):
+    for path in TRAVERSAL:
+        c = RawClient(files.connect())
+        c.send(b"GET http://b" + path.encode() + b" HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
+        reply = read_to_eof(c.sock)
+        c.close()
+        status = int(reply.split(b" ", 2)[1])
+        assert status in (400, 403, 404, 414), (path, reply[:200])
+        assert SECRET not in reply and b"root:" not in reply
+    assert files.alive()
+
+
 def test_a_nul_byte_in_the_path_is_refused(files):
     c = RawClient(files.connect())
     c.send(b"GET /index.html\x00.txt HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")

@@ -156,6 +156,28 @@ def test_bad_upgrades_stay_http(echo):
     assert wrong.startswith(b"HTTP/1.1 426") and b"Sec-WebSocket-Version: 13\r\n" in wrong
 
 
+@pytest.mark.parametrize("lines", [
+    # RFC 6455 §11.3.1: Sec-WebSocket-Key exactly once, even twice the same.
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n"
+    b"Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n",
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n",
+    # §11.3.5: Sec-WebSocket-Version once in a request.
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Version: 8\r\n"
+    b"Upgrade: websocket\r\n",
+    # One Upgrade line: which one counts must not depend on who reads the request.
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n"
+    b"Upgrade: h2c\r\n",
+], ids=["two-keys", "same-key-twice", "two-versions", "two-upgrades"])
+def test_repeated_handshake_fields_are_refused(echo, lines):
+    s = socket.create_connection(("127.0.0.1", echo.port()), timeout=10 * SLOW)
+    s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n" + lines + b"\r\n")
+    answer = s.recv(4096)
+    s.close()
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+    still_served(echo)
+
+
 def test_pings_are_answered_and_do_not_pile_up(echo):
     s = raw_ws(echo)
     s.sendall(frame(9, b"ping payload"))

@@ -121,6 +121,9 @@ int mk_peer_addr(int fd, mk_addr *out);
 /// read/send without SIGPIPE; return bytes or -errno.
 long mk_read(int fd, void *buf, size_t len);
 long mk_send(int fd, const void *buf, size_t len);
+/// One datagram into buf; returns its whole length (more than len when it was cut to
+/// fit: recv with MSG_TRUNC) or -errno.
+long mk_recv_datagram(int fd, void *buf, size_t len);
 /// Two pieces in one system call (sendmsg with MSG_NOSIGNAL).
 long mk_send2(int fd, const void *a, size_t alen, const void *b, size_t blen);
 

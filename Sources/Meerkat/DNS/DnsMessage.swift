@@ -80,9 +80,12 @@ enum DnsMessage {
     }
 
     /// Reads an answer to query `id` for `name`/`type`. Addresses go to `addresses`
-    /// (16 bytes each).
+    /// (16 bytes each). `cut`: the datagram was longer than the buffer and `packet` is
+    /// its start (a server that sent more than UDP's 512 bytes without setting TC): the
+    /// records that arrived whole are used, and one that runs off the end is where the
+    /// cut fell, not a fault.
     static func parseAnswer(_ packet: UnsafeRawBufferPointer, id: UInt16, name: ByteView, type: UInt16,
-                            addresses: UnsafeMutableRawBufferPointer) -> Answer {
+                            addresses: UnsafeMutableRawBufferPointer, cut: Bool = false) -> Answer {
         let n = packet.count
         guard n >= 12 else { return .ignored("shorter than a header") }
         let p = packet.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -107,12 +110,16 @@ enum DnsMessage {
         // Answers: records of our type whose owner is the name or a CNAME target of it.
         var owner = 12   // offset of the name the records must belong to
         var found = 0
+        // Past the end of a cut datagram: what was found, or TC's answer when nothing was.
+        func pastTheEnd(_ why: StaticString) -> Answer {
+            cut ? (found > 0 ? .addresses(count: found) : .truncated) : .ignored(why)
+        }
         for _ in 0..<answers {
-            guard let end = skipName(p, n, at), end + 10 <= n else { return .ignored("record outside the packet") }
+            guard let end = skipName(p, n, at), end + 10 <= n else { return pastTheEnd("record outside the packet") }
             let rtype = u16(end), rclass = u16(end + 2)
             let rdlength = Int(u16(end + 8))
             let rdata = end + 10
-            guard rdata + rdlength <= n else { return .ignored("record data outside the packet") }
+            guard rdata + rdlength <= n else { return pastTheEnd("record data outside the packet") }
             if rclass == classIN && sameName(p, n, at, owner) {
                 if rtype == typeCNAME {
                     guard skipName(p, n, rdata) != nil else { return .ignored("bad CNAME") }

@@ -4,8 +4,9 @@ import CMeerkat
 /// name at a time), allocated once with the client table. One UDP socket, connected to
 /// the nameserver so the kernel drops datagrams from anyone else, serves every query.
 struct DnsQueries {
-    /// The largest answer read: a plain DNS message over UDP is at most 512 bytes; a
-    /// longer datagram is cut to this and then fails the size checks.
+    /// The largest answer read: a plain DNS message over UDP is at most 512 bytes (RFC
+    /// 1035 §4.2.1; we send no EDNS). A longer datagram is cut to this, and the records
+    /// that fit whole are used (`DnsMessage.parseAnswer`'s `cut`).
     static let packetSize = 512
 
     let capacity: Int

@@ -88,17 +88,19 @@ extension Manager {
     /// Reads every datagram waiting on the resolver socket and acts on the good ones.
     func readAnswers() {
         while true {
-            let n = mk_read(dns.fd, dns.packet.baseAddress, dns.packet.count)
-            if n < 0 && (-n == Int(EAGAIN) || -n == Int(EINTR)) { return }
+            let length = mk_recv_datagram(dns.fd, dns.packet.baseAddress, dns.packet.count)
+            if length < 0 && (-length == Int(EAGAIN) || -length == Int(EINTR)) { return }
             // ECONNREFUSED: the nameserver's port is closed (ICMP); the timeout retries.
-            guard n >= 2 else { continue }
+            guard length >= 2 else { continue }
+            // Longer than the buffer: cut to it, and parsed as far as it goes.
+            let n = min(length, dns.packet.count)
             let p = dns.packet.baseAddress!.assumingMemoryBound(to: UInt8.self)
             guard let e = dns.entry(for: UInt16(p[0]) << 8 | UInt16(p[1])) else { continue }
             var name = clients.entries[Int(e)].name
             let answer = name.withUTF8 { nameBytes in
                 DnsMessage.parseAnswer(UnsafeRawBufferPointer(start: dns.packet.baseAddress, count: Int(n)),
                                        id: dns.ids[Int(e)], name: ByteView(UnsafeRawBufferPointer(nameBytes)),
-                                       type: dns.types[Int(e)], addresses: dns.addresses)
+                                       type: dns.types[Int(e)], addresses: dns.addresses, cut: length > n)
             }
             take(answer, for: e)
         }

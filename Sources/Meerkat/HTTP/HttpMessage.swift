@@ -20,8 +20,15 @@ public struct HttpMessage {
     }
 
     public var method: ByteView { view(head.methodStart, head.methodEnd) }
-    /// The path, without the query string (as in the docs).
-    public var uri: ByteView { view(head.methodEnd + 1, head.pathEnd) }
+    /// The path, without the query string (as in the docs). For an absolute-form target
+    /// ("GET http://host/a?b HTTP/1.1", RFC 9112 §3.2.2) the path alone: "/a" ("/" for
+    /// "http://host").
+    public var uri: ByteView { view(head.pathStart, head.pathEnd) }
+    /// The host the request is for: an absolute-form target's authority, which RFC 9112
+    /// §3.2.2 says wins over the Host header, else the Host header (nil without one).
+    public var host: ByteView? {
+        head.authorityEnd > head.authorityStart ? view(head.authorityStart, head.authorityEnd) : header("Host")
+    }
     /// The query string, without '?'.
     public var query: ByteView { view(head.queryStart, head.targetEnd) }
     public var proto: ByteView { view(head.protoStart, head.protoEnd) }
@@ -52,6 +59,16 @@ public struct HttpMessage {
             }
         }
         return nil
+    }
+
+    /// How many header lines are named `name` (any case): for the fields that must
+    /// appear once (RFC 6455's Sec-WebSocket-Key, -Accept, -Protocol in a 101…).
+    public func headerCount(_ name: StaticString) -> Int {
+        var n = 0
+        for f in fields where Int(f.nameLength) == name.utf8CodeUnitCount {
+            if view(f.nameStart, f.nameStart + f.nameLength).equalsIgnoringCase(name) { n += 1 }
+        }
+        return n
     }
 
     /// Every header as (name, value) views, in order.

@@ -21,7 +21,10 @@ enum BodyKind: Equatable {
 /// connection must know to frame the body and the reply.
 struct RequestHead: Equatable {
     var methodStart: Int32 = 0, methodEnd: Int32 = 0
+    var pathStart: Int32 = 0        // the path: the target's start, or past an absolute-form's authority
     var pathEnd: Int32 = 0          // the request target up to '?'
+    var authorityStart: Int32 = 0   // an absolute-form target's host[:port] (empty otherwise)
+    var authorityEnd: Int32 = 0
     var queryStart: Int32 = 0       // after '?' (== targetEnd when there is none)
     var targetEnd: Int32 = 0
     var protoStart: Int32 = 0, protoEnd: Int32 = 0
@@ -77,8 +80,26 @@ enum HttpParser {
         if i == n { return .incomplete }
         guard p[i] == ASCII.space, i > targetStart else { return .failed(400) }
         head.targetEnd = Int32(i)
+        head.pathStart = Int32(targetStart)
         head.pathEnd = Int32(question >= 0 ? question : i)
         head.queryStart = Int32(question >= 0 ? question + 1 : i)
+        // Absolute-form ("GET http://host/a HTTP/1.1"): a server must accept it (RFC 9112
+        // §3.2.2), so every handler's `hm.uri` is its path. Origin-form, the usual case,
+        // starts with '/' and costs this one compare. (CONNECT's host:port is not one.)
+        if p[targetStart] != UInt8(ascii: "/")
+            && ByteView(base: p + Int(head.methodStart), count: Int(head.methodEnd - head.methodStart)) != "CONNECT" {
+            switch absoluteForm(p, targetStart, Int(head.pathEnd)) {
+            case .notAbsolute: break
+            case .malformed: return .failed(400)
+            case let .path(authorityStart, authorityEnd):
+                head.authorityStart = Int32(authorityStart)
+                head.authorityEnd = Int32(authorityEnd)
+                // An empty path is "/" (RFC 9110 §4.2.3): the second slash of "//" spells
+                // it, so `uri` stays a view into the buffer.
+                head.pathStart = Int32(authorityEnd == Int(head.pathEnd) ? authorityStart - 1 : authorityEnd)
+                if authorityEnd == Int(head.pathEnd) { head.pathEnd = Int32(authorityStart) }
+            }
+        }
         i += 1
         head.protoStart = Int32(i)
         // "HTTP/" DIGIT "." DIGIT
@@ -129,6 +150,56 @@ enum HttpParser {
         let method = ByteView(base: p + Int(head.methodStart), count: Int(head.methodEnd - head.methodStart))
         head.isHead = method == "HEAD"
         return .complete(head)
+    }
+
+    enum AbsoluteForm: Equatable {
+        /// No scheme: "*", a relative path the handlers refuse: left as they were.
+        case notAbsolute
+        /// A scheme, but not an http(s) URI with a host: 400.
+        case malformed
+        /// Where the authority (host[:port]) ends is where the path starts.
+        case path(authorityStart: Int, authorityEnd: Int)
+    }
+
+    /// Reads `scheme "://" authority` at the start of the target's path part
+    /// (`start..<end`, the query excluded). Only http and https are served, and an http(s)
+    /// URI without a host is invalid (RFC 9110 §4.2.1), as is userinfo (§4.2.4: the
+    /// `@` is not an authority character here).
+    static func absoluteForm(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> AbsoluteForm {
+        // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1)
+        var i = start
+        while i < end && (ASCII.isAlpha(p[i]) || i > start && (ASCII.isDigit(p[i]) || p[i] == UInt8(ascii: "+")
+                                                              || p[i] == UInt8(ascii: "-") || p[i] == UInt8(ascii: "."))) {
+            i += 1
+        }
+        guard i > start, i < end, p[i] == ASCII.colon else { return .notAbsolute }
+        let scheme = ByteView(base: p + start, count: i - start)
+        guard scheme.equalsIgnoringCase("http") || scheme.equalsIgnoringCase("https"),
+              i + 2 < end, p[i + 1] == UInt8(ascii: "/"), p[i + 2] == UInt8(ascii: "/") else { return .malformed }
+        let authorityStart = i + 3
+        var k = authorityStart
+        while k < end && p[k] != UInt8(ascii: "/") { k += 1 }
+        return isAuthority(p, authorityStart, k) ? .path(authorityStart: authorityStart, authorityEnd: k) : .malformed
+    }
+
+    /// host [":" port] (RFC 3986 §3.2.2): a non-empty reg-name or IPv4 address, or an IP
+    /// literal in brackets; the port digits only.
+    private static func isAuthority(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        var i = start
+        if i < end && p[i] == UInt8(ascii: "[") {
+            i += 1
+            while i < end && (ASCII.hexValue(p[i]) != nil || p[i] == ASCII.colon || p[i] == UInt8(ascii: ".")) { i += 1 }
+            guard i > start + 1, i < end, p[i] == UInt8(ascii: "]") else { return false }
+            i += 1
+        } else {
+            while i < end && ASCII.isRegNameChar(p[i]) { i += 1 }
+            guard i > start else { return false }
+        }
+        if i < end && p[i] == ASCII.colon {
+            i += 1
+            while i < end && ASCII.isDigit(p[i]) { i += 1 }
+        }
+        return i == end
     }
 
     /// What the header lines said that framing and the connection depend on.

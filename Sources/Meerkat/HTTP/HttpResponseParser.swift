@@ -51,11 +51,16 @@ enum HttpResponseParser {
         r.head.methodEnd = 8
         r.status = Int(p[9] - 48) * 100 + Int(p[10] - 48) * 10 + Int(p[11] - 48)
         guard r.status >= 100 else { return .failed }
+        r.head.pathStart = 9
         r.head.pathEnd = 12
         r.head.queryStart = 12
         r.head.targetEnd = 12
+        // RFC 9112 §4: exactly three digits, then SP (or, for a missing reason, the CR):
+        // "2000 OK" and "200x" are not 200.
         i = 12
-        if i < n && p[i] == ASCII.space { i += 1 }
+        if i == n { return .incomplete }
+        guard p[i] == ASCII.space || p[i] == ASCII.cr else { return .failed }
+        if p[i] == ASCII.space { i += 1 }
         r.head.protoStart = Int32(i)
         while i < n && (p[i] >= 0x20 && p[i] != 0x7F || p[i] == ASCII.tab) { i += 1 }
         if i == n { return i > 4096 ? .failed : .incomplete }

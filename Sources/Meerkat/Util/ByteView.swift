@@ -120,6 +120,22 @@ enum ASCII {
     @inline(__always) static func lower(_ c: UInt8) -> UInt8 { (c >= 65 && c <= 90) ? c | 0x20 : c }
     @inline(__always) static func isSpaceOrTab(_ c: UInt8) -> Bool { c == space || c == tab }
     @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+    @inline(__always) static func isAlpha(_ c: UInt8) -> Bool { c | 0x20 >= 97 && c | 0x20 <= 122 }
+
+    /// RFC 3986 reg-name: unreserved (letters, digits, - . _ ~), % of pct-encoded, and
+    /// the sub-delims ! $ & ' ( ) * + , ; =.
+    static func isRegNameChar(_ c: UInt8) -> Bool {
+        if isAlpha(c) || isDigit(c) { return true }
+        switch c {
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"),
+             UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+             UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
+             UInt8(ascii: "="):
+            return true
+        default:
+            return false
+        }
+    }
 
     /// Value of a hex digit, or nil.
     @inline(__always) static func hexValue(_ c: UInt8) -> UInt8? {

@@ -2,8 +2,9 @@ import CMeerkat
 
 /// The client's side of the WebSocket handshake (RFC 6455 §4.1): an upgrade request with
 /// a fresh random key, and a 101 answer checked for Upgrade, Connection, the
-/// Sec-WebSocket-Accept the key calls for, and a subprotocol among those offered. Then
-/// the connection runs the same frame code as the server side, masking what it sends.
+/// Sec-WebSocket-Accept the key calls for, a subprotocol among those offered, and no
+/// extension (none is offered). Then the connection runs the same frame code as the
+/// server side, masking what it sends.
 extension Manager {
     func sendUpgradeRequest(_ s: Int32) {
         let e = Int(slots[Int(s)].client)
@@ -70,9 +71,19 @@ extension Manager {
         guard hm.status == 101 else { return "WebSocket: the server did not switch protocols (no 101)" }
         guard hm.header("Upgrade")?.containsToken("websocket") == true else { return "WebSocket: 101 without Upgrade: websocket" }
         guard hm.header("Connection")?.containsToken("upgrade") == true else { return "WebSocket: 101 without Connection: Upgrade" }
-        guard let accept = hm.header("Sec-WebSocket-Accept")?.trimmingSpaces(), accept.count == 28,
+        guard hm.headerCount("Sec-WebSocket-Accept") == 1, let accept = hm.header("Sec-WebSocket-Accept")?.trimmingSpaces(),
+              accept.count == 28,
               withUnsafeBytes(of: &clients.entries[e].accept, { accept.equals(UnsafeRawBufferPointer(rebasing: $0[0..<28])) })
         else { return "WebSocket: wrong Sec-WebSocket-Accept" }
+        // RFC 6455 §4.1: an extension or subprotocol the client did not offer fails the
+        // connection. This client offers no extension, so any is one it did not offer.
+        guard hm.headerCount("Sec-WebSocket-Extensions") == 0 else {
+            return "WebSocket: the server chose an extension we did not offer"
+        }
+        // One subprotocol, in one line (§11.3.4), from our list.
+        guard hm.headerCount("Sec-WebSocket-Protocol") <= 1 else {
+            return "WebSocket: the server chose a subprotocol we did not offer"
+        }
         if let chosen = hm.header("Sec-WebSocket-Protocol") {
             var offered = false
             var list = clients.entries[e].protocols

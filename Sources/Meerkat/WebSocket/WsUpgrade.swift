@@ -21,10 +21,14 @@ extension Manager {
     func upgrade(_ s: Int32, _ hm: HttpMessage, headers: KeyValuePairs<String, String>, protocols: [StaticString]) -> Bool {
         guard slots[Int(s)].kind == .connection, slots[Int(s)].proto == .http,
               !slots[Int(s)].flags.contains(.answered) else { return false }
+        // Exactly one Sec-WebSocket-Key and Sec-WebSocket-Version (RFC 6455 §11.3.1,
+        // §11.3.5), and one Upgrade line, so no two readers of the request can take
+        // different lines for the one that counts.
         guard hm.method == "GET", hm.proto == "HTTP/1.1",
-              hm.header("Upgrade")?.containsToken("websocket") == true,
+              hm.headerCount("Upgrade") == 1, hm.header("Upgrade")?.containsToken("websocket") == true,
               hm.header("Connection")?.containsToken("upgrade") == true,
-              let key = hm.header("Sec-WebSocket-Key")?.trimmingSpaces() else {
+              hm.headerCount("Sec-WebSocket-Key") == 1, let key = hm.header("Sec-WebSocket-Key")?.trimmingSpaces(),
+              hm.headerCount("Sec-WebSocket-Version") <= 1 else {
             try? handlerReply(s, status: 400, body: StaticString("Bad WebSocket upgrade\n").rawBuffer, owner: .immortal, headers: [:])
             return false
         }

@@ -8,7 +8,7 @@
 #endif
 
 struct CodecVector {
-    enum Codec { case head, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, staticPath, range, httpDate, multipart, mqtt }
+    enum Codec { case head, target, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, dnsACut, staticPath, range, httpDate, multipart, mqtt }
     let codec: Codec
     let name: StaticString
     let input: StaticString
@@ -20,7 +20,7 @@ extension CodecVector {
     /// UTF-8, DNS, MQTT) hex pairs separated by spaces (a StaticString can only hold UTF-8).
     var bytes: [UInt8] {
         let text = UnsafeBufferPointer(start: input.utf8Start, count: input.utf8CodeUnitCount)
-        guard codec == .wsFrame || codec == .utf8 || codec == .dnsA || codec == .mqtt else { return Array(text) }
+        guard codec == .wsFrame || codec == .utf8 || codec == .dnsA || codec == .dnsACut || codec == .mqtt else { return Array(text) }
         var out: [UInt8] = []
         var value: UInt8 = 0, digits = 0
         for c in text {
@@ -57,9 +57,11 @@ enum CodecVectors {
         let buf = UnsafeMutableRawBufferPointer(rebasing: copy[0..<count])
         switch codec {
         case .head: return headAnswer(UnsafeRawBufferPointer(buf))
+        case .target: return targetAnswer(UnsafeRawBufferPointer(buf))
         case .response: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: false)
         case .responseToHead: return responseAnswer(UnsafeRawBufferPointer(buf), toHead: true)
         case .dnsA: return dnsAnswer(UnsafeRawBufferPointer(buf))
+        case .dnsACut: return dnsAnswer(UnsafeRawBufferPointer(buf), cut: true)
         case .staticPath: return staticPathAnswer(UnsafeRawBufferPointer(buf))
         case .range: return rangeAnswer(UnsafeRawBufferPointer(buf))
         case .httpDate: return httpDateAnswer(UnsafeRawBufferPointer(buf))
@@ -97,7 +99,24 @@ enum CodecVectors {
             for f in fields[0..<h.headerCount] {
                 sum = sum &* 31 &+ UInt32(bitPattern: f.nameStart &+ f.nameLength &* 7 &+ f.valueStart &* 13 &+ f.valueLength)
             }
-            return text + " fields:\(h.headerCount)/\(sum) target:\(h.pathEnd)/\(h.queryStart)/\(h.targetEnd)"
+            return text + " fields:\(h.headerCount)/\(sum) target:\(h.pathStart)/\(h.pathEnd)/\(h.queryStart)/\(h.targetEnd)"
+                + " authority:\(h.authorityStart)/\(h.authorityEnd)"
+        }
+    }
+
+    /// What a handler sees of a request's target: `hm.uri`, `hm.query` and `hm.host`.
+    static func targetAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        let fields = UnsafeMutableBufferPointer<HeaderField>.allocate(capacity: 16)
+        defer { fields.deallocate() }
+        fields.initialize(repeating: HeaderField())
+        switch HttpParser.parseHead(buf, fields: fields, maxURILength: 256) {
+        case .incomplete: return "incomplete"
+        case let .failed(status): return "fail \(status)"
+        case let .complete(h):
+            let hm = HttpMessage(base: buf.baseAddress!.assumingMemoryBound(to: UInt8.self), head: h,
+                                 fields: UnsafeBufferPointer(fields), body: .empty)
+            return "uri:" + printable(hm.uri.buffer) + " query:" + printable(hm.query.buffer)
+                + " host:" + (hm.host.map { printable($0.buffer) } ?? "none")
         }
     }
 
@@ -191,12 +210,13 @@ enum CodecVectors {
         }
     }
 
-    static func dnsAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+    /// `cut`: the datagram was longer than the resolver's buffer, and this is its start.
+    static func dnsAnswer(_ buf: UnsafeRawBufferPointer, cut: Bool = false) -> String {
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
         defer { out.deallocate() }
         let name: StaticString = "example.com"
         let answer = DnsMessage.parseAnswer(buf, id: 0x1234, name: ByteView(name.rawBuffer), type: DnsMessage.typeA,
-                                            addresses: out)
+                                            addresses: out, cut: cut)
         guard case .addresses = answer else { return answer.summary }
         let digits: StaticString = "0123456789abcdef"
         var hex = ""
@@ -405,6 +425,19 @@ enum CodecVectors {
               expected: "ignored: record data outside the packet"),
         .init(codec: .dnsA, name: "DNS truncated (TC)", input: "12 34 83 80 00 01 00 00 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01",
               expected: "failed: truncated answer"),
+        // A datagram over 512 bytes without TC, cut to the resolver's buffer: the records
+        // that arrived whole are used; none whole is TC's answer. Not cut, the same bytes
+        // are malformed.
+        .init(codec: .dnsACut, name: "DNS cut in the third record", input: "12 34 81 80 00 01 00 03 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 07 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 08 c0 0c 00 01 00 01",
+              expected: "addresses 2 c0000207"),
+        .init(codec: .dnsA, name: "DNS the same, not cut", input: "12 34 81 80 00 01 00 03 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 07 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 08 c0 0c 00 01 00 01",
+              expected: "ignored: record outside the packet"),
+        .init(codec: .dnsACut, name: "DNS cut in the first record's data", input: "12 34 81 80 00 01 00 03 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00",
+              expected: "failed: truncated answer"),
+        .init(codec: .dnsACut, name: "DNS cut after the answers", input: "12 34 81 80 00 01 00 01 00 00 00 01 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 01 00 01 00 00 0e 10 00 04 c0 00 02 07 c0 0c 00 10",
+              expected: "addresses 1 c0000207"),
+        .init(codec: .dnsACut, name: "DNS cut: a CNAME, its target's record cut", input: "12 34 81 80 00 01 00 02 00 00 00 00 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01 c0 0c 00 05 00 01 00 00 0e 10 00 04 01 78 c0 0c c0 29 00 01 00 01 00 00",
+              expected: "failed: truncated answer"),
         // Responses (the HTTP client): framing by RFC 9112 §6.3, numbers as on the server.
         .init(codec: .response, name: "200 with length", input: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
               expected: "ok 200 length:5 head:38 keep:1 fields:1"),
@@ -440,6 +473,13 @@ enum CodecVectors {
         .init(codec: .response, name: "HTTP/2 status line", input: "HTTP/2 200\r\n\r\n", expected: "fail"),
         .init(codec: .response, name: "two-digit status", input: "HTTP/1.1 20 OK\r\n\r\n", expected: "fail"),
         .init(codec: .response, name: "status 099", input: "HTTP/1.1 099 x\r\n\r\n", expected: "fail"),
+        // RFC 9112 §4: status-line = HTTP-version SP 3DIGIT SP [reason-phrase].
+        .init(codec: .response, name: "four-digit status", input: "HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n", expected: "fail"),
+        .init(codec: .response, name: "letter after the status", input: "HTTP/1.1 200x\r\nContent-Length: 0\r\n\r\n", expected: "fail"),
+        .init(codec: .response, name: "tab after the status", input: "HTTP/1.1 200\tOK\r\nContent-Length: 0\r\n\r\n", expected: "fail"),
+        .init(codec: .response, name: "empty reason after SP", input: "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n",
+              expected: "ok 200 none head:36 keep:1 fields:1"),
+        .init(codec: .response, name: "cut after the status", input: "HTTP/1.1 200", expected: "incomplete"),
         .init(codec: .response, name: "bare LF", input: "HTTP/1.1 200 OK\nContent-Length: 0\n\n", expected: "fail"),
         .init(codec: .response, name: "not HTTP", input: "SSH-2.0-OpenSSH\r\n", expected: "fail"),
         .init(codec: .response, name: "cut in the status line", input: "HTTP/1.1 20", expected: "incomplete"),
@@ -501,6 +541,39 @@ enum CodecVectors {
               expected: "ok length:5 head:69 keep:1 expect"),
         .init(codec: .head, name: "Expect ignored in HTTP/1.0", input: "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
               expected: "ok length:5 head:60 keep:0"),
+        // Request targets (RFC 9112 §3.2): absolute-form must be accepted, its path is
+        // `uri` for every handler, and its authority wins over Host (§3.2.2).
+        .init(codec: .target, name: "origin-form", input: "GET /a/b?c=d HTTP/1.1\r\nHost: h\r\n\r\n",
+              expected: "uri:/a/b query:c=d host:h"),
+        .init(codec: .target, name: "absolute-form", input: "GET http://x/a HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/a query: host:x"),
+        .init(codec: .target, name: "absolute-form: its authority, not Host", input: "GET http://board:8080/a/b?q=1 HTTP/1.1\r\nHost: elsewhere\r\n\r\n",
+              expected: "uri:/a/b query:q=1 host:board:8080"),
+        .init(codec: .target, name: "absolute-form, scheme in capitals, https", input: "GET HTTPS://x/ HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/ query: host:x"),
+        .init(codec: .target, name: "absolute-form, empty path is /", input: "GET http://x HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/ query: host:x"),
+        .init(codec: .target, name: "absolute-form, empty path and a query", input: "GET http://x?a=/b HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/ query:a=/b host:x"),
+        .init(codec: .target, name: "absolute-form, IPv6 literal", input: "GET http://[::1]:80/a HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/a query: host:[::1]:80"),
+        .init(codec: .target, name: "absolute-form keeps the dot-dot for serveDir to refuse", input: "GET http://x/../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+              expected: "uri:/../etc/passwd query: host:x"),
+        .init(codec: .target, name: "absolute-form in HTTP/1.0, no Host", input: "GET http://x/a HTTP/1.0\r\n\r\n",
+              expected: "uri:/a query: host:x"),
+        .init(codec: .target, name: "absolute-form still needs Host in HTTP/1.1", input: "GET http://x/a HTTP/1.1\r\n\r\n",
+              expected: "fail 400"),
+        .init(codec: .target, name: "no authority", input: "GET http:// HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "empty host, a path", input: "GET http:///a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "port without a host", input: "GET http://:80/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "userinfo", input: "GET http://u:p@x/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "one slash", input: "GET http:/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "letters in the port", input: "GET http://x:8o/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "another scheme", input: "GET ftp://x/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "asterisk-form unchanged", input: "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+              expected: "uri:* query: host:h"),
+        .init(codec: .target, name: "authority-form unchanged", input: "CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n",
+              expected: "uri:h:443 query: host:h"),
         .init(codec: .head, name: "incomplete head", input: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 42949",
               expected: "incomplete"),
 

@@ -15,6 +15,8 @@ include cross/$(BOARD_ARCH).mk
 include cross/embedded.mk
 
 OUT          := build/$(BOARD)
+# Meerkat's version: read from Sources/Meerkat/Version.swift, its one source.
+VERSION      := $(shell bash scripts/version.sh)
 LIB_SOURCES  := $(shell find Sources/Meerkat -name '*.swift' | sort)
 # The apps: Package.swift's `let apps = [...]` line, the one list SwiftPM reads too.
 APPS         := $(shell sed -n 's/^let apps *= *\[\(.*\)\].*/\1/p' Package.swift | tr -d '" ' | tr , ' ')
@@ -24,7 +26,7 @@ APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
 SHIM         := $(wildcard Sources/CMeerkat/*.c Sources/CMeerkat/include/*.h)
 SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o
 
-.PHONY: apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
+.PHONY: FORCE apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -47,9 +49,15 @@ unit:
 
 # ---- firmware (Embedded Swift) ------------------------------------------------------
 
-$(OUT)/gen/BoardProfile.swift: boards/$(BOARD).mk scripts/board-limits.sh
+# The board's Limits, name and git revision (for --version). Made on every run but
+# rewritten only when it changes (a board edit, a commit, the tree made dirty or clean),
+# so the library is recompiled only then.
+$(OUT)/gen/BoardProfile.swift: FORCE
 	@mkdir -p $(dir $@)
-	bash scripts/board-limits.sh boards/$(BOARD).mk > $@
+	@bash scripts/board-limits.sh boards/$(BOARD).mk > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "wrote $@"; fi
+
+FORCE:
 
 $(OUT)/obj/%.o: Sources/CMeerkat/%.c $(SHIM)
 	@mkdir -p $(dir $@)
@@ -260,15 +268,17 @@ tls-ciphers: $(OUT)/bench/tls_ciphers
 size:
 	@bash scripts/size.sh host $(ARM_BOARDS)
 
-## bundle: tarball for BOARD with binaries, a systemd unit each, sizes and an install
-## note (build/BOARD/meerkat-BOARD.tar.gz); with APP=DIR, the same for that app alone
-## (NAME-BOARD.tar.gz next to APP_OUT, installed in /opt/NAME).
+## bundle: tarball for BOARD with binaries, a systemd unit each, sizes, an install note,
+## LICENSE and NOTICE (build/BOARD/meerkat-VERSION-BOARD.tar.gz); with APP=DIR
+## [APP_VERSION=X.Y.Z], the same for that app alone (NAME-APP_VERSION-BOARD.tar.gz next
+## to APP_OUT, installed in /opt/NAME; APP_VERSION defaults to Meerkat's version).
 ifeq ($(APP),)
 bundle: firmware
-	bash scripts/bundle.sh $(BOARD) build/$(BOARD) meerkat $(APP_BINS)
+	bash scripts/bundle.sh $(BOARD) build/$(BOARD) meerkat $(VERSION) $(APP_BINS)
 else
+APP_VERSION ?= $(VERSION)
 bundle: firmware
-	bash scripts/bundle.sh $(BOARD) $(APP_OUT_DIR) $(APP_NAME) $(APP_OUT)
+	bash scripts/bundle.sh $(BOARD) $(APP_OUT_DIR) $(APP_NAME) $(APP_VERSION) $(APP_OUT)
 endif
 
 ## new-app DIR=path [NAME=name]: a starter app repository in DIR, outside this tree

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Turns a board profile (boards/NAME.mk) into the Swift file that gives the firmware
-# its Limits, so boards change sizes without editing Sources.
+# its Limits, so boards change sizes without editing Sources, and tells it its board
+# and git revision (for --version).
 set -euo pipefail
 mk=$1
 get() { sed -n "s/^$1[[:space:]]*:=[[:space:]]*//p" "$mk" | head -n1; }
+board=$(basename "$mk" .mk)
+revision=$(bash "$(dirname "$0")/revision.sh")
 cat <<SWIFT
 // Generated from $mk by scripts/board-limits.sh. Do not edit.
 extension Limits {
@@ -16,5 +19,9 @@ extension Limits {
         l.reclaimGraceMs = $(get BOARD_RECLAIM_GRACE_MS)
         return l
     }
+}
+extension BuildInfo {
+    public static var board: String { "$board" }
+    public static var revision: String { "$revision" }
 }
 SWIFT

@@ -17,10 +17,11 @@ let packedWeb = PackedFS(table: webui_files(&count), count: count)   // web/devi
 _ = try? File.makeFolder(options.dir + "/uploads")
 
 /// The board's status: what /api/status serves and --report sends (--mqtt adds
-/// "online": true, so its will can say false).
+/// "online": true, so its will can say false), with the firmware's Meerkat version.
 func status(online: Bool = false) -> [UInt8] {
     jsonObject { o in
         o.add("name", settings.name)
+        o.add("version", Meerkat.version)
         if online { o.add("online", true) }
         o.add("uptime", uptime)
         o.add("requests", requests)

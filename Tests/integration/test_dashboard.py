@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import BOARD, ROOT, SLOW, RawClient, read_to_eof, start_counted
+from conftest import BOARD, ROOT, SLOW, VERSION, RawClient, read_to_eof, start_counted
 from test_browser import chrome, wait_for  # noqa: F401 (chrome is a fixture)
 from test_static import curl
 
@@ -118,6 +118,7 @@ def test_the_dashboard_in_chromium(board, tmp_path, chrome):
     # The charts get a sample a second over the WebSocket.
     assert wait_for(lambda: int(d.execute_script("return document.body.dataset.samples || 0")) >= 3, 30)
     assert d.execute_script("return document.getElementById('link').textContent") == "live"
+    assert wait_for(lambda: d.find_element("id", "version").text == VERSION), "the footer names the firmware's version"
     # Nothing was asked of anyone but the board.
     resources = d.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert resources and all(r.startswith(base + "/") or r.startswith(f"ws://127.0.0.1:{s.port()}/") for r in resources)

@@ -24,9 +24,9 @@ APP_DIRS     := $(patsubst Sources/%/main.swift,%,$(wildcard Sources/*/main.swif
 UNLISTED     := $(filter-out $(APPS),$(APP_DIRS))
 APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
 SHIM         := $(wildcard Sources/CMeerkat/*.c Sources/CMeerkat/include/*.h)
-SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o
+SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/revision.o
 
-.PHONY: FORCE apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
+.PHONY: FORCE format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -43,19 +43,45 @@ build:
 	swift build
 	$(MAKE) check-embedded
 
+## format: rewrites the Swift files of Sources/ and Tests/ in the committed style
+## (.swift-format, which swift format finds by itself too).
+format:
+	swift format format --in-place --parallel --configuration .swift-format --recursive Sources Tests
+
+## lint: the Swift files against .swift-format (strict: any finding fails), the shell
+## scripts with shellcheck, the Python of scripts/ and Tests/integration with ruff
+## (ruff.toml: the pyflakes rules). All three run, then the first failure counts; a few
+## seconds. A deliberate exception is marked inline with its reason (swift-format-ignore,
+## shellcheck disable=, noqa).
+SHELL_SCRIPTS := $(wildcard scripts/*.sh) .ci/run
+PY_FILES      := $(wildcard scripts/*.py Tests/integration/*.py)
+lint:
+	@status=0; \
+	echo "lint: swift format"; swift format lint --strict --parallel --configuration .swift-format --recursive Sources Tests || status=1; \
+	echo "lint: shellcheck"; shellcheck $(SHELL_SCRIPTS) || status=1; \
+	echo "lint: ruff"; $(PYTHON) -m ruff check --no-cache --quiet $(PY_FILES) || status=1; \
+	exit $$status
+
 ## unit: the host unit tests (Swift Testing).
 unit:
 	swift test
 
 # ---- firmware (Embedded Swift) ------------------------------------------------------
 
-# The board's Limits, name and git revision (for --version). Made on every run but
-# rewritten only when it changes (a board edit, a commit, the tree made dirty or clean),
-# so the library is recompiled only then.
-$(OUT)/gen/BoardProfile.swift: FORCE
+$(OUT)/gen/BoardProfile.swift: boards/$(BOARD).mk scripts/board-limits.sh
 	@mkdir -p $(dir $@)
-	@bash scripts/board-limits.sh boards/$(BOARD).mk > $@.new
-	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "wrote $@"; fi
+	bash scripts/board-limits.sh boards/$(BOARD).mk > $@
+
+# The git revision for --version, in C (mk_build_revision, replacing the shim's weak
+# "unknown"): checked on every run, rewritten only when it changes (a commit, the tree
+# made dirty or clean), and then only relinks the binaries.
+$(OUT)/gen/revision.c: FORCE
+	@mkdir -p $(dir $@)
+	@echo "const char *mk_build_revision(void) { return \"$$(bash scripts/revision.sh)\"; }" > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "$@: $$(bash scripts/revision.sh)"; fi
+
+$(OUT)/obj/revision.o: $(OUT)/gen/revision.c
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -c $< -o $@
 
 FORCE:
 
@@ -204,8 +230,9 @@ build/malloccount.so: Tests/support/malloccount.c
 	@mkdir -p build
 	gcc -O2 -shared -fPIC $< -o $@ -ldl
 
-## test: everything CI checks.
+## test: everything CI checks, the lint first.
 test: deps
+	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) check-embedded
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) codec-vectors BOARD=$(b) &&) true

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Turns a board profile (boards/NAME.mk) into the Swift file that gives the firmware
-# its Limits, so boards change sizes without editing Sources, and tells it its board
-# and git revision (for --version).
+# its Limits, so boards change sizes without editing Sources, and its board's name
+# (for --version).
 set -euo pipefail
 mk=$1
 get() { sed -n "s/^$1[[:space:]]*:=[[:space:]]*//p" "$mk" | head -n1; }
 board=$(basename "$mk" .mk)
-revision=$(bash "$(dirname "$0")/revision.sh")
 cat <<SWIFT
 // Generated from $mk by scripts/board-limits.sh. Do not edit.
 extension Limits {
@@ -22,6 +21,5 @@ extension Limits {
 }
 extension BuildInfo {
     public static var board: String { "$board" }
-    public static var revision: String { "$revision" }
 }
 SWIFT

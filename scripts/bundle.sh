@@ -48,7 +48,10 @@ UNIT
 done
 bash "$here/size.sh" --board "$board" "$@" > "$out/SIZES.md"
 cp "$here/../LICENSE" "$here/../NOTICE" "$out/"
-units=$(cd "$out/systemd" && ls)
+units=""   # the unit files, on one line
+for f in "$out"/systemd/*.service; do
+  if [ -e "$f" ]; then units+="${units:+ }$(basename "$f")"; fi
+done
 unit='<unit>'
 [ "${#servers[@]}" -eq 1 ] && unit=${units%.service}   # one service: its own name below
 cat > "$out/INSTALL.txt" <<NOTE
@@ -60,7 +63,7 @@ $name $version firmware bundle for board '$board' (built with Meerkat $meerkat_v
   sudo systemctl daemon-reload
   sudo systemctl enable --now $unit
 
-Units: $(echo $units)
+Units: $units
 NOTE
 if [ ${#tools[@]} -gt 0 ]; then
   echo "Tools (run by hand, no unit): ${tools[*]} (e.g. bin/ws-client ws://127.0.0.1:8000/ws, bin/fetch http://127.0.0.1:8000/stats)." >> "$out/INSTALL.txt"

@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from conftest import BOARD, ROOT, SLOW, VERSION, RawClient, read_to_eof, start_counted
-from test_browser import chrome, wait_for  # noqa: F401 (chrome is a fixture)
+from conftest import BOARD, ROOT, VERSION, RawClient, read_to_eof, start_counted
+from test_browser import chrome, wait_for  # noqa: F401 (chrome is a fixture, used as a parameter)
 from test_static import curl
 
 WEB = os.path.join(ROOT, "web", "device")
@@ -110,7 +110,7 @@ def test_bad_multipart_bodies_get_400_and_nothing_else(board, tmp_path, name):
     assert curl(s, "/hello")[0] == 200 and s.alive()
 
 
-def test_the_dashboard_in_chromium(board, tmp_path, chrome):
+def test_the_dashboard_in_chromium(board, tmp_path, chrome):  # noqa: F811 (the chrome fixture from test_browser)
     s = board()
     base = f"http://127.0.0.1:{s.port()}"
     d = chrome("--window-size=1200,1000")

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import tarfile
-import time
 
 import pytest
 import websocket

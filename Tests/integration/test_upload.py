@@ -1,7 +1,6 @@
 """upload-server (issue 8): request bodies streamed to disk, Content-Length or chunked,
 with curl's Expect: 100-continue; an early answer; a form body."""
 import os
-import socket
 import subprocess
 import time
 import zlib

@@ -44,9 +44,12 @@ build:
 	$(MAKE) check-embedded
 
 ## format: rewrites the Swift files of Sources/ and Tests/ in the committed style
-## (.swift-format, which swift format finds by itself too).
+## (.swift-format, which swift format finds by itself too), then the apps that README and
+## docs/ quote whole (scripts/doc_examples.py), so they stay word for word the files.
+DOCS_QUOTING  := README.md $(wildcard docs/*.md)
 format:
 	swift format format --in-place --parallel --configuration .swift-format --recursive Sources Tests
+	$(PYTHON) scripts/doc_examples.py $(DOCS_QUOTING)
 
 ## lint: the Swift files against .swift-format (strict: any finding fails), the shell
 ## scripts with shellcheck, the Python of scripts/ and Tests/integration with ruff

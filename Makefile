@@ -53,7 +53,7 @@ format:
 
 ## lint: the Swift files against .swift-format (strict: any finding fails), the shell
 ## scripts with shellcheck, the Python of scripts/ and Tests/integration with ruff
-## (ruff.toml: the pyflakes rules). All three run, then the first failure counts; a few
+## (ruff.toml: the pyflakes rules). All three run; any failure fails lint. A few
 ## seconds. A deliberate exception is marked inline with its reason (swift-format-ignore,
 ## shellcheck disable=, noqa).
 SHELL_SCRIPTS := $(wildcard scripts/*.sh) .ci/run

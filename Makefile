@@ -15,6 +15,8 @@ include cross/$(BOARD_ARCH).mk
 include cross/embedded.mk
 
 OUT          := build/$(BOARD)
+# Meerkat's version: read from Sources/Meerkat/Version.swift, its one source.
+VERSION      := $(shell bash scripts/version.sh)
 LIB_SOURCES  := $(shell find Sources/Meerkat -name '*.swift' | sort)
 # The apps: Package.swift's `let apps = [...]` line, the one list SwiftPM reads too.
 APPS         := $(shell sed -n 's/^let apps *= *\[\(.*\)\].*/\1/p' Package.swift | tr -d '" ' | tr , ' ')
@@ -22,9 +24,9 @@ APP_DIRS     := $(patsubst Sources/%/main.swift,%,$(wildcard Sources/*/main.swif
 UNLISTED     := $(filter-out $(APPS),$(APP_DIRS))
 APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
 SHIM         := $(wildcard Sources/CMeerkat/*.c Sources/CMeerkat/include/*.h)
-SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o
+SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/revision.o
 
-.PHONY: apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
+.PHONY: FORCE format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -41,6 +43,28 @@ build:
 	swift build
 	$(MAKE) check-embedded
 
+## format: rewrites the Swift files of Sources/ and Tests/ in the committed style
+## (.swift-format, which swift format finds by itself too), then the apps that README and
+## docs/ quote whole (scripts/doc_examples.py), so they stay word for word the files.
+DOCS_QUOTING  := README.md $(wildcard docs/*.md)
+format:
+	swift format format --in-place --parallel --configuration .swift-format --recursive Sources Tests
+	$(PYTHON) scripts/doc_examples.py $(DOCS_QUOTING)
+
+## lint: the Swift files against .swift-format (strict: any finding fails), the shell
+## scripts with shellcheck, the Python of scripts/ and Tests/integration with ruff
+## (ruff.toml: the pyflakes rules). All three run; any failure fails lint. A few
+## seconds. A deliberate exception is marked inline with its reason (swift-format-ignore,
+## shellcheck disable=, noqa).
+SHELL_SCRIPTS := $(wildcard scripts/*.sh) .ci/run
+PY_FILES      := $(wildcard scripts/*.py Tests/integration/*.py)
+lint:
+	@status=0; \
+	echo "lint: swift format"; swift format lint --strict --parallel --configuration .swift-format --recursive Sources Tests || status=1; \
+	echo "lint: shellcheck"; shellcheck $(SHELL_SCRIPTS) || status=1; \
+	echo "lint: ruff"; $(PYTHON) -m ruff check --no-cache --quiet $(PY_FILES) || status=1; \
+	exit $$status
+
 ## unit: the host unit tests (Swift Testing).
 unit:
 	swift test
@@ -50,6 +74,19 @@ unit:
 $(OUT)/gen/BoardProfile.swift: boards/$(BOARD).mk scripts/board-limits.sh
 	@mkdir -p $(dir $@)
 	bash scripts/board-limits.sh boards/$(BOARD).mk > $@
+
+# The git revision for --version, in C (mk_build_revision, replacing the shim's weak
+# "unknown"): checked on every run, rewritten only when it changes (a commit, the tree
+# made dirty or clean), and then only relinks the binaries.
+$(OUT)/gen/revision.c: FORCE
+	@mkdir -p $(dir $@)
+	@echo "const char *mk_build_revision(void) { return \"$$(bash scripts/revision.sh)\"; }" > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "$@: $$(bash scripts/revision.sh)"; fi
+
+$(OUT)/obj/revision.o: $(OUT)/gen/revision.c
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -c $< -o $@
+
+FORCE:
 
 $(OUT)/obj/%.o: Sources/CMeerkat/%.c $(SHIM)
 	@mkdir -p $(dir $@)
@@ -196,8 +233,9 @@ build/malloccount.so: Tests/support/malloccount.c
 	@mkdir -p build
 	gcc -O2 -shared -fPIC $< -o $@ -ldl
 
-## test: everything CI checks.
+## test: everything CI checks, the lint first.
 test: deps
+	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) check-embedded
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) codec-vectors BOARD=$(b) &&) true
@@ -260,15 +298,17 @@ tls-ciphers: $(OUT)/bench/tls_ciphers
 size:
 	@bash scripts/size.sh host $(ARM_BOARDS)
 
-## bundle: tarball for BOARD with binaries, a systemd unit each, sizes and an install
-## note (build/BOARD/meerkat-BOARD.tar.gz); with APP=DIR, the same for that app alone
-## (NAME-BOARD.tar.gz next to APP_OUT, installed in /opt/NAME).
+## bundle: tarball for BOARD with binaries, a systemd unit each, sizes, an install note,
+## LICENSE and NOTICE (build/BOARD/meerkat-VERSION-BOARD.tar.gz); with APP=DIR
+## [APP_VERSION=X.Y.Z], the same for that app alone (NAME-APP_VERSION-BOARD.tar.gz next
+## to APP_OUT, installed in /opt/NAME; APP_VERSION defaults to Meerkat's version).
 ifeq ($(APP),)
 bundle: firmware
-	bash scripts/bundle.sh $(BOARD) build/$(BOARD) meerkat $(APP_BINS)
+	bash scripts/bundle.sh $(BOARD) build/$(BOARD) meerkat $(VERSION) $(APP_BINS)
 else
+APP_VERSION ?= $(VERSION)
 bundle: firmware
-	bash scripts/bundle.sh $(BOARD) $(APP_OUT_DIR) $(APP_NAME) $(APP_OUT)
+	bash scripts/bundle.sh $(BOARD) $(APP_OUT_DIR) $(APP_NAME) $(APP_VERSION) $(APP_OUT)
 endif
 
 ## new-app DIR=path [NAME=name]: a starter app repository in DIR, outside this tree

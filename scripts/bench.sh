@@ -67,7 +67,7 @@ printf "| nginx 1 worker, the same bytes from memory (return 200) | %s | %s | 1.
 # civetweb cannot answer from memory: it serves the page as a file, so no ratio.
 printf "| civetweb, 64 threads (static file: not the same work) | %s | %s | — |\n" "$cr" "${c#*|}"
 echo "Meerkat resident memory after the run: $(awk '/VmRSS/ {print $2, $3}' /proc/$meerkat/status)"
-echo "nginx worker resident memory: $(for p in $(pgrep -f 'nginx: worker'); do awk '/VmRSS/ {print $2, $3}' /proc/$p/status; done | head -1)"
+echo "nginx worker resident memory: $(for p in $(pgrep -f 'nginx: worker'); do awk '/VmRSS/ {print $2, $3}' /proc/"$p"/status; done | head -1)"
 make -s build/malloccount.so
 python3 -m pytest -q -s Tests/integration/test_http.py -k zero_allocations 2>&1 | grep "allocations during" || true
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Turns a board profile (boards/NAME.mk) into the Swift file that gives the firmware
-# its Limits, so boards change sizes without editing Sources.
+# its Limits, so boards change sizes without editing Sources, and its board's name
+# (for --version).
 set -euo pipefail
 mk=$1
 get() { sed -n "s/^$1[[:space:]]*:=[[:space:]]*//p" "$mk" | head -n1; }
+board=$(basename "$mk" .mk)
 cat <<SWIFT
 // Generated from $mk by scripts/board-limits.sh. Do not edit.
 extension Limits {
@@ -16,5 +18,8 @@ extension Limits {
         l.reclaimGraceMs = $(get BOARD_RECLAIM_GRACE_MS)
         return l
     }
+}
+extension BuildInfo {
+    public static var board: String { "$board" }
 }
 SWIFT

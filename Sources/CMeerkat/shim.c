@@ -33,6 +33,8 @@ static void (*mk_capture_args_entry)(int, char **, char **) = mk_capture_args;
 int mk_argc(void) { return saved_argc; }
 const char *mk_argv(int i) { return (i >= 0 && i < saved_argc) ? saved_argv[i] : NULL; }
 
+__attribute__((weak)) const char *mk_build_revision(void) { return "unknown"; }
+
 static volatile sig_atomic_t stop_flag;
 static void on_stop_signal(int sig) { (void)sig; stop_flag = 1; }
 

@@ -18,10 +18,11 @@ _ = try? File.makeFolder(options.dir + "/uploads")
 File.removeTemporaries(in: options.dir + "/uploads")   // uploads a kill -9 or power cut left half written
 
 /// The board's status: what /api/status serves and --report sends (--mqtt adds
-/// "online": true, so its will can say false).
+/// "online": true, so its will can say false), with the firmware's Meerkat version.
 func status(online: Bool = false) -> [UInt8] {
     jsonObject { o in
         o.add("name", settings.name)
+        o.add("version", Meerkat.version)
         if online { o.add("online", true) }
         o.add("uptime", uptime)
         o.add("requests", requests)

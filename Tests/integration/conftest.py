@@ -17,6 +17,9 @@ RUNNER = shlex.split(os.environ.get("MEERKAT_RUNNER", ""))
 BOARD = os.environ.get("MEERKAT_BOARD", "host")
 # Under qemu-user everything runs several times slower; timeouts in tests scale by this.
 SLOW = 4.0 if RUNNER else 1.0
+# Meerkat's version, from its one source (as the Makefile reads it).
+VERSION = subprocess.run(["bash", os.path.join(ROOT, "scripts", "version.sh")],
+                         capture_output=True, text=True, check=True).stdout.strip()
 
 
 class Server:

@@ -13,8 +13,8 @@ import zlib
 
 import pytest
 
-from conftest import BOARD, ROOT, SLOW, RawClient, read_to_eof, start_counted
-from test_browser import chrome, wait_for  # noqa: F401 (chrome is a fixture)
+from conftest import BOARD, ROOT, VERSION, RawClient, read_to_eof, start_counted
+from test_browser import chrome, wait_for  # noqa: F401 (chrome is a fixture, used as a parameter)
 from test_static import curl
 from test_upload import interleave, wait_written
 
@@ -175,7 +175,7 @@ def test_bad_multipart_bodies_get_400_and_nothing_else(board, tmp_path, name):
     assert curl(s, "/hello")[0] == 200 and s.alive()
 
 
-def test_the_dashboard_in_chromium(board, tmp_path, chrome):
+def test_the_dashboard_in_chromium(board, tmp_path, chrome):  # noqa: F811 (the chrome fixture from test_browser)
     s = board()
     base = f"http://127.0.0.1:{s.port()}"
     d = chrome("--window-size=1200,1000")
@@ -183,6 +183,7 @@ def test_the_dashboard_in_chromium(board, tmp_path, chrome):
     # The charts get a sample a second over the WebSocket.
     assert wait_for(lambda: int(d.execute_script("return document.body.dataset.samples || 0")) >= 3, 30)
     assert d.execute_script("return document.getElementById('link').textContent") == "live"
+    assert wait_for(lambda: d.find_element("id", "version").text == VERSION), "the footer names the firmware's version"
     # Nothing was asked of anyone but the board.
     resources = d.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert resources and all(r.startswith(base + "/") or r.startswith(f"ws://127.0.0.1:{s.port()}/") for r in resources)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BOARD, RUNNER, SLOW, RawClient
+from conftest import RUNNER, SLOW, RawClient
 
 
 def curl(*args):

@@ -209,7 +209,6 @@ def test_16mib_relay_with_a_slow_reader_keeps_rss_flat(start_server):
     sender.start()
     got = bytearray()
     peak = before
-    sock = ws.sock
     while len(got) < len(data) + 10:
         frame_data = ws.recv_data_frame(control_frame=False)
         if frame_data is None:

@@ -105,6 +105,12 @@ async function loadSettings() {
 }
 loadSettings();
 
+async function loadVersion() {   // the firmware's Meerkat version, in the footer
+  const s = await (await fetch("/api/status")).json();
+  $("version").textContent = s.version;
+}
+loadVersion();
+
 $("settings").addEventListener("submit", async (e) => {
   e.preventDefault();
   const body = new URLSearchParams(new FormData(e.target));

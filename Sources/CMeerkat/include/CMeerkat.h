@@ -40,6 +40,11 @@ int64_t mk_wall_ms(void);
 int mk_argc(void);
 const char *mk_argv(int i);
 
+/// The git revision the binary was built from (--version): "unknown" here, a weak
+/// definition that a firmware build replaces with build/BOARD/gen/revision.c, so a new
+/// revision relinks the apps without recompiling the library.
+const char *mk_build_revision(void);
+
 /// SIGPIPE ignored; SIGINT/SIGTERM set a flag that `mk_stop_requested` reads.
 void mk_install_signal_handlers(void);
 void mk_ignore_sigpipe(void);

@@ -4,7 +4,9 @@ import CMeerkat
 /// --key FILE` for TLS, `--poll` for the poll(2) backend, and overrides of the board's
 /// limits (`--max-connections N`, `--buffers N` blocks per pool, `--idle-timeout-ms N`,
 /// `--header-timeout-ms N`, `--tls-slots N`, `--handshake-timeout-ms N`), and
-/// `--dir PATH`, a folder the app keeps its files in.
+/// `--dir PATH`, a folder the app keeps its files in. `--version` (for every app, the
+/// client tools' own parsers too through `arguments`) prints the app's name, Meerkat's
+/// version, the board and the git revision, and exits with 0.
 /// Read from the process arguments through the C shim (Embedded Swift has no
 /// `CommandLine`).
 public struct AppOptions {
@@ -38,6 +40,7 @@ public struct AppOptions {
     /// `extra` names switches (no value) of this app's own, collected in `flags`;
     /// `valued` names its options that take a value, collected in `values`.
     public static func parse(defaultListen: String, extra: [String] = [], valued: [String] = []) -> AppOptions {
+        exitIfVersionAsked()
         var options = AppOptions()
         var i = 1
         let argc = Int(mk_argc())
@@ -81,7 +84,7 @@ public struct AppOptions {
     }
 
     static func usage() -> Never {
-        print("usage: [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N] [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]")
+        print("usage: [--version] [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N] [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]")
         exit(2)
     }
 
@@ -157,9 +160,34 @@ public struct AppOptions {
         }
     }
 
-    /// The process arguments after the program name (for apps with their own flags).
+    /// The process arguments after the program name (for apps with their own flags);
+    /// `--version` among them prints the version line and exits with 0.
     public static var arguments: [String] {
-        (1..<Int(mk_argc())).compactMap { mk_argv(Int32($0)).map { String(cString: $0) } }
+        exitIfVersionAsked()
+        return rawArguments
+    }
+
+    static var rawArguments: [String] {
+        (1..<max(Int(mk_argc()), 1)).compactMap { mk_argv(Int32($0)).map { String(cString: $0) } }
+    }
+
+    /// One line, e.g. `echo-server 0.9.0 (board rpi4, git 5c78764)`: the program's name,
+    /// `Meerkat.version`, and the board and revision the build came from.
+    public static func versionLine(program: String) -> String {
+        "\(program) \(version) (board \(BuildInfo.board), git \(BuildInfo.revision))"
+    }
+
+    /// The program's name: its path's last component.
+    static var programName: String {
+        guard mk_argc() > 0, let p = mk_argv(0) else { return "meerkat" }
+        let path = String(cString: p)
+        return path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    static func exitIfVersionAsked() {
+        guard rawArguments.contains("--version") else { return }
+        print(versionLine(program: programName))
+        exitProcess(0)
     }
 
     /// Sends what `print` wrote so far to stdout (a pipe is block-buffered otherwise).

@@ -44,27 +44,30 @@ final class FleetBridge {
         run = MqttOpts.randomClientId()
         eventsTopic = "meerkat/chat/" + room + "/events"
         countPrefix = "meerkat/chat/" + room + "/count/"
-        let opts = MqttOpts(clientId: "chat-" + self.board, keepAlive: 30, cleanSession: false,
-                            will: MqttWill(topic: countPrefix + self.board, message: [], qos: 1, retain: true))
-        reconnector = Reconnector(manager, mqtt: url, opts: opts, minDelayMs: 250, maxDelayMs: 5000, handler: { conn, ev in
-            switch ev {
-            case .mqttOpen(0):
-                _ = try? conn.mqttSub(self.eventsTopic, qos: 1)
-                _ = try? conn.mqttSub(self.countPrefix + "+", qos: 1)
-                self.publishCount()
-                self.flush()
-            case .mqttCommand(let p) where p.type == .puback:
-                self.flush()   // room in flight again
-            case let .mqttMessage(m):
-                if m.topic.string == self.eventsTopic {
-                    if let event = self.remoteEvent(m.payload) { deliver(event) }
-                } else {
-                    self.remoteCount(m.topic.string, m.payload)
+        let opts = MqttOpts(
+            clientId: "chat-" + self.board, keepAlive: 30, cleanSession: false,
+            will: MqttWill(topic: countPrefix + self.board, message: [], qos: 1, retain: true))
+        reconnector = Reconnector(
+            manager, mqtt: url, opts: opts, minDelayMs: 250, maxDelayMs: 5000,
+            handler: { conn, ev in
+                switch ev {
+                case .mqttOpen(0):
+                    _ = try? conn.mqttSub(self.eventsTopic, qos: 1)
+                    _ = try? conn.mqttSub(self.countPrefix + "+", qos: 1)
+                    self.publishCount()
+                    self.flush()
+                case .mqttCommand(let p) where p.type == .puback:
+                    self.flush()  // room in flight again
+                case let .mqttMessage(m):
+                    if m.topic.string == self.eventsTopic {
+                        if let event = self.remoteEvent(m.payload) { deliver(event) }
+                    } else {
+                        self.remoteCount(m.topic.string, m.payload)
+                    }
+                default:
+                    break
                 }
-            default:
-                break
-            }
-        }, onState: { up in print(up ? "fleet: up" : "fleet: down") })
+            }, onState: { up in print(up ? "fleet: up" : "fleet: down") })
     }
 
     /// Users in the whole fleet, as far as this board knows.
@@ -105,14 +108,15 @@ final class FleetBridge {
     /// duplicate, or anything malformed.
     private func remoteEvent(_ payload: ByteView) -> ByteView? {
         guard Json.isValid(payload), let from = Json.string(payload, "board"), from != board,
-              let run = Json.string(payload, "run"), let seq = FleetBridge.integer(payload, "seq"),
-              let type = Json.string(payload, "type") else { return nil }
+            let run = Json.string(payload, "run"), let seq = FleetBridge.integer(payload, "seq"),
+            let type = Json.string(payload, "type")
+        else { return nil }
         let i = peer(from)
         if peers[i].run != run {
             peers[i].run = run
             peers[i].seq = 0
         }
-        guard seq > peers[i].seq else { return nil }   // seen already (QoS 1 may repeat)
+        guard seq > peers[i].seq else { return nil }  // seen already (QoS 1 may repeat)
         peers[i].seq = seq
         if let count = FleetBridge.integer(payload, "boardCount") { peers[i].count = max(count, 0) }
         var json = JsonWriter(into: scratch)
@@ -124,7 +128,8 @@ final class FleetBridge {
             json.add("count", fleetCount)
         case "message":
             guard let user = Json.string(payload, "username"), let text = Json.string(payload, "text"),
-                  let time = Json.number(payload, "timestamp") else { return nil }
+                let time = Json.number(payload, "timestamp")
+            else { return nil }
             json.add("username", user)
             json.add("text", text)
             json.add("timestamp", time, fractionDigits: 3)

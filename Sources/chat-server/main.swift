@@ -12,55 +12,55 @@
 import Meerkat
 
 let page: StaticString = """
-<!doctype html>
-<html><head><meta charset="utf-8"><title>Meerkat chat</title>
-<style>
-body { font-family: sans-serif; max-width: 40em; margin: 1em auto; }
-#log { border: 1px solid #ccc; height: 20em; overflow-y: auto; padding: .5em; }
-.note { color: #666; font-style: italic; }
-.error { color: #b00; }
-</style></head>
-<body>
-<h1>Meerkat chat</h1>
-<p>Name: <input id="name" size="16"> <button id="rename">Set name</button> <span id="count"></span></p>
-<div id="log"></div>
-<p><input id="text" size="40" placeholder="Say something"> <button id="send">Send</button></p>
-<script>
-const log = document.getElementById('log');
-function show(text, cls) {
-  const p = document.createElement('div');
-  if (cls) p.className = cls;
-  p.textContent = text;
-  log.appendChild(p);
-  log.scrollTop = log.scrollHeight;
-}
-const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
-ws.onopen = () => show('Connected', 'note');
-ws.onclose = () => show('Disconnected', 'note');
-ws.onmessage = e => {
-  const m = JSON.parse(e.data);
-  console.log(e.data);
-  if (m.error) show(m.error, 'error');
-  else if (m.type === 'join') { show(m.username + ' joined', 'note'); document.getElementById('count').textContent = m.count + ' here'; }
-  else if (m.type === 'leave') { show(m.username + ' left', 'note'); document.getElementById('count').textContent = m.count + ' here'; }
-  else if (m.type === 'rename') show(m.old + ' is now ' + m.new, 'note');
-  else if (m.type === 'message') show(m.username + ': ' + m.text);
-};
-function send() {
-  const t = document.getElementById('text');
-  if (t.value) ws.send(JSON.stringify({type: 'message', text: t.value}));
-  t.value = '';
-}
-document.getElementById('send').onclick = send;
-document.getElementById('text').onkeydown = e => { if (e.key === 'Enter') send(); };
-document.getElementById('rename').onclick = () => {
-  const n = document.getElementById('name').value;
-  if (n) ws.send(JSON.stringify({type: 'setname', username: n}));
-};
-</script>
-</body></html>
+    <!doctype html>
+    <html><head><meta charset="utf-8"><title>Meerkat chat</title>
+    <style>
+    body { font-family: sans-serif; max-width: 40em; margin: 1em auto; }
+    #log { border: 1px solid #ccc; height: 20em; overflow-y: auto; padding: .5em; }
+    .note { color: #666; font-style: italic; }
+    .error { color: #b00; }
+    </style></head>
+    <body>
+    <h1>Meerkat chat</h1>
+    <p>Name: <input id="name" size="16"> <button id="rename">Set name</button> <span id="count"></span></p>
+    <div id="log"></div>
+    <p><input id="text" size="40" placeholder="Say something"> <button id="send">Send</button></p>
+    <script>
+    const log = document.getElementById('log');
+    function show(text, cls) {
+      const p = document.createElement('div');
+      if (cls) p.className = cls;
+      p.textContent = text;
+      log.appendChild(p);
+      log.scrollTop = log.scrollHeight;
+    }
+    const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+    ws.onopen = () => show('Connected', 'note');
+    ws.onclose = () => show('Disconnected', 'note');
+    ws.onmessage = e => {
+      const m = JSON.parse(e.data);
+      console.log(e.data);
+      if (m.error) show(m.error, 'error');
+      else if (m.type === 'join') { show(m.username + ' joined', 'note'); document.getElementById('count').textContent = m.count + ' here'; }
+      else if (m.type === 'leave') { show(m.username + ' left', 'note'); document.getElementById('count').textContent = m.count + ' here'; }
+      else if (m.type === 'rename') show(m.old + ' is now ' + m.new, 'note');
+      else if (m.type === 'message') show(m.username + ': ' + m.text);
+    };
+    function send() {
+      const t = document.getElementById('text');
+      if (t.value) ws.send(JSON.stringify({type: 'message', text: t.value}));
+      t.value = '';
+    }
+    document.getElementById('send').onclick = send;
+    document.getElementById('text').onkeydown = e => { if (e.key === 'Enter') send(); };
+    document.getElementById('rename').onclick = () => {
+      const n = document.getElementById('name').value;
+      if (n) ws.send(JSON.stringify({type: 'setname', username: n}));
+    };
+    </script>
+    </body></html>
 
-"""
+    """
 
 final class User {
     var name: String
@@ -68,7 +68,7 @@ final class User {
 }
 
 var clients: [Connection] = []
-let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 8192, alignment: 1)   // one message at a time
+let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 8192, alignment: 1)  // one message at a time
 
 /// The guide's broadcast: send to every client (but `exclude`), dropping those closed.
 func broadcast(_ message: ByteView?, exclude: Connection? = nil) {
@@ -170,7 +170,8 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
 }
 options.listenAll(manager)
 if let url = options.value(of: "--mqtt") {
-    bridge = FleetBridge(manager, url: url, room: options.value(of: "--room") ?? "lobby", board: options.value(of: "--board"),
-                         deliver: { event in broadcast(event) })
+    bridge = FleetBridge(
+        manager, url: url, room: options.value(of: "--room") ?? "lobby", board: options.value(of: "--board"),
+        deliver: { event in broadcast(event) })
 }
 manager.run()

@@ -14,8 +14,10 @@ final class MqttLink {
     private var timer: Timer? = nil
     private let online: () -> [UInt8]
 
-    init(_ manager: Manager, url: String, device: String, user: String?, password: String?, ca: [UInt8]?,
-         online: @escaping () -> [UInt8], command: @escaping (String) -> String) {
+    init(
+        _ manager: Manager, url: String, device: String, user: String?, password: String?, ca: [UInt8]?,
+        online: @escaping () -> [UInt8], command: @escaping (String) -> String
+    ) {
         let level = String(decoding: device.utf8.map { $0 == 0x2F || $0 == 0x2B || $0 == 0x23 ? 0x2D : $0 }, as: UTF8.self)
         statusTopic = "meerkat/" + level + "/status"
         commandTopic = "meerkat/" + level + "/cmd"
@@ -25,23 +27,26 @@ final class MqttLink {
             o.add("name", device)
             o.add("online", false)
         }
-        var opts = MqttOpts(username: user, password: password, keepAlive: 30,
-                            will: MqttWill(topic: statusTopic, message: offline, qos: 1, retain: true))
+        var opts = MqttOpts(
+            username: user, password: password, keepAlive: 30,
+            will: MqttWill(topic: statusTopic, message: offline, qos: 1, retain: true))
         if let ca { opts.tls = TlsOpts(ca: ca) }
         let (commands, replies) = (commandTopic, replyTopic)
-        reconnector = Reconnector(manager, mqtt: url, opts: opts, handler: { conn, ev in
-            switch ev {
-            case .mqttOpen(0):
-                _ = try? conn.mqttSub(commands, qos: 1)
-                self.publishStatus()
-            case let .mqttMessage(m) where m.topic.string == commands:
-                _ = try? conn.mqttPub(replies, command(m.payload.string), qos: 1)
-            case let .error(why):
-                print("mqtt: \(why)")
-            default:
-                break
-            }
-        }, onState: { up in print(up ? "mqtt: up" : "mqtt: down") })
+        reconnector = Reconnector(
+            manager, mqtt: url, opts: opts,
+            handler: { conn, ev in
+                switch ev {
+                case .mqttOpen(0):
+                    _ = try? conn.mqttSub(commands, qos: 1)
+                    self.publishStatus()
+                case let .mqttMessage(m) where m.topic.string == commands:
+                    _ = try? conn.mqttPub(replies, command(m.payload.string), qos: 1)
+                case let .error(why):
+                    print("mqtt: \(why)")
+                default:
+                    break
+                }
+            }, onState: { up in print(up ? "mqtt: up" : "mqtt: down") })
     }
 
     /// Publishes the status now, and every `periodMs` from now on.

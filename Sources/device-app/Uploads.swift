@@ -25,7 +25,8 @@ final class Upload {
     init?(_ hm: HttpMessage, folder: String, limit: UInt64) {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1024, alignment: 8)
         guard let type = hm.header("Content-Type"),
-              let reader = MultipartReader(contentType: type, scratch: scratch) else {
+            let reader = MultipartReader(contentType: type, scratch: scratch)
+        else {
             scratch.deallocate()
             return nil
         }
@@ -37,7 +38,7 @@ final class Upload {
 
     deinit {
         file?.close()
-        if !temporary.isEmpty { try? File.remove(temporary) }   // cut short: nothing stays
+        if !temporary.isEmpty { try? File.remove(temporary) }  // cut short: nothing stays
         scratch.deallocate()
     }
 
@@ -46,7 +47,8 @@ final class Upload {
         let last = raw.split(separator: "/").last.map(String.init) ?? ""
         let base = last.split(separator: "\\").last.map(String.init) ?? ""
         guard !base.isEmpty, base != ".", base != "..", !base.hasPrefix("."), base.utf8.count <= 100,
-              base.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else { return nil }
+            base.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F })
+        else { return nil }
         return base
     }
 
@@ -57,7 +59,7 @@ final class Upload {
             guard error == nil else { return }
             switch ev {
             case let .part(_, filename, _):
-                guard !filename.isEmpty else { return }   // a plain field: ignored
+                guard !filename.isEmpty else { return }  // a plain field: ignored
                 guard name.isEmpty, let safe = Upload.safeName(filename.string) else {
                     error = "one file with a plain name, please"
                     return
@@ -82,7 +84,7 @@ final class Upload {
                 }
             case .partEnd:
                 guard let f = file else { return }
-                if (try? f.sync()) == nil { error = "cannot write the file" }   // on the storage before the rename
+                if (try? f.sync()) == nil { error = "cannot write the file" }  // on the storage before the rename
                 f.close()
                 file = nil
                 done = true
@@ -100,7 +102,7 @@ final class Upload {
             if (try? File.replace(folder + "/" + name, with: temporary)) == nil {
                 error = "cannot keep the file"
             } else {
-                temporary = ""   // kept: deinit leaves it
+                temporary = ""  // kept: deinit leaves it
             }
         }
         if let error {
@@ -113,10 +115,13 @@ final class Upload {
         }
         // These bytes were the whole file at its rename; a later upload of the name may
         // replace them, whole, and gets its own answer.
-        return (200, jsonObject { o in
-            o.add("file", name)
-            o.add("bytes", bytes)
-            o.add("crc32", crc.hex)
-        })
+        return (
+            200,
+            jsonObject { o in
+                o.add("file", name)
+                o.add("bytes", bytes)
+                o.add("crc32", crc.hex)
+            }
+        )
     }
 }

@@ -1,21 +1,22 @@
 import Meerkat
 import WebUI
 
-var uptime = 0          // seconds, counted by a timer
-var requests = 0        // HTTP requests served
-var failedReplies = 0   // replies that could not be queued
+var uptime = 0  // seconds, counted by a timer
+var requests = 0  // HTTP requests served
+var failedReplies = 0  // replies that could not be queued
 
 // --listen, --dir (settings, uploads), --web DIR (pages from a folder instead of the
 // firmware), --upload-limit BYTES, --report URL, --mqtt URL (with --mqtt-user,
 // --mqtt-pass, --mqtt-ca FILE); sizes from the board profile.
-let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000",
-                               valued: ["--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca"])
+let options = AppOptions.parse(
+    defaultListen: "http://0.0.0.0:8000",
+    valued: ["--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca"])
 let uploadLimit = UInt64(options.value(of: "--upload-limit") ?? "") ?? 8 << 20
 var settings = Settings.load(options.dir)
 var count: Int32 = 0
-let packedWeb = PackedFS(table: webui_files(&count), count: count)   // web/device, packed at build time
+let packedWeb = PackedFS(table: webui_files(&count), count: count)  // web/device, packed at build time
 _ = try? File.makeFolder(options.dir + "/uploads")
-File.removeTemporaries(in: options.dir + "/uploads")   // uploads a kill -9 or power cut left half written
+File.removeTemporaries(in: options.dir + "/uploads")  // uploads a kill -9 or power cut left half written
 
 /// The board's status: what /api/status serves and --report sends (--mqtt adds
 /// "online": true, so its will can say false), with the firmware's Meerkat version.
@@ -52,7 +53,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 conn.userdata = nil
                 try conn.reply(code, answer, headers: ["Content-Type": "application/json"])
             } else if hm.uri == "/ws/live" {
-                _ = conn.wsUpgrade(hm)   // the dashboard's live numbers
+                _ = conn.wsUpgrade(hm)  // the dashboard's live numbers
             } else if hm.uri == "/api/status" {
                 try conn.reply(200, status(), headers: ["Content-Type": "application/json"])
             } else if hm.uri == "/api/settings" && hm.method == "POST" {
@@ -84,8 +85,9 @@ func saveSettings(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError)
     if let name = hm.formVar("name") { next.name = Settings.valid(name: name) ?? "" }
     if let interval = hm.formVar("interval") { next.intervalS = Int(interval) ?? 0 }
     guard !next.name.isEmpty, (1...3600).contains(next.intervalS) else {
-        return try conn.reply(400, "{\"error\": \"a name of 1 to 40 characters and 1 to 3600 seconds\"}\n",
-                              headers: ["Content-Type": "application/json"])
+        return try conn.reply(
+            400, "{\"error\": \"a name of 1 to 40 characters and 1 to 3600 seconds\"}\n",
+            headers: ["Content-Type": "application/json"])
     }
     guard next.save(options.dir) else {
         return try conn.reply(500, "{\"error\": \"cannot write the settings\"}\n", headers: ["Content-Type": "application/json"])
@@ -117,8 +119,9 @@ func mqttCommand(_ text: String) -> String {
 var metrics = Metrics()
 manager.timerAdd(1000, repeat: true) {
     uptime += 1
-    let sample = metrics.sample(name: settings.name, uptime: uptime, connections: manager.stats.connections,
-                                requests: requests)
+    let sample = metrics.sample(
+        name: settings.name, uptime: uptime, connections: manager.stats.connections,
+        requests: requests)
     manager.wsBroadcast(sample)
 }
 options.listenAll(manager)
@@ -139,17 +142,20 @@ func restartReports() {
     }
 }
 if let url = options.report {
-    reporter = Reconnector(manager, url: url, handler: { _, _ in }, onState: { up in
-        print(up ? "report: up" : "report: down")
-    })
+    reporter = Reconnector(
+        manager, url: url, handler: { _, _ in },
+        onState: { up in
+            print(up ? "report: up" : "report: down")
+        })
 }
 // --mqtt mqtt://broker[:1883] (or mqtts://, ws://…/mqtt): status, will and commands
 // on meerkat/<name>/… (MqttLink.swift).
 if let url = options.value(of: "--mqtt") {
     let ca = options.value(of: "--mqtt-ca").flatMap { try? File.contents($0, limit: 64 * 1024) }
-    link = MqttLink(manager, url: url, device: settings.name, user: options.value(of: "--mqtt-user"),
-                    password: options.value(of: "--mqtt-pass"), ca: ca, online: { status(online: true) },
-                    command: mqttCommand)
+    link = MqttLink(
+        manager, url: url, device: settings.name, user: options.value(of: "--mqtt-user"),
+        password: options.value(of: "--mqtt-pass"), ca: ca, online: { status(online: true) },
+        command: mqttCommand)
 }
 restartReports()
 manager.run()

@@ -7,18 +7,18 @@
 import Meerkat
 
 let page: StaticString = """
-<!doctype html>
-<html><head><meta charset="utf-8"><title>Meerkat</title></head>
-<body><h1>Meerkat</h1><p>This board is serving HTTP. POST anything to any other path and it comes back.</p>
-<p>WebSocket: <span id="echo">connecting</span></p>
-<script>
-const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
-ws.onmessage = e => { console.log(e.data); document.getElementById('echo').textContent = e.data; };
-ws.onopen = () => ws.send('Hello!');
-</script>
-</body></html>
+    <!doctype html>
+    <html><head><meta charset="utf-8"><title>Meerkat</title></head>
+    <body><h1>Meerkat</h1><p>This board is serving HTTP. POST anything to any other path and it comes back.</p>
+    <p>WebSocket: <span id="echo">connecting</span></p>
+    <script>
+    const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+    ws.onmessage = e => { console.log(e.data); document.getElementById('echo').textContent = e.data; };
+    ws.onopen = () => ws.send('Hello!');
+    </script>
+    </body></html>
 
-"""
+    """
 
 /// Marks connections upgraded on a path other than /ws: they echo messages as they are.
 final class PlainEcho {}
@@ -35,11 +35,13 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 try conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
             } else if hm.uri == "/stats" && hm.method == "GET" {
                 let s = manager.stats
-                try conn.reply(200, "recv \(s.receive.free)/\(s.receive.blocks) lowest \(s.receive.lowestFree); "
-                    + "send \(s.send.free)/\(s.send.blocks) lowest \(s.send.lowestFree); "
-                    + "evictions \(s.evictions); connections \(s.connections); "
-                    + "tls \(s.tlsSessions.free)/\(s.tlsSessions.blocks) lowest \(s.tlsSessions.lowestFree); "
-                    + "handshakes \(s.tlsHandshakes)\n")
+                try conn.reply(
+                    200,
+                    "recv \(s.receive.free)/\(s.receive.blocks) lowest \(s.receive.lowestFree); "
+                        + "send \(s.send.free)/\(s.send.blocks) lowest \(s.send.lowestFree); "
+                        + "evictions \(s.evictions); connections \(s.connections); "
+                        + "tls \(s.tlsSessions.free)/\(s.tlsSessions.blocks) lowest \(s.tlsSessions.lowestFree); "
+                        + "handshakes \(s.tlsHandshakes)\n")
             } else {
                 try conn.reply(200, hm.body)
             }

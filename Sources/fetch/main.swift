@@ -60,7 +60,9 @@ let insecure = options.insecure
 let timeoutMs = options.timeoutMs
 let repeatCount = options.repeatCount
 guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0 else {
-    print("usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] http(s)://HOST:PORT/PATH")
+    print(
+        "usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] http(s)://HOST:PORT/PATH"
+    )
     AppOptions.exitProcess(2)
 }
 let target = ListenURL(url)?.path ?? "/"

@@ -56,10 +56,12 @@ func parseOptions() -> Options {
 
 var options = parseOptions()
 guard let url = options.url, (0...2).contains(options.qos), options.count >= 0, options.opts.keepAlive >= 0,
-      !options.subs.isEmpty || options.pub != nil else {
-    print("usage: mqtt-client [--sub FILTER]... [--pub TOPIC] [--qos 0|1|2] [--retain] [--count N] [--user U] "
-          + "[--pass P] [--client-id ID] [--keep-alive S] [--ca FILE] [--insecure] [--keep-session] [--reconnect] "
-          + "mqtt://HOST[:PORT] | mqtts://… | ws://…")
+    !options.subs.isEmpty || options.pub != nil
+else {
+    print(
+        "usage: mqtt-client [--sub FILTER]... [--pub TOPIC] [--qos 0|1|2] [--retain] [--count N] [--user U] "
+            + "[--pass P] [--client-id ID] [--keep-alive S] [--ca FILE] [--insecure] [--keep-session] [--reconnect] "
+            + "mqtt://HOST[:PORT] | mqtts://… | ws://…")
     AppOptions.exitProcess(2)
 }
 options.opts.tls = AppOptions.clientTls(caFile: options.caFile, insecure: options.insecure)
@@ -87,7 +89,7 @@ var leftover: [UInt8] = []
 /// after the next acknowledgement or write); returns the bytes used. A burst goes out in
 /// few writes (`sendBatch`).
 func publishLines(_ bytes: ByteView) -> Int {
-    guard let conn = broker, conn.isMqttOpen, let topic = pubTopic else { return 0 }   // down: the lines wait
+    guard let conn = broker, conn.isMqttOpen, let topic = pubTopic else { return 0 }  // down: the lines wait
     var start = 0
     conn.sendBatch {
         while let end = bytes.firstIndex(of: 10, from: start) {
@@ -95,9 +97,9 @@ func publishLines(_ bytes: ByteView) -> Int {
             if line.count > 0 && line.buffer[line.count - 1] == 13 { line = line.slice(0, line.count - 1) }
             do throws(ConnectionError) {
                 _ = try conn.mqttPub(topic, line, qos: qos, retain: retain)
-            } catch where error == .inFlightFull || error == .sendBufferFull {
+            } catch  where error == .inFlightFull || error == .sendBufferFull {
                 break
-            } catch where error == .messageTooLarge {
+            } catch  where error == .messageTooLarge {
                 print("error: a line too large to keep in flight at QoS \(qos)")
                 failed = true
             } catch {
@@ -160,7 +162,7 @@ func onBrokerEvent(_ conn: Connection, _ ev: Event) {
     case let .mqttMessage(m):
         quietTicks = 0
         AppOptions.flushOutput()
-        try? File.standardOutput.write(m.topic)   // no String made per message
+        try? File.standardOutput.write(m.topic)  // no String made per message
         try? File.standardOutput.write(space)
         try? File.standardOutput.write(m.payload)
         try? File.standardOutput.write(newline)
@@ -196,7 +198,7 @@ func watchStdin() {
             case .read: input.consume(publishLines(input.received))
             case .close:
                 var rest = input.received.bytes
-                if rest.last != 10 && !rest.isEmpty { rest.append(10) }   // a last line without its newline
+                if rest.last != 10 && !rest.isEmpty { rest.append(10) }  // a last line without its newline
                 leftover = rest
                 stdinConnection = nil
                 publishMore()
@@ -212,8 +214,9 @@ func watchStdin() {
 }
 
 if reconnect {
-    keeper = Reconnector(manager, mqtt: url, opts: options.opts, minDelayMs: 250, maxDelayMs: 5000,
-                         handler: onBrokerEvent, onState: { _ in })
+    keeper = Reconnector(
+        manager, mqtt: url, opts: options.opts, minDelayMs: 250, maxDelayMs: 5000,
+        handler: onBrokerEvent, onState: { _ in })
 } else {
     do throws(ConnectError) {
         try manager.mqttConnect(url, opts: options.opts, handler: onBrokerEvent)

@@ -16,7 +16,7 @@ import Meerkat
 final class Upload {
     let file: File
     let name: String
-    let temporary: String   // its own file until it is renamed over `name`
+    let temporary: String  // its own file until it is renamed over `name`
     var size: UInt64 = 0
     var crc = Crc32()
     init(file: File, name: String, temporary: String) {
@@ -65,7 +65,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
         var captures = Captures()
         guard hm.method == "POST" || hm.method == "PUT", Pattern.match(hm.uri, "/upload/*", captures: &captures) else { return }
         guard safeName(captures[0]) else {
-            try? conn.reply(400, "bad file name\n")   // ends the request here: one answer, no .httpMessage
+            try? conn.reply(400, "bad file name\n")  // ends the request here: one answer, no .httpMessage
             return
         }
         let name = captures[0].string
@@ -101,7 +101,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
         // upload of the name may replace them, whole, and is answered in turn).
         try? conn.reply(201, "\(upload.size) \(upload.crc.hex)\n")
     case .close:
-        if let upload = conn.userdata(as: Upload.self) {   // an upload cut short
+        if let upload = conn.userdata(as: Upload.self) {  // an upload cut short
             upload.file.close()
             try? File.remove(upload.temporary)
         }

@@ -66,8 +66,9 @@ let reconnectMinMs = options.reconnectMinMs
 let reconnectMaxMs = options.reconnectMaxMs
 let repeatCount = options.repeatCount
 guard let url = options.url, pingMs >= 0, timeoutMs > 0, reconnectMinMs > 0, reconnectMaxMs > 0, repeatCount > 0 else {
-    print("usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--protocol LIST] "
-          + "[--reconnect [--reconnect-min-ms N] [--reconnect-max-ms N]] ws://HOST:PORT/PATH | wss://…")
+    print(
+        "usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--protocol LIST] "
+            + "[--reconnect [--reconnect-min-ms N] [--reconnect-max-ms N]] ws://HOST:PORT/PATH | wss://…")
     AppOptions.exitProcess(2)
 }
 
@@ -94,7 +95,7 @@ func closeWhenQuiet() {
 }
 var limits = Limits.board
 limits.connectTimeoutMs = timeoutMs
-limits.headerTimeoutMs = timeoutMs   // the wait for the 101
+limits.headerTimeoutMs = timeoutMs  // the wait for the 101
 let manager = Manager(limits: limits)
 
 /// Sends each whole line of stdin's bytes as one message; keeps a partial line.
@@ -107,7 +108,7 @@ func sendLines(_ input: Connection) {
         do {
             try server?.wsSend(line, binary ? WEBSOCKET_OP_BINARY : WEBSOCKET_OP_TEXT)
             echoesLeft = repeatCount - 1
-        } catch where reconnect {
+        } catch  where reconnect {
             // Down, or going down: the line is dropped (nothing queued while down).
         } catch {
             print("error: cannot send (\(error == .sendBufferFull ? "send buffer full" : "connection closed"))")
@@ -131,29 +132,31 @@ func printMessage(_ wm: WsMessage) {
 if reconnect {
     var keeper: Reconnector? = nil
     var stdinWatched = false
-    keeper = Reconnector(manager, url: url, tls: tls, minDelayMs: reconnectMinMs, maxDelayMs: reconnectMaxMs,
-                         handler: { _, ev in
-        switch ev {
-        case let .wsMessage(wm): printMessage(wm)
-        case let .error(why): print("error: \(why)")
-        default: break
-        }
-    }, onState: { up in
-        server = up ? keeper?.connection : nil
-        print(up ? "up" : "down")
-        AppOptions.flushOutput()
-        guard up, !stdinWatched else { return }
-        stdinWatched = true
-        _ = try? manager.watch(0) { input, ev in
+    keeper = Reconnector(
+        manager, url: url, tls: tls, minDelayMs: reconnectMinMs, maxDelayMs: reconnectMaxMs,
+        handler: { _, ev in
             switch ev {
-            case .read: sendLines(input)
-            case .close:
-                keeper?.stop()
-                manager.stop()
+            case let .wsMessage(wm): printMessage(wm)
+            case let .error(why): print("error: \(why)")
             default: break
             }
-        }
-    })
+        },
+        onState: { up in
+            server = up ? keeper?.connection : nil
+            print(up ? "up" : "down")
+            AppOptions.flushOutput()
+            guard up, !stdinWatched else { return }
+            stdinWatched = true
+            _ = try? manager.watch(0) { input, ev in
+                switch ev {
+                case .read: sendLines(input)
+                case .close:
+                    keeper?.stop()
+                    manager.stop()
+                default: break
+                }
+            }
+        })
     manager.run()
     AppOptions.exitProcess(0)
 }

@@ -13,8 +13,8 @@ import Testing
             var c = Captures()
             #expect(Pattern.match(v, "/api/sensors/*", captures: &c))
             #expect(c.count == 1 && c[0] == "42")
-            #expect(!Pattern.match(v, "/api/*"))            // * stops at '/'
-            #expect(Pattern.match(v, "/api/#"))             // # does not
+            #expect(!Pattern.match(v, "/api/*"))  // * stops at '/'
+            #expect(Pattern.match(v, "/api/#"))  // # does not
             #expect(Pattern.match(v, "/api/*/4?"))
             #expect(!Pattern.match(v, "/api/sensors"))
             #expect(Pattern.match(v, "#"))

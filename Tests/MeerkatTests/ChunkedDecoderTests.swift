@@ -28,11 +28,11 @@ func decodeChunked(_ text: String, maxBody: Int = 1 << 20) -> (ChunkedDecoder.Re
     }
 
     @Test(arguments: [
-        "zz\r\n",                  // not hex
-        "\r\n",                    // no size
-        "5\r\nhelloX\r\n",        // data not followed by CRLF
+        "zz\r\n",  // not hex
+        "\r\n",  // no size
+        "5\r\nhelloX\r\n",  // data not followed by CRLF
         "5\nhello\r\n0\r\n\r\n",  // bare LF after size
-        "3 x\u{1}\r\nabc\r\n",     // control byte in extension
+        "3 x\u{1}\r\nabc\r\n",  // control byte in extension
         "0\r\nBad\u{0}trailer\r\n\r\n",
     ])
     func malformed(text: String) {
@@ -41,7 +41,7 @@ func decodeChunked(_ text: String, maxBody: Int = 1 << 20) -> (ChunkedDecoder.Re
 
     @Test func overTheLimitIs413() {
         #expect(decodeChunked("10\r\n0123456789abcdef\r\n0\r\n\r\n", maxBody: 8).0 == .failed(413))
-        #expect(decodeChunked("1234567890ABCDEF1\r\n").0 == .failed(413))   // over 64 bits
+        #expect(decodeChunked("1234567890ABCDEF1\r\n").0 == .failed(413))  // over 64 bits
     }
 
     @Test func emptyBody() {

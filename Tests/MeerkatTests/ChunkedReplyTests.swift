@@ -37,8 +37,10 @@ import Testing
 
     @Test func curlDecodesTheChunksAndEvents() throws {
         let (manager, port) = try server()
-        for (path, expected) in [("/chunks", "hello, chunked world"),
-                                 ("/events", "event: tick\ndata: 1\n\ndata: two\ndata: lines\n\n")] {
+        for (path, expected) in [
+            ("/chunks", "hello, chunked world"),
+            ("/events", "event: tick\ndata: 1\n\ndata: two\ndata: lines\n\n"),
+        ] {
             let curl = Process()
             curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
             curl.arguments = ["-sS", "--max-time", "10", "-D", "-", "http://127.0.0.1:\(port)\(path)"]

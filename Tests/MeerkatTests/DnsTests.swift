@@ -30,7 +30,7 @@ import Testing
             u16(0xC000 | owner)
             u16(type)
             u16(1)
-            bytes += [0, 0, 0x0E, 0x10]   // TTL
+            bytes += [0, 0, 0x0E, 0x10]  // TTL
             u16(UInt16(data.count))
             bytes += data
         }
@@ -42,8 +42,9 @@ import Testing
         let result = name.withUTF8 { n in
             p.bytes.withUnsafeBytes { packet in
                 addresses.withUnsafeMutableBytes { out in
-                    DnsMessage.parseAnswer(packet, id: 0x1234, name: ByteView(UnsafeRawBufferPointer(n)), type: type,
-                                           addresses: out)
+                    DnsMessage.parseAnswer(
+                        packet, id: 0x1234, name: ByteView(UnsafeRawBufferPointer(n)), type: type,
+                        addresses: out)
                 }
             }
         }
@@ -66,8 +67,10 @@ import Testing
 
     @Test func badNamesAreNotQueried() {
         var out = [UInt8](repeating: 0, count: 512)
-        for bad in ["", ".", "a..b", String(repeating: "x", count: 64) + ".com", "sp ace.com", "semi;colon.com",
-                    (0..<60).map { _ in "abcd" }.joined(separator: ".")] {
+        for bad in [
+            "", ".", "a..b", String(repeating: "x", count: 64) + ".com", "sp ace.com", "semi;colon.com",
+            (0..<60).map { _ in "abcd" }.joined(separator: "."),
+        ] {
             var name = bad
             let n = name.withUTF8 { text in
                 out.withUnsafeMutableBytes {
@@ -101,8 +104,8 @@ import Testing
         p.question("www.example.com")
         // www → CNAME edge.example.net; an A for another owner (ignored); the A of edge.
         p.record(type: 5, data: [4] + Array("edge".utf8) + [7] + Array("example".utf8) + [3] + Array("net".utf8) + [0])
-        p.record(owner: 12 + 4, data: [10, 0, 0, 1])   // owner "example.com" (inside the question)
-        let edge = UInt16(12 + 17 + 4 + 12)             // the CNAME's rdata: header, question, record head
+        p.record(owner: 12 + 4, data: [10, 0, 0, 1])  // owner "example.com" (inside the question)
+        let edge = UInt16(12 + 17 + 4 + 12)  // the CNAME's rdata: header, question, record head
         p.record(owner: edge, data: [203, 0, 113, 5])
         let (summary, addresses) = answer(p, name: "www.example.com")
         #expect(summary == "addresses 1")
@@ -143,7 +146,7 @@ import Testing
         twoQuestions.question()
         twoQuestions.question()
         #expect(answer(twoQuestions).0 == "ignored: not one question")
-        #expect(answer(Packet(answers: 0)).0 == "ignored: another question")   // header only
+        #expect(answer(Packet(answers: 0)).0 == "ignored: another question")  // header only
     }
 
     @Test func hostilePacketsAreIgnored() {
@@ -151,7 +154,7 @@ import Testing
         for target: UInt16 in [12 + 17, 200, 0x3FFF] {
             var p = Packet(answers: 1)
             p.question()
-            p.u16(0xC000 | target)   // the record's owner: a pointer at offset 29
+            p.u16(0xC000 | target)  // the record's owner: a pointer at offset 29
             p.u16(1); p.u16(1); p.bytes += [0, 0, 0, 1]; p.u16(4); p.bytes += [1, 2, 3, 4]
             #expect(answer(p).0 == "ignored: record outside the packet", "pointer to \(target)")
         }
@@ -159,8 +162,8 @@ import Testing
         var loop = Packet(answers: 1)
         loop.question()
         let a = UInt16(loop.bytes.count)
-        loop.u16(0xC000 | (a + 2))          // → the next pointer (forward: refused)
-        loop.u16(0xC000 | a)                // → back to the first
+        loop.u16(0xC000 | (a + 2))  // → the next pointer (forward: refused)
+        loop.u16(0xC000 | a)  // → back to the first
         loop.u16(1); loop.u16(1); loop.bytes += [0, 0, 0, 1]; loop.u16(4); loop.bytes += [1, 2, 3, 4]
         #expect(answer(loop).0.hasPrefix("ignored"))
         // A backward loop: a CNAME target "x" followed by a pointer to its own start.
@@ -173,7 +176,7 @@ import Testing
         var long = Packet(answers: 1)
         long.question()
         long.record(data: [1, 2, 3, 4])
-        long.bytes[long.bytes.count - 6] = 0x10   // rdlength 4 → 4100
+        long.bytes[long.bytes.count - 6] = 0x10  // rdlength 4 → 4100
         #expect(answer(long).0 == "ignored: record data outside the packet")
         var cut = Packet(answers: 1)
         cut.question()
@@ -202,11 +205,11 @@ import Testing
     @Test func theResolverFilesAreRead() {
         func view(_ s: StaticString) -> ByteView { ByteView(s.rawBuffer) }
         let hosts: StaticString = """
-        # comment line
-        127.0.0.1\tlocalhost
-        ::1     localhost ip6-localhost   # trailing comment
-        10.0.0.5 board-7.lan board-7
-        """
+            # comment line
+            127.0.0.1\tlocalhost
+            ::1     localhost ip6-localhost   # trailing comment
+            10.0.0.5 board-7.lan board-7
+            """
         #expect(ResolverFiles.hostsLookup(view(hosts), name: view("BOARD-7"), ipv6: false) == "10.0.0.5")
         #expect(ResolverFiles.hostsLookup(view(hosts), name: view("localhost"), ipv6: true) == "::1")
         #expect(ResolverFiles.hostsLookup(view(hosts), name: view("nowhere"), ipv6: false) == nil)

@@ -8,16 +8,20 @@ import Testing
     }
 
     @Test func validDocuments() {
-        for doc in ["{}", "[]", " {\"a\": [1, -2.5e3, true, false, null, {\"b\": \"c\"}]} ", "\"x\"", "0", "-0.1E+2",
-                    "{\"k\": \"\\u00e9\\ud83d\\ude00\\\\\\/\\b\\f\\n\\r\\t\\\"\"}", "{\"é\": \"☃\"}"] {
+        for doc in [
+            "{}", "[]", " {\"a\": [1, -2.5e3, true, false, null, {\"b\": \"c\"}]} ", "\"x\"", "0", "-0.1E+2",
+            "{\"k\": \"\\u00e9\\ud83d\\ude00\\\\\\/\\b\\f\\n\\r\\t\\\"\"}", "{\"é\": \"☃\"}",
+        ] {
             #expect(with(doc) { Json.isValid($0) }, "\(doc)")
         }
     }
 
     @Test func invalidDocuments() {
-        for doc in ["", "{", "{\"a\"}", "{\"a\": }", "{\"a\": 1,}", "[1 2]", "01", "1.", "-", "1e", "tru", "nul",
-                    "{'a': 1}", "{\"a\": \"tab\there\"}", "{\"a\": \"\\x\"}", "{\"a\": \"\\u12\"}", "{} {}",
-                    String(repeating: "[", count: 40) + String(repeating: "]", count: 40)] {
+        for doc in [
+            "", "{", "{\"a\"}", "{\"a\": }", "{\"a\": 1,}", "[1 2]", "01", "1.", "-", "1e", "tru", "nul",
+            "{'a': 1}", "{\"a\": \"tab\there\"}", "{\"a\": \"\\x\"}", "{\"a\": \"\\u12\"}", "{} {}",
+            String(repeating: "[", count: 40) + String(repeating: "]", count: 40),
+        ] {
             #expect(!with(doc) { Json.isValid($0) }, "\(doc)")
         }
         // Invalid UTF-8 inside a string.
@@ -26,7 +30,8 @@ import Testing
     }
 
     @Test func readsTopLevelKeysOnly() {
-        let doc = "{\"user\": {\"type\": \"inner\"}, \"type\": \"message\", \"text\": \"a \\\"quote\\\" and \\u263a\", "
+        let doc =
+            "{\"user\": {\"type\": \"inner\"}, \"type\": \"message\", \"text\": \"a \\\"quote\\\" and \\u263a\", "
             + "\"n\": -12.5e1, \"ok\": true, \"list\": [\"type\"]}"
         with(doc) { d in
             #expect(Json.string(d, "type") == "message")
@@ -34,11 +39,11 @@ import Testing
             #expect(Json.number(d, "n") == -125)
             #expect(Json.bool(d, "ok") == true)
             #expect(Json.string(d, "missing") == nil)
-            #expect(Json.string(d, "n") == nil)     // not a string
+            #expect(Json.string(d, "n") == nil)  // not a string
             #expect(Json.value(d, "user")?.string == "{\"type\": \"inner\"}")
         }
         with("{\"ty\\u0070e\": \"escaped key\"}") { #expect(Json.string($0, "type") == "escaped key") }
-        with("{\"a\": \"\\ud800\"}") { #expect(Json.string($0, "a") == nil) }   // a lone surrogate
+        with("{\"a\": \"\\ud800\"}") { #expect(Json.string($0, "a") == nil) }  // a lone surrogate
     }
 
     @Test func writerEscapesIntoAFixedBuffer() {
@@ -69,8 +74,9 @@ import Testing
         let l = try manager.listen("http://127.0.0.1:0")
         let clients = (0..<3).map { _ in TestClient(port: l.localAddress!.port) }
         for c in clients {
-            c.send("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            c.send(
+                "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         }
         manager.pump { open.count == 3 }
         for c in clients { _ = read(c, from: manager, until: "\r\n\r\n") }

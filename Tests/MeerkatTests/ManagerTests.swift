@@ -34,7 +34,7 @@ final class Counter { var value = 0 }
         let old = opened[0]
         old.userdata = Counter()
         #expect(old.userdata(as: Counter.self) != nil)
-        first = nil   // the peer goes away
+        first = nil  // the peer goes away
         #expect(manager.pump { !old.isOpen })
         _ = first
 
@@ -47,7 +47,7 @@ final class Counter { var value = 0 }
         #expect(new.userdata == nil, "userdata is cleared with the slot")
         #expect(throws: ConnectionError.closed) { try old.send("to the old one") }
         #expect(throws: ConnectionError.closed) { try old.reply(200, "no") }
-        old.close()   // no-op: must not close the new connection
+        old.close()  // no-op: must not close the new connection
         old.drain()
         manager.pump(ms: 50)
         #expect(new.isOpen)
@@ -56,7 +56,7 @@ final class Counter { var value = 0 }
         #expect(got.hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(!got.contains("to the old one"))
         manager.close()
-        manager.close()   // idempotent
+        manager.close()  // idempotent
         #expect(!new.isOpen)
     }
 
@@ -121,7 +121,7 @@ final class Counter { var value = 0 }
         let manager = Manager { conn, ev in
             guard case let .httpMessage(hm) = ev else { return }
             if hm.uri == "/slow" {
-                pending.append(conn)       // answered later, from a timer
+                pending.append(conn)  // answered later, from a timer
             } else {
                 try? conn.reply(200, "fast")
             }
@@ -144,7 +144,7 @@ final class Counter { var value = 0 }
         let manager = Manager(limits: limits) { conn, ev in
             guard case .httpMessage = ev else { return }
             do throws(ConnectionError) {
-                try conn.reply(200, String(repeating: "A", count: 4096))   // copied: must fit
+                try conn.reply(200, String(repeating: "A", count: 4096))  // copied: must fit
                 results.append(nil)
             } catch {
                 results.append(error)
@@ -316,7 +316,7 @@ final class Counter { var value = 0 }
             switch ev {
             case .httpMessage:
                 try? conn.reply(200, "bye")
-                holder?.close()            // everything closes, mid-dispatch
+                holder?.close()  // everything closes, mid-dispatch
             case .close:
                 closes += 1
             default: break
@@ -332,7 +332,7 @@ final class Counter { var value = 0 }
         #expect(closes == 3, "two connections and the listener got .close")
         #expect(!l.isOpen)
         #expect(a.receive()?.hasSuffix("bye") == true)
-        manager.poll(10)                   // a closed manager polls as a no-op
+        manager.poll(10)  // a closed manager polls as a no-op
         _ = b
         holder = nil
     }

@@ -26,12 +26,14 @@ final class Mosquitto {
             let cert = dir.appendingPathComponent("broker.crt").path, key = dir.appendingPathComponent("broker.key").path
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
-                           "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]
+            p.arguments = [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+            ]
             p.standardError = FileHandle.nullDevice
             try p.run()
             p.waitUntilExit()
-            chmod(key, 0o644)   // the broker reads it as user mosquitto
+            chmod(key, 0o644)  // the broker reads it as user mosquitto
             certificate = Array(try Data(contentsOf: URL(fileURLWithPath: cert)))
             conf += "listener \(wsPort) 127.0.0.1\nprotocol websockets\n"
             conf += "listener \(tlsPort) 127.0.0.1\ncertfile \(cert)\nkeyfile \(key)\n"
@@ -139,8 +141,9 @@ final class MqttLog {
         let manager = Manager()
         defer { manager.close() }
         let log = MqttLog()
-        let conn = try manager.mqttConnect("mqtt://127.0.0.1:\(broker.port)", opts: MqttOpts(clientId: "board-1"),
-                                           handler: log.handler())
+        let conn = try manager.mqttConnect(
+            "mqtt://127.0.0.1:\(broker.port)", opts: MqttOpts(clientId: "board-1"),
+            handler: log.handler())
         #expect(manager.pump { log.events.contains("open 0") })
         #expect(conn.isMqttOpen && conn.isClient)
         let sub = try conn.mqttSub("sensors/+/temp", qos: 2)
@@ -148,13 +151,14 @@ final class MqttLog {
         #expect(try conn.mqttPub("sensors/kitchen/temp", "21.5") == 0)
         let one = try conn.mqttPub("sensors/hall/temp", "19.0", qos: 1)
         let two = try conn.mqttPub("sensors/attic/temp", Array("30.25".utf8), qos: 2)
-        try conn.mqttPub("sensors/attic/humidity", "40")   // not matched by the filter
+        try conn.mqttPub("sensors/attic/humidity", "40")  // not matched by the filter
         #expect(one != 0 && two != 0 && one != two)
         let m = try #require(manager.mqttSession(of: conn.slot))
         let session = { manager.mqtt.entries[m] }
-        #expect(manager.pump {
-            log.messages.count == 3 && log.saw(.pubcomp, two) && log.saw(.puback, one) && session().releasingCount == 0
-        })
+        #expect(
+            manager.pump {
+                log.messages.count == 3 && log.saw(.pubcomp, two) && log.saw(.puback, one) && session().releasingCount == 0
+            })
         #expect(log.messages.map { $0.topic } == ["sensors/kitchen/temp", "sensors/hall/temp", "sensors/attic/temp"])
         #expect(log.messages.map { $0.payload } == ["21.5", "19.0", "30.25"])
         #expect(log.messages.map { $0.qos } == [0, 1, 2])
@@ -192,10 +196,12 @@ final class MqttLog {
         let manager = Manager()
         defer { manager.close() }
         let bad = MqttLog(), good = MqttLog()
-        try manager.mqttConnect("mqtt://127.0.0.1:\(broker.port)", opts: MqttOpts(username: "board", password: "wrong"),
-                                handler: bad.handler())
-        try manager.mqttConnect("mqtt://127.0.0.1:\(broker.port)", opts: MqttOpts(username: "board", password: "s3cret"),
-                                handler: good.handler())
+        try manager.mqttConnect(
+            "mqtt://127.0.0.1:\(broker.port)", opts: MqttOpts(username: "board", password: "wrong"),
+            handler: bad.handler())
+        try manager.mqttConnect(
+            "mqtt://127.0.0.1:\(broker.port)", opts: MqttOpts(username: "board", password: "s3cret"),
+            handler: good.handler())
         #expect(manager.pump { bad.events.contains("close") && good.events.contains("open 0") })
         #expect(bad.events == ["open 5", "close"])
         #expect(bad.errors == ["mqtt: refused: not authorized"])
@@ -211,7 +217,7 @@ final class MqttLog {
         let log = MqttLog()
         try manager.mqttConnect("mqtt://127.0.0.1:\(broker.port)", opts: MqttOpts(keepAlive: 1), handler: log.handler())
         #expect(manager.pump { log.events.contains("open 0") })
-        #expect(manager.pump(limitMs: 2500) { log.saw(.pingresp) })   // PINGREQ after 1 s idle, answered
+        #expect(manager.pump(limitMs: 2500) { log.saw(.pingresp) })  // PINGREQ after 1 s idle, answered
         broker.pause()
         let start = Date()
         #expect(manager.pump(limitMs: 5000) { log.events.contains("close") })
@@ -232,13 +238,13 @@ final class MqttLog {
         // More than the whole store (with its topic) never fits: an error, not back-pressure.
         let huge = [UInt8](repeating: 120, count: limits.mqttInFlightBytes)
         #expect(throws: ConnectionError.messageTooLarge) { try conn.mqttPub("t", huge, qos: 1) }
-        try conn.mqttPub("t", huge)   // QoS 0 is not kept
+        try conn.mqttPub("t", huge)  // QoS 0 is not kept
         try conn.mqttPub("t", "1", qos: 1)
         try conn.mqttPub("t", "2", qos: 2)
         #expect(throws: ConnectionError.inFlightFull) { try conn.mqttPub("t", "3", qos: 1) }
-        try conn.mqttPub("t", "4")   // QoS 0 needs no entry
+        try conn.mqttPub("t", "4")  // QoS 0 needs no entry
         #expect(manager.pump { log.saw(.puback) && log.saw(.pubcomp) })
-        try conn.mqttPub("t", "5", qos: 1)   // room again
+        try conn.mqttPub("t", "5", qos: 1)  // room again
     }
 
     /// Clean session off: a QoS 1 message the broker never acknowledged is sent again,
@@ -271,7 +277,7 @@ final class MqttLog {
         let broker = try Mosquitto(extraListeners: true)
         let manager = Manager()
         defer { manager.close() }
-        let big = String(repeating: "0123456789abcdef", count: 375)   // 6,000 bytes: within the 8 KiB in-flight store
+        let big = String(repeating: "0123456789abcdef", count: 375)  // 6,000 bytes: within the 8 KiB in-flight store
         for url in ["mqtts://localhost:\(broker.tlsPort)", "ws://127.0.0.1:\(broker.wsPort)/mqtt"] {
             let log = MqttLog()
             let conn = try manager.mqttConnect(url, opts: MqttOpts(tls: TlsOpts(ca: broker.certificate)), handler: log.handler())
@@ -325,7 +331,7 @@ final class MqttLog {
         let log = MqttLog()
         let conn = try manager.mqttConnect("mqtt://127.0.0.1:\(fake.port)", handler: log.handler())
         #expect(manager.pump { fake.acceptIfWaiting() })
-        #expect(manager.pump { fake.received().count >= 14 })   // the CONNECT
+        #expect(manager.pump { fake.received().count >= 14 })  // the CONNECT
         let connectBytes = fake.received().count
         fake.send([0x20, 0x02, 0x00, 0x00])
         #expect(manager.pump { log.events.contains("open 0") })
@@ -333,15 +339,18 @@ final class MqttLog {
             let payload = Array("\(id)".utf8)
             return [dup ? 0x3C : 0x34, UInt8(5 + payload.count), 0x00, 0x01, 0x74, UInt8(id >> 8), UInt8(id & 0xFF)] + payload
         }
-        let ids: [UInt16] = [1, 65_535] + (2...999).map { UInt16($0 * 61) }   // 1,000 ids, none released
+        let ids: [UInt16] = [1, 65_535] + (2...999).map { UInt16($0 * 61) }  // 1,000 ids, none released
         for start in stride(from: 0, to: ids.count, by: 100) {
             fake.send(ids[start..<(start + 100)].flatMap { publish($0) })
-            try #require(manager.pump { _ = fake.received(); return log.messages.count == start + 100 }, "\(log.errors)")
+            try #require(
+                manager.pump {
+                    _ = fake.received(); return log.messages.count == start + 100
+                }, "\(log.errors)")
         }
         let m = try #require(manager.mqttSession(of: conn.slot))
         #expect(manager.mqtt.entries[m].releasingCount == 1000)
-        fake.send(publish(1, dup: true) + publish(65_535, dup: true))   // still waiting: answered, not delivered
-        fake.send([0x62, 0x02, 0x00, 0x01] + publish(1))                // released, then a new message
+        fake.send(publish(1, dup: true) + publish(65_535, dup: true))  // still waiting: answered, not delivered
+        fake.send([0x62, 0x02, 0x00, 0x01] + publish(1))  // released, then a new message
         let pubrecs = { stride(from: connectBytes, to: fake.received().count, by: 4).filter { fake.received()[$0] == 0x50 }.count }
         #expect(manager.pump { pubrecs() == 1003 })
         #expect(log.messages.count == 1001 && log.messages.last?.payload == "1")
@@ -357,8 +366,8 @@ final class MqttLog {
         let log = MqttLog()
         try manager.mqttConnect("mqtt://127.0.0.1:\(fake.port)", handler: log.handler())
         #expect(manager.pump { fake.acceptIfWaiting() })
-        #expect(manager.pump { fake.received().count >= 14 })   // the CONNECT
-        fake.send([0x20, 0x02, 0x00, 0x00, 0x36, 0x03, 0x00, 0x01, 0x74])   // CONNACK, then PUBLISH with QoS 3
+        #expect(manager.pump { fake.received().count >= 14 })  // the CONNECT
+        fake.send([0x20, 0x02, 0x00, 0x00, 0x36, 0x03, 0x00, 0x01, 0x74])  // CONNACK, then PUBLISH with QoS 3
         #expect(manager.pump { log.events.contains("close") })
         #expect(log.events == ["open 0", "close"] && log.errors == ["mqtt: bad flags"])
     }

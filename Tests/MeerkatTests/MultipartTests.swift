@@ -5,7 +5,8 @@ import Testing
 /// same bytes, whatever the pieces.
 @Suite struct MultipartTests {
     static let type = "multipart/form-data; boundary=----XyZ"
-    static let body = "preamble\r\n------XyZ\r\n"
+    static let body =
+        "preamble\r\n------XyZ\r\n"
         + "Content-Disposition: form-data; name=\"device\"\r\n\r\n"
         + "kitchen\r\n------XyZ\r\n"
         + "Content-Disposition: form-data; name=\"file\"; filename=\"a b.txt\"\r\nContent-Type: text/plain\r\n\r\n"

@@ -31,8 +31,9 @@ func withMessage<R>(_ text: String, _ body: (HttpMessage) -> R) -> R {
                 fatalError("not a complete head: \(text)")
             }
             let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            let msg = HttpMessage(base: base, head: h, fields: UnsafeBufferPointer(f),
-                                  body: ByteView(base: base + h.length, count: bytes.count - h.length))
+            let msg = HttpMessage(
+                base: base, head: h, fields: UnsafeBufferPointer(f),
+                body: ByteView(base: base + h.length, count: bytes.count - h.length))
             return body(msg)
         }
     }
@@ -90,7 +91,7 @@ func withMessage<R>(_ text: String, _ body: (HttpMessage) -> R) -> R {
         let one = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
         let two = "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi"
         let three = "GET /c HTTP/1.1\r\nHost: h\r\n\r\n"
-        var rest = Array((one + two + three).utf8)[...]   // bytes: "\r\n" is one Character
+        var rest = Array((one + two + three).utf8)[...]  // bytes: "\r\n" is one Character
         var paths: [String] = []
         while !rest.isEmpty {
             let text = String(decoding: rest, as: UTF8.self)

@@ -45,20 +45,20 @@ import Testing
     }
 
     static let page: StaticString = """
-    <!doctype html><title>A page larger than the send block</title>
-    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
-    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
-    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
-    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
-    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
-    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
-    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
-    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
-    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
-    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
-    0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
-    end
-    """
+        <!doctype html><title>A page larger than the send block</title>
+        0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+        0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+        0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+        0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+        0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+        0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+        0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+        0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+        0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+        0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+        0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789
+        end
+        """
 
     @Test func bodiesLargerThanASendBlockGoOutWhole() throws {
         var limits = Limits()
@@ -68,13 +68,17 @@ import Testing
         let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         let manager = Manager(limits: limits) { conn, ev in
             guard case let .httpMessage(hm) = ev else { return }
-            if hm.uri == "/array" { try? conn.reply(200, big) }
-            else if hm.uri == "/page" { try? conn.reply(200, Self.page) }
-            else if hm.uri == "/chunks" {
+            if hm.uri == "/array" {
+                try? conn.reply(200, big)
+            } else if hm.uri == "/page" {
+                try? conn.reply(200, Self.page)
+            } else if hm.uri == "/chunks" {
                 try? conn.httpChunk(big)
                 try? conn.httpChunk(Self.page)
                 try? conn.httpChunk("")
-            } else { try? conn.reply(200, hm.body) }
+            } else {
+                try? conn.reply(200, hm.body)
+            }
         }
         let l = try manager.listen("http://127.0.0.1:0")
         let port = l.localAddress!.port
@@ -92,7 +96,7 @@ import Testing
         let echo = (0..<60_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
         c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: \(echo.count)\r\n\r\n")
         var off = 0
-        while off < echo.count {   // the client must read too: the reply races the upload
+        while off < echo.count {  // the client must read too: the reply races the upload
             let n = echo[off...].withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, min($0.count, 8192), msgNoSignal) }
             if n > 0 { off += n }
             manager.poll(1)
@@ -115,11 +119,11 @@ import Testing
         let limits = Limits()
         var failures = 0, flushes = 0
         let manager = Manager(limits: limits) { conn, ev in
-            if case .write = ev { flushes += 1 }   // only after a reply had to wait
+            if case .write = ev { flushes += 1 }  // only after a reply had to wait
             guard case let .httpMessage(hm) = ev else { return }
             let n = hm.queryVar("n") ?? "?"
             do throws(ConnectionError) {
-                try conn.reply(200, "<\(n)>" + String(repeating: "x", count: 12_000))   // copied
+                try conn.reply(200, "<\(n)>" + String(repeating: "x", count: 12_000))  // copied
             } catch {
                 failures += 1
             }
@@ -168,7 +172,7 @@ import Testing
         let manager = Manager(limits: limits) { conn, ev in
             switch ev {
             case .httpMessage:
-                try? conn.reply(200, String(repeating: "y", count: 5000))   // copied: too large
+                try? conn.reply(200, String(repeating: "y", count: 5000))  // copied: too large
             case .error: errors += 1
             default: break
             }
@@ -228,11 +232,12 @@ import Testing
         for _ in 0..<100 { batch += "GET /big HTTP/1.1\r\nHost: h\r\n\r\n" }
         // Pipeline until the kernel's buffers are full and the hog holds the only block.
         var queued: [UInt8] = []
-        #expect(manager.pump(limitMs: 5000) {
-            if queued.isEmpty { queued = Array(batch.utf8) }
-            hog.trySend(&queued)
-            return manager.sendPool.freeCount == 0
-        })
+        #expect(
+            manager.pump(limitMs: 5000) {
+                if queued.isEmpty { queued = Array(batch.utf8) }
+                hog.trySend(&queued)
+                return manager.sendPool.freeCount == 0
+            })
         let (got, waited) = freshClient(port, manager)
         #expect(got.contains("served"))
         #expect(waited < 1000, "waited \(waited) ms")

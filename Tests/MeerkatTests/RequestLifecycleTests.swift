@@ -28,14 +28,14 @@ import Testing
         c.send("POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n")
         #expect(read(c, from: manager, until: "\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n")
         var expected: [UInt8] = []
-        for i in 0..<40 {   // 40 chunks of 300 bytes: 12,000 bytes through a 1 KiB block
+        for i in 0..<40 {  // 40 chunks of 300 bytes: 12,000 bytes through a 1 KiB block
             let chunk = [UInt8](repeating: UInt8(65 + i % 26), count: 300)
             expected += chunk
             c.send("12c;n=\(i)\r\n" + String(decoding: chunk, as: UTF8.self) + "\r\n")
             manager.pump(ms: 2)
         }
         c.send("0\r\nX-Trailer: t\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n")
-        let got = read(c, from: manager, until: "got 0")   // the pipelined GET after it
+        let got = read(c, from: manager, until: "got 0")  // the pipelined GET after it
         #expect(got.contains("got 12000"))
         #expect(all == expected)
         #expect(pieces >= 40)
@@ -56,7 +56,7 @@ import Testing
         manager.pump(ms: 50)
         got += c.receive() ?? ""
         #expect(second == .invalidState)
-        #expect(got.components(separatedBy: "HTTP/1.1").count - 1 == 2)   // one answer per request
+        #expect(got.components(separatedBy: "HTTP/1.1").count - 1 == 2)  // one answer per request
         #expect(!got.contains("second"))
         manager.close()
     }
@@ -67,7 +67,7 @@ import Testing
             switch ev {
             case let .httpHeaders(hm) where hm.uri == "/forbidden":
                 try? conn.reply(403, "no")
-                try? conn.reply(413, "again")   // throws .invalidState
+                try? conn.reply(413, "again")  // throws .invalidState
             case .httpMessage:
                 messages += 1
                 try? conn.reply(200, "ok")

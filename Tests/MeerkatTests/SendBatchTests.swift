@@ -16,7 +16,7 @@ import Testing
                 try? c.connection.send(line)
                 expected += Array(line.utf8)
             }
-            seenInside = c.readAll()   // the loop runs; the batch is not written
+            seenInside = c.readAll()  // the loop runs; the batch is not written
         }
         #expect(seenInside == [])
         #expect(c.readAll() == expected)
@@ -44,7 +44,7 @@ import Testing
         let big = [UInt8](repeating: 66, count: c.manager.limits.sendBufferSize * 3)
         c.connection.sendBatch {
             try? c.connection.send("a")
-            try? c.connection.send(big)   // held where it lives, after "a"
+            try? c.connection.send(big)  // held where it lives, after "a"
             try? c.connection.send("z")
         }
         var got: [UInt8] = []

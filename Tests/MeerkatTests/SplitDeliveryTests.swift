@@ -16,9 +16,10 @@ import Testing
     }
     let listener = try manager.listen("http://127.0.0.1:0")
     let port = try #require(listener.localAddress?.port)
-    let wire = Array(("POST /one HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
-        + "3;x=y\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
-        + "POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nfghij").utf8)
+    let wire = Array(
+        ("POST /one HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "3;x=y\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+            + "POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nfghij").utf8)
     for cut in 1..<wire.count {
         let client = TestClient(port: port)
         client.send(String(decoding: wire[0..<cut], as: UTF8.self))

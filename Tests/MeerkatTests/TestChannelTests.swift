@@ -32,7 +32,7 @@ import Meerkat
         let channel = try TestChannel(handler: Self.handler)
         let page = try #require(channel.request("GET", "/"))
         #expect(page.status == 200 && page.text == "hello" && page.header("content-type") == "text/plain")
-        let posted = try #require(channel.request("POST", "/echo", body: "a body"))   // same connection (keep-alive)
+        let posted = try #require(channel.request("POST", "/echo", body: "a body"))  // same connection (keep-alive)
         #expect(posted.status == 201 && posted.text == "a body")
         let chunked = try #require(channel.request("GET", "/chunked"))
         #expect(chunked.text == "one,two" && chunked.header("Transfer-Encoding") == "chunked")
@@ -45,13 +45,13 @@ import Meerkat
         #expect(channel.upgrade("/ws")?.status == 101)
         channel.sendText("ping")
         #expect(channel.receiveText() == "Echo: ping")
-        channel.sendText(String(repeating: "x", count: 300))   // a 16-bit length
+        channel.sendText(String(repeating: "x", count: 300))  // a 16-bit length
         #expect(channel.receiveText() == "Echo: " + String(repeating: "x", count: 300))
     }
 
     @Test func badInputGetsTheLibrarysAnswerAndTheClose() throws {
         let channel = try TestChannel(handler: Self.handler)
-        channel.write("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")   // two Hosts: 400, then close
+        channel.write("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")  // two Hosts: 400, then close
         let reply = String(decoding: channel.readAll(), as: UTF8.self)
         #expect(reply.hasPrefix("HTTP/1.1 400 "))
         #expect(channel.isClosed)

@@ -8,8 +8,10 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let cert = dir.appendingPathComponent("c").path, key = dir.appendingPathComponent("k").path
-    var args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
-                "-out", cert, "-days", "1", "-subj", "/CN=\(name)"]
+    var args = [
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+        "-out", cert, "-days", "1", "-subj", "/CN=\(name)",
+    ]
     if der { args += ["-outform", "DER"] }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
@@ -30,8 +32,9 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
         let first = try table.index(for: TlsOpts(cert: pairs[0].cert, key: pairs[0].key), server: true, limits: limits)
         // The guide builds TlsOpts on every accept; fresh arrays with the same bytes find
         // the entry made the first time.
-        let again = try table.index(for: TlsOpts(cert: Array(pairs[0].cert), key: Array(pairs[0].key)), server: true,
-                                    limits: limits)
+        let again = try table.index(
+            for: TlsOpts(cert: Array(pairs[0].cert), key: Array(pairs[0].key)), server: true,
+            limits: limits)
         #expect(again == first)
         var seen: Set<Int32> = [first]
         for p in pairs[1..<4] {
@@ -65,10 +68,10 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
         defer { pool.deallocate() }
         let taken = (0..<3).compactMap { pool.take(for: Int32(10 + $0)) }
         #expect(Set(taken).count == 3)
-        #expect(pool.take(for: 99) == nil)                 // empty: the new connection is refused
+        #expect(pool.take(for: 99) == nil)  // empty: the new connection is refused
         pool.handshaking.append(taken[1], now: 5)
         pool.give(taken[1])
-        #expect(pool.handshaking.first == -1)               // a freed session leaves the handshake queue
+        #expect(pool.handshaking.first == -1)  // a freed session leaves the handshake queue
         #expect(pool.take(for: 42) == taken[1])
         #expect(pool.owner[Int(taken[1])] == 42)
         #expect(pool.lowestFree == 0)
@@ -95,14 +98,15 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
         defer { manager.close() }
         let port = try manager.listen("https://127.0.0.1:0", http: true).localAddress!.port
         for i in 0..<3 {
-            let text = try sClient(port: port, request: "GET /n\(i) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                                   pumping: manager)
+            let text = try sClient(
+                port: port, request: "GET /n\(i) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                pumping: manager)
             #expect(text.hasPrefix("HTTP/1.1 200 OK"))
             #expect(text.hasSuffix("secure /n\(i)\n"))
         }
         #expect(handshakes == 3)
         #expect(manager.stats.tlsHandshakes == 3)
-        #expect(manager.tlsConfigs.count == 1)    // parsed on the first accept only
+        #expect(manager.tlsConfigs.count == 1)  // parsed on the first accept only
         // s_client may exit before the loop has read its close; give the loop time to see it.
         let whole = manager.pump { manager.stats.tlsSessions.free == manager.stats.tlsSessions.blocks }
         #expect(whole, "every TLS session is back in the pool")
@@ -119,8 +123,9 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
         #expect(!listener.isTLS)
         #expect(listener.tlsInit(TlsOpts(cert: pair.cert, key: pair.key)))
         #expect(listener.isTLS)
-        let text = try sClient(port: listener.localAddress!.port,
-                               request: "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", pumping: manager)
+        let text = try sClient(
+            port: listener.localAddress!.port,
+            request: "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", pumping: manager)
         #expect(text.hasSuffix("tls true\n"))
         #expect(manager.stats.tlsHandshakes == 1)
     }

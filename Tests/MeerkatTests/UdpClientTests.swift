@@ -79,7 +79,7 @@ final class UdpPeer {
         }
         #expect(events == ["open", "resolve", "connect"])
         #expect(got == ["first", "second"])
-        peer.reply([])   // an empty datagram: nothing to read, and not the end of the connection
+        peer.reply([])  // an empty datagram: nothing to read, and not the end of the connection
         peer.reply(Array("one".utf8))
         peer.reply(Array("two".utf8))
         #expect(manager.pump { reads.count == 2 })

@@ -51,10 +51,10 @@ import Testing
         #expect(q.first == 3)
         #expect(q.expired(now: 150, timeout: 50) == 3)
         #expect(q.expired(now: 149, timeout: 50) == nil)
-        q.append(3, now: 130)   // touch: moves to the end
+        q.append(3, now: 130)  // touch: moves to the end
         #expect(q.first == 5)
         q.remove(5)
-        q.remove(5)             // removing twice is harmless
+        q.remove(5)  // removing twice is harmless
         #expect(q.first == 1)
         #expect(q.contains(3) && !q.contains(5))
         q.remove(1)

@@ -8,9 +8,13 @@ import Testing
     func frame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true) -> [UInt8] {
         var out: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         let n = payload.count
-        if n < 126 { out.append(0x80 | UInt8(n)) }
-        else if n < 65536 { out += [0x80 | 126, UInt8(n >> 8), UInt8(n & 0xFF)] }
-        else { out.append(0x80 | 127); for i in 0..<8 { out.append(UInt8((UInt64(n) >> UInt64(56 - 8 * i)) & 0xFF)) } }
+        if n < 126 {
+            out.append(0x80 | UInt8(n))
+        } else if n < 65536 {
+            out += [0x80 | 126, UInt8(n >> 8), UInt8(n & 0xFF)]
+        } else {
+            out.append(0x80 | 127); for i in 0..<8 { out.append(UInt8((UInt64(n) >> UInt64(56 - 8 * i)) & 0xFF)) }
+        }
         let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
         out += key
         for (i, b) in payload.enumerated() { out.append(b ^ key[i & 3]) }
@@ -20,9 +24,9 @@ import Testing
     @Test func utf8SplitAtEveryOffsetGivesTheSameAnswer() {
         let samples: [[UInt8]] = [
             Array("κόσμε ☃ 😀 plain".utf8),
-            Array("ok".utf8) + [0xED, 0xA0, 0x80] + Array("bad".utf8),     // a surrogate
-            Array("ok".utf8) + [0xF4, 0x90, 0x80, 0x80],                    // over U+10FFFF
-            [0xF0, 0x9F, 0x98],                                             // cut short
+            Array("ok".utf8) + [0xED, 0xA0, 0x80] + Array("bad".utf8),  // a surrogate
+            Array("ok".utf8) + [0xF4, 0x90, 0x80, 0x80],  // over U+10FFFF
+            [0xF0, 0x9F, 0x98],  // cut short
         ]
         for bytes in samples {
             var whole = Utf8Validator()
@@ -76,22 +80,23 @@ import Testing
         }
         let l = try manager.listen("http://127.0.0.1:0")
         let c = TestClient(port: l.localAddress!.port)
-        c.send("GET /room HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
-               + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-               + "Sec-WebSocket-Protocol: chat.v0, chat.v1, chat.v2\r\n\r\n")
+        c.send(
+            "GET /room HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                + "Sec-WebSocket-Protocol: chat.v0, chat.v1, chat.v2\r\n\r\n")
         let head = read(c, from: manager, until: "\r\n\r\n")
         #expect(head.hasPrefix("HTTP/1.1 101 Switching Protocols"))
         #expect(head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"))
-        #expect(head.contains("Sec-WebSocket-Protocol: chat.v1\r\n"))   // the client's first we speak, alone
+        #expect(head.contains("Sec-WebSocket-Protocol: chat.v1\r\n"))  // the client's first we speak, alone
         var wire: [UInt8] = []
         wire += frame(1, Array("κό".utf8), fin: false)
-        wire += frame(9, Array("p1".utf8))                             // a ping between fragments
+        wire += frame(9, Array("p1".utf8))  // a ping between fragments
         wire += frame(0, Array("σμ".utf8), fin: false)
-        wire += frame(10, [])                                          // an unsolicited pong
+        wire += frame(10, [])  // an unsolicited pong
         wire += frame(0, Array("ε".utf8))
         wire += frame(2, [1, 2, 3])
         var sent = 0
-        while sent < wire.count {   // byte by byte: every split point of every frame
+        while sent < wire.count {  // byte by byte: every split point of every frame
             _ = wire[sent...].withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, 1, msgNoSignal) }
             sent += 1
             manager.poll(0)
@@ -103,7 +108,9 @@ import Testing
         #expect(messages[1].1 == [1, 2, 3])
         #expect(controls == [WEBSOCKET_OP_PING, WEBSOCKET_OP_PONG])
         var pong: [UInt8] = []
-        manager.pump { pong += c.receiveBytes() ?? []; return pong.count >= 4 }
+        manager.pump {
+            pong += c.receiveBytes() ?? []; return pong.count >= 4
+        }
         #expect(pong == [0x8A, 2] + Array("p1".utf8))
         manager.close()
     }
@@ -116,16 +123,19 @@ import Testing
         }
         let l = try manager.listen("http://127.0.0.1:0")
         let c = TestClient(port: l.localAddress!.port)
-        c.send("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        c.send(
+            "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         _ = read(c, from: manager, until: "\r\n\r\n")
         let conn = try #require(peer)
         #expect(conn.isWebSocket)
-        let big = [UInt8](repeating: 0x5A, count: 70_000)   // larger than a send block: held, not copied
+        let big = [UInt8](repeating: 0x5A, count: 70_000)  // larger than a send block: held, not copied
         try conn.wsSend(big, WEBSOCKET_OP_BINARY)
         try conn.wsSend("short", WEBSOCKET_OP_TEXT)
         var got: [UInt8] = []
-        manager.pump { got += c.receiveBytes() ?? []; return got.count >= 70_000 + 10 + 7 }
+        manager.pump {
+            got += c.receiveBytes() ?? []; return got.count >= 70_000 + 10 + 7
+        }
         #expect(Array(got.prefix(10)) == [0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70])
         #expect(Array(got.suffix(7)) == [0x81, 5] + Array("short".utf8))
         conn.wsClose(code: 1001)

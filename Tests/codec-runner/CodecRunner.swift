@@ -10,7 +10,8 @@ import CMeerkat
 struct CodecRunner {
     static func main() {
         if mk_argc() >= 4, let mode = mk_argv(1), strcmp(mode, "fuzz") == 0,
-           let seed = number(mk_argv(2)), let count = number(mk_argv(3)) {
+            let seed = number(mk_argv(2)), let count = number(mk_argv(3))
+        {
             DiffFuzz.run(seed: seed, count: Int(truncatingIfNeeded: count))
             return
         }

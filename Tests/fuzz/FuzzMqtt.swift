@@ -24,8 +24,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var w = ByteWriter(base: out, capacity: 8192)
     switch p.type {
     case .publish:
-        MqttWriter.publish(&w, topic: p.topic.buffer, payload: p.payload.buffer, qos: p.qos, retain: p.retain,
-                           dup: p.dup, packetId: p.packetId)
+        MqttWriter.publish(
+            &w, topic: p.topic.buffer, payload: p.payload.buffer, qos: p.qos, retain: p.retain,
+            dup: p.dup, packetId: p.packetId)
     case .puback, .pubrec, .pubrel, .pubcomp, .unsuback:
         MqttWriter.ack(&w, p.type, packetId: p.packetId)
     case .subscribe where filters == 1:

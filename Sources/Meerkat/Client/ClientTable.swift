@@ -58,7 +58,7 @@ struct ClientTable {
 
     mutating func take(for slot: Int32) -> Int16? {
         guard let taken = free.take() else { return nil }
-        let e = Int16(taken)   // capacity ≤ Int16.max: the index fits the slot's padding
+        let e = Int16(taken)  // capacity ≤ Int16.max: the index fits the slot's padding
         entries[Int(e)] = ClientState()
         slotOf[Int(e)] = slot
         return e
@@ -66,7 +66,7 @@ struct ClientTable {
 
     mutating func give(_ e: Int16) {
         connecting.remove(Int32(e))
-        entries[Int(e)] = ClientState()   // drops the strings
+        entries[Int(e)] = ClientState()  // drops the strings
         slotOf[Int(e)] = -1
         free.give(Int32(e))
     }

@@ -41,8 +41,10 @@ extension Manager {
     /// datagram (`.sendBufferFull` when the socket cannot take it now) and gets each
     /// datagram as a `.read`.
     @discardableResult
-    public func connect(_ url: String, tls: TlsOpts? = nil, protocols: String? = nil,
-                        handler: Handler? = nil) throws(ConnectError) -> Connection {
+    public func connect(
+        _ url: String, tls: TlsOpts? = nil, protocols: String? = nil,
+        handler: Handler? = nil
+    ) throws(ConnectError) -> Connection {
         guard let parsed = ListenURL(url) else { throw .badURL }
         let known = knownAddress(parsed)
         guard known != nil || canAsk(parsed.name) else { throw .cannotResolve }
@@ -59,7 +61,9 @@ extension Manager {
             giveBack(s)
             throw .tableFull
         }
-        let kind: ClientState.Kind = parsed.scheme == .ws || parsed.scheme == .wss ? .websocket
+        let kind: ClientState.Kind =
+            parsed.scheme == .ws || parsed.scheme == .wss
+            ? .websocket
             : parsed.speaksHTTP ? .http : parsed.scheme == .udp ? .udp : .tcp
         if let address = known {
             let fd = openSocket(kind, to: address)

@@ -26,21 +26,29 @@ public final class Reconnector {
     private var stopped = false
     private var retry: Timer? = nil
 
-    public convenience init(_ manager: Manager, url: String, tls: TlsOpts? = nil, minDelayMs: Int = 500,
-                            maxDelayMs: Int = 30_000, handler: @escaping Handler, onState: @escaping (Bool) -> Void) {
-        self.init(manager, url: url, tls: tls, mqtt: nil, minDelayMs: minDelayMs, maxDelayMs: maxDelayMs,
-                  handler: handler, onState: onState)
+    public convenience init(
+        _ manager: Manager, url: String, tls: TlsOpts? = nil, minDelayMs: Int = 500,
+        maxDelayMs: Int = 30_000, handler: @escaping Handler, onState: @escaping (Bool) -> Void
+    ) {
+        self.init(
+            manager, url: url, tls: tls, mqtt: nil, minDelayMs: minDelayMs, maxDelayMs: maxDelayMs,
+            handler: handler, onState: onState)
     }
 
     /// Keeps an MQTT connection (`Manager.mqttConnect`) up; `up` is an accepted CONNACK.
-    public convenience init(_ manager: Manager, mqtt url: String, opts: MqttOpts, minDelayMs: Int = 500,
-                            maxDelayMs: Int = 30_000, handler: @escaping Handler, onState: @escaping (Bool) -> Void) {
-        self.init(manager, url: url, tls: nil, mqtt: opts, minDelayMs: minDelayMs, maxDelayMs: maxDelayMs,
-                  handler: handler, onState: onState)
+    public convenience init(
+        _ manager: Manager, mqtt url: String, opts: MqttOpts, minDelayMs: Int = 500,
+        maxDelayMs: Int = 30_000, handler: @escaping Handler, onState: @escaping (Bool) -> Void
+    ) {
+        self.init(
+            manager, url: url, tls: nil, mqtt: opts, minDelayMs: minDelayMs, maxDelayMs: maxDelayMs,
+            handler: handler, onState: onState)
     }
 
-    private init(_ manager: Manager, url: String, tls: TlsOpts?, mqtt: MqttOpts?, minDelayMs: Int, maxDelayMs: Int,
-                 handler: @escaping Handler, onState: @escaping (Bool) -> Void) {
+    private init(
+        _ manager: Manager, url: String, tls: TlsOpts?, mqtt: MqttOpts?, minDelayMs: Int, maxDelayMs: Int,
+        handler: @escaping Handler, onState: @escaping (Bool) -> Void
+    ) {
         self.manager = manager
         self.url = url
         self.tls = tls
@@ -94,7 +102,7 @@ public final class Reconnector {
             }
         } catch {
             connection = nil
-            scheduleRetry()   // no table entry, or no address yet: try again later
+            scheduleRetry()  // no table entry, or no address yet: try again later
         }
     }
 

@@ -73,7 +73,7 @@ public struct Connection {
 
     public var remoteAddress: SocketAddress? {
         guard let s = liveSlot, manager.slots[Int(s)].kind != .listener else { return nil }
-        var raw = mk_addr()   // asked of the socket: the slot does not keep it
+        var raw = mk_addr()  // asked of the socket: the slot does not keep it
         guard mk_peer_addr(manager.slots[Int(s)].fd, &raw) == 0 else { return nil }
         return SocketAddress(raw: raw)
     }
@@ -103,8 +103,9 @@ public struct Connection {
     }
 
     public func send(_ data: [UInt8]) throws(ConnectionError) {
-        try manager.enqueue(try sendSlot(), UnsafeRawBufferPointer(start: nil, count: 0), data.withUnsafeBytes { $0 },
-                            owner: .array(data))
+        try manager.enqueue(
+            try sendSlot(), UnsafeRawBufferPointer(start: nil, count: 0), data.withUnsafeBytes { $0 },
+            owner: .array(data))
     }
 
     public func send(_ data: ByteView) throws(ConnectionError) {

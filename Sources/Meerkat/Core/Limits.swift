@@ -77,8 +77,10 @@ public struct Limits {
 
     public init() {}
 
-    public init(maxConnections: Int, recvBufferSize: Int, sendBufferSize: Int,
-                recvBuffers: Int, sendBuffers: Int) {
+    public init(
+        maxConnections: Int, recvBufferSize: Int, sendBufferSize: Int,
+        recvBuffers: Int, sendBuffers: Int
+    ) {
         self.maxConnections = maxConnections
         self.recvBufferSize = recvBufferSize
         self.sendBufferSize = sendBufferSize

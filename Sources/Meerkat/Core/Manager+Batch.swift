@@ -12,7 +12,8 @@ extension Manager {
     /// output already waits (it is copied anyway), a TLS or UDP connection, a batch open.
     func beginBatch(_ s: Int32) -> Bool {
         guard slots[Int(s)].kind == .connection, !hasOutput(s), slots[Int(s)].tls.phase == .none,
-              !slots[Int(s)].flags.contains(.batching), !slots[Int(s)].flags.contains(.datagram) else { return false }
+            !slots[Int(s)].flags.contains(.batching), !slots[Int(s)].flags.contains(.datagram)
+        else { return false }
         slots[Int(s)].flags.insert(.batching)
         return true
     }
@@ -20,12 +21,14 @@ extension Manager {
     /// `enqueue` inside a batch: copies the bytes to the block, writing the block out
     /// first when they do not fit. False: they take the usual way (no free block, too
     /// large for a block, or the socket is full).
-    func batchAppend(_ s: Int32, _ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer,
-                     _ tail: UnsafeRawBufferPointer) throws(ConnectionError) -> Bool {
+    func batchAppend(
+        _ s: Int32, _ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer,
+        _ tail: UnsafeRawBufferPointer
+    ) throws(ConnectionError) -> Bool {
         let total = head.count + body.count + tail.count
         guard total <= sendPool.blockSize, !slots[Int(s)].held.isPending else { return false }
         if slots[Int(s)].sendBlock < 0 {
-            guard let block = sendPool.acquire(for: s) else { return false }   // a batch takes no block from others
+            guard let block = sendPool.acquire(for: s) else { return false }  // a batch takes no block from others
             slots[Int(s)].sendBlock = block
             slots[Int(s)].sendStart = 0
             slots[Int(s)].sendEnd = 0

@@ -30,7 +30,7 @@ extension Manager {
             if fd < 0 {
                 if -fd == ECONNABORTED || -fd == EINTR { continue }
                 if -fd == EMFILE || -fd == ENFILE || -fd == ENOBUFS || -fd == ENOMEM { pauseAccepting(l) }
-                return   // EAGAIN: nothing more waiting
+                return  // EAGAIN: nothing more waiting
             }
             if counts.connections >= limits.maxConnections && !evictIdleForTable() {
                 reject(fd, http: slots[Int(l)].proto == .http, tls: slots[Int(l)].tls.phase != .none)
@@ -77,7 +77,7 @@ extension Manager {
             giveBack(s)
             throw .system(-err)
         }
-        let conn = connection(s)   // taken before the handler runs: `.open` may close it
+        let conn = connection(s)  // taken before the handler runs: `.open` may close it
         startAccepted(s, fd: fd, proto: .http, handler: handler)
         return conn
     }
@@ -164,7 +164,7 @@ extension Manager {
                 reads += 1
                 if (n < buf.count || reads >= Manager.readsPerTurn) && !tlsHasBufferedInput(s) { return }
             } else if n == 0 && slots[Int(s)].flags.contains(.datagram) {
-                continue   // an empty datagram, not an end of stream
+                continue  // an empty datagram, not an end of stream
             } else if n == 0 || (-n != Int(EAGAIN) && -n != Int(EINTR)) {
                 peerClosed(s)
                 return
@@ -214,8 +214,9 @@ extension Manager {
     /// Not while a reply body is sent from this block (it would move under the send).
     func compactRecv(_ s: Int32) {
         guard slots[Int(s)].recvStart > 0, !slots[Int(s)].held.pinsReceiveBlock else { return }
-        slots[Int(s)].recvEnd = Manager.compact(recvPool.pointer(slots[Int(s)].recvBlock),
-                                                slots[Int(s)].recvStart, slots[Int(s)].recvEnd)
+        slots[Int(s)].recvEnd = Manager.compact(
+            recvPool.pointer(slots[Int(s)].recvBlock),
+            slots[Int(s)].recvStart, slots[Int(s)].recvEnd)
         slots[Int(s)].recvStart = 0
     }
 
@@ -258,7 +259,7 @@ extension Manager {
     func resumeReadingIfRoom(_ s: Int32) {
         let canCompact = slots[Int(s)].recvStart > 0 && !slots[Int(s)].held.pinsReceiveBlock
         guard slots[Int(s)].kind != .free, slots[Int(s)].flags.contains(.recvFull),
-              slots[Int(s)].recvBlock < 0 || canCompact || slots[Int(s)].recvEnd < Int32(recvPool.blockSize)
+            slots[Int(s)].recvBlock < 0 || canCompact || slots[Int(s)].recvEnd < Int32(recvPool.blockSize)
         else { return }
         slots[Int(s)].flags.remove(.recvFull)
         setInterest(s, .read, adding: true)
@@ -276,7 +277,7 @@ extension Manager {
 
     /// The peer closed or the socket failed: finish what can be finished, then close.
     private func peerClosed(_ s: Int32) {
-        responseAtEOF(s)   // a client's response that runs until close ends here
+        responseAtEOF(s)  // a client's response that runs until close ends here
         guard slots[Int(s)].kind != .free else { return }
         if hasOutput(s) && !slots[Int(s)].flags.contains(.lingering) {
             slots[Int(s)].flags.insert(.draining)
@@ -325,7 +326,7 @@ extension Manager {
         resumeQueue.remove(s)
         tlsEnd(s)
         clientEnd(s)
-        if slots[Int(s)].fd >= 0 {   // a client still resolving has no socket yet
+        if slots[Int(s)].fd >= 0 {  // a client still resolving has no socket yet
             poller.remove(slots[Int(s)].fd)
             _ = CMeerkat.close(slots[Int(s)].fd)
         }

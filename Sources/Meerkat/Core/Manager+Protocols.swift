@@ -6,7 +6,7 @@ extension Manager {
     /// WebSocket arrives through the WebSocket layer, MQTT/WebSocketFeed.swift).
     func processInput(_ s: Int32) {
         switch slots[Int(s)].proto {
-        case .tcp: return   // the handler got `.read` and reads the buffer itself
+        case .tcp: return  // the handler got `.read` and reads the buffer itself
         case .http: processHTTP(s)
         case .websocket: processWebSocket(s)
         case .mqtt: processMqtt(s)
@@ -43,7 +43,8 @@ extension Manager {
     /// Everything queued went out: input held back behind it may go on.
     func outputDrained(_ s: Int32) {
         guard slots[Int(s)].proto != .tcp, slots[Int(s)].recvCount > 0,
-              !slots[Int(s)].flags.contains(.awaitingReply) else { return }
+            !slots[Int(s)].flags.contains(.awaitingReply)
+        else { return }
         resumeQueue.append(s, now: now)
     }
 

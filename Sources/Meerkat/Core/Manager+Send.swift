@@ -16,8 +16,10 @@ extension Manager {
     /// alive may be larger than a send block: it is held, not copied (one at a time).
     /// Throws `.sendBufferFull` when the bytes cannot be taken now (nothing was sent)
     /// and `.closed` when the socket failed.
-    func enqueue(_ s: Int32, _ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer,
-                 owner: HeldBody.Owner = .borrowed, tail: UnsafeRawBufferPointer = noBytes) throws(ConnectionError) {
+    func enqueue(
+        _ s: Int32, _ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer,
+        owner: HeldBody.Owner = .borrowed, tail: UnsafeRawBufferPointer = noBytes
+    ) throws(ConnectionError) {
         let total = head.count + body.count + tail.count
         if slots[Int(s)].flags.contains(.datagram) { return try sendDatagram(s, head, body) }
         guard total > 0 else { return }
@@ -32,7 +34,7 @@ extension Manager {
             hold = true
         }
         if slots[Int(s)].sendBlock < 0 && sendPool.freeCount == 0 {
-            _ = reclaim(.send, for: s)   // only a holder stalled past the grace period
+            _ = reclaim(.send, for: s)  // only a holder stalled past the grace period
         }
         var written = 0
         if !hadOutput && !hold && slots[Int(s)].tls.hasSession {
@@ -63,7 +65,7 @@ extension Manager {
         if needsBlock && slots[Int(s)].sendBlock < 0 {
             guard let block = takeSendBlock(s, force: committed) else {
                 if committed {
-                    scheduleClose(s)   // cannot happen while the pool's holders are in sendQueue
+                    scheduleClose(s)  // cannot happen while the pool's holders are in sendQueue
                     throw .closed
                 }
                 throw .sendBufferFull
@@ -76,8 +78,9 @@ extension Manager {
         var skip = copyIntoSend(s, head, skipping: written)
         if hold {
             let bodySent = max(0, written - head.count)
-            slots[Int(s)].held = HeldBody(base: body.baseAddress! + bodySent, count: body.count - bodySent,
-                                          before: Int32(slots[Int(s)].sendCount), owner: owner)
+            slots[Int(s)].held = HeldBody(
+                base: body.baseAddress! + bodySent, count: body.count - bodySent,
+                before: Int32(slots[Int(s)].sendCount), owner: owner)
             skip = max(0, written - head.count - body.count)
         } else {
             skip = copyIntoSend(s, body, skipping: skip)
@@ -139,8 +142,9 @@ extension Manager {
 
     func compactSend(_ s: Int32) {
         guard slots[Int(s)].sendStart > 0 else { return }
-        slots[Int(s)].sendEnd = Manager.compact(sendPool.pointer(slots[Int(s)].sendBlock),
-                                                slots[Int(s)].sendStart, slots[Int(s)].sendEnd)
+        slots[Int(s)].sendEnd = Manager.compact(
+            sendPool.pointer(slots[Int(s)].sendBlock),
+            slots[Int(s)].sendStart, slots[Int(s)].sendEnd)
         slots[Int(s)].sendStart = 0
     }
 
@@ -149,7 +153,7 @@ extension Manager {
     /// and lets the protocol go on.
     func flush(_ s: Int32) {
         if slots[Int(s)].tls.phase == .handshaking {
-            _ = tlsHandshake(s)   // writable during the handshake: it goes on
+            _ = tlsHandshake(s)  // writable during the handshake: it goes on
             return
         }
         var sent = 0
@@ -187,7 +191,7 @@ extension Manager {
         }
         if sent > 0 {
             idleQueue.append(s, now: now)
-            if hasOutput(s) { sendQueue.append(s, now: now) }   // progress: the stall starts again
+            if hasOutput(s) { sendQueue.append(s, now: now) }  // progress: the stall starts again
             if slots[Int(s)].kind == .connection { deliver(s, .write(sent)) }
         }
         guard slots[Int(s)].kind != .free, !hasOutput(s) else { return }

@@ -88,8 +88,9 @@ public final class Manager {
         freeSlots = FreeIndices(capacity: tableSize)
         recvPool = BufferPool(blockSize: limits.recvBufferSize, blockCount: limits.recvBuffers)
         sendPool = BufferPool(blockSize: limits.sendBufferSize, blockCount: limits.sendBuffers)
-        self.poller = Poller(backend: poller, capacity: tableSize + 2,
-                             maxEvents: limits.eventsPerPoll)
+        self.poller = Poller(
+            backend: poller, capacity: tableSize + 2,
+            maxEvents: limits.eventsPerPoll)
         idleQueue = SlotQueue(capacity: tableSize)
         headerQueue = SlotQueue(capacity: tableSize)
         lingerQueue = SlotQueue(capacity: tableSize)
@@ -166,8 +167,10 @@ public final class Manager {
     /// `conn.tlsInit(opts)` on `.accept` (the guide's way). Port 0 picks a free port:
     /// read it back from the returned connection's `localAddress`.
     @discardableResult
-    public func listen(_ url: String, http: Bool = false, tls: TlsOpts? = nil,
-                       handler: Handler? = nil) throws(ListenError) -> Connection {
+    public func listen(
+        _ url: String, http: Bool = false, tls: TlsOpts? = nil,
+        handler: Handler? = nil
+    ) throws(ListenError) -> Connection {
         guard let parsed = ListenURL(url), !parsed.isConnectOnly, var address = parsed.address() else { throw .badURL }
         guard !parsed.isTLS || limits.tlsSlots > 0 else { throw .tlsUnavailable }
         var tlsConfig: Int32 = -1

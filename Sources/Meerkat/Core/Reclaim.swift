@@ -51,7 +51,8 @@ extension Manager {
             let unfinished = headerQueue.first
             candidate = unfinished
             if stalled >= 0 && slots[Int(stalled)].recvBlock >= 0
-                && (unfinished < 0 || sendQueue.stamp(stalled) < headerQueue.stamp(unfinished)) {
+                && (unfinished < 0 || sendQueue.stamp(stalled) < headerQueue.stamp(unfinished))
+            {
                 candidate = stalled
             }
         } else {
@@ -102,7 +103,7 @@ extension Manager {
         let pending = UInt64(slots[Int(o)].recvCount)
         let read = UInt64(slots[Int(o)].recvHeldBytes)
         let finished = read > pending ? read - pending : 0
-        return finished * 1000 / UInt64(max(held, 1))   // < 2^42: no overflow
+        return finished * 1000 / UInt64(max(held, 1))  // < 2^42: no overflow
     }
 
     /// The file-send table is full (`Limits.fileSends`): the sender whose peer has read

@@ -46,7 +46,8 @@ extension Manager {
         for i in 0..<tlsSessions.capacity {
             let o = tlsSessions.owner[i]
             guard o >= 0, slots[Int(o)].tls.phase == .open, idleQueue.contains(o), isIdleHTTP(o),
-                  now - idleQueue.stamp(o) >= grace else { continue }
+                now - idleQueue.stamp(o) >= grace
+            else { continue }
             if oldest < 0 || idleQueue.stamp(o) < idleQueue.stamp(oldest) { oldest = o }
         }
         guard oldest >= 0 else { return false }
@@ -57,6 +58,6 @@ extension Manager {
     private func evictIdle(_ o: Int32, _ why: StaticString) {
         evictions += 1
         deliver(o, .error(why))
-        closeNow(o)   // a TLS session sends close_notify as it ends
+        closeNow(o)  // a TLS session sends close_notify as it ends
     }
 }

@@ -8,29 +8,29 @@ struct Slot {
 
     struct Flags: OptionSet {
         let rawValue: UInt32
-        static let closing = Flags(rawValue: 1 << 0)       // close() called; closes after this dispatch
-        static let draining = Flags(rawValue: 1 << 1)      // close once the send buffer is empty
-        static let lingering = Flags(rawValue: 1 << 2)     // write side shut; waiting for the peer's FIN
-        static let readPaused = Flags(rawValue: 1 << 3)    // waiting for a receive block
-        static let awaitingReply = Flags(rawValue: 1 << 4) // a request was delivered, no reply yet
+        static let closing = Flags(rawValue: 1 << 0)  // close() called; closes after this dispatch
+        static let draining = Flags(rawValue: 1 << 1)  // close once the send buffer is empty
+        static let lingering = Flags(rawValue: 1 << 2)  // write side shut; waiting for the peer's FIN
+        static let readPaused = Flags(rawValue: 1 << 3)  // waiting for a receive block
+        static let awaitingReply = Flags(rawValue: 1 << 4)  // a request was delivered, no reply yet
         static let headersDelivered = Flags(rawValue: 1 << 5)
-        static let streamingBody = Flags(rawValue: 1 << 6) // handler asked for body pieces
-        static let keepAlive = Flags(rawValue: 1 << 7)     // current request keeps the connection
-        static let headRequest = Flags(rawValue: 1 << 8)   // current request is HEAD
-        static let http10 = Flags(rawValue: 1 << 9)        // current request is HTTP/1.0
-        static let sentContinue = Flags(rawValue: 1 << 10) // 100 Continue sent for this request
-        static let inHandler = Flags(rawValue: 1 << 11)    // input of this slot is being processed
-        static let inPoller = Flags(rawValue: 1 << 12)     // registered with the poller
-        static let recvFull = Flags(rawValue: 1 << 13)     // reading stopped: buffer full
-        static let chunkedReply = Flags(rawValue: 1 << 14) // a chunked response is open
-        static let evicted = Flags(rawValue: 1 << 15)      // blocks reclaimed under pressure; closing
+        static let streamingBody = Flags(rawValue: 1 << 6)  // handler asked for body pieces
+        static let keepAlive = Flags(rawValue: 1 << 7)  // current request keeps the connection
+        static let headRequest = Flags(rawValue: 1 << 8)  // current request is HEAD
+        static let http10 = Flags(rawValue: 1 << 9)  // current request is HTTP/1.0
+        static let sentContinue = Flags(rawValue: 1 << 10)  // 100 Continue sent for this request
+        static let inHandler = Flags(rawValue: 1 << 11)  // input of this slot is being processed
+        static let inPoller = Flags(rawValue: 1 << 12)  // registered with the poller
+        static let recvFull = Flags(rawValue: 1 << 13)  // reading stopped: buffer full
+        static let chunkedReply = Flags(rawValue: 1 << 14)  // a chunked response is open
+        static let evicted = Flags(rawValue: 1 << 15)  // blocks reclaimed under pressure; closing
         static let replyFailed = Flags(rawValue: 1 << 16)  // a reply to the awaited request threw
-        static let answered = Flags(rawValue: 1 << 17)     // the current request has its (final) reply
+        static let answered = Flags(rawValue: 1 << 17)  // the current request has its (final) reply
         static let bodyPending = Flags(rawValue: 1 << 18)  // in .httpHeaders, the body not all here
-        static let watched = Flags(rawValue: 1 << 19)      // a watched descriptor (no idle timeout)
-        static let datagram = Flags(rawValue: 1 << 20)     // a UDP client: a send is a datagram
-        static let batching = Flags(rawValue: 1 << 21)     // sends gathered in the block (Manager+Batch)
-        static let heard = Flags(rawValue: 1 << 22)        // the peer's bytes have been read (not silent)
+        static let watched = Flags(rawValue: 1 << 19)  // a watched descriptor (no idle timeout)
+        static let datagram = Flags(rawValue: 1 << 20)  // a UDP client: a send is a datagram
+        static let batching = Flags(rawValue: 1 << 21)  // sends gathered in the block (Manager+Batch)
+        static let heard = Flags(rawValue: 1 << 22)  // the peer's bytes have been read (not silent)
     }
 
     var fd: Int32 = -1

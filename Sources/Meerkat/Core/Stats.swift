@@ -20,11 +20,13 @@ public struct ManagerStats {
 
 extension Manager {
     public var stats: ManagerStats {
-        ManagerStats(receive: PoolStats(blocks: recvPool.blockCount, free: recvPool.freeCount, lowestFree: recvPool.lowestFree),
-                     send: PoolStats(blocks: sendPool.blockCount, free: sendPool.freeCount, lowestFree: sendPool.lowestFree),
-                     evictions: evictions, connections: counts.connections,
-                     tlsSessions: PoolStats(blocks: tlsSessions.capacity, free: tlsSessions.freeCount,
-                                            lowestFree: tlsSessions.lowestFree),
-                     tlsHandshakes: tlsHandshakes)
+        ManagerStats(
+            receive: PoolStats(blocks: recvPool.blockCount, free: recvPool.freeCount, lowestFree: recvPool.lowestFree),
+            send: PoolStats(blocks: sendPool.blockCount, free: sendPool.freeCount, lowestFree: sendPool.lowestFree),
+            evictions: evictions, connections: counts.connections,
+            tlsSessions: PoolStats(
+                blocks: tlsSessions.capacity, free: tlsSessions.freeCount,
+                lowestFree: tlsSessions.lowestFree),
+            tlsHandshakes: tlsHandshakes)
     }
 }

@@ -27,7 +27,7 @@ public final class Timer {
         guard let run = callback, dueMs <= now else { return }
         if repeats {
             dueMs += intervalMs
-            if dueMs <= now { dueMs = now + intervalMs }   // fell behind: skip, do not burst
+            if dueMs <= now { dueMs = now + intervalMs }  // fell behind: skip, do not burst
         } else {
             callback = nil
         }
@@ -39,11 +39,14 @@ extension Manager {
     /// Calls `callback` after `ms` milliseconds, every `ms` if `repeat`, and once at the
     /// next poll as well if `runNow`. The next due timer bounds the poll timeout.
     @discardableResult
-    public func timerAdd(_ ms: Int, repeat repeats: Bool = false, runNow: Bool = false,
-                         _ callback: @escaping () -> Void) -> Timer {
+    public func timerAdd(
+        _ ms: Int, repeat repeats: Bool = false, runNow: Bool = false,
+        _ callback: @escaping () -> Void
+    ) -> Timer {
         let start = mk_now_ms()
-        let timer = Timer(intervalMs: Int64(max(ms, 0)), repeats: repeats,
-                          dueMs: runNow ? start : start + Int64(max(ms, 0)), callback: callback)
+        let timer = Timer(
+            intervalMs: Int64(max(ms, 0)), repeats: repeats,
+            dueMs: runNow ? start : start + Int64(max(ms, 0)), callback: callback)
         timers.append(timer)
         return timer
     }

@@ -10,7 +10,7 @@ final class WakeupQueue {
     private let pending: UnsafeMutablePointer<UInt8>
     private let batch: UnsafeMutablePointer<UInt8>
     private var used = 0
-    private static let recordHead = 12   // 8-byte id, 4-byte length
+    private static let recordHead = 12  // 8-byte id, 4-byte length
 
     init(capacity: Int) {
         fd = mk_eventfd()

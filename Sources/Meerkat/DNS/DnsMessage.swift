@@ -43,8 +43,10 @@ enum DnsMessage {
             w.append(byte: UInt8(length))
             for i in start..<end {
                 let c = b[i]
-                guard ASCII.isDigit(c) || (c | 0x20) >= UInt8(ascii: "a") && (c | 0x20) <= UInt8(ascii: "z")
-                        || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") else { return false }
+                guard
+                    ASCII.isDigit(c) || (c | 0x20) >= UInt8(ascii: "a") && (c | 0x20) <= UInt8(ascii: "z")
+                        || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+                else { return false }
                 w.append(byte: c)
             }
             start = end + 1
@@ -84,8 +86,10 @@ enum DnsMessage {
     /// its start (a server that sent more than UDP's 512 bytes without setting TC): the
     /// records that arrived whole are used, and one that runs off the end is where the
     /// cut fell, not a fault.
-    static func parseAnswer(_ packet: UnsafeRawBufferPointer, id: UInt16, name: ByteView, type: UInt16,
-                            addresses: UnsafeMutableRawBufferPointer, cut: Bool = false) -> Answer {
+    static func parseAnswer(
+        _ packet: UnsafeRawBufferPointer, id: UInt16, name: ByteView, type: UInt16,
+        addresses: UnsafeMutableRawBufferPointer, cut: Bool = false
+    ) -> Answer {
         let n = packet.count
         guard n >= 12 else { return .ignored("shorter than a header") }
         let p = packet.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -99,7 +103,8 @@ enum DnsMessage {
         // The question must be ours.
         var at = 12
         guard let qEnd = skipName(p, n, at), qEnd + 4 <= n, nameEquals(p, n, at, name),
-              u16(qEnd) == type, u16(qEnd + 2) == classIN else { return .ignored("another question") }
+            u16(qEnd) == type, u16(qEnd + 2) == classIN
+        else { return .ignored("another question") }
         if flags & 0x0200 != 0 { return .truncated }
         switch flags & 0xF {
         case 0: break
@@ -108,7 +113,7 @@ enum DnsMessage {
         }
         at = qEnd + 4
         // Answers: records of our type whose owner is the name or a CNAME target of it.
-        var owner = 12   // offset of the name the records must belong to
+        var owner = 12  // offset of the name the records must belong to
         var found = 0
         // Past the end of a cut datagram: what was found, or TC's answer when nothing was.
         func pastTheEnd(_ why: StaticString) -> Answer {
@@ -146,7 +151,7 @@ enum DnsMessage {
         var at = start
         var end: Int? = nil
         var length = 0
-        var lowest = start   // every pointer must go below the last position: no loops
+        var lowest = start  // every pointer must go below the last position: no loops
         while true {
             guard at < n else { return nil }
             let c = p[at]
@@ -164,7 +169,7 @@ enum DnsMessage {
                 guard length <= maxNameLength, at + 1 + Int(c) <= n else { return nil }
                 at += 1 + Int(c)
             default:
-                return nil   // 0x40, 0x80: label types nobody uses
+                return nil  // 0x40, 0x80: label types nobody uses
             }
         }
     }

@@ -18,9 +18,11 @@ extension Manager {
         return hosts.withUnsafeBytes { file in
             name.withUTF8 { n in
                 for ipv6 in families {
-                    if let text = ResolverFiles.hostsLookup(ByteView(file), name: ByteView(UnsafeRawBufferPointer(n)),
-                                                            ipv6: ipv6),
-                       let address = SocketAddress(text.string, port: url.port) {
+                    if let text = ResolverFiles.hostsLookup(
+                        ByteView(file), name: ByteView(UnsafeRawBufferPointer(n)),
+                        ipv6: ipv6),
+                        let address = SocketAddress(text.string, port: url.port)
+                    {
                         return address
                     }
                 }
@@ -34,8 +36,9 @@ extension Manager {
     func canAsk(_ name: String) -> Bool {
         var text = name
         let valid = text.withUTF8 { n in
-            DnsMessage.writeQuery(id: 0, name: ByteView(UnsafeRawBufferPointer(n)), type: DnsMessage.typeA,
-                                  into: dns.packet) != nil
+            DnsMessage.writeQuery(
+                id: 0, name: ByteView(UnsafeRawBufferPointer(n)), type: DnsMessage.typeA,
+                into: dns.packet) != nil
         }
         guard valid, let server = nameserver() else { return false }
         if dns.fd >= 0 && dns.server == server { return true }
@@ -77,8 +80,9 @@ extension Manager {
     private func sendQuery(_ e: Int32) {
         var name = clients.entries[Int(e)].name
         let length = name.withUTF8 { n in
-            DnsMessage.writeQuery(id: dns.ids[Int(e)], name: ByteView(UnsafeRawBufferPointer(n)),
-                                  type: dns.types[Int(e)], into: dns.packet) ?? 0
+            DnsMessage.writeQuery(
+                id: dns.ids[Int(e)], name: ByteView(UnsafeRawBufferPointer(n)),
+                type: dns.types[Int(e)], into: dns.packet) ?? 0
         }
         _ = mk_send(dns.fd, dns.packet.baseAddress, length)
         dns.sends[Int(e)] += 1
@@ -98,9 +102,10 @@ extension Manager {
             guard let e = dns.entry(for: UInt16(p[0]) << 8 | UInt16(p[1])) else { continue }
             var name = clients.entries[Int(e)].name
             let answer = name.withUTF8 { nameBytes in
-                DnsMessage.parseAnswer(UnsafeRawBufferPointer(start: dns.packet.baseAddress, count: Int(n)),
-                                       id: dns.ids[Int(e)], name: ByteView(UnsafeRawBufferPointer(nameBytes)),
-                                       type: dns.types[Int(e)], addresses: dns.addresses, cut: length > n)
+                DnsMessage.parseAnswer(
+                    UnsafeRawBufferPointer(start: dns.packet.baseAddress, count: Int(n)),
+                    id: dns.ids[Int(e)], name: ByteView(UnsafeRawBufferPointer(nameBytes)),
+                    type: dns.types[Int(e)], addresses: dns.addresses, cut: length > n)
             }
             take(answer, for: e)
         }

@@ -28,7 +28,7 @@ enum ChunkedDecoder {
                 i = next
                 if wireSize == 0 { break chunks }
                 guard total <= maxBody, wireSize <= UInt64(maxBody - total) else { return .failed(413) }
-                let size = Int(wireSize)   // no larger than maxBody now
+                let size = Int(wireSize)  // no larger than maxBody now
                 total += size
                 guard i + size + 2 <= n else { return .incomplete }
                 guard p[i + size] == ASCII.cr && p[i + size + 1] == ASCII.lf else { return .failed(400) }

@@ -6,8 +6,9 @@ extension Connection {
     /// `httpSSE` start one with 200 by themselves when none is open.
     public func startChunked(_ status: Int = 200, headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
         let s = try openSlot()
-        try manager.sendChunk(s, status: status, headers: headers, sse: false, event: nil,
-                              data: UnsafeRawBufferPointer(start: nil, count: 0), end: false)
+        try manager.sendChunk(
+            s, status: status, headers: headers, sse: false, event: nil,
+            data: UnsafeRawBufferPointer(start: nil, count: 0), end: false)
     }
 
     /// Sends one chunk; an empty `data` ends the response. The data is copied, so the
@@ -22,14 +23,16 @@ extension Connection {
 
     public func httpChunk(_ data: StaticString) throws(ConnectionError) {
         let s = try openSlot()
-        try manager.sendChunk(s, status: 200, headers: [:], sse: false, event: nil, data: data.rawBuffer,
-                              owner: .immortal, end: data.utf8CodeUnitCount == 0)
+        try manager.sendChunk(
+            s, status: 200, headers: [:], sse: false, event: nil, data: data.rawBuffer,
+            owner: .immortal, end: data.utf8CodeUnitCount == 0)
     }
 
     public func httpChunk(_ data: [UInt8]) throws(ConnectionError) {
         let s = try openSlot()
-        try manager.sendChunk(s, status: 200, headers: [:], sse: false, event: nil, data: data.withUnsafeBytes { $0 },
-                              owner: .array(data), end: data.isEmpty)
+        try manager.sendChunk(
+            s, status: 200, headers: [:], sse: false, event: nil, data: data.withUnsafeBytes { $0 },
+            owner: .array(data), end: data.isEmpty)
     }
 
     /// Sends one server-sent event (`event:` line only when `event` is not empty; each
@@ -45,9 +48,11 @@ extension Connection {
 }
 
 extension Manager {
-    func sendChunk(_ s: Int32, status: Int, headers: KeyValuePairs<String, String>, sse: Bool,
-                   event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, owner: HeldBody.Owner = .borrowed,
-                   end: Bool) throws(ConnectionError) {
+    func sendChunk(
+        _ s: Int32, status: Int, headers: KeyValuePairs<String, String>, sse: Bool,
+        event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, owner: HeldBody.Owner = .borrowed,
+        end: Bool
+    ) throws(ConnectionError) {
         let opening = !slots[Int(s)].flags.contains(.chunkedReply)
         do throws(ConnectionError) {
             try writeChunk(s, status: status, headers: headers, sse: sse, event: event, data: data, owner: owner, end: end)
@@ -59,22 +64,26 @@ extension Manager {
         }
     }
 
-    private func writeChunk(_ s: Int32, status: Int, headers: KeyValuePairs<String, String>, sse: Bool,
-                            event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, owner: HeldBody.Owner,
-                            end: Bool) throws(ConnectionError) {
+    private func writeChunk(
+        _ s: Int32, status: Int, headers: KeyValuePairs<String, String>, sse: Bool,
+        event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, owner: HeldBody.Owner,
+        end: Bool
+    ) throws(ConnectionError) {
         let opening = !slots[Int(s)].flags.contains(.chunkedReply)
         guard slots[Int(s)].kind == .connection, !(opening && slots[Int(s)].flags.contains(.answered)) else {
-            throw .invalidState   // one reply per request
+            throw .invalidState  // one reply per request
         }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         if opening {
-            try writeHead(&w, s, status: status, headers: headers, contentLength: nil,
-                          extra: sse ? "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n"
-                                     : "Transfer-Encoding: chunked\r\n")
+            try writeHead(
+                &w, s, status: status, headers: headers, contentLength: nil,
+                extra: sse
+                    ? "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n"
+                    : "Transfer-Encoding: chunked\r\n")
         }
         let headOnly = slots[Int(s)].flags.contains(.headRequest)
         let chunkStart = w.count
-        let sizeLine = 10   // 8 hex digits (leading zeros allowed) + CRLF
+        let sizeLine = 10  // 8 hex digits (leading zeros allowed) + CRLF
         if !headOnly && !sse && owner.canBeHeld && data.count > limits.sendBufferSize / 2 {
             // Large data the library can keep: only the size line is copied; the data
             // is sent from where it lives, then the chunk's CRLF.

@@ -11,11 +11,12 @@ extension Manager {
         slots[Int(s)].flags.insert(.inHandler)
         defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
         while stillServing(s) && slots[Int(s)].proto == .http && slots[Int(s)].recvBlock >= 0
-            && slots[Int(s)].recvCount > 0 {
+            && slots[Int(s)].recvCount > 0
+        {
             if !nextResponse(s, atEOF: false) { break }
         }
         guard slots[Int(s)].kind != .free else { return }
-        if slots[Int(s)].proto == .websocket { processWebSocket(s) }   // frames right behind the 101
+        if slots[Int(s)].proto == .websocket { processWebSocket(s) }  // frames right behind the 101
     }
 
     /// The server closed: a response that runs until close is complete now; one cut short
@@ -32,7 +33,8 @@ extension Manager {
         }
         // Still bytes, or a request still unanswered: the server closed mid-response.
         if slots[Int(s)].kind == .connection && !slots[Int(s)].flags.contains(.closing)
-            && (slots[Int(s)].recvCount > 0 || headerQueue.contains(s)) {
+            && (slots[Int(s)].recvCount > 0 || headerQueue.contains(s))
+        {
             deliver(s, .error("HTTP: connection closed before the response was complete"))
         }
     }
@@ -44,8 +46,10 @@ extension Manager {
         let e = Int(slots[Int(s)].client)
         let buf = receiveBuffer(s)
         let full = recvPool.blockSize - Int(slots[Int(s)].recvStart) <= buf.count
-        switch HttpResponseParser.parseHead(UnsafeRawBufferPointer(buf), fields: headerFields,
-                                            requestWasHead: clients.entries[e].requestWasHead) {
+        switch HttpResponseParser.parseHead(
+            UnsafeRawBufferPointer(buf), fields: headerFields,
+            requestWasHead: clients.entries[e].requestWasHead)
+        {
         case .incomplete:
             if full && slots[Int(s)].recvStart == 0 { return responseFailed(s, "HTTP: response head too large") }
             return false
@@ -63,10 +67,10 @@ extension Manager {
                 slots[Int(s)].ws = WsState()
                 deliver(s, .wsOpen(hm))
                 consume(s, r.head.length)
-                if stillServing(s) { mqttTransportUp(s) }   // MQTT over WebSocket: CONNECT now
+                if stillServing(s) { mqttTransportUp(s) }  // MQTT over WebSocket: CONNECT now
                 return false
             }
-            if r.status < 200 {   // 100 Continue and other interim answers: skipped
+            if r.status < 200 {  // 100 Continue and other interim answers: skipped
                 consume(s, r.head.length)
                 return true
             }
@@ -114,8 +118,9 @@ extension Manager {
                 bodyLength = buf.count - headLength
                 used = bodyLength
             }
-            return deliverResponse(s, r, body: ByteView(base: base + headLength, count: bodyLength),
-                                   wireLength: headLength + used)
+            return deliverResponse(
+                s, r, body: ByteView(base: base + headLength, count: bodyLength),
+                wireLength: headLength + used)
         }
     }
 
@@ -142,8 +147,11 @@ extension Manager {
     /// the buffer) and an empty body.
     func finishStreamedResponse(_ s: Int32) -> Bool {
         let e = Int(slots[Int(s)].client)
-        guard case let .complete(r) = HttpResponseParser.parseHead(UnsafeRawBufferPointer(receiveBuffer(s)), fields: headerFields,
-                                                                  requestWasHead: clients.entries[e].requestWasHead) else {
+        guard
+            case let .complete(r) = HttpResponseParser.parseHead(
+                UnsafeRawBufferPointer(receiveBuffer(s)), fields: headerFields,
+                requestWasHead: clients.entries[e].requestWasHead)
+        else {
             return responseFailed(s, "HTTP: malformed response")
         }
         return deliverResponse(s, r, body: .empty, wireLength: r.head.length)
@@ -157,8 +165,10 @@ extension Manager {
 
     /// Writes a request: the request line, Host (from the URL), the caller's headers,
     /// Content-Length when there is a body (or the method usually has one), the body.
-    func sendRequest(_ s: Int32, method: String, path: String, headers: KeyValuePairs<String, String>,
-                     body: UnsafeRawBufferPointer) throws(ConnectionError) {
+    func sendRequest(
+        _ s: Int32, method: String, path: String, headers: KeyValuePairs<String, String>,
+        body: UnsafeRawBufferPointer
+    ) throws(ConnectionError) {
         let e = Int(slots[Int(s)].client)
         guard e >= 0, clients.entries[e].kind == .http, slots[Int(s)].proto == .http else { throw .invalidState }
         guard Manager.isToken(method), Manager.isTarget(path) else { throw .invalidHeader }
@@ -179,7 +189,7 @@ extension Manager {
         guard !w.overflowed else { throw .sendBufferFull }
         try enqueue(s, w.written, body)
         clients.entries[e].requestWasHead = method == "HEAD"
-        if !headerQueue.contains(s) { headerQueue.append(s, now: now) }   // the answer's deadline
+        if !headerQueue.contains(s) { headerQueue.append(s, now: now) }  // the answer's deadline
     }
 
     private static func isToken(_ text: String) -> Bool {
@@ -195,17 +205,22 @@ extension Connection {
     /// Sends an HTTP request on a client connection (from `connect("http://…")`): Host
     /// and Content-Length are filled in; the answer arrives as `.httpMessage` (`hm.status`).
     /// The body is copied, so it must fit the send block with the head.
-    public func httpRequest(_ method: String = "GET", _ path: String = "/", headers: KeyValuePairs<String, String> = [:],
-                            body: some ByteSource) throws(ConnectionError) {
+    public func httpRequest(
+        _ method: String = "GET", _ path: String = "/", headers: KeyValuePairs<String, String> = [:],
+        body: some ByteSource
+    ) throws(ConnectionError) {
         let s = try openSlot()
         try body.withBytes { (bytes) throws(ConnectionError) in
             try manager.sendRequest(s, method: method, path: path, headers: headers, body: bytes)
         }
     }
 
-    public func httpRequest(_ method: String = "GET", _ path: String = "/",
-                            headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
-        try manager.sendRequest(try openSlot(), method: method, path: path, headers: headers,
-                                body: UnsafeRawBufferPointer(start: nil, count: 0))
+    public func httpRequest(
+        _ method: String = "GET", _ path: String = "/",
+        headers: KeyValuePairs<String, String> = [:]
+    ) throws(ConnectionError) {
+        try manager.sendRequest(
+            try openSlot(), method: method, path: path, headers: headers,
+            body: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 }

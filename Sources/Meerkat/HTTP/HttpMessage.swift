@@ -87,8 +87,10 @@ public struct HttpMessage {
                 guard index < message.fields.count else { return nil }
                 let f = message.fields[index]
                 index += 1
-                return (message.view(f.nameStart, f.nameStart + f.nameLength),
-                        message.view(f.valueStart, f.valueStart + f.valueLength))
+                return (
+                    message.view(f.nameStart, f.nameStart + f.nameLength),
+                    message.view(f.valueStart, f.valueStart + f.valueLength)
+                )
             }
         }
     }
@@ -123,7 +125,8 @@ public struct HttpMessage {
             let end = value.firstIndex(of: UInt8(ascii: ";"), from: start) ?? value.count
             let part = value.slice(start, end).trimmingSpaces()
             if let eq = part.firstIndex(of: UInt8(ascii: "=")),
-               part.slice(0, eq).trimmingSpaces().equalsIgnoringCase(key) {
+                part.slice(0, eq).trimmingSpaces().equalsIgnoringCase(key)
+            {
                 var v = part.slice(eq + 1, part.count).trimmingSpaces()
                 if v.count >= 2 && v[0] == UInt8(ascii: "\"") && v[v.count - 1] == UInt8(ascii: "\"") {
                     v = v.slice(1, v.count - 1)

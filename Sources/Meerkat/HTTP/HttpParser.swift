@@ -21,11 +21,11 @@ enum BodyKind: Equatable {
 /// connection must know to frame the body and the reply.
 struct RequestHead: Equatable {
     var methodStart: Int32 = 0, methodEnd: Int32 = 0
-    var pathStart: Int32 = 0        // the path: the target's start, or past an absolute-form's authority
-    var pathEnd: Int32 = 0          // the request target up to '?'
-    var authorityStart: Int32 = 0   // an absolute-form target's host[:port] (empty otherwise)
+    var pathStart: Int32 = 0  // the path: the target's start, or past an absolute-form's authority
+    var pathEnd: Int32 = 0  // the request target up to '?'
+    var authorityStart: Int32 = 0  // an absolute-form target's host[:port] (empty otherwise)
     var authorityEnd: Int32 = 0
-    var queryStart: Int32 = 0       // after '?' (== targetEnd when there is none)
+    var queryStart: Int32 = 0  // after '?' (== targetEnd when there is none)
     var targetEnd: Int32 = 0
     var protoStart: Int32 = 0, protoEnd: Int32 = 0
     var headerCount: Int = 0
@@ -53,8 +53,10 @@ enum HttpParser {
     /// Parses the head at the start of `buf`. Leading empty lines (CRLF) are skipped, as
     /// RFC 9112 §2.2 allows. Header offsets go to `fields`; more lines than it holds
     /// fail with 431.
-    static func parseHead(_ buf: UnsafeRawBufferPointer, fields: UnsafeMutableBufferPointer<HeaderField>,
-                          maxURILength: Int) -> HeadResult {
+    static func parseHead(
+        _ buf: UnsafeRawBufferPointer, fields: UnsafeMutableBufferPointer<HeaderField>,
+        maxURILength: Int
+    ) -> HeadResult {
         let p = buf.baseAddress?.assumingMemoryBound(to: UInt8.self)
         let n = buf.count
         guard let p, n > 0 else { return .incomplete }
@@ -87,7 +89,8 @@ enum HttpParser {
         // §3.2.2), so every handler's `hm.uri` is its path. Origin-form, the usual case,
         // starts with '/' and costs this one compare. (CONNECT's host:port is not one.)
         if p[targetStart] != UInt8(ascii: "/")
-            && ByteView(base: p + Int(head.methodStart), count: Int(head.methodEnd - head.methodStart)) != "CONNECT" {
+            && ByteView(base: p + Int(head.methodStart), count: Int(head.methodEnd - head.methodStart)) != "CONNECT"
+        {
             switch absoluteForm(p, targetStart, Int(head.pathEnd)) {
             case .notAbsolute: break
             case .malformed: return .failed(400)
@@ -128,8 +131,10 @@ enum HttpParser {
 
         // Header lines, up to the empty line.
         var facts = HeaderFacts()
-        switch HttpParser.parseHeaderLines(p, n, &i, fields: fields, count: &head.headerCount, facts: &facts,
-                                           isHTTP10: head.isHTTP10) {
+        switch HttpParser.parseHeaderLines(
+            p, n, &i, fields: fields, count: &head.headerCount, facts: &facts,
+            isHTTP10: head.isHTTP10)
+        {
         case .incomplete: return .incomplete
         case let .failed(status): return .failed(status)
         case .complete: break
@@ -168,14 +173,19 @@ enum HttpParser {
     static func absoluteForm(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> AbsoluteForm {
         // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1)
         var i = start
-        while i < end && (ASCII.isAlpha(p[i]) || i > start && (ASCII.isDigit(p[i]) || p[i] == UInt8(ascii: "+")
-                                                              || p[i] == UInt8(ascii: "-") || p[i] == UInt8(ascii: "."))) {
+        while i < end
+            && (ASCII.isAlpha(p[i])
+                || i > start
+                    && (ASCII.isDigit(p[i]) || p[i] == UInt8(ascii: "+")
+                        || p[i] == UInt8(ascii: "-") || p[i] == UInt8(ascii: ".")))
+        {
             i += 1
         }
         guard i > start, i < end, p[i] == ASCII.colon else { return .notAbsolute }
         let scheme = ByteView(base: p + start, count: i - start)
         guard scheme.equalsIgnoringCase("http") || scheme.equalsIgnoringCase("https"),
-              i + 2 < end, p[i + 1] == UInt8(ascii: "/"), p[i + 2] == UInt8(ascii: "/") else { return .malformed }
+            i + 2 < end, p[i + 1] == UInt8(ascii: "/"), p[i + 2] == UInt8(ascii: "/")
+        else { return .malformed }
         let authorityStart = i + 3
         var k = authorityStart
         while k < end && p[k] != UInt8(ascii: "/") { k += 1 }
@@ -218,9 +228,11 @@ enum HttpParser {
     /// Parses header lines from `i` through the empty line (requests and responses share
     /// the rules): offsets to `fields` (431 past its size), framing facts to `facts`.
     /// On `.complete`, `i` is just past the empty line.
-    static func parseHeaderLines(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: inout Int,
-                                 fields: UnsafeMutableBufferPointer<HeaderField>, count: inout Int,
-                                 facts: inout HeaderFacts, isHTTP10: Bool) -> LinesResult {
+    static func parseHeaderLines(
+        _ p: UnsafePointer<UInt8>, _ n: Int, _ i: inout Int,
+        fields: UnsafeMutableBufferPointer<HeaderField>, count: inout Int,
+        facts: inout HeaderFacts, isHTTP10: Bool
+    ) -> LinesResult {
         while true {
             guard i < n else { return .incomplete }
             if p[i] == ASCII.cr {
@@ -229,7 +241,7 @@ enum HttpParser {
                 i += 2
                 return .complete
             }
-            guard !ASCII.isSpaceOrTab(p[i]) else { return .failed(400) }   // obs-fold
+            guard !ASCII.isSpaceOrTab(p[i]) else { return .failed(400) }  // obs-fold
             let nameStart = i
             while i < n && ASCII.isTokenChar(p[i]) { i += 1 }
             if i == n { return .incomplete }
@@ -253,8 +265,9 @@ enum HttpParser {
             i += 2
 
             guard count < fields.count else { return .failed(431) }
-            fields[count] = HeaderField(nameStart: Int32(nameStart), nameLength: Int32(nameEnd - nameStart),
-                                        valueStart: Int32(valueStart), valueLength: Int32(valueEnd - valueStart))
+            fields[count] = HeaderField(
+                nameStart: Int32(nameStart), nameLength: Int32(nameEnd - nameStart),
+                valueStart: Int32(valueStart), valueLength: Int32(valueEnd - valueStart))
             count += 1
 
             let name = ByteView(base: p + nameStart, count: nameEnd - nameStart)
@@ -274,7 +287,7 @@ enum HttpParser {
                     guard facts.contentLength == nil || facts.contentLength == length else { return .failed(400) }
                     facts.contentLength = length
                 case .overflow:
-                    return .failed(413)   // well-formed, but more than any board holds
+                    return .failed(413)  // well-formed, but more than any board holds
                 case .malformed:
                     return .failed(400)
                 }
@@ -289,4 +302,3 @@ enum HttpParser {
         }
     }
 }
-

@@ -29,8 +29,10 @@ enum ResponseResult: Equatable {
 enum HttpResponseParser {
     /// Parses the head at the start of `buf`. `requestWasHead`: the answer to a HEAD has
     /// no body whatever its headers say.
-    static func parseHead(_ buf: UnsafeRawBufferPointer, fields: UnsafeMutableBufferPointer<HeaderField>,
-                          requestWasHead: Bool) -> ResponseResult {
+    static func parseHead(
+        _ buf: UnsafeRawBufferPointer, fields: UnsafeMutableBufferPointer<HeaderField>,
+        requestWasHead: Bool
+    ) -> ResponseResult {
         let p = buf.baseAddress?.assumingMemoryBound(to: UInt8.self)
         let n = buf.count
         guard let p, n > 0 else { return .incomplete }
@@ -45,7 +47,8 @@ enum HttpResponseParser {
         }
         guard i + 5 <= n else { return .incomplete }
         guard ASCII.isDigit(p[7]), p[8] == ASCII.space,
-              ASCII.isDigit(p[9]), ASCII.isDigit(p[10]), ASCII.isDigit(p[11]) else { return .failed }
+            ASCII.isDigit(p[9]), ASCII.isDigit(p[10]), ASCII.isDigit(p[11])
+        else { return .failed }
         r.head.isHTTP10 = p[7] == UInt8(ascii: "0")
         r.head.methodStart = 0
         r.head.methodEnd = 8
@@ -71,8 +74,10 @@ enum HttpResponseParser {
         i += 2
 
         var facts = HttpParser.HeaderFacts()
-        switch HttpParser.parseHeaderLines(p, n, &i, fields: fields, count: &r.head.headerCount, facts: &facts,
-                                           isHTTP10: r.head.isHTTP10) {
+        switch HttpParser.parseHeaderLines(
+            p, n, &i, fields: fields, count: &r.head.headerCount, facts: &facts,
+            isHTTP10: r.head.isHTTP10)
+        {
         case .incomplete: return .incomplete
         case .failed: return .failed
         case .complete: break
@@ -83,7 +88,7 @@ enum HttpResponseParser {
             r.body = .none
         } else if facts.chunked {
             r.body = .chunked
-            if facts.contentLength != nil { r.head.keepAlive = false }   // RFC 9112 §6.3: TE wins, then close
+            if facts.contentLength != nil { r.head.keepAlive = false }  // RFC 9112 §6.3: TE wins, then close
         } else if let length = facts.contentLength {
             r.body = length > 0 ? .length(length) : .none
         } else {

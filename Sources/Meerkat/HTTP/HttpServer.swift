@@ -17,12 +17,13 @@ extension Manager {
         slots[Int(s)].flags.insert(.inHandler)
         defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
         while stillServing(s) && slots[Int(s)].proto == .http && !slots[Int(s)].flags.contains(.awaitingReply)
-            && slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount > 0 {
+            && slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount > 0
+        {
             if !nextRequest(s) { return }
         }
         guard slots[Int(s)].kind != .free else { return }
         if slots[Int(s)].proto == .websocket {
-            processWebSocket(s)   // frames that came right behind the upgrade request
+            processWebSocket(s)  // frames that came right behind the upgrade request
         } else if slots[Int(s)].recvCount == 0 {
             headerQueue.remove(s)
         }
@@ -88,7 +89,7 @@ extension Manager {
                 fail(s, 413, "body too large")
                 return false
             }
-            let length = Int(n)   // no larger than the block now
+            let length = Int(n)  // no larger than the block now
             guard head.length + length <= slots[Int(s)].recvCount else {
                 sendContinue(s, head)
                 return false
@@ -157,7 +158,7 @@ extension Manager {
         slots[Int(s)].flags.remove([.headersDelivered, .streamingBody, .sentContinue])
         deliver(s, .httpMessage(message(s, head, body: body)))
         guard slots[Int(s)].kind != .free else { return }
-        if slots[Int(s)].proto == .websocket {   // upgraded by the handler: now, not inside its call
+        if slots[Int(s)].proto == .websocket {  // upgraded by the handler: now, not inside its call
             deliver(s, .wsOpen(message(s, head, body: body)))
             guard slots[Int(s)].kind != .free else { return }
         }
@@ -179,7 +180,7 @@ extension Manager {
         guard slots[Int(s)].flags.contains(.awaitingReply), stillServing(s) else { return }
         deliver(s, .error("reply failed: answered 500"))
         guard stillServing(s) else { return }
-        slots[Int(s)].recvStart = slots[Int(s)].recvEnd   // later pipelined requests are not answered
+        slots[Int(s)].recvStart = slots[Int(s)].recvEnd  // later pipelined requests are not answered
         replyErrorAndClose(s, 500)
     }
 
@@ -199,7 +200,7 @@ extension Manager {
     func fail(_ s: Int32, _ status: Int, _ why: StaticString) {
         deliver(s, .error(why))
         guard slots[Int(s)].kind == .connection else { return }
-        slots[Int(s)].recvStart = slots[Int(s)].recvEnd   // nothing after bad input is trusted
+        slots[Int(s)].recvStart = slots[Int(s)].recvEnd  // nothing after bad input is trusted
         replyErrorAndClose(s, status)
     }
 

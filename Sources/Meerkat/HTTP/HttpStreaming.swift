@@ -8,7 +8,7 @@ import CMeerkat
 /// had it.
 extension Manager {
     func startStreaming(_ s: Int32, _ head: RequestHead, _ stream: BodyStream) -> Bool {
-        headerQueue.remove(s)   // the handler took charge of the body's pace
+        headerQueue.remove(s)  // the handler took charge of the body's pace
         slots[Int(s)].stream = stream
         // A client that waits for 100 Continue has sent nothing of the body yet.
         if slots[Int(s)].recvCount == head.length { sendContinue(s, head) }
@@ -38,8 +38,11 @@ extension Manager {
                 dropBodyBytes(s, n)
                 slots[Int(s)].stream = BodyStream()
                 if slots[Int(s)].client >= 0 { return finishStreamedResponse(s) }
-                guard case let .complete(head) = HttpParser.parseHead(UnsafeRawBufferPointer(receiveBuffer(s)), fields: headerFields,
-                                                                     maxURILength: limits.maxURILength) else {
+                guard
+                    case let .complete(head) = HttpParser.parseHead(
+                        UnsafeRawBufferPointer(receiveBuffer(s)), fields: headerFields,
+                        maxURILength: limits.maxURILength)
+                else {
                     fail(s, 400, "bad request")
                     return false
                 }

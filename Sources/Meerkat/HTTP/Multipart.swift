@@ -63,7 +63,7 @@ public struct MultipartReader {
     public mutating func feed(_ piece: ByteView, _ emit: (Event) -> Void) -> Bool {
         let p = piece.buffer
         var i = 0
-        var runStart = 0   // start of the part data in this piece not yet handed out
+        var runStart = 0  // start of the part data in this piece not yet handed out
         while i < piece.count {
             switch state {
             case .failed:
@@ -97,7 +97,7 @@ public struct MultipartReader {
                         if fromEarlier > 0 { emitDelimiterBytes(fromEarlier, emit) }
                     }
                     matched = 0
-                    continue   // the same byte may begin the delimiter (only "\r" can)
+                    continue  // the same byte may begin the delimiter (only "\r" can)
                 }
                 i += 1
             case .afterDelimiter:
@@ -128,7 +128,8 @@ public struct MultipartReader {
                     emit(.part(name: .empty, filename: .empty, contentType: .empty))
                     enterData(at: i, &runStart)
                 } else if headerLength >= 4 && scratch[headerLength - 4] == ASCII.cr && scratch[headerLength - 3] == ASCII.lf
-                            && scratch[headerLength - 2] == ASCII.cr && scratch[headerLength - 1] == ASCII.lf {
+                    && scratch[headerLength - 2] == ASCII.cr && scratch[headerLength - 1] == ASCII.lf
+                {
                     guard emitPart(emit) else { return fail(.badHeader) }
                     enterData(at: i, &runStart)
                 }
@@ -199,7 +200,8 @@ public struct MultipartReader {
         guard let b = parameter(v.slice(19, v.count), "boundary"), b.count >= 1, b.count <= 70 else { return nil }
         for i in 0..<b.count {
             let c = b.buffer[i]
-            let ok = ASCII.isDigit(c) || (c | 0x20 >= UInt8(ascii: "a") && c | 0x20 <= UInt8(ascii: "z"))
+            let ok =
+                ASCII.isDigit(c) || (c | 0x20 >= UInt8(ascii: "a") && c | 0x20 <= UInt8(ascii: "z"))
                 || "'()+_,-./:=? ".utf8.contains(c)
             guard ok else { return nil }
         }
@@ -214,7 +216,8 @@ public struct MultipartReader {
             var rest = header.slice(semi + 1, header.count).trimmingSpaces()
             at = semi + 1
             guard let eq = rest.firstIndex(of: UInt8(ascii: "=")),
-                  rest.slice(0, eq).trimmingSpaces().equalsIgnoringCase(key) else { continue }
+                rest.slice(0, eq).trimmingSpaces().equalsIgnoringCase(key)
+            else { continue }
             rest = rest.slice(eq + 1, rest.count).trimmingSpaces()
             if rest.count > 0 && rest.buffer[0] == UInt8(ascii: "\"") {
                 guard let close = rest.firstIndex(of: UInt8(ascii: "\""), from: 1) else { return nil }

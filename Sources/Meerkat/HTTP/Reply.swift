@@ -13,8 +13,10 @@ extension Connection {
     /// One reply per request: a second throws `.invalidState`. A reply in `.httpHeaders`
     /// ends the request there (no `.httpMessage`): a body already received is dropped,
     /// otherwise the reply says `Connection: close` and the rest is never read.
-    public func reply(_ status: Int, _ body: some ByteSource,
-                      headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
+    public func reply(
+        _ status: Int, _ body: some ByteSource,
+        headers: KeyValuePairs<String, String> = [:]
+    ) throws(ConnectionError) {
         let s = try openSlot()
         try body.withBytes { (bytes) throws(ConnectionError) in
             try manager.handlerReply(s, status: status, body: bytes, owner: .borrowed, headers: headers)
@@ -22,24 +24,30 @@ extension Connection {
     }
 
     /// A reply whose body is immortal: sent from where it is, any size.
-    public func reply(_ status: Int, _ body: StaticString,
-                      headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
+    public func reply(
+        _ status: Int, _ body: StaticString,
+        headers: KeyValuePairs<String, String> = [:]
+    ) throws(ConnectionError) {
         let s = try openSlot()
         try manager.handlerReply(s, status: status, body: body.rawBuffer, owner: .immortal, headers: headers)
     }
 
     /// A reply whose body array the connection keeps (retained, not copied) until it
     /// is sent: any size.
-    public func reply(_ status: Int, _ body: [UInt8],
-                      headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
+    public func reply(
+        _ status: Int, _ body: [UInt8],
+        headers: KeyValuePairs<String, String> = [:]
+    ) throws(ConnectionError) {
         let s = try openSlot()
         try manager.handlerReply(s, status: status, body: body.withUnsafeBytes { $0 }, owner: .array(body), headers: headers)
     }
 
     /// A reply with a view: when it lies in this connection's receive buffer (an echo
     /// of the request body), it is sent from there, any size; other views are copied.
-    public func reply(_ status: Int, _ body: ByteView,
-                      headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
+    public func reply(
+        _ status: Int, _ body: ByteView,
+        headers: KeyValuePairs<String, String> = [:]
+    ) throws(ConnectionError) {
         let s = try openSlot()
         try manager.handlerReply(s, status: status, body: body.buffer, owner: manager.owner(of: body, in: s), headers: headers)
     }
@@ -53,8 +61,10 @@ extension Connection {
 extension Manager {
     /// A reply made by a handler: a failure is noted, so the request is not left
     /// waiting for an answer that is not coming (see `replyFailed`).
-    func handlerReply(_ s: Int32, status: Int, body: UnsafeRawBufferPointer, owner: HeldBody.Owner,
-                      headers: KeyValuePairs<String, String>) throws(ConnectionError) {
+    func handlerReply(
+        _ s: Int32, status: Int, body: UnsafeRawBufferPointer, owner: HeldBody.Owner,
+        headers: KeyValuePairs<String, String>
+    ) throws(ConnectionError) {
         do throws(ConnectionError) {
             try sendReply(s, status: status, body: body, owner: owner, headers: headers)
         } catch {
@@ -63,8 +73,10 @@ extension Manager {
         }
     }
 
-    func sendReply(_ s: Int32, status: Int, body: UnsafeRawBufferPointer, owner: HeldBody.Owner = .borrowed,
-                   headers: KeyValuePairs<String, String>) throws(ConnectionError) {
+    func sendReply(
+        _ s: Int32, status: Int, body: UnsafeRawBufferPointer, owner: HeldBody.Owner = .borrowed,
+        headers: KeyValuePairs<String, String>
+    ) throws(ConnectionError) {
         guard slots[Int(s)].kind == .connection, !slots[Int(s)].flags.contains(.answered) else { throw .invalidState }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         try writeHead(&w, s, status: status, headers: headers, contentLength: body.count, extra: "")
@@ -90,9 +102,11 @@ extension Manager {
     /// Status line, the caller's headers, Content-Length (when given and allowed),
     /// `extra` (pre-formatted lines), what `lines` writes, the Connection header, and
     /// the blank line.
-    func writeHead(_ w: inout ByteWriter, _ s: Int32, status: Int, headers: KeyValuePairs<String, String>,
-                   contentLength: Int?, extra: StaticString,
-                   lines: (inout ByteWriter) -> Void = { _ in }) throws(ConnectionError) {
+    func writeHead(
+        _ w: inout ByteWriter, _ s: Int32, status: Int, headers: KeyValuePairs<String, String>,
+        contentLength: Int?, extra: StaticString,
+        lines: (inout ByteWriter) -> Void = { _ in }
+    ) throws(ConnectionError) {
         guard (100...999).contains(status) else { throw .invalidState }
         let interim = status < 200
         // An answer before the body is all here ends the connection after it.
@@ -140,7 +154,8 @@ extension Manager {
             value.withUTF8 { v in
                 let nv = ByteView(UnsafeRawBufferPointer(n))
                 guard nv.count > 0, !nv.equalsIgnoringCase("content-length"),
-                      !nv.equalsIgnoringCase("transfer-encoding") else { return false }
+                    !nv.equalsIgnoringCase("transfer-encoding")
+                else { return false }
                 for c in n where !ASCII.isTokenChar(c) { return false }
                 for c in v where c < 0x20 && c != ASCII.tab || c == 0x7F { return false }
                 w.append(UnsafeRawBufferPointer(n))

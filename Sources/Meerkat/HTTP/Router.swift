@@ -108,8 +108,10 @@ public enum Pattern {
         return match(text, pattern, captures: &captures)
     }
 
-    private static func match(_ s: ByteView, _ start: Int, _ p: UnsafeRawBufferPointer, _ patternStart: Int,
-                              _ caps: inout Captures, _ capture: Int) -> Bool {
+    private static func match(
+        _ s: ByteView, _ start: Int, _ p: UnsafeRawBufferPointer, _ patternStart: Int,
+        _ caps: inout Captures, _ capture: Int
+    ) -> Bool {
         var si = start, pi = patternStart, ci = capture
         while pi < p.count {
             let c = p[pi]

@@ -70,12 +70,12 @@ public struct File {
         for attempt in 0..<16 {
             var bits: UInt32 = 0
             if withUnsafeMutableBytes(of: &bits, { mk_random($0.baseAddress, 4) }) != 0 {
-                bits = UInt32(attempt) &* 0x9E37_79B9   // no random source: O_EXCL still keeps writers apart
+                bits = UInt32(attempt) &* 0x9E37_79B9  // no random source: O_EXCL still keeps writers apart
             }
             let temporary = folder + "." + name + "." + hex8(bits) + ".part"
             let fd = temporary.withCString { mk_open_new($0, mode) }
             if fd >= 0 { return (File(fd: fd), temporary) }
-            guard -fd == EEXIST else { throw .system(-fd) }   // taken: draw another name
+            guard -fd == EEXIST else { throw .system(-fd) }  // taken: draw another name
         }
         throw .system(EEXIST)
     }
@@ -104,7 +104,7 @@ public struct File {
     public static func removeTemporaries(in folder: String) -> Int {
         let fd = folder.withCString { mk_open_read($0) }
         guard fd >= 0 else { return 0 }
-        var found: [String] = []   // removed after the listing, not while reading it
+        var found: [String] = []  // removed after the listing, not while reading it
         var name = [UInt8](repeating: 0, count: 256)
         var isDir: Int32 = 0
         while name.withUnsafeMutableBufferPointer({ b in
@@ -124,7 +124,8 @@ public struct File {
     static func isTemporary(_ n: UnsafeRawBufferPointer) -> Bool {
         let dot = UInt8(ascii: "."), c = n.count
         guard c >= 16, n[0] == dot, n[c - 14] == dot,
-              ByteView(UnsafeRawBufferPointer(rebasing: n[(c - 5)...])) == ".part" else { return false }
+            ByteView(UnsafeRawBufferPointer(rebasing: n[(c - 5)...])) == ".part"
+        else { return false }
         return n[(c - 13)..<(c - 5)].allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 

@@ -128,14 +128,16 @@ struct Poller {
         let e = events[i]
         switch backend {
         case .epoll:
-            return Ready(token: tokens[i],
-                         readable: e & (UInt32(EPOLLIN.rawValue) | UInt32(EPOLLRDHUP.rawValue)) != 0,
-                         writable: e & UInt32(EPOLLOUT.rawValue) != 0,
-                         failed: e & (UInt32(EPOLLERR.rawValue) | UInt32(EPOLLHUP.rawValue)) != 0)
+            return Ready(
+                token: tokens[i],
+                readable: e & (UInt32(EPOLLIN.rawValue) | UInt32(EPOLLRDHUP.rawValue)) != 0,
+                writable: e & UInt32(EPOLLOUT.rawValue) != 0,
+                failed: e & (UInt32(EPOLLERR.rawValue) | UInt32(EPOLLHUP.rawValue)) != 0)
         case .poll:
-            return Ready(token: tokens[i], readable: e & UInt32(POLLIN) != 0,
-                         writable: e & UInt32(POLLOUT) != 0,
-                         failed: e & (UInt32(POLLERR) | UInt32(POLLHUP) | UInt32(POLLNVAL)) != 0)
+            return Ready(
+                token: tokens[i], readable: e & UInt32(POLLIN) != 0,
+                writable: e & UInt32(POLLOUT) != 0,
+                failed: e & (UInt32(POLLERR) | UInt32(POLLHUP) | UInt32(POLLNVAL)) != 0)
         }
     }
 

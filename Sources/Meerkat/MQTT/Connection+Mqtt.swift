@@ -20,8 +20,10 @@ extension Connection {
     /// one more. `.invalidTopic` for a topic with a wildcard, U+0000, invalid UTF-8 or
     /// nothing; `.sendBufferFull` when the packet does not fit the send block now.
     @discardableResult
-    public func mqttPub(_ topic: String, _ payload: some ByteSource, qos: Int = 0,
-                        retain: Bool = false) throws(ConnectionError) -> UInt16 {
+    public func mqttPub(
+        _ topic: String, _ payload: some ByteSource, qos: Int = 0,
+        retain: Bool = false
+    ) throws(ConnectionError) -> UInt16 {
         let (s, m) = try mqttSlot()
         guard (0...2).contains(qos) else { throw .invalidState }
         return try topic.withBytes { (t) throws(ConnectionError) -> UInt16 in
@@ -72,16 +74,21 @@ extension Connection {
 }
 
 extension Manager {
-    func mqttPublish(_ s: Int32, _ m: Int, topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer,
-                     qos: UInt8, retain: Bool) throws(ConnectionError) -> UInt16 {
+    func mqttPublish(
+        _ s: Int32, _ m: Int, topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer,
+        qos: UInt8, retain: Bool
+    ) throws(ConnectionError) -> UInt16 {
         guard MqttTopic.isValidName(ByteView(topic)), MqttWriter.fits(topic.count) else { throw .invalidTopic }
         var id: UInt16 = 0
         if qos > 0 {
             // More than the whole store never fits: an error, not back-pressure that
             // would leave the caller waiting for acknowledgements that cannot help.
             guard topic.count + payload.count <= mqtt.storeBytes else { throw .messageTooLarge }
-            guard mqtt.entries[m].canHold(topic.count + payload.count, inFlight: mqtt.inFlight,
-                                          storeBytes: mqtt.storeBytes) else { throw .inFlightFull }
+            guard
+                mqtt.entries[m].canHold(
+                    topic.count + payload.count, inFlight: mqtt.inFlight,
+                    storeBytes: mqtt.storeBytes)
+            else { throw .inFlightFull }
             id = mqtt.entries[m].nextPacketId()
         }
         try mqttSend(s, m) {

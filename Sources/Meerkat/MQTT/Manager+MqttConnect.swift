@@ -11,14 +11,16 @@ extension Manager {
     /// `conn.mqttSub`). Throws `.tableFull` when every session entry
     /// (`Limits.mqttSessions`) serves a connection.
     @discardableResult
-    public func mqttConnect(_ url: String, opts: MqttOpts = MqttOpts(),
-                            handler: Handler? = nil) throws(ConnectError) -> Connection {
+    public func mqttConnect(
+        _ url: String, opts: MqttOpts = MqttOpts(),
+        handler: Handler? = nil
+    ) throws(ConnectError) -> Connection {
         guard let parsed = ListenURL(url) else { throw .badURL }
         let overWebSocket = parsed.scheme == .ws || parsed.scheme == .wss
         guard overWebSocket || parsed.scheme == .mqtt || parsed.scheme == .mqtts else { throw .badURL }
         guard let m = mqtt.take(clientId: opts.clientId) else { throw .tableFull }
         let kept = mqtt.entries[m].slot < 0 && !opts.clientId.isEmpty && mqtt.entries[m].opts.clientId == opts.clientId
-        if kept && opts.cleanSession { mqtt.reset(m) }   // a clean session starts from nothing
+        if kept && opts.cleanSession { mqtt.reset(m) }  // a clean session starts from nothing
         mqtt.entries[m].inUse = true
         var o = opts
         if o.clientId.isEmpty { o.clientId = MqttOpts.randomClientId() }
@@ -29,7 +31,7 @@ extension Manager {
             if !kept { mqtt.reset(m) }
             throw error
         }
-        guard let s = live(conn), slots[Int(s)].client >= 0 else {   // failed at once (.error, .close)
+        guard let s = live(conn), slots[Int(s)].client >= 0 else {  // failed at once (.error, .close)
             if !kept { mqtt.reset(m) }
             return conn
         }
@@ -78,9 +80,10 @@ extension Manager {
                     let id = next(clientId.count), topic = next(willTopic.count), message = next(willMessage.count)
                     let u = next(user.count), p = next(password.count)
                     let will = o.will.map { MqttWriter.Will(topic: topic, message: message, qos: min($0.qos, 2), retain: $0.retain) }
-                    MqttWriter.connect(&w, clientId: id, keepAlive: UInt16(clamping: max(o.keepAlive, 0)),
-                                       cleanSession: o.cleanSession, will: will,
-                                       username: o.username == nil ? nil : u, password: o.password == nil ? nil : p)
+                    MqttWriter.connect(
+                        &w, clientId: id, keepAlive: UInt16(clamping: max(o.keepAlive, 0)),
+                        cleanSession: o.cleanSession, will: will,
+                        username: o.username == nil ? nil : u, password: o.password == nil ? nil : p)
                 }
             }
         } catch {

@@ -34,8 +34,11 @@ extension Manager {
         }
         var at = 0
         while at < buf.count {
-            guard let used = mqttStep(s, m, UnsafeRawBufferPointer(rebasing: buf[at...]),
-                                      maxPacket: max(recvPool.blockSize, mqtt.splitBytes)) else { return }
+            guard
+                let used = mqttStep(
+                    s, m, UnsafeRawBufferPointer(rebasing: buf[at...]),
+                    maxPacket: max(recvPool.blockSize, mqtt.splitBytes))
+            else { return }
             if used == 0 { break }
             at += used
         }
@@ -44,7 +47,7 @@ extension Manager {
             mqttFail(s, "mqtt: a packet split across messages is too large")
             return
         }
-        if left > 0 { memmove(split, buf.baseAddress! + at, left) }   // may overlap: from later in `split`
+        if left > 0 { memmove(split, buf.baseAddress! + at, left) }  // may overlap: from later in `split`
         mqtt.entries[m].splitCount = left
     }
 
@@ -60,7 +63,7 @@ extension Manager {
         case let .packet(p):
             mqttHandle(s, m, p)
             guard stillServing(s) else { return nil }
-            deliver(s, .mqttCommand(p))   // after it was acted on: a PUBACK's message has left the table
+            deliver(s, .mqttCommand(p))  // after it was acted on: a PUBACK's message has left the table
             return stillServing(s) ? p.length : nil
         }
     }
@@ -86,7 +89,7 @@ extension Manager {
         case .pingresp:
             mqtt.entries[m].waitingSinceMs = 0
         case .suback, .unsuback:
-            break   // the app saw it in `.mqttCommand`
+            break  // the app saw it in `.mqttCommand`
         case .connect, .subscribe, .unsubscribe, .pingreq, .disconnect:
             mqttFail(s, "mqtt: the broker sent a packet only a client sends")
         }
@@ -106,7 +109,7 @@ extension Manager {
         mqtt.entries[m].isOpen = true
         if p.sessionPresent {
             resendInFlight(s, m)
-        } else {   // §3.2.2.2: the broker has no session, so this side drops its own
+        } else {  // §3.2.2.2: the broker has no session, so this side drops its own
             mqtt.entries[m].outgoingCount = 0
             mqtt.entries[m].storeUsed = 0
             mqtt.entries[m].forgetReleasing()
@@ -126,11 +129,12 @@ extension Manager {
                 if o.stage == .awaitingPubcomp {
                     MqttWriter.ack(&w, .pubrel, packetId: o.packetId)
                 } else {
-                    MqttWriter.publish(&w, topic: e.topic(of: o), payload: e.payload(of: o), qos: o.stage == .awaitingPuback ? 1 : 2,
-                                       retain: o.retain, dup: true, packetId: o.packetId)
+                    MqttWriter.publish(
+                        &w, topic: e.topic(of: o), payload: e.payload(of: o), qos: o.stage == .awaitingPuback ? 1 : 2,
+                        retain: o.retain, dup: true, packetId: o.packetId)
                 }
             }
-            if sent == nil { return }   // the rest goes after the next reconnect
+            if sent == nil { return }  // the rest goes after the next reconnect
         }
     }
 
@@ -138,8 +142,9 @@ extension Manager {
     /// delivered again), then acknowledged. Every QoS 2 id can wait for its PUBREL at
     /// once (`MqttSessions.releasingWords`), so no window a broker keeps is refused.
     private func received(_ s: Int32, _ m: Int, _ p: MqttPacket) {
-        let message = MqttMessage(topic: p.topic, payload: p.payload, qos: p.qos, retain: p.retain, dup: p.dup,
-                                  packetId: p.packetId)
+        let message = MqttMessage(
+            topic: p.topic, payload: p.payload, qos: p.qos, retain: p.retain, dup: p.dup,
+            packetId: p.packetId)
         switch p.qos {
         case 0:
             deliver(s, .mqttMessage(message))

@@ -28,7 +28,7 @@ public enum MqttParser {
             remaining |= UInt32(b & 0x7F) << (7 * UInt32(used))
             used += 1
             if b & 0x80 == 0 {
-                if used > 1 && b == 0 { return .malformed(.badRemainingLength) }   // a longer form than needed
+                if used > 1 && b == 0 { return .malformed(.badRemainingLength) }  // a longer form than needed
                 break
             }
             if used == 4 { return .malformed(.badRemainingLength) }
@@ -87,7 +87,7 @@ public enum MqttParser {
             guard id != 0 else { return .badPacketId }
             packet.packetId = id
             packet.payload = r.rest
-            guard !r.atEnd else { return .badLength }   // at least one filter or code
+            guard !r.atEnd else { return .badLength }  // at least one filter or code
             return packet.type == .suback ? subackCodes(packet.payload) : filterList(packet.type, &r)
         case .pingreq, .pingresp, .disconnect:
             guard body.count == 0 else { return .badLength }
@@ -104,7 +104,8 @@ public enum MqttParser {
         let willQos = (flags >> MqttConnectFlags.willQosShift) & 3
         // Without a will its QoS and retain must be 0; no password without a user name.
         guard willQos < 3, will || (willQos == 0 && flags & MqttConnectFlags.willRetain == 0),
-              flags & MqttConnectFlags.password == 0 || flags & MqttConnectFlags.username != 0 else { return .badField }
+            flags & MqttConnectFlags.password == 0 || flags & MqttConnectFlags.username != 0
+        else { return .badField }
         packet.connectFlags = flags
         packet.keepAlive = keepAlive
         packet.payload = r.rest

@@ -17,8 +17,10 @@ public struct MqttOpts {
     /// For mqtts:// and wss:// (default: the system's CAs).
     public var tls: TlsOpts?
 
-    public init(clientId: String = "", username: String? = nil, password: String? = nil, keepAlive: Int = 60,
-                cleanSession: Bool = true, will: MqttWill? = nil, tls: TlsOpts? = nil) {
+    public init(
+        clientId: String = "", username: String? = nil, password: String? = nil, keepAlive: Int = 60,
+        cleanSession: Bool = true, will: MqttWill? = nil, tls: TlsOpts? = nil
+    ) {
         self.clientId = clientId
         self.username = username
         self.password = password
@@ -74,9 +76,9 @@ public struct MqttMessage {
 /// it can be sent again after a reconnect.
 struct MqttOutgoing {
     enum Stage: UInt8 {
-        case awaitingPuback    // QoS 1 PUBLISH sent
-        case awaitingPubrec    // QoS 2 PUBLISH sent
-        case awaitingPubcomp   // QoS 2 PUBREL sent
+        case awaitingPuback  // QoS 1 PUBLISH sent
+        case awaitingPubrec  // QoS 2 PUBLISH sent
+        case awaitingPubcomp  // QoS 2 PUBREL sent
     }
     var packetId: UInt16 = 0
     var stage = Stage.awaitingPuback
@@ -161,15 +163,17 @@ struct MqttSessions {
         outgoingMemory = .allocate(capacity: n * inFlight)
         outgoingMemory.initialize(repeating: MqttOutgoing(), count: n * inFlight)
         storeMemory = .allocate(capacity: n * storeBytes)
-        releasingMemory = .allocate(capacity: n * MqttSessions.releasingWords)   // zeroed by `reset`
+        releasingMemory = .allocate(capacity: n * MqttSessions.releasingWords)  // zeroed by `reset`
         splitMemory = .allocate(capacity: n * splitBytes)
         scratch = .allocate(capacity: capacity > 0 ? limits.sendBufferSize : 1)
         entries = .allocate(capacity: n)
         for i in 0..<n {
-            (entries + i).initialize(to: MqttSession(outgoing: outgoingMemory + i * inFlight,
-                                                     store: storeMemory + i * storeBytes,
-                                                     releasing: releasingMemory + i * MqttSessions.releasingWords,
-                                                     split: splitMemory + i * splitBytes))
+            (entries + i).initialize(
+                to: MqttSession(
+                    outgoing: outgoingMemory + i * inFlight,
+                    store: storeMemory + i * storeBytes,
+                    releasing: releasingMemory + i * MqttSessions.releasingWords,
+                    split: splitMemory + i * splitBytes))
         }
     }
 
@@ -228,10 +232,13 @@ extension MqttSession {
     }
 
     /// Keeps a message sent with QoS 1 or 2 (the caller checked `canHold`).
-    mutating func hold(_ packetId: UInt16, qos: UInt8, retain: Bool, topic: UnsafeRawBufferPointer,
-                       payload: UnsafeRawBufferPointer) {
-        let m = MqttOutgoing(packetId: packetId, stage: qos == 1 ? .awaitingPuback : .awaitingPubrec, retain: retain,
-                             offset: Int32(storeUsed), topicLength: Int32(topic.count), payloadLength: Int32(payload.count))
+    mutating func hold(
+        _ packetId: UInt16, qos: UInt8, retain: Bool, topic: UnsafeRawBufferPointer,
+        payload: UnsafeRawBufferPointer
+    ) {
+        let m = MqttOutgoing(
+            packetId: packetId, stage: qos == 1 ? .awaitingPuback : .awaitingPubrec, retain: retain,
+            offset: Int32(storeUsed), topicLength: Int32(topic.count), payloadLength: Int32(payload.count))
         if topic.count > 0 { (store + storeUsed).update(from: topic.baseAddress!.assumingMemoryBound(to: UInt8.self), count: topic.count) }
         if payload.count > 0 {
             (store + storeUsed + topic.count).update(from: payload.baseAddress!.assumingMemoryBound(to: UInt8.self), count: payload.count)

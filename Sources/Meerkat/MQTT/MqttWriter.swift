@@ -34,9 +34,11 @@ enum MqttWriter {
         var retain: Bool
     }
 
-    static func connect(_ w: inout ByteWriter, clientId: UnsafeRawBufferPointer, keepAlive: UInt16,
-                        cleanSession: Bool, will: Will?, username: UnsafeRawBufferPointer?,
-                        password: UnsafeRawBufferPointer?) {
+    static func connect(
+        _ w: inout ByteWriter, clientId: UnsafeRawBufferPointer, keepAlive: UInt16,
+        cleanSession: Bool, will: Will?, username: UnsafeRawBufferPointer?,
+        password: UnsafeRawBufferPointer?
+    ) {
         var flags: UInt8 = cleanSession ? MqttConnectFlags.cleanSession : 0
         var remaining = 10 + 2 + clientId.count
         if let will {
@@ -66,8 +68,10 @@ enum MqttWriter {
         if let password { field(&w, password) }
     }
 
-    static func publish(_ w: inout ByteWriter, topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer,
-                        qos: UInt8, retain: Bool, dup: Bool, packetId: UInt16) {
+    static func publish(
+        _ w: inout ByteWriter, topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer,
+        qos: UInt8, retain: Bool, dup: Bool, packetId: UInt16
+    ) {
         let flags = (dup ? 8 : 0) | (qos & 3) << 1 | (retain ? 1 : 0)
         fixedHeader(&w, .publish, flags: flags, remaining: 2 + topic.count + (qos > 0 ? 2 : 0) + payload.count)
         field(&w, topic)

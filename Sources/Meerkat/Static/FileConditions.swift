@@ -21,8 +21,10 @@ enum FileConditions {
         w.append(byte: UInt8(ascii: "\""))
     }
 
-    static func answer(ifNoneMatch: ByteView?, ifModifiedSince: ByteView?, range: ByteView?, ifRange: ByteView?,
-                       etag: ByteView, mtime: Int64, size: UInt64) -> Answer {
+    static func answer(
+        ifNoneMatch: ByteView?, ifModifiedSince: ByteView?, range: ByteView?, ifRange: ByteView?,
+        etag: ByteView, mtime: Int64, size: UInt64
+    ) -> Answer {
         // If-None-Match wins over If-Modified-Since (§13.2.2); a weak comparison.
         if let list = ifNoneMatch {
             if matches(list, etag, weak: true) { return .notModified }
@@ -52,12 +54,12 @@ enum FileConditions {
         let first = number(spec.slice(0, dash).trimmingSpaces())
         let last = number(spec.slice(dash + 1, spec.count).trimmingSpaces())
         switch (first, last) {
-        case (.some(nil), .some(let suffix?)):   // "-N": the last N bytes
+        case (.some(nil), .some(let suffix?)):  // "-N": the last N bytes
             guard suffix > 0 else { return .unsatisfiable }
             guard size > 0 else { return .unsatisfiable }
             let n = min(suffix, size)
             return .partial(start: size - n, length: n)
-        case (.some(let start?), .some(nil)):    // "N-": from N to the end
+        case (.some(let start?), .some(nil)):  // "N-": from N to the end
             guard start < size else { return .unsatisfiable }
             return .partial(start: start, length: size - start)
         case (.some(let start?), .some(let end?)):

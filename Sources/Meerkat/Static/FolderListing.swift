@@ -30,7 +30,7 @@ extension Manager {
             }
             guard got > 0 else { break }
             let bytes = name.prefix(while: { $0 != 0 })
-            if bytes.withUnsafeBytes({ File.isTemporary($0) }) { continue }   // an upload still being written
+            if bytes.withUnsafeBytes({ File.isTemporary($0) }) { continue }  // an upload still being written
             let suffix = isDir != 0 ? "/" : ""
             page.append(contentsOf: "<li><a href=\"".utf8)
             page.append(contentsOf: urlEncode(String(decoding: bytes, as: UTF8.self)).utf8)
@@ -40,8 +40,9 @@ extension Manager {
         }
         page.append(contentsOf: "</ul>\n".utf8)
         do throws(ConnectionError) {
-            try handlerReply(s, status: 200, body: page.withUnsafeBytes { $0 }, owner: .array(page),
-                             headers: ["Content-Type": "text/html; charset=utf-8"])
+            try handlerReply(
+                s, status: 200, body: page.withUnsafeBytes { $0 }, owner: .array(page),
+                headers: ["Content-Type": "text/html; charset=utf-8"])
         } catch {}
     }
 }

@@ -2,7 +2,7 @@
 /// and read without a calendar library: days from the civil date and back (the
 /// proleptic Gregorian calendar, as HTTP uses). Seconds are `Int64` on every board.
 enum HttpDate {
-    private static let days: StaticString = "ThuFriSatSunMonTueWed"   // 1970-01-01 was a Thursday
+    private static let days: StaticString = "ThuFriSatSunMonTueWed"  // 1970-01-01 was a Thursday
     private static let months: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"
 
     /// Writes `seconds` since 1970 (UTC) in IMF-fixdate form (29 bytes).
@@ -42,10 +42,11 @@ enum HttpDate {
             return value
         }
         guard b[3] == UInt8(ascii: ","), b[4] == ASCII.space, b[7] == ASCII.space, b[11] == ASCII.space,
-              b[16] == ASCII.space, b[19] == UInt8(ascii: ":"), b[22] == UInt8(ascii: ":"),
-              v.slice(25, 29) == " GMT",
-              let d = number(5, 2), let y = number(12, 4), let h = number(17, 2),
-              let mi = number(20, 2), let s = number(23, 2) else { return nil }
+            b[16] == ASCII.space, b[19] == UInt8(ascii: ":"), b[22] == UInt8(ascii: ":"),
+            v.slice(25, 29) == " GMT",
+            let d = number(5, 2), let y = number(12, 4), let h = number(17, 2),
+            let mi = number(20, 2), let s = number(23, 2)
+        else { return nil }
         var month: Int64 = 0
         for m in 0..<12 where v.slice(8, 11).equals(UnsafeRawBufferPointer(rebasing: months.rawBuffer[m * 3..<m * 3 + 3])) {
             month = Int64(m + 1)

@@ -6,8 +6,9 @@ extension Manager {
     /// The head is queued: the file's `length` bytes follow it.
     func holdFile(_ s: Int32, _ e: Int32, length: UInt64) {
         let hadOutput = hasOutput(s)
-        slots[Int(s)].held = HeldBody(base: nil, count: Int(min(length, UInt64(Int.max))),
-                                      before: Int32(slots[Int(s)].sendCount), owner: .file(e))
+        slots[Int(s)].held = HeldBody(
+            base: nil, count: Int(min(length, UInt64(Int.max))),
+            before: Int32(slots[Int(s)].sendCount), owner: .file(e))
         if !hadOutput {
             sendQueue.append(s, now: now)
             setInterest(s, .write, adding: true)

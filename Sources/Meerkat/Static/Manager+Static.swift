@@ -110,18 +110,21 @@ extension Manager {
         let gzip = f.gzip != nil && hm.header("Accept-Encoding")?.containsToken("gzip") == true
         let body = gzip ? UnsafeRawPointer(f.gzip!) : UnsafeRawPointer(f.data!)
         let size = UInt64(gzip ? f.gzip_size : f.size)
-        let etag = ByteView(base: UnsafeRawPointer(f.etag!).assumingMemoryBound(to: UInt8.self),
-                            count: Int(strlen(f.etag!)))
-        sendStatic(s, hm, .memory(body), size: size, mtime: f.mtime, etag: etag, type: MimeTypes.type(of: path),
-                   gzip: gzip)
+        let etag = ByteView(
+            base: UnsafeRawPointer(f.etag!).assumingMemoryBound(to: UInt8.self),
+            count: Int(strlen(f.etag!)))
+        sendStatic(
+            s, hm, .memory(body), size: size, mtime: f.mtime, etag: etag, type: MimeTypes.type(of: path),
+            gzip: gzip)
     }
 
     /// Writes the request's path made safe (`StaticPath`) at `w`, with "index.html"
     /// after a folder's "/"; whether a folder was asked. Nil when the request was
     /// answered (400, 403, 404).
     private func requestPath(_ s: Int32, _ hm: HttpMessage, _ w: inout ByteWriter) -> Bool? {
-        let out = UnsafeMutableRawBufferPointer(start: staticPath + w.count,
-                                                count: max(Manager.staticPathSize - Manager.pathTail - w.count, 0))
+        let out = UnsafeMutableRawBufferPointer(
+            start: staticPath + w.count,
+            count: max(Manager.staticPathSize - Manager.pathTail - w.count, 0))
         switch StaticPath.resolve(hm.uri, into: out) {
         case .bad:
             staticError(s, 400)
@@ -164,7 +167,7 @@ extension Manager {
         guard n > 0 else { return false }
         staticRootName = root
         staticRootKnown = true
-        staticRootSerial &+= 1   // what OpenFiles kept was checked against another root
+        staticRootSerial &+= 1  // what OpenFiles kept was checked against another root
         return true
     }
 
@@ -177,8 +180,10 @@ extension Manager {
 
     /// Answers with the body's validators checked against the request's conditions: 200,
     /// 206, 304 or 416, the head written straight into the head scratch.
-    private func sendStatic(_ s: Int32, _ hm: HttpMessage, _ body: StaticBody, size: UInt64, mtime: Int64,
-                            etag: ByteView, type: StaticString, gzip: Bool) {
+    private func sendStatic(
+        _ s: Int32, _ hm: HttpMessage, _ body: StaticBody, size: UInt64, mtime: Int64,
+        etag: ByteView, type: StaticString, gzip: Bool
+    ) {
         var fd: Int32 = -1
         var owned = false
         if case let .file(f, o) = body { (fd, owned) = (f, o) }
@@ -186,10 +191,11 @@ extension Manager {
         var v = ByteWriter(base: staticPath + Manager.staticPathSize + 40, capacity: Manager.validatorSize - 40)
         HttpDate.write(mtime, &v)
         let date = ByteView(base: staticPath + Manager.staticPathSize + 40, count: v.count)
-        let answer = FileConditions.answer(ifNoneMatch: hm.header("If-None-Match"),
-                                           ifModifiedSince: hm.header("If-Modified-Since"),
-                                           range: hm.header("Range"), ifRange: hm.header("If-Range"),
-                                           etag: etag, mtime: mtime, size: size)
+        let answer = FileConditions.answer(
+            ifNoneMatch: hm.header("If-None-Match"),
+            ifModifiedSince: hm.header("If-Modified-Since"),
+            range: hm.header("Range"), ifRange: hm.header("If-Range"),
+            etag: etag, mtime: mtime, size: size)
         var status = 200
         var offset: UInt64 = 0
         var length = size
@@ -211,7 +217,8 @@ extension Manager {
         var h = ByteWriter(base: headScratch, capacity: room)
         do throws(ConnectionError) {
             guard slots[Int(s)].kind == .connection, !slots[Int(s)].flags.contains(.answered),
-                  !slots[Int(s)].held.isPending else { throw .invalidState }
+                !slots[Int(s)].held.isPending
+            else { throw .invalidState }
             try writeHead(&h, s, status: status, headers: [:], contentLength: nil, extra: "") { w in
                 if status != 304 {
                     w.append("Content-Type: ")
@@ -244,14 +251,16 @@ extension Manager {
                 try enqueue(s, h.written, UnsafeRawBufferPointer(start: nil, count: 0))
             } else if case let .memory(base) = body {
                 // Packed: sent from where it lives, at any size.
-                try enqueue(s, h.written, UnsafeRawBufferPointer(start: base + Int(offset), count: Int(length)),
-                            owner: .immortal)
+                try enqueue(
+                    s, h.written, UnsafeRawBufferPointer(start: base + Int(offset), count: Int(length)),
+                    owner: .immortal)
             } else if UInt64(room - h.count) >= length {
                 // A small file: read behind the head, one write.
                 let n = mk_pread(fd, headScratch + h.count, Int(length), offset)
                 guard n == Int(length) else { throw .closed }
-                try enqueue(s, UnsafeRawBufferPointer(start: headScratch, count: h.count + Int(length)),
-                            UnsafeRawBufferPointer(start: nil, count: 0))
+                try enqueue(
+                    s, UnsafeRawBufferPointer(start: headScratch, count: h.count + Int(length)),
+                    UnsafeRawBufferPointer(start: nil, count: 0))
             } else {
                 // A large file: sent from the descriptor (its own copy of a kept one),
                 // which the entry now owns.
@@ -281,11 +290,13 @@ extension Manager {
     func staticError(_ s: Int32, _ status: Int, allow: Bool = false) {
         do throws(ConnectionError) {
             if allow {
-                try handlerReply(s, status: status, body: HttpStatus.reason(status).rawBuffer, owner: .immortal,
-                                 headers: ["Allow": "GET, HEAD", "Content-Type": "text/plain; charset=utf-8"])
+                try handlerReply(
+                    s, status: status, body: HttpStatus.reason(status).rawBuffer, owner: .immortal,
+                    headers: ["Allow": "GET, HEAD", "Content-Type": "text/plain; charset=utf-8"])
             } else {
-                try handlerReply(s, status: status, body: HttpStatus.reason(status).rawBuffer, owner: .immortal,
-                                 headers: ["Content-Type": "text/plain; charset=utf-8"])
+                try handlerReply(
+                    s, status: status, body: HttpStatus.reason(status).rawBuffer, owner: .immortal,
+                    headers: ["Content-Type": "text/plain; charset=utf-8"])
             }
         } catch {}
     }

@@ -15,10 +15,10 @@ struct OpenFiles {
 
     struct Entry {
         var fd: Int32 = -1
-        var error: Int32 = 0       // -errno of the open, when it failed
+        var error: Int32 = 0  // -errno of the open, when it failed
         var info = mk_file_info()
-        var length = 0             // bytes of the path; 0: free
-        var root: UInt32 = 0       // which root it was checked against
+        var length = 0  // bytes of the path; 0: free
+        var root: UInt32 = 0  // which root it was checked against
         var checked: Int64 = 0
         var used: Int64 = 0
     }
@@ -42,8 +42,10 @@ struct OpenFiles {
 
     /// Keeps the result of an open (an fd, or -errno) for `path`; false when the path is
     /// too long to keep (the caller then owns the fd).
-    mutating func keep(_ path: UnsafePointer<UInt8>, _ length: Int, root: UInt32, result: Int32,
-                       info: mk_file_info, now: Int64) -> Int? {
+    mutating func keep(
+        _ path: UnsafePointer<UInt8>, _ length: Int, root: UInt32, result: Int32,
+        info: mk_file_info, now: Int64
+    ) -> Int? {
         guard length > 0, length <= OpenFiles.maxPath else { return nil }
         var slot = 0
         for i in 0..<OpenFiles.capacity {
@@ -52,8 +54,9 @@ struct OpenFiles {
         }
         drop(slot)
         (paths + slot * OpenFiles.maxPath).update(from: path, count: length)
-        entries[slot] = Entry(fd: max(result, -1), error: result < 0 ? result : 0, info: info, length: length,
-                              root: root, checked: now, used: now)
+        entries[slot] = Entry(
+            fd: max(result, -1), error: result < 0 ? result : 0, info: info, length: length,
+            root: root, checked: now, used: now)
         return slot
     }
 
@@ -85,7 +88,9 @@ extension Manager {
             }
             var current = mk_file_info()
             let err = staticPath.withMemoryRebound(to: CChar.self, capacity: length + 1) { mk_stat_path($0, &current) }
-            let same = e.error < 0 ? err == e.error
+            let same =
+                e.error < 0
+                ? err == e.error
                 : err == 0 && current.inode == e.info.inode && current.size == e.info.size && current.mtime == e.info.mtime
             if same {
                 openFiles.entries[i].checked = now

@@ -21,7 +21,7 @@ enum StaticPath {
         guard uri.count > 0, b[0] == UInt8(ascii: "/") else { return .bad }
         let o = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var written = 0
-        var segmentStart = 0   // where the segment being written began in `out`
+        var segmentStart = 0  // where the segment being written began in `out`
         var i = 1
         while i <= uri.count {
             if i == uri.count || b[i] == UInt8(ascii: "/") {

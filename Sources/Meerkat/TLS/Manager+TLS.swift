@@ -93,7 +93,7 @@ extension Manager {
             if !hasOutput(s) { setInterest(s, .write, adding: false) }
             deliver(s, .tlsHandshake)
             if slots[Int(s)].client >= 0 && slots[Int(s)].kind == .connection { clientReady(s) }
-            if hasOutput(s) { flush(s) }   // what the handler queued before
+            if hasOutput(s) { flush(s) }  // what the handler queued before
             return slots[Int(s)].kind == .connection && !slots[Int(s)].flags.contains(.closing)
         }
         if r == -Int(EAGAIN) {

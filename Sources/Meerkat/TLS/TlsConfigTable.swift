@@ -40,14 +40,17 @@ struct TlsConfigTable {
         let made = opts.cert.withUnsafeBufferPointer { cert in
             opts.key.withUnsafeBufferPointer { key in
                 opts.ca.withUnsafeBufferPointer { ca in
-                    mk_tls_config_new(engine, server ? 1 : 0, cert.baseAddress, cert.count, key.baseAddress, key.count,
-                                      ca.baseAddress, ca.count, opts.skipVerification ? 1 : 0, &code)
+                    mk_tls_config_new(
+                        engine, server ? 1 : 0, cert.baseAddress, cert.count, key.baseAddress, key.count,
+                        ca.baseAddress, ca.count, opts.skipVerification ? 1 : 0, &code)
                 }
             }
         }
         guard let config = made else { throw TlsError(code: code) }
-        entries.append(Entry(ca: opts.ca, cert: opts.cert, key: opts.key, skipVerification: opts.skipVerification,
-                             isServer: server, config: config))
+        entries.append(
+            Entry(
+                ca: opts.ca, cert: opts.cert, key: opts.key, skipVerification: opts.skipVerification,
+                isServer: server, config: config))
         return Int32(entries.count - 1)
     }
 

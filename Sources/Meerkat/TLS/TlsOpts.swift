@@ -15,8 +15,10 @@ public struct TlsOpts {
     /// A client that does not check the server's certificate (tests only).
     public var skipVerification: Bool
 
-    public init(ca: [UInt8] = [], cert: [UInt8] = [], key: [UInt8] = [], name: String = "",
-                skipVerification: Bool = false) {
+    public init(
+        ca: [UInt8] = [], cert: [UInt8] = [], key: [UInt8] = [], name: String = "",
+        skipVerification: Bool = false
+    ) {
         self.ca = ca
         self.cert = cert
         self.key = key
@@ -26,8 +28,9 @@ public struct TlsOpts {
 
     /// Options from PEM or DER files (`ca` may be omitted). Throws the file's error.
     public static func files(cert: String, key: String, ca: String? = nil) throws(FileError) -> TlsOpts {
-        TlsOpts(ca: try ca.map { (path) throws(FileError) in try File.contents(path) } ?? [],
-                cert: try File.contents(cert), key: try File.contents(key))
+        TlsOpts(
+            ca: try ca.map { (path) throws(FileError) in try File.contents(path) } ?? [],
+            cert: try File.contents(cert), key: try File.contents(key))
     }
 }
 

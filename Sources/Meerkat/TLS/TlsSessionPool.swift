@@ -32,7 +32,7 @@ struct TlsSessionPool {
         guard let i = free.next else { return nil }
         if sessions[Int(i)] == nil {
             sessions[Int(i)] = mk_tls_session_new()
-            if sessions[Int(i)] == nil { return nil }   // stays free: nothing was taken
+            if sessions[Int(i)] == nil { return nil }  // stays free: nothing was taken
         }
         _ = free.take()
         owner[Int(i)] = slot

@@ -50,7 +50,7 @@ public final class TestChannel {
             var at = 0
             while at < b.count {
                 let n = mk_send(peer, b.baseAddress! + at, b.count - at)
-                if n > 0 { at += n } else { manager.poll(1) }   // the pair is full: let the handler read
+                if n > 0 { at += n } else { manager.poll(1) }  // the pair is full: let the handler read
             }
         }
         pump()
@@ -65,8 +65,10 @@ public final class TestChannel {
 
     /// Sends a request (`Host` and `Content-Length` added) and returns the whole reply,
     /// or nil when none came within `timeoutMs` or it is not valid HTTP/1.1.
-    public func request(_ method: String = "GET", _ target: String, headers: [(String, String)] = [],
-                        body: String = "") -> TestReply? {
+    public func request(
+        _ method: String = "GET", _ target: String, headers: [(String, String)] = [],
+        body: String = ""
+    ) -> TestReply? {
         var head = method + " " + target + " HTTP/1.1\r\nHost: test\r\n"
         for (name, value) in headers { head += name + ": " + value + "\r\n" }
         if !body.isEmpty || method == "POST" || method == "PUT" { head += "Content-Length: \(body.utf8.count)\r\n" }
@@ -77,8 +79,10 @@ public final class TestChannel {
     /// Asks for a WebSocket upgrade of `target`; the reply's status is 101 when the
     /// handler accepted (then `sendText` and `receiveText` speak WebSocket).
     public func upgrade(_ target: String, protocols: String? = nil) -> TestReply? {
-        var extra: [(String, String)] = [("Upgrade", "websocket"), ("Connection", "Upgrade"),
-                                         ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13")]
+        var extra: [(String, String)] = [
+            ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13"),
+        ]
         if let protocols { extra.append(("Sec-WebSocket-Protocol", protocols)) }
         return request("GET", target, headers: extra)
     }
@@ -220,9 +224,10 @@ public struct TestReply {
                 bodyLength = rest.count
                 used += bodyLength
             }
-            let message = HttpMessage(base: UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: UInt8.self)),
-                                      head: r.head, fields: UnsafeBufferPointer(rebasing: fields[0..<Int(r.head.headerCount)]),
-                                      body: .empty)
+            let message = HttpMessage(
+                base: UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: UInt8.self)),
+                head: r.head, fields: UnsafeBufferPointer(rebasing: fields[0..<Int(r.head.headerCount)]),
+                body: .empty)
             var headers: [(name: String, value: String)] = []
             for field in message.headers { headers.append((field.name.string, field.value.string)) }
             return (used, TestReply(status: r.status, headers: headers, body: Array(rest[0..<bodyLength])))

@@ -84,7 +84,9 @@ public struct AppOptions {
     }
 
     static func usage() -> Never {
-        print("usage: [--version] [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N] [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]")
+        print(
+            "usage: [--version] [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N] [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]"
+        )
         exit(2)
     }
 

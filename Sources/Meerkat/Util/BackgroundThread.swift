@@ -12,11 +12,12 @@ public enum BackgroundThread {
 
     public static func start(_ body: @escaping () -> Void) throws(StartError) {
         let box = Unmanaged.passRetained(Body(body)).toOpaque()
-        let rc = mk_thread_start({ arg in
-            let body = Unmanaged<Body>.fromOpaque(arg!).takeRetainedValue()
-            body.run()
-            return nil
-        }, box)
+        let rc = mk_thread_start(
+            { arg in
+                let body = Unmanaged<Body>.fromOpaque(arg!).takeRetainedValue()
+                body.run()
+                return nil
+            }, box)
         if rc != 0 {
             Unmanaged<Body>.fromOpaque(box).release()
             throw .system(rc)

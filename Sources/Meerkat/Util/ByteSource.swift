@@ -8,8 +8,10 @@ public protocol ByteSource {
 /// Runs a typed-throwing `body` inside a stdlib closure that only `rethrows` (which
 /// Embedded Swift cannot carry a typed error through): the error rides out in a Result.
 @inline(__always)
-func capture<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R,
-                          _ bytes: UnsafeRawBufferPointer) -> Result<R, E> {
+func capture<R, E: Error>(
+    _ body: (UnsafeRawBufferPointer) throws(E) -> R,
+    _ bytes: UnsafeRawBufferPointer
+) -> Result<R, E> {
     do throws(E) {
         return .success(try body(bytes))
     } catch {

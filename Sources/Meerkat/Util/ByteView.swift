@@ -128,9 +128,9 @@ enum ASCII {
         if isAlpha(c) || isDigit(c) { return true }
         switch c {
         case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"),
-             UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
-             UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
-             UInt8(ascii: "="):
+            UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+            UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
+            UInt8(ascii: "="):
             return true
         default:
             return false
@@ -151,8 +151,8 @@ enum ASCII {
     /// and ! # $ % & ' * + - . ^ _ ` | ~. A bit test instead of a switch because the
     /// parser asks it for every byte of every header name (issue 13's profile).
     @inline(__always) static func isTokenChar(_ c: UInt8) -> Bool {
-        let below64: UInt64 = 0x03FF_6CFA_0000_0000   // bit c set for tchar c < 64
-        let from64: UInt64 = 0x57FF_FFFF_C7FF_FFFE    // bit c - 64 set for tchar 64 ≤ c < 128
+        let below64: UInt64 = 0x03FF_6CFA_0000_0000  // bit c set for tchar c < 64
+        let from64: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // bit c - 64 set for tchar 64 ≤ c < 128
         if c < 64 { return below64 >> UInt64(c) & 1 != 0 }
         return c < 128 && from64 >> UInt64(c &- 64) & 1 != 0
     }

@@ -20,7 +20,7 @@ struct ByteWriter {
             overflowed = true
             return
         }
-        if bytes.count > 0 { memcpy(base + count, bytes.baseAddress!, bytes.count) }   // a call, not a loop of byte moves
+        if bytes.count > 0 { memcpy(base + count, bytes.baseAddress!, bytes.count) }  // a call, not a loop of byte moves
         count += bytes.count
     }
 
@@ -56,7 +56,7 @@ struct ByteWriter {
 
     /// Decimal digits of a 64-bit number (file sizes and offsets on a 32-bit board).
     mutating func append(decimal value: UInt64) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // 24 bytes of scratch, no heap
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, no heap
         withUnsafeMutableBytes(of: &digits) { scratch in
             var v = value
             var i = scratch.count

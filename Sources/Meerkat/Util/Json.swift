@@ -158,7 +158,7 @@ public enum Json {
                 guard i + 1 < d.count else { return nil }
                 switch d[i + 1] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     i += 2
                 case UInt8(ascii: "u"):
                     guard i + 5 < d.count else { return nil }
@@ -202,7 +202,7 @@ public enum Json {
             case UInt8(ascii: "u"):
                 var code = hex4(raw, i)
                 i += 4
-                if code >= 0xD800 && code < 0xDC00 {   // a surrogate pair, or nothing valid
+                if code >= 0xD800 && code < 0xDC00 {  // a surrogate pair, or nothing valid
                     guard i + 6 <= raw.count, raw[i] == UInt8(ascii: "\\"), raw[i + 1] == UInt8(ascii: "u") else { return nil }
                     let low = hex4(raw, i + 2)
                     guard low >= 0xDC00 && low < 0xE000 else { return nil }

@@ -5,13 +5,13 @@ struct Utf8Validator: Equatable {
     /// What the next byte must be. `accept`: between characters.
     enum State: UInt8 {
         case accept
-        case tail1          // one 80…BF to go
-        case tail2          // two 80…BF to go
-        case tail3          // three 80…BF to go
-        case afterE0        // A0…BF, then one more (no overlong 3-byte form)
-        case afterED        // 80…9F, then one more (no surrogates)
-        case afterF0        // 90…BF, then two more (no overlong 4-byte form)
-        case afterF4        // 80…8F, then two more (nothing over U+10FFFF)
+        case tail1  // one 80…BF to go
+        case tail2  // two 80…BF to go
+        case tail3  // three 80…BF to go
+        case afterE0  // A0…BF, then one more (no overlong 3-byte form)
+        case afterED  // 80…9F, then one more (no surrogates)
+        case afterF0  // 90…BF, then two more (no overlong 4-byte form)
+        case afterF4  // 80…8F, then two more (nothing over U+10FFFF)
         case reject
     }
 
@@ -28,7 +28,7 @@ struct Utf8Validator: Equatable {
         var i = 0
         while i < count && s != .reject {
             let b = p[i]
-            if s == .accept && b < 0x80 {   // ASCII runs stay in the fast path
+            if s == .accept && b < 0x80 {  // ASCII runs stay in the fast path
                 i += 1
                 continue
             }
@@ -52,7 +52,7 @@ struct Utf8Validator: Equatable {
             case 0xF0: return .afterF0
             case 0xF1...0xF3: return .tail3
             case 0xF4: return .afterF4
-            default: return .reject   // 80…C1 (continuation or overlong lead), F5…FF
+            default: return .reject  // 80…C1 (continuation or overlong lead), F5…FF
             }
         case .tail1: return cont ? .accept : .reject
         case .tail2: return cont ? .tail1 : .reject

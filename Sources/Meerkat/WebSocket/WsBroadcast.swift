@@ -7,13 +7,17 @@ extension Manager {
     /// how many were skipped for back-pressure (their send side was full). Walks the
     /// connection table once.
     @discardableResult
-    public func wsBroadcast(_ data: some ByteSource, _ op: Int = WEBSOCKET_OP_TEXT,
-                            except: Connection? = nil) -> (reached: Int, skipped: Int) {
+    public func wsBroadcast(
+        _ data: some ByteSource, _ op: Int = WEBSOCKET_OP_TEXT,
+        except: Connection? = nil
+    ) -> (reached: Int, skipped: Int) {
         data.withBytes { bytes in
             var reached = 0, skipped = 0
             let excluded = except.flatMap { live($0) } ?? -1
-            for i in 0..<tableSize where slots[i].kind == .connection && slots[i].proto == .websocket
-                && slots[i].client < 0 {
+            for i in 0..<tableSize
+            where slots[i].kind == .connection && slots[i].proto == .websocket
+                && slots[i].client < 0
+            {
                 let s = Int32(i)
                 guard s != excluded, !slots[i].flags.contains(.closing), !slots[i].ws.closeSent else { continue }
                 do throws(ConnectionError) {

@@ -9,18 +9,22 @@ extension Manager {
     func sendUpgradeRequest(_ s: Int32) {
         let e = Int(slots[Int(s)].client)
         var key = (UInt64(0), UInt64(0))
-        var keyText = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))   // 24 characters + NUL
+        var keyText = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))  // 24 characters + NUL
         let made = withUnsafeMutableBytes(of: &key) { raw in
-            mk_random(raw.baseAddress, 16) == 0 && withUnsafeMutableBytes(of: &keyText) { text in
-                mk_base64(raw.baseAddress, 16, text.baseAddress!.assumingMemoryBound(to: CChar.self), 32) == 24
-            }
+            mk_random(raw.baseAddress, 16) == 0
+                && withUnsafeMutableBytes(of: &keyText) { text in
+                    mk_base64(raw.baseAddress, 16, text.baseAddress!.assumingMemoryBound(to: CChar.self), 32) == 24
+                }
         }
-        let accepted = made && withUnsafeMutableBytes(of: &clients.entries[e].accept) { accept in
-            withUnsafeBytes(of: &keyText) { text in
-                mk_ws_accept(text.baseAddress!.assumingMemoryBound(to: CChar.self), 24,
-                             accept.baseAddress!.assumingMemoryBound(to: CChar.self)) == 0
+        let accepted =
+            made
+            && withUnsafeMutableBytes(of: &clients.entries[e].accept) { accept in
+                withUnsafeBytes(of: &keyText) { text in
+                    mk_ws_accept(
+                        text.baseAddress!.assumingMemoryBound(to: CChar.self), 24,
+                        accept.baseAddress!.assumingMemoryBound(to: CChar.self)) == 0
+                }
             }
-        }
         guard accepted else {
             deliver(s, .error("WebSocket: no random source for the key"))
             scheduleClose(s)
@@ -45,7 +49,7 @@ extension Manager {
             scheduleClose(s)
             return
         }
-        headerQueue.append(s, now: now)   // the answer must come within the request timeout
+        headerQueue.append(s, now: now)  // the answer must come within the request timeout
     }
 
     /// "host" or "host:port" (the port when it is not the scheme's default).
@@ -72,8 +76,8 @@ extension Manager {
         guard hm.header("Upgrade")?.containsToken("websocket") == true else { return "WebSocket: 101 without Upgrade: websocket" }
         guard hm.header("Connection")?.containsToken("upgrade") == true else { return "WebSocket: 101 without Connection: Upgrade" }
         guard hm.headerCount("Sec-WebSocket-Accept") == 1, let accept = hm.header("Sec-WebSocket-Accept")?.trimmingSpaces(),
-              accept.count == 28,
-              withUnsafeBytes(of: &clients.entries[e].accept, { accept.equals(UnsafeRawBufferPointer(rebasing: $0[0..<28])) })
+            accept.count == 28,
+            withUnsafeBytes(of: &clients.entries[e].accept, { accept.equals(UnsafeRawBufferPointer(rebasing: $0[0..<28])) })
         else { return "WebSocket: wrong Sec-WebSocket-Accept" }
         // RFC 6455 §4.1: an extension or subprotocol the client did not offer fails the
         // connection. This client offers no extension, so any is one it did not offer.
@@ -114,8 +118,9 @@ extension Manager {
             maskScratch.update(from: payload.baseAddress!.assumingMemoryBound(to: UInt8.self), count: payload.count)
             WsFrame.unmask(maskScratch, payload.count, (headScratch[n], headScratch[n + 1], headScratch[n + 2], headScratch[n + 3]))
         }
-        try enqueue(s, UnsafeRawBufferPointer(start: headScratch, count: n + 4),
-                    UnsafeRawBufferPointer(start: maskScratch, count: payload.count))
+        try enqueue(
+            s, UnsafeRawBufferPointer(start: headScratch, count: n + 4),
+            UnsafeRawBufferPointer(start: maskScratch, count: payload.count))
     }
 }
 

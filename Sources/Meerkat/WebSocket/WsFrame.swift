@@ -32,8 +32,8 @@ enum WsFrame {
         guard n >= 2 else { return .incomplete }
         let b0 = p[0], b1 = p[1]
         let opcode = b0 & 0x0F
-        guard b0 & 0x70 == 0 else { return .failed(1002) }                 // RSV without an extension
-        guard opcode <= 2 || (opcode >= 8 && opcode <= 10) else { return .failed(1002) }   // reserved opcode
+        guard b0 & 0x70 == 0 else { return .failed(1002) }  // RSV without an extension
+        guard opcode <= 2 || (opcode >= 8 && opcode <= 10) else { return .failed(1002) }  // reserved opcode
         let masked = b1 & 0x80 != 0
         guard masked == fromClient else { return .failed(1002) }
         let fin = b0 & 0x80 != 0
@@ -47,12 +47,13 @@ enum WsFrame {
             guard n >= 10 else { return .incomplete }
             length = 0
             for i in 2..<10 { length = length << 8 | UInt64(p[i]) }
-            guard length >> 63 == 0 else { return .failed(1002) }          // the top bit must be 0
+            guard length >> 63 == 0 else { return .failed(1002) }  // the top bit must be 0
             at = 10
         }
         if opcode >= 8 && (!fin || length > 125) { return .failed(1002) }  // control: whole, short
-        var header = Header(fin: fin, opcode: opcode, masked: masked, headerLength: at + (masked ? 4 : 0),
-                            payloadLength: length)
+        var header = Header(
+            fin: fin, opcode: opcode, masked: masked, headerLength: at + (masked ? 4 : 0),
+            payloadLength: length)
         if masked {
             guard n >= at + 4 else { return .incomplete }
             header.mask = (p[at], p[at + 1], p[at + 2], p[at + 3])

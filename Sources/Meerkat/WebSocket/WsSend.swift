@@ -32,8 +32,9 @@ extension Connection {
     public func wsSendFragment(_ data: ByteView, opcode: Int, first: Bool, last: Bool) throws(ConnectionError) {
         let s = try openSlot()
         guard opcode == WEBSOCKET_OP_TEXT || opcode == WEBSOCKET_OP_BINARY else { throw .invalidState }
-        try manager.sendFrame(s, opcode: first ? UInt8(opcode) : 0, fin: last, payload: data.buffer,
-                              owner: manager.owner(of: data, in: s))
+        try manager.sendFrame(
+            s, opcode: first ? UInt8(opcode) : 0, fin: last, payload: data.buffer,
+            owner: manager.owner(of: data, in: s))
     }
 
     /// Pings the peer (its pong arrives as `.wsControl`).
@@ -63,7 +64,7 @@ extension Manager {
         switch op {
         case WEBSOCKET_OP_TEXT, WEBSOCKET_OP_BINARY: break
         case WEBSOCKET_OP_PING, WEBSOCKET_OP_PONG: guard payload.count <= 125 else { throw .invalidState }
-        default: throw .invalidState   // close: wsClose; continuation: wsSendFragment
+        default: throw .invalidState  // close: wsClose; continuation: wsSendFragment
         }
         try sendFrame(s, opcode: UInt8(op), fin: true, payload: payload, owner: owner)
     }

@@ -9,7 +9,8 @@ extension Manager {
         slots[Int(s)].flags.insert(.inHandler)
         defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
         while stillServing(s) && slots[Int(s)].recvBlock >= 0
-            && slots[Int(s)].recvCount > Int(slots[Int(s)].ws.assembled) {
+            && slots[Int(s)].recvCount > Int(slots[Int(s)].ws.assembled)
+        {
             if !nextFrame(s) { break }
         }
         if slots[Int(s)].kind != .free && slots[Int(s)].recvCount == 0 { headerQueue.remove(s) }
@@ -75,12 +76,15 @@ extension Manager {
             }
         }
         let assembled = Int(slots[Int(s)].ws.assembled)
-        let front = payload - h.headerLength   // where this frame starts
+        let front = payload - h.headerLength  // where this frame starts
         if h.fin && assembled == 0 {
             // A whole message in one frame: delivered where it lies.
             endMessage(s)
-            deliverMessage(s, WsMessage(data: ByteView(base: payload, count: length), opcode: Int(opcode),
-                                        isFirst: true, isLast: true))
+            deliverMessage(
+                s,
+                WsMessage(
+                    data: ByteView(base: payload, count: length), opcode: Int(opcode),
+                    isFirst: true, isLast: true))
             guard slots[Int(s)].kind == .connection else { return false }
             consume(s, h.headerLength + length)
             return true
@@ -184,7 +188,7 @@ extension Manager {
         slots[Int(s)].ws.frameOffset = 0
         slots[Int(s)].ws.frameFin = h.fin
         if h.opcode != 0 { slots[Int(s)].ws.messageOpcode = h.opcode }
-        headerQueue.remove(s)   // the app takes charge of the pace, as for streamed HTTP bodies
+        headerQueue.remove(s)  // the app takes charge of the pace, as for streamed HTTP bodies
         let buf = receiveBuffer(s)
         return streamPiece(s, buf.baseAddress!.assumingMemoryBound(to: UInt8.self), buf.count)
     }
@@ -208,7 +212,7 @@ extension Manager {
         st.frameRemaining -= UInt64(take)
         st.frameOffset = UInt8((Int(st.frameOffset) + take) & 3)
         st.inFrame = !frameDone
-        let delivers = take > 0 || last   // an empty fragment in the middle is nothing to hand on
+        let delivers = take > 0 || last  // an empty fragment in the middle is nothing to hand on
         if delivers { st.messageStarted = !last }
         if last {
             st.messageOpcode = 0
@@ -236,9 +240,12 @@ extension Manager {
     /// connection once the frame is out (the peer's FIN is awaited for the linger time).
     func closeWebSocket(_ s: Int32, code: UInt16?, reason: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
         if !slots[Int(s)].ws.closeSent {
-            var payload: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                          UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var payload:
+                (
+                    UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                    UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
+                ) =
+                    (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             withUnsafeMutableBytes(of: &payload) { out in
                 var n = 0
                 if let code {
@@ -247,8 +254,9 @@ extension Manager {
                     n = 2 + min(reason.count, 123)
                     if n > 2 { out.baseAddress!.advanced(by: 2).copyMemory(from: reason.baseAddress!, byteCount: n - 2) }
                 }
-                try? sendFrame(s, opcode: UInt8(WEBSOCKET_OP_CLOSE), fin: true,
-                               payload: UnsafeRawBufferPointer(rebasing: out[0..<n]), owner: .borrowed)
+                try? sendFrame(
+                    s, opcode: UInt8(WEBSOCKET_OP_CLOSE), fin: true,
+                    payload: UnsafeRawBufferPointer(rebasing: out[0..<n]), owner: .borrowed)
             }
             slots[Int(s)].ws.closeSent = true
         }
@@ -261,8 +269,10 @@ extension Manager {
 
     /// Queues one frame: the header from `headScratch`, the payload copied or held as
     /// `owner` allows (see HeldBody).
-    func sendFrame(_ s: Int32, opcode: UInt8, fin: Bool, payload: UnsafeRawBufferPointer,
-                   owner: HeldBody.Owner) throws(ConnectionError) {
+    func sendFrame(
+        _ s: Int32, opcode: UInt8, fin: Bool, payload: UnsafeRawBufferPointer,
+        owner: HeldBody.Owner
+    ) throws(ConnectionError) {
         guard slots[Int(s)].kind == .connection, slots[Int(s)].proto == .websocket else { throw .invalidState }
         guard !slots[Int(s)].ws.closeSent else { throw .closed }
         if slots[Int(s)].client >= 0 {

@@ -10,8 +10,10 @@ extension Connection {
     /// `Sec-WebSocket-Version: 13` for another version) and stays HTTP. Returns whether
     /// the connection is now a WebSocket.
     @discardableResult
-    public func wsUpgrade(_ hm: HttpMessage, headers: KeyValuePairs<String, String> = [:],
-                          protocols: [StaticString] = []) -> Bool {
+    public func wsUpgrade(
+        _ hm: HttpMessage, headers: KeyValuePairs<String, String> = [:],
+        protocols: [StaticString] = []
+    ) -> Bool {
         guard let s = liveSlot else { return false }
         return manager.upgrade(s, hm, headers: headers, protocols: protocols)
     }
@@ -20,32 +22,36 @@ extension Connection {
 extension Manager {
     func upgrade(_ s: Int32, _ hm: HttpMessage, headers: KeyValuePairs<String, String>, protocols: [StaticString]) -> Bool {
         guard slots[Int(s)].kind == .connection, slots[Int(s)].proto == .http,
-              !slots[Int(s)].flags.contains(.answered) else { return false }
+            !slots[Int(s)].flags.contains(.answered)
+        else { return false }
         // Exactly one Sec-WebSocket-Key and Sec-WebSocket-Version (RFC 6455 §11.3.1,
         // §11.3.5), and one Upgrade line, so no two readers of the request can take
         // different lines for the one that counts.
         guard hm.method == "GET", hm.proto == "HTTP/1.1",
-              hm.headerCount("Upgrade") == 1, hm.header("Upgrade")?.containsToken("websocket") == true,
-              hm.header("Connection")?.containsToken("upgrade") == true,
-              hm.headerCount("Sec-WebSocket-Key") == 1, let key = hm.header("Sec-WebSocket-Key")?.trimmingSpaces(),
-              hm.headerCount("Sec-WebSocket-Version") <= 1 else {
+            hm.headerCount("Upgrade") == 1, hm.header("Upgrade")?.containsToken("websocket") == true,
+            hm.header("Connection")?.containsToken("upgrade") == true,
+            hm.headerCount("Sec-WebSocket-Key") == 1, let key = hm.header("Sec-WebSocket-Key")?.trimmingSpaces(),
+            hm.headerCount("Sec-WebSocket-Version") <= 1
+        else {
             try? handlerReply(s, status: 400, body: StaticString("Bad WebSocket upgrade\n").rawBuffer, owner: .immortal, headers: [:])
             return false
         }
         guard hm.header("Sec-WebSocket-Version") == "13" else {
-            try? handlerReply(s, status: 426, body: StaticString("Upgrade Required\n").rawBuffer, owner: .immortal,
-                              headers: ["Sec-WebSocket-Version": "13"])
+            try? handlerReply(
+                s, status: 426, body: StaticString("Upgrade Required\n").rawBuffer, owner: .immortal,
+                headers: ["Sec-WebSocket-Version": "13"])
             return false
         }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         w.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
         let acceptStart = w.count
         for _ in 0..<28 { w.append(byte: 0) }
-        let ok = key.buffer.baseAddress.map { base in
-            (headScratch + acceptStart).withMemoryRebound(to: CChar.self, capacity: 28) {
-                mk_ws_accept(base.assumingMemoryBound(to: CChar.self), key.count, $0)
-            }
-        } ?? -1
+        let ok =
+            key.buffer.baseAddress.map { base in
+                (headScratch + acceptStart).withMemoryRebound(to: CChar.self, capacity: 28) {
+                    mk_ws_accept(base.assumingMemoryBound(to: CChar.self), key.count, $0)
+                }
+            } ?? -1
         guard ok == 0 else {
             try? handlerReply(s, status: 400, body: StaticString("Bad Sec-WebSocket-Key\n").rawBuffer, owner: .immortal, headers: [:])
             return false
@@ -61,7 +67,8 @@ extension Manager {
         }
         w.append("\r\n")
         guard !w.overflowed,
-              (try? enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))) != nil else {
+            (try? enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))) != nil
+        else {
             replyFailed(s)
             return false
         }

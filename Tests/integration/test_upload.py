@@ -2,7 +2,6 @@
 with curl's Expect: 100-continue; an early answer; a form body."""
 import os
 import re
-import socket
 import subprocess
 import time
 import zlib

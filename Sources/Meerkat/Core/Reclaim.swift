@@ -2,13 +2,15 @@
 /// empty and a connection needs a block, a holder gives its blocks back and is closed
 /// with an `.error`, never `s` itself, and only one that has had its block for at least
 /// `Limits.reclaimGraceMs`:
-/// 1. first, one that has made no progress at all for that long: an unfinished request
-///    or frame (its stamp in `headerQueue` is its first byte), or output its peer does
-///    not read (its stamp in `sendQueue` is the last write that moved bytes);
-/// 2. else, for the receive pool, the holder that has done least with its block since
-///    it took it: fewest bytes finished per second of holding. This is what a peer
-///    that trickles each unit in halves shows (it always holds a block, while no unit
-///    of its own is ever old), and what a busy client never shows.
+/// 1. first, output its peer does not read: no progress at all for that long (its stamp
+///    in `sendQueue` is the last write that moved bytes);
+/// 2. else, for the receive pool, the holder that has received least per second since
+///    it took its block. That is what a peer shows that trickles each request in
+///    halves (it always holds a block, while no request of its own is ever old), or
+///    stalls halfway; a busy client empties its block between requests, and a slow
+///    upload still moves more bytes than such a peer. What is judged is the hold, not
+///    the age of the current request: a request begun long ago by a peer that keeps
+///    sending is progress.
 /// Without pressure nothing is reclaimed: the full timeouts apply. The rules are in
 /// docs/architecture.md.
 extension Manager {
@@ -42,47 +44,35 @@ extension Manager {
         return pool == .receive ? slowestReceiver(for: s) : nil
     }
 
-    /// Rule 1: the holder of a `pool` block stalled longest, if for the grace period.
+    /// Rule 1: the output its peer has not read for longest, if for the grace period (for
+    /// the receive pool, when it holds a receive block too).
     private func stalledHolder(_ pool: PoolKind, for s: Int32, force: Bool) -> Int32? {
-        let grace = Int64(limits.reclaimGraceMs)
         let stalled = sendQueue.first
-        var candidate: Int32 = -1
-        if pool == .receive {
-            let unfinished = headerQueue.first
-            candidate = unfinished
-            if stalled >= 0 && slots[Int(stalled)].recvBlock >= 0
-                && (unfinished < 0 || sendQueue.stamp(stalled) < headerQueue.stamp(unfinished))
-            {
-                candidate = stalled
-            }
-        } else {
-            candidate = stalled
-        }
-        guard candidate >= 0, candidate != s else { return nil }
-        let since = candidate == stalled ? sendQueue.stamp(candidate) : headerQueue.stamp(candidate)
-        guard force || now - since >= grace else { return nil }
-        return candidate
+        guard stalled >= 0, stalled != s, pool == .send || slots[Int(stalled)].recvBlock >= 0 else { return nil }
+        guard force || now - sendQueue.stamp(stalled) >= Int64(limits.reclaimGraceMs) else { return nil }
+        return stalled
     }
 
-    /// Rule 2: of the receive blocks' holders that have had theirs for the grace period,
-    /// the one finishing fewest bytes per second of it. Looks at each block once (the
-    /// pool is small); runs only under pressure.
+    /// Rule 2: of the receive blocks' holders, the one that has received fewest bytes
+    /// per second since it took its block, once it has had it for the grace period.
+    /// Until then nobody is taken: were the choice only among those past the grace, a
+    /// crowd of peers reconnecting as fast as they are evicted would keep every other
+    /// holder young, and whoever reached the grace first, however busy, would go.
+    /// Looks at each block once (the pool is small); runs only under pressure.
     private func slowestReceiver(for s: Int32) -> Int32? {
-        let grace = Int64(limits.reclaimGraceMs)
         var slowest: Int32 = -1
         var lowest = UInt64.max
         for b in 0..<Int32(recvPool.blockCount) {
             let o = recvPool.owner(b)
             guard o >= 0, o != s, isServedPeer(o) else { continue }
-            let held = heldMs(o)
-            guard held >= grace else { continue }
-            let rate = finishedPerSecond(o, held: held)
+            let rate = UInt64(slots[Int(o)].recvHeldBytes) * 1000 / UInt64(max(heldMs(o), 1))   // < 2^42
             if rate < lowest {
                 slowest = o
                 lowest = rate
             }
         }
-        return slowest >= 0 ? slowest : nil
+        guard slowest >= 0, heldMs(slowest) >= Int64(limits.reclaimGraceMs) else { return nil }
+        return slowest
     }
 
     /// A connection a peer opened to us and that is still served: what reclaim may take
@@ -96,14 +86,6 @@ extension Manager {
     /// How long `o` has had its receive block, in ms.
     private func heldMs(_ o: Int32) -> Int64 {
         Int64(UInt32(truncatingIfNeeded: now) &- slots[Int(o)].recvHeldSince)
-    }
-
-    /// Bytes a holder finished (read and consumed) per second since it took its block.
-    private func finishedPerSecond(_ o: Int32, held: Int64) -> UInt64 {
-        let pending = UInt64(slots[Int(o)].recvCount)
-        let read = UInt64(slots[Int(o)].recvHeldBytes)
-        let finished = read > pending ? read - pending : 0
-        return finished * 1000 / UInt64(max(held, 1))  // < 2^42: no overflow
     }
 
     /// The file-send table is full (`Limits.fileSends`): the sender whose peer has read
@@ -151,7 +133,7 @@ extension Manager {
     /// the poll timeout; Int64.max when nothing is due later than now).
     func reclaimDue() -> Int64 {
         guard recvWaiters.first >= 0 || sendWaiters.first >= 0 else { return Int64.max }
-        var due = min(eligibleAt(headerQueue), eligibleAt(sendQueue))
+        var due = eligibleAt(sendQueue)
         if recvWaiters.first >= 0 { due = min(due, firstHoldEligible()) }
         return due
     }

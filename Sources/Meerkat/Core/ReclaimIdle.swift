@@ -9,10 +9,6 @@
 /// connection with a request or a reply under way. Without pressure the idle timeout
 /// applies.
 extension Manager {
-    /// How many of the least recently active connections a full table looks through
-    /// for an idle one: a bounded cost per accept, whatever the table holds.
-    static let idleScanLimit = 64
-
     /// An HTTP connection of a peer's with nothing pending either way.
     func isIdleHTTP(_ o: Int32) -> Bool {
         isServedPeer(o) && slots[Int(o)].proto == .http && slots[Int(o)].recvCount == 0 && !hasOutput(o)
@@ -22,18 +18,19 @@ extension Manager {
     /// The table is full: closes the least recently active HTTP connection that is
     /// silent, or idle for the grace period. True when a place was made. (A grace for
     /// silent ones too would let a peer that reconnects as fast as it is closed keep
-    /// every place young, and everyone else out.)
+    /// every place young, and everyone else out.) It looks through the whole queue if it
+    /// must: idle WebSockets and stalled requests never leave its front, and a bounded
+    /// look would stop at them. That costs a walk of the table per newcomer, and only
+    /// while the table is full.
     func evictIdleForTable() -> Bool {
         let grace = Int64(limits.reclaimGraceMs)
         var o = idleQueue.first
-        var looked = 0
-        while o >= 0 && looked < Manager.idleScanLimit {
+        while o >= 0 {
             if isIdleHTTP(o) && (!slots[Int(o)].flags.contains(.heard) || now - idleQueue.stamp(o) >= grace) {
                 evictIdle(o, "idle connection closed to make room: the connection table is full")
                 return true
             }
             o = idleQueue.after(o)
-            looked += 1
         }
         return false
     }

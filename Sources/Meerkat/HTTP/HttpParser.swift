@@ -193,7 +193,8 @@ enum HttpParser {
     }
 
     /// host [":" port] (RFC 3986 §3.2.2): a non-empty reg-name or IPv4 address, or an IP
-    /// literal in brackets; the port digits only.
+    /// literal in brackets; the port digits only, and a port TCP has (0...65535; an
+    /// empty one is allowed, RFC 3986 §3.2.3).
     private static func isAuthority(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
         var i = start
         if i < end && p[i] == UInt8(ascii: "[") {
@@ -207,7 +208,12 @@ enum HttpParser {
         }
         if i < end && p[i] == ASCII.colon {
             i += 1
-            while i < end && ASCII.isDigit(p[i]) { i += 1 }
+            var port: UInt32 = 0
+            while i < end && ASCII.isDigit(p[i]) {
+                port = port * 10 + UInt32(p[i] &- 48)
+                guard port <= 65_535 else { return false }
+                i += 1
+            }
         }
         return i == end
     }

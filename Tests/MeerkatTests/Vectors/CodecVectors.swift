@@ -672,6 +672,9 @@ enum CodecVectors {
         .init(codec: .target, name: "userinfo", input: "GET http://u:p@x/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
         .init(codec: .target, name: "one slash", input: "GET http:/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
         .init(codec: .target, name: "letters in the port", input: "GET http://x:8o/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "the highest port", input: "GET http://x:65535/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "uri:/a query: host:x:65535"),
+        .init(codec: .target, name: "a port TCP has not", input: "GET http://x:65536/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
+        .init(codec: .target, name: "a port of twenty digits", input: "GET http://x:99999999999999999999/ HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
         .init(codec: .target, name: "another scheme", input: "GET ftp://x/a HTTP/1.1\r\nHost: x\r\n\r\n", expected: "fail 400"),
         .init(
             codec: .target, name: "asterisk-form unchanged", input: "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",

@@ -65,7 +65,7 @@ extension Manager {
         for b in 0..<Int32(recvPool.blockCount) {
             let o = recvPool.owner(b)
             guard o >= 0, o != s, isServedPeer(o) else { continue }
-            let rate = UInt64(slots[Int(o)].recvHeldBytes) * 1000 / UInt64(max(heldMs(o), 1))   // < 2^42
+            let rate = UInt64(slots[Int(o)].recvHeldBytes) * 1000 / UInt64(max(heldMs(o), 1))  // < 2^42
             if rate < lowest {
                 slowest = o
                 lowest = rate

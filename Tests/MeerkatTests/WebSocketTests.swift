@@ -1,3 +1,4 @@
+import CMeerkat
 import Glibc
 import Testing
 @testable import Meerkat
@@ -142,5 +143,35 @@ import Testing
         #expect(throws: ConnectionError.closed) { try conn.wsSend("late") }
         manager.pump { c.closedByPeer }
         manager.close()
+    }
+
+    /// Issue 22: a quiet WebSocket is pinged at the ping interval (here half the idle
+    /// timeout) and kept while it answers; one that stops answering gets close 1001 one
+    /// idle timeout after the unanswered ping.
+    @Test func idleWebSocketIsPingedAndClosedWith1001WhenItStopsAnswering() throws {
+        var limits = Limits()
+        limits.idleTimeoutMs = 800  // pings after 400 ms of quiet
+        let channel = try TestChannel(limits: limits) { conn, ev in
+            if case let .httpMessage(hm) = ev { conn.wsUpgrade(hm) }
+        }
+        #expect(channel.upgrade("/ws")?.status == 101)
+        func quiet(_ ms: Int64) -> [UInt8] {
+            var out: [UInt8] = []
+            let end = mk_now_ms() + ms
+            while mk_now_ms() < end {
+                channel.manager.poll(10)
+                out += channel.readAll()
+            }
+            return out
+        }
+        for _ in 0..<3 {  // three ping intervals, each ping answered: no close
+            #expect(quiet(550) == [0x89, 0x00])
+            channel.write(frame(0xA, []))
+        }
+        #expect(!channel.isClosed)
+        // No answer: one ping, then (an idle timeout later) close 1001.
+        #expect(quiet(550) == [0x89, 0x00])
+        #expect(quiet(1000) == [0x88, 0x02, 0x03, 0xE9])
+        #expect(channel.isClosed)
     }
 }

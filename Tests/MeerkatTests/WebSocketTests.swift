@@ -155,23 +155,28 @@ import Testing
             if case let .httpMessage(hm) = ev { conn.wsUpgrade(hm) }
         }
         #expect(channel.upgrade("/ws")?.status == 101)
-        func quiet(_ ms: Int64) -> [UInt8] {
-            var out: [UInt8] = []
-            let end = mk_now_ms() + ms
-            while mk_now_ms() < end {
+        // What the server sends next, and after how long (nothing within 3 s: []).
+        func next() -> (bytes: [UInt8], ms: Int64) {
+            let start = mk_now_ms()
+            while mk_now_ms() - start < 3000 {
                 channel.manager.poll(10)
-                out += channel.readAll()
+                let bytes = channel.readAll()
+                if !bytes.isEmpty { return (bytes, mk_now_ms() - start) }
             }
-            return out
+            return ([], 3000)
         }
-        for _ in 0..<3 {  // three ping intervals, each ping answered: no close
-            #expect(quiet(550) == [0x89, 0x00])
+        for _ in 0..<3 {  // three pings, each answered at once: kept
+            let ping = next()
+            #expect(ping.bytes == [0x89, 0x00])
+            #expect(ping.ms >= 350, "a ping comes after 400 ms of quiet")
             channel.write(frame(0xA, []))
         }
         #expect(!channel.isClosed)
-        // No answer: one ping, then (an idle timeout later) close 1001.
-        #expect(quiet(550) == [0x89, 0x00])
-        #expect(quiet(1000) == [0x88, 0x02, 0x03, 0xE9])
+        // No answer: one more ping, then close 1001 an idle timeout after it.
+        #expect(next().bytes == [0x89, 0x00])
+        let close = next()
+        #expect(close.bytes == [0x88, 0x02, 0x03, 0xE9])
+        #expect(close.ms >= 750, "the close comes an idle timeout after the ping")
         #expect(channel.isClosed)
     }
 }

@@ -16,8 +16,8 @@
 /// paid per poll. A connection the walk has not reached by the idle timeout (an
 /// interval close to it) is kept alive by the expiry instead (`keepAlive`).
 extension Manager {
-    /// An empty ping, and an SSE comment as one chunk (`3\r\n:\n\n\r\n`): sent from
-    /// where they live, nothing allocated.
+    /// An SSE comment line as one chunk of the stream, sent from where it lives (the
+    /// ping is an empty frame): nothing allocated per heartbeat.
     private static let heartbeat: StaticString = "3\r\n:\n\n\r\n"
 
     /// Pings (or sends a heartbeat to) every WebSocket and event stream that has been

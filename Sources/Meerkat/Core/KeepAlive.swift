@@ -1,5 +1,5 @@
 /// Keep-alive for the connections a server keeps open on purpose (issue 22): a WebSocket
-/// whose peer has been silent for `wsPingIntervalMs` gets a ping, and a server-sent event
+/// with no traffic (either way) for `wsPingIntervalMs` gets a ping, and a server-sent event
 /// stream with no traffic a comment line, instead of being cut at the idle timeout with
 /// no close frame (a browser's 1006). A WebSocket that still sends nothing, not even the
 /// pong, one `idleTimeoutMs` after the ping is closed with 1001.

@@ -26,7 +26,7 @@ public struct Limits {
     /// A connection with no traffic for this long is closed. WebSockets and event
     /// streams are kept alive instead (`wsPingIntervalMs`).
     public var idleTimeoutMs: Int = 60_000
-    /// A WebSocket whose peer has sent nothing for this long gets a ping, and a
+    /// A WebSocket with no traffic either way for this long gets a ping, and a
     /// server-sent event stream with no traffic a comment line (`:`); a WebSocket that
     /// has still sent nothing one `idleTimeoutMs` after the ping is closed with 1001.
     /// At most half the idle timeout (so `--idle-timeout-ms` alone sets both), so that

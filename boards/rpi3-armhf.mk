@@ -16,6 +16,10 @@ BOARD_TLS_CHACHA_FIRST := 1
 BOARD_TLS_SLOTS       := 8
 # Under pressure, a holder of pool blocks stalled this long gives them back (docs/architecture.md).
 BOARD_RECLAIM_GRACE_MS := 1000
+# Keep-alive: a WebSocket silent this long is pinged, an idle SSE stream gets a comment
+# line; one idle timeout (60 s) after an unanswered ping, close 1001. Half the idle
+# timeout, so a proxy or NAT that also cuts at 60 s sees traffic first.
+BOARD_WS_PING_MS := 30000
 # Swift optimisation: -Osize. Measured on the host (make bench, 2026-11-29): -O made
 # echo-server 11.6 % larger (1,103,024 against 988,368 bytes stripped) for about 2 % less
 # CPU per request, inside the run-to-run noise; size wins on every board.

@@ -16,6 +16,7 @@ extension Limits {
         l.tlsSlots = $(get BOARD_TLS_SLOTS)
         l.tlsChaChaFirst = $([ "$(get BOARD_TLS_CHACHA_FIRST)" = 1 ] && echo true || echo false)
         l.reclaimGraceMs = $(get BOARD_RECLAIM_GRACE_MS)
+        l.wsPingIntervalMs = $(get BOARD_WS_PING_MS)
         return l
     }
 }

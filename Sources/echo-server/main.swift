@@ -2,8 +2,10 @@
 // opens ws://<host>/ws, sends "Hello!" and shows the echo; /ws answers each message with
 // "Echo: <text>"; any other path that asks to upgrade gets a plain echo of every message
 // (same opcode, any size, relayed piece by piece). GET /stats shows the pools' figures;
-// every other request is answered 200 with its body echoed back (sent from the receive
-// buffer, so any body that fits it comes back). The app the tests and benchmarks drive.
+// GET /events opens a server-sent event stream with one event, then only the library's
+// heartbeats; every other request is answered 200 with its body echoed back (sent from
+// the receive buffer, so any body that fits it comes back). The app the tests and
+// benchmarks drive.
 import Meerkat
 
 let page: StaticString = """
@@ -33,6 +35,8 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 if conn.wsUpgrade(hm) && hm.uri != "/ws" { conn.userdata = plainEcho }
             } else if hm.uri == "/" && (hm.method == "GET" || hm.method == "HEAD") {
                 try conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
+            } else if hm.uri == "/events" && hm.method == "GET" {
+                try conn.httpSSE(event: "hello", data: "1")
             } else if hm.uri == "/stats" && hm.method == "GET" {
                 let s = manager.stats
                 try conn.reply(

@@ -1,3 +1,4 @@
+import CMeerkat
 import Glibc
 import Testing
 @testable import Meerkat
@@ -142,5 +143,40 @@ import Testing
         #expect(throws: ConnectionError.closed) { try conn.wsSend("late") }
         manager.pump { c.closedByPeer }
         manager.close()
+    }
+
+    /// Issue 22: a quiet WebSocket is pinged at the ping interval (here half the idle
+    /// timeout) and kept while it answers; one that stops answering gets close 1001 one
+    /// idle timeout after the unanswered ping.
+    @Test func idleWebSocketIsPingedAndClosedWith1001WhenItStopsAnswering() throws {
+        var limits = Limits()
+        limits.idleTimeoutMs = 800  // pings after 400 ms of quiet
+        let channel = try TestChannel(limits: limits) { conn, ev in
+            if case let .httpMessage(hm) = ev { conn.wsUpgrade(hm) }
+        }
+        #expect(channel.upgrade("/ws")?.status == 101)
+        // What the server sends next, and after how long (nothing within 3 s: []).
+        func next() -> (bytes: [UInt8], ms: Int64) {
+            let start = mk_now_ms()
+            while mk_now_ms() - start < 3000 {
+                channel.manager.poll(10)
+                let bytes = channel.readAll()
+                if !bytes.isEmpty { return (bytes, mk_now_ms() - start) }
+            }
+            return ([], 3000)
+        }
+        for _ in 0..<3 {  // three pings, each answered at once: kept
+            let ping = next()
+            #expect(ping.bytes == [0x89, 0x00])
+            #expect(ping.ms >= 350, "a ping comes after 400 ms of quiet")
+            channel.write(frame(0xA, []))
+        }
+        #expect(!channel.isClosed)
+        // No answer: one more ping, then close 1001 an idle timeout after it.
+        #expect(next().bytes == [0x89, 0x00])
+        let close = next()
+        #expect(close.bytes == [0x88, 0x02, 0x03, 0xE9])
+        #expect(close.ms >= 750, "the close comes an idle timeout after the ping")
+        #expect(channel.isClosed)
     }
 }

@@ -251,6 +251,30 @@ def test_idle_keepalive_connection_closed(start_server):
     c.close()
 
 
+def test_idle_sse_stream_gets_heartbeats_and_stays_open(start_server):
+    # Issue 22: an event stream the app has nothing to say on gets a comment line every
+    # ping interval (idle / 2) instead of being cut at the idle timeout.
+    idle_ms = 1500
+    s = start_server("echo-server", "--idle-timeout-ms", str(idle_ms))
+    c = s.connect()
+    c.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    deadline = time.time() + 3 * idle_ms / 1000
+    while (left := deadline - time.time()) > 0:
+        c.settimeout(left)
+        try:
+            chunk = c.recv(4096)
+        except socket.timeout:
+            break
+        assert chunk, f"stream closed after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b"Content-Type: text/event-stream" in head
+    assert b"event: hello\ndata: 1\n\n" in body
+    assert body.count(b":\n\n") >= 2                  # the heartbeats, one chunk each
+    c.close()
+
+
 def test_large_body_streamed_in_many_writes(echo):
     # A body that fits the receive buffer but arrives in many small writes.
     c = RawClient(echo.connect())

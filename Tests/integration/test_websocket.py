@@ -267,3 +267,49 @@ def test_sigterm_sends_going_away_to_websocket_clients(start_server):
         c.sock.close()
     assert s.proc.wait(timeout=10 * SLOW) == 0
     assert time.time() - started < 10 * SLOW
+
+
+# Keep-alive (issue 22): with --idle-timeout-ms 1500 the server pings a WebSocket whose
+# peer has been silent for the ping interval (idle / 2 here: 750 ms), and closes with
+# 1001 one idle timeout after a ping that got no answer.
+IDLE_MS = 1500
+
+
+def test_idle_websocket_that_answers_pings_stays_open(start_server):
+    s = start_server("echo-server", "--idle-timeout-ms", str(IDLE_MS))
+    ws = websocket.create_connection(ws_url(s, "/ws"), timeout=10 * SLOW)
+    ws.send("hi")
+    assert ws.recv() == "Echo: hi"
+    # A browser: sends nothing of its own, answers pings (websocket-client does, as it
+    # reads them), for three idle timeouts.
+    pings = 0
+    deadline = time.time() + 3 * IDLE_MS / 1000
+    while (left := deadline - time.time()) > 0:
+        ws.settimeout(left)
+        try:
+            op, f = ws.recv_data_frame(control_frame=True)
+        except websocket.WebSocketTimeoutException:
+            break
+        assert op == websocket.ABNF.OPCODE_PING, f"unexpected frame {op} {f.data!r}"
+        pings += 1
+    assert pings >= 2
+    ws.settimeout(10 * SLOW)
+    ws.send("still there?")
+    assert ws.recv() == "Echo: still there?"
+    ws.close()
+
+
+def test_dead_websocket_peer_gets_1001_within_ping_interval_and_idle_timeout(start_server):
+    s = start_server("echo-server", "--idle-timeout-ms", str(IDLE_MS))
+    c = raw_ws(s)
+    started = time.time()
+    # Never reads, never answers: the ping (750 ms, checked every quarter interval)
+    # plus one idle timeout, and a margin.
+    time.sleep((750 * 1.25 + IDLE_MS) / 1000 + 0.5 * SLOW)
+    c.settimeout(1 * SLOW)
+    data = read_to_eof(c)   # the FIN is there already: no wait
+    assert time.time() - started < (750 * 1.25 + IDLE_MS) / 1000 + 1.5 * SLOW
+    assert data.startswith(b"\x89\x00")                 # the ping, empty
+    assert data.endswith(b"\x88\x02\x03\xe9")           # close 1001 (going away), last
+    c.close()
+    still_served(s)

@@ -23,8 +23,16 @@ public struct Limits {
     /// A request must be complete this long after its first byte: its head, and its
     /// body unless the handler streams it (slowloris and slow-body guard).
     public var headerTimeoutMs: Int = 10_000
-    /// A connection with no traffic for this long is closed.
+    /// A connection with no traffic for this long is closed. WebSockets and event
+    /// streams are kept alive instead (`wsPingIntervalMs`).
     public var idleTimeoutMs: Int = 60_000
+    /// A WebSocket with no traffic either way for this long gets a ping, and a
+    /// server-sent event stream with no traffic a comment line (`:`); a WebSocket that
+    /// has still sent nothing one `idleTimeoutMs` after the ping is closed with 1001.
+    /// At most half the idle timeout (so `--idle-timeout-ms` alone sets both), so that
+    /// a proxy or NAT with the same idle timeout as ours (60 s is common) sees traffic
+    /// before it cuts. 0: no pings; idle WebSockets and streams close at the timeout.
+    public var wsPingIntervalMs: Int = 30_000
     /// After a closing reply, how long to wait for the peer's FIN before closing anyway.
     public var lingerTimeoutMs: Int = 2_000
     /// Under pressure (a pool is empty and a connection needs a block), a holder that
@@ -105,6 +113,7 @@ public struct Limits {
         l.maxURILength = max(l.maxURILength, 16)
         l.headerTimeoutMs = max(l.headerTimeoutMs, 1)
         l.idleTimeoutMs = max(l.idleTimeoutMs, 1)
+        l.wsPingIntervalMs = l.wsPingIntervalMs <= 0 ? 0 : max(min(l.wsPingIntervalMs, l.idleTimeoutMs / 2), 1)
         l.lingerTimeoutMs = max(l.lingerTimeoutMs, 0)
         l.reclaimGraceMs = max(l.reclaimGraceMs, 0)
         l.wakeupQueueBytes = max(l.wakeupQueueBytes, 64)

@@ -156,6 +156,7 @@ extension Manager {
                 let (held, over) = slots[Int(s)].recvHeldBytes.addingReportingOverflow(UInt32(truncatingIfNeeded: n))
                 slots[Int(s)].recvHeldBytes = over ? UInt32.max : held
                 slots[Int(s)].flags.insert(.heard)
+                slots[Int(s)].flags.remove(.pinged)  // the peer is there
                 idleQueue.append(s, now: now)
                 deliver(s, .read(Int(n)))
                 processInput(s)

@@ -67,6 +67,8 @@ public final class Manager {
     /// Connections closed by reclaim (Reclaim.swift), for `stats`.
     var evictions = 0
     var nextGen: UInt32 = 1
+    /// When the idle queue is next walked for keep-alive pings (KeepAlive.swift).
+    var keepAliveDue: Int64 = 0
     var now: Int64
     private var stopped = false
     private var closed = false
@@ -273,6 +275,7 @@ public final class Manager {
         if let t = nextTimerDue() { due = min(due, t) }
         due = min(due, deadline(headerQueue, limits.headerTimeoutMs))
         due = min(due, deadline(idleQueue, limits.idleTimeoutMs))
+        if limits.wsPingIntervalMs > 0 && idleQueue.first >= 0 { due = min(due, keepAliveDue) }
         due = min(due, deadline(lingerQueue, limits.lingerTimeoutMs))
         due = min(due, reclaimDue())
         due = min(due, handshakeDue)
@@ -293,12 +296,13 @@ public final class Manager {
             if slots[Int(s)].client >= 0 { deliver(s, .error("no answer in time")) }
             closeNow(s)
         }
+        keepIdleAlive()
         while let s = idleQueue.expired(now: now, timeout: Int64(limits.idleTimeoutMs)) {
             // A watched descriptor or a connection we opened stays until the app closes
             // it (a device keeps its control WebSocket open; pings find a dead peer).
             if slots[Int(s)].flags.contains(.watched) || slots[Int(s)].client >= 0 {
                 idleQueue.remove(s)
-            } else {
+            } else if !keepAlive(s) {
                 closeNow(s)
             }
         }

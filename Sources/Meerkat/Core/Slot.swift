@@ -31,6 +31,8 @@ struct Slot {
         static let datagram = Flags(rawValue: 1 << 20)  // a UDP client: a send is a datagram
         static let batching = Flags(rawValue: 1 << 21)  // sends gathered in the block (Manager+Batch)
         static let heard = Flags(rawValue: 1 << 22)  // the peer's bytes have been read (not silent)
+        static let pinged = Flags(rawValue: 1 << 23)  // keep-alive ping sent, nothing read since
+        static let eventStream = Flags(rawValue: 1 << 24)  // the open chunked reply is server-sent events
     }
 
     var fd: Int32 = -1

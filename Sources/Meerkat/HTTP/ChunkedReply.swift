@@ -126,6 +126,8 @@ extension Manager {
         guard !w.overflowed else { throw .sendBufferFull }
         try enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))
         slots[Int(s)].flags.insert([.chunkedReply, .answered])
+        // Between events a comment line is harmless: the loop may send one as a heartbeat.
+        if sse { slots[Int(s)].flags.insert(.eventStream) }
         if end { finishedReply(s) }
     }
 

@@ -139,7 +139,7 @@ extension Manager {
     /// A response is complete: pipelined requests may go on, or the connection drains
     /// when the request asked to close.
     func finishedReply(_ s: Int32) {
-        slots[Int(s)].flags.remove(.chunkedReply)
+        slots[Int(s)].flags.remove([.chunkedReply, .eventStream])
         slots[Int(s)].flags.insert(.answered)
         replied(s)
         if !slots[Int(s)].flags.contains(.keepAlive) {

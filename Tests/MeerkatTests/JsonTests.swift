@@ -65,6 +65,24 @@ import Testing
         #expect(tiny.finish() == nil && tiny.overflowed)
     }
 
+    /// JSON has no NaN or infinity: a failed sensor's reading is written null, never a
+    /// trap (the vectors, run on every board, hold the other edges).
+    @Test func writerPutsNullForNumbersJsonCannotHold() {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
+        defer { buffer.deallocate() }
+        var w = JsonWriter(into: buffer)
+        w.add("temp", Double.nan, fractionDigits: 1)
+        w.add("max", Double.infinity, fractionDigits: 1)
+        w.add("huge", 1e300, fractionDigits: 2)
+        w.add("ratio", 0.1)
+        w.add("low", Int.min)
+        let text = w.finish()?.string
+        #expect(
+            text == "{\"temp\": null, \"max\": null, \"huge\": null, \"ratio\": 0.1, \"low\": -9223372036854775808}"
+                || text == "{\"temp\": null, \"max\": null, \"huge\": null, \"ratio\": 0.1, \"low\": -2147483648}")
+        #expect(text.map { t in Array(t.utf8).withUnsafeBytes { Json.isValid(ByteView($0)) } } == true)
+    }
+
     @Test func broadcastReachesEveryWebSocketButOne() throws {
         var open: [Connection] = []
         let manager = Manager { conn, ev in

@@ -20,7 +20,7 @@ public struct JsonWriter {
     public mutating func add(_ key: StaticString, _ value: Int) {
         name(key)
         if value < 0 { w.append(byte: UInt8(ascii: "-")) }
-        w.append(decimal: value < 0 ? 0 &- value : value)
+        w.append(decimal: UInt64(value.magnitude))
     }
 
     /// A 64-bit count (a file size on a 32-bit board).
@@ -34,23 +34,42 @@ public struct JsonWriter {
         w.append(value ? "true" : "false")
     }
 
-    /// A number with `fractionDigits` digits after the point (e.g. a timestamp).
+    /// A number with `fractionDigits` (0 to 18) digits after the point, rounded (e.g. a
+    /// timestamp). JSON has no NaN or infinity: those, and a value of 2^63 or more, are
+    /// written `null`. A value whose digits would pass 2^63 (19 digits, more than a
+    /// Double holds) is written with as many fraction digits as fit.
     public mutating func add(_ key: StaticString, _ value: Double, fractionDigits: Int) {
         name(key)
-        var v = value
-        if v < 0 { w.append(byte: UInt8(ascii: "-")); v = -v }
-        var scale = 1.0
-        for _ in 0..<fractionDigits { scale *= 10 }
-        let scaled = Int64(v * scale + 0.5)
-        let whole = scaled / Int64(scale), fraction = scaled % Int64(scale)
-        w.append(decimal: Int(whole))
-        guard fractionDigits > 0 else { return }
+        let limit = 9_223_372_036_854_775_808.0  // 2^63: Int64(x) traps from here on
+        guard value.isFinite, value.magnitude < limit else { return w.append("null") }
+        var digits = min(max(fractionDigits, 0), 18)
+        var scale: Int64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        while digits > 0 && value.magnitude * Double(scale) + 0.5 >= limit {
+            digits -= 1
+            scale /= 10
+        }
+        let scaled = Int64(value.magnitude * Double(scale) + 0.5)
+        if value < 0 && scaled > 0 { w.append(byte: UInt8(ascii: "-")) }
+        w.append(decimal: UInt64(scaled / scale))
+        guard digits > 0 else { return }
         w.append(byte: UInt8(ascii: "."))
-        var divisor = Int64(scale) / 10
+        let fraction = scaled % scale
+        var divisor = scale / 10
         while divisor > 0 {
             w.append(byte: UInt8(48 + (fraction / divisor) % 10))
             divisor /= 10
         }
+    }
+
+    /// A number as Swift writes it, in the fewest digits that read back as the same
+    /// Double (`0.1`, `1e+300`); NaN and infinity as `null`. Its text is a `String` (on
+    /// the heap past 15 bytes): where each message counts, `add(_:_:fractionDigits:)`.
+    public mutating func add(_ key: StaticString, _ value: Double) {
+        name(key)
+        guard value.isFinite else { return w.append("null") }
+        var text = value.description
+        text.withUTF8 { w.append(UnsafeRawBufferPointer($0)) }
     }
 
     public mutating func addNull(_ key: StaticString) {

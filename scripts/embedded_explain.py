@@ -47,24 +47,24 @@ def main():
     cmd = sys.argv[sys.argv.index("--") + 1:]
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     sys.stdout.write(run.stdout)
-    explained, seen = [], set()
+    explained = {}   # (place, rule) -> line: one per place and rule, an error over a warning
     for line in run.stdout.splitlines():
         m = LOCATION.match(line)
         if not m:
             continue
         for pattern, rule, instead in RULES:
             if re.search(pattern, m["text"]):
-                if (m["where"], rule) not in seen:   # one line per place and rule
-                    seen.add((m["where"], rule))
-                    # A warning (an untyped `throws` on a function nothing calls yet) is
-                    # the same rule: it becomes an error once the function is used.
-                    explained.append(f"{m[2]}: {m['where']}: Embedded Swift rule broken: {rule} "
-                                     f"({m['text'].split(' [#')[0]}); {instead}")
+                # A warning (an untyped `throws` on a function nothing calls yet) is the
+                # same rule: it becomes an error once the function is used.
+                key = (m["where"], rule)
+                if key not in explained or m[2] == "error":
+                    explained[key] = (f"{m[2]}: {m['where']}: Embedded Swift rule broken: {rule} "
+                                      f"({m['text'].split(' [#')[0]}); {instead}")
                 break
     if explained:
         print("\nThis app must build as Embedded Swift (the firmware). What it uses that Embedded Swift lacks"
               + (":" if run.returncode else " (warnings now, errors once that code is used):"))
-        print("\n".join(explained))
+        print("\n".join(explained.values()))
     return run.returncode
 
 

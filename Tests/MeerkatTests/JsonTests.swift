@@ -83,6 +83,29 @@ import Testing
         #expect(text.map { t in Array(t.utf8).withUnsafeBytes { Json.isValid(ByteView($0)) } } == true)
     }
 
+    @Test func writerWritesArrays() {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
+        defer { buffer.deallocate() }
+        var w = JsonWriter(into: buffer)
+        w.addArray("temps") { a in for t in [21.25, .nan, -3.5] { a.append(t, fractionDigits: 1) } }
+        w.addArray("empty") { _ in }
+        w.addArray("mixed") { a in
+            a.append(1)
+            a.append("two")
+            a.append(true)
+            a.appendNull()
+            a.append(0.5)
+            a.appendObject { $0.add("id", 7) }
+            a.appendArray { $0.append(-1) }
+        }
+        w.add("after", 2)
+        let text = w.finish()?.string
+        #expect(
+            text == "{\"temps\": [21.3, null, -3.5], \"empty\": [], "
+                + "\"mixed\": [1, \"two\", true, null, 0.5, {\"id\": 7}, [-1]], \"after\": 2}")
+        #expect(text.map { t in Array(t.utf8).withUnsafeBytes { Json.isValid(ByteView($0)) } } == true)
+    }
+
     @Test func broadcastReachesEveryWebSocketButOne() throws {
         var open: [Connection] = []
         let manager = Manager { conn, ev in

@@ -106,13 +106,13 @@ public struct AppOptions {
     /// Prints `problem` and the usage, the library's options and then the app's own
     /// (`extra` switches, `valued` options with a value), and exits with 2.
     static func usage(_ problem: String, extra: [String] = [], valued: [String] = []) -> Never {
-        var line = "usage: \(programName) [--version] [--listen URL]... [--cert FILE --key FILE] [--poll]"
-        line += " [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N]"
-        line += " [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]"
-        for name in extra { line += " [\(name)]" }
-        for name in valued { line += " [\(name) VALUE]" }
         print(problem)
-        print(line)
+        print("usage: \(programName) [--version] [--listen URL]... [--cert FILE --key FILE] [--poll]", terminator: "")
+        print(" [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N]", terminator: "")
+        print(" [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]", terminator: "")
+        for name in extra { print(" [\(name)]", terminator: "") }
+        for name in valued { print(" [\(name) VALUE]", terminator: "") }
+        print("")
         exitProcess(2)
     }
 

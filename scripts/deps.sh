@@ -53,14 +53,23 @@ for entry in "${PIP_PACKAGES[@]}"; do
 done
 # Autobahn's wstest (the wss:// cases) runs on Python 2.7: pyenv's 2.7.18, in a virtualenv
 # of its own outside the work tree, made once.
-WSTEST_VENV=/opt/meerkat-wstest
-if [ ! -x "$WSTEST_VENV/bin/wstest" ]; then
+WSTEST_VENV=${WSTEST_VENV:-/opt/meerkat-wstest}
+# Python 2's pip writes tracebacks and warnings (a wheel it cannot build, then builds
+# another way) even when it succeeds: its output goes to a log, shown only on failure.
+# Done means wstest starts, not only that its script is there.
+wstest_works() { "$WSTEST_VENV/bin/wstest" --help >/dev/null 2>&1; }
+if ! wstest_works; then
   py27="$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")/versions/2.7.18/bin/python"
   [ -x "$py27" ] || { echo "deps: pyenv's Python 2.7.18 is missing (wanted for wstest): $py27"; exit 1; }
   echo "deps: installing autobahntestsuite (wstest) into $WSTEST_VENV"
-  "$py27" -c "import virtualenv" 2>/dev/null || "$py27" -m pip install -q virtualenv 2>&1 | grep -v DEPRECATION || true
-  "$py27" -m virtualenv -q "$WSTEST_VENV"
-  "$WSTEST_VENV/bin/pip" install -q autobahntestsuite 2>&1 | grep -v DEPRECATION || true
-  [ -x "$WSTEST_VENV/bin/wstest" ] || { echo "deps: wstest did not install"; exit 1; }
+  log=$(mktemp)
+  if ! { "$py27" -c "import virtualenv" 2>/dev/null || "$py27" -m pip install -q virtualenv; } >"$log" 2>&1 ||
+     ! "$py27" -m virtualenv -q "$WSTEST_VENV" >>"$log" 2>&1 ||
+     ! "$WSTEST_VENV/bin/pip" install -q autobahntestsuite >>"$log" 2>&1 || ! wstest_works; then
+    cat "$log"
+    rm -f "$log"
+    echo "deps: wstest did not install (the output above)"
+    exit 1
+  fi
+  rm -f "$log"
 fi
-echo "deps: ok"

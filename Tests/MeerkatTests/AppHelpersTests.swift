@@ -8,6 +8,20 @@ import Testing
         Array(text.utf8).withUnsafeBytes { body(ByteView($0)) }
     }
 
+    /// Every public error prints in words (Embedded Swift prints a value without a
+    /// description as "(cannot print value in embedded Swift)"); an errno by its name.
+    @Test func errorsPrintTheirDescription() {
+        #expect("\(ListenError.system(EADDRINUSE))" == "address already in use (EADDRINUSE)")
+        #expect("\(ListenError.system(EACCES))" == "permission denied (EACCES)")
+        #expect("\(ListenError.system(9999))" == "system error 9999")
+        #expect("\(ListenError.tls(.badKey))" == "TLS: cannot parse the private key")
+        #expect("\(FileError.system(ENOENT))" == "no such file or folder (ENOENT)")
+        #expect("\(FileError.tooLarge)" == "the file is larger than the buffer")
+        #expect("\(ConnectError.system(ECONNREFUSED))" == "connection refused (ECONNREFUSED)")
+        #expect("\(ConnectionError.closed)" == "the connection is closed")
+        #expect("\(BackgroundThread.StartError.system(EAGAIN))" == "cannot start a thread: system error \(EAGAIN)")
+    }
+
     @Test func patternsAndCaptures() {
         view("/api/sensors/42") { v in
             var c = Captures()

@@ -65,6 +65,47 @@ import Testing
         #expect(tiny.finish() == nil && tiny.overflowed)
     }
 
+    /// JSON has no NaN or infinity: a failed sensor's reading is written null, never a
+    /// trap (the vectors, run on every board, hold the other edges).
+    @Test func writerPutsNullForNumbersJsonCannotHold() {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
+        defer { buffer.deallocate() }
+        var w = JsonWriter(into: buffer)
+        w.add("temp", Double.nan, fractionDigits: 1)
+        w.add("max", Double.infinity, fractionDigits: 1)
+        w.add("huge", 1e300, fractionDigits: 2)
+        w.add("ratio", 0.1)
+        w.add("low", Int.min)
+        let text = w.finish()?.string
+        #expect(
+            text == "{\"temp\": null, \"max\": null, \"huge\": null, \"ratio\": 0.1, \"low\": -9223372036854775808}"
+                || text == "{\"temp\": null, \"max\": null, \"huge\": null, \"ratio\": 0.1, \"low\": -2147483648}")
+        #expect(text.map { t in Array(t.utf8).withUnsafeBytes { Json.isValid(ByteView($0)) } } == true)
+    }
+
+    @Test func writerWritesArrays() {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
+        defer { buffer.deallocate() }
+        var w = JsonWriter(into: buffer)
+        w.addArray("temps") { a in for t in [21.25, .nan, -3.5] { a.append(t, fractionDigits: 1) } }
+        w.addArray("empty") { _ in }
+        w.addArray("mixed") { a in
+            a.append(1)
+            a.append("two")
+            a.append(true)
+            a.appendNull()
+            a.append(0.5)
+            a.appendObject { $0.add("id", 7) }
+            a.appendArray { $0.append(-1) }
+        }
+        w.add("after", 2)
+        let text = w.finish()?.string
+        #expect(
+            text == "{\"temps\": [21.3, null, -3.5], \"empty\": [], "
+                + "\"mixed\": [1, \"two\", true, null, 0.5, {\"id\": 7}, [-1]], \"after\": 2}")
+        #expect(text.map { t in Array(t.utf8).withUnsafeBytes { Json.isValid(ByteView($0)) } } == true)
+    }
+
     @Test func broadcastReachesEveryWebSocketButOne() throws {
         var open: [Connection] = []
         let manager = Manager { conn, ev in

@@ -2,14 +2,16 @@
 --report WebSocket to a Python `websockets` server."""
 import asyncio
 import json
+import os
 import socket
+import subprocess
 import threading
 import time
 import urllib.request
 
 import websockets
 
-from conftest import SLOW, RawClient
+from conftest import BIN, RUNNER, SLOW, RawClient
 
 
 def get(url):
@@ -125,3 +127,33 @@ def test_device_app_reports_its_status_and_comes_back_after_the_server_restarts(
         assert s.alive()
     finally:
         sink.stop()
+
+
+def run_app(app, *args):
+    """Runs `app` to its end (a bad command line): its exit code and output."""
+    run = subprocess.run(RUNNER + [os.path.join(BIN, app), *args], capture_output=True, text=True,
+                         timeout=30 * SLOW)
+    return run.returncode, run.stdout + run.stderr
+
+
+def test_a_bad_argument_is_named_and_usage_lists_the_apps_own_options():
+    code, out = run_app("file-server", "--no-such-flag")
+    assert code == 2
+    assert "unknown argument: --no-such-flag" in out
+    assert "usage: file-server [--version]" in out and "[--no-listing]" in out
+    code, out = run_app("chat-server", "--max-connections", "many")
+    assert code == 2
+    assert "--max-connections: not a number: many" in out
+    assert "[--mqtt VALUE]" in out and "[--room VALUE]" in out
+    code, out = run_app("chat-server", "--room")
+    assert code == 2 and "--room needs a value" in out
+
+
+def test_a_port_in_use_is_named_in_words():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out = run_app("echo-server", "--listen", f"http://127.0.0.1:{port}")
+    assert code == 1
+    assert f"cannot listen on http://127.0.0.1:{port}: address already in use (EADDRINUSE)" in out

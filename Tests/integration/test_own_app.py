@@ -167,6 +167,16 @@ BROKEN = {
                     "main.swift:3: Embedded Swift rule broken: no existentials of non-class protocols"),
     "reflection": ("struct Reading { var celsius = 21 }\nprint(String(describing: Reading()))\n",
                    "main.swift:2: Embedded Swift rule broken: no reflection"),
+    "any": ("import Meerkat\nlet reading: [String: Any] = [\"celsius\": 21]\nprint(reading.count)\n",
+            "main.swift:2: Embedded Swift rule broken: no Any"),
+    "weak": ("final class Sensor {\n    var onRead: (() -> Void)? = nil\n    var count = 0\n"
+             "    func start() { onRead = { [weak self] in self?.count += 1 } }\n}\nSensor().start()\n",
+             "main.swift:4: Embedded Swift rule broken: no weak or unowned references"),
+    "unowned": ("final class Sensor {\n    var onRead: (() -> Void)? = nil\n    var count = 0\n"
+                "    func start() { onRead = { [unowned self] in self.count += 1 } }\n}\nSensor().start()\n",
+                "main.swift:4: Embedded Swift rule broken: no weak or unowned references"),
+    "string-processing": ("let line = \"temp=21\"\nif let r = line.firstRange(of: \"=\") { print(line[r.upperBound...]) }\n",
+                          "main.swift:2: Embedded Swift rule broken: no string processing"),
 }
 
 
@@ -179,6 +189,35 @@ def test_a_broken_app_fails_naming_the_rule(tmp_path, kind):
     assert run.returncode != 0
     assert f"error: {tmp_path}/{expected}" in run.stdout + run.stderr
     assert not (tmp_path / "out" / "app").exists()
+
+
+@host_only
+def test_an_unused_untyped_throws_is_named_though_it_only_warns(tmp_path):
+    (tmp_path / "main.swift").write_text("enum Oops: Error { case bad }\n"
+                                         "func check(_ n: Int) throws { if n < 0 { throw Oops.bad } }\nprint(1)\n")
+    run = make(ROOT, "firmware", f"APP={tmp_path}", f"APP_OUT={tmp_path}/out/app")
+    assert (f"warning: {tmp_path}/main.swift:2: Embedded Swift rule broken: typed throws only"
+            in run.stdout + run.stderr)
+
+
+APP_OPTION_CLASH = """import Meerkat
+
+func main() {
+    let options = AppOptions.parse(defaultListen: "http://127.0.0.1:0", valued: ["--dir"])
+    print("parsed \\(options.values.count)")
+}
+main()
+"""
+
+
+@host_only
+def test_an_app_option_named_like_a_library_flag_is_refused(tmp_path):
+    (tmp_path / "main.swift").write_text(APP_OPTION_CLASH)
+    make(ROOT, "firmware", f"APP={tmp_path}", f"APP_OUT={tmp_path}/out/app")
+    run = subprocess.run([tmp_path / "out" / "app", "--dir", "x"], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2
+    assert "app option --dir is one of Meerkat's own options: give it another name" in run.stdout
+    assert "parsed" not in run.stdout
 
 
 @host_only

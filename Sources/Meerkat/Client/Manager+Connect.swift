@@ -19,8 +19,8 @@ extension ConnectError: CustomStringConvertible {
         case .badURL: return "not a URL"
         case .tableFull: return "no free connection"
         case .cannotResolve: return "cannot resolve the host (no such name in /etc/hosts, and no nameserver)"
-        case .tls: return "the TLS options cannot be used"
-        case let .system(errno): return "system error \(errno)"
+        case let .tls(e): return e.description
+        case let .system(errno): return systemErrorText(errno)
         }
     }
 }

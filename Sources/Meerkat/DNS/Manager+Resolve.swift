@@ -121,7 +121,7 @@ extension Manager {
             var raw = mk_addr()
             let isV6 = dns.types[Int(e)] == DnsMessage.typeAAAA
             withUnsafeMutableBytes(of: &raw.ip) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: dns.addresses[0..<16])) }
-            raw.port = UInt16(clients.entries[Int(e)].port)
+            raw.port = UInt16(truncatingIfNeeded: clients.entries[Int(e)].port)  // a parsed URL's: 0...65535
             raw.is_ipv6 = isV6 ? 1 : 0
             startConnect(s, to: SocketAddress(raw: raw))
         case .noData where !dns.triedOther[Int(e)]:

@@ -7,6 +7,15 @@ public enum FileError: Error, Equatable {
     case tooLarge
 }
 
+extension FileError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case let .system(code): return systemErrorText(code)
+        case .tooLarge: return "the file is larger than the buffer"
+        }
+    }
+}
+
 /// A small file API for apps (Embedded Swift has no Foundation, and `open(2)` is out of
 /// reach from Swift): create and write a file, sync it, rename it into place atomically,
 /// read a file into a caller's buffer; write a whole new version in a temporary of its

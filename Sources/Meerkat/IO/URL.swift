@@ -91,8 +91,9 @@ public struct ListenURL: Equatable {
 
     /// The numeric address to bind, or nil when the host is not an IP literal.
     func address() -> SocketAddress? {
+        guard let port = UInt16(exactly: port) else { return nil }  // `port` is the app's to set
         var raw = mk_addr()
-        let ok = host.withCString { mk_addr_parse($0, UInt16(port), &raw) } == 0
+        let ok = host.withCString { mk_addr_parse($0, port, &raw) } == 0
         return ok ? SocketAddress(raw: raw) : nil
     }
 }

@@ -15,7 +15,7 @@ extension Manager {
         do {
             index = try tlsConfigs.index(for: opts, server: true, limits: limits)
         } catch {
-            deliver(s, .error(error.description))
+            deliver(s, .error(error.text))
             if slots[Int(s)].kind == .connection { scheduleClose(s) }
             return false
         }

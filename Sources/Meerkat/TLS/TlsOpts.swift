@@ -35,7 +35,7 @@ public struct TlsOpts {
 }
 
 /// Why TLS could not be set up.
-public enum TlsError: Error, Equatable {
+public enum TlsError: Error, Equatable, CustomStringConvertible {
     case badCertificate
     case badKey
     /// The key is not the certificate's.
@@ -59,7 +59,12 @@ public enum TlsError: Error, Equatable {
         }
     }
 
-    public var description: StaticString {
+    public var description: String {
+        String(decoding: UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount), as: UTF8.self)
+    }
+
+    /// The description without a `String` (for `Event.error`).
+    var text: StaticString {
         switch self {
         case .badCertificate: return "TLS: cannot parse the certificate"
         case .badKey: return "TLS: cannot parse the private key"

@@ -36,17 +36,37 @@ public struct AppOptions {
         values.last(where: { $0.name == name })?.value
     }
 
-    /// Parses the process arguments; on a bad one prints usage and exits with 2.
-    /// `extra` names switches (no value) of this app's own, collected in `flags`;
-    /// `valued` names its options that take a value, collected in `values`.
+    /// The library's own options: an app's `extra` or `valued` may not take one of these.
+    static let libraryFlags = [
+        "--version", "--listen", "--cert", "--key", "--poll", "--max-connections", "--buffers",
+        "--idle-timeout-ms", "--header-timeout-ms", "--tls-slots", "--handshake-timeout-ms", "--dir",
+        "--report", "--report-ms",
+    ]
+
+    /// Parses the process arguments; on a bad one prints it with the usage (the app's own
+    /// options too) and exits with 2. `extra` names switches (no value) of this app's own,
+    /// collected in `flags`; `valued` names its options that take a value, collected in
+    /// `values`. An app option named like one of the library's (`--dir`) is refused at
+    /// start, with exit 2: the library would take it.
     public static func parse(defaultListen: String, extra: [String] = [], valued: [String] = []) -> AppOptions {
+        for name in extra + valued where libraryFlags.contains(name) {
+            print("app option \(name) is one of Meerkat's own options: give it another name")
+            exitProcess(2)
+        }
         exitIfVersionAsked()
         var options = AppOptions()
         var i = 1
         let argc = Int(mk_argc())
+        func usage(_ problem: String) -> Never { AppOptions.usage(problem, extra: extra, valued: valued) }
+        func argument(_ i: Int) -> String? { mk_argv(Int32(i)).map { String(cString: $0) } }
         func value(_ i: Int) -> String {
-            guard i < argc, let p = mk_argv(Int32(i)) else { usage() }
-            return String(cString: p)
+            guard i < argc, let text = argument(i) else { usage("\(argument(i - 1) ?? "") needs a value") }
+            return text
+        }
+        func number(_ i: Int) -> Int {
+            let text = value(i)
+            guard let n = AppOptions.number(text) else { usage("\(argument(i - 1) ?? ""): not a number: \(text)") }
+            return n
         }
         while i < argc {
             let arg = value(i)
@@ -55,22 +75,22 @@ public struct AppOptions {
             case "--cert": options.cert = value(i + 1); i += 2
             case "--key": options.key = value(i + 1); i += 2
             case "--poll": options.poller = .poll; i += 1
-            case "--max-connections": options.maxConnections = number(value(i + 1)); i += 2
-            case "--buffers": options.buffers = number(value(i + 1)); i += 2
-            case "--idle-timeout-ms": options.idleTimeoutMs = number(value(i + 1)); i += 2
-            case "--header-timeout-ms": options.headerTimeoutMs = number(value(i + 1)); i += 2
-            case "--tls-slots": options.tlsSlots = number(value(i + 1)); i += 2
-            case "--handshake-timeout-ms": options.handshakeTimeoutMs = number(value(i + 1)); i += 2
+            case "--max-connections": options.maxConnections = number(i + 1); i += 2
+            case "--buffers": options.buffers = number(i + 1); i += 2
+            case "--idle-timeout-ms": options.idleTimeoutMs = number(i + 1); i += 2
+            case "--header-timeout-ms": options.headerTimeoutMs = number(i + 1); i += 2
+            case "--tls-slots": options.tlsSlots = number(i + 1); i += 2
+            case "--handshake-timeout-ms": options.handshakeTimeoutMs = number(i + 1); i += 2
             case "--dir": options.dir = value(i + 1); i += 2
             case "--report": options.report = value(i + 1); i += 2
-            case "--report-ms": options.reportMs = max(number(value(i + 1)), 1); i += 2
+            case "--report-ms": options.reportMs = max(number(i + 1), 1); i += 2
             default:
                 if valued.contains(arg) {
                     options.values.append((arg, value(i + 1)))
                     i += 2
                     continue
                 }
-                guard extra.contains(arg) else { usage() }
+                guard extra.contains(arg) else { usage("unknown argument: \(arg)") }
                 options.flags.append(arg)
                 i += 1
             }
@@ -83,15 +103,22 @@ public struct AppOptions {
         return options
     }
 
-    static func usage() -> Never {
-        print(
-            "usage: [--version] [--listen URL]... [--cert FILE --key FILE] [--poll] [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N] [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]"
-        )
-        exit(2)
+    /// Prints `problem` and the usage, the library's options and then the app's own
+    /// (`extra` switches, `valued` options with a value), and exits with 2.
+    static func usage(_ problem: String, extra: [String] = [], valued: [String] = []) -> Never {
+        print(problem)
+        print("usage: \(programName) [--version] [--listen URL]... [--cert FILE --key FILE] [--poll]", terminator: "")
+        print(" [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N]", terminator: "")
+        print(" [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]", terminator: "")
+        for name in extra { print(" [\(name)]", terminator: "") }
+        for name in valued { print(" [\(name) VALUE]", terminator: "") }
+        print("")
+        exitProcess(2)
     }
 
-    static func number(_ text: String) -> Int {
-        guard !text.isEmpty, text.utf8.allSatisfy(ASCII.isDigit), text.utf8.count < 9 else { usage() }
+    /// A number of at most 8 digits (fits a 32-bit Int), or nil.
+    static func number(_ text: String) -> Int? {
+        guard !text.isEmpty, text.utf8.allSatisfy(ASCII.isDigit), text.utf8.count < 9 else { return nil }
         return text.utf8.reduce(0) { $0 * 10 + Int($1 - 48) }
     }
 
@@ -117,7 +144,7 @@ public struct AppOptions {
         do {
             return try TlsOpts.files(cert: cert, key: key)
         } catch {
-            print("cannot read --cert \(cert) / --key \(key): \(error == .tooLarge ? "too large" : "cannot open or read")")
+            print("cannot read --cert \(cert) / --key \(key): \(error)")
             exit(1)
         }
     }
@@ -137,7 +164,7 @@ public struct AppOptions {
                 let listener = try manager.listen(url, tls: isTLS ? tls : nil)
                 print("listening on \(AppOptions.announce(url, listener.localAddress?.port ?? 0))")
             } catch {
-                print("cannot listen on \(url): \(AppOptions.describe(error))")
+                print("cannot listen on \(url): \(error)")
                 exit(1)
             }
         }
@@ -150,16 +177,6 @@ public struct AppOptions {
         let host = parsed.host.contains(":") ? "[\(parsed.host)]" : parsed.host
         let scheme = url.split(separator: ":").first.map(String.init) ?? "http"
         return "\(scheme)://\(host):\(port)"
-    }
-
-    static func describe(_ error: ListenError) -> String {
-        switch error {
-        case .badURL: return "bad URL"
-        case .tableFull: return "too many listeners"
-        case .tlsUnavailable: return "TLS is off (tlsSlots is 0)"
-        case let .tls(e): return e.description.description
-        case let .system(code): return "system error \(code)"
-        }
     }
 
     /// The process arguments after the program name (for apps with their own flags);

@@ -5,9 +5,15 @@ import CMeerkat
 /// started here hands its results to the loop through `wakeup`. It runs `body` once,
 /// detached. Works in Embedded Swift (a C-convention entry and an `Unmanaged` box).
 public enum BackgroundThread {
-    public enum StartError: Error, Equatable {
+    public enum StartError: Error, Equatable, CustomStringConvertible {
         /// pthread_create failed with this errno (EAGAIN: out of threads or memory).
         case system(Int32)
+
+        public var description: String {
+            switch self {
+            case let .system(code): return "cannot start a thread: " + systemErrorText(code)
+            }
+        }
     }
 
     public static func start(_ body: @escaping () -> Void) throws(StartError) {

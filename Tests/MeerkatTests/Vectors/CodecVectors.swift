@@ -8,7 +8,9 @@
 #endif
 
 struct CodecVector {
-    enum Codec { case head, target, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, dnsACut, staticPath, range, httpDate, multipart, mqtt }
+    enum Codec {
+        case head, target, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, dnsACut, staticPath, range, httpDate, multipart, mqtt, jsonNumber
+    }
     let codec: Codec
     let name: StaticString
     let input: StaticString
@@ -67,6 +69,7 @@ enum CodecVectors {
         case .httpDate: return httpDateAnswer(UnsafeRawBufferPointer(buf))
         case .multipart: return multipartAnswer(UnsafeRawBufferPointer(buf))
         case .mqtt: return mqttAnswer(UnsafeRawBufferPointer(buf))
+        case .jsonNumber: return jsonNumberAnswer(UnsafeRawBufferPointer(buf))
         case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
         case .streamed: return streamedAnswer(buf)
         case .wsFrame: return wsFrameAnswer(buf)
@@ -230,6 +233,38 @@ enum CodecVectors {
         return answer.summary + " " + hex
     }
 
+    /// What `JsonWriter` writes for a Double: the input is `DIGITS VALUE` (DIGITS the
+    /// fraction digits, or `plain` for `add(_:_:)`); VALUE is `nan`, `inf`, `-inf` or a
+    /// JSON number (read with `Json.number`). The answer is the field's value as written.
+    static func jsonNumberAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        let text = Array(buf)
+        guard let space = text.firstIndex(of: UInt8(ascii: " ")) else { return "bad vector" }
+        let number = Array(text[(space + 1)...])
+        var value: Double
+        switch String(decoding: number, as: UTF8.self) {
+        case "nan": value = .nan
+        case "inf": value = .infinity
+        case "-inf": value = -.infinity
+        default:
+            let doc = Array("{\"v\": ".utf8) + number + [UInt8(ascii: "}")]
+            guard let v = doc.withUnsafeBytes({ Json.number(ByteView($0), "v") }) else { return "bad vector" }
+            value = v
+        }
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+        defer { out.deallocate() }
+        var w = JsonWriter(into: out)
+        let digits = text[..<space]
+        if String(decoding: digits, as: UTF8.self) == "plain" {
+            w.add("v", value)
+        } else {
+            var n = 0
+            for d in digits where ASCII.isDigit(d) { n = n * 10 + Int(d - 48) }
+            w.add("v", value, fractionDigits: digits.first == UInt8(ascii: "-") ? -n : n)
+        }
+        guard let json = w.finish(), json.count > 7 else { return "overflowed" }
+        return printable(UnsafeRawBufferPointer(rebasing: json.buffer[6..<(json.count - 1)]))
+    }
+
     /// The packet at the start (a 4 KiB receiver): its type and fields, or why not.
     static func mqttAnswer(_ buf: UnsafeRawBufferPointer) -> String {
         switch MqttParser.parse(buf, maxPacket: 4096) {
@@ -328,6 +363,25 @@ enum CodecVectors {
     // MARK: The vectors
 
     static let all: [CodecVector] = [
+        .init(codec: .jsonNumber, name: "JSON number, 3 digits", input: "3 1732812345.1234", expected: "1732812345.123"),
+        .init(codec: .jsonNumber, name: "JSON number, rounded up", input: "2 -2.005e1", expected: "-20.05"),
+        .init(codec: .jsonNumber, name: "JSON number, no digits, past 2^31", input: "0 4294967296.4", expected: "4294967296"),
+        .init(codec: .jsonNumber, name: "JSON number, small negative rounds to 0", input: "2 -0.001", expected: "0.00"),
+        .init(codec: .jsonNumber, name: "JSON number, NaN", input: "1 nan", expected: "null"),
+        .init(codec: .jsonNumber, name: "JSON number, +inf", input: "1 inf", expected: "null"),
+        .init(codec: .jsonNumber, name: "JSON number, -inf", input: "3 -inf", expected: "null"),
+        .init(codec: .jsonNumber, name: "JSON number, past 2^63", input: "0 9.3e18", expected: "null"),
+        .init(codec: .jsonNumber, name: "JSON number, 1e300", input: "2 -1e300", expected: "null"),
+        .init(codec: .jsonNumber, name: "JSON number, read as inf", input: "2 1e999", expected: "null"),
+        .init(codec: .jsonNumber, name: "JSON number, fewer digits past 2^63", input: "6 1e15", expected: "1000000000000000.000"),
+        .init(codec: .jsonNumber, name: "JSON number, 18 digits asked", input: "18 0.5", expected: "0.500000000000000000"),
+        .init(codec: .jsonNumber, name: "JSON number, 30 digits asked", input: "30 0.25", expected: "0.250000000000000000"),
+        .init(codec: .jsonNumber, name: "JSON number, negative digits", input: "-2 7.6", expected: "8"),
+        .init(codec: .jsonNumber, name: "JSON number, under 2^63", input: "1 -4.5e18", expected: "-4500000000000000000"),
+        .init(codec: .jsonNumber, name: "JSON plain 0.5", input: "plain 0.5", expected: "0.5"),
+        .init(codec: .jsonNumber, name: "JSON plain 1e22", input: "plain -1e22", expected: "-1e+22"),
+        .init(codec: .jsonNumber, name: "JSON plain NaN", input: "plain nan", expected: "null"),
+        .init(codec: .jsonNumber, name: "JSON plain inf", input: "plain -inf", expected: "null"),
         .init(codec: .mqtt, name: "MQTT CONNACK accepted", input: "20 02 00 00", expected: "ok type:2 len:4 id:0 sp:0 rc:0"),
         .init(codec: .mqtt, name: "MQTT CONNACK refused, session present", input: "20 02 01 05", expected: "ok type:2 len:4 id:0 sp:1 rc:5"),
         .init(codec: .mqtt, name: "MQTT CONNACK reserved bit", input: "20 02 02 00", expected: "fail mqtt: bad field"),

@@ -84,15 +84,15 @@ $(OUT)/gen/revision.c: FORCE
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "$@: $$(bash scripts/revision.sh)"; fi
 
 $(OUT)/obj/revision.o: $(OUT)/gen/revision.c
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -c $< -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(C_SECTION_FLAGS) -Os -c $< -o $@
 
 FORCE:
 
-$(OUT)/obj/%.o: Sources/CMeerkat/%.c $(SHIM)
+$(OUT)/obj/%.o: Sources/CMeerkat/%.c $(SHIM) cross/embedded.mk
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -Wall -c $< -I Sources/CMeerkat/include -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(C_SECTION_FLAGS) -Os -Wall -c $< -I Sources/CMeerkat/include -o $@
 
-$(OUT)/obj/Meerkat.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(SHIM)
+$(OUT)/obj/Meerkat.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(SHIM) cross/embedded.mk
 	@mkdir -p $(dir $@) $(OUT)/modules
 	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) -parse-as-library \
 	    -module-name Meerkat -D MEERKAT_BOARD_PROFILE \
@@ -107,7 +107,7 @@ Sources/WebUI/packed.c: $(wildcard web/device/*) scripts/pack_web.py
 
 $(OUT)/obj/webui.o: Sources/WebUI/packed.c
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -c $< -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(C_SECTION_FLAGS) -Os -c $< -o $@
 
 # What an app links beyond the library: device-app its packed web UI.
 APP_OBJS_device-app := $(OUT)/obj/webui.o
@@ -130,7 +130,7 @@ endif
 
 $(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $$(APP_OBJS_$$*) $(LINK_TABLES) $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
 ifeq ($(APP),)
 ## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP.
@@ -165,7 +165,7 @@ $(APP_OBJ): $(OUT)/obj/Meerkat.o $(APP_SOURCES)
 
 $(APP_OUT): $(APP_OBJ) $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $(LINK_TABLES)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 	@bash scripts/size.sh --board $(BOARD) $@
 endif
 
@@ -188,7 +188,7 @@ $(OUT)/obj/codec-runner.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_
 
 $(OUT)/test/codec-runner: $(OUT)/obj/codec-runner.o $(SHIM_OBJS) $(LINK_TABLES)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
 ## codec-vectors: the shared codec vectors on BOARD (under qemu for ARM boards).
 codec-vectors: $(OUT)/test/codec-runner

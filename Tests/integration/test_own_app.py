@@ -100,7 +100,8 @@ def test_its_bundle_holds_the_board_binary_a_unit_and_sizes(starter):
         elf = tar.extractfile(f"{top}/bin/hello").read(20)
         assert elf[:4] == b"\x7fELF" and int.from_bytes(elf[18:20], "little") == ELF_MACHINE[BOARD]
         unit = tar.extractfile(f"{top}/systemd/hello.service").read().decode()
-        assert "ExecStart=/opt/hello/bin/hello --listen http://0.0.0.0:8000" in unit
+        assert "ExecStart=/opt/hello/bin/hello --listen http://0.0.0.0:8000 --dir /var/lib/hello\n" in unit
+        assert "StateDirectory=hello\n" in unit
         assert "Restart=on-failure" in unit
         assert re.search(rf"\| {BOARD} \|.*\| hello \| \d+ KiB \|", tar.extractfile(f"{top}/SIZES.md").read().decode())
         install = tar.extractfile(f"{top}/INSTALL.txt").read().decode()

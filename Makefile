@@ -244,10 +244,14 @@ test: deps
 	$(foreach b,$(ARM_BOARDS),$(MAKE) qemu-test BOARD=$(b) &&) true
 	$(MAKE) size
 
-## run: serve the chat room on http://127.0.0.1:8000 (page at /, WebSocket at /ws).
+## run [LISTEN=URL] [ARGS="..."]: serve the chat room on LISTEN (default
+## http://127.0.0.1:8000; page at /, WebSocket at /ws), ARGS passed to chat-server after
+## --listen: LISTEN=https://127.0.0.1:8443 ARGS="--cert FILE --key FILE" serves it over TLS.
+LISTEN ?= http://127.0.0.1:8000
+ARGS   ?=
 run: deps firmware
 	@echo "Over TLS instead: make run-tls (a certificate made for localhost, then https://127.0.0.1:8443)"
-	$(OUT)/bin/chat-server --listen http://127.0.0.1:8000
+	$(RUNNER) $(OUT)/bin/chat-server --listen $(LISTEN) $(ARGS)
 
 ## run-tls: the chat room on https://127.0.0.1:8443 (and wss:// on the same port), with a
 ## self-signed ECDSA P-256 certificate for localhost/127.0.0.1 made once in build/tls/.

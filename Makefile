@@ -92,8 +92,12 @@ $(OUT)/obj/%.o: Sources/CMeerkat/%.c $(SHIM) cross/embedded.mk
 	@mkdir -p $(dir $@)
 	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(C_SECTION_FLAGS) -Os -Wall -c $< -I Sources/CMeerkat/include -o $@
 
+# Each swiftc rule removes its object first: swiftc 6.3.1 was seen to leave an existing
+# object untouched when only a flag changed (-Xfrontend -function-sections), so a flag
+# change in cross/embedded.mk would not reach the binaries.
 $(OUT)/obj/Meerkat.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(SHIM) cross/embedded.mk
 	@mkdir -p $(dir $@) $(OUT)/modules
+	@rm -f $@
 	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) -parse-as-library \
 	    -module-name Meerkat -D MEERKAT_BOARD_PROFILE \
 	    -emit-module -emit-module-path $(OUT)/modules/Meerkat.swiftmodule \
@@ -115,6 +119,7 @@ APP_OBJS_device-app := $(OUT)/obj/webui.o
 # Each app depends on its own sources and the library only.
 .SECONDEXPANSION:
 $(OUT)/obj/app-%.o: $(OUT)/obj/Meerkat.o $$(wildcard Sources/$$*/*.swift)
+	@rm -f $@
 	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
 	    -module-name $(subst -,_,$*) -I $(OUT)/modules -I Sources/WebUI/include -c $(wildcard Sources/$*/*.swift) -o $@
 
@@ -160,6 +165,7 @@ endif
 
 $(APP_OBJ): $(OUT)/obj/Meerkat.o $(APP_SOURCES)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	@$(PYTHON) scripts/embedded_explain.py -- swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
 	    -module-name $(subst -,_,$(APP_NAME)) -I $(OUT)/modules -c $(APP_SOURCES) -o $@
 
@@ -180,8 +186,9 @@ apps-listed:
 CODEC_RUNNER_SOURCES := $(sort $(wildcard Tests/MeerkatTests/Vectors/*.swift) $(wildcard Tests/codec-runner/*.swift))
 
 # The library and the runner in one module: the runner reaches the internal codecs.
-$(OUT)/obj/codec-runner.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_RUNNER_SOURCES) $(SHIM)
+$(OUT)/obj/codec-runner.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_RUNNER_SOURCES) $(SHIM) cross/embedded.mk
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) -parse-as-library \
 	    -module-name Meerkat -D MEERKAT_BOARD_PROFILE -D MEERKAT_CODEC_RUNNER \
 	    -c $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_RUNNER_SOURCES) -o $@

@@ -70,6 +70,19 @@ def test_no_unicode_tables(app):
                        "scalar properties; compare ASCII instead (ByteView.equalsIgnoringCase, ASCII.lower)")
 
 
+def test_library_does_not_reach_the_unicode_tables():
+    """The library's object (build/BOARD/obj/Meerkat.o, next to BIN) references no case
+    mapping at all: --gc-sections drops an unused lowercased() from the apps above, but an
+    app of your own that calls that library function would get the tables back."""
+    obj = os.path.join(os.path.dirname(BIN), "obj", "Meerkat.o")
+    if not os.path.exists(obj):
+        pytest.skip(f"no {obj} (MEERKAT_BIN is not a build/<board>/bin)")
+    undefined = subprocess.run([board_tool("nm"), "-u", obj], capture_output=True, text=True, check=True).stdout
+    found = sorted(set(m.group(0) for m in UNICODE_SYMBOLS.finditer(undefined)))
+    assert not found, (f"Sources/Meerkat calls into the Unicode case tables ({', '.join(found)}): "
+                       "lowercased(), uppercased() or Unicode scalar properties; compare ASCII instead")
+
+
 def test_sizes_as_the_readme_states():
     stated, measured = readme_sizes(), measured_sizes()
     missing = sorted(set(measured) - set(stated))

@@ -84,16 +84,20 @@ $(OUT)/gen/revision.c: FORCE
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "$@: $$(bash scripts/revision.sh)"; fi
 
 $(OUT)/obj/revision.o: $(OUT)/gen/revision.c
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -c $< -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(C_SECTION_FLAGS) -Os -c $< -o $@
 
 FORCE:
 
-$(OUT)/obj/%.o: Sources/CMeerkat/%.c $(SHIM)
+$(OUT)/obj/%.o: Sources/CMeerkat/%.c $(SHIM) cross/embedded.mk
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -Wall -c $< -I Sources/CMeerkat/include -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(C_SECTION_FLAGS) -Os -Wall -c $< -I Sources/CMeerkat/include -o $@
 
-$(OUT)/obj/Meerkat.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(SHIM)
+# Each swiftc rule removes its object first: swiftc 6.3.1 was seen to leave an existing
+# object untouched when only a flag changed (-Xfrontend -function-sections), so a flag
+# change in cross/embedded.mk would not reach the binaries.
+$(OUT)/obj/Meerkat.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(SHIM) cross/embedded.mk
 	@mkdir -p $(dir $@) $(OUT)/modules
+	@rm -f $@
 	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) -parse-as-library \
 	    -module-name Meerkat -D MEERKAT_BOARD_PROFILE \
 	    -emit-module -emit-module-path $(OUT)/modules/Meerkat.swiftmodule \
@@ -107,7 +111,7 @@ Sources/WebUI/packed.c: $(wildcard web/device/*) scripts/pack_web.py
 
 $(OUT)/obj/webui.o: Sources/WebUI/packed.c
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -Os -c $< -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(C_SECTION_FLAGS) -Os -c $< -o $@
 
 # What an app links beyond the library: device-app its packed web UI.
 APP_OBJS_device-app := $(OUT)/obj/webui.o
@@ -115,6 +119,7 @@ APP_OBJS_device-app := $(OUT)/obj/webui.o
 # Each app depends on its own sources and the library only.
 .SECONDEXPANSION:
 $(OUT)/obj/app-%.o: $(OUT)/obj/Meerkat.o $$(wildcard Sources/$$*/*.swift)
+	@rm -f $@
 	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
 	    -module-name $(subst -,_,$*) -I $(OUT)/modules -I Sources/WebUI/include -c $(wildcard Sources/$*/*.swift) -o $@
 
@@ -130,7 +135,7 @@ endif
 
 $(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $$(APP_OBJS_$$*) $(LINK_TABLES) $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
 ifeq ($(APP),)
 ## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP.
@@ -160,12 +165,13 @@ endif
 
 $(APP_OBJ): $(OUT)/obj/Meerkat.o $(APP_SOURCES)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	@$(PYTHON) scripts/embedded_explain.py -- swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
 	    -module-name $(subst -,_,$(APP_NAME)) -I $(OUT)/modules -c $(APP_SOURCES) -o $@
 
 $(APP_OUT): $(APP_OBJ) $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $(LINK_TABLES)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 	@bash scripts/size.sh --board $(BOARD) $@
 endif
 
@@ -180,15 +186,16 @@ apps-listed:
 CODEC_RUNNER_SOURCES := $(sort $(wildcard Tests/MeerkatTests/Vectors/*.swift) $(wildcard Tests/codec-runner/*.swift))
 
 # The library and the runner in one module: the runner reaches the internal codecs.
-$(OUT)/obj/codec-runner.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_RUNNER_SOURCES) $(SHIM)
+$(OUT)/obj/codec-runner.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_RUNNER_SOURCES) $(SHIM) cross/embedded.mk
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) -parse-as-library \
 	    -module-name Meerkat -D MEERKAT_BOARD_PROFILE -D MEERKAT_CODEC_RUNNER \
 	    -c $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_RUNNER_SOURCES) -o $@
 
 $(OUT)/test/codec-runner: $(OUT)/obj/codec-runner.o $(SHIM_OBJS) $(LINK_TABLES)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
 ## codec-vectors: the shared codec vectors on BOARD (under qemu for ARM boards).
 codec-vectors: $(OUT)/test/codec-runner
@@ -244,10 +251,14 @@ test: deps
 	$(foreach b,$(ARM_BOARDS),$(MAKE) qemu-test BOARD=$(b) &&) true
 	$(MAKE) size
 
-## run: serve the chat room on http://127.0.0.1:8000 (page at /, WebSocket at /ws).
+## run [LISTEN=URL] [ARGS="..."]: serve the chat room on LISTEN (default
+## http://127.0.0.1:8000; page at /, WebSocket at /ws), ARGS passed to chat-server after
+## --listen: LISTEN=https://127.0.0.1:8443 ARGS="--cert FILE --key FILE" serves it over TLS.
+LISTEN ?= http://127.0.0.1:8000
+ARGS   ?=
 run: deps firmware
 	@echo "Over TLS instead: make run-tls (a certificate made for localhost, then https://127.0.0.1:8443)"
-	$(OUT)/bin/chat-server --listen http://127.0.0.1:8000
+	$(RUNNER) $(OUT)/bin/chat-server --listen $(LISTEN) $(ARGS)
 
 ## run-tls: the chat room on https://127.0.0.1:8443 (and wss:// on the same port), with a
 ## self-signed ECDSA P-256 certificate for localhost/127.0.0.1 made once in build/tls/.
@@ -294,9 +305,10 @@ tls-ciphers: $(OUT)/bench/tls_ciphers
 	@echo "== $(BOARD_DESC)"
 	$(RUNNER) $(OUT)/bench/tls_ciphers
 
-## size: stripped sizes of every app for every board.
+## size: stripped sizes of every app for every board (each built first), written into
+## README.md's size table too (test_size.py fails when a binary outgrows it by > 2 %).
 size:
-	@bash scripts/size.sh host $(ARM_BOARDS)
+	@bash scripts/size.sh --readme README.md host $(ARM_BOARDS)
 
 ## bundle: tarball for BOARD with binaries, a systemd unit each, sizes, an install note,
 ## LICENSE and NOTICE (build/BOARD/meerkat-VERSION-BOARD.tar.gz); with APP=DIR

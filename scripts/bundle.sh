@@ -24,6 +24,9 @@ for bin in "$@"; do
   if [[ "$TOOLS" == *" $app "* ]]; then tools+=("$app"); continue; fi
   servers+=("$app")
   unit=$([ "$name" = "$app" ] && echo "$app" || echo "$name-$app")
+  # DynamicUser= and ProtectSystem=strict leave the app no writable folder but the one
+  # StateDirectory= makes (/var/lib/UNIT, kept across restarts and upgrades); --dir (a
+  # flag of every app, AppOptions) puts its settings, uploads and files there.
   cat > "$out/systemd/$unit.service" <<UNIT
 [Unit]
 Description=$name: $app
@@ -31,10 +34,11 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-ExecStart=/opt/$name/bin/$app --listen http://0.0.0.0:8000
+ExecStart=/opt/$name/bin/$app --listen http://0.0.0.0:8000 --dir /var/lib/$unit
 Restart=on-failure
 RestartSec=2
 DynamicUser=yes
+StateDirectory=$unit
 AmbientCapabilities=CAP_NET_BIND_SERVICE
 NoNewPrivileges=yes
 ProtectSystem=strict
@@ -70,7 +74,9 @@ if [ ${#tools[@]} -gt 0 ]; then
 fi
 cat >> "$out/INSTALL.txt" <<NOTE
 Each service takes --listen URL (repeatable); edit ExecStart in the unit to change the
-address or port. The binaries need only glibc (mbedTLS is linked in statically); their
+address or port. A service writes only to its state folder, /var/lib/<unit> (--dir in
+ExecStart, StateDirectory= in the unit): device-app's settings and uploads, the files
+upload-server keeps, the files file-server serves. The binaries need only glibc (mbedTLS is linked in statically); their
 stripped sizes and the board's memory limits are in SIZES.md.
 Logs: journalctl -u $unit. The unit restarts the app if it fails.
 Each binary's --version prints its version, board and git revision. LICENSE is

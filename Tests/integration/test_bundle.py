@@ -1,9 +1,12 @@
 """make bundle for the board under test: the tarball a firmware developer deploys."""
 import os
+import shutil
 import subprocess
 import tarfile
 
-from conftest import BOARD, ROOT, VERSION
+import pytest
+
+from conftest import BOARD, ROOT, VERSION, Server
 
 ELF_MACHINE = {"host": 0x3E, "rpi4": 0xB7, "rpi3-armhf": 0x28}   # x86-64, AArch64, ARM
 
@@ -32,3 +35,48 @@ def test_bundle_has_binaries_units_and_note():
             unit = tar.extractfile(f"{top}/systemd/meerkat-{app}.service").read().decode()
             assert "Restart=on-failure" in unit
             assert f"ExecStart=/opt/meerkat/bin/{app} " in unit
+            # DynamicUser + ProtectSystem=strict: the state folder is all the app can write.
+            assert "DynamicUser=yes" in unit and "ProtectSystem=strict" in unit
+            assert f"StateDirectory=meerkat-{app}\n" in unit
+            assert f" --dir /var/lib/meerkat-{app}\n" in unit
+
+
+def bundle_dir(tmp_path):
+    subprocess.run(["make", "-s", "bundle", f"BOARD={BOARD}"], cwd=ROOT, check=True, capture_output=True)
+    with tarfile.open(os.path.join(ROOT, "build", BOARD, f"meerkat-{VERSION}-{BOARD}.tar.gz")) as tar:
+        tar.extractall(tmp_path, filter="data")
+    return tmp_path / f"meerkat-{VERSION}-{BOARD}"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
+def test_units_verify(tmp_path):
+    """systemd-analyze verify on every unit, installed as INSTALL.txt says into a root of
+    its own (the machine's targets linked in): no warning, no error."""
+    top = bundle_dir(tmp_path / "bundle")
+    root = tmp_path / "root"
+    shutil.copytree(top / "bin", root / "opt" / "meerkat" / "bin")
+    shutil.copytree(top / "systemd", root / "etc" / "systemd" / "system")
+    (root / "usr" / "lib" / "systemd").mkdir(parents=True)
+    os.symlink("/lib/systemd/system", root / "usr" / "lib" / "systemd" / "system")
+    units = sorted(os.listdir(top / "systemd"))
+    out = subprocess.run(["systemd-analyze", "verify", f"--root={root}"]
+                         + [f"/etc/systemd/system/{u}" for u in units], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout + out.stderr == "", out.stdout + out.stderr
+
+
+def test_unit_state_folder_is_where_the_app_writes(tmp_path):
+    """device-app, started with its unit's flags (the state folder moved to tmp_path),
+    makes its uploads folder there, not in the working directory."""
+    top = bundle_dir(tmp_path / "bundle")
+    unit = (top / "systemd" / "meerkat-device-app.service").read_text()
+    execstart = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    args = execstart.split()[1:]
+    state = tmp_path / "state"
+    state.mkdir()
+    args[args.index("--dir") + 1] = str(state)
+    args[args.index("--listen") + 1] = "http://127.0.0.1:0"
+    server = Server("device-app", *args)
+    try:
+        assert (state / "uploads").is_dir()
+    finally:
+        server.stop()

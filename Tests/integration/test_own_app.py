@@ -93,6 +93,32 @@ def test_make_run_serves_it(starter):
         proc.wait(10)
 
 
+def test_make_run_passes_args_for_tls(starter, tmp_path):
+    """`make run LISTEN=https://... ARGS="--cert ... --key ..."` (issue 22): the starter's
+    run target hands ARGS to the app, which serves the page over TLS on the port it chose."""
+    cert, key = tmp_path / "server.crt", tmp_path / "server.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "1", "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"],
+                   check=True, capture_output=True)
+    proc = subprocess.Popen(["make", "-s", "run", f"BOARD={BOARD}", "LISTEN=https://127.0.0.1:0",
+                             f"ARGS=--cert {cert} --key {key}"], cwd=starter,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        lines = []
+        for line in proc.stdout:   # make builds first (nothing to do: the firmware test built it)
+            lines.append(line)
+            m = re.match(r"listening on https://127\.0\.0\.1:(\d+)", line)
+            if m:
+                break
+        assert m, "".join(lines)[-3000:]
+        page = subprocess.run(["curl", "-sk", f"https://127.0.0.1:{m[1]}/"], capture_output=True, text=True,
+                              timeout=30 * SLOW).stdout
+        assert "<title>hello</title>" in page
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
 def test_its_bundle_holds_the_board_binary_a_unit_and_sizes(starter):
     make(starter, "bundle", f"BOARD={BOARD}")   # no APP_VERSION: named with Meerkat's version
     top = f"hello-{VERSION}-{BOARD}"
@@ -100,7 +126,8 @@ def test_its_bundle_holds_the_board_binary_a_unit_and_sizes(starter):
         elf = tar.extractfile(f"{top}/bin/hello").read(20)
         assert elf[:4] == b"\x7fELF" and int.from_bytes(elf[18:20], "little") == ELF_MACHINE[BOARD]
         unit = tar.extractfile(f"{top}/systemd/hello.service").read().decode()
-        assert "ExecStart=/opt/hello/bin/hello --listen http://0.0.0.0:8000" in unit
+        assert "ExecStart=/opt/hello/bin/hello --listen http://0.0.0.0:8000 --dir /var/lib/hello\n" in unit
+        assert "StateDirectory=hello\n" in unit
         assert "Restart=on-failure" in unit
         assert re.search(rf"\| {BOARD} \|.*\| hello \| \d+ KiB \|", tar.extractfile(f"{top}/SIZES.md").read().decode())
         install = tar.extractfile(f"{top}/INSTALL.txt").read().decode()

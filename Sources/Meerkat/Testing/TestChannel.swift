@@ -183,10 +183,18 @@ public struct TestReply {
 
     public var text: String { String(decoding: body, as: UTF8.self) }
 
-    /// The first header of that name (any case), or nil.
+    /// The first header of that name (any case), or nil. Compared as the server compares
+    /// header names (`ByteView.equalsIgnoringCase`, ASCII only): `lowercased()` would link
+    /// the Unicode tables (about 640 KiB) into every firmware, since this file is part of
+    /// the library (test_size.py fails when they come back).
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        return headers.first { $0.name.lowercased() == lower }?.value
+        var wanted = name
+        return wanted.withUTF8 { w in
+            headers.first { h in
+                var candidate = h.name
+                return candidate.withUTF8 { ByteView(UnsafeRawBufferPointer($0)).equalsIgnoringCase(UnsafeRawBufferPointer(w)) }
+            }?.value
+        }
     }
 
     /// (bytes used, the reply) once a whole reply is at the front of `bytes`; (0, nil)

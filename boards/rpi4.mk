@@ -19,7 +19,11 @@ BOARD_RECLAIM_GRACE_MS := 1000
 # line; one idle timeout (60 s) after an unanswered ping, close 1001. Half the idle
 # timeout, so a proxy or NAT that also cuts at 60 s sees traffic first.
 BOARD_WS_PING_MS := 30000
-# Swift optimisation: -Osize. Measured on the host (make bench, 2026-11-29): -O made
-# echo-server 11.6 % larger (1,103,024 against 988,368 bytes stripped) for about 2 % less
-# CPU per request, inside the run-to-run noise; size wins on every board.
-BOARD_SWIFT_OPT := -Osize
+# Swift optimisation: -O on this board. Swift 6.3.1's Embedded aarch64 -Osize code
+# crashed (SIGSEGV) in chat-server's MQTT bridge as it took another board's event, and
+# in mqtt-client's publish loop, after harmless source changes (2026-12-04; the same
+# sources run at -O, and at -Osize on x86_64 and armv7); scripts/repro-aarch64-osize.sh
+# shows a minimal case of this miscompile. -O costs about 11 % of binary size (README's
+# table, made by make size); until the compiler is fixed, a board that runs beats a
+# smaller one that crashes.
+BOARD_SWIFT_OPT := -O

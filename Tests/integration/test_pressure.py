@@ -285,3 +285,24 @@ def test_a_slow_post_is_not_taken_for_the_rolling_attackers(start_server):
     finally:
         attack.stop()
     assert (status, echoed) == (200, body)
+
+
+def test_a_ping_flood_gets_a_few_pongs_a_second(start_server):
+    # Issue 21, item 7: 200 pings in one write get at most 16 pongs in that second
+    # (RFC 6455 §5.5.3 lets an endpoint skip pongs), and the connection still echoes.
+    s = start_server("echo-server")
+    c = s.connect()
+    attacks._ws_open(c)
+    c.setblocking(True)
+    c.sendall(attacks.ws_frame(9, b"p") * 200)
+    time.sleep(0.5 * SLOW)
+    c.sendall(attacks.ws_frame(1, b"after the flood"))
+    c.settimeout(5 * SLOW)
+    got = b""
+    while b"after the flood" not in got:
+        chunk = c.recv(65536)
+        assert chunk, "closed"
+        got += chunk
+    c.close()
+    pongs = got.count(b"\x8a\x01p")
+    assert 1 <= pongs <= 32, f"{pongs} pongs for 200 pings"

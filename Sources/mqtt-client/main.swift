@@ -97,7 +97,7 @@ func publishLines(_ bytes: ByteView) -> Int {
             if line.count > 0 && line.buffer[line.count - 1] == 13 { line = line.slice(0, line.count - 1) }
             do throws(ConnectionError) {
                 _ = try conn.mqttPub(topic, line, qos: qos, retain: retain)
-            } catch where error == .inFlightFull || error == .sendBufferFull {
+            } catch  where error == .inFlightFull || error == .sendBufferFull {
                 break
             } catch {
                 // One catch for both: a third clause crashed this loop on aarch64 at

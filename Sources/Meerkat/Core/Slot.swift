@@ -51,9 +51,9 @@ struct Slot {
     var sendStart: Int32 = 0
     var sendEnd: Int32 = 0
     /// Reclaim's measure of the receive block: when this connection took it, and the
-    /// bytes read into it since. What it has done with it is those bytes less the ones
-    /// still pending; a holder that keeps its block while finishing little (a unit
-    /// trickled in halves, never quite empty) is the one to give it back under pressure.
+    /// bytes read into it since. Under pressure the holder that has received fewest
+    /// bytes per second of its hold gives it back (Reclaim.swift): a unit trickled in
+    /// halves, the block never quite empty, shows that; a busy client does not.
     /// The loop's clock in ms, truncated: a hold is measured by wrapping difference
     /// (right for holds under 24 days); the byte count saturates. 8 bytes, not 16.
     var recvHeldSince: UInt32 = 0

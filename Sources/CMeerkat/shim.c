@@ -200,6 +200,11 @@ long mk_recv_datagram(int fd, void *buf, size_t len) {
     return n < 0 ? -errno : n;
 }
 
+long mk_peek(int fd, void *buf, size_t len) {
+    ssize_t n = recv(fd, buf, len, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 ? -errno : n;
+}
+
 long mk_send(int fd, const void *buf, size_t len) {
     ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
     return n < 0 ? -errno : n;

@@ -154,6 +154,18 @@ def test_silent_connections_do_not_lock_out_a_fresh_client(start_server):
     assert s.alive()
 
 
+def test_a_table_of_half_heads_does_not_queue_a_fresh_client_behind_them(start_server):
+    # Issue 21, review F3: more half-sent request heads than the table holds, each sent
+    # again on a new connection when the server closes it. Most of them wait for a
+    # receive block, and blocks come back only as fast as reclaim's grace allows; a
+    # fresh client whose whole request is already there must not queue behind them.
+    s = start_server("echo-server")
+    waits = fresh_waits_during(s, attacks.stalled_heads(s.port(), MAX_CONNECTIONS + 10))
+    print(f"{BOARD}: fresh client behind a table of half heads waited {[round(w, 2) for w in waits]} s")
+    assert max(waits) < 2.0
+    assert s.alive()
+
+
 def test_beyond_the_reserve_a_full_table_still_answers_503(start_server):
     # Issue 21, item 8: WebSockets (never taken for room) fill a small table, the busy
     # clients fill the reserve slots, and every one after them gets the 503 too, not a

@@ -129,6 +129,9 @@ long mk_send(int fd, const void *buf, size_t len);
 /// One datagram into buf; returns its whole length (more than len when it was cut to
 /// fit: recv with MSG_TRUNC) or -errno.
 long mk_recv_datagram(int fd, void *buf, size_t len);
+/// Copies what the socket holds into buf without taking it (recv with MSG_PEEK and
+/// MSG_DONTWAIT); returns the count, or -errno (-ENOTSOCK on a non-socket).
+long mk_peek(int fd, void *buf, size_t len);
 /// Two pieces in one system call (sendmsg with MSG_NOSIGNAL).
 long mk_send2(int fd, const void *a, size_t alen, const void *b, size_t blen);
 

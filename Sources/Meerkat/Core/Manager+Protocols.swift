@@ -13,6 +13,21 @@ extension Manager {
         }
     }
 
+    /// Whether `bytes`, the start of what `s`'s peer has sent and nothing has read yet,
+    /// hold a whole unit its protocol can act on: a request head, a frame, a packet, a
+    /// TLS record. (Reclaim uses it to tell a ready peer from one trickling halves.)
+    func holdsWholeUnit(_ s: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        if slots[Int(s)].tls.phase != .none { return TlsState.holdsWholeRecord(bytes) }
+        switch slots[Int(s)].proto {
+        case .tcp: return true  // the app's own protocol: any bytes may be a unit
+        case .http: return HttpParser.holdsWholeHead(bytes)
+        case .websocket: return WsFrame.holdsWholeFrame(bytes)
+        case .mqtt:
+            if case .incomplete = MqttParser.parse(bytes, maxPacket: bytes.count) { return false }
+            return true
+        }
+    }
+
     /// The bytes in the slot's receive block that the protocol has not consumed.
     func receiveBuffer(_ s: Int32) -> UnsafeMutableRawBufferPointer {
         let base = recvPool.pointer(slots[Int(s)].recvBlock) + Int(slots[Int(s)].recvStart)

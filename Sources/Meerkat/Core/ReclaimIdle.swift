@@ -6,7 +6,8 @@
 /// with idle keep-alive connections when it runs out of them, and a client retries a
 /// request on a keep-alive connection the server closed. WebSockets, MQTT, streams,
 /// the app's own clients and watched descriptors are never taken this way, nor a
-/// connection with a request or a reply under way. Without pressure the idle timeout
+/// connection with a request or a reply under way. Failing those, a peer waiting for a
+/// receive block with only part of a request sent. Without pressure the idle timeout
 /// applies.
 extension Manager {
     /// An HTTP connection of a peer's with nothing pending either way.
@@ -31,6 +32,25 @@ extension Manager {
                 return true
             }
             o = idleQueue.after(o)
+        }
+        return evictPartWaiter()
+    }
+
+    /// Else, of the peers waiting for a receive block with only part of a request (frame,
+    /// record) in their socket, the one that has waited longest: a table full of peers
+    /// trickling halves, each sent again on a new connection when closed, would
+    /// otherwise shut everyone out, or put them at the back of a queue that moves one
+    /// block per grace. At once, as for silent ones: with a grace, peers reconnecting as
+    /// fast as they are closed would keep every waiter young. Its bytes were never read:
+    /// for the peer it is a connection closed before its request was whole.
+    private func evictPartWaiter() -> Bool {
+        var o = recvWaiters.first
+        while o >= 0 {
+            if !slots[Int(o)].flags.contains(.unitWaiting) && isServedPeer(o) {
+                evictIdle(o, "connection closed to make room: the connection table is full and its request is not all here")
+                return true
+            }
+            o = recvWaiters.after(o)
         }
         return false
     }

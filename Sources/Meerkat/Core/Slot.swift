@@ -33,6 +33,7 @@ struct Slot {
         static let heard = Flags(rawValue: 1 << 22)  // the peer's bytes have been read (not silent)
         static let pinged = Flags(rawValue: 1 << 23)  // keep-alive ping sent, nothing read since
         static let eventStream = Flags(rawValue: 1 << 24)  // the open chunked reply is server-sent events
+        static let unitWaiting = Flags(rawValue: 1 << 25)  // paused for a block with a whole unit in the socket
     }
 
     var fd: Int32 = -1

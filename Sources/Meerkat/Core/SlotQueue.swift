@@ -45,6 +45,17 @@ struct SlotQueue {
         last = slot
     }
 
+    /// Adds `slot` at the front, stamped `now` (moves it there if present).
+    mutating func prepend(_ slot: Int32, now: Int64) {
+        if contains(slot) { remove(slot) }
+        let s = Int(slot)
+        if stamped { since[s] = now }
+        prev[s] = -1
+        next[s] = first
+        if first >= 0 { prev[Int(first)] = slot } else { last = slot }
+        first = slot
+    }
+
     mutating func remove(_ slot: Int32) {
         let s = Int(slot)
         guard contains(slot) else { return }

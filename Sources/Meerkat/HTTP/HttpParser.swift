@@ -50,6 +50,20 @@ enum HeadResult: Equatable {
 /// obs-fold, whitespace before a colon, control bytes, bad or conflicting
 /// Content-Length, Content-Length with Transfer-Encoding, a missing Host in HTTP/1.1.
 enum HttpParser {
+    /// Whether `buf` holds a whole head: after any leading empty lines, a line ending in
+    /// CRLF followed by the empty line. (A cheap look; `parseHead` judges the head.)
+    static func holdsWholeHead(_ buf: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        while i + 1 < buf.count && buf[i] == ASCII.cr && buf[i + 1] == ASCII.lf { i += 2 }
+        while i + 3 < buf.count {
+            if buf[i] == ASCII.cr && buf[i + 1] == ASCII.lf && buf[i + 2] == ASCII.cr && buf[i + 3] == ASCII.lf {
+                return true
+            }
+            i += 1
+        }
+        return false
+    }
+
     /// Parses the head at the start of `buf`. Leading empty lines (CRLF) are skipped, as
     /// RFC 9112 §2.2 allows. Header offsets go to `fields`; more lines than it holds
     /// fail with 431.

@@ -19,4 +19,11 @@ struct TlsState {
     var session: Int16 = -1
 
     var hasSession: Bool { session >= 0 }
+
+    /// Whether `bytes` begin with a whole TLS record: a 5-byte header (type, version,
+    /// length) and the length it gives (RFC 8446 §5.1).
+    static func holdsWholeRecord(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= 5 else { return false }
+        return 5 + (Int(bytes[3]) << 8 | Int(bytes[4])) <= bytes.count
+    }
 }

@@ -61,6 +61,17 @@ enum WsFrame {
         return .header(header)
     }
 
+    /// Whether `buf` begins with a whole frame from a client, or with a header that is
+    /// already wrong (the answer, a close, needs nothing more).
+    static func holdsWholeFrame(_ buf: UnsafeRawBufferPointer) -> Bool {
+        guard let p = buf.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
+        switch parseHeader(p, buf.count) {
+        case .incomplete: return false
+        case .failed: return true
+        case .header(let h): return h.payloadLength <= UInt64(buf.count - h.headerLength)
+        }
+    }
+
     /// Unmasks `count` bytes in place; `offset` is their position in the payload.
     static func unmask(_ p: UnsafeMutablePointer<UInt8>, _ count: Int, _ mask: (UInt8, UInt8, UInt8, UInt8), offset: Int = 0) {
         var k = mask

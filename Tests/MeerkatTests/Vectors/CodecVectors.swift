@@ -9,7 +9,8 @@
 
 struct CodecVector {
     enum Codec {
-        case head, target, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, dnsACut, staticPath, range, httpDate, multipart, mqtt, jsonNumber
+        case head, target, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, dnsACut, staticPath, range, httpDate, multipart, mqtt, jsonNumber,
+            wholeHead, wholeFrame, wholeRecord
     }
     let codec: Codec
     let name: StaticString
@@ -22,7 +23,10 @@ extension CodecVector {
     /// UTF-8, DNS, MQTT) hex pairs separated by spaces (a StaticString can only hold UTF-8).
     var bytes: [UInt8] {
         let text = UnsafeBufferPointer(start: input.utf8Start, count: input.utf8CodeUnitCount)
-        guard codec == .wsFrame || codec == .utf8 || codec == .dnsA || codec == .dnsACut || codec == .mqtt else { return Array(text) }
+        guard
+            codec == .wsFrame || codec == .utf8 || codec == .dnsA || codec == .dnsACut || codec == .mqtt
+                || codec == .wholeFrame || codec == .wholeRecord
+        else { return Array(text) }
         var out: [UInt8] = []
         var value: UInt8 = 0, digits = 0
         for c in text {
@@ -70,6 +74,9 @@ enum CodecVectors {
         case .multipart: return multipartAnswer(UnsafeRawBufferPointer(buf))
         case .mqtt: return mqttAnswer(UnsafeRawBufferPointer(buf))
         case .jsonNumber: return jsonNumberAnswer(UnsafeRawBufferPointer(buf))
+        case .wholeHead: return HttpParser.holdsWholeHead(UnsafeRawBufferPointer(buf)) ? "whole" : "part"
+        case .wholeFrame: return WsFrame.holdsWholeFrame(UnsafeRawBufferPointer(buf)) ? "whole" : "part"
+        case .wholeRecord: return TlsState.holdsWholeRecord(UnsafeRawBufferPointer(buf)) ? "whole" : "part"
         case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
         case .streamed: return streamedAnswer(buf)
         case .wsFrame: return wsFrameAnswer(buf)
@@ -363,6 +370,23 @@ enum CodecVectors {
     // MARK: The vectors
 
     static let all: [CodecVector] = [
+        // Whether a peer waiting for a receive block has a whole unit in its socket
+        // (issue 21: ready peers go ahead of those trickling halves).
+        .init(codec: .wholeHead, name: "whole head", input: "GET / HTTP/1.1\r\nHost: a\r\n\r\n", expected: "whole"),
+        .init(codec: .wholeHead, name: "whole head after empty lines", input: "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", expected: "whole"),
+        .init(codec: .wholeHead, name: "half head", input: "GET / HTTP/1.1\r\nHost: a\r\n", expected: "part"),
+        .init(codec: .wholeHead, name: "empty lines only", input: "\r\n\r\n\r\n", expected: "part"),
+        .init(codec: .wholeHead, name: "head cut in its last CRLF", input: "GET / HTTP/1.1\r\nHost: a\r\n\r", expected: "part"),
+        .init(codec: .wholeHead, name: "nothing", input: "", expected: "part"),
+        .init(codec: .wholeFrame, name: "whole masked frame", input: "81 82 01 02 03 04 61 62", expected: "whole"),
+        .init(codec: .wholeFrame, name: "frame short of its payload", input: "81 83 01 02 03 04 61 62", expected: "part"),
+        .init(codec: .wholeFrame, name: "frame cut in its mask", input: "81 82 01 02", expected: "part"),
+        .init(codec: .wholeFrame, name: "64-bit length past 2^32", input: "82 FF 00 00 00 01 00 00 00 00 01 02 03 04 00", expected: "part"),
+        .init(codec: .wholeFrame, name: "unmasked frame: wrong, so answered at once", input: "81 02 61 62", expected: "whole"),
+        .init(codec: .wholeRecord, name: "whole TLS record", input: "16 03 01 00 02 01 00", expected: "whole"),
+        .init(codec: .wholeRecord, name: "TLS record short of its length", input: "16 03 01 00 03 01 00", expected: "part"),
+        .init(codec: .wholeRecord, name: "TLS record cut in its header", input: "16 03 01 00", expected: "part"),
+        .init(codec: .wholeRecord, name: "TLS record of 65535 bytes, 5 here", input: "17 03 03 FF FF", expected: "part"),
         .init(codec: .jsonNumber, name: "JSON number, 3 digits", input: "3 1732812345.1234", expected: "1732812345.123"),
         .init(codec: .jsonNumber, name: "JSON number, rounded up", input: "2 -2.005e1", expected: "-20.05"),
         .init(codec: .jsonNumber, name: "JSON number, no digits, past 2^31", input: "0 4294967296.4", expected: "4294967296"),

@@ -245,6 +245,32 @@ final class Counter { var value = 0 }
         manager.close()
     }
 
+    /// Issue 23: 10,000 timers (more than `Limits.timers` reserves), a fifth cancelled,
+    /// fire once each, in order of due time, ties in the order they were added.
+    @Test func tenThousandTimersFireInDueOrder() {
+        let manager = Manager()
+        var rng = SystemRandomNumberGenerator()
+        var fired: [(due: Int64, index: Int)] = []
+        var handles: [Meerkat.Timer] = []
+        for i in 0..<10_000 {
+            handles.append(manager.timerAdd(Int.random(in: 0...300, using: &rng)) { fired.append((handles[i].dueMs, i)) })
+        }
+        for i in stride(from: 0, to: 10_000, by: 5) { handles[i].cancel() }
+        manager.pump(limitMs: 5000) { fired.count == 8_000 }
+        manager.pump(ms: 50)
+        #expect(fired.count == 8_000)
+        #expect(!fired.contains { $0.index % 5 == 0 })
+        #expect(Set(fired.map(\.index)).count == 8_000)
+        var inversions = 0
+        for k in 1..<fired.count {
+            let (a, b) = (fired[k - 1], fired[k])
+            if b.due < a.due || (b.due == a.due && b.index < a.index) { inversions += 1 }
+        }
+        #expect(inversions == 0)
+        #expect(handles.allSatisfy { $0.isDone })
+        manager.close()
+    }
+
     @Test func nextTimerBoundsThePollTimeout() {
         let manager = Manager()
         var fired = false

@@ -58,6 +58,9 @@ public struct Limits {
     public var dnsTries: Int = 3
     /// A TLS handshake must complete this long after the connection was accepted.
     public var handshakeTimeoutMs: Int = 5_000
+    /// Timers (`timerAdd`) the manager reserves room for at start (8 bytes each); more
+    /// grow the room at `timerAdd`, never inside the loop.
+    public var timers: Int = 64
     /// Cipher-suite order: ChaCha20-Poly1305 ahead of AES-GCM. The board profile decides
     /// from a measurement (BENCHMARKS.md): with mbedTLS 2.28 ChaCha20 wins on every board
     /// here, the AES-NI host too, so that is the default.
@@ -120,6 +123,7 @@ public struct Limits {
         l.eventsPerPoll = min(max(l.eventsPerPoll, 1), 64)
         l.tlsSlots = max(l.tlsSlots, 0)
         l.handshakeTimeoutMs = max(l.handshakeTimeoutMs, 1)
+        l.timers = max(l.timers, 1)
         l.maxClients = max(l.maxClients, 0)
         l.connectTimeoutMs = max(l.connectTimeoutMs, 1)
         l.dnsTimeoutMs = max(l.dnsTimeoutMs, 1)

@@ -26,7 +26,7 @@ public final class Manager {
     var closeQueue: SlotQueue
     /// Connections whose pipelined input can go on now that a late reply was sent.
     var resumeQueue: SlotQueue
-    var timers: [Timer] = []
+    var timers: TimerHeap
     let wakeupQueue: WakeupQueue
     /// Parser scratch: header offsets of the request being delivered.
     let headerFields: UnsafeMutableBufferPointer<HeaderField>
@@ -101,7 +101,7 @@ public final class Manager {
         sendWaiters = SlotQueue(capacity: tableSize, stamped: false)
         closeQueue = SlotQueue(capacity: tableSize, stamped: false)
         resumeQueue = SlotQueue(capacity: tableSize, stamped: false)
-        timers.reserveCapacity(16)
+        timers = TimerHeap(capacity: limits.timers)
         wakeupQueue = WakeupQueue(capacity: limits.wakeupQueueBytes)
         let fields = UnsafeMutablePointer<HeaderField>.allocate(capacity: limits.maxHeaders)
         fields.initialize(repeating: HeaderField(), count: limits.maxHeaders)

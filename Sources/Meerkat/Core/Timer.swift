@@ -6,6 +6,9 @@ public final class Timer {
     let intervalMs: Int64
     let repeats: Bool
     var dueMs: Int64
+    /// When it was (re)scheduled, among the manager's timers: ties in `dueMs` fire in
+    /// this order (`TimerHeap`).
+    var order: UInt64 = 0
     private var callback: (() -> Void)?
 
     init(intervalMs: Int64, repeats: Bool, dueMs: Int64, callback: @escaping () -> Void) {
@@ -22,9 +25,10 @@ public final class Timer {
     /// inside its own callback.
     public func cancel() { callback = nil }
 
-    /// Runs the callback if due; a repeating timer is rescheduled first.
-    func fireIfDue(now: Int64) {
-        guard let run = callback, dueMs <= now else { return }
+    /// Runs the callback (the heap knows it is due); a repeating timer is rescheduled
+    /// first.
+    func fire(now: Int64) {
+        guard let run = callback else { return }
         if repeats {
             dueMs += intervalMs
             if dueMs <= now { dueMs = now + intervalMs }  // fell behind: skip, do not burst
@@ -47,26 +51,18 @@ extension Manager {
         let timer = Timer(
             intervalMs: Int64(max(ms, 0)), repeats: repeats,
             dueMs: runNow ? start : start + Int64(max(ms, 0)), callback: callback)
-        timers.append(timer)
+        timers.insert(timer)
         return timer
     }
 
-    func nextTimerDue() -> Int64? {
-        var due: Int64? = nil
-        for t in timers where !t.isDone {
-            due = min(due ?? t.dueMs, t.dueMs)
-        }
-        return due
-    }
+    func nextTimerDue() -> Int64? { timers.nextDue() }
 
+    /// Fires each timer due now once; a repeating one goes back with its next due time.
     func runTimers() {
-        // Index loop: a callback may add timers (appended past `count`) or cancel any.
-        let count = timers.count
-        var i = 0
-        while i < count {
-            timers[i].fireIfDue(now: now)
-            i += 1
+        let mark = timers.mark
+        while let t = timers.popDue(now: now, mark: mark) {
+            t.fire(now: now)
+            if !t.isDone { timers.insert(t) }  // repeating, not cancelled by its callback
         }
-        if timers.contains(where: { $0.isDone }) { timers.removeAll { $0.isDone } }
     }
 }

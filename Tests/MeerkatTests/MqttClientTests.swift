@@ -154,7 +154,7 @@ final class MqttLog {
         try conn.mqttPub("sensors/attic/humidity", "40")  // not matched by the filter
         #expect(one != 0 && two != 0 && one != two)
         let m = try #require(manager.mqttSession(of: conn.slot))
-        let session = { manager.mqtt.entries[m] }
+        let session = { manager.services.mqtt.entries[m] }
         #expect(
             manager.pump {
                 log.messages.count == 3 && log.saw(.pubcomp, two) && log.saw(.puback, one) && session().releasingCount == 0
@@ -207,7 +207,7 @@ final class MqttLog {
         #expect(bad.errors == ["mqtt: refused: not authorized"])
         #expect(good.errors.isEmpty)
         // The refused session went back: the table has room for as many as before.
-        #expect((0..<manager.mqtt.capacity).filter { manager.mqtt.entries[$0].inUse }.count == 1)
+        #expect((0..<manager.services.mqtt.capacity).filter { manager.services.mqtt.entries[$0].inUse }.count == 1)
     }
 
     @Test func keepAlivePingsAndASilentBrokerIsDropped() throws {
@@ -261,13 +261,13 @@ final class MqttLog {
         let id = try conn.mqttPub("kept/t", "again", qos: 1)
         conn.close()
         #expect(manager.pump { first.events.contains("close") })
-        let m = try #require((0..<manager.mqtt.capacity).first { manager.mqtt.entries[$0].opts.clientId == "kept-1" })
-        #expect(manager.mqtt.entries[m].inUse && manager.mqtt.entries[m].slot == -1 && manager.mqtt.entries[m].outgoingCount == 1)
+        let m = try #require((0..<manager.services.mqtt.capacity).first { manager.services.mqtt.entries[$0].opts.clientId == "kept-1" })
+        #expect(manager.services.mqtt.entries[m].inUse && manager.services.mqtt.entries[m].slot == -1 && manager.services.mqtt.entries[m].outgoingCount == 1)
         broker.resume()
         let second = MqttLog()
         let again = try manager.mqttConnect("mqtt://127.0.0.1:\(broker.port)", opts: opts, handler: second.handler())
         #expect(manager.pump { second.saw(.puback, id) })
-        #expect(again.isMqttOpen && manager.mqtt.entries[m].outgoingCount == 0)
+        #expect(again.isMqttOpen && manager.services.mqtt.entries[m].outgoingCount == 0)
         #expect(manager.mqttSession(of: again.slot) == m)
     }
 
@@ -348,14 +348,14 @@ final class MqttLog {
                 }, "\(log.errors)")
         }
         let m = try #require(manager.mqttSession(of: conn.slot))
-        #expect(manager.mqtt.entries[m].releasingCount == 1000)
+        #expect(manager.services.mqtt.entries[m].releasingCount == 1000)
         fake.send(publish(1, dup: true) + publish(65_535, dup: true))  // still waiting: answered, not delivered
         fake.send([0x62, 0x02, 0x00, 0x01] + publish(1))  // released, then a new message
         let pubrecs = { stride(from: connectBytes, to: fake.received().count, by: 4).filter { fake.received()[$0] == 0x50 }.count }
         #expect(manager.pump { pubrecs() == 1003 })
         #expect(log.messages.count == 1001 && log.messages.last?.payload == "1")
         #expect(log.messages.map { $0.payload }.sorted() == (ids.map { "\($0)" } + ["1"]).sorted())
-        #expect(log.errors.isEmpty && conn.isMqttOpen && manager.mqtt.entries[m].releasingCount == 1000)
+        #expect(log.errors.isEmpty && conn.isMqttOpen && manager.services.mqtt.entries[m].releasingCount == 1000)
     }
 
     /// A broker that answers with bytes that are not MQTT is dropped with the reason.

@@ -106,7 +106,7 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
         }
         #expect(handshakes == 3)
         #expect(manager.stats.tlsHandshakes == 3)
-        #expect(manager.tlsConfigs.count == 1)  // parsed on the first accept only
+        #expect(manager.services.tlsConfigs.count == 1)  // parsed on the first accept only
         // s_client may exit before the loop has read its close; give the loop time to see it.
         let whole = manager.pump { manager.stats.tlsSessions.free == manager.stats.tlsSessions.blocks }
         #expect(whole, "every TLS session is back in the pool")

@@ -51,13 +51,13 @@ extension Manager {
         var config: Int32 = -1
         if parsed.isTLS {
             do {
-                config = try tlsConfigs.index(for: tls ?? TlsOpts(), server: false, limits: limits)
+                config = try services.tlsConfigs.index(for: tls ?? TlsOpts(), server: false, limits: limits)
             } catch {
                 throw .tls(error)
             }
         }
         guard counts.connections < limits.maxConnections, let s = takeSlot() else { throw .tableFull }
-        guard let e = clients.take(for: s) else {
+        guard let e = services.clients.take(for: s) else {
             giveBack(s)
             throw .tableFull
         }
@@ -68,7 +68,7 @@ extension Manager {
         if let address = known {
             let fd = openSocket(kind, to: address)
             guard fd >= 0 else {
-                clients.give(e)
+                services.clients.give(e)
                 giveBack(s)
                 throw .system(-fd)
             }
@@ -80,18 +80,18 @@ extension Manager {
         slots[Int(s)].client = e
         slots[Int(s)].handler = handler
         if kind == .udp { slots[Int(s)].flags.insert(.datagram) }
-        clients.entries[Int(e)].kind = kind
-        clients.entries[Int(e)].tlsConfig = config
-        clients.entries[Int(e)].name = parsed.name
-        clients.entries[Int(e)].host = (tls?.name.isEmpty ?? true) ? parsed.name : tls!.name
-        clients.entries[Int(e)].port = parsed.port
-        clients.entries[Int(e)].path = parsed.path
-        clients.entries[Int(e)].protocols = protocols ?? ""
+        services.clients.entries[Int(e)].kind = kind
+        services.clients.entries[Int(e)].tlsConfig = config
+        services.clients.entries[Int(e)].name = parsed.name
+        services.clients.entries[Int(e)].host = (tls?.name.isEmpty ?? true) ? parsed.name : tls!.name
+        services.clients.entries[Int(e)].port = parsed.port
+        services.clients.entries[Int(e)].path = parsed.path
+        services.clients.entries[Int(e)].protocols = protocols ?? ""
         deliver(s, .open)
         if known != nil {
             connecting(s)
         } else {
-            clients.entries[Int(e)].phase = .resolving
+            services.clients.entries[Int(e)].phase = .resolving
             ask(e)
         }
         return connection(s)
@@ -107,21 +107,21 @@ extension Manager {
     /// The resolver found the address: the connect starts.
     func startConnect(_ s: Int32, to address: SocketAddress) {
         let e = slots[Int(s)].client
-        let fd = openSocket(clients.entries[Int(e)].kind, to: address)
+        let fd = openSocket(services.clients.entries[Int(e)].kind, to: address)
         guard fd >= 0 else {
             deliver(s, .error("connect: no socket"))
             closeNow(s)
             return
         }
         slots[Int(s)].fd = fd
-        clients.entries[Int(e)].phase = .connecting
+        services.clients.entries[Int(e)].phase = .connecting
         connecting(s)
     }
 
     /// The address is known and the socket made: `.resolve`, then wait for it to be up
     /// (writable).
     private func connecting(_ s: Int32) {
-        clients.connecting.append(Int32(slots[Int(s)].client), now: now)
+        services.clients.connecting.append(Int32(slots[Int(s)].client), now: now)
         setInterest(s, .write, adding: true)
         deliver(s, .resolve)
     }
@@ -129,7 +129,7 @@ extension Manager {
     /// The socket became writable (or failed) while connecting: up, or an error.
     func finishConnect(_ s: Int32) {
         let e = slots[Int(s)].client
-        clients.connecting.remove(Int32(e))
+        services.clients.connecting.remove(Int32(e))
         let err = mk_socket_error(slots[Int(s)].fd)
         guard err == 0 else {
             deliver(s, .error(Manager.connectFailure(err)))
@@ -141,10 +141,10 @@ extension Manager {
         setInterest(s, .read, adding: true)
         // The session starts before `.connect`, so what the handler sends there waits for
         // the handshake instead of going out in plain text.
-        let config = clients.entries[Int(e)].tlsConfig
+        let config = services.clients.entries[Int(e)].tlsConfig
         if config >= 0 {
-            clients.entries[Int(e)].phase = .securing
-            guard tlsStartClient(s, config: config, name: clients.entries[Int(e)].host) else { return }
+            services.clients.entries[Int(e)].phase = .securing
+            guard tlsStartClient(s, config: config, name: services.clients.entries[Int(e)].host) else { return }
         }
         deliver(s, .connect)
         guard slots[Int(s)].kind == .connection, !slots[Int(s)].flags.contains(.closing) else { return }
@@ -158,11 +158,11 @@ extension Manager {
     /// TCP (and TLS) are up: a WebSocket client sends its upgrade; others are open.
     func clientReady(_ s: Int32) {
         let e = Int(slots[Int(s)].client)
-        if clients.entries[e].kind == .websocket {
-            clients.entries[e].phase = .upgrading
+        if services.clients.entries[e].kind == .websocket {
+            services.clients.entries[e].phase = .upgrading
             sendUpgradeRequest(s)
         } else {
-            clients.entries[e].phase = .open
+            services.clients.entries[e].phase = .open
             mqttTransportUp(s)
         }
     }
@@ -171,31 +171,31 @@ extension Manager {
     func clientNotUp(_ s: Int32) -> Bool {
         let e = slots[Int(s)].client
         guard e >= 0 else { return false }
-        return clients.entries[Int(e)].phase == .resolving || clients.connecting.contains(Int32(e))
+        return services.clients.entries[Int(e)].phase == .resolving || services.clients.connecting.contains(Int32(e))
     }
 
     /// Connects past `connectTimeoutMs` fail.
     func expireConnects() {
-        while let e = clients.connecting.expired(now: now, timeout: Int64(limits.connectTimeoutMs)) {
-            let s = clients.slotOf[Int(e)]
-            clients.connecting.remove(e)
+        while let e = services.clients.connecting.expired(now: now, timeout: Int64(limits.connectTimeoutMs)) {
+            let s = services.clients.slotOf[Int(e)]
+            services.clients.connecting.remove(e)
             deliver(s, .error("connect: timed out"))
             closeNow(s)
         }
     }
 
     var connectDue: Int64 {
-        let e = clients.connecting.first
-        return e >= 0 ? clients.connecting.stamp(e) + Int64(limits.connectTimeoutMs) : Int64.max
+        let e = services.clients.connecting.first
+        return e >= 0 ? services.clients.connecting.stamp(e) + Int64(limits.connectTimeoutMs) : Int64.max
     }
 
     /// The slot closes: its client entry goes back.
     func clientEnd(_ s: Int32) {
         let e = slots[Int(s)].client
         guard e >= 0 else { return }
-        dns.waiting.remove(Int32(e))
+        services.dns.waiting.remove(Int32(e))
         mqttEnd(s)
-        clients.give(e)
+        services.clients.give(e)
         slots[Int(s)].client = -1
     }
 

@@ -9,9 +9,10 @@ import CMeerkat
 /// still in the middle of its own code.
 extension Manager {
     /// Starts a batch on `s`; false when the sends should simply go out as usual:
-    /// output already waits (it is copied anyway), a TLS or UDP connection, a batch open.
+    /// output already waits (it is copied anyway), a transport of its own (TLS) or UDP,
+    /// a batch open.
     func beginBatch(_ s: Int32) -> Bool {
-        guard slots[Int(s)].kind == .connection, !hasOutput(s), slots[Int(s)].tls.phase == .none,
+        guard slots[Int(s)].kind == .connection, !hasOutput(s), transportIsPlain(s),
             !slots[Int(s)].flags.contains(.batching), !slots[Int(s)].flags.contains(.datagram)
         else { return false }
         slots[Int(s)].flags.insert(.batching)

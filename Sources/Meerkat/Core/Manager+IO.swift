@@ -10,8 +10,7 @@ extension Manager {
         case .listener:
             if r.readable || r.failed { acceptAll(s) }
         case .connection, .rejecting:
-            let e = slots[Int(s)].client
-            if e >= 0 && clients.entries[Int(e)].phase == .connecting {
+            if isConnecting(s) {
                 if r.writable || r.failed { finishConnect(s) }
                 return
             }
@@ -33,17 +32,14 @@ extension Manager {
                 return  // EAGAIN: nothing more waiting
             }
             if counts.connections >= limits.maxConnections && !evictIdleForTable() {
-                reject(fd, http: slots[Int(l)].proto == .http, tls: slots[Int(l)].tls.phase != .none)
+                reject(fd, answer: answersBusy(l))
                 continue
             }
             guard let s = takeSlot() else {
                 _ = CMeerkat.close(fd)
                 continue
             }
-            if slots[Int(l)].tls.phase == .required {
-                slots[Int(s)].tls.phase = .required
-                slots[Int(s)].tls.config = slots[Int(l)].tls.config
-            }
+            transportAccepted(s, from: l)
             startAccepted(s, fd: fd, proto: slots[Int(l)].proto, handler: slots[Int(l)].handler)
         }
     }
@@ -60,7 +56,7 @@ extension Manager {
         idleQueue.append(s, now: now)
         deliver(s, .open)
         deliver(s, .accept)
-        tlsAfterAccept(s)
+        transportStart(s)
     }
 
     /// Serves a socket that was accepted elsewhere (systemd socket activation, inetd, a
@@ -92,17 +88,14 @@ extension Manager {
         }
     }
 
-    private static let busyReply: StaticString =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\nServer is too busy\r\n"
-
     /// The table is full: answer 503 and close, invisible to handlers. A reserve slot
     /// waits for the peer's FIN so the answer is not lost to a reset; with the reserve
     /// used up, what the peer has sent so far is read and dropped before the close, so
     /// it is a FIN after the 503 all the same (bytes still on their way would reset it:
     /// best effort). A TLS listener's connection is closed at once (a 503 would need a
     /// session).
-    private func reject(_ fd: Int32, http: Bool, tls: Bool) {
-        guard http, !tls else {
+    private func reject(_ fd: Int32, answer: Bool) {
+        guard answer else {
             _ = CMeerkat.close(fd)
             return
         }
@@ -141,7 +134,7 @@ extension Manager {
                 discardInput(s)
                 return
             }
-            if slots[Int(s)].tls.phase == .handshaking && !tlsHandshake(s) { return }
+            if !transportReady(s) { return }
             guard let buf = recvSpace(s) else { return }
             guard buf.count > 0 else {
                 // Full and waiting on the handler (a reply not yet sent): stop reading
@@ -163,7 +156,7 @@ extension Manager {
                 releaseEmptyBuffers(s)
                 // Likely drained (level-triggered epoll says if not), unless mbedTLS holds more.
                 reads += 1
-                if (n < buf.count || reads >= Manager.readsPerTurn) && !tlsHasBufferedInput(s) { return }
+                if (n < buf.count || reads >= Manager.readsPerTurn) && !transportHasBuffered(s) { return }
             } else if n == 0 && slots[Int(s)].flags.contains(.datagram) {
                 continue  // an empty datagram, not an end of stream
             } else if n == 0 || (-n != Int(EAGAIN) && -n != Int(EINTR)) {
@@ -277,7 +270,7 @@ extension Manager {
         else { return }
         slots[Int(s)].flags.remove(.recvFull)
         setInterest(s, .read, adding: true)
-        if tlsHasBufferedInput(s) { resumeQueue.append(s, now: now) }
+        if transportHasBuffered(s) { resumeQueue.append(s, now: now) }
     }
 
     private func resumeOneReader() {
@@ -286,12 +279,12 @@ extension Manager {
         recvWaiters.remove(w)
         slots[Int(w)].flags.remove([.readPaused, .unitWaiting])
         setInterest(w, .read, adding: true)
-        if tlsHasBufferedInput(w) { resumeQueue.append(w, now: now) }
+        if transportHasBuffered(w) { resumeQueue.append(w, now: now) }
     }
 
     /// The peer closed or the socket failed: finish what can be finished, then close.
     private func peerClosed(_ s: Int32) {
-        responseAtEOF(s)  // a client's response that runs until close ends here
+        servicePeerClosed(s)  // a client's response that runs until close ends here
         guard slots[Int(s)].kind != .free else { return }
         if hasOutput(s) && !slots[Int(s)].flags.contains(.lingering) {
             slots[Int(s)].flags.insert(.draining)
@@ -308,7 +301,7 @@ extension Manager {
     /// last reply is not lost to a reset.
     func finishDrain(_ s: Int32) {
         guard !slots[Int(s)].flags.contains(.lingering) else { return }
-        tlsCloseNotify(s)
+        transportCloseNotify(s)
         slots[Int(s)].flags.insert(.lingering)
         _ = shutdown(slots[Int(s)].fd, Int32(SHUT_WR))
         headerQueue.remove(s)
@@ -338,8 +331,7 @@ extension Manager {
         recvWaiters.remove(s)
         closeQueue.remove(s)
         resumeQueue.remove(s)
-        tlsEnd(s)
-        clientEnd(s)
+        servicesEnd(s)
         if slots[Int(s)].fd >= 0 {  // a client still resolving has no socket yet
             poller.remove(slots[Int(s)].fd)
             _ = CMeerkat.close(slots[Int(s)].fd)

@@ -37,11 +37,12 @@ extension Manager {
             _ = reclaim(.send, for: s)  // only a holder stalled past the grace period
         }
         var written = 0
-        if !hadOutput && !hold && slots[Int(s)].tls.hasSession {
-            // TLS: the pieces go out as one record, not one each.
-            let at = Manager.append(body, to: tlsScratch, at: Manager.append(head, to: tlsScratch, at: 0))
-            _ = Manager.append(tail, to: tlsScratch, at: at)
-            written = try writeNow(s, UnsafeRawBufferPointer(start: tlsScratch, count: total), Manager.noBytes)
+        if !hadOutput && !hold, let scratch = transportGatherScratch(s) {
+            // The transport frames what it writes (TLS records): the pieces go out as
+            // one unit, not one each.
+            let at = Manager.append(body, to: scratch, at: Manager.append(head, to: scratch, at: 0))
+            _ = Manager.append(tail, to: scratch, at: at)
+            written = try writeNow(s, UnsafeRawBufferPointer(start: scratch, count: total), Manager.noBytes)
             if written == total {
                 idleQueue.append(s, now: now)
                 return
@@ -60,8 +61,9 @@ extension Manager {
         // or, when the socket already took the first bytes, taken back from the holder
         // that has made the least progress.
         let needsBlock = !hold || written < head.count || tail.count > 0
-        // A TLS record built but not all sent has taken its bytes like a partial write.
-        let committed = written > 0 || tlsWritePending(s)
+        // A record the transport built but did not all send has taken its bytes like a
+        // partial write.
+        let committed = written > 0 || transportWritePending(s)
         if needsBlock && slots[Int(s)].sendBlock < 0 {
             guard let block = takeSendBlock(s, force: committed) else {
                 if committed {
@@ -108,16 +110,7 @@ extension Manager {
 
     /// Writes what the socket takes now; a failed socket closes the connection.
     private func writeNow(_ s: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) throws(ConnectionError) -> Int {
-        var n: Int
-        if slots[Int(s)].tls.hasSession {
-            n = tlsWriteAll(s, a)
-            if n == a.count && b.count > 0 {
-                let m = tlsWriteAll(s, b)
-                n = m < 0 && -m == Int(EAGAIN) ? n : (m < 0 ? m : n + m)
-            }
-        } else {
-            n = mk_send2(slots[Int(s)].fd, a.baseAddress, a.count, b.baseAddress, b.count)
-        }
+        let n = transportWrite(s, a, b)
         if n < 0 && -n != Int(EAGAIN) && -n != Int(EINTR) {
             scheduleClose(s)
             throw .closed
@@ -152,10 +145,7 @@ extension Manager {
     /// the rest of the block. When all is gone: gives the blocks back, finishes a drain,
     /// and lets the protocol go on.
     func flush(_ s: Int32) {
-        if slots[Int(s)].tls.phase == .handshaking {
-            _ = tlsHandshake(s)  // writable during the handshake: it goes on
-            return
-        }
+        guard transportReady(s) else { return }  // writable during a handshake: it goes on
         var sent = 0
         while true {
             let held = slots[Int(s)].held
@@ -169,7 +159,7 @@ extension Manager {
                     if held.isPending { slots[Int(s)].held.before -= Int32(n) }
                 }
             } else if case let .file(e) = held.owner {
-                n = sendFromFile(s, e)
+                n = sendHeldFile(s, e)
             } else if held.isPending {
                 n = transportWrite(s, held.base, held.count)
                 if n > 0 {

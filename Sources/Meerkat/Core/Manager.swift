@@ -28,47 +28,14 @@ public final class Manager {
     var resumeQueue: SlotQueue
     var timers: TimerHeap
     let wakeupQueue: WakeupQueue
-    /// Parser scratch: header offsets of the request being delivered.
-    let headerFields: UnsafeMutableBufferPointer<HeaderField>
     /// Reply head scratch.
     let headScratch: UnsafeMutablePointer<UInt8>
-    /// TLS: parsed certificates (found by content), the session pool, and a scratch
-    /// where a reply's pieces become one record.
-    var tlsConfigs = TlsConfigTable()
-    var tlsSessions: TlsSessionPool
-    let tlsScratch: UnsafeMutablePointer<UInt8>
-    var tlsHandshakes = 0
-    /// Client connections' own state (Client/ClientTable.swift) and the scratch where a
-    /// client's frame is masked.
-    var clients: ClientTable
-    let maskScratch: UnsafeMutablePointer<UInt8>
-    /// The resolver's pending queries and socket (DNS/).
-    var dns: DnsQueries
-    /// MQTT sessions, their messages in flight, and the packet scratch (MQTT/).
-    var mqtt: MqttSessions
-    /// The nameserver clients ask ("udp://IP:PORT", or an IP for port 53); nil reads
-    /// the first `nameserver` of /etc/resolv.conf. Mongoose's `dns4.url`.
-    public var dnsServer: String? = nil
-    /// Ask for AAAA (IPv6) records first, A only when the name has none; and take an
-    /// IPv6 line of /etc/hosts over an IPv4 one. Off: IPv4 first.
-    public var dnsPreferIPv6 = false
-    /// Static files (Static/): the path being opened and the validators written behind
-    /// it; the real path of the last root served, and the files being sent.
-    static let staticPathSize = 4096
-    static let validatorSize = 80
-    let staticPath: UnsafeMutablePointer<UInt8>
-    let staticRootReal: UnsafeMutablePointer<UInt8>
-    var staticRootName = ""
-    var staticRootKnown = false
-    var staticRootSerial: UInt32 = 0
-    var fileSends: FileSends
-    var openFiles = OpenFiles()
+    /// What the protocols and services keep (Services.swift).
+    var services: Services
     var counts = (listeners: 0, connections: 0, rejecting: 0)
     /// Connections closed by reclaim (Reclaim.swift), for `stats`.
     var evictions = 0
     var nextGen: UInt32 = 1
-    /// When the idle queue is next walked for keep-alive pings (KeepAlive.swift).
-    var keepAliveDue: Int64 = 0
     var now: Int64
     private var stopped = false
     private var closed = false
@@ -103,19 +70,8 @@ public final class Manager {
         resumeQueue = SlotQueue(capacity: tableSize, stamped: false)
         timers = TimerHeap(capacity: limits.timers)
         wakeupQueue = WakeupQueue(capacity: limits.wakeupQueueBytes)
-        let fields = UnsafeMutablePointer<HeaderField>.allocate(capacity: limits.maxHeaders)
-        fields.initialize(repeating: HeaderField(), count: limits.maxHeaders)
-        headerFields = UnsafeMutableBufferPointer(start: fields, count: limits.maxHeaders)
         headScratch = .allocate(capacity: limits.sendBufferSize)
-        tlsSessions = TlsSessionPool(capacity: limits.tlsSlots)
-        clients = ClientTable(capacity: limits.maxClients)
-        dns = DnsQueries(capacity: limits.maxClients)
-        mqtt = MqttSessions(limits: limits)
-        staticPath = .allocate(capacity: Manager.staticPathSize + Manager.validatorSize)
-        staticRootReal = .allocate(capacity: Manager.staticPathSize)
-        fileSends = FileSends(capacity: limits.fileSends)
-        maskScratch = .allocate(capacity: limits.maxClients > 0 ? limits.sendBufferSize : 1)
-        tlsScratch = .allocate(capacity: limits.tlsSlots > 0 ? limits.sendBufferSize : 1)
+        services = Services(limits: limits)
         now = mk_now_ms()
         mk_ignore_sigpipe()
         _ = self.poller.add(wakeupQueue.fd, token: Manager.wakeupToken, .read)
@@ -143,63 +99,10 @@ public final class Manager {
         sendWaiters.deallocate()
         closeQueue.deallocate()
         resumeQueue.deallocate()
-        headerFields.baseAddress!.deallocate()
         headScratch.deallocate()
-        tlsSessions.deallocate()
-        tlsConfigs.free()
-        tlsScratch.deallocate()
-        clients.deallocate()
-        dns.deallocate()
-        mqtt.deallocate()
-        staticPath.deallocate()
-        staticRootReal.deallocate()
-        fileSends.deallocate()
-        openFiles.deallocate()
-        maskScratch.deallocate()
+        services.deallocate()
         wakeupQueue.deallocate()
         poller.close()
-    }
-
-    // MARK: Listening
-
-    /// Listens on `url` (`http://0.0.0.0:8000`, `https://[::1]:8443`, `wss://…`, `tcp://…`).
-    /// The scheme decides the protocol; `http: true` makes a `tcp://`/`tls://` listener
-    /// speak HTTP. `handler` is inherited by every connection this listener accepts. A
-    /// TLS scheme takes its certificate from `tls`, or from the handler's
-    /// `conn.tlsInit(opts)` on `.accept` (the guide's way). Port 0 picks a free port:
-    /// read it back from the returned connection's `localAddress`.
-    @discardableResult
-    public func listen(
-        _ url: String, http: Bool = false, tls: TlsOpts? = nil,
-        handler: Handler? = nil
-    ) throws(ListenError) -> Connection {
-        guard let parsed = ListenURL(url), !parsed.isConnectOnly, var address = parsed.address() else { throw .badURL }
-        guard !parsed.isTLS || limits.tlsSlots > 0 else { throw .tlsUnavailable }
-        var tlsConfig: Int32 = -1
-        if let opts = tls {
-            do {
-                tlsConfig = try tlsConfigs.index(for: opts, server: true, limits: limits)
-            } catch {
-                throw .tls(error)
-            }
-        }
-        guard counts.listeners < limits.maxListeners, let s = takeSlot() else { throw .tableFull }
-        let fd = mk_listen(&address.raw, 128)
-        guard fd >= 0 else {
-            giveBack(s)
-            throw .system(-fd)
-        }
-        counts.listeners += 1
-        slots[Int(s)].fd = fd
-        slots[Int(s)].kind = .listener
-        slots[Int(s)].proto = (parsed.speaksHTTP || http) ? .http : .tcp
-        slots[Int(s)].handler = handler
-        if parsed.isTLS || tlsConfig >= 0 {
-            slots[Int(s)].tls.phase = .required
-            slots[Int(s)].tls.config = Int8(tlsConfig)
-        }
-        setInterest(s, .read, adding: true)
-        return connection(s)
     }
 
     // MARK: The loop
@@ -216,8 +119,8 @@ public final class Manager {
             let r = poller.ready(i)
             if r.token == Manager.wakeupToken {
                 deliverWakeups()
-            } else if r.token == Manager.resolverToken {
-                readAnswers()
+            } else if r.token >= UInt64(tableSize) {
+                serviceReady(r.token)
             } else {
                 handleReady(Int32(truncatingIfNeeded: r.token), r)
             }
@@ -243,12 +146,10 @@ public final class Manager {
         mk_clear_stop_request()
     }
 
-    /// Sends close 1001 to every WebSocket connection and polls until every
-    /// connection's output is out (or `waitMs` passes).
+    /// Tells every connection's protocol the server is going away (WebSockets get close
+    /// 1001) and polls until every connection's output is out (or `waitMs` passes).
     public func goAway(waitMs: Int) {
-        for i in 0..<tableSize where slots[i].kind == .connection && slots[i].proto == .websocket {
-            closeWebSocket(Int32(i), code: 1001)
-        }
+        for i in 0..<tableSize where slots[i].kind == .connection { servicesGoAway(Int32(i)) }
         let deadline = mk_now_ms() + Int64(waitMs)
         while sendQueue.first >= 0 && mk_now_ms() < deadline && !closed {
             poll(10)
@@ -265,7 +166,7 @@ public final class Manager {
         for i in 0..<tableSize where slots[i].kind != .free {
             closeNow(Int32(i))
         }
-        closeResolver()
+        servicesClose()
         timers.removeAll()
         closed = true
     }
@@ -275,13 +176,9 @@ public final class Manager {
         if let t = nextTimerDue() { due = min(due, t) }
         due = min(due, deadline(headerQueue, limits.headerTimeoutMs))
         due = min(due, deadline(idleQueue, limits.idleTimeoutMs))
-        if limits.wsPingIntervalMs > 0 && idleQueue.first >= 0 { due = min(due, keepAliveDue) }
         due = min(due, deadline(lingerQueue, limits.lingerTimeoutMs))
         due = min(due, reclaimDue())
-        due = min(due, handshakeDue)
-        due = min(due, connectDue)
-        due = min(due, queryDue)
-        due = min(due, mqttDue)
+        due = min(due, servicesDue())
         if closeQueue.first >= 0 || resumeQueue.first >= 0 { due = now }
         if due == Int64.max { return -1 }
         return Int(max(0, min(due - now, Int64(Int32.max))))
@@ -296,21 +193,17 @@ public final class Manager {
             if slots[Int(s)].client >= 0 { deliver(s, .error("no answer in time")) }
             closeNow(s)
         }
-        keepIdleAlive()
+        expireServices()  // first: keep-alive pings restamp idle connections
         while let s = idleQueue.expired(now: now, timeout: Int64(limits.idleTimeoutMs)) {
             // A watched descriptor or a connection we opened stays until the app closes
             // it (a device keeps its control WebSocket open; pings find a dead peer).
             if slots[Int(s)].flags.contains(.watched) || slots[Int(s)].client >= 0 {
                 idleQueue.remove(s)
-            } else if !keepAlive(s) {
+            } else if !serviceKeepsIdle(s) {
                 closeNow(s)
             }
         }
         while let s = lingerQueue.expired(now: now, timeout: Int64(limits.lingerTimeoutMs)) { closeNow(s) }
-        expireHandshakes()
-        expireConnects()
-        expireQueries()
-        expireMqtt()
     }
 
     private func closePending() {

@@ -88,23 +88,9 @@ extension Manager {
         Int64(UInt32(truncatingIfNeeded: now) &- slots[Int(o)].recvHeldSince)
     }
 
-    /// The file-send table is full (`Limits.fileSends`): the sender whose peer has read
-    /// nothing for longest gives its entry back and is closed, if for the grace period
-    /// (a peer that starts downloads and never reads cannot hold the table).
-    func reclaimFileSend(for s: Int32) {
-        let grace = Int64(limits.reclaimGraceMs)
-        var stalled: Int32 = -1
-        for e in 0..<fileSends.capacity {
-            let o = fileSends.entries[e].slot
-            guard o >= 0, o != s, sendQueue.contains(o), now - sendQueue.stamp(o) >= grace else { continue }
-            if stalled < 0 || sendQueue.stamp(o) < sendQueue.stamp(stalled) { stalled = o }
-        }
-        if stalled >= 0 { evict(stalled) }
-    }
-
     /// Takes every block `v` holds and closes it after this dispatch (its handler gets
     /// `.error`, then `.close`; no handler runs from inside another's call).
-    private func evict(_ v: Int32) {
+    func evict(_ v: Int32) {
         evictions += 1
         slots[Int(v)].flags.insert(.evicted)
         slots[Int(v)].recvStart = slots[Int(v)].recvEnd

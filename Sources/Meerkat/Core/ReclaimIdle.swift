@@ -10,12 +10,6 @@
 /// receive block with only part of a request sent. Without pressure the idle timeout
 /// applies.
 extension Manager {
-    /// An HTTP connection of a peer's with nothing pending either way.
-    func isIdleHTTP(_ o: Int32) -> Bool {
-        isServedPeer(o) && slots[Int(o)].proto == .http && slots[Int(o)].recvCount == 0 && !hasOutput(o)
-            && !slots[Int(o)].flags.contains(.awaitingReply) && !slots[Int(o)].stream.isStreaming
-    }
-
     /// The table is full: closes the least recently active HTTP connection that is
     /// silent, or idle for the grace period. True when a place was made. (A grace for
     /// silent ones too would let a peer that reconnects as fast as it is closed keep
@@ -27,7 +21,7 @@ extension Manager {
         let grace = Int64(limits.reclaimGraceMs)
         var o = idleQueue.first
         while o >= 0 {
-            if isIdleHTTP(o) && (!slots[Int(o)].flags.contains(.heard) || now - idleQueue.stamp(o) >= grace) {
+            if isServedPeer(o) && holdsOnlyItsPlace(o) && (!slots[Int(o)].flags.contains(.heard) || now - idleQueue.stamp(o) >= grace) {
                 evictIdle(o, "idle connection closed to make room: the connection table is full")
                 return true
             }
@@ -55,24 +49,7 @@ extension Manager {
         return false
     }
 
-    /// The TLS session pool is empty: closes (close_notify first) the least recently
-    /// active idle HTTPS connection, if it has been idle for the grace period.
-    func evictIdleForSession() -> Bool {
-        let grace = Int64(limits.reclaimGraceMs)
-        var oldest: Int32 = -1
-        for i in 0..<tlsSessions.capacity {
-            let o = tlsSessions.owner[i]
-            guard o >= 0, slots[Int(o)].tls.phase == .open, idleQueue.contains(o), isIdleHTTP(o),
-                now - idleQueue.stamp(o) >= grace
-            else { continue }
-            if oldest < 0 || idleQueue.stamp(o) < idleQueue.stamp(oldest) { oldest = o }
-        }
-        guard oldest >= 0 else { return false }
-        evictIdle(oldest, "idle connection closed to make room: every TLS session is in use")
-        return true
-    }
-
-    private func evictIdle(_ o: Int32, _ why: StaticString) {
+    func evictIdle(_ o: Int32, _ why: StaticString) {
         evictions += 1
         deliver(o, .error(why))
         closeNow(o)  // a TLS session sends close_notify as it ends

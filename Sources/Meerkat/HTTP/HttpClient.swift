@@ -47,8 +47,8 @@ extension Manager {
         let buf = receiveBuffer(s)
         let full = recvPool.blockSize - Int(slots[Int(s)].recvStart) <= buf.count
         switch HttpResponseParser.parseHead(
-            UnsafeRawBufferPointer(buf), fields: headerFields,
-            requestWasHead: clients.entries[e].requestWasHead)
+            UnsafeRawBufferPointer(buf), fields: services.headerFields,
+            requestWasHead: services.clients.entries[e].requestWasHead)
         {
         case .incomplete:
             if full && slots[Int(s)].recvStart == 0 { return responseFailed(s, "HTTP: response head too large") }
@@ -57,12 +57,12 @@ extension Manager {
             return responseFailed(s, "HTTP: malformed response")
         case let .complete(r):
             let base = UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            let fields = UnsafeBufferPointer(headerFields)
-            if clients.entries[e].phase == .upgrading {
+            let fields = UnsafeBufferPointer(services.headerFields)
+            if services.clients.entries[e].phase == .upgrading {
                 let hm = HttpMessage(base: base, head: r.head, fields: fields, body: .empty)
                 if let why = upgradeFailure(hm, e) { return responseFailed(s, why) }
                 headerQueue.remove(s)
-                clients.entries[e].phase = .open
+                services.clients.entries[e].phase = .open
                 slots[Int(s)].proto = .websocket
                 slots[Int(s)].ws = WsState()
                 deliver(s, .wsOpen(hm))
@@ -127,10 +127,10 @@ extension Manager {
     /// The response is complete: `.httpMessage`, and its bytes are dropped.
     private func deliverResponse(_ s: Int32, _ r: ResponseHead, body: ByteView, wireLength: Int) -> Bool {
         headerQueue.remove(s)
-        clients.entries[Int(slots[Int(s)].client)].requestWasHead = false
+        services.clients.entries[Int(slots[Int(s)].client)].requestWasHead = false
         slots[Int(s)].flags.remove([.headersDelivered, .streamingBody])
         let base = UnsafePointer(receiveBuffer(s).baseAddress!.assumingMemoryBound(to: UInt8.self))
-        deliver(s, .httpMessage(HttpMessage(base: base, head: r.head, fields: UnsafeBufferPointer(headerFields), body: body)))
+        deliver(s, .httpMessage(HttpMessage(base: base, head: r.head, fields: UnsafeBufferPointer(services.headerFields), body: body)))
         if slots[Int(s)].kind != .free { consume(s, wireLength) }
         return true
     }
@@ -149,8 +149,8 @@ extension Manager {
         let e = Int(slots[Int(s)].client)
         guard
             case let .complete(r) = HttpResponseParser.parseHead(
-                UnsafeRawBufferPointer(receiveBuffer(s)), fields: headerFields,
-                requestWasHead: clients.entries[e].requestWasHead)
+                UnsafeRawBufferPointer(receiveBuffer(s)), fields: services.headerFields,
+                requestWasHead: services.clients.entries[e].requestWasHead)
         else {
             return responseFailed(s, "HTTP: malformed response")
         }
@@ -170,7 +170,7 @@ extension Manager {
         body: UnsafeRawBufferPointer
     ) throws(ConnectionError) {
         let e = Int(slots[Int(s)].client)
-        guard e >= 0, clients.entries[e].kind == .http, slots[Int(s)].proto == .http else { throw .invalidState }
+        guard e >= 0, services.clients.entries[e].kind == .http, slots[Int(s)].proto == .http else { throw .invalidState }
         guard Manager.isToken(method), Manager.isTarget(path) else { throw .invalidHeader }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         w.append(string: method)
@@ -188,7 +188,7 @@ extension Manager {
         w.append("\r\n")
         guard !w.overflowed else { throw .sendBufferFull }
         try enqueue(s, w.written, body)
-        clients.entries[e].requestWasHead = method == "HEAD"
+        services.clients.entries[e].requestWasHead = method == "HEAD"
         if !headerQueue.contains(s) { headerQueue.append(s, now: now) }  // the answer's deadline
     }
 

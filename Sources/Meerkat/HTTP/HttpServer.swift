@@ -3,6 +3,10 @@ import CMeerkat
 /// The HTTP/1.1 side of a connection: frames requests out of the receive buffer with
 /// the pure parsers, delivers them in order, and answers bad input per DESIGN.md.
 extension Manager {
+    /// What a connection the table has no room for gets (Core/Manager+IO.swift `reject`).
+    static let busyReply: StaticString =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\nServer is too busy\r\n"
+
     func stillServing(_ s: Int32) -> Bool {
         let f = slots[Int(s)].flags
         return slots[Int(s)].kind == .connection && !f.contains(.closing) && !f.contains(.draining)
@@ -36,7 +40,7 @@ extension Manager {
         guard canQueueReply(s) else { return false }
         let buf = receiveBuffer(s)
         let full = recvPool.blockSize - Int(slots[Int(s)].recvStart) <= buf.count
-        switch HttpParser.parseHead(UnsafeRawBufferPointer(buf), fields: headerFields, maxURILength: limits.maxURILength) {
+        switch HttpParser.parseHead(UnsafeRawBufferPointer(buf), fields: services.headerFields, maxURILength: limits.maxURILength) {
         case .incomplete:
             if full && slots[Int(s)].recvStart == 0 {
                 fail(s, 431, "request head too large")
@@ -186,7 +190,7 @@ extension Manager {
 
     func message(_ s: Int32, _ head: RequestHead, body: ByteView) -> HttpMessage {
         let base = UnsafePointer(receiveBuffer(s).baseAddress!.assumingMemoryBound(to: UInt8.self))
-        return HttpMessage(base: base, head: head, fields: UnsafeBufferPointer(headerFields), body: body)
+        return HttpMessage(base: base, head: head, fields: UnsafeBufferPointer(services.headerFields), body: body)
     }
 
     /// `Expect: 100-continue`: tell the client to send the body (once per request).

@@ -40,7 +40,7 @@ extension Manager {
                 if slots[Int(s)].client >= 0 { return finishStreamedResponse(s) }
                 guard
                     case let .complete(head) = HttpParser.parseHead(
-                        UnsafeRawBufferPointer(receiveBuffer(s)), fields: headerFields,
+                        UnsafeRawBufferPointer(receiveBuffer(s)), fields: services.headerFields,
                         maxURILength: limits.maxURILength)
                 else {
                     fail(s, 400, "bad request")

@@ -5,13 +5,13 @@ extension Connection {
     /// True between an accepted CONNACK and the close.
     public var isMqttOpen: Bool {
         guard let s = liveSlot, let m = manager.mqttSession(of: s) else { return false }
-        return manager.mqtt.entries[m].isOpen
+        return manager.services.mqtt.entries[m].isOpen
     }
 
     /// QoS 1 and 2 messages sent and not yet wholly acknowledged (0 on other connections).
     public var mqttInFlight: Int {
         guard let s = liveSlot, let m = manager.mqttSession(of: s) else { return 0 }
-        return manager.mqtt.entries[m].outgoingCount
+        return manager.services.mqtt.entries[m].outgoingCount
     }
 
     /// Publishes `payload` on `topic`; returns the packet identifier (0 for QoS 0).
@@ -41,7 +41,7 @@ extension Connection {
         guard (0...2).contains(qos) else { throw .invalidState }
         return try filter.withBytes { (f) throws(ConnectionError) -> UInt16 in
             guard MqttTopic.isValidFilter(ByteView(f)), MqttWriter.fits(f.count) else { throw .invalidTopic }
-            let id = manager.mqtt.entries[m].nextPacketId()
+            let id = manager.services.mqtt.entries[m].nextPacketId()
             try manager.mqttSend(s, m) { MqttWriter.subscribe(&$0, packetId: id, filter: f, qos: UInt8(qos)) }
             return id
         }
@@ -52,7 +52,7 @@ extension Connection {
         let (s, m) = try mqttSlot()
         return try filter.withBytes { (f) throws(ConnectionError) -> UInt16 in
             guard MqttTopic.isValidFilter(ByteView(f)), MqttWriter.fits(f.count) else { throw .invalidTopic }
-            let id = manager.mqtt.entries[m].nextPacketId()
+            let id = manager.services.mqtt.entries[m].nextPacketId()
             try manager.mqttSend(s, m) { MqttWriter.unsubscribe(&$0, packetId: id, filter: f) }
             return id
         }
@@ -68,7 +68,7 @@ extension Connection {
     private func mqttSlot() throws(ConnectionError) -> (Int32, Int) {
         let s = try openSlot()
         guard let m = manager.mqttSession(of: s) else { throw .invalidState }
-        guard manager.mqtt.entries[m].isOpen else { throw .invalidState }
+        guard manager.services.mqtt.entries[m].isOpen else { throw .invalidState }
         return (s, m)
     }
 }
@@ -83,18 +83,18 @@ extension Manager {
         if qos > 0 {
             // More than the whole store never fits: an error, not back-pressure that
             // would leave the caller waiting for acknowledgements that cannot help.
-            guard topic.count + payload.count <= mqtt.storeBytes else { throw .messageTooLarge }
+            guard topic.count + payload.count <= services.mqtt.storeBytes else { throw .messageTooLarge }
             guard
-                mqtt.entries[m].canHold(
-                    topic.count + payload.count, inFlight: mqtt.inFlight,
-                    storeBytes: mqtt.storeBytes)
+                services.mqtt.entries[m].canHold(
+                    topic.count + payload.count, inFlight: services.mqtt.inFlight,
+                    storeBytes: services.mqtt.storeBytes)
             else { throw .inFlightFull }
-            id = mqtt.entries[m].nextPacketId()
+            id = services.mqtt.entries[m].nextPacketId()
         }
         try mqttSend(s, m) {
             MqttWriter.publish(&$0, topic: topic, payload: payload, qos: qos, retain: retain, dup: false, packetId: id)
         }
-        if qos > 0 { mqtt.entries[m].hold(id, qos: qos, retain: retain, topic: topic, payload: payload) }
+        if qos > 0 { services.mqtt.entries[m].hold(id, qos: qos, retain: retain, topic: topic, payload: payload) }
         return id
     }
 }

@@ -18,30 +18,30 @@ extension Manager {
         guard let parsed = ListenURL(url) else { throw .badURL }
         let overWebSocket = parsed.scheme == .ws || parsed.scheme == .wss
         guard overWebSocket || parsed.scheme == .mqtt || parsed.scheme == .mqtts else { throw .badURL }
-        guard let m = mqtt.take(clientId: opts.clientId) else { throw .tableFull }
-        let kept = mqtt.entries[m].slot < 0 && !opts.clientId.isEmpty && mqtt.entries[m].opts.clientId == opts.clientId
-        if kept && opts.cleanSession { mqtt.reset(m) }  // a clean session starts from nothing
-        mqtt.entries[m].inUse = true
+        guard let m = services.mqtt.take(clientId: opts.clientId) else { throw .tableFull }
+        let kept = services.mqtt.entries[m].slot < 0 && !opts.clientId.isEmpty && services.mqtt.entries[m].opts.clientId == opts.clientId
+        if kept && opts.cleanSession { services.mqtt.reset(m) }  // a clean session starts from nothing
+        services.mqtt.entries[m].inUse = true
         var o = opts
         if o.clientId.isEmpty { o.clientId = MqttOpts.randomClientId() }
         let conn: Connection
         do throws(ConnectError) {
             conn = try connect(url, tls: o.tls, protocols: overWebSocket ? "mqtt" : nil, handler: handler)
         } catch {
-            if !kept { mqtt.reset(m) }
+            if !kept { services.mqtt.reset(m) }
             throw error
         }
         guard let s = live(conn), slots[Int(s)].client >= 0 else {  // failed at once (.error, .close)
-            if !kept { mqtt.reset(m) }
+            if !kept { services.mqtt.reset(m) }
             return conn
         }
-        mqtt.entries[m].slot = s
-        mqtt.entries[m].opts = o
-        mqtt.entries[m].isOpen = false
-        mqtt.entries[m].overWebSocket = overWebSocket
-        mqtt.entries[m].splitCount = 0
-        mqtt.entries[m].waitingSinceMs = 0
-        clients.entries[Int(slots[Int(s)].client)].mqtt = Int16(m)
+        services.mqtt.entries[m].slot = s
+        services.mqtt.entries[m].opts = o
+        services.mqtt.entries[m].isOpen = false
+        services.mqtt.entries[m].overWebSocket = overWebSocket
+        services.mqtt.entries[m].splitCount = 0
+        services.mqtt.entries[m].waitingSinceMs = 0
+        services.clients.entries[Int(slots[Int(s)].client)].mqtt = Int16(m)
         if !overWebSocket { slots[Int(s)].proto = .mqtt }
         return conn
     }
@@ -50,7 +50,7 @@ extension Manager {
     func mqttSession(of s: Int32) -> Int? {
         let e = slots[Int(s)].client
         guard e >= 0 else { return nil }
-        let m = clients.entries[Int(e)].mqtt
+        let m = services.clients.entries[Int(e)].mqtt
         return m >= 0 ? Int(m) : nil
     }
 
@@ -58,7 +58,7 @@ extension Manager {
     /// CONNACK starts.
     func mqttTransportUp(_ s: Int32) {
         guard let m = mqttSession(of: s) else { return }
-        let o = mqtt.entries[m].opts
+        let o = services.mqtt.entries[m].opts
         // The fields, one after another in one array (made once per connect).
         let clientId = Array(o.clientId.utf8), willTopic = o.will.map { Array($0.topic.utf8) } ?? []
         let willMessage = o.will?.message ?? [], user = o.username.map { Array($0.utf8) } ?? []
@@ -90,21 +90,21 @@ extension Manager {
             mqttFail(s, "mqtt: CONNECT does not fit the send block")
             return
         }
-        mqtt.entries[m].waitingSinceMs = now
+        services.mqtt.entries[m].waitingSinceMs = now
     }
 
     /// The connection ends: a clean session is forgotten; a kept one stays, with its
     /// messages in flight, for the next `mqttConnect` with the same client id.
     func mqttEnd(_ s: Int32) {
         guard let m = mqttSession(of: s) else { return }
-        if mqtt.entries[m].opts.cleanSession {
-            mqtt.reset(m)
+        if services.mqtt.entries[m].opts.cleanSession {
+            services.mqtt.reset(m)
         } else {
-            mqtt.entries[m].slot = -1
-            mqtt.entries[m].isOpen = false
-            mqtt.entries[m].splitCount = 0
-            mqtt.entries[m].waitingSinceMs = 0
-            mqtt.entries[m].keptSinceMs = now
+            services.mqtt.entries[m].slot = -1
+            services.mqtt.entries[m].isOpen = false
+            services.mqtt.entries[m].splitCount = 0
+            services.mqtt.entries[m].waitingSinceMs = 0
+            services.mqtt.entries[m].keptSinceMs = now
         }
     }
 
@@ -116,15 +116,15 @@ extension Manager {
 
     /// How long an answer (CONNACK, PINGRESP) may take.
     private func answerTimeout(_ m: Int) -> Int64 {
-        let e = mqtt.entries[m]
+        let e = services.mqtt.entries[m]
         return e.isOpen ? Int64(max(e.opts.keepAlive, 1)) * 1000 : Int64(limits.connectTimeoutMs)
     }
 
     /// Keep-alive: PINGREQ after `keepAlive` seconds without sending; a broker that
     /// leaves CONNACK or PINGRESP unanswered in time is dropped (`.error`, then `.close`).
     func expireMqtt() {
-        for m in 0..<mqtt.capacity where mqtt.entries[m].inUse && mqtt.entries[m].slot >= 0 {
-            let s = mqtt.entries[m].slot, e = mqtt.entries[m]
+        for m in 0..<services.mqtt.capacity where services.mqtt.entries[m].inUse && services.mqtt.entries[m].slot >= 0 {
+            let s = services.mqtt.entries[m].slot, e = services.mqtt.entries[m]
             guard stillServing(s) else { continue }
             if e.waitingSinceMs > 0 {
                 if now - e.waitingSinceMs >= answerTimeout(m) {
@@ -132,7 +132,7 @@ extension Manager {
                 }
             } else if e.isOpen && e.opts.keepAlive > 0 && now - e.lastSentMs >= Int64(e.opts.keepAlive) * 1000 {
                 if (try? mqttSend(s, m) { MqttWriter.empty(&$0, .pingreq) }) != nil {
-                    mqtt.entries[m].waitingSinceMs = now
+                    services.mqtt.entries[m].waitingSinceMs = now
                 }
             }
         }
@@ -141,8 +141,8 @@ extension Manager {
     /// When `expireMqtt` next has something to do.
     var mqttDue: Int64 {
         var due = Int64.max
-        for m in 0..<mqtt.capacity where mqtt.entries[m].inUse && mqtt.entries[m].slot >= 0 {
-            let e = mqtt.entries[m]
+        for m in 0..<services.mqtt.capacity where services.mqtt.entries[m].inUse && services.mqtt.entries[m].slot >= 0 {
+            let e = services.mqtt.entries[m]
             if e.waitingSinceMs > 0 {
                 due = min(due, e.waitingSinceMs + answerTimeout(m))
             } else if e.isOpen && e.opts.keepAlive > 0 {
@@ -156,14 +156,14 @@ extension Manager {
     /// WebSocket message, or the TCP/TLS stream). Throws `.sendBufferFull` when it does
     /// not fit now.
     func mqttSend(_ s: Int32, _ m: Int, _ build: (inout ByteWriter) -> Void) throws(ConnectionError) {
-        var w = ByteWriter(base: mqtt.scratch, capacity: limits.sendBufferSize)
+        var w = ByteWriter(base: services.mqtt.scratch, capacity: limits.sendBufferSize)
         build(&w)
         guard !w.overflowed else { throw .sendBufferFull }
-        if mqtt.entries[m].overWebSocket {
+        if services.mqtt.entries[m].overWebSocket {
             try sendFrame(s, opcode: UInt8(WEBSOCKET_OP_BINARY), fin: true, payload: w.written, owner: .borrowed)
         } else {
             try enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))
         }
-        mqtt.entries[m].lastSentMs = now
+        services.mqtt.entries[m].lastSentMs = now
     }
 }

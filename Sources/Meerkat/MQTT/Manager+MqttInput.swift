@@ -21,10 +21,10 @@ extension Manager {
     /// buffer (`Limits.mqttSplitPacketBytes`).
     func mqttFeed(_ s: Int32, _ m: Int, _ data: ByteView) {
         var buf = data.buffer
-        let split = mqtt.entries[m].split
-        var gathered = mqtt.entries[m].splitCount
+        let split = services.mqtt.entries[m].split
+        var gathered = services.mqtt.entries[m].splitCount
         if gathered > 0 {
-            guard data.count <= mqtt.splitBytes - gathered else {
+            guard data.count <= services.mqtt.splitBytes - gathered else {
                 mqttFail(s, "mqtt: a packet split across messages is too large")
                 return
             }
@@ -37,18 +37,18 @@ extension Manager {
             guard
                 let used = mqttStep(
                     s, m, UnsafeRawBufferPointer(rebasing: buf[at...]),
-                    maxPacket: max(recvPool.blockSize, mqtt.splitBytes))
+                    maxPacket: max(recvPool.blockSize, services.mqtt.splitBytes))
             else { return }
             if used == 0 { break }
             at += used
         }
         let left = buf.count - at
-        guard left <= mqtt.splitBytes else {
+        guard left <= services.mqtt.splitBytes else {
             mqttFail(s, "mqtt: a packet split across messages is too large")
             return
         }
         if left > 0 { memmove(split, buf.baseAddress! + at, left) }  // may overlap: from later in `split`
-        mqtt.entries[m].splitCount = left
+        services.mqtt.entries[m].splitCount = left
     }
 
     /// Frames and handles the packet at the start of `buf`: its length, 0 when it is not
@@ -69,7 +69,7 @@ extension Manager {
     }
 
     private func mqttHandle(_ s: Int32, _ m: Int, _ p: MqttPacket) {
-        guard mqtt.entries[m].isOpen || p.type == .connack else {
+        guard services.mqtt.entries[m].isOpen || p.type == .connack else {
             mqttFail(s, "mqtt: a packet before CONNACK")
             return
         }
@@ -77,17 +77,17 @@ extension Manager {
         case .connack: connack(s, m, p)
         case .publish: received(s, m, p)
         case .puback:
-            if let k = mqtt.entries[m].find(p.packetId, .awaitingPuback) { mqtt.entries[m].remove(k) }
+            if let k = services.mqtt.entries[m].find(p.packetId, .awaitingPuback) { services.mqtt.entries[m].remove(k) }
         case .pubrec:
-            if let k = mqtt.entries[m].find(p.packetId, .awaitingPubrec) { mqtt.entries[m].outgoing[k].stage = .awaitingPubcomp }
+            if let k = services.mqtt.entries[m].find(p.packetId, .awaitingPubrec) { services.mqtt.entries[m].outgoing[k].stage = .awaitingPubcomp }
             try? mqttSend(s, m) { MqttWriter.ack(&$0, .pubrel, packetId: p.packetId) }
         case .pubcomp:
-            if let k = mqtt.entries[m].find(p.packetId, .awaitingPubcomp) { mqtt.entries[m].remove(k) }
+            if let k = services.mqtt.entries[m].find(p.packetId, .awaitingPubcomp) { services.mqtt.entries[m].remove(k) }
         case .pubrel:
-            mqtt.entries[m].released(p.packetId)
+            services.mqtt.entries[m].released(p.packetId)
             try? mqttSend(s, m) { MqttWriter.ack(&$0, .pubcomp, packetId: p.packetId) }
         case .pingresp:
-            mqtt.entries[m].waitingSinceMs = 0
+            services.mqtt.entries[m].waitingSinceMs = 0
         case .suback, .unsuback:
             break  // the app saw it in `.mqttCommand`
         case .connect, .subscribe, .unsubscribe, .pingreq, .disconnect:
@@ -96,23 +96,23 @@ extension Manager {
     }
 
     private func connack(_ s: Int32, _ m: Int, _ p: MqttPacket) {
-        guard !mqtt.entries[m].isOpen else {
+        guard !services.mqtt.entries[m].isOpen else {
             mqttFail(s, "mqtt: a second CONNACK")
             return
         }
-        mqtt.entries[m].waitingSinceMs = 0
+        services.mqtt.entries[m].waitingSinceMs = 0
         guard p.returnCode == 0 else {
             deliver(s, .mqttOpen(Int(p.returnCode)))
             mqttFail(s, Manager.refusal(p.returnCode))
             return
         }
-        mqtt.entries[m].isOpen = true
+        services.mqtt.entries[m].isOpen = true
         if p.sessionPresent {
             resendInFlight(s, m)
         } else {  // §3.2.2.2: the broker has no session, so this side drops its own
-            mqtt.entries[m].outgoingCount = 0
-            mqtt.entries[m].storeUsed = 0
-            mqtt.entries[m].forgetReleasing()
+            services.mqtt.entries[m].outgoingCount = 0
+            services.mqtt.entries[m].storeUsed = 0
+            services.mqtt.entries[m].forgetReleasing()
         }
         deliver(s, .mqttOpen(0))
     }
@@ -120,7 +120,7 @@ extension Manager {
     /// After a reconnect to a kept session: what was not acknowledged goes again, oldest
     /// first, PUBLISH with DUP, PUBREL as it was (§4.4), gathered into few writes.
     private func resendInFlight(_ s: Int32, _ m: Int) {
-        let e = mqtt.entries[m]
+        let e = services.mqtt.entries[m]
         let batched = beginBatch(s)
         defer { if batched { endBatch(s) } }
         for k in 0..<e.outgoingCount {
@@ -153,8 +153,8 @@ extension Manager {
             guard stillServing(s) else { return }
             try? mqttSend(s, m) { MqttWriter.ack(&$0, .puback, packetId: p.packetId) }
         default:
-            if !mqtt.entries[m].isReleasing(p.packetId) {
-                mqtt.entries[m].startReleasing(p.packetId)
+            if !services.mqtt.entries[m].isReleasing(p.packetId) {
+                services.mqtt.entries[m].startReleasing(p.packetId)
                 deliver(s, .mqttMessage(message))
                 guard stillServing(s) else { return }
             }

@@ -8,7 +8,7 @@ extension Manager {
     /// Lists the folder whose path (ending in "/") is the first `folderLength` bytes of
     /// `staticPath`; 403 when `listing` is off, 404 when there is no such folder.
     func listFolder(_ s: Int32, _ hm: HttpMessage, folderLength: Int, listing: Bool) {
-        staticPath[folderLength] = 0
+        services.staticPath[folderLength] = 0
         var info = mk_file_info()
         let fd = openBelow(&info)
         guard fd >= 0 else { return staticError(s, -fd == EACCES ? 403 : 404) }

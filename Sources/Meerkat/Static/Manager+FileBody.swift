@@ -19,23 +19,23 @@ extension Manager {
     /// the TLS scratch and a record on a TLS one. Bytes sent, or -errno; a file that
     /// ends early (truncated while sent) fails the connection.
     func sendFromFile(_ s: Int32, _ e: Int32) -> Int {
-        let entry = fileSends.entries[Int(e)]
+        let entry = services.fileSends.entries[Int(e)]
         let chunk = Int(min(entry.remaining, 1 << 20))
         var n: Int
         if slots[Int(s)].tls.hasSession {
-            let got = mk_pread(entry.fd, tlsScratch, min(chunk, limits.sendBufferSize), entry.offset)
+            let got = mk_pread(entry.fd, services.tlsScratch, min(chunk, limits.sendBufferSize), entry.offset)
             guard got > 0 else { return got == 0 ? -Int(EIO) : got }
-            n = transportWrite(s, tlsScratch, got)
-            if n > 0 { fileSends.entries[Int(e)].offset += UInt64(n) }
+            n = transportWrite(s, services.tlsScratch, got)
+            if n > 0 { services.fileSends.entries[Int(e)].offset += UInt64(n) }
         } else {
-            n = mk_sendfile(slots[Int(s)].fd, entry.fd, &fileSends.entries[Int(e)].offset, chunk)
+            n = mk_sendfile(slots[Int(s)].fd, entry.fd, &services.fileSends.entries[Int(e)].offset, chunk)
             if n == 0 { return -Int(EIO) }
         }
         guard n > 0 else { return n }
-        fileSends.entries[Int(e)].remaining -= UInt64(n)
-        let left = fileSends.entries[Int(e)].remaining
+        services.fileSends.entries[Int(e)].remaining -= UInt64(n)
+        let left = services.fileSends.entries[Int(e)].remaining
         if left == 0 {
-            fileSends.give(e)
+            services.fileSends.give(e)
             slots[Int(s)].held = HeldBody()
         } else {
             slots[Int(s)].held.count = Int(min(left, UInt64(Int.max)))
@@ -46,7 +46,7 @@ extension Manager {
     /// The held body is dropped (the connection closes or is evicted): a file's entry
     /// and descriptor go back.
     func dropHeld(_ s: Int32) {
-        if case let .file(e) = slots[Int(s)].held.owner { fileSends.give(e) }
+        if case let .file(e) = slots[Int(s)].held.owner { services.fileSends.give(e) }
         slots[Int(s)].held = HeldBody()
     }
 }

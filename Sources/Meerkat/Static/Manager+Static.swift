@@ -29,6 +29,12 @@ extension Connection {
 }
 
 extension Manager {
+    /// The path being opened, and the validators written behind it (`staticPath`).
+    static let staticPathSize = 4096
+    static let validatorSize = 80
+}
+
+extension Manager {
     /// Room kept after the path for "/index.html", ".gz" and the NUL.
     private static let pathTail = 16
 
@@ -36,7 +42,7 @@ extension Manager {
         guard hm.method == "GET" || hm.method == "HEAD" else { return staticError(s, 405, allow: true) }
         guard realRoot(root) else { return staticError(s, 404) }
         // The path to open: root + "/" + the URI's path made safe (or the app's file).
-        var w = ByteWriter(base: staticPath, capacity: Manager.staticPathSize - Manager.pathTail)
+        var w = ByteWriter(base: services.staticPath, capacity: Manager.staticPathSize - Manager.pathTail)
         var nameStart = 0
         var directory = false
         if let file {
@@ -45,7 +51,7 @@ extension Manager {
         } else {
             var text = root
             text.withUTF8 { w.append(UnsafeRawBufferPointer($0)) }
-            if w.count > 1 && staticPath[w.count - 1] == UInt8(ascii: "/") { w.drop(1) }
+            if w.count > 1 && services.staticPath[w.count - 1] == UInt8(ascii: "/") { w.drop(1) }
             w.append(byte: UInt8(ascii: "/"))
             nameStart = w.count
             guard let isDirectory = requestPath(s, hm, &w) else { return }
@@ -53,7 +59,7 @@ extension Manager {
         }
         guard !w.overflowed else { return staticError(s, 404) }
         let pathLength = w.count
-        let type = MimeTypes.type(of: ByteView(base: staticPath + nameStart, count: pathLength - nameStart))
+        let type = MimeTypes.type(of: ByteView(base: services.staticPath + nameStart, count: pathLength - nameStart))
         var info = mk_file_info()
         var gzip = false
         var fd: Int32 = -1
@@ -85,24 +91,24 @@ extension Manager {
             if owned { _ = CMeerkat.close(fd) }
             return directory ? staticError(s, 403) : redirectToFolder(s, hm)
         }
-        var v = ByteWriter(base: staticPath + Manager.staticPathSize, capacity: Manager.validatorSize)
+        var v = ByteWriter(base: services.staticPath + Manager.staticPathSize, capacity: Manager.validatorSize)
         FileConditions.writeETag(mtime: info.mtime, size: info.size, &v)
-        let etag = ByteView(base: staticPath + Manager.staticPathSize, count: v.count)
+        let etag = ByteView(base: services.staticPath + Manager.staticPathSize, count: v.count)
         sendStatic(s, hm, .file(fd, owned: owned), size: info.size, mtime: info.mtime, etag: etag, type: type, gzip: gzip)
     }
 
     /// The same for a packed folder (`PackedFS`): found by path instead of opened.
     func serveStatic(_ s: Int32, _ hm: HttpMessage, packed: PackedFS) {
         guard hm.method == "GET" || hm.method == "HEAD" else { return staticError(s, 405, allow: true) }
-        var w = ByteWriter(base: staticPath, capacity: Manager.staticPathSize - Manager.pathTail)
+        var w = ByteWriter(base: services.staticPath, capacity: Manager.staticPathSize - Manager.pathTail)
         guard let directory = requestPath(s, hm, &w) else { return }
         guard !w.overflowed else { return staticError(s, 404) }
-        let path = ByteView(base: staticPath, count: w.count)
+        let path = ByteView(base: services.staticPath, count: w.count)
         guard let i = packed.find(path) else {
             // A folder asked without its "/": redirect when it has an index.
             if !directory {
                 w.append("/index.html")
-                if packed.find(ByteView(base: staticPath, count: w.count)) != nil { return redirectToFolder(s, hm) }
+                if packed.find(ByteView(base: services.staticPath, count: w.count)) != nil { return redirectToFolder(s, hm) }
             }
             return staticError(s, 404)
         }
@@ -123,7 +129,7 @@ extension Manager {
     /// answered (400, 403, 404).
     private func requestPath(_ s: Int32, _ hm: HttpMessage, _ w: inout ByteWriter) -> Bool? {
         let out = UnsafeMutableRawBufferPointer(
-            start: staticPath + w.count,
+            start: services.staticPath + w.count,
             count: max(Manager.staticPathSize - Manager.pathTail - w.count, 0))
         switch StaticPath.resolve(hm.uri, into: out) {
         case .bad:
@@ -138,7 +144,7 @@ extension Manager {
         case let .ok(count, isDirectory):
             w.skip(count)
             if isDirectory {
-                if w.count > 0 && staticPath[w.count - 1] != UInt8(ascii: "/") { w.append(byte: UInt8(ascii: "/")) }
+                if w.count > 0 && services.staticPath[w.count - 1] != UInt8(ascii: "/") { w.append(byte: UInt8(ascii: "/")) }
                 w.append("index.html")
             }
             return isDirectory
@@ -148,8 +154,8 @@ extension Manager {
     /// Opens the NUL-terminated path in `staticPath`, inside the real root kept in
     /// `staticRootReal`; the fd or -errno (-EACCES: outside the root, or not a file).
     func openBelow(_ info: inout mk_file_info) -> Int32 {
-        staticPath.withMemoryRebound(to: CChar.self, capacity: Manager.staticPathSize) { path in
-            staticRootReal.withMemoryRebound(to: CChar.self, capacity: Manager.staticPathSize) { root in
+        services.staticPath.withMemoryRebound(to: CChar.self, capacity: Manager.staticPathSize) { path in
+            services.staticRootReal.withMemoryRebound(to: CChar.self, capacity: Manager.staticPathSize) { root in
                 mk_open_below(root, path, &info)
             }
         }
@@ -158,16 +164,16 @@ extension Manager {
     /// The root's real path (symlinks resolved) into `staticRootReal`, kept for the
     /// last root asked; false when the root does not exist.
     private func realRoot(_ root: String) -> Bool {
-        if staticRootKnown && root == staticRootName { return true }
+        if services.staticRootKnown && root == services.staticRootName { return true }
         let n = root.withCString { c in
-            staticRootReal.withMemoryRebound(to: CChar.self, capacity: Manager.staticPathSize) {
+            services.staticRootReal.withMemoryRebound(to: CChar.self, capacity: Manager.staticPathSize) {
                 mk_realpath(c, $0, Manager.staticPathSize)
             }
         }
         guard n > 0 else { return false }
-        staticRootName = root
-        staticRootKnown = true
-        staticRootSerial &+= 1  // what OpenFiles kept was checked against another root
+        services.staticRootName = root
+        services.staticRootKnown = true
+        services.staticRootSerial &+= 1  // what OpenFiles kept was checked against another root
         return true
     }
 
@@ -188,9 +194,9 @@ extension Manager {
         var owned = false
         if case let .file(f, o) = body { (fd, owned) = (f, o) }
         defer { if owned && fd >= 0 { _ = CMeerkat.close(fd) } }
-        var v = ByteWriter(base: staticPath + Manager.staticPathSize + 40, capacity: Manager.validatorSize - 40)
+        var v = ByteWriter(base: services.staticPath + Manager.staticPathSize + 40, capacity: Manager.validatorSize - 40)
         HttpDate.write(mtime, &v)
-        let date = ByteView(base: staticPath + Manager.staticPathSize + 40, count: v.count)
+        let date = ByteView(base: services.staticPath + Manager.staticPathSize + 40, count: v.count)
         let answer = FileConditions.answer(
             ifNoneMatch: hm.header("If-None-Match"),
             ifModifiedSince: hm.header("If-Modified-Since"),
@@ -266,8 +272,8 @@ extension Manager {
                 // which the entry now owns.
                 let sendFd = owned ? fd : mk_dup(fd)
                 guard sendFd >= 0 else { throw .closed }
-                if fileSends.isFull { reclaimFileSend(for: s) }
-                guard let e = fileSends.take(fd: sendFd, offset: offset, length: length, for: s) else {
+                if services.fileSends.isFull { reclaimFileSend(for: s) }
+                guard let e = services.fileSends.take(fd: sendFd, offset: offset, length: length, for: s) else {
                     if !owned { _ = CMeerkat.close(sendFd) }
                     return staticError(s, 503)
                 }
@@ -275,7 +281,7 @@ extension Manager {
                 do throws(ConnectionError) {
                     try enqueue(s, h.written, UnsafeRawBufferPointer(start: nil, count: 0))
                 } catch {
-                    fileSends.give(e)
+                    services.fileSends.give(e)
                     throw error
                 }
                 holdFile(s, e, length: length)

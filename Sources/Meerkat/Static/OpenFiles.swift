@@ -79,29 +79,29 @@ extension Manager {
     /// belongs to the cache.
     func openKept(_ length: Int, _ info: inout mk_file_info, owned: inout Bool) -> Int32 {
         owned = false
-        if let i = openFiles.find(staticPath, length, root: staticRootSerial) {
-            let e = openFiles.entries[i]
+        if let i = services.openFiles.find(services.staticPath, length, root: services.staticRootSerial) {
+            let e = services.openFiles.entries[i]
             if now - e.checked < OpenFiles.validMs {
-                openFiles.entries[Int(i)].used = now
+                services.openFiles.entries[Int(i)].used = now
                 info = e.info
                 return e.error < 0 ? e.error : e.fd
             }
             var current = mk_file_info()
-            let err = staticPath.withMemoryRebound(to: CChar.self, capacity: length + 1) { mk_stat_path($0, &current) }
+            let err = services.staticPath.withMemoryRebound(to: CChar.self, capacity: length + 1) { mk_stat_path($0, &current) }
             let same =
                 e.error < 0
                 ? err == e.error
                 : err == 0 && current.inode == e.info.inode && current.size == e.info.size && current.mtime == e.info.mtime
             if same {
-                openFiles.entries[i].checked = now
-                openFiles.entries[i].used = now
+                services.openFiles.entries[i].checked = now
+                services.openFiles.entries[i].used = now
                 info = e.info
                 return e.error < 0 ? e.error : e.fd
             }
-            openFiles.drop(i)
+            services.openFiles.drop(i)
         }
         let fd = openBelow(&info)
-        if openFiles.keep(staticPath, length, root: staticRootSerial, result: fd, info: info, now: now) == nil {
+        if services.openFiles.keep(services.staticPath, length, root: services.staticRootSerial, result: fd, info: info, now: now) == nil {
             owned = fd >= 0
         }
         return fd

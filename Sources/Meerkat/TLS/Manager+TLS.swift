@@ -13,7 +13,7 @@ extension Manager {
     func tlsInit(_ s: Int32, _ opts: TlsOpts) -> Bool {
         let index: Int32
         do {
-            index = try tlsConfigs.index(for: opts, server: true, limits: limits)
+            index = try services.tlsConfigs.index(for: opts, server: true, limits: limits)
         } catch {
             deliver(s, .error(error.text))
             if slots[Int(s)].kind == .connection { scheduleClose(s) }
@@ -45,20 +45,20 @@ extension Manager {
     }
 
     func tlsStart(_ s: Int32, config: Int32) -> Bool {
-        guard let i = tlsSessions.take(for: s) ?? reclaimSession(for: s) else {
+        guard let i = services.tlsSessions.take(for: s) ?? reclaimSession(for: s) else {
             deliver(s, .error("TLS: every session is in use"))
             scheduleClose(s)
             return false
         }
-        guard mk_tls_session_start(tlsSessions.session(i), tlsConfigs.config(config), slots[Int(s)].fd) == 0 else {
-            tlsSessions.give(i)
+        guard mk_tls_session_start(services.tlsSessions.session(i), services.tlsConfigs.config(config), slots[Int(s)].fd) == 0 else {
+            services.tlsSessions.give(i)
             deliver(s, .error("TLS: cannot start a session"))
             scheduleClose(s)
             return false
         }
         slots[Int(s)].tls.session = Int16(i)
         slots[Int(s)].tls.phase = .handshaking
-        tlsSessions.handshaking.append(i, now: now)
+        services.tlsSessions.handshaking.append(i, now: now)
         return true
     }
 
@@ -68,16 +68,16 @@ extension Manager {
     /// idle HTTPS connection does (ReclaimIdle.swift), so idle keep-alive connections
     /// cannot lock new clients out either.
     private func reclaimSession(for s: Int32) -> Int32? {
-        let i = tlsSessions.handshaking.first
-        if i >= 0 && now - tlsSessions.handshaking.stamp(i) >= Int64(limits.reclaimGraceMs) {
-            let victim = tlsSessions.owner[Int(i)]
+        let i = services.tlsSessions.handshaking.first
+        if i >= 0 && now - services.tlsSessions.handshaking.stamp(i) >= Int64(limits.reclaimGraceMs) {
+            let victim = services.tlsSessions.owner[Int(i)]
             evictions += 1
             deliver(victim, .error("TLS: handshake stalled; session reclaimed"))
             closeNow(victim)
         } else if !evictIdleForSession() {
             return nil
         }
-        return tlsSessions.take(for: s)
+        return services.tlsSessions.take(for: s)
     }
 
     // MARK: Handshake
@@ -85,11 +85,11 @@ extension Manager {
     /// Advances the handshake; true once the connection carries application data.
     func tlsHandshake(_ s: Int32) -> Bool {
         let i = Int32(slots[Int(s)].tls.session)
-        let r = Int(mk_tls_handshake(tlsSessions.session(i)))
+        let r = Int(mk_tls_handshake(services.tlsSessions.session(i)))
         if r == 0 {
-            tlsSessions.handshaking.remove(i)
+            services.tlsSessions.handshaking.remove(i)
             slots[Int(s)].tls.phase = .open
-            tlsHandshakes += 1
+            services.tlsHandshakes += 1
             if !hasOutput(s) { setInterest(s, .write, adding: false) }
             deliver(s, .tlsHandshake)
             if slots[Int(s)].client >= 0 && slots[Int(s)].kind == .connection { clientReady(s) }
@@ -101,7 +101,7 @@ extension Manager {
         } else if r == Int(MK_TLS_WANT_WRITE) {
             setInterest(s, .write, adding: true)
         } else {
-            deliver(s, .error(Manager.handshakeFailure(mk_tls_verify_failure(tlsSessions.session(i)))))
+            deliver(s, .error(Manager.handshakeFailure(mk_tls_verify_failure(services.tlsSessions.session(i)))))
             closeNow(s)
         }
         return false
@@ -124,7 +124,7 @@ extension Manager {
     func tlsStartClient(_ s: Int32, config: Int32, name: String) -> Bool {
         guard tlsStart(s, config: config) else { return false }
         let i = Int32(slots[Int(s)].tls.session)
-        if !name.isEmpty && name.withCString({ mk_tls_set_hostname(tlsSessions.session(i), $0) }) != 0 {
+        if !name.isEmpty && name.withCString({ mk_tls_set_hostname(services.tlsSessions.session(i), $0) }) != 0 {
             deliver(s, .error("TLS: bad server name"))
             scheduleClose(s)
             return false
@@ -134,16 +134,16 @@ extension Manager {
 
     /// Handshakes past `handshakeTimeoutMs` end, their sessions back in the pool.
     func expireHandshakes() {
-        while let i = tlsSessions.handshaking.expired(now: now, timeout: Int64(limits.handshakeTimeoutMs)) {
-            let s = tlsSessions.owner[Int(i)]
+        while let i = services.tlsSessions.handshaking.expired(now: now, timeout: Int64(limits.handshakeTimeoutMs)) {
+            let s = services.tlsSessions.owner[Int(i)]
             deliver(s, .error("TLS: handshake timed out"))
             closeNow(s)
         }
     }
 
     var handshakeDue: Int64 {
-        let i = tlsSessions.handshaking.first
-        return i >= 0 ? tlsSessions.handshaking.stamp(i) + Int64(limits.handshakeTimeoutMs) : Int64.max
+        let i = services.tlsSessions.handshaking.first
+        return i >= 0 ? services.tlsSessions.handshaking.stamp(i) + Int64(limits.handshakeTimeoutMs) : Int64.max
     }
 
     // MARK: Bytes
@@ -153,7 +153,7 @@ extension Manager {
     func transportRead(_ s: Int32, _ buf: UnsafeMutableRawPointer?, _ count: Int) -> Int {
         let i = slots[Int(s)].tls.session
         guard i >= 0 else { return mk_read(slots[Int(s)].fd, buf, count) }
-        let n = mk_tls_read(tlsSessions.session(Int32(i)), buf, count)
+        let n = mk_tls_read(services.tlsSessions.session(Int32(i)), buf, count)
         return n == Int(MK_TLS_FAILED) ? -Int(EPROTO) : n
     }
 
@@ -163,7 +163,7 @@ extension Manager {
         let i = slots[Int(s)].tls.session
         guard i >= 0 else { return mk_send(slots[Int(s)].fd, buf, count) }
         guard slots[Int(s)].tls.phase == .open else { return -Int(EAGAIN) }
-        let n = mk_tls_write(tlsSessions.session(Int32(i)), buf, count)
+        let n = mk_tls_write(services.tlsSessions.session(Int32(i)), buf, count)
         return n == Int(MK_TLS_FAILED) ? -Int(EPROTO) : n
     }
 
@@ -181,14 +181,14 @@ extension Manager {
     /// A record was built and waits to go out: its bytes count as taken.
     func tlsWritePending(_ s: Int32) -> Bool {
         let i = slots[Int(s)].tls.session
-        return i >= 0 && mk_tls_write_pending(tlsSessions.session(Int32(i))) > 0
+        return i >= 0 && mk_tls_write_pending(services.tlsSessions.session(Int32(i))) > 0
     }
 
     /// Decrypted or undecrypted input mbedTLS holds that the socket's readiness would
     /// not show: reading must go on without waiting for the poller.
     func tlsHasBufferedInput(_ s: Int32) -> Bool {
         let i = slots[Int(s)].tls.session
-        return i >= 0 && slots[Int(s)].tls.phase == .open && mk_tls_read_pending(tlsSessions.session(Int32(i))) != 0
+        return i >= 0 && slots[Int(s)].tls.phase == .open && mk_tls_read_pending(services.tlsSessions.session(Int32(i))) != 0
     }
 
     // MARK: Ending
@@ -197,7 +197,7 @@ extension Manager {
     func tlsCloseNotify(_ s: Int32) {
         let i = slots[Int(s)].tls.session
         guard i >= 0, slots[Int(s)].tls.phase == .open else { return }
-        mk_tls_close_notify(tlsSessions.session(Int32(i)))
+        mk_tls_close_notify(services.tlsSessions.session(Int32(i)))
         slots[Int(s)].tls.phase = .notified
     }
 
@@ -206,8 +206,8 @@ extension Manager {
         let i = slots[Int(s)].tls.session
         guard i >= 0 else { return }
         if !slots[Int(s)].flags.contains(.lingering) { tlsCloseNotify(s) }
-        mk_tls_session_end(tlsSessions.session(Int32(i)))
-        tlsSessions.give(Int32(i))
+        mk_tls_session_end(services.tlsSessions.session(Int32(i)))
+        services.tlsSessions.give(Int32(i))
         slots[Int(s)].tls = TlsState()
     }
 }

@@ -18,7 +18,7 @@ extension Manager {
         }
         let accepted =
             made
-            && withUnsafeMutableBytes(of: &clients.entries[e].accept) { accept in
+            && withUnsafeMutableBytes(of: &services.clients.entries[e].accept) { accept in
                 withUnsafeBytes(of: &keyText) { text in
                     mk_ws_accept(
                         text.baseAddress!.assumingMemoryBound(to: CChar.self), 24,
@@ -32,15 +32,15 @@ extension Manager {
         }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         w.append("GET ")
-        w.append(string: clients.entries[e].path)
+        w.append(string: services.clients.entries[e].path)
         w.append(" HTTP/1.1\r\nHost: ")
         appendHostHeader(&w, e)
         w.append("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ")
         withUnsafeBytes(of: &keyText) { w.append(UnsafeRawBufferPointer(rebasing: $0[0..<24])) }
         w.append("\r\n")
-        if !clients.entries[e].protocols.isEmpty {
+        if !services.clients.entries[e].protocols.isEmpty {
             w.append("Sec-WebSocket-Protocol: ")
-            w.append(string: clients.entries[e].protocols)
+            w.append(string: services.clients.entries[e].protocols)
             w.append("\r\n")
         }
         w.append("\r\n")
@@ -54,7 +54,7 @@ extension Manager {
 
     /// "host" or "host:port" (the port when it is not the scheme's default).
     func appendHostHeader(_ w: inout ByteWriter, _ e: Int) {
-        let host = clients.entries[e].host
+        let host = services.clients.entries[e].host
         if host.utf8.contains(UInt8(ascii: ":")) {
             w.append(byte: UInt8(ascii: "["))
             w.append(string: host)
@@ -62,8 +62,8 @@ extension Manager {
         } else {
             w.append(string: host)
         }
-        let port = clients.entries[e].port
-        let secure = clients.entries[e].tlsConfig >= 0
+        let port = services.clients.entries[e].port
+        let secure = services.clients.entries[e].tlsConfig >= 0
         if port != (secure ? 443 : 80) {
             w.append(byte: UInt8(ascii: ":"))
             w.append(decimal: port)
@@ -77,7 +77,7 @@ extension Manager {
         guard hm.header("Connection")?.containsToken("upgrade") == true else { return "WebSocket: 101 without Connection: Upgrade" }
         guard hm.headerCount("Sec-WebSocket-Accept") == 1, let accept = hm.header("Sec-WebSocket-Accept")?.trimmingSpaces(),
             accept.count == 28,
-            withUnsafeBytes(of: &clients.entries[e].accept, { accept.equals(UnsafeRawBufferPointer(rebasing: $0[0..<28])) })
+            withUnsafeBytes(of: &services.clients.entries[e].accept, { accept.equals(UnsafeRawBufferPointer(rebasing: $0[0..<28])) })
         else { return "WebSocket: wrong Sec-WebSocket-Accept" }
         // RFC 6455 §4.1: an extension or subprotocol the client did not offer fails the
         // connection. This client offers no extension, so any is one it did not offer.
@@ -90,7 +90,7 @@ extension Manager {
         }
         if let chosen = hm.header("Sec-WebSocket-Protocol") {
             var offered = false
-            var list = clients.entries[e].protocols
+            var list = services.clients.entries[e].protocols
             list.withUTF8 { all in
                 var start = 0
                 let v = ByteView(UnsafeRawBufferPointer(all))
@@ -115,12 +115,12 @@ extension Manager {
         guard withUnsafeMutableBytes(of: &mask, { mk_random($0.baseAddress, 4) }) == 0 else { throw .closed }
         withUnsafeBytes(of: &mask) { (headScratch + n).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 4) }
         if payload.count > 0 {
-            maskScratch.update(from: payload.baseAddress!.assumingMemoryBound(to: UInt8.self), count: payload.count)
-            WsFrame.unmask(maskScratch, payload.count, (headScratch[n], headScratch[n + 1], headScratch[n + 2], headScratch[n + 3]))
+            services.maskScratch.update(from: payload.baseAddress!.assumingMemoryBound(to: UInt8.self), count: payload.count)
+            WsFrame.unmask(services.maskScratch, payload.count, (headScratch[n], headScratch[n + 1], headScratch[n + 2], headScratch[n + 3]))
         }
         try enqueue(
             s, UnsafeRawBufferPointer(start: headScratch, count: n + 4),
-            UnsafeRawBufferPointer(start: maskScratch, count: payload.count))
+            UnsafeRawBufferPointer(start: services.maskScratch, count: payload.count))
     }
 }
 

@@ -24,7 +24,7 @@ extension Manager {
     /// quiet for the ping interval, when the walk is due.
     func keepIdleAlive() {
         let interval = Int64(limits.wsPingIntervalMs)
-        guard interval > 0, now >= keepAliveDue else { return }
+        guard interval > 0, now >= services.keepAliveDue else { return }
         var s = idleQueue.first
         while s >= 0 && now - idleQueue.stamp(s) >= interval {
             let next = idleQueue.after(s)  // before `s` moves to the tail
@@ -35,7 +35,7 @@ extension Manager {
         // interval (a new one later still); no sooner than a quarter interval from now,
         // so the connections passed over are not walked again at once.
         let due = s >= 0 ? idleQueue.stamp(s) + interval : now + interval
-        keepAliveDue = max(due, now + max(interval / 4, 1))
+        services.keepAliveDue = max(due, now + max(interval / 4, 1))
     }
 
     /// Whether `s` is a connection the server keeps alive: a WebSocket it accepted (our

@@ -25,8 +25,8 @@ extension Manager {
             send: PoolStats(blocks: sendPool.blockCount, free: sendPool.freeCount, lowestFree: sendPool.lowestFree),
             evictions: evictions, connections: counts.connections,
             tlsSessions: PoolStats(
-                blocks: tlsSessions.capacity, free: tlsSessions.freeCount,
-                lowestFree: tlsSessions.lowestFree),
-            tlsHandshakes: tlsHandshakes)
+                blocks: services.tlsSessions.capacity, free: services.tlsSessions.freeCount,
+                lowestFree: services.tlsSessions.lowestFree),
+            tlsHandshakes: services.tlsHandshakes)
     }
 }

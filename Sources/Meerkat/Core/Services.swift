@@ -1,0 +1,275 @@
+import CMeerkat
+
+/// The one place the core names the protocols and services. The loop (Manager.swift,
+/// Manager+IO.swift, Reclaim*.swift) knows a connection's bytes, its blocks and its
+/// queues; what the bytes mean, and any state or deadline of a protocol's own, is
+/// reached from here. A protocol or service is a folder of its own plus its lines in
+/// this file:
+/// - its state, in `Services` (allocated once from `Limits`, freed in `deallocate`);
+/// - its next deadline, in `servicesDue`, and what expires then, in `expireServices`;
+/// - its input, in `processInput` (and `holdsWholeUnit`, for reclaim);
+/// - its hooks when a connection closes, when the peer closes, when the manager goes
+///   away or closes, and for a descriptor of its own in the poll set (`serviceReady`).
+/// Dispatch is static (one switch, direct calls): Embedded Swift has no existentials
+/// of non-class protocols, and the loop pays no indirection.
+struct Services {
+    /// TLS (TLS/): parsed certificates (found by content), the session pool, and a
+    /// scratch where a reply's pieces become one record.
+    var tlsConfigs = TlsConfigTable()
+    var tlsSessions: TlsSessionPool
+    let tlsScratch: UnsafeMutablePointer<UInt8>
+    var tlsHandshakes = 0
+    /// Client connections' own state (Client/ClientTable.swift) and the scratch where a
+    /// client's frame is masked.
+    var clients: ClientTable
+    let maskScratch: UnsafeMutablePointer<UInt8>
+    /// The resolver's pending queries and socket, and where it asks (DNS/).
+    var dns: DnsQueries
+    var dnsServer: String? = nil
+    var dnsPreferIPv6 = false
+    /// MQTT sessions, their messages in flight, and the packet scratch (MQTT/).
+    var mqtt: MqttSessions
+    /// HTTP's parser scratch: header offsets of the request being delivered (HTTP/).
+    let headerFields: UnsafeMutableBufferPointer<HeaderField>
+    /// Static files (Static/): the path being opened and the validators written behind
+    /// it; the real path of the last root served, and the files being sent.
+    let staticPath: UnsafeMutablePointer<UInt8>
+    let staticRootReal: UnsafeMutablePointer<UInt8>
+    var staticRootName = ""
+    var staticRootKnown = false
+    var staticRootSerial: UInt32 = 0
+    var fileSends: FileSends
+    var openFiles = OpenFiles()
+    /// When the idle queue is next walked for keep-alive pings (WebSocket/KeepAlive.swift).
+    var keepAliveDue: Int64 = 0
+
+    init(limits: Limits) {
+        tlsSessions = TlsSessionPool(capacity: limits.tlsSlots)
+        tlsScratch = .allocate(capacity: limits.tlsSlots > 0 ? limits.sendBufferSize : 1)
+        clients = ClientTable(capacity: limits.maxClients)
+        maskScratch = .allocate(capacity: limits.maxClients > 0 ? limits.sendBufferSize : 1)
+        dns = DnsQueries(capacity: limits.maxClients)
+        mqtt = MqttSessions(limits: limits)
+        let fields = UnsafeMutablePointer<HeaderField>.allocate(capacity: limits.maxHeaders)
+        fields.initialize(repeating: HeaderField(), count: limits.maxHeaders)
+        headerFields = UnsafeMutableBufferPointer(start: fields, count: limits.maxHeaders)
+        staticPath = .allocate(capacity: Manager.staticPathSize + Manager.validatorSize)
+        staticRootReal = .allocate(capacity: Manager.staticPathSize)
+        fileSends = FileSends(capacity: limits.fileSends)
+    }
+
+    mutating func deallocate() {
+        tlsSessions.deallocate()
+        tlsConfigs.free()
+        tlsScratch.deallocate()
+        clients.deallocate()
+        maskScratch.deallocate()
+        dns.deallocate()
+        mqtt.deallocate()
+        headerFields.baseAddress!.deallocate()
+        staticPath.deallocate()
+        staticRootReal.deallocate()
+        fileSends.deallocate()
+        openFiles.deallocate()
+    }
+}
+
+/// Where the loop meets the protocols: input goes to the slot's protocol (HTTP or
+/// WebSocket; raw TCP handlers read the buffer themselves), and the flow control they
+/// share: a request or message is delivered only when its answer can be queued.
+extension Manager {
+    /// Handles whatever complete input the slot's receive buffer holds (MQTT over
+    /// WebSocket arrives through the WebSocket layer, MQTT/WebSocketFeed.swift).
+    func processInput(_ s: Int32) {
+        switch slots[Int(s)].proto {
+        case .tcp: return  // the handler got `.read` and reads the buffer itself
+        case .http: processHTTP(s)
+        case .websocket: processWebSocket(s)
+        case .mqtt: processMqtt(s)
+        }
+    }
+
+    /// Whether `bytes`, the start of what `s`'s peer has sent and nothing has read yet,
+    /// hold a whole unit its protocol can act on: a request head, a frame, a packet, a
+    /// TLS record. (Reclaim uses it to tell a ready peer from one trickling halves.)
+    func holdsWholeUnit(_ s: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        if slots[Int(s)].tls.phase != .none { return TlsState.holdsWholeRecord(bytes) }
+        switch slots[Int(s)].proto {
+        case .tcp: return true  // the app's own protocol: any bytes may be a unit
+        case .http: return HttpParser.holdsWholeHead(bytes)
+        case .websocket: return WsFrame.holdsWholeFrame(bytes)
+        case .mqtt:
+            if case .incomplete = MqttParser.parse(bytes, maxPacket: bytes.count) { return false }
+            return true
+        }
+    }
+
+    /// The bytes in the slot's receive block that the protocol has not consumed.
+    func receiveBuffer(_ s: Int32) -> UnsafeMutableRawBufferPointer {
+        let base = recvPool.pointer(slots[Int(s)].recvBlock) + Int(slots[Int(s)].recvStart)
+        return UnsafeMutableRawBufferPointer(start: base, count: slots[Int(s)].recvCount)
+    }
+
+    /// Drops the first `count` bytes (the protocol has handled them).
+    func consume(_ s: Int32, _ count: Int) {
+        slots[Int(s)].recvStart += Int32(count)
+    }
+
+    /// Flow control: input is delivered only when an answer to it can be queued. Nothing
+    /// of this connection's may still wait to be sent (so answers stay in order and one
+    /// never fails because earlier ones fill the block), and a send block must be free
+    /// or reclaimable. Otherwise the input waits: for the flush (`outputDrained`), or in
+    /// `sendWaiters` for a block. While it waits, the request timeout does not run: the
+    /// wait is ours, not the client's (a peer that does not read is `sendQueue`'s
+    /// business).
+    func canQueueReply(_ s: Int32) -> Bool {
+        if !hasOutput(s) {
+            if slots[Int(s)].sendBlock >= 0 || reclaim(.send, for: s) { return true }
+            sendWaiters.append(s, now: now)
+        }
+        headerQueue.remove(s)
+        return false
+    }
+
+    /// Everything queued went out: input held back behind it may go on.
+    func outputDrained(_ s: Int32) {
+        guard slots[Int(s)].proto != .tcp, slots[Int(s)].recvCount > 0,
+            !slots[Int(s)].flags.contains(.awaitingReply)
+        else { return }
+        resumeQueue.append(s, now: now)
+    }
+
+    /// Input held back (a late reply, a flush, a send block) goes on at the end of a poll.
+    func resumePending() {
+        while resumeQueue.first >= 0 {
+            let s = resumeQueue.first
+            resumeQueue.remove(s)
+            processInput(s)
+            releaseEmptyBuffers(s)
+            resumeReadingIfRoom(s)
+            // TLS input mbedTLS already holds: no readiness event will come for it.
+            if transportHasBuffered(s) && slots[Int(s)].interest.contains(.read) { readAll(s) }
+        }
+    }
+
+    // MARK: Deadlines
+
+    /// The earliest deadline of any service's own (the loop's timeouts are its own).
+    func servicesDue() -> Int64 {
+        var due = min(handshakeDue, connectDue)
+        due = min(due, min(queryDue, mqttDue))
+        if limits.wsPingIntervalMs > 0 && idleQueue.first >= 0 { due = min(due, services.keepAliveDue) }
+        return due
+    }
+
+    /// What is due of each service's: keep-alive pings and SSE heartbeats (before the
+    /// idle timeout looks), TLS handshakes, connects, DNS queries, MQTT sessions.
+    func expireServices() {
+        keepIdleAlive()
+        expireHandshakes()
+        expireConnects()
+        expireQueries()
+        expireMqtt()
+    }
+
+    /// `s` reached the idle timeout: true when its protocol keeps it (a WebSocket is
+    /// pinged first, an SSE stream gets a heartbeat).
+    func serviceKeepsIdle(_ s: Int32) -> Bool { keepAlive(s) }
+
+    // MARK: Descriptors and connections
+
+    /// Whether `o`'s protocol has nothing under way on it, so reclaim may close it for
+    /// a newcomer: an HTTP connection between requests, nothing pending either way.
+    /// WebSockets, MQTT and raw TCP are never taken this way.
+    func holdsOnlyItsPlace(_ o: Int32) -> Bool {
+        slots[Int(o)].proto == .http && slots[Int(o)].recvCount == 0 && !hasOutput(o)
+            && !slots[Int(o)].flags.contains(.awaitingReply) && !slots[Int(o)].stream.isStreaming
+    }
+
+    /// A service's own descriptor in the poll set is ready (tokens past the table).
+    func serviceReady(_ token: UInt64) {
+        if token == Manager.resolverToken { readAnswers() }
+    }
+
+    /// A connection we opened is still connecting (its socket's first writability
+    /// finishes the connect).
+    func isConnecting(_ s: Int32) -> Bool {
+        let e = slots[Int(s)].client
+        return e >= 0 && services.clients.entries[Int(e)].phase == .connecting
+    }
+
+    /// Whether listener `l`'s connections are answered 503 when the table is full (plain
+    /// HTTP; a TLS one would need a session first).
+    func answersBusy(_ l: Int32) -> Bool {
+        slots[Int(l)].proto == .http && slots[Int(l)].tls.phase == .none
+    }
+
+    /// `s` was accepted by `l`: it takes the listener's transport (TLS) and starts it.
+    func transportAccepted(_ s: Int32, from l: Int32) {
+        if slots[Int(l)].tls.phase == .required {
+            slots[Int(s)].tls.phase = .required
+            slots[Int(s)].tls.config = slots[Int(l)].tls.config
+        }
+    }
+
+    /// Starts the transport after `.accept` (the handler may have called `tlsInit`).
+    func transportStart(_ s: Int32) { tlsAfterAccept(s) }
+
+    /// Before a read: false while the transport's handshake is not done (it went on as
+    /// far as it could).
+    func transportReady(_ s: Int32) -> Bool {
+        slots[Int(s)].tls.phase != .handshaking || tlsHandshake(s)
+    }
+
+    /// Bytes go to the socket as they are (no TLS, now or to come).
+    func transportIsPlain(_ s: Int32) -> Bool { slots[Int(s)].tls.phase == .none }
+
+    /// Where the pieces of one send are gathered, when the transport frames what it
+    /// writes (a TLS session: one record rather than one per piece); nil otherwise.
+    func transportGatherScratch(_ s: Int32) -> UnsafeMutablePointer<UInt8>? {
+        slots[Int(s)].tls.hasSession ? services.tlsScratch : nil
+    }
+
+    /// Writes `a` then `b` as far as the socket takes them: the count, or -errno.
+    func transportWrite(_ s: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        guard slots[Int(s)].tls.hasSession else {
+            return mk_send2(slots[Int(s)].fd, a.baseAddress, a.count, b.baseAddress, b.count)
+        }
+        var n = tlsWriteAll(s, a)
+        if n == a.count && b.count > 0 {
+            let m = tlsWriteAll(s, b)
+            n = m < 0 && -m == Int(EAGAIN) ? n : (m < 0 ? m : n + m)
+        }
+        return n
+    }
+
+    /// A record the transport built and has not all sent.
+    func transportWritePending(_ s: Int32) -> Bool { tlsWritePending(s) }
+
+    /// Sends what the socket takes of a held file body (Static/).
+    func sendHeldFile(_ s: Int32, _ e: Int32) -> Int { sendFromFile(s, e) }
+
+    /// Input the transport already holds, which no readiness event will report.
+    func transportHasBuffered(_ s: Int32) -> Bool { tlsHasBufferedInput(s) }
+
+    /// Our side is done writing: the transport says so first (TLS close_notify).
+    func transportCloseNotify(_ s: Int32) { tlsCloseNotify(s) }
+
+    /// The peer closed: a response that runs until the close ends here.
+    func servicePeerClosed(_ s: Int32) { responseAtEOF(s) }
+
+    /// `s` is closing: each service gives back what it holds for it (TLS session,
+    /// client entry, MQTT session, DNS query).
+    func servicesEnd(_ s: Int32) {
+        tlsEnd(s)
+        clientEnd(s)
+    }
+
+    /// The manager is going away: a WebSocket is told (close 1001).
+    func servicesGoAway(_ s: Int32) {
+        if slots[Int(s)].proto == .websocket { closeWebSocket(s, code: 1001) }
+    }
+
+    /// The manager closes: services close their own descriptors.
+    func servicesClose() { closeResolver() }
+}

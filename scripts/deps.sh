@@ -14,6 +14,7 @@ APT_PACKAGES=(
                                                              # valgrind: instructions per request)
   chromium chromium-driver                                   # browser tests (selenium)
   mosquitto mosquitto-clients                                # MQTT broker and its clients (MQTT tests)
+  chrony                                                     # an NTP server the SNTP tests run on their own port
   shellcheck                                                 # make lint: the shell scripts
 )
 # distribution:module (what pip installs : what Python imports)

@@ -10,10 +10,12 @@
 // N times on one keep-alive connection, each after the answer to the one before, and
 // prints the last answer. --stream writes the body out as it arrives (any size; without
 // it the response must fit the receive block; a large download over a slow link wants a
-// larger --timeout-ms).
+// larger --timeout-ms). --sntp asks the SNTP server at the URL (udp://HOST[:123])
+// for the time instead, and prints "time MS" (Unix time in ms).
 //
 //   fetch http://127.0.0.1:8000/stats
 //   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
+//   fetch --sntp udp://pool.ntp.org
 import Meerkat
 
 /// The command line, parsed in a function: top-level code that assigns a global `String?`
@@ -30,6 +32,7 @@ struct Options {
     var dnsServer: String? = nil
     var ipv6First = false
     var stream = false
+    var sntp = false
 }
 
 func parseOptions() -> Options {
@@ -46,6 +49,7 @@ func parseOptions() -> Options {
         case "--dns": o.dnsServer = args.popFirst()
         case "--ipv6-first": o.ipv6First = true
         case "--stream": o.stream = true
+        case "--sntp": o.sntp = true
         default: o.url = arg.hasPrefix("-") ? nil : arg
         }
     }
@@ -61,7 +65,7 @@ let timeoutMs = options.timeoutMs
 let repeatCount = options.repeatCount
 guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0 else {
     print(
-        "usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] http(s)://HOST:PORT/PATH"
+        "usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
     )
     AppOptions.exitProcess(2)
 }
@@ -75,6 +79,30 @@ let manager = Manager(limits: limits)
 manager.dnsServer = options.dnsServer
 manager.dnsPreferIPv6 = options.ipv6First
 var code: Int32 = 1
+
+/// --sntp: one SNTP answer (the library asks again, then gives up, by itself).
+func askTime() -> Never {
+    do throws(ConnectError) {
+        try manager.sntpConnect(url) { conn, ev in
+            switch ev {
+            case let .sntpTime(ms):
+                print("time \(ms)")
+                code = 0
+                conn.close()
+            case let .error(why): print("error: \(why)")
+            case .close: manager.stop()
+            default: break
+            }
+        }
+    } catch {
+        print("error: cannot ask \(url): \(error)")
+        AppOptions.exitProcess(1)
+    }
+    manager.run()
+    AppOptions.exitProcess(code)
+}
+if options.sntp { askTime() }
+
 var answered = 0
 /// The answer's deadline while its body streams. The library bounds the wait for the
 /// head (and a whole body it holds) by `headerTimeoutMs`, but once the app takes the

@@ -38,6 +38,10 @@ public enum Event {
     /// `.mqttOpen` or `.mqttMessage`; a PUBACK's message is no longer in flight).
     case mqttCommand(MqttPacket)
 
+    /// An SNTP client's answer: Unix time in ms when it arrived (the docs'
+    /// MG_EV_SNTP_TIME; `Manager.sntpConnect`).
+    case sntpTime(Int64)
+
     public var code: Int {
         switch self {
         case .error: return MG_EV_ERROR
@@ -59,6 +63,7 @@ public enum Event {
         case .mqttOpen: return MG_EV_MQTT_OPEN
         case .mqttMessage: return MG_EV_MQTT_MSG
         case .mqttCommand: return MG_EV_MQTT_CMD
+        case .sntpTime: return MG_EV_SNTP_TIME
         }
     }
 }

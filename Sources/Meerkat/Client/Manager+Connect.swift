@@ -163,7 +163,7 @@ extension Manager {
             sendUpgradeRequest(s)
         } else {
             services.clients.entries[e].phase = .open
-            mqttTransportUp(s)
+            serviceClientUp(s)
         }
     }
 

@@ -12,6 +12,11 @@ import CMeerkat
 ///   away or closes, and for a descriptor of its own in the poll set (`serviceReady`).
 /// Dispatch is static (one switch, direct calls): Embedded Swift has no existentials
 /// of non-class protocols, and the loop pays no indirection.
+extension Slot {
+    /// What a connection's bytes are, once its transport has them.
+    enum Proto: UInt8 { case tcp, http, websocket, mqtt, sntp }
+}
+
 struct Services {
     /// TLS (TLS/): parsed certificates (found by content), the session pool, and a
     /// scratch where a reply's pieces become one record.
@@ -29,6 +34,8 @@ struct Services {
     var dnsPreferIPv6 = false
     /// MQTT sessions, their messages in flight, and the packet scratch (MQTT/).
     var mqtt: MqttSessions
+    /// SNTP requests in flight (SNTP/).
+    var sntp: SntpQueries
     /// HTTP's parser scratch: header offsets of the request being delivered (HTTP/).
     let headerFields: UnsafeMutableBufferPointer<HeaderField>
     /// Static files (Static/): the path being opened and the validators written behind
@@ -50,6 +57,7 @@ struct Services {
         maskScratch = .allocate(capacity: limits.maxClients > 0 ? limits.sendBufferSize : 1)
         dns = DnsQueries(capacity: limits.maxClients)
         mqtt = MqttSessions(limits: limits)
+        sntp = SntpQueries(capacity: limits.maxClients)
         let fields = UnsafeMutablePointer<HeaderField>.allocate(capacity: limits.maxHeaders)
         fields.initialize(repeating: HeaderField(), count: limits.maxHeaders)
         headerFields = UnsafeMutableBufferPointer(start: fields, count: limits.maxHeaders)
@@ -66,6 +74,7 @@ struct Services {
         maskScratch.deallocate()
         dns.deallocate()
         mqtt.deallocate()
+        sntp.deallocate()
         headerFields.baseAddress!.deallocate()
         staticPath.deallocate()
         staticRootReal.deallocate()
@@ -86,6 +95,7 @@ extension Manager {
         case .http: processHTTP(s)
         case .websocket: processWebSocket(s)
         case .mqtt: processMqtt(s)
+        case .sntp: processSntp(s)
         }
     }
 
@@ -98,6 +108,7 @@ extension Manager {
         case .tcp: return true  // the app's own protocol: any bytes may be a unit
         case .http: return HttpParser.holdsWholeHead(bytes)
         case .websocket: return WsFrame.holdsWholeFrame(bytes)
+        case .sntp: return true  // a datagram is whole
         case .mqtt:
             if case .incomplete = MqttParser.parse(bytes, maxPacket: bytes.count) { return false }
             return true
@@ -158,6 +169,7 @@ extension Manager {
     func servicesDue() -> Int64 {
         var due = min(handshakeDue, connectDue)
         due = min(due, min(queryDue, mqttDue))
+        due = min(due, sntpDue)
         if limits.wsPingIntervalMs > 0 && idleQueue.first >= 0 { due = min(due, services.keepAliveDue) }
         return due
     }
@@ -170,6 +182,7 @@ extension Manager {
         expireConnects()
         expireQueries()
         expireMqtt()
+        expireSntp()
     }
 
     /// `s` reached the idle timeout: true when its protocol keeps it (a WebSocket is
@@ -262,7 +275,15 @@ extension Manager {
     /// client entry, MQTT session, DNS query).
     func servicesEnd(_ s: Int32) {
         tlsEnd(s)
+        sntpEnd(s)
         clientEnd(s)
+    }
+
+    /// A client connection we opened is up (TCP, TLS): its protocol starts (MQTT sends
+    /// CONNECT, SNTP its request).
+    func serviceClientUp(_ s: Int32) {
+        mqttTransportUp(s)
+        sntpUp(s)
     }
 
     /// The manager is going away: a WebSocket is told (close 1001).

@@ -4,7 +4,6 @@ import CMeerkat
 /// A slot holds no I/O buffer of its own; it borrows pool blocks while bytes are pending.
 struct Slot {
     enum Kind: UInt8 { case free, listener, connection, rejecting }
-    enum Proto: UInt8 { case tcp, http, websocket, mqtt }
 
     struct Flags: OptionSet {
         let rawValue: UInt32

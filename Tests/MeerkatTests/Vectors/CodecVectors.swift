@@ -10,7 +10,7 @@
 struct CodecVector {
     enum Codec {
         case head, target, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, dnsACut, staticPath, range, httpDate, multipart, mqtt, jsonNumber,
-            wholeHead, wholeFrame, wholeRecord
+            wholeHead, wholeFrame, wholeRecord, sntp
     }
     let codec: Codec
     let name: StaticString
@@ -25,7 +25,7 @@ extension CodecVector {
         let text = UnsafeBufferPointer(start: input.utf8Start, count: input.utf8CodeUnitCount)
         guard
             codec == .wsFrame || codec == .utf8 || codec == .dnsA || codec == .dnsACut || codec == .mqtt
-                || codec == .wholeFrame || codec == .wholeRecord
+                || codec == .wholeFrame || codec == .wholeRecord || codec == .sntp
         else { return Array(text) }
         var out: [UInt8] = []
         var value: UInt8 = 0, digits = 0
@@ -77,6 +77,7 @@ enum CodecVectors {
         case .wholeHead: return HttpParser.holdsWholeHead(UnsafeRawBufferPointer(buf)) ? "whole" : "part"
         case .wholeFrame: return WsFrame.holdsWholeFrame(UnsafeRawBufferPointer(buf)) ? "whole" : "part"
         case .wholeRecord: return TlsState.holdsWholeRecord(UnsafeRawBufferPointer(buf)) ? "whole" : "part"
+        case .sntp: return sntpAnswer(UnsafeRawBufferPointer(buf))
         case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
         case .streamed: return streamedAnswer(buf)
         case .wsFrame: return wsFrameAnswer(buf)
@@ -243,6 +244,19 @@ enum CodecVectors {
     /// What `JsonWriter` writes for a Double: the input is `DIGITS VALUE` (DIGITS the
     /// fraction digits, or `plain` for `add(_:_:)`); VALUE is `nan`, `inf`, `-inf` or a
     /// JSON number (read with `Json.number`). The answer is the field's value as written.
+    /// Input: an 8-byte cookie, a 2-byte round trip in ms, then the server's packet.
+    static func sntpAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        guard buf.count >= 10 else { return "short input" }
+        var cookie: UInt64 = 0
+        for k in 0..<8 { cookie = cookie << 8 | UInt64(buf[k]) }
+        let roundTrip = Int64(buf[8]) << 8 | Int64(buf[9])
+        switch SntpPacket.parse(UnsafeRawBufferPointer(rebasing: buf[10...]), cookie: cookie, roundTripMs: roundTrip) {
+        case .time(let ms): return "time \(ms)"
+        case .kissOfDeath: return "kiss-o'-death"
+        case .invalid: return "invalid"
+        }
+    }
+
     static func jsonNumberAnswer(_ buf: UnsafeRawBufferPointer) -> String {
         let text = Array(buf)
         guard let space = text.firstIndex(of: UInt8(ascii: " ")) else { return "bad vector" }
@@ -370,6 +384,77 @@ enum CodecVectors {
     // MARK: The vectors
 
     static let all: [CodecVector] = [
+        // SNTP answers (issue 23): eras, the cookie check, the server's hold, bad fields.
+        .init(
+            codec: .sntp, name: "SNTP answer, era 0",
+            input:
+                "01 02 03 04 05 06 07 08 00 64 24 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 EE F4 50 80 80 00 00 00 EE F4 50 80 80 00 00 00",
+            expected: "time 1800000000550"),
+        .init(
+            codec: .sntp, name: "SNTP answer, era 1 (after 2036)",
+            input:
+                "01 02 03 04 05 06 07 08 00 00 24 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 00 00 00 10 00 00 00 00 00 00 00 10 00 00 00 00",
+            expected: "time 2085978512000"),
+        .init(
+            codec: .sntp, name: "SNTP answer, server held 30 ms",
+            input:
+                "01 02 03 04 05 06 07 08 00 64 24 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 EE F4 50 80 00 00 00 00 EE F4 50 80 07 AE 14 7B",
+            expected: "time 1800000000065"),
+        .init(
+            codec: .sntp, name: "SNTP answer, round trip shorter than held",
+            input:
+                "01 02 03 04 05 06 07 08 00 0A 24 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 EE F4 50 80 00 00 00 00 EE F4 50 80 80 00 00 00",
+            expected: "time 1800000000500"),
+        .init(
+            codec: .sntp, name: "SNTP answer to another cookie",
+            input:
+                "01 02 03 04 05 06 07 08 00 00 24 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 EE F4 50 80 00 00 00 00 EE F4 50 80 00 00 00 00",
+            expected: "invalid"),
+        .init(
+            codec: .sntp, name: "SNTP kiss-o'-death",
+            input:
+                "01 02 03 04 05 06 07 08 00 00 24 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 EE F4 50 80 00 00 00 00 EE F4 50 80 00 00 00 00",
+            expected: "kiss-o'-death"),
+        .init(
+            codec: .sntp, name: "SNTP stratum 16",
+            input:
+                "01 02 03 04 05 06 07 08 00 00 24 10 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 EE F4 50 80 00 00 00 00 EE F4 50 80 00 00 00 00",
+            expected: "invalid"),
+        .init(
+            codec: .sntp, name: "SNTP leap alarm",
+            input:
+                "01 02 03 04 05 06 07 08 00 00 E4 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 EE F4 50 80 00 00 00 00 EE F4 50 80 00 00 00 00",
+            expected: "invalid"),
+        .init(
+            codec: .sntp, name: "SNTP client mode",
+            input:
+                "01 02 03 04 05 06 07 08 00 00 23 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 EE F4 50 80 00 00 00 00 EE F4 50 80 00 00 00 00",
+            expected: "invalid"),
+        .init(
+            codec: .sntp, name: "SNTP version 2",
+            input:
+                "01 02 03 04 05 06 07 08 00 00 14 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 EE F4 50 80 00 00 00 00 EE F4 50 80 00 00 00 00",
+            expected: "invalid"),
+        .init(
+            codec: .sntp, name: "SNTP 47 bytes",
+            input:
+                "01 02 03 04 05 06 07 08 00 00 24 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 EE F4 50 80 00 00 00 00 EE F4 50 80 00 00 00",
+            expected: "invalid"),
+        .init(
+            codec: .sntp, name: "SNTP transmit 0",
+            input:
+                "01 02 03 04 05 06 07 08 00 00 24 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+            expected: "invalid"),
+        .init(
+            codec: .sntp, name: "SNTP before 1970",
+            input:
+                "01 02 03 04 05 06 07 08 00 00 24 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 80 00 00 00 00 00 00 00 80 00 00 00 00 00 00 00",
+            expected: "invalid"),
+        .init(
+            codec: .sntp, name: "SNTP last ms of era 0",
+            input:
+                "01 02 03 04 05 06 07 08 00 00 24 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF",
+            expected: "time 2085978495999"),
         // Whether a peer waiting for a receive block has a whole unit in its socket
         // (issue 21: ready peers go ahead of those trickling halves).
         .init(codec: .wholeHead, name: "whole head", input: "GET / HTTP/1.1\r\nHost: a\r\n\r\n", expected: "whole"),

@@ -1,0 +1,52 @@
+/// The SNTP requests in flight: a small fixed table (one entry per SNTP client, at most
+/// `Limits.maxClients`), allocated once. Each entry keeps the cookie its request carried
+/// and when it left (monotonic ms), for the answer's checks and the retries.
+struct SntpQueries {
+    struct Entry {
+        var slot: Int32 = -1
+        var cookie: UInt64 = 0
+        var sentMs: Int64 = 0
+        /// Requests sent for the answer awaited; 0 when none is awaited.
+        var tries: UInt8 = 0
+    }
+
+    /// An answer not come within this is asked again, up to `tries` requests in all.
+    static let timeoutMs: Int64 = 2_000
+    static let tries: UInt8 = 3
+
+    let capacity: Int
+    let entries: UnsafeMutablePointer<Entry>
+
+    init(capacity requested: Int) {
+        capacity = max(requested, 0)
+        entries = .allocate(capacity: max(capacity, 1))
+        entries.initialize(repeating: Entry(), count: max(capacity, 1))
+    }
+
+    /// The entry of `slot`, if it has one.
+    func find(_ slot: Int32) -> Int? {
+        for i in 0..<capacity where entries[i].slot == slot { return i }
+        return nil
+    }
+
+    mutating func take(for slot: Int32) -> Int? {
+        guard let i = find(-1) else { return nil }
+        entries[i] = Entry(slot: slot)
+        return i
+    }
+
+    mutating func give(_ slot: Int32) {
+        if let i = find(slot) { entries[i] = Entry() }
+    }
+
+    /// When the earliest awaited answer is late.
+    var due: Int64 {
+        var due = Int64.max
+        for i in 0..<capacity where entries[i].slot >= 0 && entries[i].tries > 0 {
+            due = min(due, entries[i].sentMs + SntpQueries.timeoutMs)
+        }
+        return due
+    }
+
+    func deallocate() { entries.deallocate() }
+}

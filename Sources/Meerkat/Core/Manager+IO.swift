@@ -224,20 +224,17 @@ extension Manager {
     /// No receive block for `s`: it waits for one. What its socket holds is looked at
     /// (not taken): a peer whose whole request (frame, record) is there goes ahead of
     /// those that have sent only part of one, so a crowd trickling halves cannot make a
-    /// ready client queue behind it; among the ready, the newest goes first. A peer with
-    /// bytes waiting is not silent (`.heard`), whether or not they were read.
+    /// ready client queue behind it (`WaitQueue`). A peer with bytes waiting is not
+    /// silent (`.heard`), whether or not they were read.
     private func pauseReading(_ s: Int32) {
         slots[Int(s)].flags.insert(.readPaused)
         setInterest(s, .read, adding: false)
         let window = min(limits.sendBufferSize, recvPool.blockSize)
         let n = mk_peek(slots[Int(s)].fd, headScratch, window)
         if n > 0 { slots[Int(s)].flags.insert(.heard) }
-        if n > 0 && (n == window || holdsWholeUnit(s, UnsafeRawBufferPointer(start: headScratch, count: n))) {
-            slots[Int(s)].flags.insert(.unitWaiting)
-            recvWaiters.prepend(s, now: now)
-        } else {
-            recvWaiters.append(s, now: now)
-        }
+        let ready = n > 0 && (n == window || holdsWholeUnit(s, UnsafeRawBufferPointer(start: headScratch, count: n)))
+        if ready { slots[Int(s)].flags.insert(.unitWaiting) }
+        recvWaiters.append(s, ready: ready)
     }
 
     /// Gives back blocks that hold nothing (a pinned receive block waits for its held

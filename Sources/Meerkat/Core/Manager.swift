@@ -21,7 +21,7 @@ public final class Manager {
     var sendQueue: SlotQueue
     /// Connections waiting for a receive block, for a send block before their next
     /// request is delivered, and those to close after the dispatch.
-    var recvWaiters: SlotQueue
+    var recvWaiters: WaitQueue
     var sendWaiters: SlotQueue
     var closeQueue: SlotQueue
     /// Connections whose pipelined input can go on now that a late reply was sent.
@@ -64,7 +64,7 @@ public final class Manager {
         headerQueue = SlotQueue(capacity: tableSize)
         lingerQueue = SlotQueue(capacity: tableSize)
         sendQueue = SlotQueue(capacity: tableSize)
-        recvWaiters = SlotQueue(capacity: tableSize, stamped: false)
+        recvWaiters = WaitQueue(capacity: tableSize)
         sendWaiters = SlotQueue(capacity: tableSize, stamped: false)
         closeQueue = SlotQueue(capacity: tableSize, stamped: false)
         resumeQueue = SlotQueue(capacity: tableSize, stamped: false)

@@ -45,15 +45,20 @@ struct SlotQueue {
         last = slot
     }
 
-    /// Adds `slot` at the front, stamped `now` (moves it there if present).
-    mutating func prepend(_ slot: Int32, now: Int64) {
+    /// The slot before `slot` (one that joined earlier), or -1.
+    func before(_ slot: Int32) -> Int32 { contains(slot) ? prev[Int(slot)] : -1 }
+
+    /// Puts `slot` right after `after` (at the front when `after` is -1), stamped `now`
+    /// (moves it there if present).
+    mutating func insert(_ slot: Int32, after: Int32, now: Int64) {
         if contains(slot) { remove(slot) }
         let s = Int(slot)
         if stamped { since[s] = now }
-        prev[s] = -1
-        next[s] = first
-        if first >= 0 { prev[Int(first)] = slot } else { last = slot }
-        first = slot
+        let n = after >= 0 ? next[Int(after)] : first
+        prev[s] = after
+        next[s] = n
+        if after >= 0 { next[Int(after)] = slot } else { first = slot }
+        if n >= 0 { prev[Int(n)] = slot } else { last = slot }
     }
 
     mutating func remove(_ slot: Int32) {

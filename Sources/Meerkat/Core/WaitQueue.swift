@@ -1,0 +1,37 @@
+/// The connections waiting for a receive block: a FIFO in which those whose next unit is
+/// already whole in their socket ("ready") go before the others, each group in the order
+/// it joined. A ready peer is served as soon as a block comes back, and a crowd that
+/// trickles halves cannot queue it behind them; among the ready, first come is first
+/// served. 8 bytes a slot (one `SlotQueue`) and the end of the ready group.
+struct WaitQueue {
+    private var queue: SlotQueue
+    /// The last ready entry (everything before it is ready too), or -1.
+    private var lastReady: Int32 = -1
+
+    init(capacity: Int) {
+        queue = SlotQueue(capacity: capacity, stamped: false)
+    }
+
+    var bytesPerSlot: Int { queue.bytesPerSlot }
+    var first: Int32 { queue.first }
+    func after(_ slot: Int32) -> Int32 { queue.after(slot) }
+
+    /// Adds `slot`: at the end of the ready group if `ready`, else at the very end.
+    mutating func append(_ slot: Int32, ready: Bool) {
+        remove(slot)
+        if ready {
+            queue.insert(slot, after: lastReady, now: 0)
+            lastReady = slot
+        } else {
+            queue.append(slot, now: 0)
+        }
+    }
+
+    mutating func remove(_ slot: Int32) {
+        guard queue.contains(slot) else { return }
+        if slot == lastReady { lastReady = queue.before(slot) }
+        queue.remove(slot)
+    }
+
+    func deallocate() { queue.deallocate() }
+}

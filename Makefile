@@ -75,6 +75,11 @@ $(OUT)/gen/BoardProfile.swift: boards/$(BOARD).mk scripts/board-limits.sh
 	@mkdir -p $(dir $@)
 	bash scripts/board-limits.sh boards/$(BOARD).mk > $@
 
+# Every profile by name, for host tests (`Limits(board:)`, TestChannel): committed, so
+# SwiftPM builds it too, and remade here whenever a profile changes.
+Sources/Meerkat/Testing/BoardProfiles.swift: $(sort $(wildcard boards/*.mk)) scripts/board-limits.sh
+	bash scripts/board-limits.sh --all $(sort $(wildcard boards/*.mk)) > $@
+
 # The git revision for --version, in C (mk_build_revision, replacing the shim's weak
 # "unknown"): checked on every run, rewritten only when it changes (a commit, the tree
 # made dirty or clean), and then only relinks the binaries.

@@ -432,35 +432,38 @@ long mk_pread(int fd, void *buf, size_t len, uint64_t offset) {
     return n < 0 ? -errno : n;
 }
 
-int mk_dir_next(int fd, char *name, size_t len, int *is_dir) {
-    static char buf[4096];
-    static long used = 0, at = 0;
-    static int current = -1;
-    if (fd != current) {
-        current = fd;
-        used = at = 0;
+void *mk_dir_open(int fd, int *err) {
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        *err = -errno;
+        close(fd);
     }
+    return d;
+}
+
+int mk_dir_read(void *dir, char *name, size_t len, mk_file_info *info) {
+    DIR *d = dir;
     for (;;) {
-        if (at >= used) {
-            used = getdents64(fd, buf, sizeof buf);
-            at = 0;
-            if (used <= 0) {
-                current = -1;
-                return used < 0 ? -errno : 0;
-            }
-        }
-        struct dirent64 *d = (struct dirent64 *)(buf + at);
-        at += d->d_reclen;
-        if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) continue;
-        size_t n = strlen(d->d_name);
+        errno = 0;
+        struct dirent *e = readdir(d);
+        if (e == NULL) return errno ? -errno : 0;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        size_t n = strlen(e->d_name);
         if (n + 1 > len) continue;
-        memcpy(name, d->d_name, n + 1);
-        if (d->d_type == DT_UNKNOWN) {   /* some filesystems do not say: ask */
-            struct stat st;
-            *is_dir = fstatat(fd, d->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
-        } else {
-            *is_dir = d->d_type == DT_DIR;
+        memcpy(name, e->d_name, n + 1);
+        struct stat st;
+        /* What a link leads to; a broken link (or one removed meanwhile) as itself. */
+        if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            memset(&st, 0, sizeof st);
         }
+        info->size = (uint64_t)st.st_size;
+        info->mtime = (int64_t)st.st_mtime;
+        info->inode = (uint64_t)st.st_ino;
+        info->is_dir = S_ISDIR(st.st_mode) ? 1 : 0;
         return 1;
     }
+}
+
+void mk_dir_close(void *dir) {
+    closedir(dir);
 }

@@ -133,6 +133,66 @@ import Testing
         for kept in ["a.bin", "a.bin.part", ".a.bin.0123456x.part"] { #expect(access(dir + "/" + kept, F_OK) == 0) }
     }
 
+    /// Issue 22: a folder's entries with what each is, its size and time, nothing
+    /// allocated per entry; listings inside listings; the temporaries of files being
+    /// written left out; the static files' folder page built from the same lister.
+    @Test func aFolderIsListedWithSizesAndTimes() throws {
+        let dir = "/tmp/meerkat-list-test-\(getpid())"
+        mkdir(dir, 0o755)
+        defer { _ = system("rm -rf " + dir) }
+        try File.makeFolder(dir + "/sub")
+        try File.create(dir + "/sub/inner.txt").close()
+        let f = try File.create(dir + "/a b é.txt")
+        try f.write("twelve bytes")
+        f.close()
+        var times = [timespec(tv_sec: 1_700_000_000, tv_nsec: 0), timespec(tv_sec: 1_700_000_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, dir + "/a b é.txt", &times, 0) == 0)
+        // Past 4 GiB (sparse): the size is 64-bit.
+        let big = try File.create(dir + "/big.bin")
+        #expect(ftruncate(big.fd, 5 << 30) == 0)
+        big.close()
+        #expect(symlink("sub", dir + "/link-to-sub") == 0)
+        try File.createTemporary(for: dir + "/upload.bin").file.close()  // still being written
+        // Enough names that the system reads the folder in more than one piece.
+        try File.makeFolder(dir + "/many")
+        for i in 0..<400 { try File.create(dir + "/many/file-with-a-long-name-\(i)").close() }
+
+        struct Seen: Equatable {
+            let name: String, isFolder: Bool, size: UInt64
+        }
+        var seen: [Seen] = []
+        var inner: [String: Int] = [:]
+        var mtime: Int64 = 0
+        try File.list(dir) { entry in
+            seen.append(Seen(name: entry.name.string, isFolder: entry.isFolder, size: entry.isFolder ? 0 : entry.size))
+            if entry.name == "a b é.txt" { mtime = entry.mtime }
+            if entry.isFolder {  // a listing inside a listing, each on its own reader
+                var n = 0
+                try? File.list(dir + "/" + entry.name.string) { _ in n += 1 }
+                inner[entry.name.string] = n
+            }
+        }
+        #expect(
+            seen.sorted { $0.name < $1.name } == [
+                Seen(name: "a b é.txt", isFolder: false, size: 12), Seen(name: "big.bin", isFolder: false, size: 5 << 30),
+                Seen(name: "link-to-sub", isFolder: true, size: 0), Seen(name: "many", isFolder: true, size: 0),
+                Seen(name: "sub", isFolder: true, size: 0),
+            ])
+        #expect(mtime == 1_700_000_000)
+        #expect(inner == ["sub": 1, "link-to-sub": 1, "many": 400])
+        #expect(throws: FileError.system(ENOENT)) { try File.list(dir + "/missing") { _ in } }
+        #expect(throws: FileError.system(ENOTDIR)) { try File.list(dir + "/big.bin") { _ in } }
+
+        // The folder page serveDir sends: the same entries, a link to a folder marked as one.
+        let channel = try TestChannel { conn, ev in
+            if case let .httpMessage(hm) = ev { conn.serveDir(hm, root: dir, listing: true) }
+        }
+        let page = try #require(channel.request("GET", "/")).text
+        #expect(page.contains("<a href=\"link-to-sub/\">link-to-sub/</a>") && page.contains("<a href=\"a%20b%20%C3%A9.txt\">a b é.txt</a>"))
+        #expect(!page.contains(".part"))
+        #expect(try #require(channel.request("GET", "/many/")).text.ranges(of: "<li>").count == 401)  // ../ and 400
+    }
+
     @Test func aBackgroundThreadFeedsTheLoopThroughWakeup() throws {
         var got: [String] = []
         var accepted: Connection? = nil

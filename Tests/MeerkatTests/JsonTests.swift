@@ -46,6 +46,102 @@ import Testing
         with("{\"a\": \"\\ud800\"}") { #expect(Json.string($0, "a") == nil) }  // a lone surrogate
     }
 
+    /// Issue 22: nested paths and array indexing, as Mongoose's `mg_json_get` documents
+    /// them (its example's offsets and lengths).
+    @Test func pathsReachNestedValues() {
+        with("{ \"a\": 1, \"b\": [2, 3] }") { d in
+            #expect(Json.find(d, path: "$").map { [$0.offset, $0.raw.count] } == [0, 23])
+            #expect(Json.find(d, path: "$.a").map { [$0.offset, $0.raw.count] } == [7, 1])
+            #expect(Json.find(d, path: "$.b").map { [$0.offset, $0.raw.count] } == [15, 6])
+            #expect(Json.find(d, path: "$.b[1]").map { [$0.offset, $0.raw.count] } == [19, 1])
+            #expect(Json.find(d, path: "$.b")?.kind == .array && Json.count(d, path: "$.b") == 2)
+        }
+        let doc =
+            "{\"device\": {\"name\": \"kitchen \\u263a\", \"on\": true, \"id\": 9007199254740993},"
+            + " \"sensors\": [{\"t\": 21.5}, {\"t\": -3e2, \"tags\": [\"a\", null, [7]]}], \"n\\u0061me\": \"escaped\"}"
+        with(doc) { d in
+            #expect(Json.string(d, path: "$.device.name") == "kitchen ☺")
+            #expect(Json.bool(d, path: "$.device.on") == true)
+            #expect(Json.integer(d, path: "$.device.id") == 9_007_199_254_740_993)  // past a Double's 2^53
+            #expect(Json.number(d, path: "$.sensors[0].t") == 21.5)
+            #expect(Json.number(d, path: "$.sensors[1].t") == -300)
+            #expect(Json.integer(d, path: "$.sensors[1].t") == nil)  // an exponent is not digits
+            #expect(Json.find(d, path: "$.sensors[1].tags[1]")?.kind == .null)
+            #expect(Json.integer(d, path: "$.sensors[1].tags[2][0]") == 7)
+            #expect(Json.string(d, path: "$.name") == "escaped")  // matched unescaped
+            #expect(Json.count(d, path: "$.sensors") == 2 && Json.count(d, path: "$") == 3)
+            #expect(Json.count(d, path: "$.device.on") == nil)
+            #expect(Json.value(d, path: "$.sensors[0]")?.string == "{\"t\": 21.5}")
+            // Absent, or of another kind: nil.
+            for missing in ["$.sensors[2]", "$.device.missing", "$.device.name.x", "$.sensors.t", "$.device[0]", "$.n"] {
+                #expect(Json.find(d, path: missing) == nil, "\(missing)")
+            }
+            #expect(Json.string(d, path: "$.device.on") == nil && Json.bool(d, path: "$.device.name") == nil)
+        }
+    }
+
+    @Test func malformedPathsAndDocumentsAreNil() {
+        with("{\"a\": [1, {\"b\": 2}]}") { d in
+            for path in [
+                "", "a", ".a", "$a", "$.", "$..a", "$.a.", "$[", "$.a[", "$.a[]", "$.a[-1]", "$.a[1", "$.a[1]]", "$.a[x]",
+                "$.a[ 1]", "$.a[1].b ", " $.a", "$.a[18446744073709551616]", "$.a[99999999999999999999999]",
+            ] {
+                #expect(Json.find(d, path: path) == nil, "\(path)")
+            }
+            #expect(Json.integer(d, path: "$.a[1].b") == 2)
+            #expect(Json.integer(d, path: "$.a[4294967297]") == nil)  // 2^32 + 1: no wrap to [1] on 32 bits
+        }
+        for doc in ["", "{", "{\"a\": [1, 2}", "{\"a\": 1} x", "{\"a\": 01}", String(repeating: "[", count: 40) + String(repeating: "]", count: 40)] {
+            #expect(with(doc) { Json.find($0, path: "$") } == nil, "\(doc)")
+            #expect(with(doc) { Json.find($0, path: "$.a") } == nil, "\(doc)")
+        }
+    }
+
+    @Test func integersAreExactTo64Bits() {
+        let cases: [(String, Int64?)] = [
+            ("0", 0), ("-0", 0), ("2147483648", 2_147_483_648), ("-2147483649", -2_147_483_649), ("4294967296", 4_294_967_296),
+            ("9223372036854775807", Int64.max), ("-9223372036854775808", Int64.min), ("9223372036854775808", nil),
+            ("-9223372036854775809", nil), ("18446744073709551616", nil), ("1.0", nil), ("1e3", nil), ("\"5\"", nil),
+        ]
+        for (text, expected) in cases {
+            #expect(with("{\"v\": " + text + "}") { Json.integer($0, "v") } == expected, "\(text)")
+            #expect(with("[" + text + "]") { Json.integer($0, path: "$[0]") } == expected, "\(text)")
+        }
+    }
+
+    /// Mutated documents and paths: never a trap, and what is found is a whole value
+    /// inside the document, the one `value(_:_:)` finds for a top-level key.
+    @Test func mutatedInputsNeverTrap() {
+        var state: UInt64 = 22
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: (state >> 33) % UInt64(n))
+        }
+        let docs = ["{\"a\": [1, {\"b\": \"x\\\"y\"}], \"c\": {\"d\": [[true], null]}}", "[0, [1, [2, [3]]]]", "{\"k\\u0041\": -1.5e-3}"]
+        let paths = ["$.a[1].b", "$.c.d[0][0]", "$[1][1][1][0]", "$.kA", "$.a", "$"]
+        let alphabet = Array("{}[]\",:.$0123456789-+eE \\abcdkntruefalsl".utf8)
+        for _ in 0..<20_000 {
+            var doc = Array(docs[next(docs.count)].utf8)
+            var path = Array(paths[next(paths.count)].utf8)
+            for _ in 0..<(1 + next(3)) {
+                var target = next(2) == 0 ? doc : path
+                let at = target.isEmpty ? 0 : next(target.count)
+                switch next(3) {
+                case 0 where !target.isEmpty: target[at] = alphabet[next(alphabet.count)]
+                case 1: target.insert(alphabet[next(alphabet.count)], at: at)
+                default: if !target.isEmpty { target.remove(at: at) }
+                }
+                if target.count == doc.count || next(2) == 0 { doc = target } else { path = target }
+            }
+            doc.withUnsafeBytes { raw in
+                let d = ByteView(raw)
+                guard let t = Json.find(d, path: path) else { return }
+                #expect(t.offset >= 0 && t.offset + t.raw.count <= d.count && Json.isValid(t.raw))
+                _ = (Json.string(d, path: path), Json.number(d, path: path), Json.integer(d, path: path), Json.count(d, path: path))
+            }
+        }
+    }
+
     @Test func writerEscapesIntoAFixedBuffer() {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 1)
         defer { buffer.deallocate() }

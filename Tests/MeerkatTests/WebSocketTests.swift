@@ -154,6 +154,10 @@ import Testing
         let channel = try TestChannel(limits: limits) { conn, ev in
             if case let .httpMessage(hm) = ev { conn.wsUpgrade(hm) }
         }
+        // This test runs the loop on the real clock (TestChannelTests does the same on
+        // the fake one), and answers pings by hand.
+        channel.manager.testClockMs = nil
+        channel.answersPings = false
         #expect(channel.upgrade("/ws")?.status == 101)
         // What the server sends next, and after how long (nothing within 3 s: []).
         func next() -> (bytes: [UInt8], ms: Int64) {

@@ -49,7 +49,8 @@ enum DiffFuzz {
     /// The head parser's answer; for a chunked head, the decoder's and the streaming
     /// decoder's on what follows; and the chunked decoder's, the WebSocket frame codec's
     /// the UTF-8 validator's, the response parser's, the DNS answer's, the static path's,
-    /// the byte range's, the HTTP date's and the multipart reader's on the whole input.
+    /// the byte range's, the HTTP date's, the multipart reader's, the MQTT parser's and
+    /// the JSON path lookup's on the whole input.
     static func answers(_ input: [UInt8]) -> String {
         input.withUnsafeBytes { raw in
             var text = CodecVectors.headAnswer(raw, fieldSum: true)
@@ -70,6 +71,7 @@ enum DiffFuzz {
                 text += " | " + CodecVectors.answer(.httpDate, whole, raw.count)
                 text += " | " + CodecVectors.answer(.multipart, whole, raw.count)
                 text += " | " + CodecVectors.answer(.mqtt, whole, raw.count)
+                text += " | " + CodecVectors.answer(.jsonPath, whole, raw.count)
             }
             return text
         }

@@ -71,7 +71,7 @@ def test_the_starter_passes_its_own_tests(starter):
     assert not str(starter).startswith(ROOT)
     run = make(starter, "test")
     out = run.stdout + run.stderr
-    assert re.search(r"Test run with 3 tests .*passed", out), out[-2000:]
+    assert re.search(r"Test run with 4 tests .*passed", out), out[-2000:]
 
 
 def test_its_firmware_serves_the_page_and_the_websocket(starter):

@@ -110,9 +110,15 @@ int mk_dup(int fd);
 long mk_sendfile(int out_fd, int in_fd, uint64_t *offset, size_t count);
 /// pread(2) at a 64-bit offset; bytes or -errno.
 long mk_pread(int fd, void *buf, size_t len, uint64_t offset);
-/// The next entry of the open folder fd ("." and ".." skipped; one folder at a time):
-/// its name into name, *is_dir set; 1, 0 at the end, or -errno.
-int mk_dir_next(int fd, char *name, size_t len, int *is_dir);
+/// Starts listing the open folder fd, which it takes (closed by mk_dir_close, or at
+/// once on failure): an opaque reader (readdir(3)'s, so several may be open at once),
+/// or NULL with -errno in *err.
+void *mk_dir_open(int fd, int *err);
+/// The next entry ("." and ".." skipped; names of len bytes or more passed over): its
+/// name into name, and stat(2) of it into info (a link followed; a broken one as
+/// itself); 1, 0 at the end, or -errno.
+int mk_dir_read(void *dir, char *name, size_t len, mk_file_info *info);
+void mk_dir_close(void *dir);
 
 /// Makes fd non-blocking; 0 or -errno.
 int mk_set_nonblocking(int fd);

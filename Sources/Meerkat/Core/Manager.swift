@@ -36,7 +36,13 @@ public final class Manager {
     /// Connections closed by reclaim (Reclaim.swift), for `stats`.
     var evictions = 0
     var nextGen: UInt32 = 1
+    /// The loop's time (ms), read once at each wake-up: what timers, timeouts and stamps
+    /// compare against.
     var now: Int64
+    /// A test's clock (`TestChannel.advance`): when set, the loop reads its time here,
+    /// not from the monotonic clock, so timers and timeouts move only when the test moves
+    /// it. Looked at twice per poll, never per request.
+    var testClockMs: Int64? = nil
     private var stopped = false
     private var closed = false
 
@@ -111,10 +117,10 @@ public final class Manager {
     /// waits without limit), then handles what is ready, due timers and timeouts.
     public func poll(_ ms: Int = 0) {
         guard !closed else { return }
-        now = mk_now_ms()
+        now = clockMs()
         let timeout = waitTime(limit: ms)
         let ready = poller.wait(timeoutMs: Int32(timeout))
-        now = mk_now_ms()
+        now = clockMs()
         for i in 0..<ready {
             let r = poller.ready(i)
             if r.token == Manager.wakeupToken {
@@ -171,8 +177,24 @@ public final class Manager {
         closed = true
     }
 
+    /// The time in ms the loop goes by: the monotonic clock, or a test's.
+    func clockMs() -> Int64 {
+        if let fixed = testClockMs { return fixed }
+        return mk_now_ms()
+    }
+
     private func waitTime(limit ms: Int) -> Int {
-        var due: Int64 = ms < 0 ? Int64.max : now + Int64(ms)
+        let limit: Int64 = ms < 0 ? Int64.max : now + Int64(ms)
+        let due = min(limit, nextDue())
+        if due == Int64.max { return -1 }
+        return Int(max(0, min(due - now, Int64(Int32.max))))
+    }
+
+    /// When the loop next has work that comes with time (a timer, a timeout, a
+    /// keep-alive walk, a reclaim, a resend), `now` when some is pending already, or
+    /// `Int64.max` when none.
+    func nextDue() -> Int64 {
+        var due = Int64.max
         if let t = nextTimerDue() { due = min(due, t) }
         due = min(due, deadline(headerQueue, limits.headerTimeoutMs))
         due = min(due, deadline(idleQueue, limits.idleTimeoutMs))
@@ -180,8 +202,7 @@ public final class Manager {
         due = min(due, reclaimDue())
         due = min(due, servicesDue())
         if closeQueue.first >= 0 || resumeQueue.first >= 0 { due = now }
-        if due == Int64.max { return -1 }
-        return Int(max(0, min(due - now, Int64(Int32.max))))
+        return due
     }
 
     private func deadline(_ queue: SlotQueue, _ timeout: Int) -> Int64 {

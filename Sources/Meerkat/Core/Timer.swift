@@ -47,7 +47,7 @@ extension Manager {
         _ ms: Int, repeat repeats: Bool = false, runNow: Bool = false,
         _ callback: @escaping () -> Void
     ) -> Timer {
-        let start = mk_now_ms()
+        let start = clockMs()
         let timer = Timer(
             intervalMs: Int64(max(ms, 0)), repeats: repeats,
             dueMs: runNow ? start : start + Int64(max(ms, 0)), callback: callback)

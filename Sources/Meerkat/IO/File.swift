@@ -19,7 +19,8 @@ extension FileError: CustomStringConvertible {
 /// A small file API for apps (Embedded Swift has no Foundation, and `open(2)` is out of
 /// reach from Swift): create and write a file, sync it, rename it into place atomically,
 /// read a file into a caller's buffer; write a whole new version in a temporary of its
-/// own and swap it in (`createTemporary`, `replace`; `removeTemporaries` at start).
+/// own and swap it in (`createTemporary`, `replace`; `removeTemporaries` at start); list
+/// a folder (`list`, FolderEntries.swift).
 /// Blocking calls: fine for a board's flash or SD card between polls, not for slow
 /// network filesystems. The caller closes the file.
 public struct File {
@@ -114,15 +115,9 @@ public struct File {
         let fd = folder.withCString { mk_open_read($0) }
         guard fd >= 0 else { return 0 }
         var found: [String] = []  // removed after the listing, not while reading it
-        var name = [UInt8](repeating: 0, count: 256)
-        var isDir: Int32 = 0
-        while name.withUnsafeMutableBufferPointer({ b in
-            b.withMemoryRebound(to: CChar.self) { mk_dir_next(fd, $0.baseAddress, 256, &isDir) }
-        }) > 0 {
-            let bytes = name.prefix(while: { $0 != 0 })
-            if isDir == 0 && bytes.withUnsafeBytes({ isTemporary($0) }) { found.append(String(decoding: bytes, as: UTF8.self)) }
+        try? list(fd: fd, temporaries: true) { entry in
+            if !entry.isFolder && isTemporary(entry.name.buffer) { found.append(entry.name.string) }
         }
-        _ = CMeerkat.close(fd)
         var removed = 0
         for entry in found where (try? remove(folder + "/" + entry)) != nil { removed += 1 }
         return removed

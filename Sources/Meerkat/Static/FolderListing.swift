@@ -1,9 +1,9 @@
 import CMeerkat
 
 /// A folder's listing (`serveDir(…, listing: true)` when it has no index.html): a small
-/// HTML page of its entries, folders marked with "/", without the temporaries of files
-/// being written (`File.createTemporary`). Built in an array (a listing is not on any
-/// hot path) and sent at any size.
+/// HTML page of its entries (`File.list`), folders (and links to folders) marked with
+/// "/", without the temporaries of files being written (`File.createTemporary`). Built
+/// in an array (a listing is not on any hot path) and sent at any size.
 extension Manager {
     /// Lists the folder whose path (ending in "/") is the first `folderLength` bytes of
     /// `staticPath`; 403 when `listing` is off, 404 when there is no such folder.
@@ -12,9 +12,10 @@ extension Manager {
         var info = mk_file_info()
         let fd = openBelow(&info)
         guard fd >= 0 else { return staticError(s, -fd == EACCES ? 403 : 404) }
-        defer { _ = CMeerkat.close(fd) }
-        guard info.is_dir != 0 else { return staticError(s, 404) }
-        guard listing else { return staticError(s, 403) }
+        guard info.is_dir != 0, listing else {
+            _ = CMeerkat.close(fd)
+            return staticError(s, info.is_dir == 0 ? 404 : 403)
+        }
         var page: [UInt8] = []
         page.append(contentsOf: "<!doctype html><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Index of ".utf8)
         FolderListing.appendEscaped(hm.uri.buffer, to: &page)
@@ -22,20 +23,14 @@ extension Manager {
         FolderListing.appendEscaped(hm.uri.buffer, to: &page)
         page.append(contentsOf: "</h1><ul>".utf8)
         if hm.uri.count > 1 { page.append(contentsOf: "<li><a href=\"../\">../</a></li>".utf8) }
-        var name = [UInt8](repeating: 0, count: 256)
-        var isDir: Int32 = 0
-        while true {
-            let got = name.withUnsafeMutableBufferPointer { b in
-                b.withMemoryRebound(to: CChar.self) { mk_dir_next(fd, $0.baseAddress, 256, &isDir) }
-            }
-            guard got > 0 else { break }
-            let bytes = name.prefix(while: { $0 != 0 })
-            if bytes.withUnsafeBytes({ File.isTemporary($0) }) { continue }  // an upload still being written
-            let suffix = isDir != 0 ? "/" : ""
+        // The entries as File.list gives them (uploads still being written left out); a
+        // read error ends the list where it is.
+        try? File.list(fd: fd, temporaries: false) { entry in
+            let suffix = entry.isFolder ? "/" : ""
             page.append(contentsOf: "<li><a href=\"".utf8)
-            page.append(contentsOf: urlEncode(String(decoding: bytes, as: UTF8.self)).utf8)
+            page.append(contentsOf: urlEncode(entry.name.string).utf8)
             page.append(contentsOf: (suffix + "\">").utf8)
-            bytes.withUnsafeBytes { FolderListing.appendEscaped($0, to: &page) }
+            FolderListing.appendEscaped(entry.name.buffer, to: &page)
             page.append(contentsOf: (suffix + "</a></li>").utf8)
         }
         page.append(contentsOf: "</ul>\n".utf8)

@@ -4,8 +4,9 @@ import CMeerkat
 /// `EmbeddedChannel` drives a handler): the handler serves one end of a Unix socket pair
 /// as a connection accepted from an `http://` listener (`Manager.serve(accepted:)`), and
 /// the test writes a request into the other end and reads the answer back. The loop runs
-/// only inside these calls, so a test is deterministic; the code under test is the same
-/// as on a board, down to the send path.
+/// only inside these calls, and its clock moves only when the test moves it
+/// (`advanceClock`), so a test is deterministic; the code under test is the same as on
+/// a board, down to the send path.
 ///
 ///     let channel = try TestChannel(handler: myHandler)
 ///     let reply = channel.request("GET", "/")
@@ -13,55 +14,92 @@ import CMeerkat
 ///     #expect(channel.upgrade("/ws")?.status == 101)
 ///     channel.sendText("ping")
 ///     #expect(channel.receiveText() == "ping")
+///
+/// More clients of the same manager and handler: `newConnection()` (a broadcast, a
+/// chat room, two event streams). A board's sizes: `TestChannel(limits: Limits(board:
+/// "rpi3-armhf")!, …)`, so a reply too large for its 8 KiB blocks fails on the host too.
 public final class TestChannel {
-    public let manager: Manager
+    private let loop: TestLoop
+    private let peer: TestPeer
     /// The server side of the pair, as the handler sees it.
     public let connection: Connection
-    private let peer: Int32
-    /// What the handler sent that no call has read yet.
-    private var unread: [UInt8] = []
-    private var peerClosed = false
-    /// How long a call waits for an answer before it gives up (nil).
+    /// How long (real time) a call waits for an answer before it gives up (nil).
     public var timeoutMs = 2000
 
-    public init(limits: Limits = Limits(), handler: @escaping Handler) throws(ConnectError) {
-        manager = Manager(limits: limits)
-        var fds: (Int32, Int32) = (-1, -1)
-        let rc = withUnsafeMutableBytes(of: &fds) { mk_socketpair($0.baseAddress!.assumingMemoryBound(to: Int32.self)) }
-        guard rc == 0 else { throw .system(-rc) }
-        peer = fds.1
-        connection = try manager.serve(accepted: fds.0, handler: handler)
+    /// The manager serving this channel (and any made by `newConnection()`).
+    public var manager: Manager { loop.manager }
+
+    /// Whether a ping from the handler is answered with a pong as soon as it arrives,
+    /// and passed over, as a browser does (default). Off, pings stay to be read with
+    /// `receiveMessage()`, and the client is a peer that does not answer them (unless
+    /// the test sends the pong: `sendMessage(payload, opcode: WEBSOCKET_OP_PONG)`).
+    public var answersPings: Bool {
+        get { peer.answersPings }
+        set { peer.answersPings = newValue }
+    }
+
+    /// A new manager (from `limits`: `Limits()` by default, `Limits(board:)` for a
+    /// board's) serving `handler`, and one client connected to it.
+    public convenience init(limits: Limits = Limits(), handler: @escaping Handler) throws(ConnectError) {
+        try self.init(loop: TestLoop(limits: limits, handler: handler))
+    }
+
+    private init(loop: TestLoop) throws(ConnectError) {
+        self.loop = loop
+        (connection, peer) = try loop.connect()
     }
 
     deinit {
-        manager.close()
-        _ = CMeerkat.close(peer)
+        loop.remove(peer)  // the handler sees this client leave; the last channel closes the manager
+    }
+
+    /// Another client of the same manager and handler, on a connection of its own: two
+    /// browsers on one chat room, a broadcast seen by several WebSockets.
+    public func newConnection() throws(ConnectError) -> TestChannel {
+        try TestChannel(loop: loop)
     }
 
     /// True once the handler's side has closed (and everything it sent was read).
     public var isClosed: Bool {
-        pump()
-        return peerClosed && unread.isEmpty
+        loop.pump()
+        return peer.closed && peer.unread.isEmpty
     }
 
-    /// Writes `bytes` as the client would (a request, a frame, anything), then runs the loop.
+    // MARK: Time
+
+    /// Moves the manager's clock on by `ms` milliseconds. Timers, request and idle
+    /// timeouts, WebSocket keep-alive pings and SSE heartbeats come due as they would in
+    /// that much time, in order (a 1 s repeating timer fires three times in 3,000 ms);
+    /// every client reads what it is sent meanwhile and answers pings (`answersPings`).
+    /// Without this the clock stands still.
+    public func advanceClock(ms: Int) {
+        loop.advance(ms)
+    }
+
+    // MARK: Bytes
+
+    /// Writes `bytes` as the client would (a request, a frame, anything), then runs the
+    /// loop. Stops early if the handler's side has closed.
     public func write(_ bytes: some ByteSource) {
         bytes.withBytes { b in
             var at = 0
-            while at < b.count {
-                let n = mk_send(peer, b.baseAddress! + at, b.count - at)
-                if n > 0 { at += n } else { manager.poll(1) }  // the pair is full: let the handler read
+            let deadline = mk_now_ms() + Int64(timeoutMs)
+            while !peer.writeNow(b, from: &at) && !peer.closed && mk_now_ms() < deadline {
+                manager.poll(1)  // the pair is full: let the handler read
+                loop.pump()
             }
         }
-        pump()
+        loop.pump()
     }
 
     /// Runs the loop once more and returns everything the handler has sent since the last read.
     public func readAll() -> [UInt8] {
-        pump()
-        defer { unread.removeAll() }
-        return unread
+        loop.pump()
+        defer { peer.consumeAll() }
+        return peer.unread
     }
+
+    // MARK: HTTP
 
     /// Sends a request (`Host` and `Content-Length` added) and returns the whole reply,
     /// or nil when none came within `timeoutMs` or it is not valid HTTP/1.1.
@@ -69,12 +107,32 @@ public final class TestChannel {
         _ method: String = "GET", _ target: String, headers: [(String, String)] = [],
         body: String = ""
     ) -> TestReply? {
+        request(method, target, headers: headers, body: Array(body.utf8))
+    }
+
+    /// The same with a body of any bytes (an image, a firmware block, a form).
+    public func request(_ method: String = "GET", _ target: String, headers: [(String, String)] = [], body: [UInt8]) -> TestReply? {
         var head = method + " " + target + " HTTP/1.1\r\nHost: test\r\n"
         for (name, value) in headers { head += name + ": " + value + "\r\n" }
-        if !body.isEmpty || method == "POST" || method == "PUT" { head += "Content-Length: \(body.utf8.count)\r\n" }
-        write(head + "\r\n" + body)
-        return readReply(requestWasHead: method == "HEAD")
+        if !body.isEmpty || method == "POST" || method == "PUT" { head += "Content-Length: \(body.count)\r\n" }
+        write(Array((head + "\r\n").utf8) + body)
+        return readReply(forHead: method == "HEAD")
     }
+
+    /// The next reply from the handler, for a request sent with `write`, or one it
+    /// answers late (from a timer: `advanceClock` first); nil when none came within
+    /// `timeoutMs`. `forHead`: the request was HEAD (the reply has no body).
+    public func readReply(forHead: Bool = false) -> TestReply? {
+        var reply: TestReply? = nil
+        _ = waitFor { bytes in
+            let (used, r) = TestReply.parse(bytes, requestWasHead: forHead, atEnd: peer.closed)
+            reply = r
+            return used
+        }
+        return reply
+    }
+
+    // MARK: WebSocket
 
     /// Asks for a WebSocket upgrade of `target`; the reply's status is 101 when the
     /// handler accepted (then `sendText` and `receiveText` speak WebSocket).
@@ -84,161 +142,100 @@ public final class TestChannel {
             ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13"),
         ]
         if let protocols { extra.append(("Sec-WebSocket-Protocol", protocols)) }
-        return request("GET", target, headers: extra)
+        let reply = request("GET", target, headers: extra)
+        if reply?.status == 101 { peer.speaksWebSocket = true }
+        return reply
     }
 
     /// Sends one masked WebSocket message (text, or binary with `binary: true`).
     public func sendText(_ text: String, binary: Bool = false) {
-        var frame = [UInt8](repeating: 0, count: 14)
-        let payload = Array(text.utf8)
-        var n = frame.withUnsafeMutableBufferPointer {
-            WsFrame.writeHeader($0.baseAddress!, fin: true, opcode: binary ? 2 : 1, length: UInt64(payload.count))
-        }
-        frame[1] |= 0x80
-        let mask: (UInt8, UInt8, UInt8, UInt8) = (0x37, 0xFA, 0x21, 0x3D)
-        frame[n] = mask.0; frame[n + 1] = mask.1; frame[n + 2] = mask.2; frame[n + 3] = mask.3
-        n += 4
-        frame.removeLast(frame.count - n)
-        var masked = payload
-        masked.withUnsafeMutableBufferPointer { if let b = $0.baseAddress { WsFrame.unmask(b, $0.count, mask) } }
-        write(frame + masked)
+        sendMessage(Array(text.utf8), opcode: binary ? WEBSOCKET_OP_BINARY : WEBSOCKET_OP_TEXT)
     }
 
-    /// The payload of the next data frame from the handler (as text), or nil when none
-    /// came within `timeoutMs`. A close frame from the handler reads as nil.
+    /// Sends one masked WebSocket frame of any bytes: a binary message by default, or
+    /// another opcode (`WEBSOCKET_OP_PING`, `WEBSOCKET_OP_CLOSE`, …).
+    public func sendMessage(_ payload: [UInt8], opcode: Int = WEBSOCKET_OP_BINARY) {
+        write(TestFrame.masked(opcode: UInt8(truncatingIfNeeded: opcode), payload: payload))
+    }
+
+    /// The next data message from the handler as text (pings and pongs passed over), or
+    /// nil when none came within `timeoutMs`. A close frame from the handler reads as nil.
     public func receiveText() -> String? {
-        var result: String? = nil
+        guard let m = nextMessage(passingPings: true), !m.isControl else { return nil }
+        return m.text
+    }
+
+    /// The next message from the handler, whatever its kind: text or binary (fragments
+    /// joined), or a ping, pong or close frame; nil when none came within `timeoutMs`.
+    public func receiveMessage() -> TestMessage? {
+        nextMessage(passingPings: false)
+    }
+
+    private func nextMessage(passingPings: Bool) -> TestMessage? {
+        var result: TestMessage? = nil
         _ = waitFor { bytes in
-            let parsed = bytes.withUnsafeBufferPointer { b -> WsFrame.Parsed in
-                guard let p = b.baseAddress else { return .incomplete }
-                return WsFrame.parseHeader(p, b.count, fromClient: false)
+            var at = 0
+            var opcode: UInt8? = nil
+            var data: [UInt8] = []
+            while let frame = TestFrame.parse(bytes, at: at) {
+                at = frame.end
+                if frame.opcode >= 8 {
+                    // A control frame: the message, unless a data message is under way
+                    // (it is passed over, as a ping or pong is when asked to).
+                    let passed = passingPings && frame.opcode != UInt8(WEBSOCKET_OP_CLOSE)
+                    if opcode == nil && !passed {
+                        result = TestMessage(opcode: Int(frame.opcode), data: Array(frame.payload(bytes)))
+                        return at
+                    }
+                    continue
+                }
+                if opcode == nil { opcode = frame.opcode }
+                data += frame.payload(bytes)
+                if frame.fin {
+                    result = TestMessage(opcode: Int(opcode ?? 0), data: data)
+                    return at
+                }
             }
-            guard case let .header(h) = parsed, UInt64(bytes.count - h.headerLength) >= h.payloadLength else { return 0 }
-            let end = h.headerLength + Int(h.payloadLength)
-            if h.opcode == 1 || h.opcode == 2 { result = String(decoding: bytes[h.headerLength..<end], as: UTF8.self) }
-            return end
+            return 0
         }
         return result
     }
 
-    // MARK: The loop and the peer's end
-
-    /// Polls until nothing more is ready, reading what the handler sent.
-    private func pump() {
-        for _ in 0..<64 {
-            manager.poll(0)
-            if !readPeer() { break }
-        }
-    }
-
-    /// Reads what the pair holds; false when there was nothing.
-    private func readPeer() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        var got = false
-        while !peerClosed {
-            let n = chunk.withUnsafeMutableBytes { mk_read(peer, $0.baseAddress, $0.count) }
-            if n > 0 {
-                unread += chunk[0..<n]
-                got = true
-            } else {
-                if n == 0 || -n != Int(EAGAIN) { peerClosed = true }
-                break
-            }
-        }
-        return got
-    }
+    // MARK: Waiting
 
     /// Runs the loop until `take` finds a whole item at the front of what is unread (it
     /// returns the bytes it used, 0 for not yet, -1 for never); those are removed.
     private func waitFor(_ take: ([UInt8]) -> Int) -> Bool {
         let deadline = mk_now_ms() + Int64(timeoutMs)
         while true {
-            pump()
-            let used = take(unread)
+            loop.pump()
+            let used = take(peer.unread)
             if used > 0 {
-                unread.removeFirst(used)
+                peer.consume(used)
                 return true
             }
-            if used < 0 || peerClosed || mk_now_ms() >= deadline { return false }
+            if used < 0 || peer.closed || mk_now_ms() >= deadline { return false }
             manager.poll(5)
         }
     }
-
-    private func readReply(requestWasHead: Bool) -> TestReply? {
-        var reply: TestReply? = nil
-        _ = waitFor { bytes in
-            let (used, r) = TestReply.parse(bytes, requestWasHead: requestWasHead, atEnd: peerClosed)
-            reply = r
-            return used
-        }
-        return reply
-    }
 }
 
-/// A reply read by `TestChannel`: status, headers (in order) and the body (de-chunked).
-public struct TestReply {
-    public let status: Int
-    public let headers: [(name: String, value: String)]
-    public let body: [UInt8]
+/// A WebSocket message read by `TestChannel.receiveMessage`: its opcode
+/// (`WEBSOCKET_OP_TEXT`, `_BINARY`, `_PING`, `_PONG`, `_CLOSE`) and payload.
+public struct TestMessage: Equatable {
+    public let opcode: Int
+    public let data: [UInt8]
 
-    public var text: String { String(decoding: body, as: UTF8.self) }
-
-    /// The first header of that name (any case), or nil. Compared as the server compares
-    /// header names (`ByteView.equalsIgnoringCase`, ASCII only): `lowercased()` would link
-    /// the Unicode tables (about 640 KiB) into every firmware, since this file is part of
-    /// the library (test_size.py fails when they come back).
-    public func header(_ name: String) -> String? {
-        var wanted = name
-        return wanted.withUTF8 { w in
-            headers.first { h in
-                var candidate = h.name
-                return candidate.withUTF8 { ByteView(UnsafeRawBufferPointer($0)).equalsIgnoringCase(UnsafeRawBufferPointer(w)) }
-            }?.value
-        }
+    public init(opcode: Int, data: [UInt8]) {
+        self.opcode = opcode
+        self.data = data
     }
 
-    /// (bytes used, the reply) once a whole reply is at the front of `bytes`; (0, nil)
-    /// while it is incomplete; (-1, nil) when it is not HTTP/1.1.
-    static func parse(_ bytes: [UInt8], requestWasHead: Bool, atEnd: Bool) -> (Int, TestReply?) {
-        var copy = bytes
-        return copy.withUnsafeMutableBytes { buf -> (Int, TestReply?) in
-            let fields = UnsafeMutableBufferPointer<HeaderField>.allocate(capacity: 64)
-            defer { fields.deallocate() }
-            let r: ResponseHead
-            switch HttpResponseParser.parseHead(UnsafeRawBufferPointer(buf), fields: fields, requestWasHead: requestWasHead) {
-            case .incomplete: return (0, nil)
-            case .failed: return (-1, nil)
-            case let .complete(head): r = head
-            }
-            let start = r.head.length
-            let rest = UnsafeMutableRawBufferPointer(rebasing: buf[start...])
-            var bodyLength = 0, used = start
-            switch r.body {
-            case .none: break
-            case let .length(n):
-                guard UInt64(rest.count) >= n else { return (0, nil) }
-                bodyLength = Int(n)
-                used += bodyLength
-            case .chunked:
-                switch ChunkedDecoder.decode(rest, maxBody: Int(Int32.max)) {
-                case .incomplete: return (0, nil)
-                case .failed: return (-1, nil)
-                case let .complete(length, consumed):
-                    bodyLength = length
-                    used += consumed
-                }
-            case .untilClose:
-                guard atEnd else { return (0, nil) }
-                bodyLength = rest.count
-                used += bodyLength
-            }
-            let message = HttpMessage(
-                base: UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: UInt8.self)),
-                head: r.head, fields: UnsafeBufferPointer(rebasing: fields[0..<Int(r.head.headerCount)]),
-                body: .empty)
-            var headers: [(name: String, value: String)] = []
-            for field in message.headers { headers.append((field.name.string, field.value.string)) }
-            return (used, TestReply(status: r.status, headers: headers, body: Array(rest[0..<bodyLength])))
-        }
+    public var text: String { String(decoding: data, as: UTF8.self) }
+    public var isControl: Bool { opcode >= 8 }
+    /// A close frame's status code (1000, 1001, …), or nil.
+    public var closeCode: Int? {
+        guard opcode == WEBSOCKET_OP_CLOSE, data.count >= 2 else { return nil }
+        return Int(data[0]) << 8 | Int(data[1])
     }
 }

@@ -1,6 +1,7 @@
 /// JSON without Foundation (the docs' `json_get…`): a scanner that checks a document and
 /// reads a top-level key's string, number or boolean from a view without allocating (a
-/// returned `String` is the one allocation). Writing: `JsonWriter`.
+/// returned `String` is the one allocation); values deeper in, by path, in JsonPath.swift.
+/// Writing: `JsonWriter`.
 public enum Json {
     /// Whether `doc` is one valid JSON value (RFC 8259), nested at most 32 deep.
     public static func isValid(_ doc: ByteView) -> Bool {
@@ -49,14 +50,41 @@ public enum Json {
 
     /// The number value of `key` (integer, fraction, exponent).
     public static func number(_ doc: ByteView, _ key: StaticString) -> Double? {
-        guard let v = value(doc, key), v.count > 0, v[0] == UInt8(ascii: "-") || ASCII.isDigit(v[0]) else { return nil }
+        value(doc, key).flatMap(number(of:))
+    }
+
+    /// The value of `key` when it is a whole number written as digits, exact to 64 bits
+    /// on every board (nil for a fraction, an exponent, or beyond `Int64`).
+    public static func integer(_ doc: ByteView, _ key: StaticString) -> Int64? {
+        value(doc, key).flatMap(integer(of:))
+    }
+
+    /// A raw number (integer, fraction, exponent) as a Double; nil when `v` is not one.
+    /// Up to 19 digits are gathered exactly in a `UInt64`: a whole number is then
+    /// rounded once (2^63 reads as 2^63), and so is one of up to 15 digits with a power
+    /// of ten up to 10^22 (both exact as Doubles: the usual reading or setting). Longer
+    /// ones are scaled step by step, within a few units of the last place.
+    static func number(of v: ByteView) -> Double? {
+        guard v.count > 0, v[0] == UInt8(ascii: "-") || ASCII.isDigit(v[0]) else { return nil }
         var i = 0, negative = false
         if v[0] == UInt8(ascii: "-") { negative = true; i = 1 }
         var mantissa = 0.0, scale = 0
-        while i < v.count && ASCII.isDigit(v[i]) { mantissa = mantissa * 10 + Double(v[i] - 48); i += 1 }
+        var exact: UInt64 = 0, digits = 0
+        while i < v.count && ASCII.isDigit(v[i]) {
+            mantissa = mantissa * 10 + Double(v[i] - 48)
+            if digits < 20 { exact = exact &* 10 &+ UInt64(v[i] - 48) }
+            digits += exact == 0 ? 0 : 1
+            i += 1
+        }
         if i < v.count && v[i] == UInt8(ascii: ".") {
             i += 1
-            while i < v.count && ASCII.isDigit(v[i]) { mantissa = mantissa * 10 + Double(v[i] - 48); scale -= 1; i += 1 }
+            while i < v.count && ASCII.isDigit(v[i]) {
+                mantissa = mantissa * 10 + Double(v[i] - 48)
+                if digits < 20 { exact = exact &* 10 &+ UInt64(v[i] - 48) }
+                digits += exact == 0 ? 0 : 1
+                scale -= 1
+                i += 1
+            }
         }
         if i < v.count && (v[i] | 0x20) == UInt8(ascii: "e") {
             i += 1
@@ -66,14 +94,40 @@ public enum Json {
             scale += sign * exp
         }
         var value = mantissa
-        if scale > 0 { for _ in 0..<min(scale, 400) { value *= 10 } }
-        if scale < 0 { for _ in 0..<min(-scale, 400) { value /= 10 } }
+        if digits <= 19 && scale == 0 {
+            value = Double(exact)
+        } else if digits <= 15 && scale >= -22 && scale <= 22 {
+            value = scale < 0 ? Double(exact) / powerOfTen(-scale) : Double(exact) * powerOfTen(scale)
+        } else {
+            if scale > 0 { for _ in 0..<min(scale, 400) { value *= 10 } }
+            if scale < 0 { for _ in 0..<min(-scale, 400) { value /= 10 } }
+        }
         return negative ? -value : value
+    }
+
+    /// 10^n for n in 0...22, exact (every such power is a Double).
+    private static func powerOfTen(_ n: Int) -> Double {
+        var p = 1.0
+        for _ in 0..<n { p *= 10 }
+        return p
+    }
+
+    /// A raw number that is digits only (a "-" before them allowed), as an Int64: read
+    /// as a `UInt64` with overflow checks, so a 32-bit board answers as a 64-bit one.
+    static func integer(of v: ByteView) -> Int64? {
+        let negative = v.count > 0 && v[0] == UInt8(ascii: "-")
+        guard case let .value(magnitude) = WireNumber.decimal(v.slice(negative ? 1 : 0, v.count)) else { return nil }
+        if negative {
+            guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
+            return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
+        }
+        guard magnitude <= UInt64(Int64.max) else { return nil }
+        return Int64(magnitude)
     }
 
     // MARK: Scanning
 
-    private static func skipSpace(_ d: ByteView, _ start: Int) -> Int {
+    static func skipSpace(_ d: ByteView, _ start: Int) -> Int {
         var i = start
         while i < d.count {
             switch d[i] {
@@ -85,7 +139,7 @@ public enum Json {
     }
 
     /// The end (one past) of the value at `i`, or nil when it is not valid JSON.
-    private static func skipValue(_ d: ByteView, _ i: inout Int, depth: Int) -> Int? {
+    static func skipValue(_ d: ByteView, _ i: inout Int, depth: Int) -> Int? {
         guard i < d.count, depth < 32 else { return nil }
         switch d[i] {
         case UInt8(ascii: "\""):
@@ -146,7 +200,7 @@ public enum Json {
 
     /// The end (one past the closing quote) of the string at `i`: no raw control bytes,
     /// only the escapes JSON has, valid UTF-8.
-    private static func skipString(_ d: ByteView, _ start: Int) -> Int? {
+    static func skipString(_ d: ByteView, _ start: Int) -> Int? {
         guard start < d.count, d[start] == UInt8(ascii: "\"") else { return nil }
         var i = start + 1
         var utf8 = Utf8Validator()
@@ -177,45 +231,74 @@ public enum Json {
     }
 
     private static func nameMatches(_ raw: ByteView, _ key: StaticString) -> Bool {
-        // Keys with escapes are compared unescaped; plain keys (the usual case) directly.
-        if raw.firstIndex(of: UInt8(ascii: "\\")) == nil { return raw.equals(key.rawBuffer) }
-        guard let name = unescape(raw) else { return false }
-        return ByteView(key.rawBuffer) == name
+        nameMatches(raw, ByteView(key.rawBuffer))
+    }
+
+    /// Whether a member name (between its quotes, already checked) is `key`. Plain
+    /// names (the usual case) compare directly; one with escapes is compared as it
+    /// unescapes, byte by byte, with nothing allocated.
+    static func nameMatches(_ raw: ByteView, _ key: ByteView) -> Bool {
+        if raw.firstIndex(of: UInt8(ascii: "\\")) == nil { return raw == key }
+        var at = 0
+        let whole = unescape(raw) { byte in
+            guard at < key.count, key[at] == byte else { return false }
+            at += 1
+            return true
+        }
+        return whole && at == key.count
     }
 
     /// A string body (between the quotes, already checked) with its escapes resolved.
     static func unescape(_ raw: ByteView) -> String? {
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)
+        let whole = unescape(raw) { byte in
+            out.append(byte)
+            return true
+        }
+        return whole ? String(decoding: out, as: UTF8.self) : nil
+    }
+
+    /// Hands each byte of a string body (between the quotes, already checked) with its
+    /// escapes resolved to `emit`, until it returns false. False then, or when an escape
+    /// is a lone surrogate; true when every byte went.
+    static func unescape(_ raw: ByteView, _ emit: (UInt8) -> Bool) -> Bool {
         var i = 0
         while i < raw.count {
             let c = raw[i]
-            guard c == UInt8(ascii: "\\") else { out.append(c); i += 1; continue }
+            guard c == UInt8(ascii: "\\") else {
+                guard emit(c) else { return false }
+                i += 1
+                continue
+            }
             let e = raw[i + 1]
             i += 2
+            var byte = e
             switch e {
-            case UInt8(ascii: "b"): out.append(8)
-            case UInt8(ascii: "f"): out.append(12)
-            case UInt8(ascii: "n"): out.append(10)
-            case UInt8(ascii: "r"): out.append(13)
-            case UInt8(ascii: "t"): out.append(9)
+            case UInt8(ascii: "b"): byte = 8
+            case UInt8(ascii: "f"): byte = 12
+            case UInt8(ascii: "n"): byte = 10
+            case UInt8(ascii: "r"): byte = 13
+            case UInt8(ascii: "t"): byte = 9
             case UInt8(ascii: "u"):
                 var code = hex4(raw, i)
                 i += 4
                 if code >= 0xD800 && code < 0xDC00 {  // a surrogate pair, or nothing valid
-                    guard i + 6 <= raw.count, raw[i] == UInt8(ascii: "\\"), raw[i + 1] == UInt8(ascii: "u") else { return nil }
+                    guard i + 6 <= raw.count, raw[i] == UInt8(ascii: "\\"), raw[i + 1] == UInt8(ascii: "u") else { return false }
                     let low = hex4(raw, i + 2)
-                    guard low >= 0xDC00 && low < 0xE000 else { return nil }
+                    guard low >= 0xDC00 && low < 0xE000 else { return false }
                     code = 0x10000 + (code - 0xD800) << 10 + (low - 0xDC00)
                     i += 6
                 } else if code >= 0xDC00 && code < 0xE000 {
-                    return nil
+                    return false
                 }
-                appendUTF8(&out, code)
-            default: out.append(e)
+                guard emitUTF8(code, emit) else { return false }
+                continue
+            default: break
             }
+            guard emit(byte) else { return false }
         }
-        return String(decoding: out, as: UTF8.self)
+        return true
     }
 
     private static func hex4(_ d: ByteView, _ at: Int) -> UInt32 {
@@ -224,12 +307,15 @@ public enum Json {
         return v
     }
 
-    private static func appendUTF8(_ out: inout [UInt8], _ c: UInt32) {
+    private static func emitUTF8(_ c: UInt32, _ emit: (UInt8) -> Bool) -> Bool {
         switch c {
-        case 0..<0x80: out.append(UInt8(c))
-        case 0x80..<0x800: out += [UInt8(0xC0 | c >> 6), UInt8(0x80 | c & 0x3F)]
-        case 0x800..<0x10000: out += [UInt8(0xE0 | c >> 12), UInt8(0x80 | c >> 6 & 0x3F), UInt8(0x80 | c & 0x3F)]
-        default: out += [UInt8(0xF0 | c >> 18), UInt8(0x80 | c >> 12 & 0x3F), UInt8(0x80 | c >> 6 & 0x3F), UInt8(0x80 | c & 0x3F)]
+        case 0..<0x80: return emit(UInt8(c))
+        case 0x80..<0x800: return emit(UInt8(0xC0 | c >> 6)) && emit(UInt8(0x80 | c & 0x3F))
+        case 0x800..<0x10000:
+            return emit(UInt8(0xE0 | c >> 12)) && emit(UInt8(0x80 | c >> 6 & 0x3F)) && emit(UInt8(0x80 | c & 0x3F))
+        default:
+            return emit(UInt8(0xF0 | c >> 18)) && emit(UInt8(0x80 | c >> 12 & 0x3F)) && emit(UInt8(0x80 | c >> 6 & 0x3F))
+                && emit(UInt8(0x80 | c & 0x3F))
         }
     }
 }

@@ -10,7 +10,7 @@
 struct CodecVector {
     enum Codec {
         case head, target, chunked, streamed, wsFrame, utf8, response, responseToHead, dnsA, dnsACut, staticPath, range, httpDate, multipart, mqtt, jsonNumber,
-            wholeHead, wholeFrame, wholeRecord, sntp
+            wholeHead, wholeFrame, wholeRecord, sntp, jsonPath
     }
     let codec: Codec
     let name: StaticString
@@ -78,6 +78,7 @@ enum CodecVectors {
         case .wholeFrame: return WsFrame.holdsWholeFrame(UnsafeRawBufferPointer(buf)) ? "whole" : "part"
         case .wholeRecord: return TlsState.holdsWholeRecord(UnsafeRawBufferPointer(buf)) ? "whole" : "part"
         case .sntp: return sntpAnswer(UnsafeRawBufferPointer(buf))
+        case .jsonPath: return jsonPathAnswer(UnsafeRawBufferPointer(buf))
         case .chunked: return chunkedAnswer(buf, maxBody: chunkedLimit)
         case .streamed: return streamedAnswer(buf)
         case .wsFrame: return wsFrameAnswer(buf)
@@ -286,6 +287,34 @@ enum CodecVectors {
         return printable(UnsafeRawBufferPointer(rebasing: json.buffer[6..<(json.count - 1)]))
     }
 
+    /// What `Json.find` and the typed getters answer: the input is `PATH DOCUMENT` (split
+    /// at the first space). The answer is `nil`, or the kind, the raw value and its
+    /// offset, then per kind the string unescaped, the integer and the number (as
+    /// `JsonWriter` writes it), or the count of an array or object.
+    static func jsonPathAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        let whole = ByteView(buf)
+        let space = whole.firstIndex(of: UInt8(ascii: " ")) ?? whole.count
+        let path = whole.slice(0, space), doc = whole.slice(space + 1, whole.count)
+        guard let t = Json.find(doc, path: path) else { return "nil" }
+        var text = "\(t.kind) \(printable(t.raw.buffer)) @\(t.offset)"
+        switch t.kind {
+        case .string:
+            let s = Json.string(doc, path: path) ?? "?"
+            text += " =" + Array(s.utf8).withUnsafeBytes { printable($0) }
+        case .number:
+            text += " int:" + (Json.integer(doc, path: path).map { "\($0)" } ?? "nil")
+            let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+            defer { out.deallocate() }
+            var w = JsonWriter(into: out)
+            w.add("v", Json.number(doc, path: path) ?? .nan)
+            if let json = w.finish(), json.count > 7 { text += " num:" + printable(UnsafeRawBufferPointer(rebasing: json.buffer[6..<(json.count - 1)])) }
+        case .bool: text += Json.bool(doc, path: path) == true ? " =true" : " =false"
+        case .array, .object: text += " count:\(Json.count(doc, path: path) ?? -1)"
+        case .null: break
+        }
+        return text
+    }
+
     /// The packet at the start (a 4 KiB receiver): its type and fields, or why not.
     static func mqttAnswer(_ buf: UnsafeRawBufferPointer) -> String {
         switch MqttParser.parse(buf, maxPacket: 4096) {
@@ -472,6 +501,63 @@ enum CodecVectors {
         .init(codec: .wholeRecord, name: "TLS record short of its length", input: "16 03 01 00 03 01 00", expected: "part"),
         .init(codec: .wholeRecord, name: "TLS record cut in its header", input: "16 03 01 00", expected: "part"),
         .init(codec: .wholeRecord, name: "TLS record of 65535 bytes, 5 here", input: "17 03 03 FF FF", expected: "part"),
+        .init(
+            codec: .jsonPath, name: "JSON path, the whole document", input: "$ { \"a\": 1, \"b\": [2, 3] }",
+            expected: "object { \"a\": 1, \"b\": [2, 3] } @0 count:2"),
+        .init(codec: .jsonPath, name: "JSON path, a member", input: "$.a { \"a\": 1, \"b\": [2, 3] }", expected: "number 1 @7 int:1 num:1.0"),
+        .init(codec: .jsonPath, name: "JSON path, an array", input: "$.b { \"a\": 1, \"b\": [2, 3] }", expected: "array [2, 3] @15 count:2"),
+        .init(codec: .jsonPath, name: "JSON path, an element", input: "$.b[1] { \"a\": 1, \"b\": [2, 3] }", expected: "number 3 @19 int:3 num:3.0"),
+        .init(
+            codec: .jsonPath, name: "JSON path, deep with an escaped string", input: "$.a.b[1].c {\"a\": {\"b\": [0, {\"c\": \"x\\\"y\\u263a\"}]}}",
+            expected: "string \"x\\x5c\"y\\x5cu263a\" @22 =x\"y\\xe2\\x98\\xba"),
+        .init(codec: .jsonPath, name: "JSON path, elements of elements", input: "$[1][0][2] [[], [[7, 8, true]]]", expected: "bool true @13 =true"),
+        .init(codec: .jsonPath, name: "JSON path, null", input: "$.x[1] {\"x\": [false, null]}", expected: "null null @14"),
+        .init(codec: .jsonPath, name: "JSON path, an escaped name", input: "$.kA {\"k\\u0041\": -1.5e-3}", expected: "number -1.5e-3 @12 int:nil num:-0.0015"),
+        .init(codec: .jsonPath, name: "JSON path, the last element", input: "$[2] [1, 2, 3]", expected: "number 3 @7 int:3 num:3.0"),
+        .init(codec: .jsonPath, name: "JSON path, past the last element", input: "$[3] [1, 2, 3]", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, index 2^31", input: "$[2147483648] [1, 2]", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, index 2^32 (0 if cut to 32 bits)", input: "$[4294967296] [1, 2]", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, index 2^32 + 1 (1 if cut)", input: "$[4294967297] [1, 2]", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, index 2^64 + 1 (1 if wrapped)", input: "$[18446744073709551617] [1, 2]", expected: "nil"),
+        .init(
+            codec: .jsonPath, name: "JSON path, integer 2^31", input: "$.n {\"n\": 2147483648}",
+            expected: "number 2147483648 @6 int:2147483648 num:2147483648.0"),
+        .init(
+            codec: .jsonPath, name: "JSON path, integer -2^31 - 1", input: "$.n {\"n\": -2147483649}",
+            expected: "number -2147483649 @6 int:-2147483649 num:-2147483649.0"),
+        .init(
+            codec: .jsonPath, name: "JSON path, integer 2^53 + 1", input: "$.n {\"n\": 9007199254740993}",
+            expected: "number 9007199254740993 @6 int:9007199254740993 num:9007199254740992.0"),
+        .init(
+            codec: .jsonPath, name: "JSON path, integer -2^63", input: "$.n {\"n\": -9223372036854775808}",
+            expected: "number -9223372036854775808 @6 int:-9223372036854775808 num:-9.223372036854776e+18"),
+        .init(
+            codec: .jsonPath, name: "JSON path, integer 2^63", input: "$.n {\"n\": 9223372036854775808}",
+            expected: "number 9223372036854775808 @6 int:nil num:9.223372036854776e+18"),
+        .init(
+            codec: .jsonPath, name: "JSON path, a fraction past 2^32", input: "$.n {\"n\": 4294967296.5}",
+            expected: "number 4294967296.5 @6 int:nil num:4294967296.5"),
+        .init(codec: .jsonPath, name: "JSON path, a member of a string", input: "$.a.b {\"a\": \"b\"}", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, an index into an object", input: "$[0] {\"0\": 1}", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, a missing member", input: "$.c {\"a\": 1}", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, no $", input: "a {\"a\": 1}", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, an empty name", input: "$..a {\"a\": 1}", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, a trailing dot", input: "$.a. {\"a\": 1}", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, an unclosed index", input: "$[0 [1]", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, an empty index", input: "$[] [1]", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, a negative index", input: "$[-1] [1]", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, an unterminated document", input: "$.a {\"a\": 1", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, a trailing comma", input: "$.a {\"a\": [1,]}", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, garbage after the document", input: "$.a {\"a\": 1} }", expected: "nil"),
+        .init(codec: .jsonPath, name: "JSON path, an empty document", input: "$ ", expected: "nil"),
+        .init(
+            codec: .jsonPath, name: "JSON path, 33 levels deep",
+            input: "$[0] [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", expected: "nil"),
+        .init(
+            codec: .jsonPath, name: "JSON path, 32 levels deep",
+            input:
+                "$[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0] [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+            expected: "array [] @31 count:0"),
         .init(codec: .jsonNumber, name: "JSON number, 3 digits", input: "3 1732812345.1234", expected: "1732812345.123"),
         .init(codec: .jsonNumber, name: "JSON number, rounded up", input: "2 -2.005e1", expected: "-20.05"),
         .init(codec: .jsonNumber, name: "JSON number, no digits, past 2^31", input: "0 4294967296.4", expected: "4294967296"),

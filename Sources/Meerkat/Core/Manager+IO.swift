@@ -46,7 +46,7 @@ extension Manager {
 
     /// An accepted socket in slot `s` starts its life: `.open`, `.accept`, then the TLS
     /// handshake when its listener asked for one.
-    private func startAccepted(_ s: Int32, fd: Int32, proto: Slot.Proto, handler: Handler?) {
+    func startAccepted(_ s: Int32, fd: Int32, proto: Slot.Proto, handler: Handler?) {
         counts.connections += 1
         slots[Int(s)].fd = fd
         slots[Int(s)].kind = .connection
@@ -57,25 +57,6 @@ extension Manager {
         deliver(s, .open)
         deliver(s, .accept)
         transportStart(s)
-    }
-
-    /// Serves a socket that was accepted elsewhere (systemd socket activation, inetd, a
-    /// socket pair in a test) as a connection of a plain `http://` listener with this
-    /// handler: `.open`, `.accept`, then requests as usual. The manager owns `fd` from
-    /// here (made non-blocking, closed with the connection). Throws `.tableFull` when
-    /// the connection table is full, `.system` when `fd` cannot be made non-blocking;
-    /// after a throw `fd` is still the caller's to close.
-    @discardableResult
-    public func serve(accepted fd: Int32, handler: Handler? = nil) throws(ConnectError) -> Connection {
-        guard counts.connections < limits.maxConnections, let s = takeSlot() else { throw .tableFull }
-        let err = mk_set_nonblocking(fd)
-        guard err == 0 else {
-            giveBack(s)
-            throw .system(-err)
-        }
-        let conn = connection(s)  // taken before the handler runs: `.open` may close it
-        startAccepted(s, fd: fd, proto: .http, handler: handler)
-        return conn
     }
 
     /// Out of descriptors: the pending connection stays in the backlog and the level-

@@ -88,7 +88,8 @@ struct Services {
 /// share: a request or message is delivered only when its answer can be queued.
 extension Manager {
     /// Handles whatever complete input the slot's receive buffer holds (MQTT over
-    /// WebSocket arrives through the WebSocket layer, MQTT/WebSocketFeed.swift).
+    /// WebSocket arrives through the WebSocket layer: `mqttFeed` in
+    /// MQTT/Manager+MqttInput.swift).
     func processInput(_ s: Int32) {
         switch slots[Int(s)].proto {
         case .tcp: return  // the handler got `.read` and reads the buffer itself

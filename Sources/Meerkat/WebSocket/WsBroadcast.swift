@@ -30,7 +30,4 @@ extension Manager {
             return (reached, skipped)
         }
     }
-
-    /// Milliseconds since 1970 from the wall clock (boards without a clock start at 0).
-    public static var wallClockMs: Int64 { mk_wall_ms() }
 }

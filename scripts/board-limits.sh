@@ -5,6 +5,8 @@
 set -euo pipefail
 mk=$1
 get() { sed -n "s/^$1[[:space:]]*:=[[:space:]]*//p" "$mk" | head -n1; }
+# A key a profile written before it existed may lack: the library's default then.
+get_or() { local v; v=$(get "$1"); echo "${v:-$2}"; }
 board=$(basename "$mk" .mk)
 cat <<SWIFT
 // Generated from $mk by scripts/board-limits.sh. Do not edit.
@@ -17,6 +19,8 @@ extension Limits {
         l.tlsChaChaFirst = $([ "$(get BOARD_TLS_CHACHA_FIRST)" = 1 ] && echo true || echo false)
         l.reclaimGraceMs = $(get BOARD_RECLAIM_GRACE_MS)
         l.wsPingIntervalMs = $(get BOARD_WS_PING_MS)
+        l.mqttOutbox = $(get_or BOARD_MQTT_OUTBOX 32)
+        l.mqttOutboxBytes = $(get_or BOARD_MQTT_OUTBOX_BYTES 8192)
         return l
     }
 }

@@ -27,7 +27,7 @@ import Testing
         #expect(takeFirst(box) == "b 22" && takeFirst(box) == "c 333" && takeFirst(box) == "d 4444")
         #expect(takeFirst(box) == "e " + String(repeating: "5", count: 27))
         #expect(takeFirst(box) == nil && box.usedBytes == 0)
-        #expect(!box.canEverHold(41) && box.canEverHold(40) && !MqttOutbox(capacity: 0, storeBytes: 40).canEverHold(1))
+        #expect(!keep(MqttOutbox(capacity: 0, storeBytes: 40), "a", "1"))
     }
 
     /// Against a plain queue, over many rounds of mixed sizes that wrap the store.
@@ -68,6 +68,27 @@ import Testing
         #expect(throws: MqttOutboxError.refused(.messageTooLarge)) { try keeper.mqttPub("o/t", huge) }
         #expect("\(MqttOutboxError.full)" == "MQTT: the outbox is full")
         #expect(keeper.outboxCount == 5)
+    }
+
+    /// With no outbox (`mqttOutbox` 0) a publish goes at once or fails: nothing waits.
+    @Test func withoutAnOutboxAPublishGoesAtOnceOrFails() throws {
+        var limits = Limits()
+        limits.mqttOutbox = 0
+        let broker = try Mosquitto()
+        let manager = Manager(limits: limits)
+        defer { manager.close() }
+        for (port, up) in [(broker.port, true), (Mosquitto.freePort(), false)] {
+            let keeper = Reconnector(
+                manager, mqtt: "mqtt://127.0.0.1:\(port)", opts: MqttOpts(), handler: { _, _ in }, onState: { _ in })
+            defer { keeper.stop() }
+            manager.pump(limitMs: 1000) { keeper.isUp }
+            #expect(keeper.isUp == up)
+            if up {
+                #expect(try keeper.mqttPub("o/t", "now", qos: 1) == true)
+            } else {
+                #expect(throws: MqttOutboxError.full) { try keeper.mqttPub("o/t", "later", qos: 1) }
+            }
+        }
     }
 
     /// The broker away at first, then there: what was published meanwhile arrives, in

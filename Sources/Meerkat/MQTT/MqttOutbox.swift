@@ -43,10 +43,6 @@ final class MqttOutbox {
     /// Bytes of topics and payloads waiting.
     var usedBytes: Int { end - start }
 
-    /// Whether a message of `bytes` topic and payload bytes could ever be kept (an empty
-    /// outbox has room for it).
-    func canEverHold(_ bytes: Int) -> Bool { capacity > 0 && bytes <= storeBytes }
-
     /// Keeps a message behind the others; false when there is no room for it now.
     func append(topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, qos: UInt8, retain: Bool) -> Bool {
         let n = topic.count + payload.count

@@ -12,8 +12,8 @@ extension Reconnector {
     /// Throws `.full` when the outbox has no room for it (nothing kept; room comes as the
     /// broker takes what waits), and `.refused` for a message that could never go: a bad
     /// topic (`.invalidTopic`), a QoS other than 0, 1, 2 (`.invalidState`), or one larger
-    /// than the in-flight store (QoS 1, 2), the outbox or a send block
-    /// (`.messageTooLarge`). An outbox message counts as sent once the connection took
+    /// than a send block, the in-flight store (QoS 1, 2) or, when it has to wait, the
+    /// whole outbox (`.messageTooLarge`). An outbox message counts as sent once the connection took
     /// it: from then on it is the session's, sent again after a reconnect when the
     /// session is kept (`cleanSession: false`, QoS 1 and 2), lost with a clean session
     /// if the broker went before acknowledging it (as any publish).
@@ -42,10 +42,8 @@ extension Reconnector {
         } catch {
             throw .refused(error)
         }
-        // Larger than the outbox or a send block (the packet, with a WebSocket frame's
-        // head): it could wait in neither, so it could never go.
-        let packet = 5 + 2 + topic.count + 2 + payload.count + 14
-        guard outbox.canEverHold(topic.count + payload.count), packet <= manager.limits.sendBufferSize else {
+        // A packet larger than a send block (with a WebSocket frame's head) never goes.
+        guard 5 + 2 + topic.count + 2 + payload.count + 14 <= manager.limits.sendBufferSize else {
             throw .refused(.messageTooLarge)
         }
         if outbox.count == 0, let conn = connection, conn.isMqttOpen {
@@ -56,7 +54,10 @@ extension Reconnector {
                 // Back-pressure or a connection that just went: it waits with the others.
             }
         }
-        guard outbox.append(topic: topic, payload: payload, qos: qos, retain: retain) else { throw .full }
+        guard outbox.append(topic: topic, payload: payload, qos: qos, retain: retain) else {
+            // More bytes than the whole outbox would never fit, however long it waited.
+            throw outbox.capacity > 0 && topic.count + payload.count > outbox.storeBytes ? .refused(.messageTooLarge) : .full
+        }
         return false
     }
 

@@ -20,6 +20,10 @@ BOARD_RECLAIM_GRACE_MS := 1000
 # line; one idle timeout (60 s) after an unanswered ping, close 1001. Half the idle
 # timeout, so a proxy or NAT that also cuts at 60 s sees traffic first.
 BOARD_WS_PING_MS := 30000
+# MQTT outbox (per Reconnector): publishes kept, in order, while the broker is away;
+# messages and bytes of topic and payload. Full: the publish fails (the app sees it).
+BOARD_MQTT_OUTBOX := 32
+BOARD_MQTT_OUTBOX_BYTES := 8192
 # Swift optimisation: -Osize. Measured on the host (make bench, 2026-11-29): -O made
 # echo-server 11.6 % larger (1,103,024 against 988,368 bytes stripped) for about 2 % less
 # CPU per request, inside the run-to-run noise; size wins on every board.

@@ -19,6 +19,10 @@ BOARD_RECLAIM_GRACE_MS := 1000
 # line; one idle timeout (60 s) after an unanswered ping, close 1001. Half the idle
 # timeout, so a proxy or NAT that also cuts at 60 s sees traffic first.
 BOARD_WS_PING_MS := 30000
+# MQTT outbox (per Reconnector): publishes kept, in order, while the broker is away;
+# messages and bytes of topic and payload. Full: the publish fails (the app sees it).
+BOARD_MQTT_OUTBOX := 64
+BOARD_MQTT_OUTBOX_BYTES := 16384
 # Swift optimisation: -O on this board. Swift 6.3.1's Embedded aarch64 -Osize code
 # crashed (SIGSEGV) in chat-server's MQTT bridge as it took another board's event, and
 # in mqtt-client's publish loop, after harmless source changes (2026-12-04; the same

@@ -10,6 +10,9 @@
 # that board's firmware runs with.
 set -euo pipefail
 get() { sed -n "s/^$1[[:space:]]*:=[[:space:]]*//p" "$2" | head -n1; }
+# get_or KEY MK DEFAULT: a key a profile written before it existed may lack: the
+# library's default then.
+get_or() { local v; v=$(get "$1" "$2"); echo "${v:-$3}"; }
 
 # limits MK INDENT: statements that build MK's Limits in `l`.
 limits() {
@@ -23,6 +26,8 @@ ${pad}l.tlsSlots = $(get BOARD_TLS_SLOTS "$mk")
 ${pad}l.tlsChaChaFirst = $([ "$(get BOARD_TLS_CHACHA_FIRST "$mk")" = 1 ] && echo true || echo false)
 ${pad}l.reclaimGraceMs = $(get BOARD_RECLAIM_GRACE_MS "$mk")
 ${pad}l.wsPingIntervalMs = $(get BOARD_WS_PING_MS "$mk")
+${pad}l.mqttOutbox = $(get_or BOARD_MQTT_OUTBOX "$mk" 32)
+${pad}l.mqttOutboxBytes = $(get_or BOARD_MQTT_OUTBOX_BYTES "$mk" 8192)
 SWIFT
 }
 

@@ -13,10 +13,11 @@ import Meerkat
 ///   figure each other board gave (at most `maxBoards` others are counted). A board
 ///   whose will emptied its figure counts 0 until it gives one again (mosquitto sends
 ///   the wills of everyone when it shuts down).
-/// - Broker away: the room keeps working locally; our events wait in a bounded outbox
-///   (`outboxLimit`, the oldest dropped first) and go out when the broker is back. The
-///   session is kept (clean session off, a fixed client id), so the broker queues the
-///   other boards' events for us meanwhile.
+/// - Broker away: the room keeps working locally; our events wait in the reconnector's
+///   outbox (`Reconnector.mqttPub`: `Limits.mqttOutbox` events, in order) and go out when
+///   the broker is back. When it is full, a newer event stays local, and the bridge says
+///   so ("fleet: outbox full"). The session is kept (clean session off, a fixed client
+///   id), so the broker queues the other boards' events for us meanwhile.
 final class FleetBridge {
     struct Peer {
         var board: String
@@ -26,7 +27,6 @@ final class FleetBridge {
     }
 
     static let maxBoards = 16
-    static let outboxLimit = 64
 
     let board: String
     let run: String
@@ -34,7 +34,6 @@ final class FleetBridge {
     private var reconnector: Reconnector? = nil
     private var seq = 0
     private var peers: [Peer] = []
-    private var outbox: [[UInt8]] = []
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 8192, alignment: 1)
     /// Local users now (the app keeps it current).
     var localCount = 0
@@ -55,9 +54,6 @@ final class FleetBridge {
                     _ = try? conn.mqttSub(self.eventsTopic, qos: 1)
                     _ = try? conn.mqttSub(self.countPrefix + "+", qos: 1)
                     self.publishCount()
-                    self.flush()
-                case .mqttCommand(let p) where p.type == .puback:
-                    self.flush()  // room in flight again
                 case let .mqttMessage(m):
                     if m.topic.string == self.eventsTopic {
                         if let event = self.remoteEvent(m.payload) { deliver(event) }
@@ -67,7 +63,11 @@ final class FleetBridge {
                 default:
                     break
                 }
-            }, onState: { up in print(up ? "fleet: up" : "fleet: down") })
+            },
+            onState: { up in
+                print(up ? "fleet: up" : "fleet: down")
+                AppOptions.flushOutput()  // a pipe (a service's log) sees it now
+            })
     }
 
     /// Users in the whole fleet, as far as this board knows.
@@ -84,19 +84,13 @@ final class FleetBridge {
         json.add("seq", seq)
         json.add("boardCount", localCount)
         guard let event = json.finish() else { return }
-        outbox.append(event.bytes)
-        if outbox.count > FleetBridge.outboxLimit { outbox.removeFirst() }
-        flush()
-        publishCount()
-    }
-
-    /// Sends what waits in the outbox, oldest first, while the connection takes it.
-    private func flush() {
-        guard let conn = reconnector?.connection, conn.isMqttOpen else { return }
-        while let first = outbox.first {
-            guard (try? conn.mqttPub(eventsTopic, first, qos: 1)) != nil else { return }
-            outbox.removeFirst()
+        do throws(MqttOutboxError) {
+            try reconnector?.mqttPub(eventsTopic, event, qos: 1)  // now, or after the outbox's older ones
+        } catch {
+            print(error == .full ? "fleet: outbox full, an event stays local" : "fleet: \(error)")
+            AppOptions.flushOutput()
         }
+        publishCount()
     }
 
     private func publishCount() {

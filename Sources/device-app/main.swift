@@ -35,22 +35,21 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
     do throws(ConnectionError) {
         switch ev {
         case let .httpHeaders(hm) where hm.uri == "/api/upload" && hm.method == "POST":
-            // Streamed part by part into <dir>/uploads; refused at once when too large.
-            if let length = hm.header("Content-Length").flatMap({ UInt64($0.string) }), length > uploadLimit {
-                try conn.reply(413, "{\"error\": \"larger than the limit\"}\n")
-            } else if let upload = Upload(hm, folder: options.dir + "/uploads", limit: uploadLimit) {
-                conn.userdata = upload
+            // Streamed part by part into <dir>/uploads (the library's Upload: a temporary
+            // renamed into place whole); refused at once when too large or not a form.
+            do throws(UploadError) {
+                conn.userdata = try Upload.form(hm, folder: options.dir + "/uploads", limit: uploadLimit)
                 conn.streamRequestBody()
-            } else {
-                try conn.reply(400, "{\"error\": \"not multipart/form-data\"}\n")
+            } catch {
+                try conn.reply(error.status, uploadAnswer(error), headers: ["Content-Type": "application/json"])
             }
         case let .httpBody(piece):
-            _ = conn.userdata(as: Upload.self)?.feed(piece)
+            try? conn.userdata(as: Upload.self)?.write(piece)  // a failure is answered at the end
         case let .httpMessage(hm):
             requests += 1
             if let upload = conn.userdata(as: Upload.self) {
-                let (code, answer) = upload.finish()
                 conn.userdata = nil
+                let (code, answer) = uploadAnswer(upload)
                 try conn.reply(code, answer, headers: ["Content-Type": "application/json"])
             } else if hm.uri == "/ws/live" {
                 _ = conn.wsUpgrade(hm)  // the dashboard's live numbers

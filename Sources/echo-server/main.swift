@@ -2,10 +2,12 @@
 // opens ws://<host>/ws, sends "Hello!" and shows the echo; /ws answers each message with
 // "Echo: <text>"; any other path that asks to upgrade gets a plain echo of every message
 // (same opcode, any size, relayed piece by piece). GET /stats shows the pools' figures;
-// GET /events opens a server-sent event stream with one event, then only the library's
-// heartbeats; every other request is answered 200 with its body echoed back (sent from
-// the receive buffer, so any body that fits it comes back). The app the tests and
-// benchmarks drive.
+// GET /events (or /events/<name>) opens a server-sent event stream with one event, then
+// the library's heartbeats; POST /events sends its body as an event to every stream, and
+// POST /events/<name> to the streams opened on that path (sseBroadcast), answering
+// {"reached": N, "skipped": M}; every other request is answered 200 with its body
+// echoed back (sent from the receive buffer, so any body that fits it comes back). The
+// app the tests and benchmarks drive.
 import Meerkat
 
 let page: StaticString = """
@@ -26,6 +28,21 @@ let page: StaticString = """
 final class PlainEcho {}
 let plainEcho = PlainEcho()
 
+/// Where the answer to a broadcast is written (no allocation per broadcast).
+let answer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+
+/// /events[/NAME]: a GET opens a stream; a POST sends its body to every stream (/events)
+/// or to those opened on its path, and answers how many it reached.
+func events(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
+    guard hm.method == "POST" else { return try conn.httpSSE(event: "hello", data: "1") }
+    let (reached, skipped) =
+        hm.uri == "/events" ? manager.sseBroadcast(data: hm.body) : manager.sseBroadcast(data: hm.body, uri: hm.uri)
+    var json = JsonWriter(into: answer)
+    json.add("reached", reached)
+    json.add("skipped", skipped)
+    try conn.reply(200, json.finish() ?? .empty, headers: ["Content-Type": "application/json"])
+}
+
 let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, event in
     do throws(ConnectionError) {
@@ -35,8 +52,8 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 if conn.wsUpgrade(hm) && hm.uri != "/ws" { conn.userdata = plainEcho }
             } else if hm.uri == "/" && (hm.method == "GET" || hm.method == "HEAD") {
                 try conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
-            } else if hm.uri == "/events" && hm.method == "GET" {
-                try conn.httpSSE(event: "hello", data: "1")
+            } else if hm.uri == "/events" || hm.uri.hasPrefix("/events/") {
+                try events(conn, hm)
             } else if hm.uri == "/stats" && hm.method == "GET" {
                 let s = manager.stats
                 try conn.reply(

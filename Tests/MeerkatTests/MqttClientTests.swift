@@ -15,13 +15,14 @@ final class Mosquitto {
     let dir: URL
     private let process = Process()
 
-    init(users: [String: String] = [:], extraListeners: Bool = false) throws {
-        port = Mosquitto.freePort()
+    /// `port`: where to listen (a free one when nil), e.g. where a client already waits.
+    init(users: [String: String] = [:], extraListeners: Bool = false, port: Int? = nil) throws {
+        self.port = port ?? Mosquitto.freePort()
         wsPort = Mosquitto.freePort()
         tlsPort = Mosquitto.freePort()
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("meerkat-mqtt-\(getpid())-\(port)")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("meerkat-mqtt-\(getpid())-\(self.port)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var conf = "persistence false\nlistener \(port) 127.0.0.1\n"
+        var conf = "persistence false\nlistener \(self.port) 127.0.0.1\n"
         if extraListeners {
             let cert = dir.appendingPathComponent("broker.crt").path, key = dir.appendingPathComponent("broker.key").path
             let p = Process()
@@ -59,7 +60,7 @@ final class Mosquitto {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<200 where !Mosquitto.accepts(port) || (extraListeners && !Mosquitto.accepts(tlsPort)) { usleep(20_000) }
+        for _ in 0..<200 where !Mosquitto.accepts(self.port) || (extraListeners && !Mosquitto.accepts(tlsPort)) { usleep(20_000) }
     }
 
     deinit {

@@ -18,7 +18,7 @@ import pytest
 import websocket
 import websockets
 
-from conftest import BIN, ROOT, RUNNER, SLOW, line_roundtrip, malloc_counter
+from conftest import BIN, ROOT, RUNNER, SLOW, board_profile, line_roundtrip, malloc_counter
 
 
 def free_port():
@@ -446,6 +446,64 @@ def test_both_boards_come_back_after_a_broker_restart(broker, start_server):
             break
     a1.send(json.dumps({"type": "message", "text": "after the restart"}))
     assert recv(b1)["text"] == "after the restart"
+
+
+class Output:
+    """A process's output lines, read as they come (a thread)."""
+
+    def __init__(self, proc):
+        self.lines = []
+        threading.Thread(target=self.read, args=(proc,), daemon=True).start()
+
+    def read(self, proc):
+        for line in proc.stdout:
+            self.lines.append(line.decode(errors="replace").rstrip("\n"))
+
+    def wait(self, test, what, timeout=15):
+        deadline = time.time() + timeout * SLOW
+        while not test(self.lines):
+            assert time.time() < deadline, f"{what}; got {self.lines[-5:]}"
+            time.sleep(0.05)
+
+
+def test_what_is_said_while_the_broker_is_down_arrives_in_order_once(start_server):
+    """Issue 22 item 11: chat-server's bridge publishes through the library's MQTT
+    outbox (`Reconnector.mqttPub`, `Limits.mqttOutbox` per board). mosquitto (persistence
+    on) stops; a user says the board's outbox size plus three messages: the last three
+    find it full, and the bridge says so; the broker starts again, and a subscriber whose
+    session it kept gets the others, QoS 1, in order, each once."""
+    broker = Broker(persistent=True)
+    url = f"mqtt://127.0.0.1:{broker.plain}"
+    n = int(board_profile()["BOARD_MQTT_OUTBOX"])
+    watcher = mqtt_client("--sub", "meerkat/chat/r/events", "--qos", "1", "--keep-session", "--reconnect",
+                          "--client-id", "watcher", url)
+    seen = Output(watcher)
+    try:
+        a = start_server("chat-server", "--mqtt", url, "--room", "r", "--board", "a")
+        said = Output(a.proc)
+        said.wait(lambda lines: "fleet: up" in lines, "the bridge never came up")
+        time.sleep(1.0 * SLOW)   # the watcher subscribed
+        user = join(a)
+        recv(user)
+        seen.wait(lambda lines: any('"join"' in line for line in lines), "the watcher never saw the join")
+        broker.proc.terminate()   # mosquitto saves the watcher's session as it ends
+        broker.proc.wait()
+        said.wait(lambda lines: "fleet: down" in lines, "the bridge never saw the broker go")
+        for i in range(n + 3):
+            user.send(json.dumps({"type": "message", "text": f"m{i}"}))
+            assert recv(user)["text"] == f"m{i}"   # the local room goes on
+        said.wait(lambda lines: lines.count("fleet: outbox full, an event stays local") == 3, "no outbox-full error")
+        broker.start()
+        texts = lambda lines: [json.loads(line.split(" ", 1)[1]).get("text") for line in lines if '"message"' in line]
+        seen.wait(lambda lines: len(texts(lines)) >= n, f"not all {n} messages arrived", timeout=30)
+        time.sleep(1.0 * SLOW)   # a late duplicate would show now
+        assert texts(seen.lines) == [f"m{i}" for i in range(n)]
+        assert a.alive()
+    finally:
+        watcher.kill()
+        watcher.wait()
+        broker.stop()
+        shutil.rmtree(broker.dir, ignore_errors=True)
 
 
 def mqtt_client(*args, stdin=None, env=None):

@@ -85,6 +85,13 @@ public struct Limits {
     /// Per MQTT session over WebSocket: the largest packet that may arrive split across
     /// WebSocket messages (one within a message may fill the receive block).
     public var mqttSplitPacketBytes: Int = 2048
+    /// Per MQTT `Reconnector`: publishes kept while the broker is away (or while the
+    /// in-flight table or the send block is full), in order, sent after the reconnect
+    /// (`Reconnector.mqttPub`): at most this many, whose topics and payloads take at most
+    /// `mqttOutboxBytes`. Allocated once, when the reconnector is made. Full: the
+    /// publish throws `MqttOutboxError.full`. 0: nothing is kept.
+    public var mqttOutbox: Int = 32
+    public var mqttOutboxBytes: Int = 8 * 1024
 
     public init() {}
 
@@ -134,6 +141,8 @@ public struct Limits {
         l.mqttInFlight = min(max(l.mqttInFlight, 1), 65_535)
         l.mqttInFlightBytes = max(l.mqttInFlightBytes, 256)
         l.mqttSplitPacketBytes = max(l.mqttSplitPacketBytes, 64)
+        l.mqttOutbox = min(max(l.mqttOutbox, 0), 65_535)
+        l.mqttOutboxBytes = max(l.mqttOutboxBytes, 0)
         return l
     }
 

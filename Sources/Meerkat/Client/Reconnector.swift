@@ -5,17 +5,19 @@ import CMeerkat
 /// `maxDelayMs`, each wait varied by up to ±25 % so a fleet does not reconnect in step.
 /// The app hears `up` (a WebSocket open, a TCP/HTTP connect, or an MQTT CONNACK that
 /// accepts) and `down`. An MQTT session made with clean session off is taken up again on
-/// each reconnect, with what was in flight (Manager+MqttConnect.swift). Nothing is
-/// queued while down: `connection` is nil, and sends through it fail as on any closed
-/// connection. The handler gets every event of the current connection. While it runs,
-/// the manager's handler and timer keep it alive; `stop()` lets it go.
+/// each reconnect, with what was in flight (Manager+MqttConnect.swift). While down,
+/// `connection` is nil, and sends through it fail as on any closed connection; an MQTT
+/// reconnector's own `mqttPub` keeps publishes in a fixed outbox until the broker is
+/// back (Reconnector+Outbox.swift). The handler gets every event of the current
+/// connection. While it runs, the manager's handler and timer keep it alive; `stop()`
+/// lets it go.
 public final class Reconnector {
     public let url: String
     public private(set) var connection: Connection? = nil
     public private(set) var isUp = false
     /// Connects made so far (the first included).
     public private(set) var attempts = 0
-    private unowned(unsafe) let manager: Manager
+    unowned(unsafe) let manager: Manager
     private let tls: TlsOpts?
     private let mqtt: MqttOpts?
     private let minDelayMs: Int
@@ -25,6 +27,8 @@ public final class Reconnector {
     private let onState: (Bool) -> Void
     private var stopped = false
     private var retry: Timer? = nil
+    /// MQTT: publishes waiting for the broker (`Limits.mqttOutbox`), made once here.
+    let outbox: MqttOutbox?
 
     public convenience init(
         _ manager: Manager, url: String, tls: TlsOpts? = nil, minDelayMs: Int = 500,
@@ -58,6 +62,7 @@ public final class Reconnector {
         delayMs = self.minDelayMs
         self.handler = handler
         self.onState = onState
+        outbox = mqtt == nil ? nil : MqttOutbox(capacity: manager.limits.mqttOutbox, storeBytes: manager.limits.mqttOutboxBytes)
         connectNow()
     }
 
@@ -76,6 +81,7 @@ public final class Reconnector {
         let handler: Handler = { conn, ev in
             switch ev {
             case .mqttOpen(0) where isMqtt, .wsOpen where wantsUpgrade, .connect where !wantsUpgrade && !isMqtt:
+                self.flushOutbox(conn)  // what waited goes first, before anything the app sends now
                 self.handler(conn, ev)
                 self.delayMs = self.minDelayMs
                 self.isUp = true
@@ -90,6 +96,9 @@ public final class Reconnector {
                 }
                 self.scheduleRetry()
                 return
+            case .mqttCommand where isMqtt, .write where isMqtt:
+                self.handler(conn, ev)
+                self.flushOutbox(conn)  // an acknowledgement or a drained block: room again
             default:
                 self.handler(conn, ev)
             }

@@ -58,6 +58,9 @@ struct Slot {
     /// (right for holds under 24 days); the byte count saturates. 8 bytes, not 16.
     var recvHeldSince: UInt32 = 0
     var recvHeldBytes: UInt32 = 0
+    /// HTTP: the request path an event stream answers, hashed (`Manager.pathHash`), for
+    /// `sseBroadcast(uri:)`. (Fits the padding before `held`: the slot does not grow.)
+    var streamPath: UInt32 = 0
     /// A reply body sent from where it lives, around the send block's bytes.
     var held = HeldBody()
     /// HTTP: a request body being streamed to the handler.

@@ -83,44 +83,20 @@ extension Manager {
         }
         let headOnly = slots[Int(s)].flags.contains(.headRequest)
         let chunkStart = w.count
-        let sizeLine = 10  // 8 hex digits (leading zeros allowed) + CRLF
         if !headOnly && !sse && owner.canBeHeld && data.count > limits.sendBufferSize / 2 {
             // Large data the library can keep: only the size line is copied; the data
             // is sent from where it lives, then the chunk's CRLF.
-            for _ in 0..<sizeLine { w.append(byte: ASCII.space) }
+            for _ in 0..<Manager.sizeLine { w.append(byte: ASCII.space) }
             guard !w.overflowed, UInt64(data.count) <= 0xFFFF_FFFF else { throw .sendBufferFull }
-            writeHex(data.count, into: headScratch + chunkStart, width: sizeLine)
+            Manager.writeHex(data.count, into: headScratch + chunkStart, width: Manager.sizeLine)
             let crlf: StaticString = "\r\n"
             try enqueue(s, w.written, data, owner: owner, tail: crlf.rawBuffer)
             slots[Int(s)].flags.insert([.chunkedReply, .answered])
             return
         }
         if !headOnly && (data.count > 0 || (event?.count ?? 0) > 0) {
-            // Reserve room for the size line, fill it in after.
-            for _ in 0..<sizeLine { w.append(byte: ASCII.space) }
-            let payloadStart = w.count
-            if sse {
-                if let event, event.count > 0 {
-                    w.append("event: ")
-                    w.append(event)
-                    w.append("\n")
-                }
-                var start = 0
-                let bytes = ByteView(data)
-                repeat {
-                    let end = bytes.firstIndex(of: ASCII.lf, from: start) ?? bytes.count
-                    w.append("data: ")
-                    w.append(bytes.slice(start, end).buffer)
-                    w.append("\n")
-                    start = end + 1
-                } while start < bytes.count
-                w.append("\n")
-            } else {
-                w.append(data)
-            }
-            w.append("\r\n")
+            Manager.appendChunk(&w, sse: sse, event: event, data: data)
             guard !w.overflowed else { throw .sendBufferFull }
-            writeHex(w.count - payloadStart - 2, into: headScratch + chunkStart, width: sizeLine)
         }
         if end && !headOnly { w.append("0\r\n\r\n") }
         guard !w.overflowed else { throw .sendBufferFull }
@@ -131,9 +107,43 @@ extension Manager {
         if end { finishedReply(s) }
     }
 
+    /// A chunk's size line: 8 hex digits (leading zeros allowed) and CRLF.
+    private static let sizeLine = 10
+
+    /// One chunk of `data` (`sse`: one event, `event:` line when named, a `data:` line
+    /// per line of `data`), size line first; `w.overflowed` when it does not fit.
+    static func appendChunk(_ w: inout ByteWriter, sse: Bool, event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer) {
+        let chunkStart = w.count
+        // Reserve room for the size line, fill it in after.
+        for _ in 0..<sizeLine { w.append(byte: ASCII.space) }
+        let payloadStart = w.count
+        if sse {
+            if let event, event.count > 0 {
+                w.append("event: ")
+                w.append(event)
+                w.append("\n")
+            }
+            var start = 0
+            let bytes = ByteView(data)
+            repeat {
+                let end = bytes.firstIndex(of: ASCII.lf, from: start) ?? bytes.count
+                w.append("data: ")
+                w.append(bytes.slice(start, end).buffer)
+                w.append("\n")
+                start = end + 1
+            } while start < bytes.count
+            w.append("\n")
+        } else {
+            w.append(data)
+        }
+        w.append("\r\n")
+        guard !w.overflowed else { return }
+        writeHex(w.count - payloadStart - 2, into: w.base + chunkStart, width: sizeLine)
+    }
+
     /// `count` as hex, right-aligned in `width - 2` columns (leading zeros, which chunk
     /// sizes allow), then CRLF.
-    private func writeHex(_ count: Int, into p: UnsafeMutablePointer<UInt8>, width: Int) {
+    private static func writeHex(_ count: Int, into p: UnsafeMutablePointer<UInt8>, width: Int) {
         let digits: StaticString = "0123456789abcdef"
         var v = count
         var i = width - 3

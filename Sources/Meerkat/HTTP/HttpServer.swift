@@ -76,6 +76,7 @@ extension Manager {
             deliver(s, .httpHeaders(message(s, head, body: .empty)))
             slots[Int(s)].flags.remove(.bodyPending)
             if slots[Int(s)].kind == .connection && slots[Int(s)].flags.contains(.answered) {
+                noteStreamPath(s, head)
                 return endAnsweredRequest(s, head)
             }
             guard stillServing(s) else { return false }
@@ -166,8 +167,18 @@ extension Manager {
             deliver(s, .wsOpen(message(s, head, body: body)))
             guard slots[Int(s)].kind != .free else { return }
         }
+        noteStreamPath(s, head)
         consume(s, wireLength)
         if slots[Int(s)].flags.contains(.replyFailed) { answerFailedReply(s) }
+    }
+
+    /// Keeps the request's path (hashed) while its head is still in the buffer, when an
+    /// event stream may answer it: one opened in the handler, or a request left for a
+    /// late reply. A request answered at once costs two flag tests.
+    private func noteStreamPath(_ s: Int32, _ head: RequestHead) {
+        let f = slots[Int(s)].flags
+        guard slots[Int(s)].proto == .http, f.contains(.eventStream) || f.contains(.awaitingReply) else { return }
+        slots[Int(s)].streamPath = Manager.pathHash(message(s, head, body: .empty).uri.buffer)
     }
 
     /// A reply to the awaited request threw (too large to queue, a bad header): the

@@ -2,12 +2,13 @@
 /// docs' `url_encode`, and the decoding behind `queryVar` and `formVar`, public for any
 /// bytes.
 public enum URLEncoding {
-    /// Percent-decodes `bytes` ('+' becomes a space). Nil for a bad escape.
-    public static func decode(_ bytes: some ByteSource) -> String? {
-        bytes.withBytes { decode(ByteView($0)) }
+    /// Percent-decodes `bytes` ('+' becomes a space, as in a query or a form; pass
+    /// `plusAsSpace: false` for a path segment, where '+' is itself). Nil for a bad escape.
+    public static func decode(_ bytes: some ByteSource, plusAsSpace: Bool = true) -> String? {
+        bytes.withBytes { decode(ByteView($0), plusAsSpace: plusAsSpace) }
     }
 
-    static func decode(_ view: ByteView) -> String? {
+    static func decode(_ view: ByteView, plusAsSpace: Bool = true) -> String? {
         var out: [UInt8] = []
         out.reserveCapacity(view.count)
         var i = 0
@@ -20,7 +21,7 @@ public enum URLEncoding {
                 out.append(hi << 4 | lo)
                 i += 3
             } else {
-                out.append(c == UInt8(ascii: "+") ? UInt8(ascii: " ") : c)
+                out.append(c == UInt8(ascii: "+") && plusAsSpace ? UInt8(ascii: " ") : c)
                 i += 1
             }
         }

@@ -24,13 +24,20 @@ extension Connection {
         _ topic: String, _ payload: some ByteSource, qos: Int = 0,
         retain: Bool = false
     ) throws(ConnectionError) -> UInt16 {
-        let (s, m) = try mqttSlot()
         guard (0...2).contains(qos) else { throw .invalidState }
         return try topic.withBytes { (t) throws(ConnectionError) -> UInt16 in
             try payload.withBytes { (bytes) throws(ConnectionError) -> UInt16 in
-                try manager.mqttPublish(s, m, topic: t, payload: bytes, qos: UInt8(qos), retain: retain)
+                try mqttPublish(topic: t, payload: bytes, qos: UInt8(qos), retain: retain)
             }
         }
+    }
+
+    /// `mqttPub` of bytes (the outbox's messages).
+    func mqttPublish(
+        topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, qos: UInt8, retain: Bool
+    ) throws(ConnectionError) -> UInt16 {
+        let (s, m) = try mqttSlot()
+        return try manager.mqttPublish(s, m, topic: topic, payload: payload, qos: qos, retain: retain)
     }
 
     /// Subscribes to `filter` (`+` and `#` wildcards) with the QoS asked for; returns
@@ -78,12 +85,9 @@ extension Manager {
         _ s: Int32, _ m: Int, topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer,
         qos: UInt8, retain: Bool
     ) throws(ConnectionError) -> UInt16 {
-        guard MqttTopic.isValidName(ByteView(topic)), MqttWriter.fits(topic.count) else { throw .invalidTopic }
+        try mqttCheckPublish(topic: topic, payloadCount: payload.count, qos: qos)
         var id: UInt16 = 0
         if qos > 0 {
-            // More than the whole store never fits: an error, not back-pressure that
-            // would leave the caller waiting for acknowledgements that cannot help.
-            guard topic.count + payload.count <= services.mqtt.storeBytes else { throw .messageTooLarge }
             guard
                 services.mqtt.entries[m].canHold(
                     topic.count + payload.count, inFlight: services.mqtt.inFlight,
@@ -96,5 +100,13 @@ extension Manager {
         }
         if qos > 0 { services.mqtt.entries[m].hold(id, qos: qos, retain: retain, topic: topic, payload: payload) }
         return id
+    }
+
+    /// Throws what would refuse this publish whatever the connection's state: a bad
+    /// topic, or a QoS 1 or 2 message larger than the whole in-flight store (it could
+    /// never be kept, so waiting for acknowledgements would not help).
+    func mqttCheckPublish(topic: UnsafeRawBufferPointer, payloadCount: Int, qos: UInt8) throws(ConnectionError) {
+        guard MqttTopic.isValidName(ByteView(topic)), MqttWriter.fits(topic.count) else { throw .invalidTopic }
+        if qos > 0 && topic.count + payloadCount > services.mqtt.storeBytes { throw .messageTooLarge }
     }
 }

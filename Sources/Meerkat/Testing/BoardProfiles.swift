@@ -18,6 +18,8 @@ extension Limits {
             l.tlsChaChaFirst = true
             l.reclaimGraceMs = 1000
             l.wsPingIntervalMs = 30000
+            l.mqttOutbox = 64
+            l.mqttOutboxBytes = 16384
             self = l
         case "rpi3-armhf":
             var l = Limits(
@@ -28,6 +30,8 @@ extension Limits {
             l.tlsChaChaFirst = true
             l.reclaimGraceMs = 1000
             l.wsPingIntervalMs = 30000
+            l.mqttOutbox = 32
+            l.mqttOutboxBytes = 8192
             self = l
         case "rpi4":
             var l = Limits(
@@ -38,6 +42,8 @@ extension Limits {
             l.tlsChaChaFirst = true
             l.reclaimGraceMs = 1000
             l.wsPingIntervalMs = 30000
+            l.mqttOutbox = 64
+            l.mqttOutboxBytes = 16384
             self = l
         default: return nil
         }

@@ -47,9 +47,7 @@ extension Manager {
         else { return false }
         switch slot.pointee.proto {
         case .websocket: return !slot.pointee.ws.closeSent
-        case .http:
-            return slot.pointee.flags.isSuperset(of: [.chunkedReply, .eventStream])
-                && !slot.pointee.flags.contains(.headRequest)
+        case .http: return isOpenEventStream(s)
         default: return false
         }
     }

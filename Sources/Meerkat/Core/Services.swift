@@ -146,7 +146,7 @@ extension Manager {
     /// Everything queued went out: input held back behind it may go on.
     func outputDrained(_ s: Int32) {
         guard slots[Int(s)].proto != .tcp, slots[Int(s)].recvCount > 0,
-            !slots[Int(s)].flags.contains(.awaitingReply)
+            !slots[Int(s)].http.flags.contains(.awaitingReply)
         else { return }
         resumeQueue.append(s, now: now)
     }
@@ -197,7 +197,7 @@ extension Manager {
     /// WebSockets, MQTT and raw TCP are never taken this way.
     func holdsOnlyItsPlace(_ o: Int32) -> Bool {
         slots[Int(o)].proto == .http && slots[Int(o)].recvCount == 0 && !hasOutput(o)
-            && !slots[Int(o)].flags.contains(.awaitingReply) && !slots[Int(o)].stream.isStreaming
+            && !slots[Int(o)].http.flags.contains(.awaitingReply) && !slots[Int(o)].stream.isStreaming
     }
 
     /// A service's own descriptor in the poll set is ready (tokens past the table).

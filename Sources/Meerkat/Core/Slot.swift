@@ -5,34 +5,24 @@ import CMeerkat
 struct Slot {
     enum Kind: UInt8 { case free, listener, connection, rejecting }
 
+    /// The loop's own bits (lifecycle, buffers, reclaim, keep-alive); a protocol's
+    /// request state is in its own struct (`HttpState`, `WsState`, `TlsState`).
     struct Flags: OptionSet {
-        let rawValue: UInt32
+        let rawValue: UInt16
         static let closing = Flags(rawValue: 1 << 0)  // close() called; closes after this dispatch
         static let draining = Flags(rawValue: 1 << 1)  // close once the send buffer is empty
         static let lingering = Flags(rawValue: 1 << 2)  // write side shut; waiting for the peer's FIN
         static let readPaused = Flags(rawValue: 1 << 3)  // waiting for a receive block
-        static let awaitingReply = Flags(rawValue: 1 << 4)  // a request was delivered, no reply yet
-        static let headersDelivered = Flags(rawValue: 1 << 5)
-        static let streamingBody = Flags(rawValue: 1 << 6)  // handler asked for body pieces
-        static let keepAlive = Flags(rawValue: 1 << 7)  // current request keeps the connection
-        static let headRequest = Flags(rawValue: 1 << 8)  // current request is HEAD
-        static let http10 = Flags(rawValue: 1 << 9)  // current request is HTTP/1.0
-        static let sentContinue = Flags(rawValue: 1 << 10)  // 100 Continue sent for this request
-        static let inHandler = Flags(rawValue: 1 << 11)  // input of this slot is being processed
-        static let inPoller = Flags(rawValue: 1 << 12)  // registered with the poller
-        static let recvFull = Flags(rawValue: 1 << 13)  // reading stopped: buffer full
-        static let chunkedReply = Flags(rawValue: 1 << 14)  // a chunked response is open
-        static let evicted = Flags(rawValue: 1 << 15)  // blocks reclaimed under pressure; closing
-        static let replyFailed = Flags(rawValue: 1 << 16)  // a reply to the awaited request threw
-        static let answered = Flags(rawValue: 1 << 17)  // the current request has its (final) reply
-        static let bodyPending = Flags(rawValue: 1 << 18)  // in .httpHeaders, the body not all here
-        static let watched = Flags(rawValue: 1 << 19)  // a watched descriptor (no idle timeout)
-        static let datagram = Flags(rawValue: 1 << 20)  // a UDP client: a send is a datagram
-        static let batching = Flags(rawValue: 1 << 21)  // sends gathered in the block (Manager+Batch)
-        static let heard = Flags(rawValue: 1 << 22)  // the peer's bytes have been read (not silent)
-        static let pinged = Flags(rawValue: 1 << 23)  // keep-alive ping sent, nothing read since
-        static let eventStream = Flags(rawValue: 1 << 24)  // the open chunked reply is server-sent events
-        static let unitWaiting = Flags(rawValue: 1 << 25)  // paused for a block with a whole unit in the socket
+        static let inHandler = Flags(rawValue: 1 << 4)  // input of this slot is being processed
+        static let inPoller = Flags(rawValue: 1 << 5)  // registered with the poller
+        static let recvFull = Flags(rawValue: 1 << 6)  // reading stopped: buffer full
+        static let evicted = Flags(rawValue: 1 << 7)  // blocks reclaimed under pressure; closing
+        static let watched = Flags(rawValue: 1 << 8)  // a watched descriptor (no idle timeout)
+        static let datagram = Flags(rawValue: 1 << 9)  // a UDP client: a send is a datagram
+        static let batching = Flags(rawValue: 1 << 10)  // sends gathered in the block (Manager+Batch)
+        static let heard = Flags(rawValue: 1 << 11)  // the peer's bytes have been read (not silent)
+        static let pinged = Flags(rawValue: 1 << 12)  // keep-alive ping sent, nothing read since
+        static let unitWaiting = Flags(rawValue: 1 << 13)  // paused for a block with a whole unit in the socket
     }
 
     var fd: Int32 = -1
@@ -43,6 +33,9 @@ struct Slot {
     /// connections and listeners. (Fits the padding after `proto`.)
     var client: Int16 = -1
     var flags: Flags = []
+    /// HTTP: the request in progress and how far its answer has gone (2 bytes; `flags`
+    /// went from 4 bytes to 2 when these bits left it, so the slot did not grow).
+    var http = HttpState()
     var interest: Poller.Interest = []
     var recvBlock: Int32 = -1
     var recvStart: Int32 = 0

@@ -53,7 +53,7 @@ extension Manager {
         event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, owner: HeldBody.Owner = .borrowed,
         end: Bool
     ) throws(ConnectionError) {
-        let opening = !slots[Int(s)].flags.contains(.chunkedReply)
+        let opening = !slots[Int(s)].http.flags.contains(.chunkedReply)
         do throws(ConnectionError) {
             try writeChunk(s, status: status, headers: headers, sse: sse, event: event, data: data, owner: owner, end: end)
         } catch {
@@ -69,8 +69,8 @@ extension Manager {
         event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, owner: HeldBody.Owner,
         end: Bool
     ) throws(ConnectionError) {
-        let opening = !slots[Int(s)].flags.contains(.chunkedReply)
-        guard slots[Int(s)].kind == .connection, !(opening && slots[Int(s)].flags.contains(.answered)) else {
+        let opening = !slots[Int(s)].http.flags.contains(.chunkedReply)
+        guard slots[Int(s)].kind == .connection, !(opening && slots[Int(s)].http.flags.contains(.answered)) else {
             throw .invalidState  // one reply per request
         }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
@@ -81,7 +81,7 @@ extension Manager {
                     ? "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n"
                     : "Transfer-Encoding: chunked\r\n")
         }
-        let headOnly = slots[Int(s)].flags.contains(.headRequest)
+        let headOnly = slots[Int(s)].http.flags.contains(.headRequest)
         let chunkStart = w.count
         if !headOnly && !sse && owner.canBeHeld && data.count > limits.sendBufferSize / 2 {
             // Large data the library can keep: only the size line is copied; the data
@@ -91,7 +91,7 @@ extension Manager {
             Manager.writeHex(data.count, into: headScratch + chunkStart, width: Manager.sizeLine)
             let crlf: StaticString = "\r\n"
             try enqueue(s, w.written, data, owner: owner, tail: crlf.rawBuffer)
-            slots[Int(s)].flags.insert([.chunkedReply, .answered])
+            slots[Int(s)].http.flags.insert([.chunkedReply, .answered])
             return
         }
         if !headOnly && (data.count > 0 || (event?.count ?? 0) > 0) {
@@ -101,9 +101,9 @@ extension Manager {
         if end && !headOnly { w.append("0\r\n\r\n") }
         guard !w.overflowed else { throw .sendBufferFull }
         try enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))
-        slots[Int(s)].flags.insert([.chunkedReply, .answered])
+        slots[Int(s)].http.flags.insert([.chunkedReply, .answered])
         // Between events a comment line is harmless: the loop may send one as a heartbeat.
-        if sse { slots[Int(s)].flags.insert(.eventStream) }
+        if sse { slots[Int(s)].http.flags.insert(.eventStream) }
         if end { finishedReply(s) }
     }
 

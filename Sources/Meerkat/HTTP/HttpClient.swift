@@ -75,12 +75,12 @@ extension Manager {
                 return true
             }
             let headLength = r.head.length
-            if !slots[Int(s)].flags.contains(.headersDelivered) {
-                slots[Int(s)].flags.insert(.headersDelivered)
+            if !slots[Int(s)].http.flags.contains(.headersDelivered) {
+                slots[Int(s)].http.flags.insert(.headersDelivered)
                 deliver(s, .httpHeaders(HttpMessage(base: base, head: r.head, fields: fields, body: .empty)))
                 guard stillServing(s) else { return false }
             }
-            if slots[Int(s)].flags.contains(.streamingBody) {
+            if slots[Int(s)].http.flags.contains(.streamingBody) {
                 switch r.body {
                 case .none: break
                 case let .length(n): return startStreamingResponse(s, .length(n, headLength: headLength))
@@ -128,7 +128,7 @@ extension Manager {
     private func deliverResponse(_ s: Int32, _ r: ResponseHead, body: ByteView, wireLength: Int) -> Bool {
         headerQueue.remove(s)
         services.clients.entries[Int(slots[Int(s)].client)].requestWasHead = false
-        slots[Int(s)].flags.remove([.headersDelivered, .streamingBody])
+        slots[Int(s)].http.flags.remove([.headersDelivered, .streamingBody])
         let base = UnsafePointer(receiveBuffer(s).baseAddress!.assumingMemoryBound(to: UInt8.self))
         deliver(s, .httpMessage(HttpMessage(base: base, head: r.head, fields: UnsafeBufferPointer(services.headerFields), body: body)))
         if slots[Int(s)].kind != .free { consume(s, wireLength) }

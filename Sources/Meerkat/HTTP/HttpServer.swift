@@ -20,7 +20,7 @@ extension Manager {
         }
         slots[Int(s)].flags.insert(.inHandler)
         defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
-        while stillServing(s) && slots[Int(s)].proto == .http && !slots[Int(s)].flags.contains(.awaitingReply)
+        while stillServing(s) && slots[Int(s)].proto == .http && !slots[Int(s)].http.flags.contains(.awaitingReply)
             && slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount > 0
         {
             if !nextRequest(s) { return }
@@ -60,22 +60,22 @@ extension Manager {
     }
 
     private func deliverRequest(_ s: Int32, _ head: RequestHead) -> Bool {
-        var f = slots[Int(s)].flags
+        var f = slots[Int(s)].http.flags
         f.remove([.keepAlive, .headRequest, .http10])
         if head.keepAlive { f.insert(.keepAlive) }
         if head.isHead { f.insert(.headRequest) }
         if head.isHTTP10 { f.insert(.http10) }
-        slots[Int(s)].flags = f
+        slots[Int(s)].http.flags = f
         let capacity = recvPool.blockSize
 
         if !f.contains(.headersDelivered) {
-            slots[Int(s)].flags.insert(.headersDelivered)
-            slots[Int(s)].flags.remove(.answered)
+            slots[Int(s)].http.flags.insert(.headersDelivered)
+            slots[Int(s)].http.flags.remove(.answered)
             let bodyHere = bodyInBuffer(s, head) != nil
-            if !bodyHere { slots[Int(s)].flags.insert(.bodyPending) }
+            if !bodyHere { slots[Int(s)].http.flags.insert(.bodyPending) }
             deliver(s, .httpHeaders(message(s, head, body: .empty)))
-            slots[Int(s)].flags.remove(.bodyPending)
-            if slots[Int(s)].kind == .connection && slots[Int(s)].flags.contains(.answered) {
+            slots[Int(s)].http.flags.remove(.bodyPending)
+            if slots[Int(s)].kind == .connection && slots[Int(s)].http.flags.contains(.answered) {
                 noteStreamPath(s, head)
                 return endAnsweredRequest(s, head)
             }
@@ -87,7 +87,7 @@ extension Manager {
         case .none:
             break
         case let .length(n):
-            if slots[Int(s)].flags.contains(.streamingBody) {
+            if slots[Int(s)].http.flags.contains(.streamingBody) {
                 return startStreaming(s, head, .length(n, headLength: head.length))
             }
             guard n <= UInt64(capacity - head.length) else {
@@ -102,7 +102,7 @@ extension Manager {
             bodyLength = length
             wireLength = length
         case .chunked:
-            if slots[Int(s)].flags.contains(.streamingBody) {
+            if slots[Int(s)].http.flags.contains(.streamingBody) {
                 return startStreaming(s, head, .chunked(headLength: head.length))
             }
             let buf = receiveBuffer(s)
@@ -145,7 +145,7 @@ extension Manager {
     /// on; otherwise the answer said `Connection: close` (see `writeHead`) and nothing
     /// more is read.
     private func endAnsweredRequest(_ s: Int32, _ head: RequestHead) -> Bool {
-        slots[Int(s)].flags.remove([.headersDelivered, .streamingBody, .sentContinue])
+        slots[Int(s)].http.flags.remove([.headersDelivered, .streamingBody, .sentContinue])
         headerQueue.remove(s)
         guard stillServing(s), let body = bodyInBuffer(s, head) else {
             slots[Int(s)].recvStart = slots[Int(s)].recvEnd
@@ -159,8 +159,8 @@ extension Manager {
     /// handler, later pipelined requests wait for it, so answers stay in order.
     func finishRequest(_ s: Int32, _ head: RequestHead, body: ByteView, wireLength: Int) {
         headerQueue.remove(s)
-        slots[Int(s)].flags.insert(.awaitingReply)
-        slots[Int(s)].flags.remove([.headersDelivered, .streamingBody, .sentContinue])
+        slots[Int(s)].http.flags.insert(.awaitingReply)
+        slots[Int(s)].http.flags.remove([.headersDelivered, .streamingBody, .sentContinue])
         deliver(s, .httpMessage(message(s, head, body: body)))
         guard slots[Int(s)].kind != .free else { return }
         if slots[Int(s)].proto == .websocket {  // upgraded by the handler: now, not inside its call
@@ -169,14 +169,14 @@ extension Manager {
         }
         noteStreamPath(s, head)
         consume(s, wireLength)
-        if slots[Int(s)].flags.contains(.replyFailed) { answerFailedReply(s) }
+        if slots[Int(s)].http.flags.contains(.replyFailed) { answerFailedReply(s) }
     }
 
     /// Keeps the request's path (hashed) while its head is still in the buffer, when an
     /// event stream may answer it: one opened in the handler, or a request left for a
     /// late reply. A request answered at once costs two flag tests.
     private func noteStreamPath(_ s: Int32, _ head: RequestHead) {
-        let f = slots[Int(s)].flags
+        let f = slots[Int(s)].http.flags
         guard slots[Int(s)].proto == .http, f.contains(.eventStream) || f.contains(.awaitingReply) else { return }
         slots[Int(s)].streamPath = Manager.pathHash(message(s, head, body: .empty).uri.buffer)
     }
@@ -185,14 +185,14 @@ extension Manager {
     /// handler may still answer in the same call; if it did not, the client gets 500
     /// and the connection closes rather than wait for an answer that is not coming.
     func replyFailed(_ s: Int32) {
-        guard slots[Int(s)].kind == .connection, slots[Int(s)].flags.contains(.awaitingReply) else { return }
-        slots[Int(s)].flags.insert(.replyFailed)
+        guard slots[Int(s)].kind == .connection, slots[Int(s)].http.flags.contains(.awaitingReply) else { return }
+        slots[Int(s)].http.flags.insert(.replyFailed)
         if !slots[Int(s)].flags.contains(.inHandler) { answerFailedReply(s) }
     }
 
     private func answerFailedReply(_ s: Int32) {
-        slots[Int(s)].flags.remove(.replyFailed)
-        guard slots[Int(s)].flags.contains(.awaitingReply), stillServing(s) else { return }
+        slots[Int(s)].http.flags.remove(.replyFailed)
+        guard slots[Int(s)].http.flags.contains(.awaitingReply), stillServing(s) else { return }
         deliver(s, .error("reply failed: answered 500"))
         guard stillServing(s) else { return }
         slots[Int(s)].recvStart = slots[Int(s)].recvEnd  // later pipelined requests are not answered
@@ -206,8 +206,8 @@ extension Manager {
 
     /// `Expect: 100-continue`: tell the client to send the body (once per request).
     func sendContinue(_ s: Int32, _ head: RequestHead) {
-        guard head.expectContinue, !slots[Int(s)].flags.contains(.sentContinue) else { return }
-        slots[Int(s)].flags.insert(.sentContinue)
+        guard head.expectContinue, !slots[Int(s)].http.flags.contains(.sentContinue) else { return }
+        slots[Int(s)].http.flags.insert(.sentContinue)
         let text: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
         try? enqueue(s, text.rawBuffer, UnsafeRawBufferPointer(start: nil, count: 0))
     }
@@ -222,8 +222,8 @@ extension Manager {
     /// A reply went out: if it answered a delivered request, later pipelined input may
     /// go on (at once when we are inside the read path, else at the end of this poll).
     func replied(_ s: Int32) {
-        guard slots[Int(s)].flags.contains(.awaitingReply) else { return }
-        slots[Int(s)].flags.remove(.awaitingReply)
+        guard slots[Int(s)].http.flags.contains(.awaitingReply) else { return }
+        slots[Int(s)].http.flags.remove(.awaitingReply)
         if !slots[Int(s)].flags.contains(.inHandler) && slots[Int(s)].recvCount > 0 {
             resumeQueue.append(s, now: now)
         }

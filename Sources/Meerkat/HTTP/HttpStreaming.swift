@@ -82,7 +82,7 @@ extension Connection {
     /// piece, with an empty body.
     public func streamRequestBody() {
         guard let s = liveSlot else { return }
-        manager.slots[Int(s)].flags.insert(.streamingBody)
+        manager.slots[Int(s)].http.flags.insert(.streamingBody)
     }
 
     /// A client's `streamRequestBody`: call during `.httpHeaders` of a response to take

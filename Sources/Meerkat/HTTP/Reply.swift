@@ -77,11 +77,11 @@ extension Manager {
         _ s: Int32, status: Int, body: UnsafeRawBufferPointer, owner: HeldBody.Owner = .borrowed,
         headers: KeyValuePairs<String, String>
     ) throws(ConnectionError) {
-        guard slots[Int(s)].kind == .connection, !slots[Int(s)].flags.contains(.answered) else { throw .invalidState }
+        guard slots[Int(s)].kind == .connection, !slots[Int(s)].http.flags.contains(.answered) else { throw .invalidState }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         try writeHead(&w, s, status: status, headers: headers, contentLength: body.count, extra: "")
         let interim = status < 200
-        let omitBody = slots[Int(s)].flags.contains(.headRequest) || interim || status == 204 || status == 304
+        let omitBody = slots[Int(s)].http.flags.contains(.headRequest) || interim || status == 204 || status == 304
         if omitBody {
             try enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))
         } else {
@@ -110,8 +110,8 @@ extension Manager {
         guard (100...999).contains(status) else { throw .invalidState }
         let interim = status < 200
         // An answer before the body is all here ends the connection after it.
-        if !interim && slots[Int(s)].flags.contains(.bodyPending) { slots[Int(s)].flags.remove(.keepAlive) }
-        let flags = slots[Int(s)].flags
+        if !interim && slots[Int(s)].http.flags.contains(.bodyPending) { slots[Int(s)].http.flags.remove(.keepAlive) }
+        let flags = slots[Int(s)].http.flags
         w.append("HTTP/1.1 ")
         w.append(decimal: status)
         w.append(byte: ASCII.space)
@@ -139,10 +139,10 @@ extension Manager {
     /// A response is complete: pipelined requests may go on, or the connection drains
     /// when the request asked to close.
     func finishedReply(_ s: Int32) {
-        slots[Int(s)].flags.remove([.chunkedReply, .eventStream])
-        slots[Int(s)].flags.insert(.answered)
+        slots[Int(s)].http.flags.remove([.chunkedReply, .eventStream])
+        slots[Int(s)].http.flags.insert(.answered)
         replied(s)
-        if !slots[Int(s)].flags.contains(.keepAlive) {
+        if !slots[Int(s)].http.flags.contains(.keepAlive) {
             slots[Int(s)].flags.insert(.draining)
             if !hasOutput(s) { finishDrain(s) }
         }
@@ -170,7 +170,7 @@ extension Manager {
 
     /// Library-made answer to bad input: a short text body, `Connection: close`, drain.
     func replyErrorAndClose(_ s: Int32, _ status: Int) {
-        slots[Int(s)].flags.remove([.keepAlive, .headRequest, .answered])
+        slots[Int(s)].http.flags.remove([.keepAlive, .headRequest, .answered])
         let reason = HttpStatus.reason(status)
         try? sendReply(s, status: status, body: reason.rawBuffer, headers: ["Content-Type": "text/plain"])
         if !slots[Int(s)].flags.contains(.draining) { scheduleClose(s) }

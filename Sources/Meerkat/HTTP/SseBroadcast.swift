@@ -64,8 +64,8 @@ extension Manager {
     func isOpenEventStream(_ s: Int32) -> Bool {
         let slot = slots + Int(s)  // not a copy: a slot holds references
         return slot.pointee.kind == .connection && slot.pointee.proto == .http && slot.pointee.client < 0
-            && slot.pointee.flags.isSuperset(of: [.chunkedReply, .eventStream])
-            && !slot.pointee.flags.contains(.headRequest) && stillServing(s)
+            && slot.pointee.http.flags.isSuperset(of: [.chunkedReply, .eventStream])
+            && !slot.pointee.http.flags.contains(.headRequest) && stillServing(s)
     }
 
     /// FNV-1a (32 bits) of a request path: what a stream keeps of the path it answers.

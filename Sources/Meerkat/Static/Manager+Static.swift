@@ -222,7 +222,7 @@ extension Manager {
         let room = sendPool.blockSize
         var h = ByteWriter(base: headScratch, capacity: room)
         do throws(ConnectionError) {
-            guard slots[Int(s)].kind == .connection, !slots[Int(s)].flags.contains(.answered),
+            guard slots[Int(s)].kind == .connection, !slots[Int(s)].http.flags.contains(.answered),
                 !slots[Int(s)].held.isPending
             else { throw .invalidState }
             try writeHead(&h, s, status: status, headers: [:], contentLength: nil, extra: "") { w in
@@ -311,7 +311,7 @@ extension Manager {
     private func redirectToFolder(_ s: Int32, _ hm: HttpMessage) {
         var h = ByteWriter(base: headScratch, capacity: sendPool.blockSize)
         do throws(ConnectionError) {
-            guard !slots[Int(s)].flags.contains(.answered) else { throw .invalidState }
+            guard !slots[Int(s)].http.flags.contains(.answered) else { throw .invalidState }
             try writeHead(&h, s, status: 301, headers: [:], contentLength: 0, extra: "") { w in
                 w.append("Location: ")
                 w.append(hm.uri.buffer)

@@ -22,7 +22,7 @@ extension Connection {
 extension Manager {
     func upgrade(_ s: Int32, _ hm: HttpMessage, headers: KeyValuePairs<String, String>, protocols: [StaticString]) -> Bool {
         guard slots[Int(s)].kind == .connection, slots[Int(s)].proto == .http,
-            !slots[Int(s)].flags.contains(.answered)
+            !slots[Int(s)].http.flags.contains(.answered)
         else { return false }
         // Exactly one Sec-WebSocket-Key and Sec-WebSocket-Version (RFC 6455 §11.3.1,
         // §11.3.5), and one Upgrade line, so no two readers of the request can take
@@ -74,7 +74,7 @@ extension Manager {
         }
         slots[Int(s)].proto = .websocket
         slots[Int(s)].ws = WsState()
-        slots[Int(s)].flags.insert(.answered)
+        slots[Int(s)].http.flags.insert(.answered)
         replied(s)
         return true
     }

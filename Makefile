@@ -137,9 +137,39 @@ $(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $$(APP_OBJS_$
 	@mkdir -p $(dir $@)
 	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
 
+# ---- the multi-call firmware: every app in one binary, chosen by its name ------------
+# build/BOARD/bin/meerkat runs the app named by its argv[0] (a link named like the app)
+# or by its first argument (README, "One binary, every app"). It links each app's own
+# object, its main renamed <app>_main, and an entry (scripts/multicall.sh) that hands
+# the command line to MultiCall.run. The code the apps share, the library's and the
+# generic code specialised in each app's module, is emitted as weak definitions in every
+# module, so the linker keeps one copy of each.
+MULTICALL_DIR := $(OUT)/gen/multicall
+MULTICALL_BIN := $(OUT)/bin/meerkat
+OBJCOPY       := $(CROSS_CC:gcc=objcopy)
+
+$(MULTICALL_DIR)/main.swift: scripts/multicall.sh Package.swift
+	bash scripts/multicall.sh $(MULTICALL_DIR) $(APPS)
+	@touch $@
+
+$(OUT)/obj/multicall.o: $(OUT)/obj/Meerkat.o $(MULTICALL_DIR)/main.swift
+	@rm -f $@
+	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
+	    -module-name MeerkatMultiCall -I $(OUT)/modules -I $(MULTICALL_DIR) -c $(MULTICALL_DIR)/main.swift -o $@
+
+# An app's object with its main renamed: the same code as the app's own binary.
+$(OUT)/obj/entry-%.o: $(OUT)/obj/app-%.o
+	$(OBJCOPY) --redefine-sym main=$(subst -,_,$*)_main $< $@
+
+$(MULTICALL_BIN): $(OUT)/obj/multicall.o $(patsubst %,$(OUT)/obj/entry-%.o,$(APPS)) $(OUT)/obj/Meerkat.o $(SHIM_OBJS) \
+                  $(foreach a,$(APPS),$(APP_OBJS_$(a))) $(LINK_TABLES) $(MAKEFILE_LIST)
+	@mkdir -p $(dir $@)
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(MBEDTLS_LIBS) -lm -o $@
+
 ifeq ($(APP),)
-## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP.
-firmware: apps-listed $(APP_BINS)
+## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP, and all of them
+## in one multi-call binary, build/BOARD/bin/meerkat.
+firmware: apps-listed $(APP_BINS) $(MULTICALL_BIN)
 else
 firmware: $(APP_OUT)
 endif
@@ -310,13 +340,14 @@ tls-ciphers: $(OUT)/bench/tls_ciphers
 size:
 	@bash scripts/size.sh --readme README.md host $(ARM_BOARDS)
 
-## bundle: tarball for BOARD with binaries, a systemd unit each, sizes, an install note,
-## LICENSE and NOTICE (build/BOARD/meerkat-VERSION-BOARD.tar.gz); with APP=DIR
+## bundle: tarball for BOARD with the multi-call binary and a link to it per app, a
+## systemd unit per server, sizes, an install note, LICENSE and NOTICE
+## (build/BOARD/meerkat-VERSION-BOARD.tar.gz); with APP=DIR
 ## [APP_VERSION=X.Y.Z], the same for that app alone (NAME-APP_VERSION-BOARD.tar.gz next
 ## to APP_OUT, installed in /opt/NAME; APP_VERSION defaults to Meerkat's version).
 ifeq ($(APP),)
 bundle: firmware
-	bash scripts/bundle.sh $(BOARD) build/$(BOARD) meerkat $(VERSION) $(APP_BINS)
+	bash scripts/bundle.sh $(BOARD) build/$(BOARD) meerkat $(VERSION) --multicall $(MULTICALL_BIN) $(APP_BINS)
 else
 APP_VERSION ?= $(VERSION)
 bundle: firmware

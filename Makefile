@@ -344,8 +344,9 @@ tls-ciphers: $(OUT)/bench/tls_ciphers
 	@echo "== $(BOARD_DESC)"
 	$(RUNNER) $(OUT)/bench/tls_ciphers
 
-## size: stripped sizes of every app for every board (each built first), written into
-## README.md's size table too (test_size.py fails when a binary outgrows it by > 2 %).
+## size: stripped sizes of every app, of the multi-call binary and of the packed bundle
+## for every board (each built first), written into README.md's size tables too
+## (test_size.py fails when a binary outgrows its row by > 2 %).
 size:
 	@bash scripts/size.sh --readme README.md host $(ARM_BOARDS)
 

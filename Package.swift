@@ -12,7 +12,10 @@ let package = Package(
     products: [.library(name: "Meerkat", targets: ["Meerkat"])]
         + apps.map { .executable(name: $0, targets: [$0]) },
     targets: [
-        .target(name: "CMeerkat", linkerSettings: [.linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"), .linkedLibrary("mbedcrypto")]),
+        // mbedtls_trim.c is for the firmware's static link only (the file says why).
+        .target(
+            name: "CMeerkat", exclude: ["mbedtls_trim.c"],
+            linkerSettings: [.linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"), .linkedLibrary("mbedcrypto")]),
         .target(name: "Meerkat", dependencies: ["CMeerkat"]),
         // device-app's web assets (web/device), packed by scripts/pack_web.py (make keeps
         // Sources/WebUI/packed.c up to date; it is committed so SwiftPM builds it too).

@@ -12,6 +12,15 @@ BOARD_SWIFT_OPT      ?= -Osize
 SWIFT_SECTION_FLAGS  := -Xfrontend -function-sections
 C_SECTION_FLAGS      := -ffunction-sections -fdata-sections
 LINK_GC_FLAGS        := -Wl,--gc-sections
+# No unwind tables (issue 22): nothing in the firmware unwinds (Embedded Swift traps,
+# never throws through C; no C++, no backtrace(), no pthread_exit or cancellation), and
+# Embedded Swift emits none for its own code, so a debugger's backtrace already stops at
+# the first Swift frame; a crash report keeps what it had, the faulting function (the
+# symbols of build/<board>/bin). The C shim is compiled without them and the firmware
+# links copies of Debian's mbedTLS archives without their .eh_frame (64-bit boards; the
+# armhf archives have none). Measured on echo-server, stripped: 64 KiB smaller on the
+# host (4 of them the shim's), 64 KiB on rpi4, nothing on rpi3-armhf.
+C_UNWIND_FLAGS       := -fno-asynchronous-unwind-tables -fno-unwind-tables
 SWIFT_EMBEDDED_FLAGS := -enable-experimental-feature Embedded -wmo $(BOARD_SWIFT_OPT) \
                         $(SWIFT_SECTION_FLAGS) -I Sources/CMeerkat/include
 EMBEDDED_LIB_DIR     := $(SWIFT_ROOT)/lib/swift/embedded/$(SWIFT_TARGET)
@@ -20,3 +29,5 @@ UNICODE_TABLES       := $(EMBEDDED_LIB_DIR)/libswiftUnicodeDataTables.a
 # Static mbedTLS from the target's multiarch libdir: no runtime dependency beyond glibc.
 MBEDTLS_LIBS         := /usr/lib/$(MULTIARCH)/libmbedtls.a /usr/lib/$(MULTIARCH)/libmbedx509.a \
                         /usr/lib/$(MULTIARCH)/libmbedcrypto.a
+# What the firmware links: those archives without unwind tables (build/<board>/lib), and
+# Sources/CMeerkat/mbedtls_trim.c, which keeps out the objects only unused code reaches.

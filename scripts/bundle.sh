@@ -2,12 +2,16 @@
 # make bundle: OUTDIR/NAME-VERSION-BOARD.tar.gz with the binaries, a systemd unit per
 # service (restarts on failure), the size table, an install note, and Meerkat's LICENSE
 # and NOTICE (the licences of what the firmware links); installed in /opt/NAME.
-#   bundle.sh BOARD OUTDIR NAME VERSION BINARY...
+#   bundle.sh BOARD OUTDIR NAME VERSION [--multicall FILE] BINARY...
 # Meerkat's own apps: NAME "meerkat", VERSION Meerkat's, units meerkat-<app>.service; an
 # app of your own (make bundle APP=DIR [APP_VERSION=]): NAME is the app, VERSION its own
-# (Meerkat's when not given), its unit NAME.service.
+# (Meerkat's when not given), its unit NAME.service. With --multicall FILE (Meerkat's
+# bundle: build/BOARD/bin/meerkat, every app in one binary), bin/ holds FILE and, for
+# each BINARY, only a link named like it to FILE (FILE runs the app its name says).
 set -euo pipefail
 board=$1 outdir=$2 name=$3 version=$4; shift 4
+multicall=""
+if [ "${1:-}" = "--multicall" ]; then multicall=$2; shift 2; fi
 here=$(dirname "$0")
 meerkat_version=$(bash "$here/version.sh")
 revision=$(bash "$here/revision.sh")
@@ -18,9 +22,14 @@ mkdir -p "$out/bin" "$out/systemd"
 # Client tools run by hand on the board (no listener, no service): no systemd unit.
 TOOLS=" ws-client fetch mqtt-client "
 servers=() tools=()
+[ -n "$multicall" ] && cp "$multicall" "$out/bin/"
 for bin in "$@"; do
   app=$(basename "$bin")
-  cp "$bin" "$out/bin/"
+  if [ -n "$multicall" ]; then
+    ln -s "$(basename "$multicall")" "$out/bin/$app"
+  else
+    cp "$bin" "$out/bin/"
+  fi
   if [[ "$TOOLS" == *" $app "* ]]; then tools+=("$app"); continue; fi
   servers+=("$app")
   unit=$([ "$name" = "$app" ] && echo "$app" || echo "$name-$app")
@@ -50,7 +59,11 @@ MemoryMax=64M
 WantedBy=multi-user.target
 UNIT
 done
-bash "$here/size.sh" --board "$board" "$@" > "$out/SIZES.md"
+if [ -n "$multicall" ]; then
+  bash "$here/size.sh" --board "$board" "$multicall" > "$out/SIZES.md"
+else
+  bash "$here/size.sh" --board "$board" "$@" > "$out/SIZES.md"
+fi
 cp "$here/../LICENSE" "$here/../NOTICE" "$out/"
 units=""   # the unit files, on one line
 for f in "$out"/systemd/*.service; do
@@ -69,6 +82,9 @@ $name $version firmware bundle for board '$board' (built with Meerkat $meerkat_v
 
 Units: $units
 NOTE
+if [ -n "$multicall" ]; then
+  echo "bin/$(basename "$multicall") holds every app; bin/<app> are links to it (it runs the app its name says, or: bin/$(basename "$multicall") <app> ...)." >> "$out/INSTALL.txt"
+fi
 if [ ${#tools[@]} -gt 0 ]; then
   echo "Tools (run by hand, no unit): ${tools[*]} (e.g. bin/ws-client ws://127.0.0.1:8000/ws, bin/fetch http://127.0.0.1:8000/stats)." >> "$out/INSTALL.txt"
 fi

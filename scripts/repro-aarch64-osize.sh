@@ -3,9 +3,13 @@
 # Swift for aarch64 at -Osize, top-level code that assigns a global String? inside a
 # `while let … = args.popFirst()` loop crashes (SIGSEGV) once the assignment runs. The
 # same loop inside a function, or built with -O, or for x86_64, runs fine; disabling
-# LLVM's optimisations (-Xfrontend -disable-llvm-optzns) does not help, so it is not the
-# machine outliner. Our apps parse their arguments in a function (AppOptions.parse,
-# fetch's and ws-client's parseOptions). Prints what each build does; exit 0.
+# LLVM's optimisations (-Xfrontend -disable-llvm-optzns) does not help, and neither does
+# turning the machine outliner off. The IR swiftc emits at -Osize (-emit-ir) runs when
+# the toolchain's clang compiles it at -O0 and crashes at -O2; clang's
+# -mllvm -opt-bisect-limit puts the first bad pass at AArch64 instruction selection of
+# `main` (checked again 2026-12-04, issue 22). Our apps parse their arguments in a
+# function (AppOptions.parse, fetch's and ws-client's parseOptions). Prints what each
+# build does; exit 0.
 set -u
 dir=$(mktemp -d)
 cat > "$dir/repro.swift" <<'SWIFT'

@@ -32,6 +32,10 @@ static void (*mk_capture_args_entry)(int, char **, char **) = mk_capture_args;
 
 int mk_argc(void) { return saved_argc; }
 const char *mk_argv(int i) { return (i >= 0 && i < saved_argc) ? saved_argv[i] : NULL; }
+char **mk_args(void) { return saved_argv; }
+void mk_shift_args(void) {
+    if (saved_argc > 1) { saved_argc--; saved_argv++; }
+}
 
 __attribute__((weak)) const char *mk_build_revision(void) { return "unknown"; }
 

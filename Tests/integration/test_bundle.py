@@ -1,4 +1,5 @@
-"""make bundle for the board under test: the tarball a firmware developer deploys."""
+"""make bundle for the board under test: the tarball a firmware developer deploys, with
+every app in one multi-call binary (bin/meerkat) and a link to it per app."""
 import os
 import shutil
 import subprocess
@@ -6,7 +7,7 @@ import tarfile
 
 import pytest
 
-from conftest import BOARD, ROOT, VERSION, Server
+from conftest import BOARD, ROOT, RUNNER, SLOW, VERSION, Server
 
 ELF_MACHINE = {"host": 0x3E, "rpi4": 0xB7, "rpi3-armhf": 0x28}   # x86-64, AArch64, ARM
 
@@ -25,7 +26,12 @@ def test_bundle_has_binaries_units_and_note():
         apps = [n.split("/")[-1] for n in names if n.startswith(f"{top}/bin/") and n != f"{top}/bin"]
         assert "echo-server" in apps and "device-app" in apps
         assert "ws-client" in apps and "fetch" in apps and "mqtt-client" in apps
+        # One binary holds every app (the multi-call firmware); each app is a link to it.
+        assert tar.getmember(f"{top}/bin/meerkat").isfile()
+        apps.remove("meerkat")
         for app in apps:
+            link = tar.getmember(f"{top}/bin/{app}")
+            assert link.issym() and link.linkname == "meerkat", f"bin/{app} is not a link to meerkat"
             elf = tar.extractfile(f"{top}/bin/{app}").read(20)
             assert elf[:4] == b"\x7fELF"
             assert int.from_bytes(elf[18:20], "little") == ELF_MACHINE[BOARD]
@@ -64,18 +70,29 @@ def test_units_verify(tmp_path):
     assert out.returncode == 0 and out.stdout + out.stderr == "", out.stdout + out.stderr
 
 
+def test_every_link_runs_its_app(tmp_path):
+    """The bundle's bin/<app>, as installed: each runs its own app (its --version names it)."""
+    top = bundle_dir(tmp_path / "bundle")
+    for app in sorted(os.listdir(top / "bin")):
+        run = subprocess.run(RUNNER + [str(top / "bin" / app), "--version"], capture_output=True, text=True,
+                             timeout=30 * SLOW)
+        assert run.returncode == 0 and run.stdout.startswith(f"{app} {VERSION} (board {BOARD}, git "), run.stdout
+
+
 def test_unit_state_folder_is_where_the_app_writes(tmp_path):
-    """device-app, started with its unit's flags (the state folder moved to tmp_path),
-    makes its uploads folder there, not in the working directory."""
+    """device-app, the bundle's own (its link to the multi-call binary), started with its
+    unit's flags (the state folder moved to tmp_path), makes its uploads folder there, not
+    in the working directory."""
     top = bundle_dir(tmp_path / "bundle")
     unit = (top / "systemd" / "meerkat-device-app.service").read_text()
     execstart = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
     args = execstart.split()[1:]
+    assert execstart.split()[0] == "ExecStart=/opt/meerkat/bin/device-app"
     state = tmp_path / "state"
     state.mkdir()
     args[args.index("--dir") + 1] = str(state)
     args[args.index("--listen") + 1] = "http://127.0.0.1:0"
-    server = Server("device-app", *args)
+    server = Server(str(top / "bin" / "device-app"), *args)
     try:
         assert (state / "uploads").is_dir()
     finally:

@@ -39,6 +39,12 @@ int64_t mk_wall_ms(void);
 /// Process arguments, captured at start-up (Embedded Swift has no CommandLine).
 int mk_argc(void);
 const char *mk_argv(int i);
+/// The whole argv (argc entries and a NULL), as main received it (shifted by
+/// mk_shift_args).
+char **mk_args(void);
+/// Drops argv[0], so argv[1] becomes the program's name: the multi-call firmware's
+/// `meerkat APP ARGS...` runs APP as if started as `APP ARGS...`.
+void mk_shift_args(void);
 
 /// The git revision the binary was built from (--version): "unknown" here, a weak
 /// definition that a firmware build replaces with build/BOARD/gen/revision.c, so a new

@@ -90,6 +90,7 @@ extension Manager {
     /// Handles whatever complete input the slot's receive buffer holds (MQTT over
     /// WebSocket arrives through the WebSocket layer: `mqttFeed` in
     /// MQTT/Manager+MqttInput.swift).
+    @inline(__always)
     func processInput(_ s: Int32) {
         switch slots[Int(s)].proto {
         case .tcp: return  // the handler got `.read` and reads the buffer itself
@@ -167,27 +168,30 @@ extension Manager {
     // MARK: Deadlines
 
     /// The earliest deadline of any service's own (the loop's timeouts are its own).
+    @inline(__always)
     func servicesDue() -> Int64 {
         var due = min(handshakeDue, connectDue)
         due = min(due, min(queryDue, mqttDue))
-        due = min(due, sntpDue)
+        if services.sntp.inUse > 0 { due = min(due, sntpDue) }
         if limits.wsPingIntervalMs > 0 && idleQueue.first >= 0 { due = min(due, services.keepAliveDue) }
         return due
     }
 
     /// What is due of each service's: keep-alive pings and SSE heartbeats (before the
     /// idle timeout looks), TLS handshakes, connects, DNS queries, MQTT sessions.
+    @inline(__always)
     func expireServices() {
         keepIdleAlive()
         expireHandshakes()
         expireConnects()
         expireQueries()
         expireMqtt()
-        expireSntp()
+        if services.sntp.inUse > 0 { expireSntp() }
     }
 
     /// `s` reached the idle timeout: true when its protocol keeps it (a WebSocket is
     /// pinged first, an SSE stream gets a heartbeat).
+    @inline(__always)
     func serviceKeepsIdle(_ s: Int32) -> Bool { keepAlive(s) }
 
     // MARK: Descriptors and connections
@@ -195,6 +199,7 @@ extension Manager {
     /// Whether `o`'s protocol has nothing under way on it, so reclaim may close it for
     /// a newcomer: an HTTP connection between requests, nothing pending either way.
     /// WebSockets, MQTT and raw TCP are never taken this way.
+    @inline(__always)
     func holdsOnlyItsPlace(_ o: Int32) -> Bool {
         slots[Int(o)].proto == .http && slots[Int(o)].recvCount == 0 && !hasOutput(o)
             && !slots[Int(o)].http.flags.contains(.awaitingReply) && !slots[Int(o)].stream.isStreaming
@@ -207,6 +212,7 @@ extension Manager {
 
     /// A connection we opened is still connecting (its socket's first writability
     /// finishes the connect).
+    @inline(__always)
     func isConnecting(_ s: Int32) -> Bool {
         let e = slots[Int(s)].client
         return e >= 0 && services.clients.entries[Int(e)].phase == .connecting
@@ -231,20 +237,24 @@ extension Manager {
 
     /// Before a read: false while the transport's handshake is not done (it went on as
     /// far as it could).
+    @inline(__always)
     func transportReady(_ s: Int32) -> Bool {
         slots[Int(s)].tls.phase != .handshaking || tlsHandshake(s)
     }
 
     /// Bytes go to the socket as they are (no TLS, now or to come).
+    @inline(__always)
     func transportIsPlain(_ s: Int32) -> Bool { slots[Int(s)].tls.phase == .none }
 
     /// Where the pieces of one send are gathered, when the transport frames what it
     /// writes (a TLS session: one record rather than one per piece); nil otherwise.
+    @inline(__always)
     func transportGatherScratch(_ s: Int32) -> UnsafeMutablePointer<UInt8>? {
         slots[Int(s)].tls.hasSession ? services.tlsScratch : nil
     }
 
     /// Writes `a` then `b` as far as the socket takes them: the count, or -errno.
+    @inline(__always)
     func transportWrite(_ s: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         guard slots[Int(s)].tls.hasSession else {
             return mk_send2(slots[Int(s)].fd, a.baseAddress, a.count, b.baseAddress, b.count)
@@ -258,22 +268,27 @@ extension Manager {
     }
 
     /// A record the transport built and has not all sent.
+    @inline(__always)
     func transportWritePending(_ s: Int32) -> Bool { tlsWritePending(s) }
 
     /// Sends what the socket takes of a held file body (Static/).
     func sendHeldFile(_ s: Int32, _ e: Int32) -> Int { sendFromFile(s, e) }
 
     /// Input the transport already holds, which no readiness event will report.
+    @inline(__always)
     func transportHasBuffered(_ s: Int32) -> Bool { tlsHasBufferedInput(s) }
 
     /// Our side is done writing: the transport says so first (TLS close_notify).
+    @inline(__always)
     func transportCloseNotify(_ s: Int32) { tlsCloseNotify(s) }
 
     /// The peer closed: a response that runs until the close ends here.
+    @inline(__always)
     func servicePeerClosed(_ s: Int32) { responseAtEOF(s) }
 
     /// `s` is closing: each service gives back what it holds for it (TLS session,
     /// client entry, MQTT session, DNS query).
+    @inline(__always)
     func servicesEnd(_ s: Int32) {
         tlsEnd(s)
         sntpEnd(s)

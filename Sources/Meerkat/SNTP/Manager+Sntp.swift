@@ -72,6 +72,7 @@ extension Manager {
 
     /// Late answers: asked again, or given up.
     func expireSntp() {
+        guard services.sntp.inUse > 0 else { return }
         for i in 0..<services.sntp.capacity {
             let e = services.sntp.entries[i]
             guard e.slot >= 0, e.tries > 0, now - e.sentMs >= SntpQueries.timeoutMs else { continue }

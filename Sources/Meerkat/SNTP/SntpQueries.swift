@@ -16,6 +16,9 @@ struct SntpQueries {
 
     let capacity: Int
     let entries: UnsafeMutablePointer<Entry>
+    /// Entries in use: with none (the usual case), the loop's look at SNTP each poll is
+    /// one comparison, not a walk of the table.
+    private(set) var inUse = 0
 
     init(capacity requested: Int) {
         capacity = max(requested, 0)
@@ -32,16 +35,20 @@ struct SntpQueries {
     mutating func take(for slot: Int32) -> Int? {
         guard let i = find(-1) else { return nil }
         entries[i] = Entry(slot: slot)
+        inUse += 1
         return i
     }
 
     mutating func give(_ slot: Int32) {
-        if let i = find(slot) { entries[i] = Entry() }
+        guard let i = find(slot) else { return }
+        entries[i] = Entry()
+        inUse -= 1
     }
 
     /// When the earliest awaited answer is late.
     var due: Int64 {
         var due = Int64.max
+        guard inUse > 0 else { return due }
         for i in 0..<capacity where entries[i].slot >= 0 && entries[i].tries > 0 {
             due = min(due, entries[i].sentMs + SntpQueries.timeoutMs)
         }

@@ -36,11 +36,13 @@ extension Manager {
     /// otherwise shut everyone out, or put them at the back of a queue that moves one
     /// block per grace. At once, as for silent ones: with a grace, peers reconnecting as
     /// fast as they are closed would keep every waiter young. Its bytes were never read:
-    /// for the peer it is a connection closed before its request was whole.
+    /// for the peer it is a connection closed before its request was whole. Only an HTTP
+    /// connection with nothing under way: a WebSocket waiting with half a frame in its
+    /// socket is never taken, as no WebSocket is (its peer may be mid-message).
     private func evictPartWaiter() -> Bool {
         var o = recvWaiters.first
         while o >= 0 {
-            if !slots[Int(o)].flags.contains(.unitWaiting) && isServedPeer(o) {
+            if !slots[Int(o)].flags.contains(.unitWaiting) && isServedPeer(o) && holdsOnlyItsPlace(o) {
                 evictIdle(o, "connection closed to make room: the connection table is full and its request is not all here")
                 return true
             }

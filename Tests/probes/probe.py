@@ -1,7 +1,7 @@
 """Hostile-peer probes of issue 21's receive-waiter rules (commit bd7c262). Run:
 
     MEERKAT_BIN=build/B/bin MEERKAT_RUNNER="$(make -s print-runner BOARD=B)" MEERKAT_BOARD=B \
-        python3 probes/probe.py SCENARIO [SECONDS]
+        python3 Tests/probes/probe.py SCENARIO [SECONDS]
 
 Starts echo-server on 127.0.0.1:0, runs the scenario's attacks for SECONDS (default 12),
 and prints: fresh clients' waits (one every 0.5 s; failures named), honest clients'
@@ -15,7 +15,7 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "Tests", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import attacks  # noqa: E402
 from attacks import Attack, _ws_open, ws_frame  # noqa: E402

@@ -3,7 +3,7 @@ ten connections each) against one echo-server, SECONDS each; after each round th
 descriptors once settled (back to the baseline?) and RSS. Run:
 
     MEERKAT_BIN=build/B/bin MEERKAT_RUNNER="$(make -s print-runner BOARD=B)" MEERKAT_BOARD=B \
-        python3 probes/rounds.py ATTACK [ROUNDS] [SECONDS]"""
+        python3 Tests/probes/rounds.py ATTACK [ROUNDS] [SECONDS]"""
 import sys
 import time
 

@@ -3,7 +3,7 @@ first half) and then nothing, reconnecting when closed; the table's size plus te
 them. A fresh HTTPS client's waits are measured meanwhile. Run:
 
     MEERKAT_BIN=build/B/bin MEERKAT_RUNNER="$(make -s print-runner BOARD=B)" MEERKAT_BOARD=B \
-        python3 probes/tls_probe.py whole|half [SECONDS]"""
+        python3 Tests/probes/tls_probe.py whole|half [SECONDS]"""
 import os
 import socket
 import ssl

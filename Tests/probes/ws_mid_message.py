@@ -3,7 +3,7 @@ the table is full (issue 21 review: is a WebSocket waiting for a receive block w
 a frame in its socket closed for a newcomer?). Run:
 
     MEERKAT_BIN=build/B/bin MEERKAT_RUNNER="$(make -s print-runner BOARD=B)" MEERKAT_BOARD=B \
-        python3 probes/ws_mid_message.py [ATTACK] [CLIENTS] [GAP_S]
+        python3 Tests/probes/ws_mid_message.py [ATTACK] [CLIENTS] [GAP_S]
 
 ATTACK is a probe.py attack name (default stalled), with the table's size plus ten
 connections. Each client sends a text message of 3000 bytes to /ws in two writes GAP_S

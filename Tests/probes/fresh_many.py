@@ -3,7 +3,7 @@ how many are answered, and how the others fail ('closed' is a FIN with no answer
 connection was closed before its request was read). Run:
 
     MEERKAT_BIN=build/B/bin MEERKAT_RUNNER="$(make -s print-runner BOARD=B)" MEERKAT_BOARD=B \
-        python3 probes/fresh_many.py ATTACK [CLIENTS]"""
+        python3 Tests/probes/fresh_many.py ATTACK [CLIENTS]"""
 import sys
 import time
 

@@ -4,7 +4,7 @@ SECONDS. Prints server CPU (/proc/PID/stat), evictions per second, fresh clients
 waits, descriptors and RSS before and after. Run:
 
     MEERKAT_BIN=build/B/bin MEERKAT_RUNNER="$(make -s print-runner BOARD=B)" MEERKAT_BOARD=B \
-        python3 probes/churn.py ATTACK [PROCS] [SECONDS]"""
+        python3 Tests/probes/churn.py ATTACK [PROCS] [SECONDS]"""
 import multiprocessing
 import os
 import re

@@ -33,6 +33,7 @@ struct Slot {
         static let pinged = Flags(rawValue: 1 << 23)  // keep-alive ping sent, nothing read since
         static let eventStream = Flags(rawValue: 1 << 24)  // the open chunked reply is server-sent events
         static let unitWaiting = Flags(rawValue: 1 << 25)  // paused for a block with a whole unit in the socket
+        static let hexdumping = Flags(rawValue: 1 << 26)  // log bytes read and written (Log/Hexdump.swift)
     }
 
     var fd: Int32 = -1

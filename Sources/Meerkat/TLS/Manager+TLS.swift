@@ -161,10 +161,16 @@ extension Manager {
     /// taken, or -errno. After -EAGAIN on TLS the same bytes must come first next time.
     func transportWrite(_ s: Int32, _ buf: UnsafeRawPointer?, _ count: Int) -> Int {
         let i = slots[Int(s)].tls.session
-        guard i >= 0 else { return mk_send(slots[Int(s)].fd, buf, count) }
-        guard slots[Int(s)].tls.phase == .open else { return -Int(EAGAIN) }
-        let n = mk_tls_write(services.tlsSessions.session(Int32(i)), buf, count)
-        return n == Int(MK_TLS_FAILED) ? -Int(EPROTO) : n
+        let n: Int
+        if i < 0 {
+            n = mk_send(slots[Int(s)].fd, buf, count)
+        } else {
+            guard slots[Int(s)].tls.phase == .open else { return -Int(EAGAIN) }
+            let w = mk_tls_write(services.tlsSessions.session(Int32(i)), buf, count)
+            n = w == Int(MK_TLS_FAILED) ? -Int(EPROTO) : w
+        }
+        hexdumpWritten(s, UnsafeRawBufferPointer(start: buf, count: count), UnsafeRawBufferPointer(start: nil, count: 0), n)
+        return n
     }
 
     /// Writes all of `bytes` that the socket takes now, record by record.

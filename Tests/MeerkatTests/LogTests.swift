@@ -100,4 +100,26 @@ import Testing
     @Test func unknownLogLevelIsRefused() {
         #expect(AppOptions.logLevel("debug") { _ in fatalError() } == .debug)
     }
+
+    /// `isHexdumping` logs what the connection writes, at debug: the reply's bytes show
+    /// in the dump's ASCII column. (Lines of other tests are filtered out by the probe.)
+    @Test func hexdumpOfAConnection() throws {
+        let channel = try TestChannel { conn, ev in
+            if case .httpMessage = ev {
+                conn.isHexdumping = true
+                try? conn.reply(200, "~probe~")
+            }
+        }
+        let lines = Lines()
+        Log.sink = .custom { bytes in
+            let text = String(decoding: bytes, as: UTF8.self)
+            if text.utf8.contains(UInt8(ascii: "~")) { lines.all.append(text) }
+        }
+        Log.level = .debug
+        let reply = channel.request("GET", "/")
+        Log.level = .info
+        Log.sink = .stderr
+        #expect(reply?.status == 200)
+        #expect(lines.all.contains { $0.hasSuffix("  ~probe~\n") && $0.contains(" 7e 70 72 6f 62 65 7e ") })
+    }
 }

@@ -320,7 +320,7 @@ extension Manager {
         let kind = slots[Int(s)].kind
         guard kind != .free else { return }
         slots[Int(s)].flags.insert(.closing)
-        if slots[Int(s)].flags.contains(.evicted) { deliver(s, .error("buffers reclaimed: no progress under pressure")) }
+        if slots[Int(s)].flags.contains(.evicted) { deliverError(s, "buffers reclaimed: no progress under pressure") }
         if kind != .rejecting { deliver(s, .close) }
         idleQueue.remove(s)
         sendQueue.remove(s)

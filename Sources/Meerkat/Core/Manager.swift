@@ -212,7 +212,7 @@ public final class Manager {
     private func expireDeadlines() {
         while let s = headerQueue.expired(now: now, timeout: Int64(limits.headerTimeoutMs)) {
             if slots[Int(s)].client >= 0 {
-                deliver(s, .error("no answer in time"))
+                deliverError(s, "no answer in time")
             } else {
                 Log.conn(.debug, s, "header timeout: closed")
             }
@@ -267,9 +267,16 @@ public final class Manager {
     }
 
     /// Calls the slot's handler (or the manager's) with `event`.
+    /// `.error(why)`, logged at debug first: every failure a handler hears (TLS,
+    /// connect, DNS, evictions, timeouts). Here, not in `deliver`: the hot path pays nothing.
+    @inline(never)
+    func deliverError(_ s: Int32, _ why: StaticString) {
+        Log.conn(.debug, s, why)
+        deliver(s, .error(why))
+    }
+
     func deliver(_ s: Int32, _ event: Event) {
         // Every failure a handler hears (TLS, connect, DNS, evictions, timeouts) is logged.
-        if case let .error(why) = event { Log.conn(.debug, s, why) }
         // No `??` here: its autoclosure cost a heap context per event in Embedded Swift.
         if let handler = slots[Int(s)].handler {
             handler(connection(s), event)

@@ -92,6 +92,7 @@ public enum Log {
     }
 
     /// `slot N: text [a]`: a line about one connection.
+    @inline(never)  // callers in the loop stay small
     static func conn(_ level: LogLevel, _ slot: Int32, _ text: StaticString, _ a: Int64? = nil) {
         guard enabled(level) else { return }
         var w = ByteWriter(base: line, capacity: lineMax - 1)

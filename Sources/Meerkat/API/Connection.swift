@@ -55,6 +55,19 @@ public struct Connection {
     public var isListening: Bool { liveSlot.map { manager.slots[Int($0)].kind == .listener } ?? false }
     public var isClosing: Bool { liveSlot == nil || flag(.closing) || flag(.lingering) }
     public var isDraining: Bool { flag(.draining) }
+    /// Mongoose's `is_hexdumping`: the bytes this connection reads and writes are logged
+    /// at debug level as hex and ASCII (TLS: the plain text). Off when it closes.
+    public var isHexdumping: Bool {
+        get { flag(.hexdumping) }
+        nonmutating set {
+            guard let s = liveSlot else { return }
+            if newValue {
+                manager.slots[Int(s)].flags.insert(.hexdumping)
+            } else {
+                manager.slots[Int(s)].flags.remove(.hexdumping)
+            }
+        }
+    }
     public var isTLS: Bool { liveSlot.map { manager.slots[Int($0)].tls.phase != .none } ?? false }
     public var isUDP: Bool { false }
     public var isWebSocket: Bool { liveSlot.map { manager.slots[Int($0)].proto == .websocket } ?? false }

@@ -109,7 +109,7 @@ extension Manager {
         let e = slots[Int(s)].client
         let fd = openSocket(services.clients.entries[Int(e)].kind, to: address)
         guard fd >= 0 else {
-            deliver(s, .error("connect: no socket"))
+            deliverError(s, "connect: no socket")
             closeNow(s)
             return
         }
@@ -132,7 +132,7 @@ extension Manager {
         services.clients.connecting.remove(Int32(e))
         let err = mk_socket_error(slots[Int(s)].fd)
         guard err == 0 else {
-            deliver(s, .error(Manager.connectFailure(err)))
+            deliverError(s, Manager.connectFailure(err))
             closeNow(s)
             return
         }
@@ -179,7 +179,7 @@ extension Manager {
         while let e = services.clients.connecting.expired(now: now, timeout: Int64(limits.connectTimeoutMs)) {
             let s = services.clients.slotOf[Int(e)]
             services.clients.connecting.remove(e)
-            deliver(s, .error("connect: timed out"))
+            deliverError(s, "connect: timed out")
             closeNow(s)
         }
     }

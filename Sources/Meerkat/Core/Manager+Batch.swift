@@ -66,6 +66,9 @@ extension Manager {
         guard count > 0 else { return }
         let n = mk_send(slots[Int(s)].fd, sendPool.pointer(slots[Int(s)].sendBlock) + Int(slots[Int(s)].sendStart), count)
         if n > 0 {
+            hexdumpWritten(
+                s, UnsafeRawBufferPointer(start: sendPool.pointer(slots[Int(s)].sendBlock) + Int(slots[Int(s)].sendStart), count: count),
+                UnsafeRawBufferPointer(start: nil, count: 0), n)
             slots[Int(s)].sendStart += Int32(n)
             idleQueue.append(s, now: now)
         } else if n < 0 && -n != Int(EAGAIN) && -n != Int(EINTR) {

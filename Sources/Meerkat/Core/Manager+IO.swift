@@ -76,6 +76,7 @@ extension Manager {
     /// best effort). A TLS listener's connection is closed at once (a 503 would need a
     /// session).
     private func reject(_ fd: Int32, answer: Bool) {
+        Log.debug(answer ? "connection table full: 503 sent, fd" : "connection table full: TLS connection closed, fd", Int64(fd))
         guard answer else {
             _ = CMeerkat.close(fd)
             return
@@ -126,6 +127,7 @@ extension Manager {
             }
             let n = transportRead(s, buf.baseAddress, buf.count)
             if n > 0 {
+                hexdumpRead(s, buf.baseAddress, n)
                 slots[Int(s)].recvEnd += Int32(n)
                 let (held, over) = slots[Int(s)].recvHeldBytes.addingReportingOverflow(UInt32(truncatingIfNeeded: n))
                 slots[Int(s)].recvHeldBytes = over ? UInt32.max : held
@@ -299,7 +301,7 @@ extension Manager {
         let kind = slots[Int(s)].kind
         guard kind != .free else { return }
         slots[Int(s)].flags.insert(.closing)
-        if slots[Int(s)].flags.contains(.evicted) { deliver(s, .error("buffers reclaimed: no progress under pressure")) }
+        if slots[Int(s)].flags.contains(.evicted) { deliverError(s, "buffers reclaimed: no progress under pressure") }
         if kind != .rejecting { deliver(s, .close) }
         idleQueue.remove(s)
         sendQueue.remove(s)

@@ -211,7 +211,11 @@ public final class Manager {
 
     private func expireDeadlines() {
         while let s = headerQueue.expired(now: now, timeout: Int64(limits.headerTimeoutMs)) {
-            if slots[Int(s)].client >= 0 { deliver(s, .error("no answer in time")) }
+            if slots[Int(s)].client >= 0 {
+                deliverError(s, "no answer in time")
+            } else {
+                Log.conn(.debug, s, "header timeout: closed")
+            }
             closeNow(s)
         }
         expireServices()  // first: keep-alive pings restamp idle connections
@@ -221,10 +225,14 @@ public final class Manager {
             if slots[Int(s)].flags.contains(.watched) || slots[Int(s)].client >= 0 {
                 idleQueue.remove(s)
             } else if !serviceKeepsIdle(s) {
+                Log.conn(.debug, s, "idle timeout: closed")
                 closeNow(s)
             }
         }
-        while let s = lingerQueue.expired(now: now, timeout: Int64(limits.lingerTimeoutMs)) { closeNow(s) }
+        while let s = lingerQueue.expired(now: now, timeout: Int64(limits.lingerTimeoutMs)) {
+            Log.conn(.debug, s, "linger timeout: closed")
+            closeNow(s)
+        }
     }
 
     private func closePending() {
@@ -259,7 +267,16 @@ public final class Manager {
     }
 
     /// Calls the slot's handler (or the manager's) with `event`.
+    /// `.error(why)`, logged at debug first: every failure a handler hears (TLS,
+    /// connect, DNS, evictions, timeouts). Here, not in `deliver`: the hot path pays nothing.
+    @inline(never)
+    func deliverError(_ s: Int32, _ why: StaticString) {
+        Log.conn(.debug, s, why)
+        deliver(s, .error(why))
+    }
+
     func deliver(_ s: Int32, _ event: Event) {
+        // Every failure a handler hears (TLS, connect, DNS, evictions, timeouts) is logged.
         // No `??` here: its autoclosure cost a heap context per event in Embedded Swift.
         if let handler = slots[Int(s)].handler {
             handler(connection(s), event)

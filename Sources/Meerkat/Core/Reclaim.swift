@@ -92,6 +92,7 @@ extension Manager {
     /// `.error`, then `.close`; no handler runs from inside another's call).
     func evict(_ v: Int32) {
         evictions += 1
+        Log.conn(.debug, v, "evicted: its blocks are reclaimed under pressure")
         slots[Int(v)].flags.insert(.evicted)
         slots[Int(v)].recvStart = slots[Int(v)].recvEnd
         slots[Int(v)].sendStart = slots[Int(v)].sendEnd

@@ -53,7 +53,7 @@ extension Manager {
 
     func evictIdle(_ o: Int32, _ why: StaticString) {
         evictions += 1
-        deliver(o, .error(why))
+        deliverError(o, why)
         closeNow(o)  // a TLS session sends close_notify as it ends
     }
 }

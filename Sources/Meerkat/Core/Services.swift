@@ -257,7 +257,9 @@ extension Manager {
     @inline(__always)
     func transportWrite(_ s: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         guard slots[Int(s)].tls.hasSession else {
-            return mk_send2(slots[Int(s)].fd, a.baseAddress, a.count, b.baseAddress, b.count)
+            let n = mk_send2(slots[Int(s)].fd, a.baseAddress, a.count, b.baseAddress, b.count)
+            hexdumpWritten(s, a, b, n)
+            return n
         }
         var n = tlsWriteAll(s, a)
         if n == a.count && b.count > 0 {

@@ -23,6 +23,7 @@ struct Slot {
         static let heard = Flags(rawValue: 1 << 11)  // the peer's bytes have been read (not silent)
         static let pinged = Flags(rawValue: 1 << 12)  // keep-alive ping sent, nothing read since
         static let unitWaiting = Flags(rawValue: 1 << 13)  // paused for a block with a whole unit in the socket
+        static let hexdumping = Flags(rawValue: 1 << 14)  // log bytes read and written (Log/Hexdump.swift)
     }
 
     var fd: Int32 = -1

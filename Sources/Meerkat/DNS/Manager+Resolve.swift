@@ -155,7 +155,7 @@ extension Manager {
 
     private func failLookup(_ s: Int32, _ why: StaticString) {
         services.dns.waiting.remove(Int32(slots[Int(s)].client))
-        deliver(s, .error(why))
+        deliverError(s, why)
         closeNow(s)
     }
 

@@ -35,7 +35,7 @@ extension Manager {
         if slots[Int(s)].kind == .connection && !slots[Int(s)].flags.contains(.closing)
             && (slots[Int(s)].recvCount > 0 || headerQueue.contains(s))
         {
-            deliver(s, .error("HTTP: connection closed before the response was complete"))
+            deliverError(s, "HTTP: connection closed before the response was complete")
         }
     }
 
@@ -158,7 +158,7 @@ extension Manager {
     }
 
     func responseFailed(_ s: Int32, _ why: StaticString) -> Bool {
-        deliver(s, .error(why))
+        deliverError(s, why)
         scheduleClose(s)
         return false
     }

@@ -193,7 +193,7 @@ extension Manager {
     private func answerFailedReply(_ s: Int32) {
         slots[Int(s)].http.flags.remove(.replyFailed)
         guard slots[Int(s)].http.flags.contains(.awaitingReply), stillServing(s) else { return }
-        deliver(s, .error("reply failed: answered 500"))
+        deliverError(s, "reply failed: answered 500")
         guard stillServing(s) else { return }
         slots[Int(s)].recvStart = slots[Int(s)].recvEnd  // later pipelined requests are not answered
         replyErrorAndClose(s, 500)
@@ -213,7 +213,7 @@ extension Manager {
     }
 
     func fail(_ s: Int32, _ status: Int, _ why: StaticString) {
-        deliver(s, .error(why))
+        deliverError(s, why)
         guard slots[Int(s)].kind == .connection else { return }
         slots[Int(s)].recvStart = slots[Int(s)].recvEnd  // nothing after bad input is trusted
         replyErrorAndClose(s, status)

@@ -110,7 +110,7 @@ extension Manager {
 
     /// A protocol failure: the app hears why, and the connection closes (§4.8).
     func mqttFail(_ s: Int32, _ why: StaticString) {
-        deliver(s, .error(why))
+        deliverError(s, why)
         scheduleClose(s)
     }
 

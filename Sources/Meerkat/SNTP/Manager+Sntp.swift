@@ -61,7 +61,7 @@ extension Manager {
             deliver(s, .sntpTime(ms))
         case .kissOfDeath:
             services.sntp.entries[i].tries = 0
-            deliver(s, .error("sntp: the server sent kiss-o'-death (stratum 0): it asks not to be asked"))
+            deliverError(s, "sntp: the server sent kiss-o'-death (stratum 0): it asks not to be asked")
             scheduleClose(s)
         case .invalid:
             return
@@ -80,7 +80,7 @@ extension Manager {
                 sntpRequest(e.slot, retry: true)
             } else {
                 services.sntp.entries[i].tries = 0
-                deliver(e.slot, .error("sntp: no answer in time"))
+                deliverError(e.slot, "sntp: no answer in time")
                 closeNow(e.slot)
             }
         }

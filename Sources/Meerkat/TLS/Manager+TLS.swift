@@ -15,7 +15,7 @@ extension Manager {
         do {
             index = try services.tlsConfigs.index(for: opts, server: true, limits: limits)
         } catch {
-            deliver(s, .error(error.text))
+            deliverError(s, error.text)
             if slots[Int(s)].kind == .connection { scheduleClose(s) }
             return false
         }
@@ -37,7 +37,7 @@ extension Manager {
         guard slots[Int(s)].kind == .connection, slots[Int(s)].tls.phase == .required else { return }
         let config = slots[Int(s)].tls.config
         guard config >= 0 else {
-            deliver(s, .error("TLS: no certificate (give TlsOpts to listen, or call tlsInit on .accept)"))
+            deliverError(s, "TLS: no certificate (give TlsOpts to listen, or call tlsInit on .accept)")
             scheduleClose(s)
             return
         }
@@ -46,13 +46,13 @@ extension Manager {
 
     func tlsStart(_ s: Int32, config: Int32) -> Bool {
         guard let i = services.tlsSessions.take(for: s) ?? reclaimSession(for: s) else {
-            deliver(s, .error("TLS: every session is in use"))
+            deliverError(s, "TLS: every session is in use")
             scheduleClose(s)
             return false
         }
         guard mk_tls_session_start(services.tlsSessions.session(i), services.tlsConfigs.config(config), slots[Int(s)].fd) == 0 else {
             services.tlsSessions.give(i)
-            deliver(s, .error("TLS: cannot start a session"))
+            deliverError(s, "TLS: cannot start a session")
             scheduleClose(s)
             return false
         }
@@ -72,7 +72,7 @@ extension Manager {
         if i >= 0 && now - services.tlsSessions.handshaking.stamp(i) >= Int64(limits.reclaimGraceMs) {
             let victim = services.tlsSessions.owner[Int(i)]
             evictions += 1
-            deliver(victim, .error("TLS: handshake stalled; session reclaimed"))
+            deliverError(victim, "TLS: handshake stalled; session reclaimed")
             closeNow(victim)
         } else if !evictIdleForSession() {
             return nil
@@ -101,7 +101,7 @@ extension Manager {
         } else if r == Int(MK_TLS_WANT_WRITE) {
             setInterest(s, .write, adding: true)
         } else {
-            deliver(s, .error(Manager.handshakeFailure(mk_tls_verify_failure(services.tlsSessions.session(i)))))
+            deliverError(s, Manager.handshakeFailure(mk_tls_verify_failure(services.tlsSessions.session(i))))
             closeNow(s)
         }
         return false
@@ -125,7 +125,7 @@ extension Manager {
         guard tlsStart(s, config: config) else { return false }
         let i = Int32(slots[Int(s)].tls.session)
         if !name.isEmpty && name.withCString({ mk_tls_set_hostname(services.tlsSessions.session(i), $0) }) != 0 {
-            deliver(s, .error("TLS: bad server name"))
+            deliverError(s, "TLS: bad server name")
             scheduleClose(s)
             return false
         }
@@ -136,7 +136,7 @@ extension Manager {
     func expireHandshakes() {
         while let i = services.tlsSessions.handshaking.expired(now: now, timeout: Int64(limits.handshakeTimeoutMs)) {
             let s = services.tlsSessions.owner[Int(i)]
-            deliver(s, .error("TLS: handshake timed out"))
+            deliverError(s, "TLS: handshake timed out")
             closeNow(s)
         }
     }
@@ -161,10 +161,18 @@ extension Manager {
     /// taken, or -errno. After -EAGAIN on TLS the same bytes must come first next time.
     func transportWrite(_ s: Int32, _ buf: UnsafeRawPointer?, _ count: Int) -> Int {
         let i = slots[Int(s)].tls.session
-        guard i >= 0 else { return mk_send(slots[Int(s)].fd, buf, count) }
-        guard slots[Int(s)].tls.phase == .open else { return -Int(EAGAIN) }
-        let n = mk_tls_write(services.tlsSessions.session(Int32(i)), buf, count)
-        return n == Int(MK_TLS_FAILED) ? -Int(EPROTO) : n
+        let n: Int
+        if i < 0 {
+            n = mk_send(slots[Int(s)].fd, buf, count)
+        } else {
+            guard slots[Int(s)].tls.phase == .open else { return -Int(EAGAIN) }
+            let w = mk_tls_write(services.tlsSessions.session(Int32(i)), buf, count)
+            n = w == Int(MK_TLS_FAILED) ? -Int(EPROTO) : w
+        }
+        if n > 0 && slots[Int(s)].flags.contains(.hexdumping) {  // the buffer made only when dumping
+            hexdumpWritten(s, UnsafeRawBufferPointer(start: buf, count: count), UnsafeRawBufferPointer(start: nil, count: 0), n)
+        }
+        return n
     }
 
     /// Writes all of `bytes` that the socket takes now, record by record.

@@ -40,7 +40,7 @@ public struct AppOptions {
     static let libraryFlags = [
         "--version", "--listen", "--cert", "--key", "--poll", "--max-connections", "--buffers",
         "--idle-timeout-ms", "--header-timeout-ms", "--tls-slots", "--handshake-timeout-ms", "--dir",
-        "--report", "--report-ms",
+        "--report", "--report-ms", "--log-level",
     ]
 
     /// Parses the process arguments; on a bad one prints it with the usage (the app's own
@@ -84,6 +84,7 @@ public struct AppOptions {
             case "--dir": options.dir = value(i + 1); i += 2
             case "--report": options.report = value(i + 1); i += 2
             case "--report-ms": options.reportMs = max(number(i + 1), 1); i += 2
+            case "--log-level": Log.level = logLevel(value(i + 1)) { usage($0) }; i += 2
             default:
                 if valued.contains(arg) {
                     options.values.append((arg, value(i + 1)))
@@ -110,10 +111,19 @@ public struct AppOptions {
         print("usage: \(programName) [--version] [--listen URL]... [--cert FILE --key FILE] [--poll]", terminator: "")
         print(" [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N]", terminator: "")
         print(" [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]", terminator: "")
+        print(" [--log-level error|info|debug|verbose]", terminator: "")
         for name in extra { print(" [\(name)]", terminator: "") }
         for name in valued { print(" [\(name) VALUE]", terminator: "") }
         print("")
         exitProcess(2)
+    }
+
+    /// The level `text` names; otherwise `refuse` is called with the problem in words.
+    static func logLevel(_ text: String, refuse: (String) -> Never) -> LogLevel {
+        guard let level = LogLevel(name: text) else {
+            refuse("--log-level: unknown level: \(text) (error, info, debug, verbose or none)")
+        }
+        return level
     }
 
     /// A number of at most 8 digits (fits a 32-bit Int), or nil.
@@ -180,10 +190,17 @@ public struct AppOptions {
     }
 
     /// The process arguments after the program name (for apps with their own flags);
-    /// `--version` among them prints the version line and exits with 0.
+    /// `--version` among them prints the version line and exits with 0, and
+    /// `--log-level LEVEL` sets `Log.level` and is taken out (an unknown level: usage, exit 2).
     public static var arguments: [String] {
         exitIfVersionAsked()
-        return rawArguments
+        var args = rawArguments
+        while let i = args.firstIndex(of: "--log-level") {
+            guard i + 1 < args.count else { usage("--log-level needs a value") }
+            Log.level = logLevel(args[i + 1]) { usage($0) }
+            args.removeSubrange(i...(i + 1))
+        }
+        return args
     }
 
     static var rawArguments: [String] {

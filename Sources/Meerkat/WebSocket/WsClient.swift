@@ -26,7 +26,7 @@ extension Manager {
                 }
             }
         guard accepted else {
-            deliver(s, .error("WebSocket: no random source for the key"))
+            deliverError(s, "WebSocket: no random source for the key")
             scheduleClose(s)
             return
         }
@@ -45,7 +45,7 @@ extension Manager {
         }
         w.append("\r\n")
         guard !w.overflowed, (try? enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))) != nil else {
-            deliver(s, .error("WebSocket: cannot send the upgrade request"))
+            deliverError(s, "WebSocket: cannot send the upgrade request")
             scheduleClose(s)
             return
         }

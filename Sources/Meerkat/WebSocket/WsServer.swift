@@ -231,7 +231,7 @@ extension Manager {
 
     /// A protocol error: close with `code` (1002, 1007, 1009), nothing more is read.
     func wsFail(_ s: Int32, _ code: UInt16, _ why: StaticString) {
-        deliver(s, .error(why))
+        deliverError(s, why)
         guard slots[Int(s)].kind == .connection else { return }
         closeWebSocket(s, code: code)
     }

@@ -56,7 +56,8 @@ public struct Connection {
     public var isClosing: Bool { liveSlot == nil || flag(.closing) || flag(.lingering) }
     public var isDraining: Bool { flag(.draining) }
     public var isTLS: Bool { liveSlot.map { manager.slots[Int($0)].tls.phase != .none } ?? false }
-    public var isUDP: Bool { false }
+    /// A `udp://` client: each `send` is one datagram.
+    public var isUDP: Bool { flag(.datagram) }
     public var isWebSocket: Bool { liveSlot.map { manager.slots[Int($0)].proto == .websocket } ?? false }
     /// Bytes wait in the receive buffer.
     public var isReadable: Bool { recvLen > 0 }

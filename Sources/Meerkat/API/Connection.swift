@@ -51,6 +51,14 @@ public struct Connection {
         if let s = liveSlot { manager.slots[Int(s)].handler = handler }
     }
 
+    /// Inside an `.error` handler: the errno behind it (e.g. `ECONNREFUSED` for
+    /// "connect: connection refused (ECONNREFUSED)"); 0 when the error has none (a
+    /// protocol's, a timeout's) and outside the handler.
+    public var lastErrno: Int32 {
+        guard let s = liveSlot, s == manager.errorSlot else { return 0 }
+        return manager.errorErrno
+    }
+
     public var isOpen: Bool { liveSlot != nil }
     public var isListening: Bool { liveSlot.map { manager.slots[Int($0)].kind == .listener } ?? false }
     public var isClosing: Bool { liveSlot == nil || flag(.closing) || flag(.lingering) }

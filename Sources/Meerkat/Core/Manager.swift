@@ -36,6 +36,10 @@ public final class Manager {
     /// Connections closed by reclaim (Reclaim.swift), for `stats`.
     var evictions = 0
     var nextGen: UInt32 = 1
+    /// The errno behind the `.error` being delivered, and to which slot
+    /// (`Connection.lastErrno`); -1 when no `.error` with one is being delivered.
+    var errorSlot: Int32 = -1
+    var errorErrno: Int32 = 0
     /// The loop's time (ms), read once at each wake-up: what timers, timeouts and stamps
     /// compare against.
     var now: Int64
@@ -266,6 +270,16 @@ public final class Manager {
         } else if let handler = defaultHandler {
             handler(connection(s), event)
         }
+    }
+
+    /// `.error(text)` with the errno that caused it, which the handler reads as
+    /// `conn.lastErrno` (the event keeps its one payload, so `case .error(let text)`
+    /// still matches).
+    func deliverError(_ s: Int32, _ text: StaticString, errno: Int32) {
+        let (outerSlot, outerErrno) = (errorSlot, errorErrno)  // a handler may fail another
+        (errorSlot, errorErrno) = (s, errno)
+        deliver(s, .error(text))
+        (errorSlot, errorErrno) = (outerSlot, outerErrno)
     }
 }
 

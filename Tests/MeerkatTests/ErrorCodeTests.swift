@@ -43,3 +43,25 @@ import Testing
         #expect(conn.lastErrno == 0)
     }
 }
+
+/// `conn.error(text)`: the docs' `error(msg)`, `.error` then `.close`.
+@Suite(.serialized) struct ConnectionErrorCallTests {
+    @Test func errorDeliversTheTextThenCloses() throws {
+        let manager = Manager()
+        let listener = try manager.listen("tcp://127.0.0.1:0")
+        let port = try #require(listener.localAddress).port
+        var events: [String] = []
+        let conn = try manager.connect("tcp://127.0.0.1:\(port)") { conn, ev in
+            switch ev {
+            case .connect: conn.error("app: giving up")
+            case .error(let text): events.append("error: \(text) errno \(conn.lastErrno)")
+            case .close: events.append("close")
+            default: break
+            }
+        }
+        #expect(manager.pump { !conn.isOpen })
+        #expect(events == ["error: app: giving up errno 0", "close"])
+        conn.error("on a closed handle: nothing")
+        #expect(events.count == 2)
+    }
+}

@@ -162,6 +162,14 @@ public struct Connection {
         if manager.slots[Int(s)].sendCount == 0 { manager.finishDrain(s) }
     }
 
+    /// Fails the connection (the docs' `error(msg)`): the handler gets `.error(text)` now
+    /// and `.close` after it returns. No-op on a closed or closing handle.
+    public func error(_ text: StaticString) {
+        guard let s = liveSlot, !flag(.closing) else { return }
+        manager.deliver(s, .error(text))
+        manager.scheduleClose(s)
+    }
+
     /// Closes after the current handler returns; the handler gets `.close`. No-op on a
     /// closed handle.
     public func close() {

@@ -167,6 +167,12 @@ extension Manager {
         }
     }
 
+    /// A client whose TLS handshake is part of its connect (a TLS URL), not yet done.
+    func isSecuringClient(_ s: Int32) -> Bool {
+        let e = slots[Int(s)].client
+        return e >= 0 && slots[Int(s)].kind == .connection && services.clients.entries[Int(e)].phase == .securing
+    }
+
     /// A client still resolving or connecting: nothing can be sent before `.connect`.
     func clientNotUp(_ s: Int32) -> Bool {
         let e = slots[Int(s)].client

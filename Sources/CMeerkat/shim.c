@@ -7,6 +7,7 @@
 #include <mbedtls/sha1.h>
 #include <mbedtls/base64.h>
 #include <sys/uio.h>
+#include <termios.h>
 
 int mk_errno(void) { return errno; }
 
@@ -209,9 +210,52 @@ long mk_peek(int fd, void *buf, size_t len) {
     return n < 0 ? -errno : n;
 }
 
+/* send(2) with no SIGPIPE; on a watched tty or pipe, which is no socket (ENOTSOCK), the
+   same bytes with write(2). Sockets never pay for the fallback. */
 long mk_send(int fd, const void *buf, size_t len) {
     ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == ENOTSOCK) n = write(fd, buf, len);
     return n < 0 ? -errno : n;
+}
+
+/* The termios constant for a rate in bits/s; 0 when there is none. */
+static speed_t mk_speed(long baud) {
+    switch (baud) {
+    case 1200: return B1200;
+    case 2400: return B2400;
+    case 4800: return B4800;
+    case 9600: return B9600;
+    case 19200: return B19200;
+    case 38400: return B38400;
+    case 57600: return B57600;
+    case 115200: return B115200;
+    case 230400: return B230400;
+    case 460800: return B460800;
+    case 921600: return B921600;
+    case 1000000: return B1000000;
+    case 1500000: return B1500000;
+    case 2000000: return B2000000;
+    default: return 0;
+    }
+}
+
+int mk_tty_raw(int fd, long baud) {
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0) return -errno;
+    cfmakeraw(&t);  /* bytes as they come: no echo, no line editing, no CR/LF mapping */
+    t.c_cflag |= CLOCAL | CREAD;
+    if (baud > 0) {
+        speed_t speed = mk_speed(baud);
+        if (speed == 0) return -EINVAL;
+        cfsetispeed(&t, speed);
+        cfsetospeed(&t, speed);
+    }
+    return tcsetattr(fd, TCSANOW, &t) == 0 ? 0 : -errno;
+}
+
+int mk_open_tty(const char *path) {
+    int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    return fd < 0 ? -errno : fd;
 }
 
 long mk_send2(int fd, const void *a, size_t alen, const void *b, size_t blen) {
@@ -221,6 +265,7 @@ long mk_send2(int fd, const void *a, size_t alen, const void *b, size_t blen) {
     msg.msg_iov = iov;
     msg.msg_iovlen = blen ? 2 : 1;
     ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0 && errno == ENOTSOCK) n = writev(fd, iov, (int)msg.msg_iovlen);  /* a tty, a pipe */
     return n < 0 ? -errno : n;
 }
 

@@ -169,7 +169,8 @@ do throws(ConnectError) {
             if answered < repeatCount { code = 1 }
             conn.close()
         case let .error(why):
-            print("error: \(why)")
+            // The errno's number too, when one is behind the error.
+            print(conn.lastErrno == 0 ? "error: \(why)" : "error: \(why) [errno \(conn.lastErrno)]")
         case .close:
             manager.stop()
         default:

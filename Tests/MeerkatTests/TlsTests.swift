@@ -147,3 +147,97 @@ private func sClient(port: Int, request: String, pumping manager: Manager) throw
     while p.isRunning && Date() < deadline { manager.poll(5) }
     return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
 }
+
+/// `tlsInit` on a client connection starts a TLS *client* (STARTTLS, or TLS after a
+/// proxy's CONNECT): a plain `tcp://` connect to `openssl s_server`, then TLS that checks
+/// the server's certificate, then an HTTP request over it.
+@Suite(.serialized) struct TlsClientUpgradeTests {
+    @Test func tlsInitOnAClientStartsATlsClient() throws {
+        let (cert, key) = try makeCertificate("upgrade.test")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meerkat-starttls-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let certPath = dir.appendingPathComponent("c").path, keyPath = dir.appendingPathComponent("k").path
+        try Data(cert).write(to: URL(fileURLWithPath: certPath))
+        try Data(key).write(to: URL(fileURLWithPath: keyPath))
+        // A port nothing listens on, for s_server.
+        let probe = Manager()
+        let port = try #require(try probe.listen("tcp://127.0.0.1:0").localAddress).port
+        probe.close()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        server.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", certPath, "-key", keyPath, "-www", "-quiet"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+
+        let manager = Manager()
+        var response = "", errors: [String] = []
+        var handshook = false
+        var conn: Connection?
+        for _ in 0..<50 where !handshook {  // until s_server listens
+            errors = []
+            let c = try manager.connect("tcp://127.0.0.1:\(port)") { conn, ev in
+                switch ev {
+                case .connect:
+                    #expect(!conn.isTLS)
+                    #expect(conn.tlsInit(TlsOpts(ca: cert, name: "upgrade.test")))
+                case .tlsHandshake:
+                    handshook = true
+                    try? conn.send("GET / HTTP/1.0\r\n\r\n")
+                case .read:
+                    response += conn.received.string
+                    conn.consume(conn.received.count)
+                case .error(let text): errors.append("\(text)")
+                default: break
+                }
+            }
+            conn = c
+            manager.pump { !c.isOpen || handshook }
+            if !handshook { manager.pump(ms: 100) }
+        }
+        #expect(handshook)
+        #expect(conn?.isTLS == true)
+        #expect(manager.pump { response.contains("</HTML>") || response.contains("</html>") })
+        #expect(response.hasPrefix("HTTP/1.0 200 ok"))
+        #expect(errors.isEmpty)
+        #expect(manager.stats.tlsHandshakes == 1)
+    }
+
+    @Test func aClientUpgradeChecksTheCertificate() throws {
+        let (cert, key) = try makeCertificate("upgrade.test")
+        let (otherCA, _) = try makeCertificate("someone.else")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meerkat-starttls2-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let certPath = dir.appendingPathComponent("c").path, keyPath = dir.appendingPathComponent("k").path
+        try Data(cert).write(to: URL(fileURLWithPath: certPath))
+        try Data(key).write(to: URL(fileURLWithPath: keyPath))
+        let probe = Manager()
+        let port = try #require(try probe.listen("tcp://127.0.0.1:0").localAddress).port
+        probe.close()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        server.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", certPath, "-key", keyPath, "-www", "-quiet"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+
+        let manager = Manager()
+        var errors: [String] = []
+        for _ in 0..<50 where !errors.contains(where: { $0.hasPrefix("TLS") }) {
+            let c = try manager.connect("tcp://127.0.0.1:\(port)") { conn, ev in
+                switch ev {
+                case .connect: conn.tlsInit(TlsOpts(ca: otherCA, name: "upgrade.test"))
+                case .error(let text): errors.append("\(text)")
+                default: break
+                }
+            }
+            manager.pump { !c.isOpen }
+            manager.pump(ms: 50)
+        }
+        #expect(errors.last == "TLS: certificate not trusted (unknown CA, or self-signed)")
+    }
+}

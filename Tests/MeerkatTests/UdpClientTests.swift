@@ -90,6 +90,21 @@ final class UdpPeer {
         #expect(events.last == "close")
     }
 
+    @Test func isUDPIsTrueForUdpClientsOnly() throws {
+        let peer = UdpPeer()
+        let manager = Manager()
+        let udp = try manager.connect("udp://127.0.0.1:\(peer.port)")
+        let listener = try manager.listen("tcp://127.0.0.1:0")
+        let port = try #require(listener.localAddress).port
+        let tcp = try manager.connect("tcp://127.0.0.1:\(port)")
+        #expect(udp.isUDP)
+        #expect(!tcp.isUDP)
+        #expect(!listener.isUDP)
+        udp.close()
+        manager.pump(ms: 20)
+        #expect(!udp.isUDP)  // a stale handle answers as a closed connection
+    }
+
     @Test func aUdpUrlCannotBeListenedOn() {
         let manager = Manager()
         #expect(throws: ListenError.badURL) { try manager.listen("udp://127.0.0.1:0") }

@@ -184,6 +184,12 @@ int mk_open_new(const char *path, unsigned mode);
 int mk_mkdir(const char *path, unsigned mode);
 /// write(2) until all is written (EINTR retried); returns 0 or -errno.
 int mk_write_all(int fd, const void *buf, size_t len);
+/// Raw mode on a tty (no echo, no line discipline, 8N1) at `baud` bits/s (0: keep the
+/// rate); 0, or -errno (-EINVAL for a rate termios has no constant for).
+int mk_tty_raw(int fd, long baud);
+/// Opens a serial device read-write, non-blocking, not as the controlling terminal: fd,
+/// or -errno.
+int mk_open_tty(const char *path);
 
 /// Starts a detached thread running fn(arg); returns 0 or an errno.
 int mk_thread_start(void *(*fn)(void *), void *arg);

@@ -51,6 +51,14 @@ public struct Connection {
         if let s = liveSlot { manager.slots[Int(s)].handler = handler }
     }
 
+    /// Inside an `.error` handler: the errno behind it (e.g. `ECONNREFUSED` for
+    /// "connect: connection refused (ECONNREFUSED)"); 0 when the error has none (a
+    /// protocol's, a timeout's) and outside the handler.
+    public var lastErrno: Int32 {
+        guard let s = liveSlot, s == manager.errorSlot else { return 0 }
+        return manager.errorErrno
+    }
+
     public var isOpen: Bool { liveSlot != nil }
     public var isListening: Bool { liveSlot.map { manager.slots[Int($0)].kind == .listener } ?? false }
     public var isClosing: Bool { liveSlot == nil || flag(.closing) || flag(.lingering) }
@@ -69,7 +77,8 @@ public struct Connection {
         }
     }
     public var isTLS: Bool { liveSlot.map { manager.slots[Int($0)].tls.phase != .none } ?? false }
-    public var isUDP: Bool { false }
+    /// A `udp://` client: each `send` is one datagram.
+    public var isUDP: Bool { flag(.datagram) }
     public var isWebSocket: Bool { liveSlot.map { manager.slots[Int($0)].proto == .websocket } ?? false }
     /// Bytes wait in the receive buffer.
     public var isReadable: Bool { recvLen > 0 }
@@ -164,6 +173,14 @@ public struct Connection {
         guard let s = liveSlot, !flag(.closing) else { return }
         manager.slots[Int(s)].flags.insert(.draining)
         if manager.slots[Int(s)].sendCount == 0 { manager.finishDrain(s) }
+    }
+
+    /// Fails the connection (the docs' `error(msg)`): the handler gets `.error(text)` now
+    /// and `.close` after it returns. No-op on a closed or closing handle.
+    public func error(_ text: StaticString) {
+        guard let s = liveSlot, !flag(.closing) else { return }
+        manager.deliver(s, .error(text))
+        manager.scheduleClose(s)
     }
 
     /// Closes after the current handler returns; the handler gets `.close`. No-op on a

@@ -68,9 +68,10 @@ public enum Event {
     }
 }
 
+// No MG_EV_POLL (2) nor MG_EV_USER (20): never delivered (README, "pymongoose →
+// Meerkat" says why); the other numbers stay the docs'.
 public let MG_EV_ERROR = 0
 public let MG_EV_OPEN = 1
-public let MG_EV_POLL = 2
 public let MG_EV_RESOLVE = 3
 public let MG_EV_CONNECT = 4
 public let MG_EV_ACCEPT = 5
@@ -88,7 +89,6 @@ public let MG_EV_MQTT_MSG = 16
 public let MG_EV_MQTT_OPEN = 17
 public let MG_EV_SNTP_TIME = 18
 public let MG_EV_WAKEUP = 19
-public let MG_EV_USER = 20
 /// Meerkat's own events are numbered from 100, clear of the docs' user range.
 public let MK_EV_HTTP_BODY = 100
 

@@ -109,7 +109,7 @@ extension Manager {
         let e = slots[Int(s)].client
         let fd = openSocket(services.clients.entries[Int(e)].kind, to: address)
         guard fd >= 0 else {
-            deliverError(s, "connect: no socket")
+            deliverError(s, "connect: no socket (see lastErrno)", errno: -fd)
             closeNow(s)
             return
         }
@@ -132,7 +132,7 @@ extension Manager {
         services.clients.connecting.remove(Int32(e))
         let err = mk_socket_error(slots[Int(s)].fd)
         guard err == 0 else {
-            deliverError(s, Manager.connectFailure(err))
+            deliverError(s, Manager.connectFailure(err), errno: err)
             closeNow(s)
             return
         }
@@ -167,6 +167,12 @@ extension Manager {
         }
     }
 
+    /// A client whose TLS handshake is part of its connect (a TLS URL), not yet done.
+    func isSecuringClient(_ s: Int32) -> Bool {
+        let e = slots[Int(s)].client
+        return e >= 0 && slots[Int(s)].kind == .connection && services.clients.entries[Int(e)].phase == .securing
+    }
+
     /// A client still resolving or connecting: nothing can be sent before `.connect`.
     func clientNotUp(_ s: Int32) -> Bool {
         let e = slots[Int(s)].client
@@ -179,7 +185,7 @@ extension Manager {
         while let e = services.clients.connecting.expired(now: now, timeout: Int64(limits.connectTimeoutMs)) {
             let s = services.clients.slotOf[Int(e)]
             services.clients.connecting.remove(e)
-            deliverError(s, "connect: timed out")
+            deliverError(s, "connect: timed out (ETIMEDOUT)", errno: ETIMEDOUT)
             closeNow(s)
         }
     }
@@ -199,12 +205,18 @@ extension Manager {
         slots[Int(s)].client = -1
     }
 
+    /// The errno's name is in the text; its number is `conn.lastErrno`.
     private static func connectFailure(_ errno: Int32) -> StaticString {
         switch errno {
-        case ECONNREFUSED: return "connect: connection refused"
-        case ETIMEDOUT: return "connect: timed out"
-        case EHOSTUNREACH, ENETUNREACH: return "connect: no route to host"
-        default: return "connect: failed"
+        case ECONNREFUSED: return "connect: connection refused (ECONNREFUSED)"
+        case ETIMEDOUT: return "connect: timed out (ETIMEDOUT)"
+        case EHOSTUNREACH: return "connect: no route to host (EHOSTUNREACH)"
+        case ENETUNREACH: return "connect: network unreachable (ENETUNREACH)"
+        case ECONNRESET: return "connect: connection reset (ECONNRESET)"
+        case EACCES: return "connect: permission denied (EACCES)"
+        case EPERM: return "connect: not permitted (EPERM)"
+        case EADDRNOTAVAIL: return "connect: no local address free (EADDRNOTAVAIL)"
+        default: return "connect: failed (see lastErrno)"
         }
     }
 }

@@ -36,6 +36,10 @@ public final class Manager {
     /// Connections closed by reclaim (Reclaim.swift), for `stats`.
     var evictions = 0
     var nextGen: UInt32 = 1
+    /// The errno behind the `.error` being delivered, and to which slot
+    /// (`Connection.lastErrno`); -1 when no `.error` with one is being delivered.
+    var errorSlot: Int32 = -1
+    var errorErrno: Int32 = 0
     /// The loop's time (ms), read once at each wake-up: what timers, timeouts and stamps
     /// compare against.
     var now: Int64
@@ -267,22 +271,27 @@ public final class Manager {
     }
 
     /// Calls the slot's handler (or the manager's) with `event`.
-    /// `.error(why)`, logged at debug first: every failure a handler hears (TLS,
-    /// connect, DNS, evictions, timeouts). Here, not in `deliver`: the hot path pays nothing.
-    @inline(never)
-    func deliverError(_ s: Int32, _ why: StaticString) {
-        Log.conn(.debug, s, why)
-        deliver(s, .error(why))
-    }
-
     func deliver(_ s: Int32, _ event: Event) {
-        // Every failure a handler hears (TLS, connect, DNS, evictions, timeouts) is logged.
         // No `??` here: its autoclosure cost a heap context per event in Embedded Swift.
         if let handler = slots[Int(s)].handler {
             handler(connection(s), event)
         } else if let handler = defaultHandler {
             handler(connection(s), event)
         }
+    }
+
+    /// `.error(text)` with the errno that caused it, which the handler reads as
+    /// `conn.lastErrno` (the event keeps its one payload, so `case .error(let text)`
+    /// still matches); logged at debug first: every failure a handler hears (TLS,
+    /// connect, DNS, evictions, timeouts). Here, not in `deliver`: the hot path pays
+    /// nothing.
+    @inline(never)
+    func deliverError(_ s: Int32, _ text: StaticString, errno: Int32 = 0) {
+        Log.conn(.debug, s, text)
+        let (outerSlot, outerErrno) = (errorSlot, errorErrno)  // a handler may fail another
+        (errorSlot, errorErrno) = (s, errno)
+        deliver(s, .error(text))
+        (errorSlot, errorErrno) = (outerSlot, outerErrno)
     }
 }
 

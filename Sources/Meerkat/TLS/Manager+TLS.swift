@@ -11,9 +11,10 @@ extension Manager {
     /// `tlsInit` on a listener (its connections get TLS) or on a connection (TLS starts
     /// now). On failure the handler gets `.error` and a connection closes.
     func tlsInit(_ s: Int32, _ opts: TlsOpts) -> Bool {
+        let isClient = slots[Int(s)].client >= 0
         let index: Int32
         do {
-            index = try services.tlsConfigs.index(for: opts, server: true, limits: limits)
+            index = try services.tlsConfigs.index(for: opts, server: !isClient, limits: limits)
         } catch {
             deliverError(s, error.text)
             if slots[Int(s)].kind == .connection { scheduleClose(s) }
@@ -25,7 +26,7 @@ extension Manager {
             slots[Int(s)].tls.config = Int8(index)
             return true
         case .connection where !slots[Int(s)].tls.hasSession:
-            return tlsStart(s, config: index)
+            return isClient ? tlsUpgradeClient(s, config: index, name: opts.name) : tlsStart(s, config: index)
         default:
             return false
         }
@@ -92,7 +93,9 @@ extension Manager {
             services.tlsHandshakes += 1
             if !hasOutput(s) { setInterest(s, .write, adding: false) }
             deliver(s, .tlsHandshake)
-            if slots[Int(s)].client >= 0 && slots[Int(s)].kind == .connection { clientReady(s) }
+            // A client whose TLS came with its URL goes on; one upgraded later (`tlsInit`)
+            // is up already.
+            if isSecuringClient(s) { clientReady(s) }
             if hasOutput(s) { flush(s) }  // what the handler queued before
             return slots[Int(s)].kind == .connection && !slots[Int(s)].flags.contains(.closing)
         }
@@ -129,6 +132,16 @@ extension Manager {
             scheduleClose(s)
             return false
         }
+        return true
+    }
+
+    /// `tlsInit` on a client connection (STARTTLS, or TLS after a proxy's CONNECT): a
+    /// TLS *client* session checking the URL's host (or `name`), its ClientHello sent now.
+    private func tlsUpgradeClient(_ s: Int32, config: Int32, name: String) -> Bool {
+        guard !clientNotUp(s) else { return false }  // no socket yet: call it on `.connect`
+        let host = name.isEmpty ? services.clients.entries[Int(slots[Int(s)].client)].host : name
+        guard tlsStartClient(s, config: config, name: host) else { return false }
+        _ = tlsHandshake(s)
         return true
     }
 
@@ -223,7 +236,10 @@ extension Manager {
 extension Connection {
     /// Starts TLS with `opts` (the docs' `tls_init`): on a connection, at `.accept` as the
     /// guide does (the handshake follows; `.tlsHandshake` when done); on a listener,
-    /// once, for every connection it accepts. The certificate and key are parsed the
+    /// once, for every connection it accepts; on a client that is up (from `.connect` on:
+    /// STARTTLS, or TLS after a proxy's CONNECT), a TLS *client* that checks the server's
+    /// certificate against `opts.ca` (the system's CAs when empty) and the name
+    /// `opts.name` (the URL's host when empty). The certificate and key are parsed the
     /// first time these bytes are seen and shared afterwards. On failure (bad options,
     /// every session in use) the handler gets `.error` and the connection closes;
     /// returns false.

@@ -22,6 +22,8 @@ struct WsState {
     /// Pongs sent in the current second (`pongSecond`, the loop's clock / 1000): a peer
     /// pinging faster than `WsState.pongsPerSecond` gets no pong for the rest.
     var pongsThisSecond: UInt8 = 0
+    /// The app's broadcast group (`conn.wsGroup`); here, it fills a padding byte.
+    var group: UInt8 = 0
     var pongSecond: UInt16 = 0
     /// RFC 6455 §5.5.3 lets an endpoint answer only the latest of the pings it has not
     /// yet answered; a flood of them gets a few pongs a second instead of costing a

@@ -132,3 +132,11 @@ def test_a_kiss_of_death_ends_it():
         peer.stop()
     assert code == 1 and "kiss-o'-death" in out, out
     assert peer.requests == 1
+
+
+def test_a_port_nobody_listens_on_is_an_error_not_silence():
+    # The ICMP "port unreachable" behind a UDP read is told, not swallowed.
+    port = free_udp_port()
+    code, out = run("--sntp", f"udp://127.0.0.1:{port}")
+    assert code == 1, out
+    assert "error: udp: the peer refused (ECONNREFUSED)" in out, out

@@ -143,6 +143,13 @@ extension Manager {
             } else if n == 0 && slots[Int(s)].flags.contains(.datagram) {
                 continue  // an empty datagram, not an end of stream
             } else if n == 0 || (-n != Int(EAGAIN) && -n != Int(EINTR)) {
+                // A UDP peer has no stream to end: a failed read is an ICMP error (a
+                // port nobody listens on), which the handler is told of.
+                if n < 0 && slots[Int(s)].flags.contains(.datagram) {
+                    deliverError(
+                        s, -n == Int(ECONNREFUSED) ? "udp: the peer refused (ECONNREFUSED)" : "udp: receive failed",
+                        errno: Int32(-n))
+                }
                 peerClosed(s)
                 return
             } else {

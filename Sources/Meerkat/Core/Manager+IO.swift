@@ -219,12 +219,19 @@ extension Manager {
     private func pauseReading(_ s: Int32) {
         slots[Int(s)].flags.insert(.readPaused)
         setInterest(s, .read, adding: false)
+        recvWaiters.append(s, ready: peekWholeUnit(s))
+    }
+
+    /// Whether `s`'s socket holds a whole unit for its protocol, looked at without
+    /// taking it (a full window counts: it could not be more whole). Marks it `.heard`
+    /// when it holds anything, `.unitWaiting` when whole.
+    func peekWholeUnit(_ s: Int32) -> Bool {
         let window = min(limits.sendBufferSize, recvPool.blockSize)
         let n = mk_peek(slots[Int(s)].fd, headScratch, window)
         if n > 0 { slots[Int(s)].flags.insert(.heard) }
-        let ready = n > 0 && (n == window || holdsWholeUnit(s, UnsafeRawBufferPointer(start: headScratch, count: n)))
-        if ready { slots[Int(s)].flags.insert(.unitWaiting) }
-        recvWaiters.append(s, ready: ready)
+        let whole = n > 0 && (n == window || holdsWholeUnit(s, UnsafeRawBufferPointer(start: headScratch, count: n)))
+        if whole { slots[Int(s)].flags.insert(.unitWaiting) }
+        return whole
     }
 
     /// Gives back blocks that hold nothing (a pinned receive block waits for its held

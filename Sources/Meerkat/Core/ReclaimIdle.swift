@@ -1,3 +1,5 @@
+import CMeerkat
+
 /// Reclaim of whole connections: when the connection table or the TLS session pool is
 /// full, an HTTP connection that holds nothing but its place gives it to the newcomer,
 /// least recently active first: one silent since it connected at once (a client sends
@@ -21,7 +23,7 @@ extension Manager {
         let grace = Int64(limits.reclaimGraceMs)
         var o = idleQueue.first
         while o >= 0 {
-            if isServedPeer(o) && holdsOnlyItsPlace(o) && (!slots[Int(o)].flags.contains(.heard) || now - idleQueue.stamp(o) >= grace) {
+            if isServedPeer(o) && holdsOnlyItsPlace(o) && (isSilent(o) || now - idleQueue.stamp(o) >= grace) {
                 evictIdle(o, "idle connection closed to make room: the connection table is full")
                 return true
             }
@@ -42,12 +44,31 @@ extension Manager {
     private func evictPartWaiter() -> Bool {
         var o = recvWaiters.first
         while o >= 0 {
+            let next = recvWaiters.after(o)
             if !slots[Int(o)].flags.contains(.unitWaiting) && isServedPeer(o) && holdsOnlyItsPlace(o) {
-                evictIdle(o, "connection closed to make room: the connection table is full and its request is not all here")
-                return true
+                // Looked at again: the rest of an honest split request may have come
+                // since it began to wait. Then it joins the ready group instead.
+                if peekWholeUnit(o) {
+                    recvWaiters.append(o, ready: true)
+                } else {
+                    evictIdle(o, "connection closed to make room: the connection table is full and its request is not all here")
+                    return true
+                }
             }
-            o = recvWaiters.after(o)
+            o = next
         }
+        return false
+    }
+
+    /// Nothing heard from `o` since it connected, not even bytes still in its socket:
+    /// a connection accepted in the same turn as the newcomer has usually sent its
+    /// request, only not been read yet, and is no silent one. (One byte looked at, only
+    /// while the table is full.)
+    private func isSilent(_ o: Int32) -> Bool {
+        guard !slots[Int(o)].flags.contains(.heard) else { return false }
+        var byte: UInt8 = 0
+        guard mk_peek(slots[Int(o)].fd, &byte, 1) > 0 else { return true }
+        slots[Int(o)].flags.insert(.heard)
         return false
     }
 

@@ -65,6 +65,32 @@ def stalled_heads(port, count):
     return Attack(port, count, lambda s: s.send(b"GET / HTTP/1.1\r\nHost: a\r\n")).start()
 
 
+def expect_continue(port, count):
+    """Whole-head stall (issue 21): a whole head with Expect: 100-continue; the body
+    never comes."""
+    head = b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n"
+    return Attack(port, count, lambda s: s.send(head)).start()
+
+
+def pipeline_stall(port, count):
+    """Whole-head stall (issue 21): a whole request and the first bytes of the next,
+    then nothing."""
+    data = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HT"
+    return Attack(port, count, lambda s: s.send(data)).start()
+
+
+def fresh_outcome(port, timeout=10):
+    """A fresh GET /: "200", "503", or how it failed (a reset, a close with no answer,
+    a timeout)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: fresh\r\nConnection: close\r\n\r\n")
+            data = read_to_eof(s)
+    except OSError as e:
+        return type(e).__name__
+    return data[9:12].decode() if data.startswith(b"HTTP/1.1 ") else "closed"
+
+
 def pipelined_posts(port, count, body_size):
     """Send-pool lockout: every connection pipelines POSTs (echoed back) for as long as
     the server takes them, and never reads."""

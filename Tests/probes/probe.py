@@ -62,18 +62,6 @@ def whole_head_trickle(port, count):
     return paced(port, count, lambda s: s.send(head), lambda s: s.send(b"b"))
 
 
-def expect_continue(port, count):
-    """A whole head with Expect: 100-continue; the body never comes."""
-    head = b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n"
-    return Attack(port, count, lambda s: s.send(head)).start()
-
-
-def pipeline_stall(port, count):
-    """A whole request and the first bytes of the next, then nothing."""
-    data = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HT"
-    return Attack(port, count, lambda s: s.send(data)).start()
-
-
 def ws_rolling_halves(port, count):
     """WebSockets that send the rest of a tiny frame and half the next every 0.3-0.5 s."""
     frame = ws_frame(1, b"hi")
@@ -125,8 +113,8 @@ ATTACKS = {
     "rolling": lambda p, n: attacks.rolling_half_units(p, n),
     "silent": lambda p, n: attacks.silent_connects(p, n),
     "wholetrickle": whole_head_trickle,
-    "expect": expect_continue,
-    "pipeline": pipeline_stall,
+    "expect": attacks.expect_continue,
+    "pipeline": attacks.pipeline_stall,
     "wsrolling": ws_rolling_halves,
     "wswhole": ws_whole_then_half,
     "junkwindow": lambda p, n: junk(p, n, WINDOW),

@@ -5,7 +5,8 @@
 /// 1. first, output its peer does not read: no progress at all for that long (its stamp
 ///    in `sendQueue` is the last write that moved bytes);
 /// 2. else, for the receive pool, the holder that has received least per second since
-///    it took its block. That is what a peer shows that trickles each request in
+///    it took its block (its grace shrinks as more connections wait for one:
+///    `holdGraceMs`). That is what a peer shows that trickles each request in
 ///    halves (it always holds a block, while no request of its own is ever old), or
 ///    stalls halfway; a busy client empties its block between requests, and a slow
 ///    upload still moves more bytes than such a peer. What is judged is the hold, not
@@ -54,7 +55,7 @@ extension Manager {
     }
 
     /// Rule 2: of the receive blocks' holders, the one that has received fewest bytes
-    /// per second since it took its block, once it has had it for the grace period.
+    /// per second since it took its block, once it has had it for its grace.
     /// Until then nobody is taken: were the choice only among those past the grace, a
     /// crowd of peers reconnecting as fast as they are evicted would keep every other
     /// holder young, and whoever reached the grace first, however busy, would go.
@@ -71,8 +72,20 @@ extension Manager {
                 lowest = rate
             }
         }
-        guard slowest >= 0, heldMs(slowest) >= Int64(limits.reclaimGraceMs) else { return nil }
+        guard slowest >= 0, heldMs(slowest) >= holdGraceMs else { return nil }
         return slowest
+    }
+
+    /// The grace a receive block's holder has, shared among everyone who wants a block:
+    /// the full `reclaimGraceMs` while few wait, down to a blocks-to-claimants share of
+    /// it when many do. A crowd of whole requests waiting behind stalled holders (heads
+    /// whose body never comes, a request and then half the next) would otherwise move
+    /// one pool's worth per grace, and a fresh client at its end wait out
+    /// waiters / blocks graces. With the share, it waits about one grace, however many
+    /// are ahead of it: 1,000 waiters for 128 blocks give each holder 113 ms.
+    private var holdGraceMs: Int64 {
+        let blocks = Int64(recvPool.blockCount)
+        return Int64(limits.reclaimGraceMs) * blocks / (blocks + Int64(recvWaiters.count))
     }
 
     /// A connection a peer opened to us and that is still served: what reclaim may take
@@ -128,10 +141,11 @@ extension Manager {
     /// When the next receive block's holder reaches the grace period (rule 2).
     private func firstHoldEligible() -> Int64 {
         var due = Int64.max
+        let grace = holdGraceMs
         for b in 0..<Int32(recvPool.blockCount) {
             let o = recvPool.owner(b)
             guard o >= 0, isServedPeer(o) else { continue }
-            let at = now - heldMs(o) + Int64(limits.reclaimGraceMs)
+            let at = now - heldMs(o) + grace
             if at > now { due = min(due, at) }
         }
         return due

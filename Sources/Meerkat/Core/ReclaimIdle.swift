@@ -13,7 +13,8 @@ import CMeerkat
 /// applies.
 extension Manager {
     /// The table is full: closes the least recently active HTTP connection that is
-    /// silent, or idle for the grace period. True when a place was made. (A grace for
+    /// silent, or idle for the grace period. True when a place was made. A peer whose
+    /// whole request waits for a receive block is not idle: it waits for us. (A grace for
     /// silent ones too would let a peer that reconnects as fast as it is closed keep
     /// every place young, and everyone else out.) It looks through the whole queue if it
     /// must: idle WebSockets and stalled requests never leave its front, and a bounded
@@ -23,7 +24,9 @@ extension Manager {
         let grace = Int64(limits.reclaimGraceMs)
         var o = idleQueue.first
         while o >= 0 {
-            if isServedPeer(o) && holdsOnlyItsPlace(o) && (isSilent(o) || now - idleQueue.stamp(o) >= grace) {
+            if isServedPeer(o) && holdsOnlyItsPlace(o) && !slots[Int(o)].flags.contains(.unitWaiting)
+                && (isSilent(o) || now - idleQueue.stamp(o) >= grace)
+            {
                 evictIdle(o, "idle connection closed to make room: the connection table is full")
                 return true
             }

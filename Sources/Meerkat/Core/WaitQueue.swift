@@ -2,11 +2,13 @@
 /// already whole in their socket ("ready") go before the others, each group in the order
 /// it joined. A ready peer is served as soon as a block comes back, and a crowd that
 /// trickles halves cannot queue it behind them; among the ready, first come is first
-/// served. 8 bytes a slot (one `SlotQueue`) and the end of the ready group.
+/// served. 8 bytes a slot (one `SlotQueue`), the end of the ready group and a count.
 struct WaitQueue {
     private var queue: SlotQueue
     /// The last ready entry (everything before it is ready too), or -1.
     private var lastReady: Int32 = -1
+    /// How many wait.
+    private(set) var count: Int32 = 0
 
     init(capacity: Int) {
         queue = SlotQueue(capacity: capacity, stamped: false)
@@ -19,6 +21,7 @@ struct WaitQueue {
     /// Adds `slot`: at the end of the ready group if `ready`, else at the very end.
     mutating func append(_ slot: Int32, ready: Bool) {
         remove(slot)
+        count += 1
         if ready {
             queue.insert(slot, after: lastReady, now: 0)
             lastReady = slot
@@ -31,6 +34,7 @@ struct WaitQueue {
         guard queue.contains(slot) else { return }
         if slot == lastReady { lastReady = queue.before(slot) }
         queue.remove(slot)
+        count -= 1
     }
 
     func deallocate() { queue.deallocate() }

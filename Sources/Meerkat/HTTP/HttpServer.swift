@@ -175,9 +175,14 @@ extension Manager {
     /// Keeps the request's path (hashed) while its head is still in the buffer, when an
     /// event stream may answer it: one opened in the handler, or a request left for a
     /// late reply. A request answered at once costs two flag tests.
+    @inline(__always)
     private func noteStreamPath(_ s: Int32, _ head: RequestHead) {
         let f = slots[Int(s)].http.flags
         guard slots[Int(s)].proto == .http, f.contains(.eventStream) || f.contains(.awaitingReply) else { return }
+        keepStreamPath(s, head)
+    }
+
+    private func keepStreamPath(_ s: Int32, _ head: RequestHead) {
         slots[Int(s)].streamPath = Manager.pathHash(message(s, head, body: .empty).uri.buffer)
     }
 

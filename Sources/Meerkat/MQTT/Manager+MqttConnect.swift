@@ -36,6 +36,7 @@ extension Manager {
             return conn
         }
         services.mqtt.entries[m].slot = s
+        services.mqtt.connected += 1
         services.mqtt.entries[m].opts = o
         services.mqtt.entries[m].isOpen = false
         services.mqtt.entries[m].overWebSocket = overWebSocket
@@ -97,6 +98,7 @@ extension Manager {
     /// messages in flight, for the next `mqttConnect` with the same client id.
     func mqttEnd(_ s: Int32) {
         guard let m = mqttSession(of: s) else { return }
+        if services.mqtt.entries[m].slot >= 0 { services.mqtt.connected -= 1 }
         if services.mqtt.entries[m].opts.cleanSession {
             services.mqtt.reset(m)
         } else {
@@ -123,6 +125,7 @@ extension Manager {
     /// Keep-alive: PINGREQ after `keepAlive` seconds without sending; a broker that
     /// leaves CONNACK or PINGRESP unanswered in time is dropped (`.error`, then `.close`).
     func expireMqtt() {
+        guard services.mqtt.connected > 0 else { return }
         for m in 0..<services.mqtt.capacity where services.mqtt.entries[m].inUse && services.mqtt.entries[m].slot >= 0 {
             let s = services.mqtt.entries[m].slot, e = services.mqtt.entries[m]
             guard stillServing(s) else { continue }
@@ -141,6 +144,7 @@ extension Manager {
     /// When `expireMqtt` next has something to do.
     var mqttDue: Int64 {
         var due = Int64.max
+        guard services.mqtt.connected > 0 else { return due }
         for m in 0..<services.mqtt.capacity where services.mqtt.entries[m].inUse && services.mqtt.entries[m].slot >= 0 {
             let e = services.mqtt.entries[m]
             if e.waitingSinceMs > 0 {

@@ -53,6 +53,9 @@ struct MqttSession {
 struct MqttSessions {
     let capacity: Int
     let entries: UnsafeMutablePointer<MqttSession>
+    /// How many entries serve a connection now: the loop's deadline and expiry walks
+    /// skip the table when none does (every poll pays for them otherwise).
+    var connected = 0
     private let outgoingMemory: UnsafeMutablePointer<MqttOutgoing>
     private let storeMemory: UnsafeMutablePointer<UInt8>
     private let releasingMemory: UnsafeMutablePointer<UInt64>

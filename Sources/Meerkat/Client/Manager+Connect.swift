@@ -45,7 +45,7 @@ extension Manager {
         _ url: String, tls: TlsOpts? = nil, protocols: String? = nil,
         handler: Handler? = nil
     ) throws(ConnectError) -> Connection {
-        guard let parsed = ListenURL(url) else { throw .badURL }
+        guard let parsed = EndpointURL(url) else { throw .badURL }
         let known = knownAddress(parsed)
         guard known != nil || canAsk(parsed.name) else { throw .cannotResolve }
         var config: Int32 = -1

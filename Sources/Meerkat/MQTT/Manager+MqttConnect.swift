@@ -160,7 +160,7 @@ extension Manager {
         build(&w)
         guard !w.overflowed else { throw .sendBufferFull }
         if services.mqtt.entries[m].overWebSocket {
-            try sendFrame(s, opcode: UInt8(WEBSOCKET_OP_BINARY), fin: true, payload: w.written, owner: .borrowed)
+            try sendFrame(s, opcode: UInt8(WEBSOCKET_OP_BINARY), fin: true, Payload(borrowed: w.written))
         } else {
             try enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))
         }

@@ -6,13 +6,8 @@ import CMeerkat
 /// as it arrives. Control frames are answered here (pong, close echo).
 extension Manager {
     func processWebSocket(_ s: Int32) {
-        slots[Int(s)].flags.insert(.inHandler)
-        defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
-        while stillServing(s) && slots[Int(s)].recvBlock >= 0
-            && slots[Int(s)].recvCount > Int(slots[Int(s)].ws.assembled)
-        {
-            if !nextFrame(s) { break }
-        }
+        // Fragments gathered at the buffer's front are not new input.
+        whileServing(s, { slots[Int(s)].recvCount > Int(slots[Int(s)].ws.assembled) }, { nextFrame(s) })
         if slots[Int(s)].kind != .free && slots[Int(s)].recvCount == 0 { headerQueue.remove(s) }
     }
 

@@ -69,7 +69,7 @@ guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0 els
     )
     AppOptions.exitProcess(2)
 }
-let target = ListenURL(url)?.path ?? "/"
+let target = EndpointURL(url)?.path ?? "/"
 
 var limits = Limits.board
 limits.connectTimeoutMs = timeoutMs

@@ -28,18 +28,22 @@ import Testing
         }
     }
 
-    @Test func listenURLs() throws {
-        let a = try #require(ListenURL("http://0.0.0.0:8000"))
+    @Test func endpointURLs() throws {
+        let a = try #require(EndpointURL("http://0.0.0.0:8000"))
         #expect(a.scheme == .http && a.host == "0.0.0.0" && a.port == 8000)
-        let b = try #require(ListenURL("ws://[::1]:0/chat"))
+        let b = try #require(EndpointURL("ws://[::1]:0/chat"))
         #expect(b.scheme == .ws && b.host == "::1" && b.port == 0)
-        let c = try #require(ListenURL("https://localhost"))
+        let c = try #require(EndpointURL("https://localhost"))
         #expect(c.isTLS && c.host == "127.0.0.1" && c.port == 443)
-        #expect(ListenURL("ftp://x:1") == nil)
-        #expect(ListenURL("http://x:99999") == nil)
-        #expect(ListenURL("http://x:1a") == nil)
-        #expect(ListenURL("http://[::1") == nil)
-        #expect(ListenURL("http://name.example:80")?.address() == nil)
+        #expect(EndpointURL("ftp://x:1") == nil)
+        #expect(EndpointURL("http://x:99999") == nil)
+        #expect(EndpointURL("http://x:1a") == nil)
+        #expect(EndpointURL("http://[::1") == nil)
+        #expect(EndpointURL("http://name.example:80")?.address() == nil)
+        // Connect URLs: a name kept as written, MQTT's default port, the path for a client.
+        let d = try #require(EndpointURL("mqtt://broker.example/x?y=1"))
+        #expect(d.isConnectOnly && d.name == "broker.example" && d.port == 1883 && d.path == "/x?y=1")
+        #expect(EndpointURL("mqtts://b")?.port == 8883)
     }
 
     @Test func slotQueueIsFIFOWithStamps() {

@@ -115,24 +115,16 @@ public struct Connection {
     /// `[UInt8]` and a `ByteView` of the receive buffer send any size from where it is.
     public func send(_ data: some ByteSource) throws(ConnectionError) {
         let s = try sendSlot()
-        try data.withBytes { (bytes) throws(ConnectionError) in
-            try manager.enqueue(s, bytes, UnsafeRawBufferPointer(start: nil, count: 0))
-        }
+        try Payload.lending(data) { (p) throws(ConnectionError) in try manager.sendRaw(s, p) }
     }
 
-    public func send(_ data: StaticString) throws(ConnectionError) {
-        try manager.enqueue(try sendSlot(), UnsafeRawBufferPointer(start: nil, count: 0), data.rawBuffer, owner: .immortal)
-    }
+    public func send(_ data: StaticString) throws(ConnectionError) { try manager.sendRaw(try sendSlot(), Payload(data)) }
 
-    public func send(_ data: [UInt8]) throws(ConnectionError) {
-        try manager.enqueue(
-            try sendSlot(), UnsafeRawBufferPointer(start: nil, count: 0), data.withUnsafeBytes { $0 },
-            owner: .array(data))
-    }
+    public func send(_ data: [UInt8]) throws(ConnectionError) { try manager.sendRaw(try sendSlot(), Payload(data)) }
 
     public func send(_ data: ByteView) throws(ConnectionError) {
         let s = try sendSlot()
-        try manager.enqueue(s, UnsafeRawBufferPointer(start: nil, count: 0), data.buffer, owner: manager.owner(of: data, in: s))
+        try manager.sendRaw(s, manager.payload(data, in: s))
     }
 
     private func sendSlot() throws(ConnectionError) -> Int32 {

@@ -45,7 +45,7 @@ extension Manager {
         _ url: String, tls: TlsOpts? = nil, protocols: String? = nil,
         handler: Handler? = nil
     ) throws(ConnectError) -> Connection {
-        guard let parsed = ListenURL(url) else { throw .badURL }
+        guard let parsed = EndpointURL(url) else { throw .badURL }
         let known = knownAddress(parsed)
         guard known != nil || canAsk(parsed.name) else { throw .cannotResolve }
         var config: Int32 = -1
@@ -224,30 +224,4 @@ extension Manager {
 extension Connection {
     /// A connection this side opened with `Manager.connect` (the docs' `is_client`).
     public var isClient: Bool { liveSlot.map { manager.slots[Int($0)].client >= 0 } ?? false }
-}
-
-extension Manager {
-    /// Watches a descriptor that is not a socket (stdin, a serial port, a GPIO event
-    /// file), made non-blocking: each read arrives as `.read` with the bytes in
-    /// `conn.received` (consume them), under the same back-pressure as a connection; end
-    /// of file closes it (`.close`). It takes a slot of the connection table, and no idle
-    /// timeout applies. Throws `.system` when the poller cannot watch it (a regular file).
-    @discardableResult
-    public func watch(_ fd: Int32, handler: Handler? = nil) throws(ConnectError) -> Connection {
-        guard counts.connections < limits.maxConnections, let s = takeSlot() else { throw .tableFull }
-        let err = mk_set_nonblocking(fd)
-        guard err == 0, poller.add(fd, token: UInt64(s), .read) else {
-            giveBack(s)
-            throw .system(err == 0 ? EPERM : -err)
-        }
-        counts.connections += 1
-        slots[Int(s)].fd = fd
-        slots[Int(s)].kind = .connection
-        slots[Int(s)].proto = .tcp
-        slots[Int(s)].flags = [.watched, .inPoller]
-        slots[Int(s)].interest = .read
-        slots[Int(s)].handler = handler
-        deliver(s, .open)
-        return connection(s)
-    }
 }

@@ -12,6 +12,11 @@ extension Manager {
         slots[Int(s)].sendCount > 0 || slots[Int(s)].held.isPending
     }
 
+    /// Queues a payload as it is, unframed (`conn.send`).
+    func sendRaw(_ s: Int32, _ p: Payload) throws(ConnectionError) {
+        try enqueue(s, Manager.noBytes, p.bytes, owner: p.owner)
+    }
+
     /// Queues `head`, `body`, `tail`, all or nothing. A `body` whose `owner` keeps it
     /// alive may be larger than a send block: it is held, not copied (one at a time).
     /// Throws `.sendBufferFull` when the bytes cannot be taken now (nothing was sent)

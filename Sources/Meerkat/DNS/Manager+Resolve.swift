@@ -24,7 +24,7 @@ extension Manager {
 
     /// The address of a host without asking the network: an IP literal, "localhost", or
     /// /etc/hosts (the preferred family first).
-    func knownAddress(_ url: ListenURL) -> SocketAddress? {
+    func knownAddress(_ url: EndpointURL) -> SocketAddress? {
         if let numeric = url.address() { return numeric }
         guard let hosts = try? File.contents("/etc/hosts", limit: 1 << 16) else { return nil }
         var name = url.name
@@ -74,7 +74,7 @@ extension Manager {
     /// /etc/resolv.conf.
     private func nameserver() -> SocketAddress? {
         if let text = services.dnsServer {
-            if let url = ListenURL(text), url.scheme == .udp { return url.address() }
+            if let url = EndpointURL(text), url.scheme == .udp { return url.address() }
             return SocketAddress(text, port: 53)
         }
         guard let conf = try? File.contents("/etc/resolv.conf", limit: 1 << 16) else { return nil }

@@ -6,9 +6,7 @@ extension Connection {
     /// `httpSSE` start one with 200 by themselves when none is open.
     public func startChunked(_ status: Int = 200, headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
         let s = try openSlot()
-        try manager.sendChunk(
-            s, status: status, headers: headers, sse: false, event: nil,
-            data: UnsafeRawBufferPointer(start: nil, count: 0), end: false)
+        try manager.sendChunk(s, status: status, headers: headers, sse: false, event: nil, data: .empty, end: false)
     }
 
     /// Sends one chunk; an empty `data` ends the response. The data is copied, so the
@@ -16,24 +14,12 @@ extension Connection {
     /// send a chunk of any size from where it is.
     public func httpChunk(_ data: some ByteSource) throws(ConnectionError) {
         let s = try openSlot()
-        try data.withBytes { (bytes) throws(ConnectionError) in
-            try manager.sendChunk(s, status: 200, headers: [:], sse: false, event: nil, data: bytes, end: bytes.count == 0)
-        }
+        try Payload.lending(data) { (p) throws(ConnectionError) in try manager.sendChunk(s, p) }
     }
 
-    public func httpChunk(_ data: StaticString) throws(ConnectionError) {
-        let s = try openSlot()
-        try manager.sendChunk(
-            s, status: 200, headers: [:], sse: false, event: nil, data: data.rawBuffer,
-            owner: .immortal, end: data.utf8CodeUnitCount == 0)
-    }
+    public func httpChunk(_ data: StaticString) throws(ConnectionError) { try manager.sendChunk(try openSlot(), Payload(data)) }
 
-    public func httpChunk(_ data: [UInt8]) throws(ConnectionError) {
-        let s = try openSlot()
-        try manager.sendChunk(
-            s, status: 200, headers: [:], sse: false, event: nil, data: data.withUnsafeBytes { $0 },
-            owner: .array(data), end: data.isEmpty)
-    }
+    public func httpChunk(_ data: [UInt8]) throws(ConnectionError) { try manager.sendChunk(try openSlot(), Payload(data)) }
 
     /// Sends one server-sent event (`event:` line only when `event` is not empty; each
     /// line of `data` becomes a `data:` line). Starts a `text/event-stream` response.
@@ -41,21 +27,26 @@ extension Connection {
         let s = try openSlot()
         try data.withBytes { (bytes) throws(ConnectionError) in
             try event.withBytes { (name) throws(ConnectionError) in
-                try manager.sendChunk(s, status: 200, headers: [:], sse: true, event: name, data: bytes, end: false)
+                try manager.sendChunk(
+                    s, status: 200, headers: [:], sse: true, event: name, data: Payload(borrowed: bytes), end: false)
             }
         }
     }
 }
 
 extension Manager {
+    /// `httpChunk`: one chunk of a 200 response opened by the first; empty data ends it.
+    func sendChunk(_ s: Int32, _ data: Payload) throws(ConnectionError) {
+        try sendChunk(s, status: 200, headers: [:], sse: false, event: nil, data: data, end: data.bytes.count == 0)
+    }
+
     func sendChunk(
         _ s: Int32, status: Int, headers: KeyValuePairs<String, String>, sse: Bool,
-        event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, owner: HeldBody.Owner = .borrowed,
-        end: Bool
+        event: UnsafeRawBufferPointer?, data: Payload, end: Bool
     ) throws(ConnectionError) {
         let opening = !slots[Int(s)].http.flags.contains(.chunkedReply)
         do throws(ConnectionError) {
-            try writeChunk(s, status: status, headers: headers, sse: sse, event: event, data: data, owner: owner, end: end)
+            try writeChunk(s, status: status, headers: headers, sse: sse, event: event, payload: data, end: end)
         } catch {
             // A stream that never started leaves its request unanswered (see replyFailed);
             // a later chunk may be retried after `.write`.
@@ -66,9 +57,9 @@ extension Manager {
 
     private func writeChunk(
         _ s: Int32, status: Int, headers: KeyValuePairs<String, String>, sse: Bool,
-        event: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer, owner: HeldBody.Owner,
-        end: Bool
+        event: UnsafeRawBufferPointer?, payload: Payload, end: Bool
     ) throws(ConnectionError) {
+        let data = payload.bytes
         let opening = !slots[Int(s)].http.flags.contains(.chunkedReply)
         guard slots[Int(s)].kind == .connection, !(opening && slots[Int(s)].http.flags.contains(.answered)) else {
             throw .invalidState  // one reply per request
@@ -83,14 +74,14 @@ extension Manager {
         }
         let headOnly = slots[Int(s)].http.flags.contains(.headRequest)
         let chunkStart = w.count
-        if !headOnly && !sse && owner.canBeHeld && data.count > limits.sendBufferSize / 2 {
+        if !headOnly && !sse && payload.owner.canBeHeld && data.count > limits.sendBufferSize / 2 {
             // Large data the library can keep: only the size line is copied; the data
             // is sent from where it lives, then the chunk's CRLF.
             for _ in 0..<Manager.sizeLine { w.append(byte: ASCII.space) }
             guard !w.overflowed, UInt64(data.count) <= 0xFFFF_FFFF else { throw .sendBufferFull }
             Manager.writeHex(data.count, into: headScratch + chunkStart, width: Manager.sizeLine)
             let crlf: StaticString = "\r\n"
-            try enqueue(s, w.written, data, owner: owner, tail: crlf.rawBuffer)
+            try enqueue(s, w.written, data, owner: payload.owner, tail: crlf.rawBuffer)
             slots[Int(s)].http.flags.insert([.chunkedReply, .answered])
             return
         }

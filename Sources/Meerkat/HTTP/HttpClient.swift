@@ -8,13 +8,7 @@ import CMeerkat
 /// WebSocket client's 101 goes to the upgrade check instead.
 extension Manager {
     func processResponses(_ s: Int32) {
-        slots[Int(s)].flags.insert(.inHandler)
-        defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
-        while stillServing(s) && slots[Int(s)].proto == .http && slots[Int(s)].recvBlock >= 0
-            && slots[Int(s)].recvCount > 0
-        {
-            if !nextResponse(s, atEOF: false) { break }
-        }
+        whileServing(s, { slots[Int(s)].proto == .http }, { nextResponse(s, atEOF: false) })
         guard slots[Int(s)].kind != .free else { return }
         if slots[Int(s)].proto == .websocket { processWebSocket(s) }  // frames right behind the 101
     }

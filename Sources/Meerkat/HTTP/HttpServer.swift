@@ -7,25 +7,15 @@ extension Manager {
     static let busyReply: StaticString =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\nServer is too busy\r\n"
 
-    func stillServing(_ s: Int32) -> Bool {
-        let f = slots[Int(s)].flags
-        return slots[Int(s)].kind == .connection && !f.contains(.closing) && !f.contains(.draining)
-            && !f.contains(.lingering)
-    }
-
     func processHTTP(_ s: Int32) {
         if slots[Int(s)].client >= 0 {
             processResponses(s)
             return
         }
-        slots[Int(s)].flags.insert(.inHandler)
-        defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
-        while stillServing(s) && slots[Int(s)].proto == .http && !slots[Int(s)].http.flags.contains(.awaitingReply)
-            && slots[Int(s)].recvBlock >= 0 && slots[Int(s)].recvCount > 0
-        {
-            if !nextRequest(s) { return }
-        }
-        guard slots[Int(s)].kind != .free else { return }
+        let ranOut = whileServing(
+            s, { slots[Int(s)].proto == .http && !slots[Int(s)].http.flags.contains(.awaitingReply) },
+            { nextRequest(s) })
+        guard ranOut, slots[Int(s)].kind != .free else { return }
         if slots[Int(s)].proto == .websocket {
             processWebSocket(s)  // frames that came right behind the upgrade request
         } else if slots[Int(s)].recvCount == 0 {

@@ -18,8 +18,8 @@ extension Connection {
         headers: KeyValuePairs<String, String> = [:]
     ) throws(ConnectionError) {
         let s = try openSlot()
-        try body.withBytes { (bytes) throws(ConnectionError) in
-            try manager.handlerReply(s, status: status, body: bytes, owner: .borrowed, headers: headers)
+        try Payload.lending(body) { (p) throws(ConnectionError) in
+            try manager.handlerReply(s, status: status, body: p, headers: headers)
         }
     }
 
@@ -28,8 +28,7 @@ extension Connection {
         _ status: Int, _ body: StaticString,
         headers: KeyValuePairs<String, String> = [:]
     ) throws(ConnectionError) {
-        let s = try openSlot()
-        try manager.handlerReply(s, status: status, body: body.rawBuffer, owner: .immortal, headers: headers)
+        try manager.handlerReply(try openSlot(), status: status, body: Payload(body), headers: headers)
     }
 
     /// A reply whose body array the connection keeps (retained, not copied) until it
@@ -38,8 +37,7 @@ extension Connection {
         _ status: Int, _ body: [UInt8],
         headers: KeyValuePairs<String, String> = [:]
     ) throws(ConnectionError) {
-        let s = try openSlot()
-        try manager.handlerReply(s, status: status, body: body.withUnsafeBytes { $0 }, owner: .array(body), headers: headers)
+        try manager.handlerReply(try openSlot(), status: status, body: Payload(body), headers: headers)
     }
 
     /// A reply with a view: when it lies in this connection's receive buffer (an echo
@@ -49,12 +47,12 @@ extension Connection {
         headers: KeyValuePairs<String, String> = [:]
     ) throws(ConnectionError) {
         let s = try openSlot()
-        try manager.handlerReply(s, status: status, body: body.buffer, owner: manager.owner(of: body, in: s), headers: headers)
+        try manager.handlerReply(s, status: status, body: manager.payload(body, in: s), headers: headers)
     }
 
     /// A response with an empty body.
     public func reply(_ status: Int, headers: KeyValuePairs<String, String> = [:]) throws(ConnectionError) {
-        try reply(status, UnsafeRawBufferPointer(start: nil, count: 0), headers: headers)
+        try manager.handlerReply(try openSlot(), status: status, body: .empty, headers: headers)
     }
 }
 
@@ -62,11 +60,10 @@ extension Manager {
     /// A reply made by a handler: a failure is noted, so the request is not left
     /// waiting for an answer that is not coming (see `replyFailed`).
     func handlerReply(
-        _ s: Int32, status: Int, body: UnsafeRawBufferPointer, owner: HeldBody.Owner,
-        headers: KeyValuePairs<String, String>
+        _ s: Int32, status: Int, body: Payload, headers: KeyValuePairs<String, String>
     ) throws(ConnectionError) {
         do throws(ConnectionError) {
-            try sendReply(s, status: status, body: body, owner: owner, headers: headers)
+            try sendReply(s, status: status, body: body, headers: headers)
         } catch {
             if error != .closed { replyFailed(s) }
             throw error
@@ -74,29 +71,19 @@ extension Manager {
     }
 
     func sendReply(
-        _ s: Int32, status: Int, body: UnsafeRawBufferPointer, owner: HeldBody.Owner = .borrowed,
-        headers: KeyValuePairs<String, String>
+        _ s: Int32, status: Int, body: Payload, headers: KeyValuePairs<String, String>
     ) throws(ConnectionError) {
         guard slots[Int(s)].kind == .connection, !slots[Int(s)].http.flags.contains(.answered) else { throw .invalidState }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
-        try writeHead(&w, s, status: status, headers: headers, contentLength: body.count, extra: "")
+        try writeHead(&w, s, status: status, headers: headers, contentLength: body.bytes.count, extra: "")
         let interim = status < 200
         let omitBody = slots[Int(s)].http.flags.contains(.headRequest) || interim || status == 204 || status == 304
         if omitBody {
             try enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))
         } else {
-            try enqueue(s, w.written, body, owner: owner)
+            try enqueue(s, w.written, body.bytes, owner: body.owner)
         }
         if !interim { finishedReply(s) }
-    }
-
-    /// How a view's bytes may be kept: `.receiveBlock` when they lie in this
-    /// connection's receive block, else only for the call.
-    func owner(of view: ByteView, in s: Int32) -> HeldBody.Owner {
-        let block = slots[Int(s)].recvBlock
-        guard block >= 0, let p = view.buffer.baseAddress else { return .borrowed }
-        let start = UnsafeRawPointer(recvPool.pointer(block))
-        return p >= start && p + view.count <= start + recvPool.blockSize ? .receiveBlock : .borrowed
     }
 
     /// Status line, the caller's headers, Content-Length (when given and allowed),
@@ -172,7 +159,7 @@ extension Manager {
     func replyErrorAndClose(_ s: Int32, _ status: Int) {
         slots[Int(s)].http.flags.remove([.keepAlive, .headRequest, .answered])
         let reason = HttpStatus.reason(status)
-        try? sendReply(s, status: status, body: reason.rawBuffer, headers: ["Content-Type": "text/plain"])
+        try? sendReply(s, status: status, body: Payload(borrowed: reason.rawBuffer), headers: ["Content-Type": "text/plain"])
         if !slots[Int(s)].flags.contains(.draining) { scheduleClose(s) }
     }
 }

@@ -13,7 +13,7 @@ extension Manager {
         _ url: String, http: Bool = false, tls: TlsOpts? = nil,
         handler: Handler? = nil
     ) throws(ListenError) -> Connection {
-        guard let parsed = ListenURL(url), !parsed.isConnectOnly, var address = parsed.address() else { throw .badURL }
+        guard let parsed = EndpointURL(url), !parsed.isConnectOnly, var address = parsed.address() else { throw .badURL }
         guard !parsed.isTLS || limits.tlsSlots > 0 else { throw .tlsUnavailable }
         var tlsConfig: Int32 = -1
         if let opts = tls {

@@ -15,7 +15,7 @@ extension Manager {
         _ url: String, opts: MqttOpts = MqttOpts(),
         handler: Handler? = nil
     ) throws(ConnectError) -> Connection {
-        guard let parsed = ListenURL(url) else { throw .badURL }
+        guard let parsed = EndpointURL(url) else { throw .badURL }
         let overWebSocket = parsed.scheme == .ws || parsed.scheme == .wss
         guard overWebSocket || parsed.scheme == .mqtt || parsed.scheme == .mqtts else { throw .badURL }
         guard let m = services.mqtt.take(clientId: opts.clientId) else { throw .tableFull }
@@ -164,7 +164,7 @@ extension Manager {
         build(&w)
         guard !w.overflowed else { throw .sendBufferFull }
         if services.mqtt.entries[m].overWebSocket {
-            try sendFrame(s, opcode: UInt8(WEBSOCKET_OP_BINARY), fin: true, payload: w.written, owner: .borrowed)
+            try sendFrame(s, opcode: UInt8(WEBSOCKET_OP_BINARY), fin: true, Payload(borrowed: w.written))
         } else {
             try enqueue(s, w.written, UnsafeRawBufferPointer(start: nil, count: 0))
         }

@@ -15,8 +15,8 @@ extension Manager {
         -> Connection
     {
         let target = url.hasPrefix("udp://") ? url : "udp://" + url
-        let withPort = ListenURL(target).map { $0.port != 0 } == true ? target : target + ":123"
-        guard ListenURL(withPort)?.scheme == .udp else { throw .badURL }
+        let withPort = EndpointURL(target).map { $0.port != 0 } == true ? target : target + ":123"
+        guard EndpointURL(withPort)?.scheme == .udp else { throw .badURL }
         let conn = try connect(withPort, handler: handler)
         guard let s = live(conn) else { return conn }  // `.open` closed it
         guard services.sntp.take(for: s) != nil else {

@@ -35,9 +35,7 @@ extension Manager {
         }
         page.append(contentsOf: "</ul>\n".utf8)
         do throws(ConnectionError) {
-            try handlerReply(
-                s, status: 200, body: page.withUnsafeBytes { $0 }, owner: .array(page),
-                headers: ["Content-Type": "text/html; charset=utf-8"])
+            try handlerReply(s, status: 200, body: Payload(page), headers: ["Content-Type": "text/html; charset=utf-8"])
         } catch {}
     }
 }

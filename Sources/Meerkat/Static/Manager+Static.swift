@@ -297,11 +297,11 @@ extension Manager {
         do throws(ConnectionError) {
             if allow {
                 try handlerReply(
-                    s, status: status, body: HttpStatus.reason(status).rawBuffer, owner: .immortal,
+                    s, status: status, body: Payload(HttpStatus.reason(status)),
                     headers: ["Allow": "GET, HEAD", "Content-Type": "text/plain; charset=utf-8"])
             } else {
                 try handlerReply(
-                    s, status: status, body: HttpStatus.reason(status).rawBuffer, owner: .immortal,
+                    s, status: status, body: Payload(HttpStatus.reason(status)),
                     headers: ["Content-Type": "text/plain; charset=utf-8"])
             }
         } catch {}

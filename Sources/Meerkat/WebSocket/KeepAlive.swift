@@ -70,9 +70,7 @@ extension Manager {
             // Output still waiting means the peer reads nothing; the ping would only
             // queue behind it. The mark stands all the same.
             if !hasOutput(s) {
-                try? sendFrame(
-                    s, opcode: UInt8(WEBSOCKET_OP_PING), fin: true,
-                    payload: UnsafeRawBufferPointer(start: nil, count: 0), owner: .borrowed)
+                try? sendFrame(s, opcode: UInt8(WEBSOCKET_OP_PING), fin: true, .empty)
             }
         } else {
             guard !hasOutput(s) else { return false }

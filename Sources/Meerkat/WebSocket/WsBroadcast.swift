@@ -13,6 +13,7 @@ extension Manager {
         except: Connection? = nil, group: UInt8? = nil
     ) -> (reached: Int, skipped: Int) {
         data.withBytes { bytes in
+            let payload = Payload(borrowed: bytes)
             var reached = 0, skipped = 0
             let excluded = except.flatMap { live($0) } ?? -1
             for i in 0..<tableSize
@@ -23,7 +24,7 @@ extension Manager {
                 guard s != excluded, !slots[i].flags.contains(.closing), !slots[i].ws.closeSent else { continue }
                 if let group, slots[i].ws.group != group { continue }
                 do throws(ConnectionError) {
-                    try sendMessage(s, op, bytes, owner: .borrowed)
+                    try sendMessage(s, op, payload)
                     reached += 1
                 } catch {
                     if error == .sendBufferFull { skipped += 1 }

@@ -8,22 +8,20 @@ extension Connection {
     /// `wm.data`) send any size from where it is.
     public func wsSend(_ data: some ByteSource, _ op: Int = WEBSOCKET_OP_TEXT) throws(ConnectionError) {
         let s = try openSlot()
-        try data.withBytes { (bytes) throws(ConnectionError) in
-            try manager.sendMessage(s, op, bytes, owner: .borrowed)
-        }
+        try Payload.lending(data) { (p) throws(ConnectionError) in try manager.sendMessage(s, op, p) }
     }
 
     public func wsSend(_ data: StaticString, _ op: Int = WEBSOCKET_OP_TEXT) throws(ConnectionError) {
-        try manager.sendMessage(try openSlot(), op, data.rawBuffer, owner: .immortal)
+        try manager.sendMessage(try openSlot(), op, Payload(data))
     }
 
     public func wsSend(_ data: [UInt8], _ op: Int = WEBSOCKET_OP_TEXT) throws(ConnectionError) {
-        try manager.sendMessage(try openSlot(), op, data.withUnsafeBytes { $0 }, owner: .array(data))
+        try manager.sendMessage(try openSlot(), op, Payload(data))
     }
 
     public func wsSend(_ data: ByteView, _ op: Int = WEBSOCKET_OP_TEXT) throws(ConnectionError) {
         let s = try openSlot()
-        try manager.sendMessage(s, op, data.buffer, owner: manager.owner(of: data, in: s))
+        try manager.sendMessage(s, op, manager.payload(data, in: s))
     }
 
     /// Sends a piece of a message as a fragment: `first` carries the opcode, `last` the
@@ -32,14 +30,12 @@ extension Connection {
     public func wsSendFragment(_ data: ByteView, opcode: Int, first: Bool, last: Bool) throws(ConnectionError) {
         let s = try openSlot()
         guard opcode == WEBSOCKET_OP_TEXT || opcode == WEBSOCKET_OP_BINARY else { throw .invalidState }
-        try manager.sendFrame(
-            s, opcode: first ? UInt8(opcode) : 0, fin: last, payload: data.buffer,
-            owner: manager.owner(of: data, in: s))
+        try manager.sendFrame(s, opcode: first ? UInt8(opcode) : 0, fin: last, manager.payload(data, in: s))
     }
 
     /// Pings the peer (its pong arrives as `.wsControl`).
     public func wsPing(_ data: StaticString = "") throws(ConnectionError) {
-        try manager.sendMessage(try openSlot(), WEBSOCKET_OP_PING, data.rawBuffer, owner: .immortal)
+        try manager.sendMessage(try openSlot(), WEBSOCKET_OP_PING, Payload(data))
     }
 
     /// Starts the closing handshake with `code` (1000: normal) and a short `reason`; the
@@ -60,12 +56,12 @@ extension Connection {
 }
 
 extension Manager {
-    func sendMessage(_ s: Int32, _ op: Int, _ payload: UnsafeRawBufferPointer, owner: HeldBody.Owner) throws(ConnectionError) {
+    func sendMessage(_ s: Int32, _ op: Int, _ payload: Payload) throws(ConnectionError) {
         switch op {
         case WEBSOCKET_OP_TEXT, WEBSOCKET_OP_BINARY: break
-        case WEBSOCKET_OP_PING, WEBSOCKET_OP_PONG: guard payload.count <= 125 else { throw .invalidState }
+        case WEBSOCKET_OP_PING, WEBSOCKET_OP_PONG: guard payload.bytes.count <= 125 else { throw .invalidState }
         default: throw .invalidState  // close: wsClose; continuation: wsSendFragment
         }
-        try sendFrame(s, opcode: UInt8(op), fin: true, payload: payload, owner: owner)
+        try sendFrame(s, opcode: UInt8(op), fin: true, payload)
     }
 }

@@ -6,13 +6,8 @@ import CMeerkat
 /// as it arrives. Control frames are answered here (pong, close echo).
 extension Manager {
     func processWebSocket(_ s: Int32) {
-        slots[Int(s)].flags.insert(.inHandler)
-        defer { if slots[Int(s)].kind != .free { slots[Int(s)].flags.remove(.inHandler) } }
-        while stillServing(s) && slots[Int(s)].recvBlock >= 0
-            && slots[Int(s)].recvCount > Int(slots[Int(s)].ws.assembled)
-        {
-            if !nextFrame(s) { break }
-        }
+        // Fragments gathered at the buffer's front are not new input.
+        whileServing(s, { slots[Int(s)].recvCount > Int(slots[Int(s)].ws.assembled) }, { nextFrame(s) })
         if slots[Int(s)].kind != .free && slots[Int(s)].recvCount == 0 { headerQueue.remove(s) }
     }
 
@@ -156,7 +151,7 @@ extension Manager {
             deliver(s, .wsControl(message))
             guard slots[Int(s)].kind == .connection else { return false }
             if slots[Int(s)].ws.takePong(nowMs: now) {
-                try? sendFrame(s, opcode: UInt8(WEBSOCKET_OP_PONG), fin: true, payload: message.data.buffer, owner: .borrowed)
+                try? sendFrame(s, opcode: UInt8(WEBSOCKET_OP_PONG), fin: true, Payload(borrowed: message.data.buffer))
             }
         default:
             deliver(s, .wsControl(message))
@@ -255,8 +250,7 @@ extension Manager {
                     if n > 2 { out.baseAddress!.advanced(by: 2).copyMemory(from: reason.baseAddress!, byteCount: n - 2) }
                 }
                 try? sendFrame(
-                    s, opcode: UInt8(WEBSOCKET_OP_CLOSE), fin: true,
-                    payload: UnsafeRawBufferPointer(rebasing: out[0..<n]), owner: .borrowed)
+                    s, opcode: UInt8(WEBSOCKET_OP_CLOSE), fin: true, Payload(borrowed: UnsafeRawBufferPointer(rebasing: out[0..<n])))
             }
             slots[Int(s)].ws.closeSent = true
         }
@@ -268,18 +262,15 @@ extension Manager {
     // MARK: Sending
 
     /// Queues one frame: the header from `headScratch`, the payload copied or held as
-    /// `owner` allows (see HeldBody).
-    func sendFrame(
-        _ s: Int32, opcode: UInt8, fin: Bool, payload: UnsafeRawBufferPointer,
-        owner: HeldBody.Owner
-    ) throws(ConnectionError) {
+    /// its owner allows (see HeldBody).
+    func sendFrame(_ s: Int32, opcode: UInt8, fin: Bool, _ payload: Payload) throws(ConnectionError) {
         guard slots[Int(s)].kind == .connection, slots[Int(s)].proto == .websocket else { throw .invalidState }
         guard !slots[Int(s)].ws.closeSent else { throw .closed }
         if slots[Int(s)].client >= 0 {
-            try sendMaskedFrame(s, opcode: opcode, fin: fin, payload: payload)
+            try sendMaskedFrame(s, opcode: opcode, fin: fin, payload: payload.bytes)
             return
         }
-        let n = WsFrame.writeHeader(headScratch, fin: fin, opcode: opcode, length: UInt64(payload.count))
-        try enqueue(s, UnsafeRawBufferPointer(start: headScratch, count: n), payload, owner: owner)
+        let n = WsFrame.writeHeader(headScratch, fin: fin, opcode: opcode, length: UInt64(payload.bytes.count))
+        try enqueue(s, UnsafeRawBufferPointer(start: headScratch, count: n), payload.bytes, owner: payload.owner)
     }
 }

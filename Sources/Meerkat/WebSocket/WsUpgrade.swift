@@ -33,13 +33,11 @@ extension Manager {
             hm.headerCount("Sec-WebSocket-Key") == 1, let key = hm.header("Sec-WebSocket-Key")?.trimmingSpaces(),
             hm.headerCount("Sec-WebSocket-Version") <= 1
         else {
-            try? handlerReply(s, status: 400, body: StaticString("Bad WebSocket upgrade\n").rawBuffer, owner: .immortal, headers: [:])
+            try? handlerReply(s, status: 400, body: Payload("Bad WebSocket upgrade\n"), headers: [:])
             return false
         }
         guard hm.header("Sec-WebSocket-Version") == "13" else {
-            try? handlerReply(
-                s, status: 426, body: StaticString("Upgrade Required\n").rawBuffer, owner: .immortal,
-                headers: ["Sec-WebSocket-Version": "13"])
+            try? handlerReply(s, status: 426, body: Payload("Upgrade Required\n"), headers: ["Sec-WebSocket-Version": "13"])
             return false
         }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
@@ -53,7 +51,7 @@ extension Manager {
                 }
             } ?? -1
         guard ok == 0 else {
-            try? handlerReply(s, status: 400, body: StaticString("Bad Sec-WebSocket-Key\n").rawBuffer, owner: .immortal, headers: [:])
+            try? handlerReply(s, status: 400, body: Payload("Bad Sec-WebSocket-Key\n"), headers: [:])
             return false
         }
         w.append("\r\n")

@@ -1,11 +1,12 @@
 import CMeerkat
 
-/// The parts of a listen/connect URL Meerkat needs: `http://0.0.0.0:8000`,
+/// The parts of an endpoint URL that `listen` and `connect` (and `mqttConnect`,
+/// `sntpConnect`, the resolver's nameserver) need: `http://0.0.0.0:8000`,
 /// `ws://[::1]:0/path`, `tcp://127.0.0.1:9000`, `udp://…`, `mqtt://…`, `mqtts://…` (the
 /// last three connect only; MQTT's ports default to 1883 and 8883). A listener's
 /// host is numeric ("localhost" is taken as 127.0.0.1); a client's may be a name
 /// (DNS/Manager+Resolve.swift).
-public struct ListenURL: Equatable {
+public struct EndpointURL: Equatable {
     public enum Scheme: Equatable { case http, https, ws, wss, tcp, tls, udp, mqtt, mqtts }
 
     public var scheme: Scheme
@@ -25,7 +26,7 @@ public struct ListenURL: Equatable {
 
     public init?(_ text: String) {
         let bytes = Array(text.utf8)
-        guard let sep = ListenURL.find(bytes, "://") else { return nil }
+        guard let sep = EndpointURL.find(bytes, "://") else { return nil }
         switch String(decoding: bytes[0..<sep], as: UTF8.self) {
         case "http": scheme = .http
         case "https": scheme = .https
@@ -97,3 +98,6 @@ public struct ListenURL: Equatable {
         return ok ? SocketAddress(raw: raw) : nil
     }
 }
+
+/// The name `EndpointURL` had when only `listen` used it; kept so apps that name it build.
+public typealias ListenURL = EndpointURL

@@ -1,4 +1,5 @@
 import CMeerkat
+import Meerkat
 
 /// The command line every Meerkat app shares: `--listen URL` (repeatable), `--cert FILE
 /// --key FILE` for TLS, `--poll` for the poll(2) backend, and overrides of the board's
@@ -128,7 +129,7 @@ public struct AppOptions {
 
     /// A number of at most 8 digits (fits a 32-bit Int), or nil.
     static func number(_ text: String) -> Int? {
-        guard !text.isEmpty, text.utf8.allSatisfy(ASCII.isDigit), text.utf8.count < 9 else { return nil }
+        guard !text.isEmpty, text.utf8.allSatisfy({ (48...57).contains($0) }), text.utf8.count < 9 else { return nil }
         return text.utf8.reduce(0) { $0 * 10 + Int($1 - 48) }
     }
 

@@ -18,6 +18,11 @@ OUT          := build/$(BOARD)
 # Meerkat's version: read from Sources/Meerkat/Version.swift, its one source.
 VERSION      := $(shell bash scripts/version.sh)
 LIB_SOURCES  := $(shell find Sources/Meerkat -name '*.swift' | sort)
+# MeerkatApp: the command line the apps share (AppOptions) and the multi-call start; a
+# module of its own, linked into every app, kept only where an app uses it.
+APP_LIB_SOURCES := $(sort $(wildcard Sources/MeerkatApp/*.swift))
+# MeerkatTesting (TestChannel) is for host tests only (SwiftPM); check-embedded compiles it.
+TESTING_SOURCES := $(sort $(wildcard Sources/MeerkatTesting/*.swift))
 # The apps: Package.swift's `let apps = [...]` line, the one list SwiftPM reads too.
 APPS         := $(shell sed -n 's/^let apps *= *\[\(.*\)\].*/\1/p' Package.swift | tr -d '" ' | tr , ' ')
 APP_DIRS     := $(patsubst Sources/%/main.swift,%,$(wildcard Sources/*/main.swift))
@@ -79,7 +84,7 @@ $(OUT)/gen/BoardProfile.swift: boards/$(BOARD).mk scripts/board-limits.sh
 
 # Every profile by name, for host tests (`Limits(board:)`, TestChannel): committed, so
 # SwiftPM builds it too, and remade here whenever a profile changes.
-Sources/Meerkat/Testing/BoardProfiles.swift: $(sort $(wildcard boards/*.mk)) scripts/board-limits.sh
+Sources/MeerkatTesting/BoardProfiles.swift: $(sort $(wildcard boards/*.mk)) scripts/board-limits.sh
 	bash scripts/board-limits.sh --all $(sort $(wildcard boards/*.mk)) > $@
 
 # The git revision for --version, in C (mk_build_revision, replacing the shim's weak
@@ -115,6 +120,17 @@ $(OUT)/obj/Meerkat.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(SHIM) cross
 	    -emit-module -emit-module-path $(OUT)/modules/Meerkat.swiftmodule \
 	    -c $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift -o $@
 
+# The apps' helpers, against the library's module; every app links it after the library
+# (--gc-sections keeps what the app calls).
+$(OUT)/obj/MeerkatApp.o: $(OUT)/obj/Meerkat.o $(APP_LIB_SOURCES)
+	@rm -f $@
+	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) -parse-as-library \
+	    -module-name MeerkatApp -I $(OUT)/modules \
+	    -emit-module -emit-module-path $(OUT)/modules/MeerkatApp.swiftmodule \
+	    -c $(APP_LIB_SOURCES) -o $@
+
+LIB_OBJS := $(OUT)/obj/Meerkat.o $(OUT)/obj/MeerkatApp.o
+
 # device-app's web UI: web/device packed into C data (scripts/pack_web.py), compiled
 # for each board and linked into device-app only. The generated file is committed (so
 # SwiftPM builds it too) and remade here whenever web/device changes.
@@ -130,7 +146,7 @@ APP_OBJS_device-app := $(OUT)/obj/webui.o
 
 # Each app depends on its own sources and the library only.
 .SECONDEXPANSION:
-$(OUT)/obj/app-%.o: $(OUT)/obj/Meerkat.o $$(wildcard Sources/$$*/*.swift)
+$(OUT)/obj/app-%.o: $(LIB_OBJS) $$(wildcard Sources/$$*/*.swift)
 	@rm -f $@
 	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
 	    -module-name $(subst -,_,$*) -I $(OUT)/modules -I Sources/WebUI/include -c $(wildcard Sources/$*/*.swift) -o $@
@@ -145,7 +161,7 @@ else
 LINK_TABLES := $(UNICODE_TABLES)
 endif
 
-$(OUT)/bin/%: $(OUT)/obj/app-%.o $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $$(APP_OBJS_$$*) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) $(MAKEFILE_LIST)
+$(OUT)/bin/%: $(OUT)/obj/app-%.o $(LIB_OBJS) $(SHIM_OBJS) $$(APP_OBJS_$$*) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
 	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
 
@@ -163,7 +179,7 @@ $(MULTICALL_DIR)/main.swift: scripts/multicall.sh Package.swift
 	bash scripts/multicall.sh $(MULTICALL_DIR) $(APPS)
 	@touch $@
 
-$(OUT)/obj/multicall.o: $(OUT)/obj/Meerkat.o $(MULTICALL_DIR)/main.swift
+$(OUT)/obj/multicall.o: $(LIB_OBJS) $(MULTICALL_DIR)/main.swift
 	@rm -f $@
 	swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
 	    -module-name MeerkatMultiCall -I $(OUT)/modules -I $(MULTICALL_DIR) -c $(MULTICALL_DIR)/main.swift -o $@
@@ -172,10 +188,10 @@ $(OUT)/obj/multicall.o: $(OUT)/obj/Meerkat.o $(MULTICALL_DIR)/main.swift
 $(OUT)/obj/entry-%.o: $(OUT)/obj/app-%.o
 	$(OBJCOPY) --redefine-sym main=$(subst -,_,$*)_main $< $@
 
-# The library's object first: of two copies of a shared function, the linker keeps the
+# The libraries' objects first: of two copies of a shared function, the linker keeps the
 # first, and the library's own are the smaller (876,560 bytes stripped on the host
 # against 881,136 with the apps' first).
-$(MULTICALL_BIN): $(OUT)/obj/Meerkat.o $(OUT)/obj/multicall.o $(patsubst %,$(OUT)/obj/entry-%.o,$(APPS)) $(SHIM_OBJS) \
+$(MULTICALL_BIN): $(LIB_OBJS) $(OUT)/obj/multicall.o $(patsubst %,$(OUT)/obj/entry-%.o,$(APPS)) $(SHIM_OBJS) \
                   $(foreach a,$(APPS),$(APP_OBJS_$(a))) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
 	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
@@ -207,13 +223,13 @@ ifeq ($(wildcard $(APP_DIR)/main.swift),)
 $(error APP=$(APP): no main.swift in $(APP_DIR) (an app folder holds main.swift, where the app starts, and its other .swift files))
 endif
 
-$(APP_OBJ): $(OUT)/obj/Meerkat.o $(APP_SOURCES)
+$(APP_OBJ): $(LIB_OBJS) $(APP_SOURCES)
 	@mkdir -p $(dir $@)
 	@rm -f $@
 	@$(PYTHON) scripts/embedded_explain.py -- swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
 	    -module-name $(subst -,_,$(APP_NAME)) -I $(OUT)/modules -c $(APP_SOURCES) -o $@
 
-$(APP_OUT): $(APP_OBJ) $(OUT)/obj/Meerkat.o $(SHIM_OBJS) $(LINK_TABLES) $(FIRMWARE_MBEDTLS)
+$(APP_OUT): $(APP_OBJ) $(LIB_OBJS) $(SHIM_OBJS) $(LINK_TABLES) $(FIRMWARE_MBEDTLS)
 	@mkdir -p $(dir $@)
 	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
 	@bash scripts/size.sh --board $(BOARD) $@
@@ -263,6 +279,12 @@ check-embedded: apps-listed
 	$(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
 	    -module-name Meerkat -emit-module -emit-module-path build/check/modules/Meerkat.swiftmodule \
 	    -c $(LIB_SOURCES) -o build/check/Meerkat.o
+	@echo "check-embedded: MeerkatApp, MeerkatTesting"
+	$(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
+	    -module-name MeerkatApp -I build/check/modules -emit-module -emit-module-path build/check/modules/MeerkatApp.swiftmodule \
+	    -c $(APP_LIB_SOURCES) -o build/check/MeerkatApp.o
+	$(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
+	    -module-name MeerkatTesting -I build/check/modules -c $(TESTING_SOURCES) -o build/check/MeerkatTesting.o
 	@set -e; for app in $(APPS); do \
 	    echo "check-embedded: $$app"; \
 	    $(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) \

@@ -9,7 +9,14 @@ let apps = ["chat-server", "device-app", "echo-server", "fetch", "file-server", 
 
 let package = Package(
     name: "Meerkat",
-    products: [.library(name: "Meerkat", targets: ["Meerkat"])]
+    // The firmware library, and beside it (as SwiftNIO keeps NIOEmbedded apart) the apps'
+    // shared command line (MeerkatApp) and the host test helper (MeerkatTesting), which a
+    // firmware that does not import them does not carry.
+    products: [
+        .library(name: "Meerkat", targets: ["Meerkat"]),
+        .library(name: "MeerkatApp", targets: ["MeerkatApp"]),
+        .library(name: "MeerkatTesting", targets: ["MeerkatTesting"]),
+    ]
         + apps.map { .executable(name: $0, targets: [$0]) },
     targets: [
         // mbedtls_trim.c is for the firmware's static link only (the file says why).
@@ -17,10 +24,12 @@ let package = Package(
             name: "CMeerkat", exclude: ["mbedtls_trim.c"],
             linkerSettings: [.linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"), .linkedLibrary("mbedcrypto")]),
         .target(name: "Meerkat", dependencies: ["CMeerkat"]),
+        .target(name: "MeerkatApp", dependencies: ["Meerkat", "CMeerkat"]),
+        .target(name: "MeerkatTesting", dependencies: ["Meerkat", "CMeerkat"]),
         // device-app's web assets (web/device), packed by scripts/pack_web.py (make keeps
         // Sources/WebUI/packed.c up to date; it is committed so SwiftPM builds it too).
         .target(name: "WebUI"),
-        .testTarget(name: "MeerkatTests", dependencies: ["Meerkat", "CMeerkat"]),
-    ] + apps.map { .executableTarget(name: $0, dependencies: $0 == "device-app" ? ["Meerkat", "WebUI"] : ["Meerkat"]) },
+        .testTarget(name: "MeerkatTests", dependencies: ["Meerkat", "MeerkatApp", "MeerkatTesting", "CMeerkat"]),
+    ] + apps.map { .executableTarget(name: $0, dependencies: ["Meerkat", "MeerkatApp"] + ($0 == "device-app" ? ["WebUI"] : [])) },
     swiftLanguageModes: [.v5]
 )

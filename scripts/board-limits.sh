@@ -5,7 +5,7 @@
 #                                     (for --version): build/NAME/gen/BoardProfile.swift
 #   board-limits.sh --all MK...       every profile by name, for host tests
 #                                     (Limits(board:), TestChannel): written into
-#                                     Sources/Meerkat/Testing/BoardProfiles.swift
+#                                     Sources/MeerkatTesting/BoardProfiles.swift
 # Both take the same statements from each profile, so a test's "rpi3-armhf" is what
 # that board's firmware runs with.
 set -euo pipefail
@@ -38,6 +38,8 @@ if [ "${1:-}" = "--all" ]; then
   cat <<SWIFT
 // Generated from boards/*.mk by scripts/board-limits.sh --all (make firmware rewrites it
 // when a profile changes; BoardProfileTests checks it against the profiles). Do not edit.
+import Meerkat
+
 extension Limits {
     /// The boards with a profile (boards/*.mk), for a test run with each one's limits.
     public static var boardNames: [String] { [$names] }

@@ -12,10 +12,10 @@ import sys
 RULES = [
     (r"no such module '(Foundation|FoundationEssentials|FoundationNetworking|Dispatch)'",
      "no Foundation in firmware",
-     "drop the import; Meerkat has what an app needs (File, Json, AppOptions, ByteView, timers)"),
+     "drop the import; Meerkat has what an app needs (File, Json, ByteView, timers; AppOptions in MeerkatApp)"),
     (r"no such module '(Glibc|Darwin|Musl)'",
      "no Glibc import in firmware",
-     "drop the import; the system calls an app needs are Meerkat's API (File, AppOptions, Manager.watch)"),
+     "drop the import; the system calls an app needs are Meerkat's API (File, Manager.watch; AppOptions in MeerkatApp)"),
     (r"untyped throws is not available in Embedded Swift|value of protocol type 'any Error'",
      "typed throws only",
      "write `throws(MyError)` on the function and `do throws(MyError) { … }` around the call"),

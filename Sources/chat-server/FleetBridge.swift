@@ -1,4 +1,5 @@
 import Meerkat
+import MeerkatApp
 
 /// --mqtt URL [--room NAME] [--board NAME]: this board's chat room shared with every
 /// chat-server on the same broker and room.

@@ -10,6 +10,7 @@
 // (FleetBridge.swift): other boards' events arrive tagged with "board", and counts are
 // the fleet's.
 import Meerkat
+import MeerkatApp
 
 let page: StaticString = """
     <!doctype html>

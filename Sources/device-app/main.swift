@@ -1,4 +1,5 @@
 import Meerkat
+import MeerkatApp
 import WebUI
 
 var uptime = 0  // seconds, counted by a timer

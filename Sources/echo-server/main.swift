@@ -9,6 +9,7 @@
 // echoed back (sent from the receive buffer, so any body that fits it comes back). The
 // app the tests and benchmarks drive.
 import Meerkat
+import MeerkatApp
 
 let page: StaticString = """
     <!doctype html>

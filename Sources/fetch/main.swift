@@ -17,6 +17,7 @@
 //   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
 //   fetch --sntp udp://pool.ntp.org
 import Meerkat
+import MeerkatApp
 
 /// The command line, parsed in a function: top-level code that assigns a global `String?`
 /// in a `while let … popFirst()` loop is miscompiled for aarch64 at -Osize (README,

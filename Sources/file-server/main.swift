@@ -5,6 +5,7 @@
 //                         an index.html (off with --no-listing)
 // Flags: the common ones (--listen, --dir PATH, --cert/--key, …) and --no-listing.
 import Meerkat
+import MeerkatApp
 
 let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000", extra: ["--no-listing"])
 let listing = !options.flags.contains("--no-listing")

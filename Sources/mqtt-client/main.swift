@@ -15,6 +15,7 @@
 //   mqtt-client --sub 'sensors/#' mqtt://127.0.0.1
 //   echo 21.5 | mqtt-client --pub sensors/kitchen/temp --qos 1 mqtt://127.0.0.1
 import Meerkat
+import MeerkatApp
 
 /// The command line, parsed in a function (README, "Writing code that builds as firmware").
 struct Options {

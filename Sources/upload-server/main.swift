@@ -14,6 +14,7 @@
 // the size and CRC of the bytes that upload stored. A temporary left by kill -9 is
 // removed at the next start.
 import Meerkat
+import MeerkatApp
 
 let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
 

@@ -16,6 +16,7 @@
 //   ws-client ws://127.0.0.1:8000/ws
 //   ws-client --ca build/tls/server.crt wss://localhost:8443/ws
 import Meerkat
+import MeerkatApp
 
 /// The command line, parsed in a function: top-level code that assigns a global `String?`
 /// in a `while let … popFirst()` loop is miscompiled for aarch64 at -Osize (README,

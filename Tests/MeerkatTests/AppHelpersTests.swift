@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import Meerkat
+import MeerkatTesting
 
 /// Issue 8: the router and its patterns, form bodies, the file helpers, the thread helper.
 @Suite(.serialized) struct AppHelpersTests {

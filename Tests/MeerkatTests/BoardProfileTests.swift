@@ -1,8 +1,9 @@
 import Foundation
 import Meerkat
+import MeerkatTesting
 import Testing
 
-/// `Limits(board:)` (Sources/Meerkat/Testing/BoardProfiles.swift, generated from
+/// `Limits(board:)` (Sources/MeerkatTesting/BoardProfiles.swift, generated from
 /// boards/*.mk and committed) says what each profile says, for every profile: a test
 /// that runs a handler with "rpi3-armhf" gets what that board's firmware runs with.
 @Test func everyBoardProfileIsKnownByName() throws {

@@ -1,5 +1,7 @@
 import Testing
 @testable import Meerkat
+@testable import MeerkatApp
+import MeerkatTesting
 
 /// The log: levels filter, the ring keeps the newest whole lines, the hex dump's format.
 /// Serialized: `Log.level` and `Log.sink` are global. The level is never raised above

@@ -1,5 +1,6 @@
 import Testing
 @testable import Meerkat
+@testable import MeerkatApp
 
 /// The multi-call firmware's choice of app (issue 22): by the name it was started under
 /// (a link named like the app), else by its first argument, as busybox does.

@@ -1,5 +1,6 @@
 import Testing
 @testable import Meerkat
+import MeerkatTesting
 
 /// Connection.sendBatch: sends gathered in the send block and written together when the
 /// batch ends; the same bytes in the same order, whatever the sizes.

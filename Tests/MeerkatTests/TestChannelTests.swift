@@ -1,5 +1,6 @@
 import Testing
 import Meerkat
+import MeerkatTesting
 
 /// TestChannel, the helper an app's own host tests use (the starter's test does): a
 /// handler fed requests and WebSocket messages with no listener and no port.

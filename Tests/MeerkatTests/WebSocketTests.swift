@@ -2,6 +2,7 @@ import CMeerkat
 import Glibc
 import Testing
 @testable import Meerkat
+import MeerkatTesting
 
 /// Issue 9: the WebSocket codec and the server side, without and with sockets.
 @Suite(.serialized) struct WebSocketTests {

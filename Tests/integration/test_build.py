@@ -14,6 +14,7 @@ from conftest import BOARD, ROOT
 pytestmark = pytest.mark.skipif(BOARD != "host", reason="builds on the host only")
 
 PROBE = """import Meerkat
+import MeerkatApp
 
 var router = Router()
 router.get("/probe/*") { conn, _, captures in

@@ -228,6 +228,7 @@ def test_an_unused_untyped_throws_is_named_though_it_only_warns(tmp_path):
 
 
 APP_OPTION_CLASH = """import Meerkat
+import MeerkatApp
 
 func main() {
     let options = AppOptions.parse(defaultListen: "http://127.0.0.1:0", valued: ["--dir"])

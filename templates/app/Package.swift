@@ -8,9 +8,13 @@ let package = Package(
     name: "__NAME__",
     dependencies: [.package(path: "__MEERKAT__")],
     targets: [
-        .executableTarget(name: "__NAME__", dependencies: [.product(name: "Meerkat", package: "__MEERKAT_ID__")]),
-        .testTarget(name: "__NAME__Tests",
-                    dependencies: ["__NAME__", .product(name: "Meerkat", package: "__MEERKAT_ID__")]),
+        .executableTarget(name: "__NAME__", dependencies: [
+            .product(name: "Meerkat", package: "__MEERKAT_ID__"), .product(name: "MeerkatApp", package: "__MEERKAT_ID__"),
+        ]),
+        .testTarget(name: "__NAME__Tests", dependencies: [
+            "__NAME__", .product(name: "Meerkat", package: "__MEERKAT_ID__"),
+            .product(name: "MeerkatTesting", package: "__MEERKAT_ID__"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

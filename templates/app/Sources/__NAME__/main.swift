@@ -2,6 +2,7 @@
 // the tests reach it). Takes Meerkat's usual flags: --listen URL (repeatable), --cert and
 // --key for https://, --max-connections N, …
 import Meerkat
+import MeerkatApp
 
 let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
 let manager = Manager(limits: options.limits(.board), poller: options.poller, handler: handle)

@@ -1,4 +1,5 @@
 import Meerkat
+import MeerkatTesting
 import Testing
 @testable import __MODULE__
 

@@ -1,4 +1,5 @@
 import CMeerkat
+@_spi(Testing) import Meerkat
 
 /// The manager behind one or more `TestChannel`s and the clients' ends of their socket
 /// pairs. Shared by the channels of one manager (the first and each `newConnection()`),
@@ -14,7 +15,7 @@ final class TestLoop {
     init(limits: Limits, handler: @escaping Handler) {
         manager = Manager(limits: limits)
         self.handler = handler
-        manager.testClockMs = manager.now  // the fake clock starts where the real one is
+        manager.testClock = manager.loopTime  // the fake clock starts where the real one is
     }
 
     deinit {
@@ -64,15 +65,15 @@ final class TestLoop {
     /// answer pings) at every stop.
     func advance(_ ms: Int) {
         pump()
-        guard let start = manager.testClockMs else { return }
+        guard let start = manager.testClock else { return }
         var clock = start
         let target = start + Int64(max(ms, 0))
         while clock < target {
-            let due = manager.nextDue()
+            let due = manager.nextTimedWork()
             // Work due already (a close, a resume) was just done: step on by 1 ms so a
             // loop that keeps asking for "now" cannot hold the clock still.
             clock = due > clock ? min(due, target) : clock + 1
-            manager.testClockMs = clock
+            manager.testClock = clock
             pump()
         }
     }
@@ -169,11 +170,10 @@ struct TestFrame {
 
     /// The whole server frame at `at`, or nil when it is not all there (or not a frame).
     static func parse(_ bytes: [UInt8], at: Int) -> TestFrame? {
-        guard at < bytes.count else { return nil }
-        let parsed = bytes.withUnsafeBufferPointer { b -> WsFrame.Parsed in
-            WsFrame.parseHeader(b.baseAddress! + at, b.count - at, fromClient: false)
-        }
-        guard case let .header(h) = parsed, UInt64(bytes.count - at - h.headerLength) >= h.payloadLength else { return nil }
+        guard at < bytes.count,
+            let h = bytes.withUnsafeBufferPointer({ TestWire.serverFrameHeader(UnsafeBufferPointer(rebasing: $0[at...])) }),
+            UInt64(bytes.count - at - h.headerLength) >= h.payloadLength
+        else { return nil }
         let start = at + h.headerLength
         return TestFrame(fin: h.fin, opcode: h.opcode, payloadStart: start, end: start + Int(h.payloadLength))
     }
@@ -182,7 +182,7 @@ struct TestFrame {
     static func masked(opcode: UInt8, payload: some Collection<UInt8>, fin: Bool = true) -> [UInt8] {
         var frame = [UInt8](repeating: 0, count: 14)
         var n = frame.withUnsafeMutableBufferPointer {
-            WsFrame.writeHeader($0.baseAddress!, fin: fin, opcode: opcode, length: UInt64(payload.count))
+            TestWire.writeFrameHeader($0.baseAddress!, fin: fin, opcode: opcode, length: UInt64(payload.count))
         }
         frame[1] |= 0x80
         let mask: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]

@@ -1,4 +1,5 @@
 import CMeerkat
+@_spi(Testing) import Meerkat
 
 /// A handler under test, with no listener, no port and no network (the way SwiftNIO's
 /// `EmbeddedChannel` drives a handler): the handler serves one end of a Unix socket pair

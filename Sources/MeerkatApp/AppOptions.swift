@@ -1,4 +1,5 @@
 import CMeerkat
+import Meerkat
 
 /// The command line every Meerkat app shares: `--listen URL` (repeatable), `--cert FILE
 /// --key FILE` for TLS, `--poll` for the poll(2) backend, and overrides of the board's
@@ -128,7 +129,7 @@ public struct AppOptions {
 
     /// A number of at most 8 digits (fits a 32-bit Int), or nil.
     static func number(_ text: String) -> Int? {
-        guard !text.isEmpty, text.utf8.allSatisfy(ASCII.isDigit), text.utf8.count < 9 else { return nil }
+        guard !text.isEmpty, text.utf8.allSatisfy({ (48...57).contains($0) }), text.utf8.count < 9 else { return nil }
         return text.utf8.reduce(0) { $0 * 10 + Int($1 - 48) }
     }
 
@@ -165,7 +166,7 @@ public struct AppOptions {
     public func listenAll(_ manager: Manager) {
         let tls = tlsOpts()
         for url in listen {
-            let isTLS = ListenURL(url)?.isTLS ?? false
+            let isTLS = EndpointURL(url)?.isTLS ?? false
             if isTLS && tls == nil {
                 print("cannot listen on \(url): a TLS URL needs --cert FILE --key FILE")
                 exit(1)
@@ -183,7 +184,7 @@ public struct AppOptions {
 
     /// `url` with its port replaced by `port`.
     static func announce(_ url: String, _ port: Int) -> String {
-        guard let parsed = ListenURL(url) else { return url }
+        guard let parsed = EndpointURL(url) else { return url }
         let host = parsed.host.contains(":") ? "[\(parsed.host)]" : parsed.host
         let scheme = url.split(separator: ":").first.map(String.init) ?? "http"
         return "\(scheme)://\(host):\(port)"

@@ -1,5 +1,7 @@
 // Generated from boards/*.mk by scripts/board-limits.sh --all (make firmware rewrites it
 // when a profile changes; BoardProfileTests checks it against the profiles). Do not edit.
+import Meerkat
+
 extension Limits {
     /// The boards with a profile (boards/*.mk), for a test run with each one's limits.
     public static var boardNames: [String] { ["host", "rpi3-armhf", "rpi4"] }

@@ -1,4 +1,5 @@
 import CMeerkat
+import Meerkat
 
 /// The start of the multi-call firmware (`build/BOARD/bin/meerkat`, made by `make
 /// firmware`): one binary holding every app of the build, which runs the app its name

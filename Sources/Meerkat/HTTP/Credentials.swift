@@ -10,7 +10,8 @@ public enum Credentials {
     case basic(user: ByteView, password: ByteView)
     /// `Authorization: Bearer <token>` (RFC 6750 §2.1).
     case bearer(ByteView)
-    /// The value of the cookie the caller named.
+    /// The value of the cookie the caller named (quotes removed). Held, like every
+    /// token here, to RFC 6750's b64token characters (base64, base64url, hex all are).
     case cookie(ByteView)
     /// `?access_token=<token>` (RFC 6750 §2.3), as sent: tokens are URL-safe (base64url,
     /// hex), so no percent-decoding is done; one holding '%' is refused.
@@ -123,23 +124,9 @@ extension HttpMessage {
         return .basic(user: decoded.slice(0, colon), password: decoded.slice(colon + 1, n))
     }
 
-    /// A token as RFC 6750's b64token: letters, digits, `-._~+/`, then '=' padding only.
+    /// A token as RFC 6750's b64token (`HttpAuth.isToken`).
     private static func checkedToken(_ t: ByteView, _ make: (ByteView) -> Credentials) -> Credentials {
-        guard !t.isEmpty else { return .invalid(.badToken) }
-        var padding = false
-        for c in t.buffer {
-            let ok: Bool
-            switch c {
-            case UInt8(ascii: "="): padding = true; ok = true
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"), UInt8(ascii: "+"), UInt8(ascii: "/"):
-                ok = !padding
-            default: ok = false
-            }
-            if !ok { return .invalid(.badToken) }
-        }
-        return make(t)
+        HttpAuth.isToken(t.buffer) ? make(t) : .invalid(.badToken)
     }
 }
 

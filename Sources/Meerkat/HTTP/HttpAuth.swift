@@ -15,7 +15,7 @@ extension ByteWriter {
     mutating func append(authorization auth: HttpAuth) throws(ConnectionError) {
         switch auth {
         case let .bearer(token):
-            guard !token.isEmpty, token.utf8.allSatisfy(HttpAuth.isTokenChar) else { throw .invalidHeader }
+            guard token.withBytes({ HttpAuth.isToken($0) }) else { throw .invalidHeader }
             append("Authorization: Bearer ")
             append(string: token)
         case let .basic(user, password):
@@ -48,10 +48,23 @@ extension ByteWriter {
 }
 
 extension HttpAuth {
-    /// RFC 6750's b64token: letters, digits, `-._~+/`, and '=' (padding).
-    static func isTokenChar(_ c: UInt8) -> Bool {
+    /// RFC 6750's b64token: one or more of letters, digits and `-._~+/`, then only '='
+    /// (padding). Tokens sent and received are both held to it.
+    static func isToken(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !bytes.isEmpty else { return false }
+        var padding = false
+        for c in bytes {
+            if c == UInt8(ascii: "=") {
+                padding = true
+            } else if padding || !isTokenChar(c) {
+                return false
+            }
+        }
+        return true
+    }
+
+    private static func isTokenChar(_ c: UInt8) -> Bool {
         ASCII.isAlpha(c) || ASCII.isDigit(c) || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")
             || c == UInt8(ascii: "_") || c == UInt8(ascii: "~") || c == UInt8(ascii: "+") || c == UInt8(ascii: "/")
-            || c == UInt8(ascii: "=")
     }
 }

@@ -29,7 +29,7 @@ APP_DIRS     := $(patsubst Sources/%/main.swift,%,$(wildcard Sources/*/main.swif
 UNLISTED     := $(filter-out $(APPS),$(APP_DIRS))
 APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
 SHIM         := $(wildcard Sources/CMeerkat/*.c Sources/CMeerkat/include/*.h)
-SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/mbedtls_trim.o $(OUT)/obj/revision.o
+SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/obj/mbedtls_trim.o $(OUT)/obj/revision.o
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
@@ -407,13 +407,13 @@ FUZZ_DIFF_COUNT ?= 2000000
 fuzz: fuzz-http fuzz-mqtt
 	$(MAKE) diff-fuzz DIFF_FUZZ_COUNT=$(FUZZ_DIFF_COUNT)
 
-build/fuzz/shim.o build/fuzz/tls.o: build/fuzz/%.o: Sources/CMeerkat/%.c
+build/fuzz/shim.o build/fuzz/tls.o build/fuzz/crypto.o: build/fuzz/%.o: Sources/CMeerkat/%.c
 	@mkdir -p build/fuzz
 	clang -fsanitize=address -O1 -c $< -I Sources/CMeerkat/include -o $@
 
-build/fuzz/fuzz-%: Tests/fuzz/Fuzz%.swift build/fuzz/shim.o build/fuzz/tls.o $(LIB_SOURCES)
+build/fuzz/fuzz-%: Tests/fuzz/Fuzz%.swift build/fuzz/shim.o build/fuzz/tls.o build/fuzz/crypto.o $(LIB_SOURCES)
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CMeerkat/include \
-	    -module-name Meerkat $(LIB_SOURCES) $< build/fuzz/shim.o build/fuzz/tls.o \
+	    -module-name Meerkat $(LIB_SOURCES) $< build/fuzz/shim.o build/fuzz/tls.o build/fuzz/crypto.o \
 	    -lmbedtls -lmbedx509 -lmbedcrypto -o $@
 
 fuzz-http: build/fuzz/fuzz-Http

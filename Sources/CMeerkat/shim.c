@@ -4,8 +4,6 @@
 #include <dirent.h>
 #include <limits.h>
 #include <sys/sendfile.h>
-#include <mbedtls/sha1.h>
-#include <mbedtls/base64.h>
 #include <sys/uio.h>
 #include <termios.h>
 
@@ -359,26 +357,6 @@ int mk_thread_start(void *(*fn)(void *), void *arg) {
     return rc;
 }
 
-int mk_ws_accept(const char *key, size_t key_len, char out[28]) {
-    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    unsigned char raw[32];
-    size_t raw_len = 0;
-    if (key_len != 24 || mbedtls_base64_decode(raw, sizeof raw, &raw_len, (const unsigned char *)key, key_len) != 0
-        || raw_len != 16)
-        return -1;
-    unsigned char joined[24 + sizeof guid - 1];
-    memcpy(joined, key, 24);
-    memcpy(joined + 24, guid, sizeof guid - 1);
-    unsigned char digest[20];
-    if (mbedtls_sha1_ret(joined, sizeof joined, digest) != 0) return -1;
-    unsigned char encoded[29];
-    size_t encoded_len = 0;
-    if (mbedtls_base64_encode(encoded, sizeof encoded, &encoded_len, digest, sizeof digest) != 0 || encoded_len != 28)
-        return -1;
-    memcpy(out, encoded, 28);
-    return 0;
-}
-
 int64_t mk_wall_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -406,12 +384,6 @@ int mk_random(void *buf, size_t len) {
     pthread_once(&random_once, random_init);
     if (!random_ready) return -1;
     return mbedtls_ctr_drbg_random(&random_drbg, buf, len) == 0 ? 0 : -1;
-}
-
-int mk_base64(const void *in, size_t len, char *out, size_t out_len) {
-    size_t written = 0;
-    if (mbedtls_base64_encode((unsigned char *)out, out_len, &written, in, len) != 0) return -1;
-    return (int)written;
 }
 
 /* ---- static files ---- */

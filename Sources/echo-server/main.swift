@@ -5,7 +5,7 @@
 // GET /events (or /events/<name>) opens a server-sent event stream with one event, then
 // the library's heartbeats; POST /events sends its body as an event to every stream, and
 // POST /events/<name> to the streams opened on that path (sseBroadcast), answering
-// {"reached": N, "skipped": M}; every other request is answered 200 with its body
+// {"reached": N, "skipped": M}; GET /auth is the HTTP auth demo (auth below); every other request is answered 200 with its body
 // echoed back (sent from the receive buffer, so any body that fits it comes back). The
 // app the tests and benchmarks drive.
 import Meerkat
@@ -44,6 +44,28 @@ func events(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
     try conn.reply(200, json.finish() ?? .empty, headers: ["Content-Type": "application/json"])
 }
 
+/// The demo's credentials: Basic `meerkat:s3cret`, or the token `t0k3n-demo` as Bearer,
+/// as the cookie `token` or as `?access_token=`. Demo values only: a real app keeps a
+/// PBKDF2 hash of its password (`Pbkdf2.sha256`) and random session tokens.
+let demoUser: StaticString = "meerkat", demoPassword: StaticString = "s3cret", demoToken: StaticString = "t0k3n-demo"
+
+/// /auth: 200 saying which credentials were accepted, else 401 with a Basic challenge
+/// (wrong, missing or unreadable credentials alike). Allocates nothing when accepted.
+func auth(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
+    let accepted: StaticString? = hm.withCredentials(cookie: "token") { c in
+        switch c {
+        case let .basic(user, password):
+            let ok = Crypto.constantTimeEquals(user, demoUser) && Crypto.constantTimeEquals(password, demoPassword)
+            return ok ? "hello meerkat (basic)\n" : nil
+        case let .bearer(t): return Crypto.constantTimeEquals(t, demoToken) ? "hello (bearer)\n" : nil
+        case let .cookie(t): return Crypto.constantTimeEquals(t, demoToken) ? "hello (cookie)\n" : nil
+        case let .accessToken(t): return Crypto.constantTimeEquals(t, demoToken) ? "hello (access_token)\n" : nil
+        case .none, .invalid: return nil
+        }
+    }
+    if let accepted { try conn.reply(200, accepted) } else { try conn.replyAuthRequired(realm: "echo-server") }
+}
+
 let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, event in
     do throws(ConnectionError) {
@@ -55,6 +77,8 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 try conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
             } else if hm.uri == "/events" || hm.uri.hasPrefix("/events/") {
                 try events(conn, hm)
+            } else if hm.uri == "/auth" {
+                try auth(conn, hm)
             } else if hm.uri == "/stats" && hm.method == "GET" {
                 let s = manager.stats
                 try conn.reply(

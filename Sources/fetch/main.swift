@@ -11,7 +11,8 @@
 // prints the last answer. --stream writes the body out as it arrives (any size; without
 // it the response must fit the receive block; a large download over a slow link wants a
 // larger --timeout-ms). --sntp asks the SNTP server at the URL (udp://HOST[:123])
-// for the time instead, and prints "time MS" (Unix time in ms).
+// for the time instead, and prints "time MS" (Unix time in ms). --user USER:PASS sends
+// Basic credentials (as curl -u), --bearer TOKEN a Bearer token.
 //
 //   fetch http://127.0.0.1:8000/stats
 //   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
@@ -34,6 +35,8 @@ struct Options {
     var ipv6First = false
     var stream = false
     var sntp = false
+    var auth: HttpAuth? = nil
+    var badAuth = false
 }
 
 func parseOptions() -> Options {
@@ -51,6 +54,14 @@ func parseOptions() -> Options {
         case "--ipv6-first": o.ipv6First = true
         case "--stream": o.stream = true
         case "--sntp": o.sntp = true
+        case "--user":
+            let pair = args.popFirst() ?? ""
+            if let colon = pair.utf8.firstIndex(of: UInt8(ascii: ":")) {
+                o.auth = .basic(user: String(pair[..<colon]), password: String(pair[pair.index(after: colon)...]))
+            } else {
+                o.badAuth = true
+            }
+        case "--bearer": o.auth = args.popFirst().map { .bearer($0) }
         default: o.url = arg.hasPrefix("-") ? nil : arg
         }
     }
@@ -64,9 +75,9 @@ let caFile = options.caFile
 let insecure = options.insecure
 let timeoutMs = options.timeoutMs
 let repeatCount = options.repeatCount
-guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0 else {
+guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0, !options.badAuth else {
     print(
-        "usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
+        "usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] [--user USER:PASS | --bearer TOKEN] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
     )
     AppOptions.exitProcess(2)
 }
@@ -125,9 +136,9 @@ func sendRequest(_ conn: Connection) {
     }
     do throws(ConnectionError) {
         if data.isEmpty && method != "POST" && method != "PUT" {
-            try conn.httpRequest(method, target)
+            try conn.httpRequest(method, target, auth: options.auth)
         } else {
-            try conn.httpRequest(method, target, body: data)
+            try conn.httpRequest(method, target, auth: options.auth, body: data)
         }
     } catch {
         print("error: cannot send the request")

@@ -15,11 +15,30 @@ struct CodecRunner {
             DiffFuzz.run(seed: seed, count: Int(truncatingIfNeeded: count))
             return
         }
-        let result = CodecVectors.run { vector, got in
+        if mk_argc() >= 3, let mode = mk_argv(1), strcmp(mode, "pbkdf2") == 0, let n = number(mk_argv(2)) {
+            timePbkdf2(iterations: UInt32(truncatingIfNeeded: n))
+            return
+        }
+        let codecs = CodecVectors.run { vector, got in
             print("FAIL \(vector.name): got \(got), expected \(vector.expected)")
         }
-        print("codec-vectors: \(result.passed) passed, \(result.failed) failed")
-        if result.failed > 0 { exit(1) }
+        let crypto = CryptoVectors.run { name, got, expected in print("FAIL \(name): got \(got), expected \(expected)") }
+        let passed = codecs.passed + crypto.passed, failed = codecs.failed + crypto.failed
+        print("codec-vectors: \(passed) passed, \(failed) failed (\(crypto.passed + crypto.failed) of them crypto)")
+        if failed > 0 { exit(1) }
+    }
+
+    /// `codec-runner pbkdf2 N`: the time one PBKDF2-HMAC-SHA256 of N iterations (32 bytes
+    /// out) takes on this board, for choosing the password hash's iteration count.
+    static func timePbkdf2(iterations: UInt32) {
+        var out = [UInt8](repeating: 0, count: 32)
+        let start = mk_now_ms()
+        let ok = out.withUnsafeMutableBytes {
+            Pbkdf2.sha256(
+                password: StaticString("password").rawBuffer, salt: StaticString("per-device-salt").rawBuffer,
+                iterations: iterations, into: $0)
+        }
+        print("pbkdf2-sha256: \(iterations) iterations in \(mk_now_ms() - start) ms\(ok ? "" : " (refused)")")
     }
 
     static func number(_ text: UnsafePointer<CChar>?) -> UInt64? {

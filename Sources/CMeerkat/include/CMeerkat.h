@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 
 #include "mk_tls.h"
+#include "mk_crypto.h"
 
 /// Flushes stdout (lines like `listening on URL` must reach a pipe at once).
 void mk_flush_stdout(void);
@@ -163,16 +164,10 @@ mk_mutex *mk_mutex_create(void);
 void mk_mutex_lock(mk_mutex *m);
 void mk_mutex_unlock(mk_mutex *m);
 
-/// Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2): base64(SHA-1(key +
-/// GUID)) into out (28 characters, no NUL), with mbedTLS. Returns 0, or -1 when the key
-/// is not the base64 of exactly 16 bytes.
-int mk_ws_accept(const char *key, size_t key_len, char out[28]);
-
-/// Random bytes from a DRBG seeded once from the system (WebSocket keys and masks).
+/// Random bytes from a DRBG seeded once from the system (WebSocket keys and masks,
+/// `Manager.random(into:)`).
 /// Returns 0, or -1 when no entropy could be had.
 int mk_random(void *buf, size_t len);
-/// Base64 of `len` bytes into out (NUL-terminated); returns the length or -1.
-int mk_base64(const void *in, size_t len, char *out, size_t out_len);
 
 /// Files for apps (open(2) is variadic, so Swift cannot call it). Return the fd or -errno.
 /// `append` keeps what the file holds; otherwise it is truncated.

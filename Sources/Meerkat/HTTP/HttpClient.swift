@@ -161,7 +161,7 @@ extension Manager {
     /// Content-Length when there is a body (or the method usually has one), the body.
     func sendRequest(
         _ s: Int32, method: String, path: String, headers: KeyValuePairs<String, String>,
-        body: UnsafeRawBufferPointer
+        auth: HttpAuth? = nil, body: UnsafeRawBufferPointer
     ) throws(ConnectionError) {
         let e = Int(slots[Int(s)].client)
         guard e >= 0, services.clients.entries[e].kind == .http, slots[Int(s)].proto == .http else { throw .invalidState }
@@ -174,6 +174,7 @@ extension Manager {
         appendHostHeader(&w, e)
         w.append("\r\n")
         for (name, value) in headers { try appendHeader(&w, name, value) }
+        if let auth { try w.append(authorization: auth) }
         if body.count > 0 || method == "POST" || method == "PUT" {
             w.append("Content-Length: ")
             w.append(decimal: body.count)
@@ -198,23 +199,24 @@ extension Manager {
 extension Connection {
     /// Sends an HTTP request on a client connection (from `connect("http://…")`): Host
     /// and Content-Length are filled in; the answer arrives as `.httpMessage` (`hm.status`).
-    /// The body is copied, so it must fit the send block with the head.
+    /// The body is copied, so it must fit the send block with the head. `auth` adds an
+    /// `Authorization` header (Basic or Bearer, `HttpAuth`).
     public func httpRequest(
         _ method: String = "GET", _ path: String = "/", headers: KeyValuePairs<String, String> = [:],
-        body: some ByteSource
+        auth: HttpAuth? = nil, body: some ByteSource
     ) throws(ConnectionError) {
         let s = try openSlot()
         try body.withBytes { (bytes) throws(ConnectionError) in
-            try manager.sendRequest(s, method: method, path: path, headers: headers, body: bytes)
+            try manager.sendRequest(s, method: method, path: path, headers: headers, auth: auth, body: bytes)
         }
     }
 
     public func httpRequest(
         _ method: String = "GET", _ path: String = "/",
-        headers: KeyValuePairs<String, String> = [:]
+        headers: KeyValuePairs<String, String> = [:], auth: HttpAuth? = nil
     ) throws(ConnectionError) {
         try manager.sendRequest(
-            try openSlot(), method: method, path: path, headers: headers,
+            try openSlot(), method: method, path: path, headers: headers, auth: auth,
             body: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 }

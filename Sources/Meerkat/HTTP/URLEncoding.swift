@@ -63,7 +63,7 @@ public enum URLEncoding {
 
     /// The `&`-separated pairs of a form as raw views (a pair without "=" has an empty
     /// value), until `body` returns false.
-    private static func forEachRawPair(_ form: ByteView, _ body: (ByteView, ByteView) -> Bool) {
+    static func forEachRawPair(_ form: ByteView, _ body: (ByteView, ByteView) -> Bool) {
         var start = 0
         while start < form.count {
             let end = form.firstIndex(of: UInt8(ascii: "&"), from: start) ?? form.count

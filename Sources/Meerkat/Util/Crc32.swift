@@ -34,3 +34,18 @@ func hex8(_ v: UInt32) -> String {
     for shift in stride(from: 28, through: 0, by: -4) { out.append(digits.utf8Start[Int((v >> UInt32(shift)) & 15)]) }
     return String(decoding: out, as: UTF8.self)
 }
+
+extension Crc32 {
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { update(ByteView(bytes)) }
+
+    /// The CRC-32 of `bytes` in one call.
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var c = Crc32()
+        c.update(bytes)
+        return c.value
+    }
+
+    public static func checksum(_ bytes: some ByteSource) -> UInt32 {
+        bytes.withBytes { checksum($0) }
+    }
+}

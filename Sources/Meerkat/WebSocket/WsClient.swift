@@ -9,21 +9,15 @@ extension Manager {
     func sendUpgradeRequest(_ s: Int32) {
         let e = Int(slots[Int(s)].client)
         var key = (UInt64(0), UInt64(0))
-        var keyText = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))  // 24 characters + NUL
+        var keyText = (UInt64(0), UInt64(0), UInt64(0))  // 24 characters
         let made = withUnsafeMutableBytes(of: &key) { raw in
             mk_random(raw.baseAddress, 16) == 0
-                && withUnsafeMutableBytes(of: &keyText) { text in
-                    mk_base64(raw.baseAddress, 16, text.baseAddress!.assumingMemoryBound(to: CChar.self), 32) == 24
-                }
+                && withUnsafeMutableBytes(of: &keyText) { Base64.encode(UnsafeRawBufferPointer(raw), into: $0) } == 24
         }
         let accepted =
             made
             && withUnsafeMutableBytes(of: &services.clients.entries[e].accept) { accept in
-                withUnsafeBytes(of: &keyText) { text in
-                    mk_ws_accept(
-                        text.baseAddress!.assumingMemoryBound(to: CChar.self), 24,
-                        accept.baseAddress!.assumingMemoryBound(to: CChar.self)) == 0
-                }
+                withUnsafeBytes(of: &keyText) { WsAcceptKey.make(key: $0, into: accept) }
             }
         guard accepted else {
             deliverError(s, "WebSocket: no random source for the key")

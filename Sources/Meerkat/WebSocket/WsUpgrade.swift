@@ -44,13 +44,9 @@ extension Manager {
         w.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
         let acceptStart = w.count
         for _ in 0..<28 { w.append(byte: 0) }
-        let ok =
-            key.buffer.baseAddress.map { base in
-                (headScratch + acceptStart).withMemoryRebound(to: CChar.self, capacity: 28) {
-                    mk_ws_accept(base.assumingMemoryBound(to: CChar.self), key.count, $0)
-                }
-            } ?? -1
-        guard ok == 0 else {
+        let ok = WsAcceptKey.make(
+            key: key.buffer, into: UnsafeMutableRawBufferPointer(start: headScratch + acceptStart, count: 28))
+        guard ok else {
             try? handlerReply(s, status: 400, body: Payload("Bad Sec-WebSocket-Key\n"), headers: [:])
             return false
         }

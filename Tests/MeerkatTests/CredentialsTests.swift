@@ -1,5 +1,6 @@
 import Testing
 @testable import Meerkat
+import MeerkatTesting
 
 /// `hm.credentials` (Basic, Bearer, a named cookie, `access_token`), `replyAuthRequired`,
 /// and the client's `Authorization` header, through the real parser and reply path.

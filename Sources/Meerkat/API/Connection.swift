@@ -78,7 +78,7 @@ public struct Connection {
     }
     public var isTLS: Bool { liveSlot.map { manager.slots[Int($0)].tls.phase != .none } ?? false }
     /// A `udp://` client: each `send` is one datagram.
-    public var isUDP: Bool { flag(.datagram) }
+    public var isUDP: Bool { liveSlot.map { manager.slots[Int($0)].kind == .datagram } ?? false }
     public var isWebSocket: Bool { liveSlot.map { manager.slots[Int($0)].proto == .websocket } ?? false }
     /// Bytes wait in the receive buffer.
     public var isReadable: Bool { recvLen > 0 }
@@ -129,7 +129,7 @@ public struct Connection {
 
     private func sendSlot() throws(ConnectionError) -> Int32 {
         let s = try openSlot()
-        guard manager.slots[Int(s)].kind == .connection, !manager.clientNotUp(s) else { throw .invalidState }
+        guard manager.slots[Int(s)].kind.isConnection, !manager.clientNotUp(s) else { throw .invalidState }
         return s
     }
 

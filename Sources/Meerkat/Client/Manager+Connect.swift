@@ -75,11 +75,10 @@ extension Manager {
             slots[Int(s)].fd = fd
         }
         counts.connections += 1
-        slots[Int(s)].kind = .connection
+        slots[Int(s)].kind = kind == .udp ? .datagram : .client
         slots[Int(s)].proto = parsed.speaksHTTP ? .http : .tcp
         slots[Int(s)].client = e
         slots[Int(s)].handler = handler
-        if kind == .udp { slots[Int(s)].flags.insert(.datagram) }
         services.clients.entries[Int(e)].kind = kind
         services.clients.entries[Int(e)].tlsConfig = config
         services.clients.entries[Int(e)].name = parsed.name
@@ -147,7 +146,7 @@ extension Manager {
             guard tlsStartClient(s, config: config, name: services.clients.entries[Int(e)].host) else { return }
         }
         deliver(s, .connect)
-        guard slots[Int(s)].kind == .connection, !slots[Int(s)].flags.contains(.closing) else { return }
+        guard slots[Int(s)].kind.isConnection, !slots[Int(s)].flags.contains(.closing) else { return }
         if config >= 0 {
             _ = tlsHandshake(s)
         } else {
@@ -170,7 +169,7 @@ extension Manager {
     /// A client whose TLS handshake is part of its connect (a TLS URL), not yet done.
     func isSecuringClient(_ s: Int32) -> Bool {
         let e = slots[Int(s)].client
-        return e >= 0 && slots[Int(s)].kind == .connection && services.clients.entries[Int(e)].phase == .securing
+        return e >= 0 && slots[Int(s)].kind.isConnection && services.clients.entries[Int(e)].phase == .securing
     }
 
     /// A client still resolving or connecting: nothing can be sent before `.connect`.
@@ -223,5 +222,5 @@ extension Manager {
 
 extension Connection {
     /// A connection this side opened with `Manager.connect` (the docs' `is_client`).
-    public var isClient: Bool { liveSlot.map { manager.slots[Int($0)].client >= 0 } ?? false }
+    public var isClient: Bool { liveSlot.map { manager.slots[Int($0)].kind.isOurs } ?? false }
 }

@@ -12,8 +12,8 @@ extension Manager {
     /// output already waits (it is copied anyway), a transport of its own (TLS) or UDP,
     /// a batch open.
     func beginBatch(_ s: Int32) -> Bool {
-        guard slots[Int(s)].kind == .connection, !hasOutput(s), transportIsPlain(s),
-            !slots[Int(s)].flags.contains(.batching), !slots[Int(s)].flags.contains(.datagram)
+        guard slots[Int(s)].kind.isConnection, !hasOutput(s), transportIsPlain(s),
+            !slots[Int(s)].flags.contains(.batching), slots[Int(s)].kind != .datagram
         else { return false }
         slots[Int(s)].flags.insert(.batching)
         return true
@@ -49,7 +49,7 @@ extension Manager {
     /// waits in the block like any other output.
     func endBatch(_ s: Int32) {
         slots[Int(s)].flags.remove(.batching)
-        guard slots[Int(s)].kind == .connection else { return }
+        guard slots[Int(s)].kind.isConnection else { return }
         if !slots[Int(s)].held.isPending { try? writeGathered(s) }
         if hasOutput(s) {
             sendQueue.append(s, now: now)

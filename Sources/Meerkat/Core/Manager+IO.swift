@@ -9,7 +9,7 @@ extension Manager {
             return
         case .listener:
             if r.readable || r.failed { acceptAll(s) }
-        case .connection, .rejecting:
+        case .accepted, .client, .datagram, .watched, .rejecting:
             if isConnecting(s) {
                 if r.writable || r.failed { finishConnect(s) }
                 return
@@ -49,7 +49,7 @@ extension Manager {
     func startAccepted(_ s: Int32, fd: Int32, proto: Slot.Proto, handler: Handler?) {
         counts.connections += 1
         slots[Int(s)].fd = fd
-        slots[Int(s)].kind = .connection
+        slots[Int(s)].kind = .accepted
         slots[Int(s)].proto = proto
         slots[Int(s)].handler = handler
         setInterest(s, .read, adding: true)
@@ -140,12 +140,12 @@ extension Manager {
                 // Likely drained (level-triggered epoll says if not), unless mbedTLS holds more.
                 reads += 1
                 if (n < buf.count || reads >= Manager.readsPerTurn) && !transportHasBuffered(s) { return }
-            } else if n == 0 && slots[Int(s)].flags.contains(.datagram) {
+            } else if n == 0 && slots[Int(s)].kind == .datagram {
                 continue  // an empty datagram, not an end of stream
             } else if n == 0 || (-n != Int(EAGAIN) && -n != Int(EINTR)) {
                 // A UDP peer has no stream to end: a failed read is an ICMP error (a
                 // port nobody listens on), which the handler is told of.
-                if n < 0 && slots[Int(s)].flags.contains(.datagram) {
+                if n < 0 && slots[Int(s)].kind == .datagram {
                     deliverError(
                         s, -n == Int(ECONNREFUSED) ? "udp: the peer refused (ECONNREFUSED)" : "udp: receive failed",
                         errno: Int32(-n))
@@ -336,7 +336,7 @@ extension Manager {
         releaseEmptyBuffers(s)
         switch kind {
         case .listener: counts.listeners -= 1
-        case .connection: counts.connections -= 1
+        case .accepted, .client, .datagram, .watched: counts.connections -= 1
         case .rejecting: counts.rejecting -= 1
         case .free: break
         }

@@ -26,7 +26,7 @@ extension Manager {
         owner: HeldBody.Owner = .borrowed, tail: UnsafeRawBufferPointer = noBytes
     ) throws(ConnectionError) {
         let total = head.count + body.count + tail.count
-        if slots[Int(s)].flags.contains(.datagram) { return try sendDatagram(s, head, body) }
+        if slots[Int(s)].kind == .datagram { return try sendDatagram(s, head, body) }
         guard total > 0 else { return }
         if slots[Int(s)].flags.contains(.batching), try batchAppend(s, head, body, tail) { return }
         let hadOutput = hasOutput(s)
@@ -187,7 +187,7 @@ extension Manager {
         if sent > 0 {
             idleQueue.append(s, now: now)
             if hasOutput(s) { sendQueue.append(s, now: now) }  // progress: the stall starts again
-            if slots[Int(s)].kind == .connection { deliver(s, .write(sent)) }
+            if slots[Int(s)].kind.isConnection { deliver(s, .write(sent)) }
         }
         guard slots[Int(s)].kind != .free, !hasOutput(s) else { return }
         sendQueue.remove(s)

@@ -6,7 +6,7 @@ extension Manager {
     /// Open and neither closing, draining nor lingering: input is still worth handling.
     func stillServing(_ s: Int32) -> Bool {
         let f = slots[Int(s)].flags
-        return slots[Int(s)].kind == .connection && !f.contains(.closing) && !f.contains(.draining)
+        return slots[Int(s)].kind.isConnection && !f.contains(.closing) && !f.contains(.draining)
             && !f.contains(.lingering)
     }
 

@@ -159,7 +159,7 @@ public final class Manager {
     /// Tells every connection's protocol the server is going away (WebSockets get close
     /// 1001) and polls until every connection's output is out (or `waitMs` passes).
     public func goAway(waitMs: Int) {
-        for i in 0..<tableSize where slots[i].kind == .connection { servicesGoAway(Int32(i)) }
+        for i in 0..<tableSize where slots[i].kind.isConnection { servicesGoAway(Int32(i)) }
         let deadline = mk_now_ms() + Int64(waitMs)
         while sendQueue.first >= 0 && mk_now_ms() < deadline && !closed {
             poll(10)
@@ -215,7 +215,7 @@ public final class Manager {
 
     private func expireDeadlines() {
         while let s = headerQueue.expired(now: now, timeout: Int64(limits.headerTimeoutMs)) {
-            if slots[Int(s)].client >= 0 {
+            if slots[Int(s)].kind.isOurs {
                 deliverError(s, "no answer in time")
             } else {
                 Log.conn(.debug, s, "header timeout: closed")
@@ -226,7 +226,7 @@ public final class Manager {
         while let s = idleQueue.expired(now: now, timeout: Int64(limits.idleTimeoutMs)) {
             // A watched descriptor or a connection we opened stays until the app closes
             // it (a device keeps its control WebSocket open; pings find a dead peer).
-            if slots[Int(s)].flags.contains(.watched) || slots[Int(s)].client >= 0 {
+            if slots[Int(s)].kind != .accepted {
                 idleQueue.remove(s)
             } else if !serviceKeepsIdle(s) {
                 Log.conn(.debug, s, "idle timeout: closed")

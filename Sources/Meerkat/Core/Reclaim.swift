@@ -92,8 +92,7 @@ extension Manager {
     /// from (the app's own clients and watched descriptors are the app's to close).
     func isServedPeer(_ o: Int32) -> Bool {
         let f = slots[Int(o)].flags
-        return slots[Int(o)].kind == .connection && slots[Int(o)].client < 0
-            && f.isDisjoint(with: [.closing, .evicted, .watched])
+        return slots[Int(o)].kind == .accepted && f.isDisjoint(with: [.closing, .evicted])
     }
 
     /// How long `o` has had its receive block, in ms.
@@ -164,6 +163,6 @@ extension Manager {
         let w = sendWaiters.first
         guard w >= 0 else { return }
         sendWaiters.remove(w)
-        if slots[Int(w)].kind == .connection { resumeQueue.append(w, now: now) }
+        if slots[Int(w)].kind.isConnection { resumeQueue.append(w, now: now) }
     }
 }

@@ -3,7 +3,28 @@ import CMeerkat
 /// One entry of the connection table: everything the manager knows about a socket.
 /// A slot holds no I/O buffer of its own; it borrows pool blocks while bytes are pending.
 struct Slot {
-    enum Kind: UInt8 { case free, listener, connection, rejecting }
+    /// What a slot is, said in one place.
+    enum Kind: UInt8 {
+        case free
+        case listener
+        /// A connection a peer opened to one of our listeners.
+        case accepted
+        /// A connection the app opened (`connect`: TCP, HTTP, WebSocket, MQTT): its
+        /// client-table entry is `client`.
+        case client
+        /// A UDP socket the app opened (`connect("udp://…")`): a send is a datagram.
+        case datagram
+        /// A descriptor the app handed over (`watch`: a pipe, a tty, a socket): no idle
+        /// timeout, never reclaimed.
+        case watched
+        /// A 503 on its way out while the table is full (invisible to handlers).
+        case rejecting
+
+        /// Carries a handler's traffic (not free, a listener, or a 503).
+        var isConnection: Bool { self == .accepted || self == .client || self == .datagram || self == .watched }
+        /// Opened by the app, with a client-table entry.
+        var isOurs: Bool { self == .client || self == .datagram }
+    }
 
     /// The loop's own bits (lifecycle, buffers, reclaim, keep-alive); a protocol's
     /// request state is in its own struct (`HttpState`, `WsState`, `TlsState`).
@@ -17,21 +38,19 @@ struct Slot {
         static let inPoller = Flags(rawValue: 1 << 5)  // registered with the poller
         static let recvFull = Flags(rawValue: 1 << 6)  // reading stopped: buffer full
         static let evicted = Flags(rawValue: 1 << 7)  // blocks reclaimed under pressure; closing
-        static let watched = Flags(rawValue: 1 << 8)  // a watched descriptor (no idle timeout)
-        static let datagram = Flags(rawValue: 1 << 9)  // a UDP client: a send is a datagram
-        static let batching = Flags(rawValue: 1 << 10)  // sends gathered in the block (Manager+Batch)
-        static let heard = Flags(rawValue: 1 << 11)  // the peer's bytes have been read (not silent)
-        static let pinged = Flags(rawValue: 1 << 12)  // keep-alive ping sent, nothing read since
-        static let unitWaiting = Flags(rawValue: 1 << 13)  // paused for a block with a whole unit in the socket
-        static let hexdumping = Flags(rawValue: 1 << 14)  // log bytes read and written (Log/Hexdump.swift)
+        static let batching = Flags(rawValue: 1 << 8)  // sends gathered in the block (Manager+Batch)
+        static let heard = Flags(rawValue: 1 << 9)  // the peer's bytes have been read (not silent)
+        static let pinged = Flags(rawValue: 1 << 10)  // keep-alive ping sent, nothing read since
+        static let unitWaiting = Flags(rawValue: 1 << 11)  // paused for a block with a whole unit in the socket
+        static let hexdumping = Flags(rawValue: 1 << 12)  // log bytes read and written (Log/Hexdump.swift)
     }
 
     var fd: Int32 = -1
     var gen: UInt32 = 0
     var kind: Kind = .free
     var proto: Proto = .tcp
-    /// A client connection's entry in the client table (`ClientTable`); -1 for accepted
-    /// connections and listeners. (Fits the padding after `proto`.)
+    /// The entry in the client table (`ClientTable`) of a `.client` or `.datagram`
+    /// slot; -1 for the others. (Fits the padding after `proto`.)
     var client: Int16 = -1
     var flags: Flags = []
     /// HTTP: the request in progress and how far its answer has gone (2 bytes; `flags`

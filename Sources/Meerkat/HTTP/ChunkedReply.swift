@@ -61,7 +61,7 @@ extension Manager {
     ) throws(ConnectionError) {
         let data = payload.bytes
         let opening = !slots[Int(s)].http.flags.contains(.chunkedReply)
-        guard slots[Int(s)].kind == .connection, !(opening && slots[Int(s)].http.flags.contains(.answered)) else {
+        guard slots[Int(s)].kind.isConnection, !(opening && slots[Int(s)].http.flags.contains(.answered)) else {
             throw .invalidState  // one reply per request
         }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)

@@ -16,7 +16,7 @@ extension Manager {
     /// The server closed: a response that runs until close is complete now; one cut short
     /// is an error.
     func responseAtEOF(_ s: Int32) {
-        guard slots[Int(s)].client >= 0, slots[Int(s)].proto == .http else { return }
+        guard slots[Int(s)].kind.isOurs, slots[Int(s)].proto == .http else { return }
         if slots[Int(s)].stream.isStreaming {
             if slots[Int(s)].stream.phase == .untilClose {
                 slots[Int(s)].stream = BodyStream()
@@ -26,7 +26,7 @@ extension Manager {
             _ = nextResponse(s, atEOF: true)
         }
         // Still bytes, or a request still unanswered: the server closed mid-response.
-        if slots[Int(s)].kind == .connection && !slots[Int(s)].flags.contains(.closing)
+        if slots[Int(s)].kind.isConnection && !slots[Int(s)].flags.contains(.closing)
             && (slots[Int(s)].recvCount > 0 || headerQueue.contains(s))
         {
             deliverError(s, "HTTP: connection closed before the response was complete")

@@ -8,7 +8,7 @@ extension Manager {
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\nServer is too busy\r\n"
 
     func processHTTP(_ s: Int32) {
-        if slots[Int(s)].client >= 0 {
+        if slots[Int(s)].kind.isOurs {
             processResponses(s)
             return
         }
@@ -65,7 +65,7 @@ extension Manager {
             if !bodyHere { slots[Int(s)].http.flags.insert(.bodyPending) }
             deliver(s, .httpHeaders(message(s, head, body: .empty)))
             slots[Int(s)].http.flags.remove(.bodyPending)
-            if slots[Int(s)].kind == .connection && slots[Int(s)].http.flags.contains(.answered) {
+            if slots[Int(s)].kind.isConnection && slots[Int(s)].http.flags.contains(.answered) {
                 noteStreamPath(s, head)
                 return endAnsweredRequest(s, head)
             }
@@ -180,7 +180,7 @@ extension Manager {
     /// handler may still answer in the same call; if it did not, the client gets 500
     /// and the connection closes rather than wait for an answer that is not coming.
     func replyFailed(_ s: Int32) {
-        guard slots[Int(s)].kind == .connection, slots[Int(s)].http.flags.contains(.awaitingReply) else { return }
+        guard slots[Int(s)].kind.isConnection, slots[Int(s)].http.flags.contains(.awaitingReply) else { return }
         slots[Int(s)].http.flags.insert(.replyFailed)
         if !slots[Int(s)].flags.contains(.inHandler) { answerFailedReply(s) }
     }
@@ -209,7 +209,7 @@ extension Manager {
 
     func fail(_ s: Int32, _ status: Int, _ why: StaticString) {
         deliverError(s, why)
-        guard slots[Int(s)].kind == .connection else { return }
+        guard slots[Int(s)].kind.isConnection else { return }
         slots[Int(s)].recvStart = slots[Int(s)].recvEnd  // nothing after bad input is trusted
         replyErrorAndClose(s, status)
     }

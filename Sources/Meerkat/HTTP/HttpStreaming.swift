@@ -37,7 +37,7 @@ extension Manager {
             case let .done(n):
                 dropBodyBytes(s, n)
                 slots[Int(s)].stream = BodyStream()
-                if slots[Int(s)].client >= 0 { return finishStreamedResponse(s) }
+                if slots[Int(s)].kind.isOurs { return finishStreamedResponse(s) }
                 guard
                     case let .complete(head) = HttpParser.parseHead(
                         UnsafeRawBufferPointer(receiveBuffer(s)), fields: services.headerFields,
@@ -57,7 +57,7 @@ extension Manager {
 
     /// Bad framing: a server answers the request with `status`; a client gets `.error`.
     private func bodyFailed(_ s: Int32, _ status: Int) {
-        if slots[Int(s)].client >= 0 {
+        if slots[Int(s)].kind.isOurs {
             _ = responseFailed(s, "HTTP: bad chunked response")
         } else {
             fail(s, status, "bad chunked body")

@@ -73,7 +73,7 @@ extension Manager {
     func sendReply(
         _ s: Int32, status: Int, body: Payload, headers: KeyValuePairs<String, String>
     ) throws(ConnectionError) {
-        guard slots[Int(s)].kind == .connection, !slots[Int(s)].http.flags.contains(.answered) else { throw .invalidState }
+        guard slots[Int(s)].kind.isConnection, !slots[Int(s)].http.flags.contains(.answered) else { throw .invalidState }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
         try writeHead(&w, s, status: status, headers: headers, contentLength: body.bytes.count, extra: "")
         let interim = status < 200

@@ -63,7 +63,7 @@ extension Manager {
     /// sends no body), not closing.
     func isOpenEventStream(_ s: Int32) -> Bool {
         let slot = slots + Int(s)  // not a copy: a slot holds references
-        return slot.pointee.kind == .connection && slot.pointee.proto == .http && slot.pointee.client < 0
+        return slot.pointee.kind == .accepted && slot.pointee.proto == .http
             && slot.pointee.http.flags.isSuperset(of: [.chunkedReply, .eventStream])
             && !slot.pointee.http.flags.contains(.headRequest) && stillServing(s)
     }

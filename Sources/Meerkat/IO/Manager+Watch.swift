@@ -18,9 +18,9 @@ extension Manager {
         }
         counts.connections += 1
         slots[Int(s)].fd = fd
-        slots[Int(s)].kind = .connection
+        slots[Int(s)].kind = .watched
         slots[Int(s)].proto = .tcp
-        slots[Int(s)].flags = [.watched, .inPoller]
+        slots[Int(s)].flags = [.inPoller]
         slots[Int(s)].interest = .read
         slots[Int(s)].handler = handler
         deliver(s, .open)

@@ -31,7 +31,7 @@ extension Manager {
             if !kept { services.mqtt.reset(m) }
             throw error
         }
-        guard let s = live(conn), slots[Int(s)].client >= 0 else {  // failed at once (.error, .close)
+        guard let s = live(conn), slots[Int(s)].kind.isOurs else {  // failed at once (.error, .close)
             if !kept { services.mqtt.reset(m) }
             return conn
         }

@@ -222,7 +222,7 @@ extension Manager {
         let room = sendPool.blockSize
         var h = ByteWriter(base: headScratch, capacity: room)
         do throws(ConnectionError) {
-            guard slots[Int(s)].kind == .connection, !slots[Int(s)].http.flags.contains(.answered),
+            guard slots[Int(s)].kind.isConnection, !slots[Int(s)].http.flags.contains(.answered),
                 !slots[Int(s)].held.isPending
             else { throw .invalidState }
             try writeHead(&h, s, status: status, headers: [:], contentLength: nil, extra: "") { w in

@@ -11,13 +11,13 @@ extension Manager {
     /// `tlsInit` on a listener (its connections get TLS) or on a connection (TLS starts
     /// now). On failure the handler gets `.error` and a connection closes.
     func tlsInit(_ s: Int32, _ opts: TlsOpts) -> Bool {
-        let isClient = slots[Int(s)].client >= 0
+        let isClient = slots[Int(s)].kind.isOurs
         let index: Int32
         do {
             index = try services.tlsConfigs.index(for: opts, server: !isClient, limits: limits)
         } catch {
             deliverError(s, error.text)
-            if slots[Int(s)].kind == .connection { scheduleClose(s) }
+            if slots[Int(s)].kind.isConnection { scheduleClose(s) }
             return false
         }
         switch slots[Int(s)].kind {
@@ -25,7 +25,7 @@ extension Manager {
             slots[Int(s)].tls.phase = .required
             slots[Int(s)].tls.config = Int8(index)
             return true
-        case .connection where !slots[Int(s)].tls.hasSession:
+        case let kind where kind.isConnection && !slots[Int(s)].tls.hasSession:
             return isClient ? tlsUpgradeClient(s, config: index, name: opts.name) : tlsStart(s, config: index)
         default:
             return false
@@ -35,7 +35,7 @@ extension Manager {
     /// After `.accept` on a TLS listener: start with the listener's options unless the
     /// handler started TLS itself.
     func tlsAfterAccept(_ s: Int32) {
-        guard slots[Int(s)].kind == .connection, slots[Int(s)].tls.phase == .required else { return }
+        guard slots[Int(s)].kind.isConnection, slots[Int(s)].tls.phase == .required else { return }
         let config = slots[Int(s)].tls.config
         guard config >= 0 else {
             deliverError(s, "TLS: no certificate (give TlsOpts to listen, or call tlsInit on .accept)")
@@ -97,7 +97,7 @@ extension Manager {
             // is up already.
             if isSecuringClient(s) { clientReady(s) }
             if hasOutput(s) { flush(s) }  // what the handler queued before
-            return slots[Int(s)].kind == .connection && !slots[Int(s)].flags.contains(.closing)
+            return slots[Int(s)].kind.isConnection && !slots[Int(s)].flags.contains(.closing)
         }
         if r == -Int(EAGAIN) {
             if !hasOutput(s) { setInterest(s, .write, adding: false) }

@@ -42,7 +42,7 @@ extension Manager {
     /// own clients ping for themselves) not closing, or an open event stream.
     private func wantsKeepAlive(_ s: Int32) -> Bool {
         let slot = slots + Int(s)  // not a copy: a slot holds references
-        guard limits.wsPingIntervalMs > 0, slot.pointee.kind == .connection, slot.pointee.client < 0,
+        guard limits.wsPingIntervalMs > 0, slot.pointee.kind == .accepted,
             !slot.pointee.flags.contains(.closing), !slot.pointee.flags.contains(.draining)
         else { return false }
         switch slot.pointee.proto {

@@ -17,9 +17,7 @@ extension Manager {
             var reached = 0, skipped = 0
             let excluded = except.flatMap { live($0) } ?? -1
             for i in 0..<tableSize
-            where slots[i].kind == .connection && slots[i].proto == .websocket
-                && slots[i].client < 0
-            {
+            where slots[i].kind == .accepted && slots[i].proto == .websocket {
                 let s = Int32(i)
                 guard s != excluded, !slots[i].flags.contains(.closing), !slots[i].ws.closeSent else { continue }
                 if let group, slots[i].ws.group != group { continue }

@@ -21,7 +21,7 @@ extension Manager {
         let available = buf.count - assembled
         if slots[Int(s)].ws.inFrame { return streamPiece(s, frame, available) }
         // A server's frames come unmasked to a client; a client's must be masked.
-        switch WsFrame.parseHeader(frame, available, fromClient: slots[Int(s)].client < 0) {
+        switch WsFrame.parseHeader(frame, available, fromClient: slots[Int(s)].kind == .accepted) {
         case .incomplete:
             awaitMore(s)
             return false
@@ -80,7 +80,7 @@ extension Manager {
                 WsMessage(
                     data: ByteView(base: payload, count: length), opcode: Int(opcode),
                     isFirst: true, isLast: true))
-            guard slots[Int(s)].kind == .connection else { return false }
+            guard slots[Int(s)].kind.isConnection else { return false }
             consume(s, h.headerLength + length)
             return true
         }
@@ -99,14 +99,14 @@ extension Manager {
         endMessage(s)
         let base = front - assembled
         deliverMessage(s, WsMessage(data: ByteView(base: base, count: whole), opcode: Int(opcode), isFirst: true, isLast: true))
-        guard slots[Int(s)].kind == .connection else { return false }
+        guard slots[Int(s)].kind.isConnection else { return false }
         consume(s, whole)
         return true
     }
 
     /// A whole message goes to the app, or, on an MQTT-over-WebSocket client, to MQTT.
     private func deliverMessage(_ s: Int32, _ message: WsMessage) {
-        if slots[Int(s)].client >= 0, let m = mqttSession(of: s) {
+        if slots[Int(s)].kind.isOurs, let m = mqttSession(of: s) {
             mqttFeed(s, m, message.data)
         } else {
             deliver(s, .wsMessage(message))
@@ -143,20 +143,20 @@ extension Manager {
                 return false
             }
             deliver(s, .wsControl(message))
-            guard slots[Int(s)].kind == .connection else { return false }
+            guard slots[Int(s)].kind.isConnection else { return false }
             // Echo the status code, then close the TCP connection once it is out.
             closeWebSocket(s, code: length >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil)
             return false
         case WEBSOCKET_OP_PING:
             deliver(s, .wsControl(message))
-            guard slots[Int(s)].kind == .connection else { return false }
+            guard slots[Int(s)].kind.isConnection else { return false }
             if slots[Int(s)].ws.takePong(nowMs: now) {
                 try? sendFrame(s, opcode: UInt8(WEBSOCKET_OP_PONG), fin: true, Payload(borrowed: message.data.buffer))
             }
         default:
             deliver(s, .wsControl(message))
         }
-        guard slots[Int(s)].kind == .connection else { return false }
+        guard slots[Int(s)].kind.isConnection else { return false }
         removeFrame(s, at: Int(slots[Int(s)].ws.assembled), length: h.headerLength + length)
         return true
     }
@@ -216,7 +216,7 @@ extension Manager {
         slots[Int(s)].ws = st
         if delivers {
             deliver(s, .wsMessage(WsMessage(data: ByteView(base: p, count: take), opcode: opcode, isFirst: first, isLast: last)))
-            guard slots[Int(s)].kind == .connection else { return false }
+            guard slots[Int(s)].kind.isConnection else { return false }
         }
         consume(s, take)
         return true
@@ -227,7 +227,7 @@ extension Manager {
     /// A protocol error: close with `code` (1002, 1007, 1009), nothing more is read.
     func wsFail(_ s: Int32, _ code: UInt16, _ why: StaticString) {
         deliverError(s, why)
-        guard slots[Int(s)].kind == .connection else { return }
+        guard slots[Int(s)].kind.isConnection else { return }
         closeWebSocket(s, code: code)
     }
 
@@ -264,9 +264,9 @@ extension Manager {
     /// Queues one frame: the header from `headScratch`, the payload copied or held as
     /// its owner allows (see HeldBody).
     func sendFrame(_ s: Int32, opcode: UInt8, fin: Bool, _ payload: Payload) throws(ConnectionError) {
-        guard slots[Int(s)].kind == .connection, slots[Int(s)].proto == .websocket else { throw .invalidState }
+        guard slots[Int(s)].kind.isConnection, slots[Int(s)].proto == .websocket else { throw .invalidState }
         guard !slots[Int(s)].ws.closeSent else { throw .closed }
-        if slots[Int(s)].client >= 0 {
+        if slots[Int(s)].kind.isOurs {
             try sendMaskedFrame(s, opcode: opcode, fin: fin, payload: payload.bytes)
             return
         }

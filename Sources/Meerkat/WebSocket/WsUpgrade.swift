@@ -21,7 +21,7 @@ extension Connection {
 
 extension Manager {
     func upgrade(_ s: Int32, _ hm: HttpMessage, headers: KeyValuePairs<String, String>, protocols: [StaticString]) -> Bool {
-        guard slots[Int(s)].kind == .connection, slots[Int(s)].proto == .http,
+        guard slots[Int(s)].kind.isConnection, slots[Int(s)].proto == .http,
             !slots[Int(s)].http.flags.contains(.answered)
         else { return false }
         // Exactly one Sec-WebSocket-Key and Sec-WebSocket-Version (RFC 6455 §11.3.1,

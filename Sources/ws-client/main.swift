@@ -11,10 +11,13 @@
 // stdin ends. --repeat N sends a line N times, each after the echo of the one before,
 // and prints the last echo (round trips, one line at a time: what make bench times).
 // --protocol LIST offers those subprotocols ("chat, superchat"); a 101 that picks
-// another, or more than one, fails the connection.
+// another, or more than one, fails the connection. --serial PATH[:BAUD] bridges a UART
+// instead of stdin (raw mode, 8N1, 115200 unless given): each line from the port goes out
+// as a message, and each message that comes back is written to the port with a newline.
 //
 //   ws-client ws://127.0.0.1:8000/ws
 //   ws-client --ca build/tls/server.crt wss://localhost:8443/ws
+//   ws-client --serial /dev/ttyS0:9600 ws://192.168.1.10:8000/ws
 import Meerkat
 import MeerkatApp
 
@@ -33,6 +36,7 @@ struct Options {
     var reconnectMaxMs = 30_000
     var repeatCount = 1
     var protocols: String? = nil
+    var serial: String? = nil
 }
 
 func parseOptions() -> Options {
@@ -50,6 +54,7 @@ func parseOptions() -> Options {
         case "--reconnect-max-ms": o.reconnectMaxMs = args.popFirst().flatMap { Int($0) } ?? -1
         case "--repeat": o.repeatCount = args.popFirst().flatMap { Int($0) } ?? -1
         case "--protocol": o.protocols = args.popFirst()
+        case "--serial": o.serial = args.popFirst()
         default: o.url = arg.hasPrefix("-") ? nil : arg
         }
     }
@@ -69,7 +74,7 @@ let repeatCount = options.repeatCount
 guard let url = options.url, pingMs >= 0, timeoutMs > 0, reconnectMinMs > 0, reconnectMaxMs > 0, repeatCount > 0 else {
     print(
         "usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--protocol LIST] "
-            + "[--reconnect [--reconnect-min-ms N] [--reconnect-max-ms N]] ws://HOST:PORT/PATH | wss://…")
+            + "[--serial PATH[:BAUD]] [--reconnect [--reconnect-min-ms N] [--reconnect-max-ms N]] ws://HOST:PORT/PATH | wss://…")
     AppOptions.exitProcess(2)
 }
 
@@ -123,8 +128,45 @@ func sendLines(_ input: Connection) {
 
 let tls = AppOptions.clientTls(caFile: caFile, insecure: insecure)
 
-/// Prints a message's bytes as they came (no String made), then a newline.
+/// The UART bridged instead of stdin (--serial), once the WebSocket is open.
+var serialPort: Connection? = nil
+
+/// Where input lines come from: stdin, or the serial port (opened raw) with --serial.
+/// `.read` sends lines; `.close` (end of input) calls `onEnd`.
+func watchInput(onEnd: @escaping () -> Void) throws(ConnectError) {
+    var fd: Int32 = 0
+    if let spec = options.serial {
+        let colon = spec.utf8.lastIndex(of: UInt8(ascii: ":"))
+        let path = colon.map { String(spec[..<$0]) } ?? spec
+        let baud = colon.flatMap { Int(spec[spec.index(after: $0)...]) } ?? 115_200
+        do throws(FileError) {
+            fd = try File.openSerial(path, baud: baud).fd
+        } catch {
+            throw .system(0)
+        }
+    }
+    let input = try manager.watch(fd) { input, ev in
+        switch ev {
+        case .read: sendLines(input)
+        case .close: onEnd()
+        default: break
+        }
+    }
+    if options.serial != nil { serialPort = input }
+}
+
+/// Prints a message's bytes as they came (no String made), then a newline; with
+/// --serial, writes them to the port instead.
 func printMessage(_ wm: WsMessage) {
+    if let port = serialPort {
+        do throws(ConnectionError) {
+            try port.send(wm.data)
+            try port.send(newline)
+        } catch {
+            print("error: the serial port is not taking bytes")
+        }
+        return
+    }
     AppOptions.flushOutput()
     try? File.standardOutput.write(wm.data)
     try? File.standardOutput.write(newline)
@@ -148,14 +190,15 @@ if reconnect {
             AppOptions.flushOutput()
             guard up, !stdinWatched else { return }
             stdinWatched = true
-            _ = try? manager.watch(0) { input, ev in
-                switch ev {
-                case .read: sendLines(input)
-                case .close:
+            do throws(ConnectError) {
+                try watchInput {
                     keeper?.stop()
                     manager.stop()
-                default: break
                 }
+            } catch {
+                print("error: cannot open the serial port \(options.serial ?? "")")
+                keeper?.stop()
+                manager.stop()
             }
         })
     manager.run()
@@ -186,15 +229,9 @@ do throws(ConnectError) {
         case .wsOpen:
             // Only now does stdin matter: lines typed before the upgrade wait in the pipe.
             do throws(ConnectError) {
-                try manager.watch(0) { input, ev in
-                    switch ev {
-                    case .read: sendLines(input)
-                    case .close: closeWhenQuiet()
-                    default: break
-                    }
-                }
+                try watchInput { closeWhenQuiet() }
             } catch {
-                print("error: cannot watch stdin")
+                print(options.serial.map { "error: cannot open the serial port \($0)" } ?? "error: cannot watch stdin")
                 failed = true
                 manager.stop()
             }

@@ -7,6 +7,7 @@ import asyncio
 import datetime
 import http.server
 import os
+import select
 import socket
 import subprocess
 import threading
@@ -97,6 +98,39 @@ def test_ws_client_against_echo_server(start_server):
     code, out = run("ws-client", f"ws://127.0.0.1:{s.port()}/ws", stdin=b"hello\nsecond line\n")
     assert code == 0, out
     assert out.splitlines() == ["Echo: hello", "Echo: second line"]
+
+
+def test_ws_client_bridges_a_serial_port_to_the_websocket(start_server):
+    # watch(fd) on a tty, read and written (issue 23, item 6), on every board: a pty
+    # stands in for the UART. ws-client opens its slave side raw (File.openSerial: no
+    # echo, no line editing, no CR/LF mapping), sends each line the "device" writes on
+    # the master side, and writes each answer back to the port.
+    s = start_server("echo-server")
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    os.close(slave)  # ws-client opens it by name, as it would /dev/ttyS0; left as a pty starts
+    client = subprocess.Popen(RUNNER + [os.path.join(BIN, "ws-client"), "--serial", f"{path}:9600",
+                                        f"ws://127.0.0.1:{s.port()}/ws"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        got = b""
+        deadline = time.time() + 20 * SLOW
+        sent = False
+        while b"Echo: second\n" not in got and time.time() < deadline and client.poll() is None:
+            if not sent:
+                time.sleep(0.5 * SLOW)  # the WebSocket comes up first
+                os.write(master, b"hello\r\nsecond\n")
+                sent = True
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                got += os.read(master, 4096)
+        # Raw, or the line discipline would echo what the device wrote back to it, and
+        # turn its CR into a newline (an empty line more, "Echo: " answered).
+        assert got == b"Echo: hello\nEcho: second\n", (got, client.poll())
+    finally:
+        client.kill()
+        client.wait()
+        os.close(master)
 
 
 def test_ws_client_repeat_sends_each_echo_back(start_server):

@@ -5,10 +5,10 @@
 /// 1. first, output its peer does not read: no progress at all for that long (its stamp
 ///    in `sendQueue` is the last write that moved bytes);
 /// 2. else, for the receive pool, the holder that has received least per second since
-///    it took its block (its grace shrinks as more connections wait for one:
-///    `holdGraceMs`). That is what a peer shows that trickles each request in
-///    halves (it always holds a block, while no request of its own is ever old), or
-///    stalls halfway; a busy client empties its block between requests, and a slow
+///    it took its block (its grace shrinks as more connections wait for one, if it
+///    receives nothing: `holdGraceMs`). That is what a peer shows that trickles each
+///    request in halves (it always holds a block, while no request of its own is ever
+///    old), or stalls halfway; a busy client empties its block between requests, and a slow
 ///    upload still moves more bytes than such a peer. What is judged is the hold, not
 ///    the age of the current request: a request begun long ago by a peer that keeps
 ///    sending is progress.
@@ -72,8 +72,21 @@ extension Manager {
                 lowest = rate
             }
         }
-        guard slowest >= 0, heldMs(slowest) >= holdGraceMs else { return nil }
+        guard slowest >= 0, graceOver(slowest, holdGraceMs) else { return nil }
         return slowest
+    }
+
+    /// Whether holder `o`'s grace is over: the full `reclaimGraceMs` since it took its
+    /// block, or the shared `grace` if it has also received nothing for that long. A
+    /// holder still sending keeps the full grace however many wait: honest slow
+    /// uploads by the hundred (300 POSTs of 8 KB in 4 writes 0.2 s apart on host)
+    /// otherwise lost a third of themselves to each other, where each was done within
+    /// the grace. The heads that stall once they hold a block, which the share is for,
+    /// go as soon as it ends. (Its last read, or write that moved bytes, is its
+    /// `idleQueue` stamp.)
+    private func graceOver(_ o: Int32, _ grace: Int64) -> Bool {
+        let held = heldMs(o)
+        return held >= Int64(limits.reclaimGraceMs) || (held >= grace && now - idleQueue.stamp(o) >= grace)
     }
 
     /// The grace a receive block's holder has, shared among everyone who wants a block:
@@ -82,7 +95,8 @@ extension Manager {
     /// whose body never comes, a request and then half the next) would otherwise move
     /// one pool's worth per grace, and a fresh client at its end wait out
     /// waiters / blocks graces. With the share, it waits about one grace, however many
-    /// are ahead of it: 1,000 waiters for 128 blocks give each holder 113 ms.
+    /// are ahead of it: 1,000 waiters for 128 blocks give each holder 113 ms. Only
+    /// for a holder that has received nothing for as long (`graceOver`).
     private var holdGraceMs: Int64 {
         let blocks = Int64(recvPool.blockCount)
         return Int64(limits.reclaimGraceMs) * blocks / (blocks + Int64(recvWaiters.count))
@@ -145,7 +159,8 @@ extension Manager {
         for b in 0..<Int32(recvPool.blockCount) {
             let o = recvPool.owner(b)
             guard o >= 0, isServedPeer(o) else { continue }
-            let at = now - heldMs(o) + grace
+            let took = now - heldMs(o)
+            let at = min(took + Int64(limits.reclaimGraceMs), max(took, idleQueue.stamp(o)) + grace)
             if at > now { due = min(due, at) }
         }
         return due

@@ -55,14 +55,25 @@ extension Manager {
     }
 
     /// Rule 2: of the receive blocks' holders, the one that has received fewest bytes
-    /// per second since it took its block, once it has had it for its grace.
-    /// Until then nobody is taken: were the choice only among those past the grace, a
-    /// crowd of peers reconnecting as fast as they are evicted would keep every other
-    /// holder young, and whoever reached the grace first, however busy, would go.
-    /// Looks at each block once (the pool is small); runs only under pressure.
+    /// per second since it took its block, once it has had it for the full grace.
+    /// Until then nobody is taken on rate alone: were the choice only among those past
+    /// the grace, a crowd of peers reconnecting as fast as they are evicted would keep
+    /// every other holder young, and whoever reached the grace first, however busy,
+    /// would go. Failing that, the slowest of the stalled: holders that have received
+    /// nothing for the grace shared among those who wait (`holdGraceMs`), and had their
+    /// block as long. A holder still sending keeps the full grace however many wait:
+    /// with the shared grace for all, honest slow POSTs four times the blocks evicted
+    /// each other mid-body (rpi3-armhf: 144 of 192 served); and a stalled one goes even
+    /// while a holder that has just sent a byte is slower (whole heads trickling a
+    /// byte every 0.3-0.5 s: 4 fresh GETs of 20 answered, not 16, when only the slowest
+    /// was looked at). Its last read, or write that moved bytes, is its `idleQueue`
+    /// stamp. Looks at each block once (the pool is small); runs only under pressure.
     private func slowestReceiver(for s: Int32) -> Int32? {
+        let grace = holdGraceMs
         var slowest: Int32 = -1
         var lowest = UInt64.max
+        var stalled: Int32 = -1
+        var lowestStalled = UInt64.max
         for b in 0..<Int32(recvPool.blockCount) {
             let o = recvPool.owner(b)
             guard o >= 0, o != s, isServedPeer(o) else { continue }
@@ -71,22 +82,13 @@ extension Manager {
                 slowest = o
                 lowest = rate
             }
+            if rate < lowestStalled && heldMs(o) >= grace && now - idleQueue.stamp(o) >= grace {
+                stalled = o
+                lowestStalled = rate
+            }
         }
-        guard slowest >= 0, graceOver(slowest, holdGraceMs) else { return nil }
-        return slowest
-    }
-
-    /// Whether holder `o`'s grace is over: the full `reclaimGraceMs` since it took its
-    /// block, or the shared `grace` if it has also received nothing for that long. A
-    /// holder still sending keeps the full grace however many wait: honest slow
-    /// uploads by the hundred (300 POSTs of 8 KB in 4 writes 0.2 s apart on host)
-    /// otherwise lost a third of themselves to each other, where each was done within
-    /// the grace. The heads that stall once they hold a block, which the share is for,
-    /// go as soon as it ends. (Its last read, or write that moved bytes, is its
-    /// `idleQueue` stamp.)
-    private func graceOver(_ o: Int32, _ grace: Int64) -> Bool {
-        let held = heldMs(o)
-        return held >= Int64(limits.reclaimGraceMs) || (held >= grace && now - idleQueue.stamp(o) >= grace)
+        if slowest >= 0 && heldMs(slowest) >= Int64(limits.reclaimGraceMs) { return slowest }
+        return stalled >= 0 ? stalled : nil
     }
 
     /// The grace a receive block's holder has, shared among everyone who wants a block:
@@ -96,7 +98,7 @@ extension Manager {
     /// one pool's worth per grace, and a fresh client at its end wait out
     /// waiters / blocks graces. With the share, it waits about one grace, however many
     /// are ahead of it: 1,000 waiters for 128 blocks give each holder 113 ms. Only
-    /// for a holder that has received nothing for as long (`graceOver`).
+    /// for a holder that has received nothing for as long (`slowestReceiver`).
     private var holdGraceMs: Int64 {
         let blocks = Int64(recvPool.blockCount)
         return Int64(limits.reclaimGraceMs) * blocks / (blocks + Int64(recvWaiters.count))

@@ -62,6 +62,12 @@ def whole_head_trickle(port, count):
     return paced(port, count, lambda s: s.send(head), lambda s: s.send(b"b"))
 
 
+def whole_head_fast_trickle(port, count):
+    """As whole_head_trickle, a byte every 0.05-0.1 s: never idle for a shared grace."""
+    head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % (BLOCK // 2)
+    return paced(port, count, lambda s: s.send(head), lambda s: s.send(b"b"), pace=(0.05, 0.1))
+
+
 def ws_rolling_halves(port, count):
     """WebSockets that send the rest of a tiny frame and half the next every 0.3-0.5 s."""
     frame = ws_frame(1, b"hi")
@@ -113,6 +119,7 @@ ATTACKS = {
     "rolling": lambda p, n: attacks.rolling_half_units(p, n),
     "silent": lambda p, n: attacks.silent_connects(p, n),
     "wholetrickle": whole_head_trickle,
+    "fasttrickle": whole_head_fast_trickle,
     "expect": attacks.expect_continue,
     "pipeline": attacks.pipeline_stall,
     "wsrolling": ws_rolling_halves,

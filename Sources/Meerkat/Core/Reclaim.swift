@@ -5,10 +5,10 @@
 /// 1. first, output its peer does not read: no progress at all for that long (its stamp
 ///    in `sendQueue` is the last write that moved bytes);
 /// 2. else, for the receive pool, the holder that has received least per second since
-///    it took its block (its grace shrinks as more connections wait for one:
-///    `holdGraceMs`). That is what a peer shows that trickles each request in
-///    halves (it always holds a block, while no request of its own is ever old), or
-///    stalls halfway; a busy client empties its block between requests, and a slow
+///    it took its block (its grace shrinks as more connections wait for one, if it
+///    receives nothing: `holdGraceMs`). That is what a peer shows that trickles each
+///    request in halves (it always holds a block, while no request of its own is ever
+///    old), or stalls halfway; a busy client empties its block between requests, and a slow
 ///    upload still moves more bytes than such a peer. What is judged is the hold, not
 ///    the age of the current request: a request begun long ago by a peer that keeps
 ///    sending is progress.
@@ -55,14 +55,25 @@ extension Manager {
     }
 
     /// Rule 2: of the receive blocks' holders, the one that has received fewest bytes
-    /// per second since it took its block, once it has had it for its grace.
-    /// Until then nobody is taken: were the choice only among those past the grace, a
-    /// crowd of peers reconnecting as fast as they are evicted would keep every other
-    /// holder young, and whoever reached the grace first, however busy, would go.
-    /// Looks at each block once (the pool is small); runs only under pressure.
+    /// per second since it took its block, once it has had it for the full grace.
+    /// Until then nobody is taken on rate alone: were the choice only among those past
+    /// the grace, a crowd of peers reconnecting as fast as they are evicted would keep
+    /// every other holder young, and whoever reached the grace first, however busy,
+    /// would go. Failing that, the slowest of the stalled: holders that have received
+    /// nothing for the grace shared among those who wait (`holdGraceMs`), and had their
+    /// block as long. A holder still sending keeps the full grace however many wait:
+    /// with the shared grace for all, honest slow POSTs four times the blocks evicted
+    /// each other mid-body (rpi3-armhf: 144 of 192 served); and a stalled one goes even
+    /// while a holder that has just sent a byte is slower (whole heads trickling a
+    /// byte every 0.3-0.5 s: 4 fresh GETs of 20 answered, not 16, when only the slowest
+    /// was looked at). Its last read, or write that moved bytes, is its `idleQueue`
+    /// stamp. Looks at each block once (the pool is small); runs only under pressure.
     private func slowestReceiver(for s: Int32) -> Int32? {
+        let grace = holdGraceMs
         var slowest: Int32 = -1
         var lowest = UInt64.max
+        var stalled: Int32 = -1
+        var lowestStalled = UInt64.max
         for b in 0..<Int32(recvPool.blockCount) {
             let o = recvPool.owner(b)
             guard o >= 0, o != s, isServedPeer(o) else { continue }
@@ -71,9 +82,13 @@ extension Manager {
                 slowest = o
                 lowest = rate
             }
+            if rate < lowestStalled && heldMs(o) >= grace && now - idleQueue.stamp(o) >= grace {
+                stalled = o
+                lowestStalled = rate
+            }
         }
-        guard slowest >= 0, heldMs(slowest) >= holdGraceMs else { return nil }
-        return slowest
+        if slowest >= 0 && heldMs(slowest) >= Int64(limits.reclaimGraceMs) { return slowest }
+        return stalled >= 0 ? stalled : nil
     }
 
     /// The grace a receive block's holder has, shared among everyone who wants a block:
@@ -82,7 +97,8 @@ extension Manager {
     /// whose body never comes, a request and then half the next) would otherwise move
     /// one pool's worth per grace, and a fresh client at its end wait out
     /// waiters / blocks graces. With the share, it waits about one grace, however many
-    /// are ahead of it: 1,000 waiters for 128 blocks give each holder 113 ms.
+    /// are ahead of it: 1,000 waiters for 128 blocks give each holder 113 ms. Only
+    /// for a holder that has received nothing for as long (`slowestReceiver`).
     private var holdGraceMs: Int64 {
         let blocks = Int64(recvPool.blockCount)
         return Int64(limits.reclaimGraceMs) * blocks / (blocks + Int64(recvWaiters.count))
@@ -144,7 +160,8 @@ extension Manager {
         for b in 0..<Int32(recvPool.blockCount) {
             let o = recvPool.owner(b)
             guard o >= 0, isServedPeer(o) else { continue }
-            let at = now - heldMs(o) + grace
+            let took = now - heldMs(o)
+            let at = min(took + Int64(limits.reclaimGraceMs), max(took, idleQueue.stamp(o)) + grace)
             if at > now { due = min(due, at) }
         }
         return due

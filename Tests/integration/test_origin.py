@@ -167,3 +167,56 @@ def test_same_origin_checks_allocate_nothing(start_server, tmp_path):
     c.close()
     print(f"allocations during 5,000 same-origin POSTs: {after - before}")
     assert after - before == 0
+
+
+ATTACKER_PAGE = """<!doctype html><title>elsewhere</title>
+<iframe name="sink"></iframe>
+<form id="f" method="POST" target="sink" action="{device}/api/settings">
+<input name="name" value="formed"><input name="interval" value="9"></form>
+<script>
+document.body.dataset.ws = "pending";
+document.getElementById("f").submit();
+fetch("{device}/api/settings", {{method: "POST", mode: "no-cors", body: new URLSearchParams("name=fetched&interval=8")}})
+  .then(() => document.body.dataset.fetch = "sent", () => document.body.dataset.fetch = "failed");
+const ws = new WebSocket("{ws}/ws/live");
+ws.onopen = () => document.body.dataset.ws = "open";
+ws.onclose = () => {{ if (document.body.dataset.ws === "pending") document.body.dataset.ws = "refused"; }};
+</script>"""
+
+
+def test_a_page_from_another_origin_changes_nothing_in_chromium(device, tmp_path):
+    """Headless Chromium opens a page served by a second local server (another port, so
+    another origin) that posts the settings as a form and with fetch, and opens the
+    board's WebSocket: all refused, the settings unchanged."""
+    import http.server
+    import threading
+
+    from test_browser import browser, wait_for
+
+    page = ATTACKER_PAGE.format(device=f"http://127.0.0.1:{device.port()}", ws=f"ws://127.0.0.1:{device.port()}")
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = page.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    elsewhere = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
+    before = settings(device)
+    d = browser()
+    try:
+        d.get(f"http://localhost:{elsewhere.server_port}/")
+        assert wait_for(lambda: d.execute_script("return document.body.dataset.ws") == "refused")
+        assert wait_for(lambda: d.execute_script("return document.body.dataset.fetch") is not None)
+        wait_for(lambda: False, 1)  # the form's navigation has had its time too
+    finally:
+        d.quit()
+        elsewhere.shutdown()
+    assert settings(device) == before

@@ -29,6 +29,12 @@ static void mk_capture_args(int argc, char **argv, char **envp) {
 __attribute__((section(".init_array"), used))
 static void (*mk_capture_args_entry)(int, char **, char **) = mk_capture_args;
 
+int mk_hostname(char *buf, size_t len) {
+    if (len == 0 || gethostname(buf, len - 1) != 0) return -1;
+    buf[len - 1] = 0;
+    return 0;
+}
+
 int mk_argc(void) { return saved_argc; }
 const char *mk_argv(int i) { return (i >= 0 && i < saved_argc) ? saved_argv[i] : NULL; }
 char **mk_args(void) { return saved_argv; }

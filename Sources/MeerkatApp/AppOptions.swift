@@ -37,6 +37,25 @@ public struct AppOptions {
         values.last(where: { $0.name == name })?.value
     }
 
+    /// Every value given for one of the app's own options, repeated or comma-separated
+    /// (`--origin a,b --origin c`), in order, empty pieces dropped.
+    public func list(of name: String) -> [String] {
+        var out: [String] = []
+        for (n, v) in values where n == name {
+            for piece in v.split(separator: ",") where !piece.isEmpty { out.append(String(piece)) }
+        }
+        return out
+    }
+
+    /// This machine's host name, or nil when it has none.
+    public static var hostName: String? {
+        var buf = [CChar](repeating: 0, count: 256)
+        return buf.withUnsafeMutableBufferPointer { b in
+            guard mk_hostname(b.baseAddress, b.count) == 0, b[0] != 0 else { return nil }
+            return String(cString: b.baseAddress!)
+        }
+    }
+
     /// The library's own options: an app's `extra` or `valued` may not take one of these.
     static let libraryFlags = [
         "--version", "--listen", "--cert", "--key", "--poll", "--max-connections", "--buffers",

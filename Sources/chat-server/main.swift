@@ -8,7 +8,9 @@
 // long"}. With --mqtt URL
 // [--room NAME] [--board NAME] the room is shared with every chat-server on that broker
 // (FleetBridge.swift): other boards' events arrive tagged with "board", and counts are
-// the fleet's.
+// the fleet's. The room is open to everyone, but a browser page from another site may
+// not join it (the library refuses a cross-origin upgrade with 403) unless its origin is
+// given with --origin (repeated or comma-separated; `--origin '*'` allows any site).
 import Meerkat
 import MeerkatApp
 
@@ -111,7 +113,7 @@ func tooLong(_ conn: Connection) {
     try? conn.wsSend("{\"error\": \"Message too long\"}", WEBSOCKET_OP_TEXT)
 }
 
-let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000", valued: ["--mqtt", "--room", "--board"])
+let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000", valued: ["--mqtt", "--room", "--board", "--origin"])
 var bridge: FleetBridge? = nil
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, ev in
     switch ev {
@@ -169,6 +171,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
         break
     }
 }
+manager.originPolicy.allowedOrigins = options.list(of: "--origin")
 options.listenAll(manager)
 if let url = options.value(of: "--mqtt") {
     bridge = FleetBridge(

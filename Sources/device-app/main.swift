@@ -8,10 +8,11 @@ var failedReplies = 0  // replies that could not be queued
 
 // --listen, --dir (settings, uploads), --web DIR (pages from a folder instead of the
 // firmware), --upload-limit BYTES, --report URL, --mqtt URL (with --mqtt-user,
-// --mqtt-pass, --mqtt-ca FILE); sizes from the board profile.
+// --mqtt-pass, --mqtt-ca FILE), --host NAME (another name the board answers to);
+// sizes from the board profile.
 let options = AppOptions.parse(
     defaultListen: "http://0.0.0.0:8000",
-    valued: ["--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca"])
+    valued: ["--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca", "--host"])
 let uploadLimit = UInt64(options.value(of: "--upload-limit") ?? "") ?? 8 << 20
 var settings = Settings.load(options.dir)
 var count: Int32 = 0
@@ -124,6 +125,12 @@ manager.timerAdd(1000, repeat: true) {
         requests: requests)
     manager.wsBroadcast(sample)
 }
+// Against DNS rebinding, only the names the board answers to: IP literals, localhost,
+// its host name (and NAME.local, as mDNS gives it), and every --host NAME. Cross-origin
+// writes and /ws/live upgrades are refused by the library's default policy.
+var hosts = options.list(of: "--host")
+if let name = AppOptions.hostName { hosts += [name, name + ".local"] }
+manager.originPolicy.hosts = hosts
 options.listenAll(manager)
 
 // --report ws://server/path: keep a WebSocket to a server, reconnecting with backoff

@@ -40,7 +40,7 @@ def test_device_app_survives_a_body_larger_than_a_32_bit_int(start_server):
     # Issue 6: on armv7hf this one request killed the process (SIGILL).
     s = start_server("device-app")
     c = RawClient(s.connect())
-    c.final_response(b"POST /hello HTTP/1.1\r\nHost: b\r\nContent-Length: 3000000000\r\n\r\n", 413)
+    c.final_response(b"POST /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3000000000\r\n\r\n", 413)
     c.close()
     assert s.alive()
     assert get(f"http://127.0.0.1:{s.port()}/hello?name=again")[2] == b"Hello, again!\n"
@@ -51,10 +51,10 @@ def test_device_app_honours_its_limits(start_server):
     s = start_server("device-app", "--max-connections", "2", "--header-timeout-ms", "300")
     held = [RawClient(s.connect()) for _ in range(2)]
     for h in held:
-        h.send(b"GET /hello HTTP/1.1\r\nHost: b\r\n\r\n")
+        h.send(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert h.response()[0] == 200
     extra = RawClient(s.connect())
-    extra.final_response(b"GET /hello HTTP/1.1\r\nHost: b\r\n\r\n", 503)
+    extra.final_response(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 503)
     extra.close()
     slow = RawClient(s.connect())
     held[0].close()

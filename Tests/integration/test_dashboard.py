@@ -96,7 +96,7 @@ def upload_request(name, data):
     part = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="%s"\r\n'
             b"Content-Type: application/octet-stream\r\n\r\n" % name.encode())
     body = part + data + b"\r\n--b--\r\n"
-    head = (b"POST /api/upload HTTP/1.1\r\nHost: b\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+    head = (b"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\n"
             b"Content-Length: %d\r\n\r\n" % len(body))
     return head + body, len(head) + len(part)
 
@@ -168,7 +168,7 @@ def test_bad_multipart_bodies_get_400_and_nothing_else(board, tmp_path, name):
     s = board()
     body = BAD_BODIES[name]
     c = RawClient(s.connect())
-    c.send(b"POST /api/upload HTTP/1.1\r\nHost: b\r\nConnection: close\r\n"
+    c.send(b"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
            b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
     assert read_to_eof(c.sock).split(b" ", 2)[1] == b"400", name
     assert os.listdir(tmp_path / "uploads") == []

@@ -68,7 +68,7 @@ def test_pipelining_client_that_reads_late_gets_every_answer_in_order(start_serv
     c.connect(("127.0.0.1", s.port()))
     name = b"n" * 3000
     count = 2400
-    requests = b"".join(b"GET /hello?name=%s%d HTTP/1.1\r\nHost: b\r\n\r\n" % (name, i) for i in range(count))
+    requests = b"".join(b"GET /hello?name=%s%d HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % (name, i) for i in range(count))
     sender = threading.Thread(target=c.sendall, args=(requests,), daemon=True)
     sender.start()
     time.sleep(2 * SLOW)   # the pipeline backs up: nothing is read yet

@@ -37,6 +37,9 @@ int64_t mk_now_ms(void);
 /// Wall-clock time (CLOCK_REALTIME) in milliseconds since 1970.
 int64_t mk_wall_ms(void);
 
+/// This machine's host name (gethostname), NUL-terminated in buf; -1 on failure.
+int mk_hostname(char *buf, size_t len);
+
 /// Process arguments, captured at start-up (Embedded Swift has no CommandLine).
 int mk_argc(void);
 const char *mk_argv(int i);

@@ -49,6 +49,10 @@ struct Services {
     var openFiles = OpenFiles()
     /// When the idle queue is next walked for keep-alive pings (WebSocket/KeepAlive.swift).
     var keepAliveDue: Int64 = 0
+    /// Cross-origin and DNS-rebinding rules (HTTP/OriginPolicy.swift) and the CSRF token
+    /// they may require, made on first use.
+    var originPolicy = OriginPolicy()
+    var csrfToken: String? = nil
 
     init(limits: Limits) {
         tlsSessions = TlsSessionPool(capacity: limits.tlsSlots)

@@ -59,6 +59,7 @@ extension Manager {
         let capacity = recvPool.blockSize
 
         if !f.contains(.headersDelivered) {
+            if refuseByOrigin(s, head) { return false }  // before any handler sees it
             slots[Int(s)].http.flags.insert(.headersDelivered)
             slots[Int(s)].http.flags.remove(.answered)
             let bodyHere = bodyInBuffer(s, head) != nil

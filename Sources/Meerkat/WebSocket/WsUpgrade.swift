@@ -8,22 +8,33 @@ extension Connection {
     /// `Sec-WebSocket-Protocol` is chosen (never the client's whole list). `headers` are
     /// added to the 101. A request that is not a valid upgrade gets 400 (426 with
     /// `Sec-WebSocket-Version: 13` for another version) and stays HTTP. Returns whether
-    /// the connection is now a WebSocket.
+    /// the connection is now a WebSocket. A browser's upgrade from another origin (its
+    /// `Origin` is neither the request's own nor on `manager.originPolicy.allowedOrigins`)
+    /// gets 403; `anyOrigin: true` opts this route out (its handler must then check who
+    /// is calling itself).
     @discardableResult
     public func wsUpgrade(
         _ hm: HttpMessage, headers: KeyValuePairs<String, String> = [:],
-        protocols: [StaticString] = []
+        protocols: [StaticString] = [], anyOrigin: Bool = false
     ) -> Bool {
         guard let s = liveSlot else { return false }
-        return manager.upgrade(s, hm, headers: headers, protocols: protocols)
+        return manager.upgrade(s, hm, headers: headers, protocols: protocols, anyOrigin: anyOrigin)
     }
 }
 
 extension Manager {
-    func upgrade(_ s: Int32, _ hm: HttpMessage, headers: KeyValuePairs<String, String>, protocols: [StaticString]) -> Bool {
+    func upgrade(
+        _ s: Int32, _ hm: HttpMessage, headers: KeyValuePairs<String, String>, protocols: [StaticString],
+        anyOrigin: Bool
+    ) -> Bool {
         guard slots[Int(s)].kind.isConnection, slots[Int(s)].proto == .http,
             !slots[Int(s)].http.flags.contains(.answered)
         else { return false }
+        guard anyOrigin || services.originPolicy.allowsUpgrade(hm, tls: isTLS(s)) else {
+            Log.conn(.info, s, "refused: cross-origin WebSocket upgrade")
+            try? handlerReply(s, status: 403, body: Payload("Cross-origin WebSocket refused\n"), headers: [:])
+            return false
+        }
         // Exactly one Sec-WebSocket-Key and Sec-WebSocket-Version (RFC 6455 §11.3.1,
         // §11.3.5), and one Upgrade line, so no two readers of the request can take
         // different lines for the one that counts.

@@ -49,6 +49,10 @@ struct Services {
     var openFiles = OpenFiles()
     /// When the idle queue is next walked for keep-alive pings (WebSocket/KeepAlive.swift).
     var keepAliveDue: Int64 = 0
+    /// Login sessions and failed-login counts (Auth/). Sessions expire when looked up,
+    /// so they need no deadline here.
+    let sessions: SessionTable
+    var loginThrottle: LoginThrottle
 
     init(limits: Limits) {
         tlsSessions = TlsSessionPool(capacity: limits.tlsSlots)
@@ -64,6 +68,8 @@ struct Services {
         staticPath = .allocate(capacity: Manager.staticPathSize + Manager.validatorSize)
         staticRootReal = .allocate(capacity: Manager.staticPathSize)
         fileSends = FileSends(capacity: limits.fileSends)
+        sessions = SessionTable(capacity: limits.authSessions)
+        loginThrottle = LoginThrottle(capacity: limits.loginThrottleEntries)
     }
 
     mutating func deallocate() {
@@ -80,6 +86,8 @@ struct Services {
         staticRootReal.deallocate()
         fileSends.deallocate()
         openFiles.deallocate()
+        sessions.deallocate()
+        loginThrottle.deallocate()
     }
 }
 

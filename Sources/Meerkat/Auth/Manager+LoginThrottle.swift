@@ -35,7 +35,9 @@ extension Manager {
 
     @discardableResult
     public func loginFailed(_ address: SocketAddress) -> Int {
-        services.loginThrottle.failed(address, now: now)
+        // The clock now, not the loop's wake-up: checking the password took real time
+        // (a PBKDF2 of 100-250 ms, longer under load), and the delay starts after it.
+        services.loginThrottle.failed(address, now: clockMs())
     }
 
     /// `conn` logged in: its address's failures are forgotten.

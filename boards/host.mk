@@ -32,4 +32,4 @@ BOARD_SWIFT_OPT := -Osize
 # Logins: sessions at once (72 bytes each), and PBKDF2-HMAC-SHA256 iterations for a new
 # password record, aimed at 100-250 ms a login on the board (README: Logins and sessions).
 BOARD_AUTH_SESSIONS := 32
-BOARD_PBKDF2_ITERATIONS := 200000
+BOARD_PBKDF2_ITERATIONS := 120000

@@ -29,7 +29,7 @@ ${pad}l.wsPingIntervalMs = $(get BOARD_WS_PING_MS "$mk")
 ${pad}l.mqttOutbox = $(get_or BOARD_MQTT_OUTBOX "$mk" 32)
 ${pad}l.mqttOutboxBytes = $(get_or BOARD_MQTT_OUTBOX_BYTES "$mk" 8192)
 ${pad}l.authSessions = $(get_or BOARD_AUTH_SESSIONS "$mk" 32)
-${pad}l.passwordIterations = $(get_or BOARD_PBKDF2_ITERATIONS "$mk" 200000)
+${pad}l.passwordIterations = $(get_or BOARD_PBKDF2_ITERATIONS "$mk" 120000)
 SWIFT
 }
 

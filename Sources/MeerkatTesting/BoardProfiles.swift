@@ -23,7 +23,7 @@ extension Limits {
             l.mqttOutbox = 64
             l.mqttOutboxBytes = 16384
             l.authSessions = 32
-            l.passwordIterations = 200000
+            l.passwordIterations = 120000
             self = l
         case "rpi3-armhf":
             var l = Limits(
@@ -37,7 +37,7 @@ extension Limits {
             l.mqttOutbox = 32
             l.mqttOutboxBytes = 8192
             l.authSessions = 32
-            l.passwordIterations = 40000
+            l.passwordIterations = 60000
             self = l
         case "rpi4":
             var l = Limits(
@@ -51,7 +51,7 @@ extension Limits {
             l.mqttOutbox = 64
             l.mqttOutboxBytes = 16384
             l.authSessions = 32
-            l.passwordIterations = 60000
+            l.passwordIterations = 100000
             self = l
         default: return nil
         }

@@ -109,7 +109,7 @@ public struct Limits {
     public var loginFailuresPerSecond: Int = 5
     /// PBKDF2 iterations for a new `PasswordRecord`: the board profile picks a count that
     /// takes about 100–250 ms on the board (README, "Logins and sessions").
-    public var passwordIterations: Int = 200_000
+    public var passwordIterations: Int = 120_000
 
     public init() {}
 

@@ -92,7 +92,7 @@ public struct Limits {
     /// publish throws `MqttOutboxError.full`. 0: nothing is kept.
     public var mqttOutbox: Int = 32
     public var mqttOutboxBytes: Int = 8 * 1024
-    /// Login sessions at once (`Manager.sessionStart`), 72 bytes each; a new one past
+    /// Login sessions at once (`Manager.sessionStart`), 88 bytes each; a new one past
     /// this ends the oldest. 0: no sessions.
     public var authSessions: Int = 32
     /// A session unused this long ends (15 min), and any session this long after it

@@ -31,3 +31,7 @@ BOARD_MQTT_OUTBOX_BYTES := 16384
 # table, made by make size); until the compiler is fixed, a board that runs beats a
 # smaller one that crashes.
 BOARD_SWIFT_OPT := -O
+# Logins: sessions at once (88 bytes each), and PBKDF2-HMAC-SHA256 iterations for a new
+# password record, aimed at 100-250 ms a login on the board (README: Logins and sessions).
+BOARD_AUTH_SESSIONS := 32
+BOARD_PBKDF2_ITERATIONS := 100000

@@ -28,6 +28,8 @@ ${pad}l.reclaimGraceMs = $(get BOARD_RECLAIM_GRACE_MS "$mk")
 ${pad}l.wsPingIntervalMs = $(get BOARD_WS_PING_MS "$mk")
 ${pad}l.mqttOutbox = $(get_or BOARD_MQTT_OUTBOX "$mk" 32)
 ${pad}l.mqttOutboxBytes = $(get_or BOARD_MQTT_OUTBOX_BYTES "$mk" 8192)
+${pad}l.authSessions = $(get_or BOARD_AUTH_SESSIONS "$mk" 32)
+${pad}l.passwordIterations = $(get_or BOARD_PBKDF2_ITERATIONS "$mk" 120000)
 SWIFT
 }
 

@@ -22,6 +22,8 @@ extension Limits {
             l.wsPingIntervalMs = 30000
             l.mqttOutbox = 64
             l.mqttOutboxBytes = 16384
+            l.authSessions = 32
+            l.passwordIterations = 120000
             self = l
         case "rpi3-armhf":
             var l = Limits(
@@ -34,6 +36,8 @@ extension Limits {
             l.wsPingIntervalMs = 30000
             l.mqttOutbox = 32
             l.mqttOutboxBytes = 8192
+            l.authSessions = 32
+            l.passwordIterations = 60000
             self = l
         case "rpi4":
             var l = Limits(
@@ -46,6 +50,8 @@ extension Limits {
             l.wsPingIntervalMs = 30000
             l.mqttOutbox = 64
             l.mqttOutboxBytes = 16384
+            l.authSessions = 32
+            l.passwordIterations = 100000
             self = l
         default: return nil
         }

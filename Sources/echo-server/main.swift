@@ -5,7 +5,8 @@
 // GET /events (or /events/<name>) opens a server-sent event stream with one event, then
 // the library's heartbeats; POST /events sends its body as an event to every stream, and
 // POST /events/<name> to the streams opened on that path (sseBroadcast), answering
-// {"reached": N, "skipped": M}; GET /auth is the HTTP auth demo (auth below); every other request is answered 200 with its body
+// {"reached": N, "skipped": M}; GET /auth is the HTTP auth demo (auth below); POST /login,
+// GET /private and POST /logout are the login-session demo (login below); every other request is answered 200 with its body
 // echoed back (sent from the receive buffer, so any body that fits it comes back). The
 // app the tests and benchmarks drive.
 import Meerkat
@@ -46,7 +47,8 @@ func events(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
 
 /// The demo's credentials: Basic `meerkat:s3cret`, or the token `t0k3n-demo` as Bearer,
 /// as the cookie `token` or as `?access_token=`. Demo values only: a real app keeps a
-/// PBKDF2 hash of its password (`Pbkdf2.sha256`) and random session tokens.
+/// PBKDF2 record of its password (`PasswordRecord`) and random session tokens
+/// (`manager.sessionStart`, the login demo below).
 let demoUser: StaticString = "meerkat", demoPassword: StaticString = "s3cret", demoToken: StaticString = "t0k3n-demo"
 
 /// /auth: 200 saying which credentials were accepted, else 401 with a Basic challenge
@@ -66,6 +68,35 @@ func auth(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
     if let accepted { try conn.reply(200, accepted) } else { try conn.replyAuthRequired(realm: "echo-server") }
 }
 
+/// The login demo's password record: `meerkat` / `s3cret` hashed with the board's PBKDF2
+/// count at start (a real app loads its record from a file: `PasswordRecord.load`).
+var demoRecord: PasswordRecord? = nil
+
+/// POST /login (form `user`, `password`): 200 and a session cookie, 401 when wrong, 429
+/// with Retry-After while the client's address is throttled. GET /private: the
+/// session's user, or 401. POST /logout: ends the session and clears the cookie.
+func login(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
+    if hm.uri == "/login" {
+        let wait = manager.loginRetryAfter(conn)
+        if wait > 0 { return try conn.replyTooManyLogins(retryAfter: wait) }
+        let user = hm.formVar("user") ?? ""
+        let password = hm.formVar("password") ?? ""
+        let ok = demoRecord?.verify(password) == true && Crypto.constantTimeEquals(user, demoUser)
+        guard ok, let token = manager.sessionStart(user: user) else {
+            manager.loginFailed(conn)
+            return try conn.reply(401, "Wrong user or password\n")
+        }
+        manager.loginSucceeded(conn)
+        try conn.reply(200, "logged in\n", headers: ["Set-Cookie": manager.sessionCookieHeader(token, for: conn)])
+    } else if hm.uri == "/logout" {
+        manager.sessionEnd(for: hm)
+        try conn.reply(200, "logged out\n", headers: ["Set-Cookie": manager.sessionCookieHeader(nil, for: conn)])
+    } else {
+        guard let session = manager.session(for: hm) else { return try conn.reply(401, "Log in first\n") }
+        try conn.reply(200, session.user)
+    }
+}
+
 let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, event in
     do throws(ConnectionError) {
@@ -79,6 +110,8 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 try events(conn, hm)
             } else if hm.uri == "/auth" {
                 try auth(conn, hm)
+            } else if (hm.uri == "/login" || hm.uri == "/logout") && hm.method == "POST" || hm.uri == "/private" {
+                try login(conn, hm)
             } else if hm.uri == "/stats" && hm.method == "GET" {
                 let s = manager.stats
                 try conn.reply(
@@ -107,6 +140,9 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
         conn.close()
     }
 }
+demoRecord = PasswordRecord(
+    password: demoPassword, iterations: UInt32(manager.limits.passwordIterations),
+    manager: manager)
 options.listenAll(manager)
 manager.run()
 manager.close()

@@ -92,6 +92,24 @@ public struct Limits {
     /// publish throws `MqttOutboxError.full`. 0: nothing is kept.
     public var mqttOutbox: Int = 32
     public var mqttOutboxBytes: Int = 8 * 1024
+    /// Login sessions at once (`Manager.sessionStart`), 88 bytes each; a new one past
+    /// this ends the oldest. 0: no sessions.
+    public var authSessions: Int = 32
+    /// A session unused this long ends (15 min), and any session this long after it
+    /// began (12 h): the cookie's Max-Age.
+    public var authSessionIdleS: Int = 900
+    public var authSessionMaxS: Int = 43_200
+    /// Client addresses whose failed logins are counted (`Manager.loginFailed`), about
+    /// 48 bytes each; full, the one that failed least recently is forgotten.
+    public var loginThrottleEntries: Int = 64
+    /// Failed logins accepted a second from all addresses together; past it every
+    /// login waits for the next second (bounds the CPU spent on password hashes). Above
+    /// the 4 failures one address makes before its first delay, so one guesser alone never
+    /// holds others back.
+    public var loginFailuresPerSecond: Int = 5
+    /// PBKDF2 iterations for a new `PasswordRecord`: the board profile picks a count that
+    /// takes about 100–250 ms on the board (README, "Logins and sessions").
+    public var passwordIterations: Int = 120_000
 
     public init() {}
 
@@ -143,6 +161,12 @@ public struct Limits {
         l.mqttSplitPacketBytes = max(l.mqttSplitPacketBytes, 64)
         l.mqttOutbox = min(max(l.mqttOutbox, 0), 65_535)
         l.mqttOutboxBytes = max(l.mqttOutboxBytes, 0)
+        l.authSessions = max(l.authSessions, 0)
+        l.authSessionIdleS = max(l.authSessionIdleS, 1)
+        l.authSessionMaxS = max(l.authSessionMaxS, 1)
+        l.loginThrottleEntries = max(l.loginThrottleEntries, 1)
+        l.loginFailuresPerSecond = max(l.loginFailuresPerSecond, 1)
+        l.passwordIterations = min(max(l.passwordIterations, 1000), Int(Int32.max))
         return l
     }
 

@@ -53,6 +53,10 @@ struct Services {
     /// they may require, made on first use.
     var originPolicy = OriginPolicy()
     var csrfToken: String? = nil
+    /// Login sessions and failed-login counts (Auth/). Sessions expire when looked up,
+    /// so they need no deadline here.
+    let sessions: SessionTable
+    var loginThrottle: LoginThrottle
 
     init(limits: Limits) {
         tlsSessions = TlsSessionPool(capacity: limits.tlsSlots)
@@ -68,6 +72,8 @@ struct Services {
         staticPath = .allocate(capacity: Manager.staticPathSize + Manager.validatorSize)
         staticRootReal = .allocate(capacity: Manager.staticPathSize)
         fileSends = FileSends(capacity: limits.fileSends)
+        sessions = SessionTable(capacity: limits.authSessions)
+        loginThrottle = LoginThrottle(capacity: limits.loginThrottleEntries)
     }
 
     mutating func deallocate() {
@@ -84,6 +90,8 @@ struct Services {
         staticRootReal.deallocate()
         fileSends.deallocate()
         openFiles.deallocate()
+        sessions.deallocate()
+        loginThrottle.deallocate()
     }
 }
 

@@ -1,0 +1,79 @@
+import Testing
+@testable import Meerkat
+import MeerkatTesting
+
+/// Failed-login throttling (Auth/LoginThrottle.swift) on the test clock.
+@Suite struct LoginThrottleTests {
+    static let a = SocketAddress("10.0.0.1", port: 40000)!
+    static let b = SocketAddress("10.0.0.2", port: 40000)!
+
+    func manager(_ configure: (inout Limits) -> Void = { _ in }) throws -> TestChannel {
+        var limits = Limits()
+        limits.loginFailuresPerSecond = 1000
+        configure(&limits)
+        return try TestChannel(limits: limits) { _, _ in }
+    }
+
+    @Test func delayGrowsThenLocksOut() throws {
+        let c = try manager()
+        let m = c.manager
+        var waits: [Int] = []
+        for _ in 0..<10 {
+            #expect(m.loginRetryAfter(Self.a) == 0)
+            let w = m.loginFailed(Self.a)
+            waits.append(w)
+            if w > 0 { #expect(m.loginRetryAfter(Self.a) == w) }
+            if w < 900 { c.advanceClock(ms: w * 1000) }  // wait out each delay, not the lockout
+        }
+        #expect(waits == [0, 0, 0, 1, 2, 4, 8, 16, 32, 900])
+        #expect(m.loginFailures(SocketAddress("10.0.0.1", port: 1)!) == 10)  // the port is not the key
+        c.advanceClock(ms: 899_000)
+        #expect(m.loginRetryAfter(Self.a) == 1)
+        c.advanceClock(ms: 1000)
+        #expect(m.loginRetryAfter(Self.a) == 0)
+    }
+
+    @Test func otherAddressUnaffectedAndSuccessForgets() throws {
+        let c = try manager()
+        let m = c.manager
+        for _ in 0..<10 { m.loginFailed(Self.a) }
+        #expect(m.loginRetryAfter(Self.a) == 900)
+        #expect(m.loginRetryAfter(Self.b) == 0)
+        m.loginFailed(Self.b)
+        m.loginSucceeded(Self.b)
+        #expect(m.loginFailures(Self.b) == 0)
+        #expect(m.loginFailures(Self.a) == 10)
+    }
+
+    @Test func ipv6KeyedByItsSlash64() throws {
+        let c = try manager()
+        let m = c.manager
+        for _ in 0..<10 { m.loginFailed(SocketAddress("2001:db8:1:2::1", port: 1)!) }
+        #expect(m.loginRetryAfter(SocketAddress("2001:db8:1:2:ffff::9", port: 2)!) > 0)
+        #expect(m.loginRetryAfter(SocketAddress("2001:db8:1:3::1", port: 2)!) == 0)
+    }
+
+    @Test func globalCapPerSecond() throws {
+        let c = try manager { $0.loginFailuresPerSecond = 3 }
+        let m = c.manager
+        for i in 0..<3 { m.loginFailed(SocketAddress("10.1.0.\(i)", port: 1)!) }
+        #expect(m.loginRetryAfter(Self.b) == 1)  // anyone waits out the second
+        c.advanceClock(ms: 1000)
+        #expect(m.loginRetryAfter(Self.b) == 0)
+    }
+
+    @Test func fullTableForgetsTheLeastRecentFailure() throws {
+        let c = try manager { $0.loginThrottleEntries = 4 }
+        let m = c.manager
+        for _ in 0..<10 { m.loginFailed(Self.a) }  // locked out
+        c.advanceClock(ms: 1000)
+        for i in 0..<3 {
+            m.loginFailed(SocketAddress("10.2.0.\(i)", port: 1)!)
+            c.advanceClock(ms: 10)
+        }
+        #expect(m.loginRetryAfter(Self.a) > 0)
+        m.loginFailed(SocketAddress("10.2.0.9", port: 1)!)  // a fifth address: a's entry goes
+        #expect(m.loginFailures(Self.a) == 0)
+        #expect(m.loginFailures(SocketAddress("10.2.0.0", port: 1)!) == 1)
+    }
+}

@@ -11,7 +11,7 @@ extension Manager {
             if r.readable || r.failed { acceptAll(s) }
         case .accepted, .client, .datagram, .watched, .rejecting:
             if isConnecting(s) {
-                if r.writable || r.failed { finishConnect(s) }
+                if r.writable || r.failed { serviceConnectDone(s) }
                 return
             }
             if r.writable { flush(s) }
@@ -81,7 +81,7 @@ extension Manager {
             _ = CMeerkat.close(fd)
             return
         }
-        let reply = Manager.busyReply
+        let reply = Manager.busyAnswer
         _ = mk_send(fd, reply.utf8Start, reply.utf8CodeUnitCount)
         guard counts.rejecting < limits.rejectSlots, let s = takeSlot() else {
             var reads = 0
@@ -332,7 +332,7 @@ extension Manager {
         }
         slots[Int(s)].recvStart = slots[Int(s)].recvEnd
         slots[Int(s)].sendStart = slots[Int(s)].sendEnd
-        dropHeld(s)
+        servicesDropHeld(s)
         releaseEmptyBuffers(s)
         switch kind {
         case .listener: counts.listeners -= 1

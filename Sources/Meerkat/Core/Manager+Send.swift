@@ -104,6 +104,7 @@ extension Manager {
     /// one the peer refused earlier (ICMP), fails the connection.
     private func sendDatagram(_ s: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) throws(ConnectionError) {
         let n = mk_send2(slots[Int(s)].fd, a.baseAddress, a.count, b.baseAddress, b.count)
+        hexdumpWritten(s, a, b, n)
         if n >= 0 {
             idleQueue.append(s, now: now)
             return

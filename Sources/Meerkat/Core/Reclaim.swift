@@ -124,7 +124,7 @@ extension Manager {
         slots[Int(v)].flags.insert(.evicted)
         slots[Int(v)].recvStart = slots[Int(v)].recvEnd
         slots[Int(v)].sendStart = slots[Int(v)].sendEnd
-        dropHeld(v)
+        servicesDropHeld(v)
         headerQueue.remove(v)
         sendQueue.remove(v)
         setInterest(v, .read, adding: false)

@@ -236,6 +236,9 @@ extension Manager {
         slots[Int(l)].proto == .http && slots[Int(l)].tls.phase == .none
     }
 
+    /// What such a listener's newcomers are answered when the table is full (HTTP/).
+    static var busyAnswer: StaticString { busyReply }
+
     /// `s` was accepted by `l`: it takes the listener's transport (TLS) and starts it.
     func transportAccepted(_ s: Int32, from l: Int32) {
         if slots[Int(l)].tls.phase == .required {
@@ -265,6 +268,20 @@ extension Manager {
         slots[Int(s)].tls.hasSession ? services.tlsScratch : nil
     }
 
+    /// Reads from the socket through the transport (decrypting on TLS): bytes, 0 at the
+    /// peer's close, or -errno (-EAGAIN: nothing now).
+    @inline(__always)
+    func transportRead(_ s: Int32, _ buf: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+        tlsOrPlainRead(s, buf, count)
+    }
+
+    /// Writes one piece through the transport (one TLS record a call): bytes taken, or
+    /// -errno. After -EAGAIN on TLS the same bytes must come first next time.
+    @inline(__always)
+    func transportWrite(_ s: Int32, _ buf: UnsafeRawPointer?, _ count: Int) -> Int {
+        tlsOrPlainWrite(s, buf, count)
+    }
+
     /// Writes `a` then `b` as far as the socket takes them: the count, or -errno.
     @inline(__always)
     func transportWrite(_ s: Int32, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
@@ -287,6 +304,14 @@ extension Manager {
 
     /// Sends what the socket takes of a held file body (Static/).
     func sendHeldFile(_ s: Int32, _ e: Int32) -> Int { sendFromFile(s, e) }
+
+    /// The held body goes (a file's send entry back to its table, Static/).
+    @inline(__always)
+    func servicesDropHeld(_ s: Int32) { dropHeld(s) }
+
+    /// A client's connect finished, or failed (Client/).
+    @inline(__always)
+    func serviceConnectDone(_ s: Int32) { finishConnect(s) }
 
     /// Input the transport already holds, which no readiness event will report.
     @inline(__always)

@@ -79,7 +79,17 @@ public struct OriginPolicy {
     }
 
     static func changesState(_ method: ByteView) -> Bool {
-        method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE"
+        // Bytes against StaticStrings (no String made): this runs on every request.
+        let m: StaticString
+        switch method.count {
+        case 3: m = "PUT"
+        case 4: m = "POST"
+        case 5: m = "PATCH"
+        case 6: m = "DELETE"
+        default: return false
+        }
+        // The first byte tells GET from PUT, HEAD from POST, with no compare call.
+        return method.buffer[0] == m.utf8Start.pointee && method.equals(m.rawBuffer)
     }
 
     private func onCrossOriginPath(_ path: ByteView) -> Bool {
@@ -131,8 +141,16 @@ extension Manager {
     /// Applies the policy to a request whose head just arrived; true when it was refused
     /// (answered and the connection closing, as for bad input).
     func refuseByOrigin(_ s: Int32, _ head: RequestHead) -> Bool {
+        // The common case first, with no message built and no policy copied: a read
+        // (GET, HEAD) with no Host list to check.
+        if services.originPolicy.hosts == nil {
+            guard services.originPolicy.checkWrites else { return false }
+            let method = receiveBuffer(s).baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(head.methodStart)
+            guard OriginPolicy.changesState(ByteView(base: UnsafePointer(method), count: Int(head.methodEnd - head.methodStart))) else {
+                return false
+            }
+        }
         let policy = services.originPolicy
-        guard policy.hosts != nil || policy.checkWrites else { return false }
         let token = policy.requireCSRFToken ? csrfToken : nil
         guard let refusal = policy.verdict(message(s, head, body: .empty), tls: isTLS(s), csrfToken: token) else {
             return false

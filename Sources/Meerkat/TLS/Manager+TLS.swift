@@ -11,7 +11,9 @@ extension Manager {
     /// `tlsInit` on a listener (its connections get TLS) or on a connection (TLS starts
     /// now). On failure the handler gets `.error` and a connection closes.
     func tlsInit(_ s: Int32, _ opts: TlsOpts) -> Bool {
-        let isClient = slots[Int(s)].kind.isOurs
+        // Datagrams and watched descriptors carry no TLS stream.
+        guard slots[Int(s)].kind != .datagram && slots[Int(s)].kind != .watched else { return false }
+        let isClient = slots[Int(s)].kind == .client
         let index: Int32
         do {
             index = try services.tlsConfigs.index(for: opts, server: !isClient, limits: limits)
@@ -25,7 +27,7 @@ extension Manager {
             slots[Int(s)].tls.phase = .required
             slots[Int(s)].tls.config = Int8(index)
             return true
-        case let kind where kind.isConnection && !slots[Int(s)].tls.hasSession:
+        case let kind where (kind == .accepted || kind == .client) && !slots[Int(s)].tls.hasSession:
             return isClient ? tlsUpgradeClient(s, config: index, name: opts.name) : tlsStart(s, config: index)
         default:
             return false
@@ -163,7 +165,7 @@ extension Manager {
 
     /// Reads from the socket, decrypting on a TLS connection: bytes, 0 at the peer's
     /// close, or -errno (-EAGAIN: nothing now).
-    func transportRead(_ s: Int32, _ buf: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    func tlsOrPlainRead(_ s: Int32, _ buf: UnsafeMutableRawPointer?, _ count: Int) -> Int {
         let i = slots[Int(s)].tls.session
         guard i >= 0 else { return mk_read(slots[Int(s)].fd, buf, count) }
         let n = mk_tls_read(services.tlsSessions.session(Int32(i)), buf, count)
@@ -172,7 +174,7 @@ extension Manager {
 
     /// Writes to the socket, encrypting on a TLS connection (one record a call): bytes
     /// taken, or -errno. After -EAGAIN on TLS the same bytes must come first next time.
-    func transportWrite(_ s: Int32, _ buf: UnsafeRawPointer?, _ count: Int) -> Int {
+    func tlsOrPlainWrite(_ s: Int32, _ buf: UnsafeRawPointer?, _ count: Int) -> Int {
         let i = slots[Int(s)].tls.session
         let n: Int
         if i < 0 {
@@ -192,7 +194,7 @@ extension Manager {
     func tlsWriteAll(_ s: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
         var done = 0
         while done < bytes.count {
-            let n = transportWrite(s, bytes.baseAddress! + done, bytes.count - done)
+            let n = tlsOrPlainWrite(s, bytes.baseAddress! + done, bytes.count - done)
             if n <= 0 { return done == 0 ? n : done }
             done += n
         }

@@ -9,14 +9,11 @@ Each load runs 1,000 and then 4,000 times on one connection; the difference divi
 text frame to /ws, answered "Echo: " + the text."""
 import base64
 import os
-import re
 import socket
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import bench_cpu  # noqa: E402
-from bench_ws import start  # noqa: E402
 
 
 def ws_echo(port, count):
@@ -39,17 +36,6 @@ def ws_echo(port, count):
     s.close()
 
 
-def instructions(cmd, port, count, load):
-    out = f"/tmp/bench-compare.{port}.{count}"
-    p = start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd], port)
-    load(port, count)
-    time.sleep(0.3)
-    p.terminate()
-    p.wait()
-    with open(out) as f:
-        return int(re.search(r"^(?:summary|totals):\s+(\d+)", f.read(), re.M).group(1))
-
-
 def main():
     print("| echo-server | instructions per keep-alive request | per WebSocket echo |")
     print("|---|---:|---:|")
@@ -58,7 +44,7 @@ def main():
         cmd = [binary, "--listen", f"http://127.0.0.1:{port}"]
         per = []
         for load in (bench_cpu.keepalive_requests, ws_echo):
-            lo, hi = instructions(cmd, port, 1000, load), instructions(cmd, port, 4000, load)
+            lo, hi = (bench_cpu.callgrind_total(cmd, port, n, load) for n in (1000, 4000))
             per.append((hi - lo) / 3000)
         print(f"| {binary} | {per[0]:,.0f} | {per[1]:,.0f} |", flush=True)
 

@@ -138,11 +138,12 @@ def keepalive_requests(port, count):
     s.close()
 
 
-def callgrind_total(cmd, port, count):
-    """Instructions a server runs (user space, callgrind) serving `count` requests."""
+def callgrind_total(cmd, port, count, load=None):
+    """Instructions a server runs (user space, callgrind) serving `count` requests
+    (`load(port, count)`; keep-alive GETs unless given)."""
     out = os.path.join(TMP, f"callgrind.{port}.{count}")
     p = start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd], port)
-    keepalive_requests(port, count)
+    (load or keepalive_requests)(port, count)
     time.sleep(0.3)
     p.terminate()
     p.wait()

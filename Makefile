@@ -163,7 +163,7 @@ endif
 
 $(OUT)/bin/%: $(OUT)/obj/app-%.o $(LIB_OBJS) $(SHIM_OBJS) $$(APP_OBJS_$$*) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
 
 # ---- the multi-call firmware: every app in one binary, chosen by its name ------------
 # build/BOARD/bin/meerkat runs the app named by its argv[0] (a link named like the app)
@@ -194,7 +194,7 @@ $(OUT)/obj/entry-%.o: $(OUT)/obj/app-%.o
 $(MULTICALL_BIN): $(LIB_OBJS) $(OUT)/obj/multicall.o $(patsubst %,$(OUT)/obj/entry-%.o,$(APPS)) $(SHIM_OBJS) \
                   $(foreach a,$(APPS),$(APP_OBJS_$(a))) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
 
 ifeq ($(APP),)
 ## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP, and all of them
@@ -231,7 +231,7 @@ $(APP_OBJ): $(LIB_OBJS) $(APP_SOURCES)
 
 $(APP_OUT): $(APP_OBJ) $(LIB_OBJS) $(SHIM_OBJS) $(LINK_TABLES) $(FIRMWARE_MBEDTLS)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
 	@bash scripts/size.sh --board $(BOARD) $@
 endif
 
@@ -255,7 +255,7 @@ $(OUT)/obj/codec-runner.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_
 
 $(OUT)/test/codec-runner: $(OUT)/obj/codec-runner.o $(SHIM_OBJS) $(LINK_TABLES) $(FIRMWARE_MBEDTLS)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
 
 ## codec-vectors: the shared codec vectors on BOARD (under qemu for ARM boards).
 codec-vectors: $(OUT)/test/codec-runner

@@ -33,7 +33,7 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
+.PHONY: FORCE format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -273,18 +273,29 @@ print-runner:
 	@echo '$(RUNNER)'
 
 ## check-embedded: compile Sources/Meerkat and every app as Embedded Swift for the
-## host (fast; no linking).
-check-embedded: apps-listed
+## host (fast; no linking). The library modules are files make keeps (build/check), so
+## a second run, or a test that needs only the modules (check-modules), reuses them
+## while their sources are unchanged; the apps are compiled on every run.
+CHECK_SWIFTC := $(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu \
+                $(SWIFT_EMBEDDED_FLAGS) -parse-as-library
+
+build/check/Meerkat.o: $(LIB_SOURCES) $(SHIM) scripts/embedded_explain.py cross/embedded.mk
 	@mkdir -p build/check/modules
-	$(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
-	    -module-name Meerkat -emit-module -emit-module-path build/check/modules/Meerkat.swiftmodule \
-	    -c $(LIB_SOURCES) -o build/check/Meerkat.o
-	@echo "check-embedded: MeerkatApp, MeerkatTesting"
-	$(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
-	    -module-name MeerkatApp -I build/check/modules -emit-module -emit-module-path build/check/modules/MeerkatApp.swiftmodule \
-	    -c $(APP_LIB_SOURCES) -o build/check/MeerkatApp.o
-	$(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
-	    -module-name MeerkatTesting -I build/check/modules -c $(TESTING_SOURCES) -o build/check/MeerkatTesting.o
+	$(CHECK_SWIFTC) -module-name Meerkat -emit-module -emit-module-path build/check/modules/Meerkat.swiftmodule \
+	    -c $(LIB_SOURCES) -o $@
+
+build/check/MeerkatApp.o: $(APP_LIB_SOURCES) build/check/Meerkat.o
+	@echo "check-embedded: MeerkatApp"
+	$(CHECK_SWIFTC) -module-name MeerkatApp -I build/check/modules -emit-module \
+	    -emit-module-path build/check/modules/MeerkatApp.swiftmodule -c $(APP_LIB_SOURCES) -o $@
+
+build/check/MeerkatTesting.o: $(TESTING_SOURCES) build/check/Meerkat.o
+	@echo "check-embedded: MeerkatTesting"
+	$(CHECK_SWIFTC) -module-name MeerkatTesting -I build/check/modules -c $(TESTING_SOURCES) -o $@
+
+check-modules: build/check/Meerkat.o build/check/MeerkatApp.o
+
+check-embedded: apps-listed check-modules build/check/MeerkatTesting.o
 	@set -e; for app in $(APPS); do \
 	    echo "check-embedded: $$app"; \
 	    $(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) \

@@ -41,6 +41,8 @@ struct mk_tls_session {
     /// Plaintext length of the record built but not yet all sent (mbedTLS wants the
     /// same write again until it is out).
     size_t pending;
+    /// mbedTLS's error when the handshake failed (for the app: conn.lastErrorCode).
+    int last_error;
 };
 
 // ECDHE-ECDSA first: a P-256 key signs far faster than RSA on a small CPU. ECDHE-RSA
@@ -275,8 +277,11 @@ int mk_tls_handshake(mk_tls_session *s) {
     if (ret == 0) return 0;
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) return -EAGAIN;
     if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return MK_TLS_WANT_WRITE;
+    s->last_error = ret;
     return MK_TLS_FAILED;
 }
+
+int mk_tls_last_error(const mk_tls_session *s) { return s->last_error; }
 
 long mk_tls_read(mk_tls_session *s, void *buf, size_t len) {
     int ret = mbedtls_ssl_read(&s->ssl, buf, len);

@@ -239,6 +239,15 @@ public struct AppOptions {
         (1..<max(Int(mk_argc()), 1)).compactMap { mk_argv(Int32($0)).map { String(cString: $0) } }
     }
 
+    /// A client's line for an `.error` event: `error: TEXT`, then the errno's and the
+    /// protocol code's numbers when there are any (`[errno 111]`, `[code -9984]`).
+    public static func errorLine(_ why: StaticString, _ conn: Connection) -> String {
+        var line = "error: \(why)"
+        if conn.lastErrno != 0 { line += " [errno \(conn.lastErrno)]" }
+        if conn.lastErrorCode != 0 { line += " [code \(conn.lastErrorCode)]" }
+        return line
+    }
+
     /// One line, e.g. `echo-server 0.9.0 (board rpi4, git 5c78764)`: the program's name,
     /// `Meerkat.version`, and the board and revision the build came from.
     public static func versionLine(program: String) -> String {

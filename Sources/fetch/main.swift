@@ -182,8 +182,7 @@ do throws(ConnectError) {
             if answered < repeatCount { code = 1 }
             conn.close()
         case let .error(why):
-            // The errno's number too, when one is behind the error.
-            print(conn.lastErrno == 0 ? "error: \(why)" : "error: \(why) [errno \(conn.lastErrno)]")
+            print(AppOptions.errorLine(why, conn))
         case .close:
             manager.stop()
         default:

@@ -225,8 +225,7 @@ do throws(ConnectError) {
             }
             printMessage(wm)
         case let .error(why):
-            // The errno's number too, when one is behind the error.
-            print(conn.lastErrno == 0 ? "error: \(why)" : "error: \(why) [errno \(conn.lastErrno)]")
+            print(AppOptions.errorLine(why, conn))
             failed = true
         case .wsOpen:
             // Only now does stdin matter: lines typed before the upgrade wait in the pipe.

@@ -53,6 +53,8 @@ int mk_tls_set_hostname(mk_tls_session *session, const char *name);
 enum { MK_TLS_VERIFY_OK = 0, MK_TLS_VERIFY_UNTRUSTED, MK_TLS_VERIFY_EXPIRED, MK_TLS_VERIFY_NOT_YET_VALID,
        MK_TLS_VERIFY_NAME_MISMATCH, MK_TLS_VERIFY_OTHER };
 int mk_tls_verify_failure(const mk_tls_session *session);
+/// mbedTLS's error code (negative) from the handshake that failed last on this session.
+int mk_tls_last_error(const mk_tls_session *session);
 /// Ends the connection: frees what the handshake and session keys took, keeps the
 /// context and its buffers for the next connection.
 void mk_tls_session_end(mk_tls_session *session);

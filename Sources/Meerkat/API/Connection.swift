@@ -59,6 +59,16 @@ public struct Connection {
         return manager.errorErrno
     }
 
+    /// Inside an `.error` handler: the protocol's own code behind it, 0 when it has
+    /// none: for a TLS handshake that failed, mbedTLS's error (negative, e.g. -0x2700,
+    /// `MBEDTLS_ERR_X509_CERT_VERIFY_FAILED`, for a certificate not trusted); for a
+    /// name lookup the DNS server refused, its RCODE (3 for "no such host", 2 SERVFAIL,
+    /// 5 REFUSED). A timeout's is `lastErrno` ETIMEDOUT.
+    public var lastErrorCode: Int32 {
+        guard let s = liveSlot, s == manager.errorSlot else { return 0 }
+        return manager.errorCode
+    }
+
     public var isOpen: Bool { liveSlot != nil }
     public var isListening: Bool { liveSlot.map { manager.slots[Int($0)].kind == .listener } ?? false }
     public var isClosing: Bool { liveSlot == nil || flag(.closing) || flag(.lingering) }

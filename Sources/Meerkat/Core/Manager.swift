@@ -40,6 +40,7 @@ public final class Manager {
     /// (`Connection.lastErrno`); -1 when no `.error` with one is being delivered.
     var errorSlot: Int32 = -1
     var errorErrno: Int32 = 0
+    var errorCode: Int32 = 0
     /// The loop's time (ms), read once at each wake-up: what timers, timeouts and stamps
     /// compare against.
     var now: Int64
@@ -280,18 +281,18 @@ public final class Manager {
         }
     }
 
-    /// `.error(text)` with the errno that caused it, which the handler reads as
-    /// `conn.lastErrno` (the event keeps its one payload, so `case .error(let text)`
-    /// still matches); logged at debug first: every failure a handler hears (TLS,
-    /// connect, DNS, evictions, timeouts). Here, not in `deliver`: the hot path pays
-    /// nothing.
+    /// `.error(text)` with the errno that caused it and the protocol's own code, which
+    /// the handler reads as `conn.lastErrno` and `conn.lastErrorCode` (the event keeps
+    /// its one payload, so `case .error(let text)` still matches); logged at debug
+    /// first: every failure a handler hears (TLS, connect, DNS, evictions, timeouts).
+    /// Here, not in `deliver`: the hot path pays nothing.
     @inline(never)
-    func deliverError(_ s: Int32, _ text: StaticString, errno: Int32 = 0) {
+    func deliverError(_ s: Int32, _ text: StaticString, errno: Int32 = 0, code: Int32 = 0) {
         Log.conn(.debug, s, text)
-        let (outerSlot, outerErrno) = (errorSlot, errorErrno)  // a handler may fail another
-        (errorSlot, errorErrno) = (s, errno)
+        let outer = (errorSlot, errorErrno, errorCode)  // a handler may fail another
+        (errorSlot, errorErrno, errorCode) = (s, errno, code)
         deliver(s, .error(text))
-        (errorSlot, errorErrno) = (outerSlot, outerErrno)
+        (errorSlot, errorErrno, errorCode) = outer
     }
 }
 

@@ -65,8 +65,8 @@ enum DnsMessage {
         case ignored(StaticString)
         /// The answer did not fit in UDP (TC set); a board's resolver does not go on to TCP.
         case truncated
-        /// The server answered with an error (SERVFAIL, REFUSED…).
-        case serverError
+        /// The server answered with an error: its RCODE (2 SERVFAIL, 5 REFUSED…).
+        case serverError(rcode: UInt8)
 
         /// For tests and logs: the case as short text.
         var summary: String {
@@ -109,7 +109,7 @@ enum DnsMessage {
         switch flags & 0xF {
         case 0: break
         case 3: return .noSuchName
-        default: return .serverError
+        default: return .serverError(rcode: UInt8(flags & 0xF))
         }
         at = qEnd + 4
         // Answers: records of our type whose owner is the name or a CNAME target of it.

@@ -145,17 +145,17 @@ extension Manager {
         case .noData:
             failLookup(s, "dns: the name has no address")
         case .noSuchName:
-            failLookup(s, "dns: no such host")
+            failLookup(s, "dns: no such host", code: 3)  // NXDOMAIN
         case .truncated:
             failLookup(s, "dns: truncated answer (too long for UDP)")
-        case .serverError:
-            failLookup(s, "dns: server error")
+        case let .serverError(rcode):
+            failLookup(s, "dns: server error", code: Int32(rcode))
         }
     }
 
-    private func failLookup(_ s: Int32, _ why: StaticString) {
+    private func failLookup(_ s: Int32, _ why: StaticString, errno: Int32 = 0, code: Int32 = 0) {
         services.dns.waiting.remove(Int32(slots[Int(s)].client))
-        deliverError(s, why)
+        deliverError(s, why, errno: errno, code: code)
         closeNow(s)
     }
 
@@ -165,7 +165,7 @@ extension Manager {
             if Int(services.dns.sends[Int(e)]) < limits.dnsTries {
                 sendQuery(e)
             } else {
-                failLookup(services.clients.slotOf[Int(e)], "dns: no answer in time")
+                failLookup(services.clients.slotOf[Int(e)], "dns: no answer in time", errno: ETIMEDOUT)
             }
         }
     }

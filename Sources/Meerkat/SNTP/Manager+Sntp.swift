@@ -80,7 +80,7 @@ extension Manager {
                 sntpRequest(e.slot, retry: true)
             } else {
                 services.sntp.entries[i].tries = 0
-                deliverError(e.slot, "sntp: no answer in time")
+                deliverError(e.slot, "sntp: no answer in time", errno: ETIMEDOUT)
                 closeNow(e.slot)
             }
         }

@@ -106,7 +106,9 @@ extension Manager {
         } else if r == Int(MK_TLS_WANT_WRITE) {
             setInterest(s, .write, adding: true)
         } else {
-            deliverError(s, Manager.handshakeFailure(mk_tls_verify_failure(services.tlsSessions.session(i))))
+            deliverError(
+                s, Manager.handshakeFailure(mk_tls_verify_failure(services.tlsSessions.session(i))),
+                code: mk_tls_last_error(services.tlsSessions.session(i)))
             closeNow(s)
         }
         return false
@@ -151,7 +153,7 @@ extension Manager {
     func expireHandshakes() {
         while let i = services.tlsSessions.handshaking.expired(now: now, timeout: Int64(limits.handshakeTimeoutMs)) {
             let s = services.tlsSessions.owner[Int(i)]
-            deliverError(s, "TLS: handshake timed out")
+            deliverError(s, "TLS: handshake timed out", errno: ETIMEDOUT)
             closeNow(s)
         }
     }

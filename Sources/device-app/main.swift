@@ -113,10 +113,10 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
 /// and a same-origin request checked by Access): checked, saved atomically, answered.
 func saveSettings(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
     var next = settings
-    if Access.isJSON(hm) {  // a field of the wrong type is as bad as a bad value
-        if !Json.isValid(hm.body) { next.name = "" }
+    if Access.isJSON(hm) {  // a field of the wrong type, or no JSON at all, is as bad as a bad value
         if Json.value(hm.body, "name") != nil { next.name = Json.string(hm.body, "name").flatMap(Settings.valid) ?? "" }
         if Json.value(hm.body, "interval") != nil { next.intervalS = Json.integer(hm.body, "interval").map { Int(clamping: $0) } ?? 0 }
+        if !Json.isValid(hm.body) { next.name = "" }
     } else if hm.header("Content-Type")?.hasPrefix("application/x-www-form-urlencoded") == true {
         if let name = hm.formVar("name") { next.name = Settings.valid(name: name) ?? "" }
         if let interval = hm.formVar("interval") { next.intervalS = Int(interval) ?? 0 }

@@ -148,6 +148,26 @@ def test_without_a_session_every_api_route_gets_401_and_the_socket_is_refused(de
         websocket.create_connection(f"ws://127.0.0.1:{device.port()}/ws/live", timeout=10 * SLOW)
 
 
+def routes_in_the_source():
+    """Every /api/ and /ws/ path device-app's sources name (a new route cannot be left out
+    of the test below), less the three anyone may call."""
+    found = set()
+    for name in os.listdir(os.path.join(ROOT, "Sources", "device-app")):
+        text = open(os.path.join(ROOT, "Sources", "device-app", name)).read()
+        found |= set(re.findall(r'"(/(?:api|ws)/[a-z/]+)"', text))
+    return sorted(found - {"/api/", "/api/setup", "/api/login", "/api/logout"})
+
+
+def test_every_route_in_the_source_needs_a_session(device):
+    routes = routes_in_the_source()
+    assert {"/api/status", "/api/settings", "/api/upload", "/ws/live"} <= set(routes)
+    for path in routes:
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            status = request(device, method, path, [("Origin", device.origin)])[0]
+            assert status == 401, (method, path, status)
+        assert upgrade(device) == 401
+
+
 def test_a_session_works_for_the_api_and_the_live_socket(device):
     status, _, body = request(device, "GET", "/api/status", [("Cookie", device.cookie)])
     assert status == 200 and "uptime" in json.loads(body)

@@ -198,13 +198,14 @@ ws.onclose = () => {{ if (document.body.dataset.ws === "pending") document.body.
 
 
 def test_a_page_from_another_origin_changes_nothing_in_chromium(device, tmp_path):
-    """Headless Chromium opens a page served by a second local server (another port, so
-    another origin) that posts the settings as a form and with fetch, and opens the
-    board's WebSocket: all refused, the settings unchanged."""
+    """Headless Chromium, logged in to the board, opens a page served by a second local
+    server (another port, so another origin) that posts the settings as a form and with
+    fetch, and opens the board's WebSocket: all refused, the settings unchanged."""
     import http.server
     import threading
 
     from test_browser import browser, wait_for
+    from test_dashboard import log_in
 
     page = ATTACKER_PAGE.format(device=f"http://127.0.0.1:{device.port()}", ws=f"ws://127.0.0.1:{device.port()}")
 
@@ -225,6 +226,9 @@ def test_a_page_from_another_origin_changes_nothing_in_chromium(device, tmp_path
     before = settings(device)
     d = browser()
     try:
+        # The owner is logged in to the board in this very browser: its cookie is there.
+        d.get(f"http://127.0.0.1:{device.port()}/")
+        log_in(d)
         d.get(f"http://localhost:{elsewhere.server_port}/")
         assert wait_for(lambda: d.execute_script("return document.body.dataset.ws") == "refused")
         assert wait_for(lambda: d.execute_script("return document.body.dataset.fetch") is not None)

@@ -76,15 +76,18 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
             } else if try access.answerPublic(conn, hm, manager) {
                 // setup, login, logout
             } else if hm.uri == "/ws/live" || hm.uri.hasPrefix("/api/") {
-                guard try access.allows(conn, hm, manager, write: hm.method != "GET") else { return }
+                let reads = hm.method == "GET" || hm.method == "HEAD"
+                guard try access.allows(conn, hm, manager, write: !reads) else { return }
                 if hm.uri == "/ws/live" {
                     _ = conn.wsUpgrade(hm)  // the dashboard's live numbers
-                } else if hm.uri == "/api/status" {
+                } else if hm.uri == "/api/status" && reads {
                     try conn.reply(200, status(), headers: ["Content-Type": "application/json"])
                 } else if hm.uri == "/api/settings" && hm.method == "POST" {
                     try saveSettings(conn, hm)
-                } else if hm.uri == "/api/settings" {
+                } else if hm.uri == "/api/settings" && reads {
                     try conn.reply(200, settings.json, headers: ["Content-Type": "application/json"])
+                } else if hm.uri == "/api/settings" || hm.uri == "/api/status" {
+                    try conn.reply(405, "{\"error\": \"not with this method\"}\n", headers: ["Content-Type": "application/json"])
                 } else {
                     try conn.reply(404, "{\"error\": \"no such API\"}\n", headers: ["Content-Type": "application/json"])
                 }

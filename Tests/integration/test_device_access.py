@@ -192,6 +192,9 @@ def test_writes_need_a_same_origin_request_as_well(device):
     part = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhi\r\n--b--\r\n'
     assert request(device, "POST", "/api/upload", cookie + upload, part)[0] == 403
     assert request(device, "POST", "/api/upload", cookie + upload + [("Origin", device.origin)], part)[0] == 200
+    for method in ("PUT", "DELETE"):
+        for path in ("/api/settings", "/api/status"):
+            assert request(device, method, path, cookie + [("Origin", device.origin)])[0] == 405, (method, path)
 
 
 def test_every_page_has_a_strict_csp_and_no_inline_script(device):

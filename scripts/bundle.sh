@@ -92,7 +92,11 @@ cat >> "$out/INSTALL.txt" <<NOTE
 Each service takes --listen URL (repeatable); edit ExecStart in the unit to change the
 address or port. A service writes only to its state folder, /var/lib/<unit> (--dir in
 ExecStart, StateDirectory= in the unit): device-app's settings and uploads, the files
-upload-server keeps, the files file-server serves. The binaries need only glibc (mbedTLS is linked in statically); their
+upload-server keeps, the files file-server serves. device-app keeps its admin password
+there too, as a PBKDF2 record: until one is set it serves only its setup page, whose
+first visitor sets it; to ship it set, add --password-file PATH to ExecStart (a file
+only the service can read, holding the password or a record made elsewhere).
+The binaries need only glibc (mbedTLS is linked in statically); their
 stripped sizes and the board's memory limits are in SIZES.md.
 Logs: journalctl -u $unit. The unit restarts the app if it fails.
 Each binary's --version prints its version, board and git revision. LICENSE is

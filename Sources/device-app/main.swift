@@ -8,15 +8,16 @@ var failedReplies = 0  // replies that could not be queued
 
 // --listen, --dir (settings, uploads), --web DIR (pages from a folder instead of the
 // firmware), --upload-limit BYTES, --report URL, --mqtt URL (with --mqtt-user,
-// --mqtt-pass, --mqtt-ca FILE), --host NAME (another name the board answers to);
-// sizes from the board profile.
+// --mqtt-pass, --mqtt-ca FILE), --host NAME (another name the board answers to),
+// --password-file PATH (provisions the admin password); sizes from the board profile.
 let options = AppOptions.parse(
     defaultListen: "http://0.0.0.0:8000",
-    valued: ["--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca", "--host"])
+    valued: ["--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca", "--host", "--password-file"])
 let uploadLimit = UInt64(options.value(of: "--upload-limit") ?? "") ?? 8 << 20
 var settings = Settings.load(options.dir)
 var count: Int32 = 0
 let packedWeb = PackedFS(table: webui_files(&count), count: count)  // web/device, packed at build time
+var access = Access(dir: options.dir)  // the admin password's record; none: setup first (Access.swift)
 _ = try? File.makeFolder(options.dir + "/uploads")
 File.removeTemporaries(in: options.dir + "/uploads")  // uploads a kill -9 or power cut left half written
 
@@ -33,12 +34,29 @@ func status(online: Bool = false) -> [UInt8] {
     }
 }
 
+/// What every page and asset is sent with: a strict CSP (no inline script or style, no
+/// other origin, never framed), no sniffing, no Referer, and checked on every use.
+func webOptions() -> ServeOptions {
+    var web = ServeOptions()
+    web.header(
+        "Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+            + "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+    web.header("X-Content-Type-Options", "nosniff")
+    web.header("Referrer-Policy", "no-referrer")
+    web.header("Cache-Control", "no-cache")
+    return web
+}
+let web = webOptions()
+
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, ev in
     do throws(ConnectionError) {
         switch ev {
         case let .httpHeaders(hm) where hm.uri == "/api/upload" && hm.method == "POST":
-            // Streamed part by part into <dir>/uploads (the library's Upload: a temporary
+            // Only with a session and from the dashboard's page (else answered here);
+            // streamed part by part into <dir>/uploads (the library's Upload: a temporary
             // renamed into place whole); refused at once when too large or not a form.
+            guard try access.allows(conn, hm, manager, write: true) else { return }
             do throws(UploadError) {
                 conn.userdata = try Upload.form(hm, folder: options.dir + "/uploads", limit: uploadLimit)
                 conn.streamRequestBody()
@@ -53,21 +71,35 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 conn.userdata = nil
                 let (code, answer) = uploadAnswer(upload)
                 try conn.reply(code, answer, headers: ["Content-Type": "application/json"])
-            } else if hm.uri == "/ws/live" {
-                _ = conn.wsUpgrade(hm)  // the dashboard's live numbers
-            } else if hm.uri == "/api/status" {
-                try conn.reply(200, status(), headers: ["Content-Type": "application/json"])
-            } else if hm.uri == "/api/settings" && hm.method == "POST" {
-                try saveSettings(conn, hm)
-            } else if hm.uri == "/api/settings" {
-                try conn.reply(200, settings.json, headers: ["Content-Type": "application/json"])
-            } else if hm.uri == "/hello" {
+            } else if hm.uri == "/api/upload" && hm.method == "POST" {
+                // refused at its headers (no session, or not from the dashboard)
+            } else if try access.answerPublic(conn, hm, manager) {
+                // setup, login, logout
+            } else if hm.uri == "/ws/live" || hm.uri.hasPrefix("/api/") {
+                let reads = hm.method == "GET" || hm.method == "HEAD"
+                guard try access.allows(conn, hm, manager, write: !reads) else { return }
+                if hm.uri == "/ws/live" {
+                    _ = conn.wsUpgrade(hm)  // the dashboard's live numbers
+                } else if hm.uri == "/api/status" && reads {
+                    try conn.reply(200, status(), headers: ["Content-Type": "application/json"])
+                } else if hm.uri == "/api/settings" && hm.method == "POST" {
+                    try saveSettings(conn, hm)
+                } else if hm.uri == "/api/settings" && reads {
+                    try conn.reply(200, settings.json, headers: ["Content-Type": "application/json"])
+                } else if hm.uri == "/api/settings" || hm.uri == "/api/status" {
+                    try conn.reply(405, "{\"error\": \"not with this method\"}\n", headers: ["Content-Type": "application/json"])
+                } else {
+                    try conn.reply(404, "{\"error\": \"no such API\"}\n", headers: ["Content-Type": "application/json"])
+                }
+            } else if hm.uri == "/hello" {  // a greeting, open to all: it reads and changes nothing
                 let name = hm.queryVar("name") ?? "board"
                 try conn.reply(200, "Hello, \(name)!\n", headers: ["Content-Type": "text/plain"])
+            } else if access.needsSetup && !Access.setupFiles.contains(where: { hm.uri == $0 }) {
+                try conn.reply(303, "", headers: ["Location": "/setup.html"])  // only the setup page until then
             } else if let folder = options.value(of: "--web") {
-                conn.serveDir(hm, root: folder)
+                conn.serveDir(hm, root: folder, options: web)
             } else {
-                conn.serveDir(hm, packed: packedWeb)
+                conn.serveDir(hm, packed: packedWeb, options: web)
             }
         default:
             break
@@ -80,11 +112,20 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
     }
 }
 
-/// POST /api/settings (a form: name, interval): checked, saved atomically, answered.
+/// POST /api/settings (JSON `{"name", "interval"}`, or the dashboard's form; a session
+/// and a same-origin request checked by Access): checked, saved atomically, answered.
 func saveSettings(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
     var next = settings
-    if let name = hm.formVar("name") { next.name = Settings.valid(name: name) ?? "" }
-    if let interval = hm.formVar("interval") { next.intervalS = Int(interval) ?? 0 }
+    if Access.isJSON(hm) {  // a field of the wrong type, or no JSON at all, is as bad as a bad value
+        if Json.value(hm.body, "name") != nil { next.name = Json.string(hm.body, "name").flatMap(Settings.valid) ?? "" }
+        if Json.value(hm.body, "interval") != nil { next.intervalS = Json.integer(hm.body, "interval").map { Int(clamping: $0) } ?? 0 }
+        if !Json.isValid(hm.body) { next.name = "" }
+    } else if hm.header("Content-Type")?.hasPrefix("application/x-www-form-urlencoded") == true {
+        if let name = hm.formVar("name") { next.name = Settings.valid(name: name) ?? "" }
+        if let interval = hm.formVar("interval") { next.intervalS = Int(interval) ?? 0 }
+    } else {
+        return try conn.reply(415, "{\"error\": \"send JSON (or the dashboard's form)\"}\n", headers: ["Content-Type": "application/json"])
+    }
     guard !next.name.isEmpty, (1...3600).contains(next.intervalS) else {
         return try conn.reply(
             400, "{\"error\": \"a name of 1 to 40 characters and 1 to 3600 seconds\"}\n",
@@ -131,6 +172,10 @@ manager.timerAdd(1000, repeat: true) {
 var hosts = options.list(of: "--host")
 if let name = AppOptions.hostName { hosts += [name, name + ".local"] }
 manager.originPolicy.hosts = hosts
+if let file = options.value(of: "--password-file"), !access.provision(from: file, manager) {
+    print("device-app: --password-file: cannot read a password of 8 to 128 bytes (or a record) from it, or cannot store it")
+    AppOptions.exitProcess(2)
+}
 options.listenAll(manager)
 
 // --report ws://server/path: keep a WebSocket to a server, reconnecting with backoff

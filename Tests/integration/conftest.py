@@ -1,6 +1,9 @@
 """Starts the firmware apps (build/<board>/bin, under qemu-user for ARM boards) for the
 integration suite. Environment: MEERKAT_BIN (folder of the binaries), MEERKAT_RUNNER
 (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu"), MEERKAT_BOARD."""
+import base64
+import hashlib
+import json
 import os
 import re
 import shlex
@@ -269,3 +272,45 @@ def certs(tmp_path_factory):
                           " | openssl dgst -sha256 -binary | base64", shell=True, check=True, capture_output=True)
     p["spki"] = spki.stdout.decode().strip()
     return p
+
+
+# device-app is locked (issue 24): its tests provision the admin password and log in.
+DEVICE_PASSWORD = "owner-pass-1234"
+
+
+def device_record(password=DEVICE_PASSWORD, iterations=1000):
+    """A PasswordRecord line for `password`, made here (hashlib), with few iterations so
+    that a test's logins are quick on every board (the record carries its count)."""
+    salt = os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations, 32)
+    return f"pbkdf2-sha256${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}\n"
+
+
+def device_login(server, password=DEVICE_PASSWORD):
+    """POST /api/login as the dashboard's login page does: the `session=…` cookie."""
+    c = RawClient(server.connect())
+    body = json.dumps({"password": password}).encode()
+    c.send(b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+           b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    status, headers, answer = c.response()
+    c.sock.close()
+    assert status == 200, answer
+    return headers["set-cookie"].split(";")[0]
+
+
+def start_device(start_server, *args, app="device-app", env=None):
+    """device-app provisioned (--password-file with a record) in its own --dir (a new
+    folder unless given), logged in: `server.cookie` is `session=…`, `server.origin` its
+    own origin (what the dashboard's writes carry)."""
+    args = list(args)
+    if "--dir" not in args:
+        import tempfile
+        args += ["--dir", tempfile.mkdtemp(prefix="device-")]
+    folder = args[args.index("--dir") + 1]
+    record = os.path.join(folder, "provisioned")
+    with open(record, "w") as f:
+        f.write(device_record())
+    s = start_server(app, "--password-file", record, *args, env=env)
+    s.cookie = device_login(s)
+    s.origin = f"http://127.0.0.1:{s.port()}"
+    return s

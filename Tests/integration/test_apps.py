@@ -11,24 +11,26 @@ import urllib.request
 
 import websockets
 
-from conftest import BIN, RUNNER, SLOW, RawClient
+from conftest import BIN, RUNNER, SLOW, RawClient, start_device
 
 
-def get(url):
-    with urllib.request.urlopen(url, timeout=10 * SLOW) as r:
+def get(url, cookie=None):
+    """(status, Content-Type, body); with `cookie` (device-app's session) when given."""
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=10 * SLOW) as r:
         return r.status, r.headers.get("Content-Type"), r.read()
 
 
 def test_device_app_is_the_readme_example(start_server):
-    s = start_server("device-app")
+    s = start_device(start_server)
     base = f"http://127.0.0.1:{s.port()}"
     status, ctype, body = get(base + "/hello?name=Ada%20L")
     assert (status, ctype, body) == (200, "text/plain", b"Hello, Ada L!\n")
-    status, ctype, body = get(base + "/api/status")
+    status, ctype, body = get(base + "/api/status", s.cookie)
     assert ctype == "application/json"
     first = json.loads(body)["uptime"]
     time.sleep(2.2)
-    assert json.loads(get(base + "/api/status")[2])["uptime"] >= first + 1, "the 1 s timer ticks"
+    assert json.loads(get(base + "/api/status", s.cookie)[2])["uptime"] >= first + 1, "the 1 s timer ticks"
     try:
         get(base + "/nothing")
         raise AssertionError("expected 404")
@@ -111,13 +113,13 @@ def test_device_app_reports_its_status_and_comes_back_after_the_server_restarts(
     probe.close()
     sink = ReportSink(port)
     sink.start()
-    s = start_server("device-app", "--report", f"ws://127.0.0.1:{port}/report", "--report-ms", "200")
+    s = start_device(start_server, "--report", f"ws://127.0.0.1:{port}/report", "--report-ms", "200")
     try:
         assert sink.wait_for(3, 10), sink.messages
         report = json.loads(sink.messages[-1])
         assert {"name", "uptime", "requests", "failedReplies"} <= set(report)
         # The same numbers /api/status serves.
-        assert json.loads(get(f"http://127.0.0.1:{s.port()}/api/status")[2])["failedReplies"] == report["failedReplies"]
+        assert json.loads(get(f"http://127.0.0.1:{s.port()}/api/status", s.cookie)[2])["failedReplies"] == report["failedReplies"]
         sink.stop()
         time.sleep(1.5)                     # down: reports are skipped, reconnects back off
         seen = len(sink.messages)

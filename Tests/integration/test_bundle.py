@@ -21,6 +21,7 @@ def test_bundle_has_binaries_units_and_note():
         assert f"{top}/INSTALL.txt" in names
         install = tar.extractfile(f"{top}/INSTALL.txt").read().decode()
         assert install.startswith(f"meerkat {VERSION} firmware bundle for board '{BOARD}' (built with Meerkat {VERSION}, git ")
+        assert "--password-file PATH" in install     # how device-app ships with its password set
         for name in ("LICENSE", "NOTICE"):   # the licence, and what the binaries link
             assert tar.extractfile(f"{top}/{name}").read() == open(os.path.join(ROOT, name), "rb").read()
         apps = [n.split("/")[-1] for n in names if n.startswith(f"{top}/bin/") and n != f"{top}/bin"]

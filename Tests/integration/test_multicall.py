@@ -16,7 +16,7 @@ import zlib
 import pytest
 import websocket
 
-from conftest import BIN, BOARD, ROOT, RUNNER, SLOW, VERSION, Server
+from conftest import BIN, BOARD, ROOT, RUNNER, SLOW, VERSION, Server, device_login, device_record
 from test_mqtt import Broker
 
 MEERKAT = os.path.join(BIN, "meerkat")
@@ -71,9 +71,9 @@ def serve(links):
         s.stop()
 
 
-def get(server, path, method="GET", body=None):
+def get(server, path, method="GET", body=None, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", server.port(), timeout=10 * SLOW)
-    conn.request(method, path, body=body)
+    conn.request(method, path, body=body, headers=headers or {})
     resp = conn.getresponse()
     answer = resp.status, resp.read()
     conn.close()
@@ -141,8 +141,9 @@ def test_chat_server(way, serve):
 
 @pytest.mark.parametrize("way", WAYS)
 def test_device_app(way, serve, tmp_path):
-    s = serve(way, "device-app", "--dir", str(tmp_path))
-    status, body = get(s, "/api/status")
+    (tmp_path / "provisioned").write_text(device_record())
+    s = serve(way, "device-app", "--dir", str(tmp_path), "--password-file", str(tmp_path / "provisioned"))
+    status, body = get(s, "/api/status", headers={"Cookie": device_login(s)})
     assert status == 200 and json.loads(body)["version"] == VERSION
     assert (tmp_path / "uploads").is_dir()
     status, page = get(s, "/")

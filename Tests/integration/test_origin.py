@@ -3,7 +3,9 @@ as a browser would send them: a state-changing request from another origin (its
 `Origin`, or `Sec-Fetch-Site` alone) gets 403 and changes nothing; the same origin and
 clients that send neither (curl, scripts) are served; a WebSocket upgrade from another
 origin gets 403; device-app answers only to its own names (421 for a rebinding Host);
-chat-server takes an --origin allow-list. Every board (under qemu for ARM)."""
+chat-server takes an --origin allow-list. device-app is provisioned and logged in first
+(its session cookie on every request), so what is refused here is the origin, not the
+lack of a session. Every board (under qemu for ARM)."""
 import json
 import os
 import socket
@@ -12,7 +14,7 @@ import subprocess
 import pytest
 import websocket
 
-from conftest import RUNNER, SLOW, RawClient, start_counted
+from conftest import RUNNER, SLOW, RawClient, start_counted, start_device
 
 EVIL = "http://evil.example:8000"
 
@@ -21,6 +23,8 @@ def request(s, method, path, headers=(), body=b"", host=None):
     """One request on a fresh connection: (status, body)."""
     c = RawClient(s.connect())
     head = f"{method} {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{s.port()}'}\r\nConnection: close\r\n"
+    if getattr(s, "cookie", None):
+        head += f"Cookie: {s.cookie}\r\n"
     for name, value in headers:
         head += f"{name}: {value}\r\n"
     if body or method in ("POST", "PUT", "PATCH"):
@@ -39,7 +43,7 @@ def settings(s):
 
 @pytest.fixture
 def device(start_server, tmp_path):
-    return start_server("device-app", "--dir", str(tmp_path))
+    return start_device(start_server, "--dir", str(tmp_path))
 
 
 @pytest.mark.parametrize("header", [
@@ -61,8 +65,14 @@ def test_same_origin_and_non_browser_posts_are_served(device, tmp_path):
     assert settings(device)["name"] == "kitchen"
     assert request(device, "POST", "/api/settings", [("Sec-Fetch-Site", "same-origin")], b"name=hall&interval=5")[0] == 200
     assert settings(device)["name"] == "hall"
-    # curl sends neither header: not a browser, so no page can have made it send this.
-    out = subprocess.run(["curl", "-s", "-d", "name=porch&interval=6", f"{own}/api/settings"],
+    # curl sends neither header: not a browser, so the library serves it; device-app
+    # itself wants its writes to show they come from its page (test_device_access.py),
+    # so there it takes the dashboard's Origin.
+    cookie = ["-b", device.cookie]
+    out = subprocess.run(["curl", "-s", *cookie, "-d", "name=porch&interval=6", f"{own}/api/settings"],
+                         capture_output=True, check=True).stdout
+    assert "Origin" in json.loads(out)["error"] and settings(device)["name"] == "hall"
+    out = subprocess.run(["curl", "-s", *cookie, "-H", f"Origin: {own}", "-d", "name=porch&interval=6", f"{own}/api/settings"],
                          capture_output=True, check=True).stdout
     assert json.loads(out)["name"] == "porch" == settings(device)["name"]
 
@@ -70,7 +80,7 @@ def test_same_origin_and_non_browser_posts_are_served(device, tmp_path):
 def test_cross_origin_upload_is_refused(device, tmp_path):
     body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\n\r\nhello\r\n--b--\r\n')
     c = RawClient(device.connect())
-    c.send(b"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: " + EVIL.encode()
+    c.send(b"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + device.cookie.encode() + b"\r\nOrigin: " + EVIL.encode()
            + b"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
     assert c.response()[0] == 403
     c.close()
@@ -83,6 +93,8 @@ def upgrade_status(s, path, origin, host=None):
             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
     if origin:
         head += f"Origin: {origin}\r\n"
+    if getattr(s, "cookie", None):
+        head += f"Cookie: {s.cookie}\r\n"
     c.send(head.encode() + b"\r\n")
     status = c.response(head_only=True)[0]
     c.close()
@@ -94,15 +106,16 @@ def test_websocket_upgrade_checks_origin(device):
     assert upgrade_status(device, "/ws/live", f"http://127.0.0.1:{device.port()}") == 101
     assert upgrade_status(device, "/ws/live", None) == 101
     # websocket-client sends the URL's own origin: served, the dashboard's case.
-    ws = websocket.create_connection(f"ws://127.0.0.1:{device.port()}/ws/live", timeout=10 * SLOW)
+    ws = websocket.create_connection(f"ws://127.0.0.1:{device.port()}/ws/live", cookie=device.cookie, timeout=10 * SLOW)
     ws.close()
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-        websocket.create_connection(f"ws://127.0.0.1:{device.port()}/ws/live", origin=EVIL, timeout=10 * SLOW)
+        websocket.create_connection(f"ws://127.0.0.1:{device.port()}/ws/live", origin=EVIL, cookie=device.cookie,
+                                    timeout=10 * SLOW)
     assert refused.value.status_code == 403
 
 
 def test_host_allow_list_refuses_rebinding_names(start_server, tmp_path):
-    s = start_server("device-app", "--dir", str(tmp_path), "--host", "kitchen.lan,porch.lan", "--host", "attic")
+    s = start_device(start_server, "--dir", str(tmp_path), "--host", "kitchen.lan,porch.lan", "--host", "attic")
     port = s.port()
     # A rebinding page: evil.example now resolves to the board, but the browser still
     # sends its own name as Host.
@@ -185,13 +198,14 @@ ws.onclose = () => {{ if (document.body.dataset.ws === "pending") document.body.
 
 
 def test_a_page_from_another_origin_changes_nothing_in_chromium(device, tmp_path):
-    """Headless Chromium opens a page served by a second local server (another port, so
-    another origin) that posts the settings as a form and with fetch, and opens the
-    board's WebSocket: all refused, the settings unchanged."""
+    """Headless Chromium, logged in to the board, opens a page served by a second local
+    server (another port, so another origin) that posts the settings as a form and with
+    fetch, and opens the board's WebSocket: all refused, the settings unchanged."""
     import http.server
     import threading
 
     from test_browser import browser, wait_for
+    from test_dashboard import log_in
 
     page = ATTACKER_PAGE.format(device=f"http://127.0.0.1:{device.port()}", ws=f"ws://127.0.0.1:{device.port()}")
 
@@ -212,6 +226,9 @@ def test_a_page_from_another_origin_changes_nothing_in_chromium(device, tmp_path
     before = settings(device)
     d = browser()
     try:
+        # The owner is logged in to the board in this very browser: its cookie is there.
+        d.get(f"http://127.0.0.1:{device.port()}/")
+        log_in(d)
         d.get(f"http://localhost:{elsewhere.server_port}/")
         assert wait_for(lambda: d.execute_script("return document.body.dataset.ws") == "refused")
         assert wait_for(lambda: d.execute_script("return document.body.dataset.fetch") is not None)

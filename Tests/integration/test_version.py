@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BIN, BOARD, RUNNER, SLOW, VERSION
+from conftest import BIN, BOARD, RUNNER, SLOW, VERSION, start_device
 
 APPS = sorted(a for a in os.listdir(BIN) if os.access(os.path.join(BIN, a), os.X_OK))
 
@@ -32,6 +32,7 @@ def test_every_app_prints_its_version(app):
 
 
 def test_device_app_status_has_the_version(start_server):
-    s = start_server("device-app")
-    with urllib.request.urlopen(f"http://127.0.0.1:{s.port()}/api/status", timeout=10 * SLOW) as r:
+    s = start_device(start_server)
+    request = urllib.request.Request(f"http://127.0.0.1:{s.port()}/api/status", headers={"Cookie": s.cookie})
+    with urllib.request.urlopen(request, timeout=10 * SLOW) as r:
         assert json.loads(r.read())["version"] == VERSION

@@ -1,6 +1,7 @@
 // The board's dashboard: live numbers over a WebSocket (/ws/live, one JSON message a
 // second), drawn as charts of the last five minutes; the settings form and a file
-// upload. No library and no request leaving the board.
+// upload. No library and no request leaving the board. Every /api/* and /ws/live needs
+// the session cookie the login page got; without one we go to the login page.
 "use strict";
 const HISTORY = 300;   // samples kept: 5 minutes at one a second
 const $ = (id) => document.getElementById(id);
@@ -86,6 +87,13 @@ function show(m) {
   $("temp-now").textContent = m.temp === null ? "n/a" : m.temp.toFixed(1) + " °C";
 }
 
+// Without a session (401) or before setup (403): to the page that makes one.
+function unauthorized(r) {
+  if (r.status === 401) location.replace("/login.html");
+  else if (r.status === 403 && !r.url.endsWith("/api/upload")) location.replace("/setup.html");
+  return r.status === 401 || r.status === 403;
+}
+
 function connect() {
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/live");
   ws.onopen = () => { $("dot").classList.add("up"); $("link").textContent = "live"; };
@@ -99,24 +107,34 @@ function connect() {
 connect();
 
 async function loadSettings() {
-  const s = await (await fetch("/api/settings")).json();
+  const r = await fetch("/api/settings");
+  if (unauthorized(r)) return;
+  const s = await r.json();
   $("f-name").value = s.name;
   $("f-interval").value = s.interval;
 }
 loadSettings();
 
 async function loadVersion() {   // the firmware's Meerkat version, in the footer
-  const s = await (await fetch("/api/status")).json();
+  const r = await fetch("/api/status");
+  if (unauthorized(r)) return;
+  const s = await r.json();
   $("version").textContent = s.version;
 }
 loadVersion();
 
 $("settings").addEventListener("submit", async (e) => {
   e.preventDefault();
-  const body = new URLSearchParams(new FormData(e.target));
-  const r = await fetch("/api/settings", { method: "POST", body });
+  const body = JSON.stringify({ name: $("f-name").value, interval: Number($("f-interval").value) });
+  const r = await fetch("/api/settings", { method: "POST", headers: { "Content-Type": "application/json" }, body });
+  if (r.status === 401) { location.replace("/login.html"); return; }
   const s = await r.json();
   $("settings-result").textContent = r.ok ? "Saved: " + s.name + ", every " + s.interval + " s" : "Not saved: " + s.error;
+});
+
+$("logout").addEventListener("click", async () => {
+  await fetch("/api/logout", { method: "POST" });
+  location.replace("/login.html");
 });
 
 $("upload").addEventListener("submit", (e) => {

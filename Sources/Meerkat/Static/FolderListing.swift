@@ -6,15 +6,18 @@ import CMeerkat
 /// in an array (a listing is not on any hot path) and sent at any size.
 extension Manager {
     /// Lists the folder whose path (ending in "/") is the first `folderLength` bytes of
-    /// `staticPath`; 403 when `listing` is off, 404 when there is no such folder.
-    func listFolder(_ s: Int32, _ hm: HttpMessage, folderLength: Int, listing: Bool) {
+    /// `staticPath`; 403 when `listing` is off. False, with nothing answered, when there
+    /// is no such folder (the caller's 404 or fallback).
+    func listFolder(_ s: Int32, _ hm: HttpMessage, folderLength: Int, listing: Bool) -> Bool {
         services.staticPath[folderLength] = 0
         var info = mk_file_info()
         let fd = openBelow(&info)
-        guard fd >= 0 else { return staticError(s, -fd == EACCES ? 403 : 404) }
+        if fd < 0 && -fd == EACCES { staticError(s, 403) }
+        guard fd >= 0 else { return -fd == EACCES }
         guard info.is_dir != 0, listing else {
             _ = CMeerkat.close(fd)
-            return staticError(s, info.is_dir == 0 ? 404 : 403)
+            if info.is_dir != 0 { staticError(s, 403) }
+            return info.is_dir != 0
         }
         var page: [UInt8] = []
         page.append(contentsOf: "<!doctype html><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Index of ".utf8)
@@ -37,6 +40,7 @@ extension Manager {
         do throws(ConnectionError) {
             try handlerReply(s, status: 200, body: Payload(page), headers: ["Content-Type": "text/html; charset=utf-8"])
         } catch {}
+        return true
     }
 }
 

@@ -13,18 +13,20 @@ extension Connection {
     /// `index.html` answers for it; without one, `listing: true` lists the folder (else
     /// 403). A folder asked without its trailing "/" is redirected (301) to it. Methods
     /// other than GET and HEAD get 405; "..", encoded slashes and control bytes 403; what
-    /// is not there (or not inside the root) 404. Never throws: a reply that cannot be
-    /// queued is answered 500 by the library, as for `reply`.
-    public func serveDir(_ hm: HttpMessage, root: String, listing: Bool = false) {
+    /// is not there (or not inside the root) 404, or what `options` say (a 404 page, a
+    /// single-page app's index). `options` also add headers and types. Never throws: a
+    /// reply that cannot be queued is answered 500 by the library, as for `reply`.
+    public func serveDir(_ hm: HttpMessage, root: String, listing: Bool = false, options: ServeOptions = ServeOptions()) {
         guard let s = liveSlot else { return }
-        manager.serveStatic(s, hm, root: root, file: nil, listing: listing)
+        manager.serveStatic(s, hm, root: root, file: nil, listing: listing, options: options)
     }
 
     /// Answers `hm` with the file at `path` (chosen by the app, not by the URI), with
-    /// the same validators, ranges, gzip sibling and types as `serveDir`.
-    public func serveFile(_ hm: HttpMessage, path: String) {
+    /// the same validators, ranges, gzip sibling and types as `serveDir`; the header
+    /// rules of `options` are matched against the request's path.
+    public func serveFile(_ hm: HttpMessage, path: String, options: ServeOptions = ServeOptions()) {
         guard let s = liveSlot else { return }
-        manager.serveStatic(s, hm, root: "/", file: path, listing: false)
+        manager.serveStatic(s, hm, root: "/", file: path, listing: false, options: options)
     }
 }
 
@@ -38,14 +40,16 @@ extension Manager {
     /// Room kept after the path for "/index.html", ".gz" and the NUL.
     private static let pathTail = 16
 
-    func serveStatic(_ s: Int32, _ hm: HttpMessage, root: String, file: String?, listing: Bool) {
+    func serveStatic(_ s: Int32, _ hm: HttpMessage, root: String, file: String?, listing: Bool, options: ServeOptions) {
         guard hm.method == "GET" || hm.method == "HEAD" else { return staticError(s, 405, allow: true) }
         guard realRoot(root) else { return staticError(s, 404) }
         // The path to open: root + "/" + the URI's path made safe (or the app's file).
         var w = ByteWriter(base: services.staticPath, capacity: Manager.staticPathSize - Manager.pathTail)
         var nameStart = 0
         var directory = false
+        var mask: UInt64 = 0
         if let file {
+            if !options.rules.isEmpty { mask = requestMask(hm, options) }
             var text = file
             text.withUTF8 { w.append(UnsafeRawBufferPointer($0)) }
         } else {
@@ -56,10 +60,55 @@ extension Manager {
             nameStart = w.count
             guard let isDirectory = requestPath(s, hm, &w) else { return }
             directory = isDirectory
+            mask = options.headerMask(ByteView(base: services.staticPath + nameStart, count: w.count - nameStart))
         }
         guard !w.overflowed else { return staticError(s, 404) }
+        let asked = ByteView(base: services.staticPath + nameStart, count: w.count - nameStart - (directory ? 10 : 0))
+        let spa = file == nil && options.fallsBackToIndex(asked)
+        guard let failure = sendPath(s, hm, &w, nameStart: nameStart, .asked(directory: directory), options, mask) else { return }
+        if failure == EACCES { return staticError(s, 403) }
+        // A folder without index.html: its listing, or 403 when listings are off.
+        if directory && failure == ENOENT && listFolder(s, hm, folderLength: w.count - "index.html".utf8.count, listing: listing) {
+            return
+        }
+        // Not there: the single-page app's index, the 404 page, or a plain 404.
+        w.drop(w.count - nameStart)
+        if spa, let index = options.spaIndex {
+            options.writePath(index, &w)
+            if sendPath(s, hm, &w, nameStart: nameStart, .index, options, mask) == nil { return }
+            w.drop(w.count - nameStart)
+        }
+        if let page = options.notFound {
+            options.writePath(page, &w)
+            if sendPath(s, hm, &w, nameStart: nameStart, .notFoundPage, options, mask) == nil { return }
+        }
+        staticError(s, 404)
+    }
+
+    /// What `sendPath` is sending: the file asked, or a fallback the options name.
+    private enum Sent {
+        case asked(directory: Bool)
+        case index
+        case notFoundPage
+
+        var isNotFoundPage: Bool {
+            if case .notFoundPage = self { return true }
+            return false
+        }
+    }
+
+    /// Opens the path written at `w` (its name from `nameStart`), the `.gz` sibling first
+    /// when the client takes gzip, and answers with it; nil once answered, else the
+    /// errno that kept it from being opened (ENOENT for a fallback that is a folder).
+    private func sendPath(
+        _ s: Int32, _ hm: HttpMessage, _ w: inout ByteWriter, nameStart: Int, _ sent: Sent, _ options: ServeOptions,
+        _ mask: UInt64
+    ) -> Int32? {
+        guard !w.overflowed else { return ENOENT }
         let pathLength = w.count
-        let type = MimeTypes.type(of: ByteView(base: services.staticPath + nameStart, count: pathLength - nameStart))
+        let name = ByteView(base: services.staticPath + nameStart, count: pathLength - nameStart)
+        let type = MimeTypes.type(of: name)
+        let override = options.typeOverride(name)
         var info = mk_file_info()
         var gzip = false
         var fd: Int32 = -1
@@ -78,40 +127,70 @@ extension Manager {
         if fd < 0 {
             w.append(byte: 0)
             fd = openKept(pathLength, &info, owned: &owned)
+            w.drop(1)
         }
-        if fd < 0 {
-            // A folder without index.html: its listing, or 403 when listings are off
-            // (404 when the folder is not there either).
-            if directory && -fd == ENOENT {
-                return listFolder(s, hm, folderLength: pathLength - "index.html".utf8.count, listing: listing)
-            }
-            return staticError(s, -fd == EACCES ? 403 : 404)
-        }
+        if fd < 0 { return -fd == EACCES ? EACCES : ENOENT }
         if info.is_dir != 0 {
             if owned { _ = CMeerkat.close(fd) }
-            return directory ? staticError(s, 403) : redirectToFolder(s, hm)
+            guard case let .asked(directory) = sent else { return ENOENT }
+            if directory { staticError(s, 403) } else { redirectToFolder(s, hm) }
+            return nil
         }
         var v = ByteWriter(base: services.staticPath + Manager.staticPathSize, capacity: Manager.validatorSize)
         FileConditions.writeETag(mtime: info.mtime, size: info.size, &v)
         let etag = ByteView(base: services.staticPath + Manager.staticPathSize, count: v.count)
-        sendStatic(s, hm, .file(fd, owned: owned), size: info.size, mtime: info.mtime, etag: etag, type: type, gzip: gzip)
+        sendStatic(
+            s, hm, .file(fd, owned: owned), size: info.size, mtime: info.mtime, etag: etag, type: type, gzip: gzip,
+            extras: StaticExtras(options: options, mask: mask, type: override, notFound: sent.isNotFoundPage))
+        return nil
+    }
+
+    /// The header rules that apply to the request's path (for `serveFile`, whose path
+    /// to open is not the URI's), resolved into the path scratch before it is written.
+    private func requestMask(_ hm: HttpMessage, _ options: ServeOptions) -> UInt64 {
+        let out = UnsafeMutableRawBufferPointer(start: services.staticPath, count: Manager.staticPathSize - Manager.pathTail)
+        guard case let .ok(count, _) = StaticPath.resolve(hm.uri, into: out) else {
+            return options.headerMask(ByteView(base: services.staticPath, count: 0))
+        }
+        return options.headerMask(ByteView(base: services.staticPath, count: count))
     }
 
     /// The same for a packed folder (`PackedFS`): found by path instead of opened.
-    func serveStatic(_ s: Int32, _ hm: HttpMessage, packed: PackedFS) {
+    func serveStatic(_ s: Int32, _ hm: HttpMessage, packed: PackedFS, options: ServeOptions) {
         guard hm.method == "GET" || hm.method == "HEAD" else { return staticError(s, 405, allow: true) }
         var w = ByteWriter(base: services.staticPath, capacity: Manager.staticPathSize - Manager.pathTail)
         guard let directory = requestPath(s, hm, &w) else { return }
         guard !w.overflowed else { return staticError(s, 404) }
         let path = ByteView(base: services.staticPath, count: w.count)
-        guard let i = packed.find(path) else {
-            // A folder asked without its "/": redirect when it has an index.
-            if !directory {
-                w.append("/index.html")
-                if packed.find(ByteView(base: services.staticPath, count: w.count)) != nil { return redirectToFolder(s, hm) }
-            }
-            return staticError(s, 404)
+        let mask = options.headerMask(path)
+        if let i = packed.find(path) { return sendPacked(s, hm, packed, i, path, options, mask, notFound: false) }
+        // A folder asked without its "/": redirect when it has an index.
+        if !directory {
+            w.append("/index.html")
+            if packed.find(ByteView(base: services.staticPath, count: w.count)) != nil { return redirectToFolder(s, hm) }
         }
+        // Not there: the single-page app's index, the 404 page, or a plain 404.
+        let spa = options.fallsBackToIndex(path.slice(0, path.count - (directory ? 10 : 0)))
+        if spa, let index = options.spaIndex {
+            w.drop(w.count)
+            options.writePath(index, &w)
+            let name = ByteView(base: services.staticPath, count: w.count)
+            if let i = packed.find(name) { return sendPacked(s, hm, packed, i, name, options, mask, notFound: false) }
+        }
+        if let page = options.notFound {
+            w.drop(w.count)
+            options.writePath(page, &w)
+            let name = ByteView(base: services.staticPath, count: w.count)
+            if let i = packed.find(name) { return sendPacked(s, hm, packed, i, name, options, mask, notFound: true) }
+        }
+        staticError(s, 404)
+    }
+
+    /// Answers with packed file `i` (named `name`), its gzip copy for clients that take it.
+    private func sendPacked(
+        _ s: Int32, _ hm: HttpMessage, _ packed: PackedFS, _ i: Int, _ name: ByteView, _ options: ServeOptions,
+        _ mask: UInt64, notFound: Bool
+    ) {
         let f = packed.files[i]
         let gzip = f.gzip != nil && hm.header("Accept-Encoding")?.containsToken("gzip") == true
         let body = gzip ? UnsafeRawPointer(f.gzip!) : UnsafeRawPointer(f.data!)
@@ -120,8 +199,8 @@ extension Manager {
             base: UnsafeRawPointer(f.etag!).assumingMemoryBound(to: UInt8.self),
             count: Int(strlen(f.etag!)))
         sendStatic(
-            s, hm, .memory(body), size: size, mtime: f.mtime, etag: etag, type: MimeTypes.type(of: path),
-            gzip: gzip)
+            s, hm, .memory(body), size: size, mtime: f.mtime, etag: etag, type: MimeTypes.type(of: name), gzip: gzip,
+            extras: StaticExtras(options: options, mask: mask, type: options.typeOverride(name), notFound: notFound))
     }
 
     /// Writes the request's path made safe (`StaticPath`) at `w`, with "index.html"
@@ -184,11 +263,20 @@ extension Manager {
         case memory(UnsafeRawPointer)
     }
 
+    /// What the options add to one answer: the header rules that matched the path asked,
+    /// a type override, and whether this is the 404 page (no validators, no ranges).
+    struct StaticExtras {
+        var options: ServeOptions
+        var mask: UInt64
+        var type: Int?
+        var notFound: Bool
+    }
+
     /// Answers with the body's validators checked against the request's conditions: 200,
     /// 206, 304 or 416, the head written straight into the head scratch.
     private func sendStatic(
         _ s: Int32, _ hm: HttpMessage, _ body: StaticBody, size: UInt64, mtime: Int64,
-        etag: ByteView, type: StaticString, gzip: Bool
+        etag: ByteView, type: StaticString, gzip: Bool, extras: StaticExtras
     ) {
         var fd: Int32 = -1
         var owned = false
@@ -205,7 +293,7 @@ extension Manager {
         var status = 200
         var offset: UInt64 = 0
         var length = size
-        switch answer {
+        switch extras.notFound ? .full : answer {
         case .full: break
         case .notModified:
             status = 304
@@ -218,7 +306,8 @@ extension Manager {
             status = 416
             length = 0
         }
-        let sendsBody = !hm.isHead && (status == 200 || status == 206)
+        if extras.notFound { status = 404 }
+        let sendsBody = !hm.isHead && (status == 200 || status == 206 || status == 404)
         let room = sendPool.blockSize
         var h = ByteWriter(base: headScratch, capacity: room)
         do throws(ConnectionError) {
@@ -228,16 +317,20 @@ extension Manager {
             try writeHead(&h, s, status: status, headers: [:], contentLength: nil, extra: "") { w in
                 if status != 304 {
                     w.append("Content-Type: ")
-                    w.append(type)
+                    if let i = extras.type { extras.options.writeType(i, &w) } else { w.append(type) }
                     w.append("\r\nContent-Length: ")
                     w.append(decimal: length)
                     w.append("\r\n")
                 }
-                w.append("ETag: ")
-                w.append(etag.buffer)
-                w.append("\r\nLast-Modified: ")
-                w.append(date.buffer)
-                w.append("\r\nAccept-Ranges: bytes\r\nVary: Accept-Encoding\r\n")
+                extras.options.writeHeaders(extras.mask, &w)
+                if !extras.notFound {  // a 404 page is not a version of the resource asked
+                    w.append("ETag: ")
+                    w.append(etag.buffer)
+                    w.append("\r\nLast-Modified: ")
+                    w.append(date.buffer)
+                    w.append("\r\nAccept-Ranges: bytes\r\n")
+                }
+                w.append("Vary: Accept-Encoding\r\n")
                 if gzip { w.append("Content-Encoding: gzip\r\n") }
                 if status == 206 {
                     w.append("Content-Range: bytes ")

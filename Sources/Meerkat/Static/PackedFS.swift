@@ -55,8 +55,8 @@ extension Connection {
     /// `serveDir` for a packed folder: switch an app between a folder on disk and the
     /// assets in its firmware by this one argument. No listings (a packed folder is
     /// known at build time).
-    public func serveDir(_ hm: HttpMessage, packed: PackedFS) {
+    public func serveDir(_ hm: HttpMessage, packed: PackedFS, options: ServeOptions = ServeOptions()) {
         guard let s = liveSlot else { return }
-        manager.serveStatic(s, hm, packed: packed)
+        manager.serveStatic(s, hm, packed: packed, options: options)
     }
 }

@@ -258,3 +258,14 @@ def test_wrong_board_or_folder_is_named(tmp_path):
     assert run.returncode != 0 and "no such folder" in run.stderr
     run = make(ROOT, "-s", "new-app", f"DIR={tmp_path}/x y", check=False)
     assert run.returncode != 0 and "has a space" in run.stderr
+
+
+@host_only
+def test_two_boards_built_into_one_folder_each_get_their_own_object(starter, tmp_path):
+    """APP_OUT for two boards in one folder (dist/hello-host, dist/hello-rpi4): each links
+    its own board's object. Before, the object was kept per folder, not per board, so the
+    second board linked the first one's object ("file format not recognized")."""
+    for board in ("host", "rpi4"):
+        make(ROOT, "firmware", f"BOARD={board}", f"APP={starter}/Sources/hello", f"APP_OUT={tmp_path}/hello-{board}")
+        elf = (tmp_path / f"hello-{board}").read_bytes()[:20]
+        assert int.from_bytes(elf[18:20], "little") == ELF_MACHINE[board]

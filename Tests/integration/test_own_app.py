@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import tarfile
+import time
 
 import pytest
 import websocket
@@ -269,3 +270,53 @@ def test_two_boards_built_into_one_folder_each_get_their_own_object(starter, tmp
         make(ROOT, "firmware", f"BOARD={board}", f"APP={starter}/Sources/hello", f"APP_OUT={tmp_path}/hello-{board}")
         elf = (tmp_path / f"hello-{board}").read_bytes()[:20]
         assert int.from_bytes(elf[18:20], "little") == ELF_MACHINE[board]
+
+
+BROADCAST_FROM_ITS_OWN_FILE = """import Meerkat
+
+/// A handler in a file of its own (as the starter keeps it): it reaches the manager
+/// through the connection, with no global from main.swift.
+func handle(_ conn: Connection, _ ev: Event) {
+    guard case let .httpMessage(hm) = ev else { return }
+    if hm.method == "POST" {
+        let (reached, _) = conn.manager.sseBroadcast(event: "note", data: hm.body)
+        try? conn.reply(200, "reached \\(reached)\\n")
+    } else {
+        try? conn.httpSSE(event: "hello", data: "1")
+    }
+}
+"""
+
+
+@host_only
+def test_a_handler_in_its_own_file_broadcasts_through_its_connection(tmp_path):
+    """Issue 22 (found writing the apps): a handler in App.swift had no way to the
+    manager (`Connection.manager` was internal), so it could not call sseBroadcast or
+    wsBroadcast without a global set by main.swift, which its tests do not run."""
+    (tmp_path / "App.swift").write_text(BROADCAST_FROM_ITS_OWN_FILE)
+    (tmp_path / "main.swift").write_text("import Meerkat\nimport MeerkatApp\n\n"
+                                         "let options = AppOptions.parse(defaultListen: \"http://127.0.0.1:0\")\n"
+                                         "let manager = Manager(limits: options.limits(.board), handler: handle)\n"
+                                         "options.listenAll(manager)\nmanager.run()\n")
+    make(ROOT, "firmware", f"APP={tmp_path}", f"APP_OUT={tmp_path}/out/app")
+    port = free_port()
+    proc = subprocess.Popen([tmp_path / "out" / "app", "--listen", f"http://127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL)
+    try:
+        def tell():
+            return subprocess.run(["curl", "-s", "--retry", "30", "--retry-connrefused", "--retry-delay", "1",
+                                   "-d", "hi", f"http://127.0.0.1:{port}/"], capture_output=True, text=True).stdout
+
+        assert tell() == "reached 0\n"   # up, and no stream yet
+        stream = subprocess.Popen(["curl", "-sN", "--max-time", "3", f"http://127.0.0.1:{port}/events"],
+                                  stdout=subprocess.PIPE)
+        told = ""
+        for _ in range(50):
+            if (told := tell()) == "reached 1\n":
+                break
+            time.sleep(0.1)
+        assert told == "reached 1\n"
+        assert b"event: note\ndata: hi\n\n" in stream.communicate(timeout=10)[0]
+    finally:
+        proc.terminate()
+        proc.wait(10)

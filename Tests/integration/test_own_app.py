@@ -10,6 +10,7 @@ import re
 import signal
 import socket
 import subprocess
+import shutil
 import tarfile
 import time
 
@@ -320,3 +321,20 @@ def test_a_handler_in_its_own_file_broadcasts_through_its_connection(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@host_only
+def test_make_test_builds_the_firmware_first(starter, tmp_path):
+    """Issue 22 item 6: the starter's `make test` builds the host firmware before the host
+    tests, so a line only Embedded Swift rejects (here `[weak self]`, which SwiftPM
+    compiles) fails it, named with its rule, and no host test runs."""
+    app = tmp_path / "hello"
+    shutil.copytree(starter, app, ignore=shutil.ignore_patterns(".build", "build"))
+    with open(app / "Sources" / "hello" / "App.swift", "a") as f:
+        f.write("\nfinal class Sensor {\n    var onRead: (() -> Void)? = nil\n    var count = 0\n"
+                "    func start() { onRead = { [weak self] in self?.count += 1 } }\n}\n")
+    run = make(app, "test", check=False)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "App.swift:" in out and "Embedded Swift rule broken: no weak or unowned references" in out, out[-2000:]
+    assert "Test run" not in out

@@ -60,7 +60,7 @@ public struct AppOptions {
     static let libraryFlags = [
         "--version", "--listen", "--cert", "--key", "--poll", "--max-connections", "--buffers",
         "--idle-timeout-ms", "--header-timeout-ms", "--tls-slots", "--handshake-timeout-ms", "--dir",
-        "--report", "--report-ms", "--log-level",
+        "--report", "--report-ms", "--log-level", "--help", "-h",
     ]
 
     /// Parses the process arguments; on a bad one prints it with the usage (the app's own

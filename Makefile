@@ -33,7 +33,7 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded integration qemu-test test run run-tls bench size bundle clean \
+.PHONY: FORCE format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -163,7 +163,7 @@ endif
 
 $(OUT)/bin/%: $(OUT)/obj/app-%.o $(LIB_OBJS) $(SHIM_OBJS) $$(APP_OBJS_$$*) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
 
 # ---- the multi-call firmware: every app in one binary, chosen by its name ------------
 # build/BOARD/bin/meerkat runs the app named by its argv[0] (a link named like the app)
@@ -194,7 +194,7 @@ $(OUT)/obj/entry-%.o: $(OUT)/obj/app-%.o
 $(MULTICALL_BIN): $(LIB_OBJS) $(OUT)/obj/multicall.o $(patsubst %,$(OUT)/obj/entry-%.o,$(APPS)) $(SHIM_OBJS) \
                   $(foreach a,$(APPS),$(APP_OBJS_$(a))) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) $(MAKEFILE_LIST)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
 
 ifeq ($(APP),)
 ## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP, and all of them
@@ -233,7 +233,7 @@ $(APP_OBJ): $(LIB_OBJS) $(APP_SOURCES)
 
 $(APP_OUT): $(APP_OBJ) $(LIB_OBJS) $(SHIM_OBJS) $(LINK_TABLES) $(FIRMWARE_MBEDTLS)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
 	@bash scripts/size.sh --board $(BOARD) $@
 endif
 
@@ -257,7 +257,7 @@ $(OUT)/obj/codec-runner.o: $(LIB_SOURCES) $(OUT)/gen/BoardProfile.swift $(CODEC_
 
 $(OUT)/test/codec-runner: $(OUT)/obj/codec-runner.o $(SHIM_OBJS) $(LINK_TABLES) $(FIRMWARE_MBEDTLS)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_GC_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(LINK_FLAGS) -static-libgcc $(filter %.o,$^) $(LINK_TABLES) $(FIRMWARE_MBEDTLS) -lm -o $@
 
 ## codec-vectors: the shared codec vectors on BOARD (under qemu for ARM boards).
 codec-vectors: $(OUT)/test/codec-runner
@@ -275,18 +275,29 @@ print-runner:
 	@echo '$(RUNNER)'
 
 ## check-embedded: compile Sources/Meerkat and every app as Embedded Swift for the
-## host (fast; no linking).
-check-embedded: apps-listed
+## host (fast; no linking). The library modules are files make keeps (build/check), so
+## a second run, or a test that needs only the modules (check-modules), reuses them
+## while their sources are unchanged; the apps are compiled on every run.
+CHECK_SWIFTC := $(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu \
+                $(SWIFT_EMBEDDED_FLAGS) -parse-as-library
+
+build/check/Meerkat.o: $(LIB_SOURCES) $(SHIM) scripts/embedded_explain.py cross/embedded.mk
 	@mkdir -p build/check/modules
-	$(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
-	    -module-name Meerkat -emit-module -emit-module-path build/check/modules/Meerkat.swiftmodule \
-	    -c $(LIB_SOURCES) -o build/check/Meerkat.o
-	@echo "check-embedded: MeerkatApp, MeerkatTesting"
-	$(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
-	    -module-name MeerkatApp -I build/check/modules -emit-module -emit-module-path build/check/modules/MeerkatApp.swiftmodule \
-	    -c $(APP_LIB_SOURCES) -o build/check/MeerkatApp.o
-	$(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) -parse-as-library \
-	    -module-name MeerkatTesting -I build/check/modules -c $(TESTING_SOURCES) -o build/check/MeerkatTesting.o
+	$(CHECK_SWIFTC) -module-name Meerkat -emit-module -emit-module-path build/check/modules/Meerkat.swiftmodule \
+	    -c $(LIB_SOURCES) -o $@
+
+build/check/MeerkatApp.o: $(APP_LIB_SOURCES) build/check/Meerkat.o
+	@echo "check-embedded: MeerkatApp"
+	$(CHECK_SWIFTC) -module-name MeerkatApp -I build/check/modules -emit-module \
+	    -emit-module-path build/check/modules/MeerkatApp.swiftmodule -c $(APP_LIB_SOURCES) -o $@
+
+build/check/MeerkatTesting.o: $(TESTING_SOURCES) build/check/Meerkat.o
+	@echo "check-embedded: MeerkatTesting"
+	$(CHECK_SWIFTC) -module-name MeerkatTesting -I build/check/modules -c $(TESTING_SOURCES) -o $@
+
+check-modules: build/check/Meerkat.o build/check/MeerkatApp.o
+
+check-embedded: apps-listed check-modules build/check/MeerkatTesting.o
 	@set -e; for app in $(APPS); do \
 	    echo "check-embedded: $$app"; \
 	    $(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) \

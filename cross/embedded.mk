@@ -12,6 +12,9 @@ BOARD_SWIFT_OPT      ?= -Osize
 SWIFT_SECTION_FLAGS  := -Xfrontend -function-sections
 C_SECTION_FLAGS      := -ffunction-sections -fdata-sections
 LINK_GC_FLAGS        := -Wl,--gc-sections
+# A board's own link flags (BOARD_LINK_FLAGS in boards/*.mk), after the shared ones.
+BOARD_LINK_FLAGS     ?=
+LINK_FLAGS           := $(LINK_GC_FLAGS) $(BOARD_LINK_FLAGS)
 # No unwind tables (issue 22): nothing in the firmware unwinds (Embedded Swift traps,
 # never throws through C; no C++, no backtrace(), no pthread_exit or cancellation), and
 # Embedded Swift emits none for its own code, so a debugger's backtrace already stops at

@@ -214,12 +214,24 @@ public struct AppOptions {
     /// The process arguments after the program name (for apps with their own flags);
     /// `--version` among them prints the version line and exits with 0, and
     /// `--log-level LEVEL` sets `Log.level` and is taken out (an unknown level: usage, exit 2).
-    public static var arguments: [String] {
+    public static var arguments: [String] { arguments { usage($0) } }
+
+    /// `arguments` for an app with a usage line of its own (a client such as fetch): a
+    /// bad `--log-level` prints the problem and `line`, and exits with 2.
+    public static func arguments(usage line: String) -> [String] {
+        arguments { problem in
+            print(problem)
+            print(line)
+            exitProcess(2)
+        }
+    }
+
+    static func arguments(refuse: (String) -> Never) -> [String] {
         exitIfVersionAsked()
         var args = rawArguments
         while let i = args.firstIndex(of: "--log-level") {
-            guard i + 1 < args.count else { usage("--log-level needs a value") }
-            Log.level = logLevel(args[i + 1]) { usage($0) }
+            guard i + 1 < args.count else { refuse("--log-level needs a value") }
+            Log.level = logLevel(args[i + 1], refuse: refuse)
             args.removeSubrange(i...(i + 1))
         }
         return args

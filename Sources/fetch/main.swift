@@ -39,9 +39,12 @@ struct Options {
     var badAuth = false
 }
 
+let usageLine =
+    "usage: fetch [--log-level error|info|debug|verbose] [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] [--user USER:PASS | --bearer TOKEN] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
+
 func parseOptions() -> Options {
     var o = Options()
-    var args = AppOptions.arguments[...]
+    var args = AppOptions.arguments(usage: usageLine)[...]
     while let arg = args.popFirst() {
         switch arg {
         case "--method": o.method = args.popFirst()
@@ -76,9 +79,7 @@ let insecure = options.insecure
 let timeoutMs = options.timeoutMs
 let repeatCount = options.repeatCount
 guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0, !options.badAuth else {
-    print(
-        "usage: fetch [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] [--user USER:PASS | --bearer TOKEN] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
-    )
+    print(usageLine)
     AppOptions.exitProcess(2)
 }
 let target = EndpointURL(url)?.path ?? "/"

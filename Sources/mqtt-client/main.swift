@@ -31,9 +31,14 @@ struct Options {
     var reconnect = false
 }
 
+let usageLine =
+    "usage: mqtt-client [--log-level error|info|debug|verbose] [--sub FILTER]... [--pub TOPIC] [--qos 0|1|2] [--retain] [--count N] [--user U] "
+    + "[--pass P] [--client-id ID] [--keep-alive S] [--ca FILE] [--insecure] [--keep-session] [--reconnect] "
+    + "mqtt://HOST[:PORT] | mqtts://… | ws://…"
+
 func parseOptions() -> Options {
     var o = Options()
-    var args = AppOptions.arguments[...]
+    var args = AppOptions.arguments(usage: usageLine)[...]
     while let arg = args.popFirst() {
         switch arg {
         case "--sub": if let f = args.popFirst() { o.subs.append(f) }
@@ -59,10 +64,7 @@ var options = parseOptions()
 guard let url = options.url, (0...2).contains(options.qos), options.count >= 0, options.opts.keepAlive >= 0,
     !options.subs.isEmpty || options.pub != nil
 else {
-    print(
-        "usage: mqtt-client [--sub FILTER]... [--pub TOPIC] [--qos 0|1|2] [--retain] [--count N] [--user U] "
-            + "[--pass P] [--client-id ID] [--keep-alive S] [--ca FILE] [--insecure] [--keep-session] [--reconnect] "
-            + "mqtt://HOST[:PORT] | mqtts://… | ws://…")
+    print(usageLine)
     AppOptions.exitProcess(2)
 }
 options.opts.tls = AppOptions.clientTls(caFile: options.caFile, insecure: options.insecure)

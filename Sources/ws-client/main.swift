@@ -39,9 +39,13 @@ struct Options {
     var serial: String? = nil
 }
 
+let usageLine =
+    "usage: ws-client [--log-level error|info|debug|verbose] [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--protocol LIST] "
+    + "[--serial PATH[:BAUD]] [--reconnect [--reconnect-min-ms N] [--reconnect-max-ms N]] ws://HOST:PORT/PATH | wss://…"
+
 func parseOptions() -> Options {
     var o = Options()
-    var args = AppOptions.arguments[...]
+    var args = AppOptions.arguments(usage: usageLine)[...]
     while let arg = args.popFirst() {
         switch arg {
         case "--binary": o.binary = true
@@ -72,9 +76,7 @@ let reconnectMinMs = options.reconnectMinMs
 let reconnectMaxMs = options.reconnectMaxMs
 let repeatCount = options.repeatCount
 guard let url = options.url, pingMs >= 0, timeoutMs > 0, reconnectMinMs > 0, reconnectMaxMs > 0, repeatCount > 0 else {
-    print(
-        "usage: ws-client [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--protocol LIST] "
-            + "[--serial PATH[:BAUD]] [--reconnect [--reconnect-min-ms N] [--reconnect-max-ms N]] ws://HOST:PORT/PATH | wss://…")
+    print(usageLine)
     AppOptions.exitProcess(2)
 }
 

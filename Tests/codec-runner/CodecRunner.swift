@@ -23,8 +23,12 @@ struct CodecRunner {
             print("FAIL \(vector.name): got \(got), expected \(vector.expected)")
         }
         let crypto = CryptoVectors.run { name, got, expected in print("FAIL \(name): got \(got), expected \(expected)") }
-        let passed = codecs.passed + crypto.passed, failed = codecs.failed + crypto.failed
-        print("codec-vectors: \(passed) passed, \(failed) failed (\(crypto.passed + crypto.failed) of them crypto)")
+        let loop = LoopVectors.run { name, got, expected in print("FAIL \(name): got \(got), expected \(expected)") }
+        let passed = codecs.passed + crypto.passed + loop.passed
+        let failed = codecs.failed + crypto.failed + loop.failed
+        print(
+            "codec-vectors: \(passed) passed, \(failed) failed (\(crypto.passed + crypto.failed) of them crypto, "
+                + "\(loop.passed + loop.failed) the loop's timers and log)")
         if failed > 0 { exit(1) }
     }
 

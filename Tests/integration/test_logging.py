@@ -58,14 +58,17 @@ def test_default_level_prints_no_debug_line(start_server):
     assert not DEBUG_LINE.search(out), out
 
 
-@pytest.mark.parametrize("app", ["echo-server", "fetch"])
+@pytest.mark.parametrize("app", ["echo-server", "fetch", "ws-client", "mqtt-client"])
 def test_unknown_log_level_is_refused_with_the_usage(app):
-    args = ["--log-level", "loud"] + (["http://127.0.0.1:1/"] if app == "fetch" else [])
+    client = app != "echo-server"
+    args = ["--log-level", "loud"] + (["http://127.0.0.1:1/"] if client else [])
     run = subprocess.run(RUNNER + [os.path.join(BIN, app)] + args, capture_output=True, text=True,
                          timeout=30 * SLOW)
     assert run.returncode == 2
     assert "--log-level: unknown level: loud (error, info, debug, verbose or none)" in run.stdout
-    assert "usage:" in run.stdout and "[--log-level error|info|debug|verbose]" in run.stdout
+    assert f"usage: {app} " in run.stdout and "[--log-level error|info|debug|verbose]" in run.stdout
+    # A client's own usage (its options), not the servers' (--listen, --cert...).
+    assert ("--listen" in run.stdout) == (not client), run.stdout
 
 
 @pytest.mark.skipif(RUNNER != [], reason="LD_PRELOAD counter is for the host build (qemu runs a foreign libc)")

@@ -58,8 +58,9 @@ public struct Limits {
     public var dnsTries: Int = 3
     /// A TLS handshake must complete this long after the connection was accepted.
     public var handshakeTimeoutMs: Int = 5_000
-    /// Timers (`timerAdd`) the manager reserves room for at start (8 bytes each); more
-    /// grow the room at `timerAdd`, never inside the loop.
+    /// Timers (`timerAdd`) the manager reserves room for at start (8 bytes each). An app
+    /// that keeps more live timers grows the room when it adds one (from a callback
+    /// too); firing and re-arming never grow it (`TimerHeap`).
     public var timers: Int = 64
     /// Cipher-suite order: ChaCha20-Poly1305 ahead of AES-GCM. The board profile decides
     /// from a measurement (BENCHMARKS.md): with mbedTLS 2.28 ChaCha20 wins on every board

@@ -24,9 +24,6 @@ extension Manager {
             receive: PoolStats(blocks: recvPool.blockCount, free: recvPool.freeCount, lowestFree: recvPool.lowestFree),
             send: PoolStats(blocks: sendPool.blockCount, free: sendPool.freeCount, lowestFree: sendPool.lowestFree),
             evictions: evictions, connections: counts.connections,
-            tlsSessions: PoolStats(
-                blocks: services.tlsSessions.capacity, free: services.tlsSessions.freeCount,
-                lowestFree: services.tlsSessions.lowestFree),
-            tlsHandshakes: services.tlsHandshakes)
+            tlsSessions: servicesTlsPool, tlsHandshakes: servicesTlsHandshakes)
     }
 }

@@ -206,6 +206,18 @@ extension Manager {
     @inline(__always)
     func serviceKeepsIdle(_ s: Int32) -> Bool { keepAlive(s) }
 
+    // MARK: Stats
+
+    /// The TLS session pool, for `Manager.stats`.
+    var servicesTlsPool: PoolStats {
+        PoolStats(
+            blocks: services.tlsSessions.capacity, free: services.tlsSessions.freeCount,
+            lowestFree: services.tlsSessions.lowestFree)
+    }
+
+    /// TLS handshakes completed, for `Manager.stats`.
+    var servicesTlsHandshakes: Int { services.tlsHandshakes }
+
     // MARK: Descriptors and connections
 
     /// Whether `o`'s protocol has nothing under way on it, so reclaim may close it for

@@ -2,8 +2,10 @@
 /// they were added (two timers due together fire in the order they were made). The
 /// next due timer is the root: the poll timeout costs O(1) and firing one O(log n),
 /// where a list costs two walks of every timer on every poll. Storage is reserved once
-/// for `Limits.timers`; an app that keeps more grows it (at `timerAdd`, never in the
-/// loop). A cancelled timer stays until it reaches the root, or until the heap is full
+/// for `Limits.timers`; an app that keeps more live timers than that grows it when it
+/// adds one (`timerAdd`, from a callback too), and only then: a full heap first sweeps
+/// its cancelled timers, and a repeating timer goes back into the place it was just
+/// taken from, so firing never grows it. A cancelled timer stays until it reaches the root, or until the heap is full
 /// and is swept: cancel is O(1) and the timer needs no link back to its manager.
 struct TimerHeap {
     private var heap: [Timer] = []
@@ -14,6 +16,8 @@ struct TimerHeap {
     }
 
     var count: Int { heap.count }
+    /// Timers it holds before it must grow.
+    var capacity: Int { heap.capacity }
 
     /// Adds `timer`, sweeping cancelled timers first when the reserved room is used up.
     mutating func insert(_ timer: Timer) {

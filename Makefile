@@ -215,7 +215,9 @@ APP_NAME     ?= $(notdir $(APP_DIR))
 APP_OUT      ?= $(CURDIR)/build/$(BOARD)/apps/$(APP_NAME)
 APP_SOURCES  := $(sort $(wildcard $(APP_DIR)/*.swift))
 APP_OUT_DIR  := $(patsubst %/,%,$(dir $(APP_OUT)))
-APP_OBJ      := $(APP_OUT_DIR)/.obj/$(APP_NAME).o
+# One object per board: two boards' binaries in one folder (APP_OUT=dist/hello-rpi4 and
+# dist/hello-rpi3-armhf) must not link each other's object.
+APP_OBJ      := $(APP_OUT_DIR)/.obj/$(BOARD)/$(APP_NAME).o
 ifeq ($(wildcard $(APP_DIR)/.),)
 $(error APP=$(APP): no such folder (give the folder that holds the app's main.swift))
 endif

@@ -21,7 +21,7 @@ rm -rf "$out"
 mkdir -p "$out/bin" "$out/systemd"
 # Client tools run by hand on the board (no listener, no service): no systemd unit.
 TOOLS=" ws-client fetch mqtt-client "
-servers=() tools=()
+servers=() tools=() ports=""
 [ -n "$multicall" ] && cp "$multicall" "$out/bin/"
 for bin in "$@"; do
   app=$(basename "$bin")
@@ -32,6 +32,10 @@ for bin in "$@"; do
   fi
   if [[ "$TOOLS" == *" $app "* ]]; then tools+=("$app"); continue; fi
   servers+=("$app")
+  # A port per service (8000, 8001, … in the order of the apps), so that every unit of a
+  # bundle can run at once; one app alone serves on 8000.
+  port=$((8000 + ${#servers[@]} - 1))
+  ports+="${ports:+, }$app $port"
   unit=$([ "$name" = "$app" ] && echo "$app" || echo "$name-$app")
   # DynamicUser= and ProtectSystem=strict leave the app no writable folder but the one
   # StateDirectory= makes (/var/lib/UNIT, kept across restarts and upgrades); --dir (a
@@ -43,7 +47,7 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-ExecStart=/opt/$name/bin/$app --listen http://0.0.0.0:8000 --dir /var/lib/$unit
+ExecStart=/opt/$name/bin/$app --listen http://0.0.0.0:$port --dir /var/lib/$unit
 Restart=on-failure
 RestartSec=2
 DynamicUser=yes
@@ -89,8 +93,8 @@ if [ ${#tools[@]} -gt 0 ]; then
   echo "Tools (run by hand, no unit): ${tools[*]} (e.g. bin/ws-client ws://127.0.0.1:8000/ws, bin/fetch http://127.0.0.1:8000/stats)." >> "$out/INSTALL.txt"
 fi
 cat >> "$out/INSTALL.txt" <<NOTE
-Each service takes --listen URL (repeatable); edit ExecStart in the unit to change the
-address or port. A service writes only to its state folder, /var/lib/<unit> (--dir in
+Each service listens on a port of its own ($ports) and takes --listen URL
+(repeatable); edit ExecStart in the unit to change the address or port. A service writes only to its state folder, /var/lib/<unit> (--dir in
 ExecStart, StateDirectory= in the unit): device-app's settings and uploads, the files
 upload-server keeps, the files file-server serves. device-app keeps its admin password
 there too, as a PBKDF2 record: until one is set it serves only its setup page, whose

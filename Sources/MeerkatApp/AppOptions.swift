@@ -60,7 +60,7 @@ public struct AppOptions {
     static let libraryFlags = [
         "--version", "--listen", "--cert", "--key", "--poll", "--max-connections", "--buffers",
         "--idle-timeout-ms", "--header-timeout-ms", "--tls-slots", "--handshake-timeout-ms", "--dir",
-        "--report", "--report-ms", "--log-level",
+        "--report", "--report-ms", "--log-level", "--help", "-h",
     ]
 
     /// Parses the process arguments; on a bad one prints it with the usage (the app's own
@@ -105,6 +105,7 @@ public struct AppOptions {
             case "--report": options.report = value(i + 1); i += 2
             case "--report-ms": options.reportMs = max(number(i + 1), 1); i += 2
             case "--log-level": Log.level = logLevel(value(i + 1)) { usage($0) }; i += 2
+            case "--help", "-h": AppOptions.usage(nil, extra: extra, valued: valued)  // asked for: exit 0
             default:
                 if valued.contains(arg) {
                     options.values.append((arg, value(i + 1)))
@@ -125,9 +126,10 @@ public struct AppOptions {
     }
 
     /// Prints `problem` and the usage, the library's options and then the app's own
-    /// (`extra` switches, `valued` options with a value), and exits with 2.
-    static func usage(_ problem: String, extra: [String] = [], valued: [String] = []) -> Never {
-        print(problem)
+    /// (`extra` switches, `valued` options with a value), and exits with 2; with no
+    /// problem (`--help`), the usage alone and exit 0.
+    static func usage(_ problem: String?, extra: [String] = [], valued: [String] = []) -> Never {
+        if let problem { print(problem) }
         print("usage: \(programName) [--version] [--listen URL]... [--cert FILE --key FILE] [--poll]", terminator: "")
         print(" [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N]", terminator: "")
         print(" [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]", terminator: "")
@@ -135,7 +137,7 @@ public struct AppOptions {
         for name in extra { print(" [\(name)]", terminator: "") }
         for name in valued { print(" [\(name) VALUE]", terminator: "") }
         print("")
-        exitProcess(2)
+        exitProcess(problem == nil ? 0 : 2)
     }
 
     /// The level `text` names; otherwise `refuse` is called with the problem in words.

@@ -21,6 +21,9 @@ import MeerkatTesting
         #expect("\(ConnectError.system(ECONNREFUSED))" == "connection refused (ECONNREFUSED)")
         #expect("\(ConnectionError.closed)" == "the connection is closed")
         #expect("\(BackgroundThread.StartError.system(EAGAIN))" == "cannot start a thread: system error \(EAGAIN)")
+        #expect("\(UploadError.tooLarge)" == "larger than the limit")
+        #expect("\(MqttOutboxError.full)" == "MQTT: the outbox is full")
+        #expect("\(CredentialsError.noColon)" == "Basic credentials without a ':' after the user")
     }
 
     @Test func patternsAndCaptures() {

@@ -151,6 +151,14 @@ def test_a_bad_argument_is_named_and_usage_lists_the_apps_own_options():
     assert code == 2 and "--room needs a value" in out
 
 
+def test_help_prints_the_usage_and_exits_0():
+    # As `meerkat --help` does; before, each app answered "unknown argument: --help", exit 2.
+    for flag in ("--help", "-h"):
+        code, out = run_app("chat-server", flag)
+        assert code == 0 and "unknown argument" not in out, out
+        assert out.startswith("usage: chat-server [--version]") and "[--room VALUE]" in out
+
+
 def test_a_port_in_use_is_named_in_words():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

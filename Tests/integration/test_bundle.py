@@ -1,6 +1,7 @@
 """make bundle for the board under test: the tarball a firmware developer deploys, with
 every app in one multi-call binary (bin/meerkat) and a link to it per app."""
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -25,6 +26,7 @@ def test_bundle_has_binaries_units_and_note():
         for name in ("LICENSE", "NOTICE"):   # the licence, and what the binaries link
             assert tar.extractfile(f"{top}/{name}").read() == open(os.path.join(ROOT, name), "rb").read()
         apps = [n.split("/")[-1] for n in names if n.startswith(f"{top}/bin/") and n != f"{top}/bin"]
+        ports = []
         assert "echo-server" in apps and "device-app" in apps
         assert "ws-client" in apps and "fetch" in apps and "mqtt-client" in apps
         # One binary holds every app (the multi-call firmware); each app is a link to it.
@@ -46,6 +48,10 @@ def test_bundle_has_binaries_units_and_note():
             assert "DynamicUser=yes" in unit and "ProtectSystem=strict" in unit
             assert f"StateDirectory=meerkat-{app}\n" in unit
             assert f" --dir /var/lib/meerkat-{app}\n" in unit
+            ports.append(re.search(r"--listen http://0\.0\.0\.0:(\d+) ", unit)[1])
+        # Every service can run at once: each has a port of its own, as INSTALL.txt says.
+        assert len(ports) == len(set(ports)) >= 4, ports
+        assert "chat-server 8000, device-app 8001" in install
 
 
 def bundle_dir(tmp_path):

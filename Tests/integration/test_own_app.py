@@ -10,7 +10,9 @@ import re
 import signal
 import socket
 import subprocess
+import shutil
 import tarfile
+import time
 
 import pytest
 import websocket
@@ -258,3 +260,81 @@ def test_wrong_board_or_folder_is_named(tmp_path):
     assert run.returncode != 0 and "no such folder" in run.stderr
     run = make(ROOT, "-s", "new-app", f"DIR={tmp_path}/x y", check=False)
     assert run.returncode != 0 and "has a space" in run.stderr
+
+
+@host_only
+def test_two_boards_built_into_one_folder_each_get_their_own_object(starter, tmp_path):
+    """APP_OUT for two boards in one folder (dist/hello-host, dist/hello-rpi4): each links
+    its own board's object. Before, the object was kept per folder, not per board, so the
+    second board linked the first one's object ("file format not recognized")."""
+    for board in ("host", "rpi4"):
+        make(ROOT, "firmware", f"BOARD={board}", f"APP={starter}/Sources/hello", f"APP_OUT={tmp_path}/hello-{board}")
+        elf = (tmp_path / f"hello-{board}").read_bytes()[:20]
+        assert int.from_bytes(elf[18:20], "little") == ELF_MACHINE[board]
+
+
+BROADCAST_FROM_ITS_OWN_FILE = """import Meerkat
+
+/// A handler in a file of its own (as the starter keeps it): it reaches the manager
+/// through the connection, with no global from main.swift.
+func handle(_ conn: Connection, _ ev: Event) {
+    guard case let .httpMessage(hm) = ev else { return }
+    if hm.method == "POST" {
+        let (reached, _) = conn.manager.sseBroadcast(event: "note", data: hm.body)
+        try? conn.reply(200, "reached \\(reached)\\n")
+    } else {
+        try? conn.httpSSE(event: "hello", data: "1")
+    }
+}
+"""
+
+
+@host_only
+def test_a_handler_in_its_own_file_broadcasts_through_its_connection(tmp_path):
+    """Issue 22 (found writing the apps): a handler in App.swift had no way to the
+    manager (`Connection.manager` was internal), so it could not call sseBroadcast or
+    wsBroadcast without a global set by main.swift, which its tests do not run."""
+    (tmp_path / "App.swift").write_text(BROADCAST_FROM_ITS_OWN_FILE)
+    (tmp_path / "main.swift").write_text("import Meerkat\nimport MeerkatApp\n\n"
+                                         "let options = AppOptions.parse(defaultListen: \"http://127.0.0.1:0\")\n"
+                                         "let manager = Manager(limits: options.limits(.board), handler: handle)\n"
+                                         "options.listenAll(manager)\nmanager.run()\n")
+    make(ROOT, "firmware", f"APP={tmp_path}", f"APP_OUT={tmp_path}/out/app")
+    port = free_port()
+    proc = subprocess.Popen([tmp_path / "out" / "app", "--listen", f"http://127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL)
+    try:
+        def tell():
+            return subprocess.run(["curl", "-s", "--retry", "30", "--retry-connrefused", "--retry-delay", "1",
+                                   "-d", "hi", f"http://127.0.0.1:{port}/"], capture_output=True, text=True).stdout
+
+        assert tell() == "reached 0\n"   # up, and no stream yet
+        stream = subprocess.Popen(["curl", "-sN", "--max-time", "3", f"http://127.0.0.1:{port}/events"],
+                                  stdout=subprocess.PIPE)
+        told = ""
+        for _ in range(50):
+            if (told := tell()) == "reached 1\n":
+                break
+            time.sleep(0.1)
+        assert told == "reached 1\n"
+        assert b"event: note\ndata: hi\n\n" in stream.communicate(timeout=10)[0]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@host_only
+def test_make_test_builds_the_firmware_first(starter, tmp_path):
+    """Issue 22 item 6: the starter's `make test` builds the host firmware before the host
+    tests, so a line only Embedded Swift rejects (here `[weak self]`, which SwiftPM
+    compiles) fails it, named with its rule, and no host test runs."""
+    app = tmp_path / "hello"
+    shutil.copytree(starter, app, ignore=shutil.ignore_patterns(".build", "build"))
+    with open(app / "Sources" / "hello" / "App.swift", "a") as f:
+        f.write("\nfinal class Sensor {\n    var onRead: (() -> Void)? = nil\n    var count = 0\n"
+                "    func start() { onRead = { [weak self] in self?.count += 1 } }\n}\n")
+    run = make(app, "test", check=False)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "App.swift:" in out and "Embedded Swift rule broken: no weak or unowned references" in out, out[-2000:]
+    assert "Test run" not in out

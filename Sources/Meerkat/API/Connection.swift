@@ -6,7 +6,10 @@ import CMeerkat
 /// `RuntimeError`) or, for queries, answers as for a closed connection.
 /// A handle must not outlive its `Manager`.
 public struct Connection {
-    unowned(unsafe) let manager: Manager
+    /// The manager this connection belongs to (Mongoose's `c->mgr`): a handler kept in a
+    /// file of its own, away from the `Manager` that `main.swift` makes, broadcasts and
+    /// sets timers through it (`conn.manager.sseBroadcast(…)`).
+    public unowned(unsafe) let manager: Manager
     let slot: Int32
     let gen: UInt32
 

@@ -50,6 +50,21 @@ public enum CredentialsError: Equatable {
     case badToken
 }
 
+/// In words, so that `print("\(why)")` says it on a board too: Embedded Swift prints only
+/// a `description`, never a case name.
+extension CredentialsError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .badBase64: return "Basic credentials that are not base64"
+        case .noColon: return "Basic credentials without a ':' after the user"
+        case .tooLong: return "Basic credentials too long"
+        case .badCharacter: return "a control character in the user or password"
+        case .unknownScheme: return "an Authorization scheme other than Basic and Bearer"
+        case .badToken: return "a token with characters no token has"
+        }
+    }
+}
+
 extension HttpMessage {
     /// The request's credentials; a Basic user and password are decoded into `buffer`
     /// (lend `Credentials.maxBasicCount` bytes, e.g. from the app's fixed memory) and

@@ -217,9 +217,14 @@ public struct AppOptions {
     public static var arguments: [String] { arguments { usage($0) } }
 
     /// `arguments` for an app with a usage line of its own (a client such as fetch): a
-    /// bad `--log-level` prints the problem and `line`, and exits with 2.
+    /// bad `--log-level` prints the problem and `line`, and exits with 2; `--help` or
+    /// `-h` prints `line` and exits with 0.
     public static func arguments(usage line: String) -> [String] {
-        arguments { problem in
+        if rawArguments.contains(where: { $0 == "--help" || $0 == "-h" }) {
+            print(line)
+            exitProcess(0)
+        }
+        return arguments { problem in
             print(problem)
             print(line)
             exitProcess(2)

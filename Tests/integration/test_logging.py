@@ -69,6 +69,10 @@ def test_unknown_log_level_is_refused_with_the_usage(app):
     assert f"usage: {app} " in run.stdout and "[--log-level error|info|debug|verbose]" in run.stdout
     # A client's own usage (its options), not the servers' (--listen, --cert...).
     assert ("--listen" in run.stdout) == (not client), run.stdout
+    # Asked for, the usage is an answer: exit 0.
+    run = subprocess.run(RUNNER + [os.path.join(BIN, app), "--help"], capture_output=True, text=True,
+                         timeout=30 * SLOW)
+    assert run.returncode == 0 and f"usage: {app} " in run.stdout
 
 
 @pytest.mark.skipif(RUNNER != [], reason="LD_PRELOAD counter is for the host build (qemu runs a foreign libc)")

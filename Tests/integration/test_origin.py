@@ -200,7 +200,8 @@ ws.onclose = () => {{ if (document.body.dataset.ws === "pending") document.body.
 def test_a_page_from_another_origin_changes_nothing_in_chromium(device, tmp_path):
     """Headless Chromium, logged in to the board, opens a page served by a second local
     server (another port, so another origin) that posts the settings as a form and with
-    fetch, and opens the board's WebSocket: all refused, the settings unchanged."""
+    fetch, and opens the board's WebSocket: all refused, the settings unchanged; and
+    reads the status through a rebinding name (421)."""
     import http.server
     import threading
 
@@ -224,7 +225,8 @@ def test_a_page_from_another_origin_changes_nothing_in_chromium(device, tmp_path
     elsewhere = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
     threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
     before = settings(device)
-    d = browser()
+    # rebind.test resolves to the board, as a DNS-rebinding attacker's name would.
+    d = browser("--host-resolver-rules=MAP rebind.test 127.0.0.1")
     try:
         # The owner is logged in to the board in this very browser: its cookie is there.
         d.get(f"http://127.0.0.1:{device.port()}/")
@@ -233,6 +235,10 @@ def test_a_page_from_another_origin_changes_nothing_in_chromium(device, tmp_path
         assert wait_for(lambda: d.execute_script("return document.body.dataset.ws") == "refused")
         assert wait_for(lambda: d.execute_script("return document.body.dataset.fetch") is not None)
         wait_for(lambda: False, 1)  # the form's navigation has had its time too
+        # Read the status through the rebinding name: the board does not answer to it.
+        d.get(f"http://rebind.test:{device.port()}/api/status")
+        text = d.execute_script("return document.body.innerText")
+        assert text.startswith("Unknown Host") and "uptime" not in text, text
     finally:
         d.quit()
         elsewhere.shutdown()

@@ -268,12 +268,26 @@ extension Manager {
     }
 
     private func resumeOneReader() {
+        lookAgainAtOnePartWaiter()
         let w = recvWaiters.first
         guard w >= 0 else { return }
         recvWaiters.remove(w)
         slots[Int(w)].flags.remove([.readPaused, .unitWaiting])
         setInterest(w, .read, adding: true)
         if transportHasBuffered(w) { resumeQueue.append(w, now: now) }
+    }
+
+    /// A waiter is not read, so one that had only part of a unit when it began to wait
+    /// does not show when the rest comes: while ready peers are ahead of it, it would
+    /// wait for as long as new ready ones come (a WebSocket whose message came in two
+    /// writes, behind a crowd of whole heads that stall, waited out the whole attack).
+    /// So each block that comes back first looks again at the oldest such waiter: whole
+    /// now, it joins the ready group; else it goes to the back of its own, so the next
+    /// look is at the next one. One peek per block, only while both groups wait.
+    private func lookAgainAtOnePartWaiter() {
+        let p = recvWaiters.firstPart
+        guard p >= 0, p != recvWaiters.first else { return }
+        recvWaiters.append(p, ready: peekWholeUnit(p))
     }
 
     /// The peer closed or the socket failed: finish what can be finished, then close.

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import attacks
-from conftest import BOARD, SLOW, RawClient, board_profile, rss_kb
+from conftest import BOARD, SLOW, RawClient, board_profile, read_to_eof, rss_kb
 
 PROFILE = board_profile()
 RECV_BLOCK = int(PROFILE["BOARD_RECV_BUFFER"])
@@ -323,6 +323,34 @@ def test_beyond_the_reserve_a_full_table_still_answers_503(start_server):
     for c in sockets:
         c.close()
     assert answers == [b"HTTP/1.1 503 Service Unavailable"] * len(answers)
+
+
+def test_an_uploader_told_503_mid_body_reads_it_without_a_reset(start_server):
+    # Issue 21 (trickle, item 3): the table is full, and an uploader that writes its
+    # whole body before reading (as many clients do) is answered 503 from a reserve
+    # slot. The server read and dropped its bytes for the linger timeout (2 s) since the
+    # answer, then closed with more coming: a reset, the upload failed with "broken
+    # pipe" at 2.2 s. Now each read restarts the linger, within the request timeout.
+    s = start_server("echo-server", "--max-connections", "4")
+    sockets = []
+    for _ in range(4):
+        c = s.connect()
+        attacks._ws_open(c)
+        sockets.append(c)
+    size, piece = 1 << 20, 1 << 16
+    c = s.connect()
+    c.settimeout(10 * SLOW)
+    try:
+        c.sendall(b"POST / HTTP/1.1\r\nHost: u\r\nContent-Length: %d\r\n\r\n" % size)
+        for _ in range(size // piece):   # 3.2 s: past the linger timeout
+            c.sendall(b"u" * piece)
+            time.sleep(0.2)
+        answer = read_to_eof(c)
+    finally:
+        for x in sockets + [c]:
+            x.close()
+    assert answer.startswith(b"HTTP/1.1 503"), answer[:40]
+    assert s.alive()
 
 
 def test_idle_https_connections_do_not_lock_the_tls_sessions(start_server, certs):

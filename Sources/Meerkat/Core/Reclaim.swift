@@ -116,9 +116,9 @@ extension Manager {
     }
 
     /// How long after taking its block `o`'s rate falls below `Limits.reclaimMinRate`
-    /// if it receives nothing more (Int64.max with no floor).
-    private func slowAfterMs(_ o: Int32) -> Int64 {
-        guard limits.reclaimMinRate > 0 else { return Int64.max }
+    /// if it receives nothing more (nil with no floor).
+    private func slowAfterMs(_ o: Int32) -> Int64? {
+        guard limits.reclaimMinRate > 0 else { return nil }
         return Int64(slots[Int(o)].recvHeldBytes) * 1000 / Int64(limits.reclaimMinRate) + 1
     }
 
@@ -173,7 +173,7 @@ extension Manager {
             guard o >= 0, isServedPeer(o) else { continue }
             let took = now - heldMs(o)
             var at = min(took + Int64(limits.reclaimGraceMs), max(took, idleQueue.stamp(o)) + grace)
-            at = min(at, took + max(grace, slowAfterMs(o)))
+            if let slow = slowAfterMs(o) { at = min(at, took + max(grace, slow)) }
             if at > now { due = min(due, at) }
         }
         return due

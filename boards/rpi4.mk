@@ -15,6 +15,11 @@ BOARD_TLS_CHACHA_FIRST := 1
 BOARD_TLS_SLOTS       := 32
 # Under pressure, a holder of pool blocks stalled this long gives them back (docs/architecture.md).
 BOARD_RECLAIM_GRACE_MS := 1000
+# Under pressure, a receive block's holder slower than this (bytes/s since it took the
+# block) gives it back after its share of the grace, as a silent one does. A whole head
+# then a body byte every 50-100 ms shows 290-420 B/s at its grace share (120-190 ms);
+# honest slow POSTs 4 KB/s and up, a 9,600 baud line 960 (docs/architecture.md: Reclaim).
+BOARD_RECLAIM_MIN_RATE := 512
 # Keep-alive: a WebSocket silent this long is pinged, an idle SSE stream gets a comment
 # line; one idle timeout (60 s) after an unanswered ping, close 1001. Half the idle
 # timeout, so a proxy or NAT that also cuts at 60 s sees traffic first.

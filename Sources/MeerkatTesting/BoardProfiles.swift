@@ -19,6 +19,7 @@ extension Limits {
             l.tlsSlots = 64
             l.tlsChaChaFirst = true
             l.reclaimGraceMs = 1000
+            l.reclaimMinRate = 512
             l.wsPingIntervalMs = 30000
             l.mqttOutbox = 64
             l.mqttOutboxBytes = 16384
@@ -33,6 +34,7 @@ extension Limits {
             l.tlsSlots = 8
             l.tlsChaChaFirst = true
             l.reclaimGraceMs = 1000
+            l.reclaimMinRate = 512
             l.wsPingIntervalMs = 30000
             l.mqttOutbox = 32
             l.mqttOutboxBytes = 8192
@@ -47,6 +49,7 @@ extension Limits {
             l.tlsSlots = 32
             l.tlsChaChaFirst = true
             l.reclaimGraceMs = 1000
+            l.reclaimMinRate = 512
             l.wsPingIntervalMs = 30000
             l.mqttOutbox = 64
             l.mqttOutboxBytes = 16384

@@ -32,6 +32,7 @@ import Testing
         #expect(limits.tlsSlots == value("BOARD_TLS_SLOTS"), "\(file)")
         #expect(limits.tlsChaChaFirst == (value("BOARD_TLS_CHACHA_FIRST") == 1), "\(file)")
         #expect(limits.reclaimGraceMs == value("BOARD_RECLAIM_GRACE_MS"), "\(file)")
+        #expect(limits.reclaimMinRate == value("BOARD_RECLAIM_MIN_RATE"), "\(file)")
         #expect(limits.wsPingIntervalMs == value("BOARD_WS_PING_MS"), "\(file)")
     }
     #expect(Limits(board: "rpi3-armhf")?.sendBufferSize == 8192)  // the profile's name, as make takes it

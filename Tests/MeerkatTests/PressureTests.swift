@@ -214,6 +214,38 @@ import Testing
         manager.close()
     }
 
+    /// Holders that send a whole POST head and then a body byte every 50 ms are never
+    /// quiet for their share of the grace (2,000 ms x 2 blocks / 3 claimants: 1,333 ms);
+    /// below `reclaimMinRate` they give their block up then, not at the full grace. With
+    /// no floor (0) only the full grace applies, and nothing overflows.
+    @Test(arguments: [512, 0])
+    func holdersTricklingBelowTheFloorGiveTheirBlocksBack(floor: Int) throws {
+        var limits = Limits()
+        limits.recvBuffers = 2
+        limits.reclaimGraceMs = 2000
+        limits.reclaimMinRate = floor
+        let manager = Manager(limits: limits) { conn, ev in
+            if case .httpMessage = ev { try? conn.reply(200, "served") }
+        }
+        let l = try manager.listen("http://127.0.0.1:0")
+        let port = l.localAddress!.port
+        let holders = [TestClient(port: port), TestClient(port: port)]
+        for h in holders { h.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n") }
+        for _ in 0..<28 {  // 1.4 s: past the shared grace, short of the full one
+            manager.pump(ms: 50)
+            for h in holders { h.send("b") }
+        }
+        #expect(manager.recvPool.freeCount == 0)
+        let (got, waited) = freshClient(port, manager)
+        #expect(got.contains("served"))
+        if floor > 0 {
+            #expect(waited < 300, "waited \(waited) ms")
+        } else {
+            #expect(waited >= 300, "waited \(waited) ms")
+        }
+        manager.close()
+    }
+
     @Test func aPeerThatDoesNotReadGivesItsSendBlockBack() throws {
         var limits = Limits()
         limits.sendBufferSize = 1024

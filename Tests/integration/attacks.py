@@ -124,16 +124,14 @@ def fresh_wait(port, timeout=30):
     return time.time() - start
 
 
-def rolling_half_units(port, count, unit=b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", lead=3, pace=(0.3, 0.5)):
-    """Receive-pool hold (issue 21): every 0.3-0.5 s each connection sends the rest of
-    its current request and the first `lead` bytes of the next, so it always holds a
-    receive block while none of its requests is ever older than 0.5 s. Answers are
-    read and dropped (the send side stays clear)."""
-    rng = random.Random(21)
+def paced(port, count, opener, step, pace=(0.3, 0.5), seed=21):
+    """Opens with `opener`, then every `pace` seconds (drawn at random) calls
+    step(sock); answers are read and dropped (the send side stays clear)."""
+    rng = random.Random(seed)
     due = {}
 
     def open_(s):
-        s.send(unit[:lead])
+        opener(s)
         due[s] = time.time() + rng.uniform(*pace)
 
     def feed(s):
@@ -145,10 +143,24 @@ def rolling_half_units(port, count, unit=b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", l
         if time.time() >= due.get(s, 0):
             due[s] = time.time() + rng.uniform(*pace)
             try:
-                s.send(unit[lead:] + unit[:lead])
+                step(s)
             except OSError:
                 pass
     return Attack(port, count, open_, feed).start()
+
+
+def rolling_half_units(port, count, unit=b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", lead=3, pace=(0.3, 0.5)):
+    """Receive-pool hold (issue 21): every 0.3-0.5 s each connection sends the rest of
+    its current request and the first `lead` bytes of the next, so it always holds a
+    receive block while none of its requests is ever older than 0.5 s."""
+    return paced(port, count, lambda s: s.send(unit[:lead]), lambda s: s.send(unit[lead:] + unit[:lead]), pace)
+
+
+def body_trickle(port, count, body_size, pace=(0.05, 0.1)):
+    """Receive-pool hold (issue 21): a whole POST head, then its body a byte every
+    0.05-0.1 s: never quiet for long, yet a few dozen bytes a second."""
+    head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % body_size
+    return paced(port, count, lambda s: s.send(head), lambda s: s.send(b"b"), pace)
 
 
 def silent_connects(port, count):

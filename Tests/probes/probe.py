@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import attacks  # noqa: E402
-from attacks import Attack, _ws_open, ws_frame  # noqa: E402
+from attacks import Attack, _ws_open, paced, ws_frame  # noqa: E402
 from conftest import BOARD, Server, board_profile, read_to_eof, rss_kb  # noqa: E402
 
 PROFILE = board_profile()
@@ -32,40 +32,14 @@ GRACE = int(PROFILE["BOARD_RECLAIM_GRACE_MS"]) / 1000
 # ---- attacks ---------------------------------------------------------------------
 
 
-def paced(port, count, opener, step, pace=(0.3, 0.5), seed=21):
-    """Opens with `opener`, then every 0.3-0.5 s calls step(sock); answers are dropped."""
-    rng = random.Random(seed)
-    due = {}
-
-    def open_(s):
-        opener(s)
-        due[s] = time.time() + rng.uniform(*pace)
-
-    def feed(s):
-        try:
-            while s.recv(65536):
-                pass
-        except OSError:
-            pass
-        if time.time() >= due.get(s, 0):
-            due[s] = time.time() + rng.uniform(*pace)
-            try:
-                step(s)
-            except OSError:
-                pass
-    return Attack(port, count, open_, feed).start()
-
-
 def whole_head_trickle(port, count):
     """A whole POST head (Content-Length fits the block), then its body a byte a step."""
-    head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % (BLOCK // 2)
-    return paced(port, count, lambda s: s.send(head), lambda s: s.send(b"b"))
+    return attacks.body_trickle(port, count, BLOCK // 2, pace=(0.3, 0.5))
 
 
 def whole_head_fast_trickle(port, count):
     """As whole_head_trickle, a byte every 0.05-0.1 s: never idle for a shared grace."""
-    head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % (BLOCK // 2)
-    return paced(port, count, lambda s: s.send(head), lambda s: s.send(b"b"), pace=(0.05, 0.1))
+    return attacks.body_trickle(port, count, BLOCK // 2)
 
 
 def ws_rolling_halves(port, count):

@@ -39,6 +39,13 @@ public struct Limits {
     /// has made no progress for this long gives its blocks back and is closed: an
     /// unfinished request, or output its peer has not read. See docs/architecture.md.
     public var reclaimGraceMs: Int = 1_000
+    /// Under pressure too, a receive block's holder that has received fewer bytes a
+    /// second than this since it took the block gives it back once it has had it for
+    /// its share of the grace, as a silent one does: a peer that trickles a body byte
+    /// every 50-100 ms is never silent long, yet holds its block for good. Honest slow
+    /// clients are far faster (a 9,600 baud line: 960); without pressure it does not
+    /// apply. 0: no floor.
+    public var reclaimMinRate: Int = 512
     /// Bytes of wakeup messages that may wait between two polls.
     public var wakeupQueueBytes: Int = 4096
     /// TLS sessions that may be open at once: the session pool's size. Each session, once
@@ -145,6 +152,7 @@ public struct Limits {
         l.wsPingIntervalMs = l.wsPingIntervalMs <= 0 ? 0 : max(min(l.wsPingIntervalMs, l.idleTimeoutMs / 2), 1)
         l.lingerTimeoutMs = max(l.lingerTimeoutMs, 0)
         l.reclaimGraceMs = max(l.reclaimGraceMs, 0)
+        l.reclaimMinRate = min(max(l.reclaimMinRate, 0), 1 << 30)
         l.wakeupQueueBytes = max(l.wakeupQueueBytes, 64)
         l.eventsPerPoll = min(max(l.eventsPerPoll, 1), 64)
         l.tlsSlots = max(l.tlsSlots, 0)

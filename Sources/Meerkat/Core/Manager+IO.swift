@@ -159,16 +159,20 @@ extension Manager {
         }
     }
 
-    /// Reads and drops bytes on a connection that is only waiting to close.
+    /// Reads and drops bytes on a connection that is only waiting to close. Bytes that
+    /// come restart the linger timeout: an uploader told 503 (or 413) mid-body is still
+    /// writing, and a close with its bytes unread would reset the connection, often
+    /// before it reads the answer ("broken pipe"). `finishDrain` bounds the whole wait
+    /// by the request timeout, as nginx's lingering close bounds its own.
     private func discardInput(_ s: Int32) {
-        var sink = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         for _ in 0..<16 {
-            let n = withUnsafeMutableBytes(of: &sink) { mk_read(slots[Int(s)].fd, $0.baseAddress, $0.count) }
+            let n = mk_read(slots[Int(s)].fd, headScratch, limits.sendBufferSize)
             if n == 0 || (n < 0 && -n != Int(EAGAIN) && -n != Int(EINTR)) {
                 closeNow(s)
                 return
             }
             if n < 0 { return }
+            if headerQueue.contains(s) { lingerQueue.append(s, now: now) }
         }
     }
 
@@ -268,12 +272,26 @@ extension Manager {
     }
 
     private func resumeOneReader() {
+        lookAgainAtOnePartWaiter()
         let w = recvWaiters.first
         guard w >= 0 else { return }
         recvWaiters.remove(w)
         slots[Int(w)].flags.remove([.readPaused, .unitWaiting])
         setInterest(w, .read, adding: true)
         if transportHasBuffered(w) { resumeQueue.append(w, now: now) }
+    }
+
+    /// A waiter is not read, so one that had only part of a unit when it began to wait
+    /// does not show when the rest comes: while ready peers are ahead of it, it would
+    /// wait for as long as new ready ones come (a WebSocket whose message came in two
+    /// writes, behind a crowd of whole heads that stall, waited out the whole attack).
+    /// So each block that comes back first looks again at the oldest such waiter: whole
+    /// now, it joins the ready group; else it goes to the back of its own, so the next
+    /// look is at the next one. One peek per block, only while both groups wait.
+    private func lookAgainAtOnePartWaiter() {
+        let p = recvWaiters.firstPart
+        guard p >= 0, p != recvWaiters.first else { return }
+        recvWaiters.append(p, ready: peekWholeUnit(p))
     }
 
     /// The peer closed or the socket failed: finish what can be finished, then close.
@@ -298,7 +316,8 @@ extension Manager {
         transportCloseNotify(s)
         slots[Int(s)].flags.insert(.lingering)
         _ = shutdown(slots[Int(s)].fd, Int32(SHUT_WR))
-        headerQueue.remove(s)
+        // A peer's connection: the request timeout bounds the whole linger (`discardInput`).
+        if slots[Int(s)].kind.isOurs { headerQueue.remove(s) } else { headerQueue.append(s, now: now) }
         idleQueue.remove(s)
         lingerQueue.append(s, now: now)
         setInterest(s, .read, adding: true)

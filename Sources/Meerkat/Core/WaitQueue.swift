@@ -16,6 +16,8 @@ struct WaitQueue {
 
     var bytesPerSlot: Int { queue.bytesPerSlot }
     var first: Int32 { queue.first }
+    /// The first entry with only part of a unit, or -1.
+    var firstPart: Int32 { lastReady >= 0 ? queue.after(lastReady) : queue.first }
     func after(_ slot: Int32) -> Int32 { queue.after(slot) }
 
     /// Adds `slot`: at the end of the ready group if `ready`, else at the very end.

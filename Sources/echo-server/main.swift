@@ -1,7 +1,9 @@
 // echo-server: the guide's mixed HTTP/WebSocket server. GET / serves a page whose script
 // opens ws://<host>/ws, sends "Hello!" and shows the echo; /ws answers each message with
 // "Echo: <text>"; any other path that asks to upgrade gets a plain echo of every message
-// (same opcode, any size, relayed piece by piece). GET /stats shows the pools' figures;
+// (same opcode, any size, relayed piece by piece), except the two chat rooms /ws/room/a
+// and /ws/room/b: a message sent on a room's socket goes to every socket of that room
+// (the sender's too) and to none of the other's (broadcast groups). GET /stats shows the pools' figures;
 // GET /events (or /events/<name>) opens a server-sent event stream with one event, then
 // the library's heartbeats; POST /events sends its body as an event to every stream, and
 // POST /events/<name> to the streams opened on that path (sseBroadcast), answering
@@ -29,6 +31,11 @@ let page: StaticString = """
 /// Marks connections upgraded on a path other than /ws: they echo messages as they are.
 final class PlainEcho {}
 let plainEcho = PlainEcho()
+
+/// The broadcast group of a room's upgrade URI (`conn.wsGroup`), 0 for any other path.
+func room(_ uri: ByteView) -> UInt8 {
+    uri == "/ws/room/a" ? 1 : uri == "/ws/room/b" ? 2 : 0
+}
 
 /// Where the answer to a broadcast is written (no allocation per broadcast).
 let answer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
@@ -103,7 +110,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
         switch event {
         case let .httpMessage(hm):
             if hm.header("Upgrade") != nil {
-                if conn.wsUpgrade(hm) && hm.uri != "/ws" { conn.userdata = plainEcho }
+                if conn.wsUpgrade(hm) && hm.uri != "/ws" && room(hm.uri) == 0 { conn.userdata = plainEcho }
             } else if hm.uri == "/" && (hm.method == "GET" || hm.method == "HEAD") {
                 try conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
             } else if hm.uri == "/events" || hm.uri.hasPrefix("/events/") {
@@ -124,10 +131,13 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
             } else {
                 try conn.reply(200, hm.body)
             }
-        case .wsOpen:
+        case let .wsOpen(hm):
+            conn.wsGroup = room(hm.uri)
             if conn.userdata != nil { conn.wsStreamMessages() }
         case let .wsMessage(wm):
-            if conn.userdata != nil {
+            if conn.wsGroup != 0 {
+                manager.wsBroadcast(wm.data, wm.opcode, group: conn.wsGroup)
+            } else if conn.userdata != nil {
                 try conn.wsSendFragment(wm.data, opcode: wm.opcode, first: wm.isFirst, last: wm.isLast)
             } else {
                 try conn.wsSend("Echo: \(wm.text)", WEBSOCKET_OP_TEXT)

@@ -12,11 +12,16 @@
 // it the response must fit the receive block; a large download over a slow link wants a
 // larger --timeout-ms). --sntp asks the SNTP server at the URL (udp://HOST[:123])
 // for the time instead, and prints "time MS" (Unix time in ms). --user USER:PASS sends
-// Basic credentials (as curl -u), --bearer TOKEN a Bearer token.
+// Basic credentials (as curl -u), --bearer TOKEN a Bearer token. --starttls takes an
+// http:// URL, connects in the clear, then starts TLS on the open connection
+// (`conn.tlsInit` on a client: the TLS client STARTTLS or a proxy's CONNECT needs) and
+// sends the request once the handshake is done; --ca/--insecure apply. At
+// --log-level debug, --sntp also says which transport the answer came over (`isUDP`).
 //
 //   fetch http://127.0.0.1:8000/stats
 //   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
 //   fetch --sntp udp://pool.ntp.org
+//   fetch --starttls --ca build/tls/ca.crt http://localhost:4433/
 import Meerkat
 import MeerkatApp
 
@@ -35,12 +40,13 @@ struct Options {
     var ipv6First = false
     var stream = false
     var sntp = false
+    var starttls = false
     var auth: HttpAuth? = nil
     var badAuth = false
 }
 
 let usageLine =
-    "usage: fetch [--log-level error|info|debug|verbose] [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] [--user USER:PASS | --bearer TOKEN] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
+    "usage: fetch [--log-level error|info|debug|verbose] [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] [--starttls] [--user USER:PASS | --bearer TOKEN] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
 
 func parseOptions() -> Options {
     var o = Options()
@@ -57,6 +63,7 @@ func parseOptions() -> Options {
         case "--ipv6-first": o.ipv6First = true
         case "--stream": o.stream = true
         case "--sntp": o.sntp = true
+        case "--starttls": o.starttls = true
         case "--user":
             let pair = args.popFirst() ?? ""
             if let colon = pair.utf8.firstIndex(of: UInt8(ascii: ":")) {
@@ -78,7 +85,9 @@ let caFile = options.caFile
 let insecure = options.insecure
 let timeoutMs = options.timeoutMs
 let repeatCount = options.repeatCount
-guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0, !options.badAuth else {
+guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0, !options.badAuth,
+    !options.starttls || url.hasPrefix("http://")
+else {
     print(usageLine)
     AppOptions.exitProcess(2)
 }
@@ -99,6 +108,7 @@ func askTime() -> Never {
         try manager.sntpConnect(url) { conn, ev in
             switch ev {
             case let .sntpTime(ms):
+                Log.debug(conn.isUDP ? "fetch: the answer came over UDP" : "fetch: the answer came over TCP")
                 print("time \(ms)")
                 code = 0
                 conn.close()
@@ -150,9 +160,13 @@ func sendRequest(_ conn: Connection) {
 let tls = AppOptions.clientTls(caFile: caFile, insecure: insecure)
 
 do throws(ConnectError) {
-    try manager.connect(url, tls: tls) { conn, ev in
+    try manager.connect(url, tls: options.starttls ? nil : tls) { conn, ev in
         switch ev {
         case .connect:
+            // --starttls: in the clear so far; TLS starts on this connection (a failure is
+            // an .error and the close), and the request waits for the handshake.
+            if options.starttls { conn.tlsInit(tls ?? TlsOpts()) } else { sendRequest(conn) }
+        case .tlsHandshake where options.starttls:
             sendRequest(conn)
         case let .httpHeaders(hm) where options.stream && answered + 1 == repeatCount:
             conn.streamResponseBody()

@@ -517,6 +517,48 @@ def test_tls_client_checks_the_certificate(start_server, tmp_path, case):
         assert code == 0 and out.startswith("status 200\n")
 
 
+# ---- STARTTLS: tlsInit on a client connection --------------------------------------------------
+
+@pytest.fixture
+def s_server(certs):
+    """openssl s_server on 127.0.0.1 with the test certificate, TLS from the first byte,
+    answering a GET with its status page (-www): its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", certs["server.crt"],
+                             "-key", certs["server.key"], "-www", "-quiet"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_fetch_starttls_starts_a_tls_client_on_the_open_connection(s_server, certs):
+    """fetch --starttls: a plain TCP connect, then conn.tlsInit, which must start a TLS
+    *client* that checks the server's certificate (a server config fails the handshake)."""
+    code, out = run("fetch", "--starttls", "--ca", certs["ca.crt"], f"http://localhost:{s_server}/")
+    assert code == 0 and out.startswith("status 200\n"), out
+    assert "Ciphers supported in s_server binary" in out, out
+    # The certificate is checked: another CA is not trusted.
+    code, out = run("fetch", "--starttls", "--ca", certs["other.crt"], f"http://localhost:{s_server}/")
+    assert code == 1 and "error: TLS: certificate not trusted" in out, out
+    # Without TLS the same server gives no HTTP answer.
+    code, out = run("fetch", "--timeout-ms", str(int(3000 * SLOW)), f"http://localhost:{s_server}/")
+    assert code == 1 and not out.startswith("status"), out
+
+
+def test_fetch_starttls_takes_only_http_urls(certs):
+    code, out = run("fetch", "--starttls", "https://localhost:1/")
+    assert code == 2 and out.startswith("usage: fetch "), out
+
+
 # ---- allocations ------------------------------------------------------------------------------
 
 @pytest.mark.skipif(RUNNER != [], reason="the LD_PRELOAD counter is built for the host")

@@ -62,6 +62,15 @@ def test_fetch_sntp_gets_the_time_from_chrony(chrony):
     assert before * 1000 - 50 <= ms <= after * 1000 + 50, (before, ms, after)
 
 
+def test_fetch_sntp_says_at_debug_level_that_the_answer_came_over_udp(chrony):
+    """conn.isUDP on the udp:// connection sntpConnect opened (fetch logs it at debug)."""
+    out = subprocess.run(RUNNER + [os.path.join(BIN, "fetch"), "--log-level", "debug", "--sntp",
+                                   f"udp://127.0.0.1:{chrony}"], capture_output=True, timeout=30 * SLOW)
+    assert out.returncode == 0, out
+    assert out.stdout.decode().startswith("time "), out
+    assert "fetch: the answer came over UDP" in out.stderr.decode(), out
+
+
 class Peer:
     """A UDP peer on 127.0.0.1 that counts requests and answers each with `answer(request)`
     (None: no answer)."""

@@ -38,6 +38,26 @@ def test_guide_basic_server_echoes_with_prefix(echo):
     ws.close()
 
 
+def test_rooms_broadcast_only_to_their_own_sockets(echo):
+    """echo-server's /ws/room/a and /ws/room/b (wsBroadcast(group:)): a message reaches
+    every socket of its room, the sender's too, and none of the other room's nor /ws.
+    Messages arrive in order, so a socket's next message proves what it did not get."""
+    a1, a2, b1, plain = (websocket.create_connection(ws_url(echo, path), timeout=10 * SLOW)
+                         for path in ("/ws/room/a", "/ws/room/a", "/ws/room/b", "/ws"))
+    a1.send("to room a")
+    assert a1.recv() == "to room a"
+    assert a2.recv() == "to room a"
+    b1.send("to room b")
+    assert b1.recv() == "to room b"  # not "to room a" first
+    a2.send_binary(b"\x00again a")
+    assert a1.recv() == b"\x00again a"  # not "to room b" first
+    assert a2.recv() == b"\x00again a"
+    plain.send("hi")
+    assert plain.recv() == "Echo: hi"  # neither room's messages first
+    for ws in (a1, a2, b1, plain):
+        ws.close()
+
+
 def test_plain_echo_keeps_opcode_and_bytes_with_websockets(echo):
     async def run():
         async with websockets.connect(ws_url(echo), max_size=None) as ws:

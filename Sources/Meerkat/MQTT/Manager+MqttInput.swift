@@ -4,16 +4,21 @@ import CMeerkat
 /// or from WebSocket messages (gathered in the session's split buffer when one spans
 /// messages), each acted on and then told to the app (`.mqttCommand`).
 extension Manager {
-    /// MQTT over TCP or TLS: the packets in the receive block. A packet is handled only
-    /// when its answer (PUBACK, PUBREC, …) can be queued, as HTTP requests are.
+    /// MQTT over TCP or TLS: the packets in the receive block, through the loop HTTP and
+    /// WebSocket use (`whileServing`). A packet is handled only when its answer (PUBACK,
+    /// PUBREC, …) can be queued, as HTTP requests are.
     func processMqtt(_ s: Int32) {
         guard let m = mqttSession(of: s) else { return }
-        while stillServing(s) && slots[Int(s)].recvCount > 0 {
-            guard canQueueReply(s) else { return }
-            let buf = UnsafeRawBufferPointer(receiveBuffer(s))
-            guard let used = mqttStep(s, m, buf, maxPacket: recvPool.blockSize), used > 0 else { return }
-            consume(s, used)
-        }
+        whileServing(s, { canQueueReply(s) }, { nextPacket(s, m) })
+    }
+
+    /// Frames, handles and consumes the packet at the start of the receive block; false
+    /// when more bytes are needed or the connection is done.
+    private func nextPacket(_ s: Int32, _ m: Int) -> Bool {
+        let buf = UnsafeRawBufferPointer(receiveBuffer(s))
+        guard let used = mqttStep(s, m, buf, maxPacket: recvPool.blockSize), used > 0 else { return false }
+        consume(s, used)
+        return true
     }
 
     /// MQTT over WebSocket: one binary message's bytes. A packet may start in one message

@@ -176,6 +176,9 @@ if let file = options.value(of: "--password-file"), !access.provision(from: file
     print("device-app: --password-file: cannot read a password of 8 to 128 bytes (or a record) from it, or cannot store it")
     AppOptions.exitProcess(2)
 }
+if access.damaged {
+    print("device-app: \(access.recordPath) is not a password record: the board stays locked; provision it with --password-file")
+}
 options.listenAll(manager)
 
 // --report ws://server/path: keep a WebSocket to a server, reconnecting with backoff

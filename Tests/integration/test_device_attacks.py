@@ -1,0 +1,94 @@
+"""device-app attacked as a hostile LAN peer and as a foreign web page would (issue 24
+review): setup after a damaged password file, setup and writes from other origins and
+rebinding Hosts, a session cookie the attacker chose, and the headers of every error
+answer. Real sockets; every board (under qemu for ARM). One login per module."""
+import json
+import threading
+
+import pytest
+
+from conftest import DEVICE_PASSWORD, SLOW, RawClient, Server, device_login, device_record
+from test_device_access import json_post, request, upgrade
+
+
+def as_host(server, host, method, path, headers=(), body=b""):
+    """One request whose Host is `host` (a DNS-rebinding page's name): its status."""
+    c = RawClient(server.connect(timeout=10 * SLOW))
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+    c.send(("\r\n".join(lines + [f"{k}: {v}" for k, v in headers]) + "\r\n\r\n").encode() + body)
+    status = c.response()[0]
+    c.sock.close()
+    return status
+
+
+@pytest.fixture(scope="module")
+def device(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("device")
+    (folder / "provisioned").write_text(device_record())
+    s = Server("device-app", "--listen", "http://127.0.0.1:0", "--dir", str(folder),
+               "--password-file", str(folder / "provisioned"))
+    s.cookie = device_login(s)
+    s.origin = f"http://127.0.0.1:{s.port()}"
+    yield s
+    assert s.alive()
+    s.stop()
+
+
+def test_two_visitors_setting_up_at_once_make_one_password(start_server, tmp_path):
+    s = start_server("device-app", "--dir", str(tmp_path))
+    own = [("Origin", f"http://127.0.0.1:{s.port()}")]
+    answers = []
+    threads = [threading.Thread(target=lambda p=p: answers.append(json_post(s, "/api/setup", {"password": p}, own)[0]))
+               for p in ("first visitor pw", "second visitor pw")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [200, 403]
+
+
+def test_a_rebinding_page_cannot_set_the_first_password(start_server, tmp_path):
+    s = start_server("device-app", "--dir", str(tmp_path))
+    evil = f"evil.example:{s.port()}"
+    status = as_host(s, evil, "POST", "/api/setup", [("Origin", f"http://{evil}"), ("Content-Type", "application/json")],
+                     b'{"password": "attacker pw"}')
+    assert status == 421 and not (tmp_path / "password").exists()
+    assert as_host(s, evil, "GET", "/setup.html") == 421
+
+
+FOREIGN = [[("Origin", "null")], [("Origin", "http://evil.example")], [("Sec-Fetch-Site", "cross-site")],
+           [("Sec-Fetch-Site", "same-site")], [("Origin", "http://sub.127.0.0.1.nip.io")]]
+BODIES = [("text/plain", b'{"name": "pwned", "interval": 9}'), ("application/x-www-form-urlencoded", b"name=pwned&interval=9"),
+          ("application/json", b'{"name": "pwned", "interval": 9}')]
+
+
+def test_no_write_from_another_origin_goes_through_even_with_the_cookie(device):
+    for foreign in FOREIGN:
+        for ctype, body in BODIES:
+            for path in ("/api/settings", "/api/upload", "/api/logout", "/api/login", "/api/setup"):
+                status = request(device, "POST", path, [("Cookie", device.cookie), ("Content-Type", ctype), *foreign], body)[0]
+                assert status == 403, (path, ctype, foreign, status)
+        assert upgrade(device, [("Cookie", device.cookie), *foreign]) == 403 or "Sec-Fetch-Site" in foreign[0][0]
+    assert json.loads(request(device, "GET", "/api/settings", [("Cookie", device.cookie)])[2])["name"] != "pwned"
+    assert request(device, "GET", "/api/status", [("Cookie", device.cookie)])[0] == 200     # still logged in
+
+
+def test_a_cookie_the_attacker_chose_is_never_a_session(device):
+    chosen = "session=" + "A" * 43
+    assert request(device, "GET", "/api/status", [("Cookie", chosen)])[0] == 401
+    status, h, _ = json_post(device, "/api/login", {"password": DEVICE_PASSWORD}, [("Cookie", chosen)])
+    assert status == 200 and h["set-cookie"].split(";")[0] != chosen
+    assert request(device, "GET", "/api/status", [("Cookie", chosen)])[0] == 401
+
+
+@pytest.mark.parametrize("damage", [b"", b"pbkdf2-sha256$1000$c2FsdA==$trunc", b"\x00" * 64])
+def test_a_damaged_password_file_does_not_reopen_setup(start_server, tmp_path, damage):
+    (tmp_path / "password").write_bytes(damage)
+    s = start_server("device-app", "--dir", str(tmp_path))
+    own = [("Origin", f"http://127.0.0.1:{s.port()}")]
+    status, _, body = json_post(s, "/api/setup", {"password": "attacker pw 123"}, own)
+    assert status == 503 and b"--password-file" in body
+    assert (tmp_path / "password").read_bytes() == damage
+    status, _, body = json_post(s, "/api/login", {"password": "attacker pw 123"}, own)
+    assert status == 503
+    assert request(s, "GET", "/api/status")[0] == 503

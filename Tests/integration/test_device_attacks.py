@@ -4,6 +4,7 @@ rebinding Hosts, a session cookie the attacker chose, and the headers of every e
 answer. Real sockets; every board (under qemu for ARM). One login per module."""
 import json
 import threading
+import time
 
 import pytest
 
@@ -92,3 +93,27 @@ def test_a_damaged_password_file_does_not_reopen_setup(start_server, tmp_path, d
     status, _, body = json_post(s, "/api/login", {"password": "attacker pw 123"}, own)
     assert status == 503
     assert request(s, "GET", "/api/status")[0] == 503
+
+
+def test_guessers_on_many_addresses_do_not_lock_the_owner_out(device):
+    """Threads rotating through 127.0.k.x keep the global cap (5 failures a second) full;
+    the owner, who logged in from 127.0.0.1 before (the fixture), still gets in at once."""
+    stop = time.time() + 3 * SLOW
+    seen = []
+
+    def guess(k):
+        i = 0
+        while time.time() < stop:
+            seen.append(json_post(device, "/api/login", {"password": "guess"}, source=f"127.0.{k}.{2 + i % 200}")[0])
+            i += 1
+    threads = [threading.Thread(target=guess, args=(k,)) for k in (1, 2)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5 * SLOW)
+    owner = []
+    while time.time() < stop - 0.5 * SLOW:
+        owner.append(json_post(device, "/api/login", {"password": DEVICE_PASSWORD})[0])
+        time.sleep(0.2)
+    for t in threads:
+        t.join()
+    assert seen.count(429) > seen.count(401) and owner and set(owner) == {200}, (owner, len(seen))

@@ -117,3 +117,17 @@ def test_guessers_on_many_addresses_do_not_lock_the_owner_out(device):
     for t in threads:
         t.join()
     assert seen.count(429) > seen.count(401) and owner and set(owner) == {200}, (owner, len(seen))
+
+
+def test_a_folder_redirect_never_leaves_the_board(start_server, tmp_path):
+    """`GET //sub` (a folder) was answered `Location: //sub/`, which a browser follows to
+    the host "sub": an open redirect through any folder name."""
+    web = tmp_path / "web"
+    (web / "sub").mkdir(parents=True)
+    (web / "sub" / "index.html").write_text("hi")
+    (tmp_path / "provisioned").write_text(device_record())
+    s = start_server("device-app", "--dir", str(tmp_path), "--password-file", str(tmp_path / "provisioned"),
+                     "--web", str(web))
+    for path, where in (("/sub", "/sub/"), ("//sub", "/sub/"), ("///sub?x=1", "/sub/?x=1"), ("/.//sub", "/.//sub/")):
+        status, h, _ = request(s, "GET", path)
+        assert (status, h.get("location")) == (301, where), path

@@ -20,6 +20,7 @@ let packedWeb = PackedFS(table: webui_files(&count), count: count)  // web/devic
 var access = Access(dir: options.dir)  // the admin password's record; none: setup first (Access.swift)
 _ = try? File.makeFolder(options.dir + "/uploads")
 File.removeTemporaries(in: options.dir + "/uploads")  // uploads a kill -9 or power cut left half written
+File.removeTemporaries(in: options.dir)  // a password record a kill -9 during setup left unrenamed
 
 /// The board's status: what /api/status serves and --report sends (--mqtt adds
 /// "online": true, so its will can say false), with the firmware's Meerkat version.

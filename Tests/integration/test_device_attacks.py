@@ -131,3 +131,12 @@ def test_a_folder_redirect_never_leaves_the_board(start_server, tmp_path):
     for path, where in (("/sub", "/sub/"), ("//sub", "/sub/"), ("///sub?x=1", "/sub/?x=1"), ("/.//sub", "/.//sub/")):
         status, h, _ = request(s, "GET", path)
         assert (status, h.get("location")) == (301, where), path
+
+
+def test_a_record_left_half_written_by_a_kill_is_removed_at_start(start_server, tmp_path):
+    """kill -9 during setup leaves no password or a whole one (write, fsync, rename); the
+    temporary it may leave holds a hash the board never uses, so it goes at start."""
+    left = tmp_path / ".password.0123abcd.part"
+    left.write_text(device_record())
+    s = start_server("device-app", "--dir", str(tmp_path))
+    assert request(s, "GET", "/")[0] == 303 and not left.exists()

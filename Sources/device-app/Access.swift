@@ -10,6 +10,10 @@ import Meerkat
 struct Access {
     let recordPath: String
     var record: PasswordRecord?
+    /// The record file is there but unreadable or not a record: the board stays locked
+    /// (503) rather than reopening setup to whoever comes first, until the owner
+    /// provisions the password again with --password-file.
+    var damaged = false
 
     static let user = "admin"
     static let passwords = 8...128  // bytes
@@ -18,10 +22,15 @@ struct Access {
 
     init(dir: String) {
         recordPath = dir + "/password"
-        record = PasswordRecord.load(from: recordPath)
+        switch PasswordRecord.stored(at: recordPath) {
+        case .missing: record = nil
+        case .damaged: damaged = true
+        case let .record(r): record = r
+        }
     }
 
-    var needsSetup: Bool { record == nil }
+    var needsSetup: Bool { record == nil && !damaged }
+    static let damagedAnswer = "the password file is damaged: provision the password again with --password-file"
 
     /// --password-file PATH: the file holds either a record (`pbkdf2-sha256$…`, made
     /// elsewhere) or the password itself on its first line, hashed here. Either way only
@@ -39,7 +48,9 @@ struct Access {
             else { return false }
             record = made
         }
-        return (try? record!.save(to: recordPath)) != nil
+        guard (try? record!.save(to: recordPath)) != nil else { return false }
+        damaged = false
+        return true
     }
 
     /// The routes anyone may call: POST /api/setup (in setup only), /api/login and
@@ -63,6 +74,10 @@ struct Access {
     /// Whether `hm` may go on to a private route; when not, it is answered: 403 in setup,
     /// 401 without a session, 403 for a write that does not show it is same-origin.
     func allows(_ conn: Connection, _ hm: HttpMessage, _ manager: Manager, write: Bool = false) throws(ConnectionError) -> Bool {
+        if damaged {
+            try Access.refuse(conn, 503, Access.damagedAnswer)
+            return false
+        }
         if needsSetup {
             try Access.refuse(conn, 403, "the board is not set up: set the admin password at /setup.html")
             return false
@@ -103,6 +118,7 @@ struct Access {
     /// POST /api/setup: the first password, from the board's own page only. The caller
     /// is logged in at once.
     private mutating func setup(_ conn: Connection, _ hm: HttpMessage, _ manager: Manager) throws(ConnectionError) {
+        if damaged { return try Access.refuse(conn, 503, Access.damagedAnswer) }
         guard needsSetup else { return try Access.refuse(conn, 403, "the password is already set: log in") }
         guard Access.sameOrigin(hm) else {
             return try Access.refuse(conn, 403, "set the password from the board's own setup page")
@@ -119,6 +135,7 @@ struct Access {
 
     /// POST /api/login: throttled per address before the password is even hashed.
     private func login(_ conn: Connection, _ hm: HttpMessage, _ manager: Manager) throws(ConnectionError) {
+        if damaged { return try Access.refuse(conn, 503, Access.damagedAnswer) }
         guard let record else { return try Access.refuse(conn, 403, "the board is not set up: /setup.html") }
         let wait = manager.loginRetryAfter(conn)
         if wait > 0 { return try conn.replyTooManyLogins(retryAfter: wait) }

@@ -20,6 +20,7 @@ let packedWeb = PackedFS(table: webui_files(&count), count: count)  // web/devic
 var access = Access(dir: options.dir)  // the admin password's record; none: setup first (Access.swift)
 _ = try? File.makeFolder(options.dir + "/uploads")
 File.removeTemporaries(in: options.dir + "/uploads")  // uploads a kill -9 or power cut left half written
+File.removeTemporaries(in: options.dir)  // a password record a kill -9 during setup left unrenamed
 
 /// The board's status: what /api/status serves and --report sends (--mqtt adds
 /// "online": true, so its will can say false), with the firmware's Meerkat version.
@@ -175,6 +176,9 @@ manager.originPolicy.hosts = hosts
 if let file = options.value(of: "--password-file"), !access.provision(from: file, manager) {
     print("device-app: --password-file: cannot read a password of 8 to 128 bytes (or a record) from it, or cannot store it")
     AppOptions.exitProcess(2)
+}
+if access.damaged {
+    print("device-app: \(access.recordPath) is not a password record: the board stays locked; provision it with --password-file")
 }
 options.listenAll(manager)
 

@@ -62,6 +62,18 @@ import MeerkatTesting
         #expect(m.loginRetryAfter(Self.b) == 0)
     }
 
+    @Test func anAddressThatLoggedInIsNotHeldByTheGlobalCap() throws {
+        let c = try manager { $0.loginFailuresPerSecond = 3 }
+        let m = c.manager
+        m.loginSucceeded(Self.a)  // the owner logged in from a before
+        for i in 0..<3 { m.loginFailed(SocketAddress("10.1.0.\(i)", port: 1)!) }  // guessers fill the second
+        #expect(m.loginRetryAfter(Self.b) == 1)
+        #expect(m.loginRetryAfter(Self.a) == 0)
+        #expect(m.loginRetryAfter(SocketAddress("10.0.0.1", port: 55555)!) == 0)  // another port of it
+        for _ in 0..<4 { m.loginFailed(Self.a) }  // its own failures still slow it
+        #expect(m.loginRetryAfter(Self.a) > 0)
+    }
+
     @Test func fullTableForgetsTheLeastRecentFailure() throws {
         let c = try manager { $0.loginThrottleEntries = 4 }
         let m = c.manager

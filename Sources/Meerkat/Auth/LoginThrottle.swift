@@ -13,11 +13,18 @@ import CMeerkat
 /// addresses than entries thus forgets its own oldest entries first; it cannot evict a
 /// recent guesser faster than it spends its own failures, and those are capped
 /// globally, so it gains at most `loginFailuresPerSecond` guesses a second in all.
+///
+/// The global cap would also refuse the owner while such a guesser keeps it full (a
+/// few threads rotating through 127.x or a LAN's addresses did, for as long as they
+/// ran). So the last `trustedCount` addresses that logged in are exempt from it (not
+/// from their own per-address delays): only a right password puts an address there,
+/// so a guesser can neither join nor push the owner out.
 struct LoginThrottle {
     static let freeFailures: UInt32 = 3
     static let maxDelayS: Int64 = 64
     static let lockoutFailures: UInt32 = 10
     static let lockoutS: Int64 = 900
+    static let trustedCount = 4
 
     struct Entry {
         var key = mk_addr()
@@ -30,6 +37,9 @@ struct LoginThrottle {
 
     let capacity: Int
     private let entries: UnsafeMutablePointer<Entry>
+    /// Addresses (keys) that logged in lately, a ring; `is_ipv6` 2 marks an empty one.
+    private let trusted: UnsafeMutablePointer<mk_addr>
+    private var trustedNext = 0
     /// The global cap: failures in the current one-second window.
     private(set) var windowStart: Int64 = Int64.min / 2  // long ago, without overflow
     private(set) var windowFailures = 0
@@ -38,9 +48,21 @@ struct LoginThrottle {
         self.capacity = capacity
         entries = .allocate(capacity: max(capacity, 1))
         entries.initialize(repeating: Entry(), count: max(capacity, 1))
+        var empty = mk_addr()
+        empty.is_ipv6 = 2
+        trusted = .allocate(capacity: Self.trustedCount)
+        trusted.initialize(repeating: empty, count: Self.trustedCount)
     }
 
-    func deallocate() { entries.deallocate() }
+    func deallocate() {
+        entries.deallocate()
+        trusted.deallocate()
+    }
+
+    private func isTrusted(_ key: mk_addr) -> Bool {
+        for i in 0..<Self.trustedCount where Self.same(trusted[i], key) { return true }
+        return false
+    }
 
     /// The address without its port (and an IPv6 one cut to its /64).
     static func key(_ address: SocketAddress) -> mk_addr {
@@ -66,7 +88,7 @@ struct LoginThrottle {
         if let i = find(Self.key(address)), now < entries[i].notBefore {
             return Int((entries[i].notBefore - now + 999) / 1000)
         }
-        if now - windowStart < 1000 && windowFailures >= globalCap { return 1 }
+        if now - windowStart < 1000 && windowFailures >= globalCap && !isTrusted(Self.key(address)) { return 1 }
         return 0
     }
 
@@ -93,9 +115,14 @@ struct LoginThrottle {
         return Int(delayS)
     }
 
-    /// `address` logged in: its failures are forgotten.
+    /// `address` logged in: its failures are forgotten, and the global cap no longer
+    /// applies to it.
     mutating func succeeded(_ address: SocketAddress) {
-        if let i = find(Self.key(address)) { entries[i] = Entry() }
+        let key = Self.key(address)
+        if let i = find(key) { entries[i] = Entry() }
+        guard !isTrusted(key) else { return }
+        trusted[trustedNext] = key
+        trustedNext = (trustedNext + 1) % Self.trustedCount
     }
 
     /// Failures counted for `address` (0 when it has no entry).

@@ -1,3 +1,5 @@
+import CMeerkat
+
 /// A stored password: PBKDF2-HMAC-SHA256 with a random salt per record (so one device's
 /// file tells nothing about another's, and no table of precomputed hashes helps), as
 /// one line of text an app keeps in a file:
@@ -87,5 +89,26 @@ public struct PasswordRecord {
     public static func load(from path: String) -> PasswordRecord? {
         guard let text = try? File.contents(path, limit: 4096) else { return nil }
         return PasswordRecord(text: String(decoding: text, as: UTF8.self))
+    }
+
+    /// What a record file holds, telling "never set" from "cannot be used".
+    public enum Stored {
+        /// No file: the password was never set.
+        case missing
+        /// A file that cannot be read or is not a record (a disk error, a bad edit).
+        case damaged
+        case record(PasswordRecord)
+    }
+
+    /// What is stored at `path`. An app that offers a first-boot setup must open it only
+    /// for `.missing`: taking a damaged file for "no password" would let the first
+    /// visitor on the network set their own.
+    public static func stored(at path: String) -> Stored {
+        do throws(FileError) {
+            let text = try File.contents(path, limit: 4096)
+            return PasswordRecord(text: String(decoding: text, as: UTF8.self)).map { .record($0) } ?? .damaged
+        } catch {
+            return error == .system(ENOENT) ? .missing : .damaged
+        }
     }
 }

@@ -400,14 +400,18 @@ extension Manager {
         } catch {}
     }
 
-    /// A folder asked without its "/": 301 to the same URI with it.
+    /// A folder asked without its "/": 301 to the same URI with it. Leading slashes are
+    /// sent as one: `Location: //sub/` would send a browser to the host "sub" (an open
+    /// redirect), though `//sub` names the same folder as `/sub`.
     private func redirectToFolder(_ s: Int32, _ hm: HttpMessage) {
         var h = ByteWriter(base: headScratch, capacity: sendPool.blockSize)
+        var skip = 0
+        while skip + 1 < hm.uri.count && hm.uri[skip + 1] == UInt8(ascii: "/") { skip += 1 }
         do throws(ConnectionError) {
             guard !slots[Int(s)].http.flags.contains(.answered) else { throw .invalidState }
             try writeHead(&h, s, status: 301, headers: [:], contentLength: 0, extra: "") { w in
                 w.append("Location: ")
-                w.append(hm.uri.buffer)
+                w.append(hm.uri.slice(skip, hm.uri.count).buffer)
                 w.append("/")
                 if hm.query.count > 0 {
                     w.append("?")

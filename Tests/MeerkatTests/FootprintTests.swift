@@ -13,5 +13,5 @@ import Testing
 /// 2.28 sizes the record buffers when it is built). A different mbedTLS fails here
 /// first, so the figures are updated with it.
 @Test func tlsSessionCostIsWhatTheReadmeSays() {
-    #expect(Manager.tlsSessionBytes == 34_194)
+    #expect(Manager.tlsSessionBytes == 34_202)
 }

@@ -32,6 +32,11 @@ let page: StaticString = """
 final class PlainEcho {}
 let plainEcho = PlainEcho()
 
+/// The page's header, made once: a literal at the call may be heap-allocated on every
+/// reply, depending on what the optimiser makes of the whole handler (it was, once the
+/// handler grew the rooms: one allocation per GET /).
+let pageHeaders: KeyValuePairs<String, String> = ["Content-Type": "text/html; charset=utf-8"]
+
 /// The broadcast group of a room's upgrade URI (`conn.wsGroup`), 0 for any other path.
 func room(_ uri: ByteView) -> UInt8 {
     uri == "/ws/room/a" ? 1 : uri == "/ws/room/b" ? 2 : 0
@@ -112,7 +117,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
             if hm.header("Upgrade") != nil {
                 if conn.wsUpgrade(hm) && hm.uri != "/ws" && room(hm.uri) == 0 { conn.userdata = plainEcho }
             } else if hm.uri == "/" && (hm.method == "GET" || hm.method == "HEAD") {
-                try conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
+                try conn.reply(200, page, headers: pageHeaders)
             } else if hm.uri == "/events" || hm.uri.hasPrefix("/events/") {
                 try events(conn, hm)
             } else if hm.uri == "/auth" {

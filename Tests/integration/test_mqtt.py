@@ -27,9 +27,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=10):
+def wait_port(port, timeout=10, proc=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"exited with {proc.returncode} before listening on {port}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
@@ -48,7 +50,7 @@ class Broker:
         self.dir = tempfile.mkdtemp(prefix="meerkat-mqtt-")
         # mosquitto reads its files as user mosquitto (and writes its database there).
         os.chmod(self.dir, 0o777 if persistent else 0o755)
-        self.plain, self.auth, self.tls, self.ws = (free_port() for _ in range(4))
+        self.persistent, self.extra = persistent, extra
         self.cert = os.path.join(self.dir, "broker.crt")
         key = os.path.join(self.dir, "broker.key")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -59,7 +61,24 @@ class Broker:
         subprocess.run(["mosquitto_passwd", "-b", passwords, "board", "s3cret"], check=True)
         for f in (key, passwords):
             os.chmod(f, 0o644)
+        self.key, self.passwords = key, passwords
         self.conf = os.path.join(self.dir, "mosquitto.conf")
+        # A port free_port() saw free can be taken before mosquitto binds it (the suite
+        # opens many client connections, and their local ports come from the same
+        # range): mosquitto then exits at once; new ports are picked, three times at most.
+        for attempt in range(3):
+            self.plain, self.auth, self.tls, self.ws = (free_port() for _ in range(4))
+            self.configure()
+            try:
+                self.start()
+                return
+            except RuntimeError:
+                self.stop()
+                if attempt == 2:
+                    raise
+
+    def configure(self):
+        persistent, extra, key, passwords = self.persistent, self.extra, self.key, self.passwords
         with open(self.conf, "w") as f:
             f.write(f"""per_listener_settings true
 {extra}
@@ -78,13 +97,12 @@ listener {self.ws} 127.0.0.1
 protocol websockets
 allow_anonymous true
 """)
-        self.start()
 
     def start(self):
         self.proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         for port in (self.plain, self.auth, self.tls, self.ws):
-            wait_port(port)
+            wait_port(port, proc=self.proc)
 
     def stop(self):
         self.proc.kill()

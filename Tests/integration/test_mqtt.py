@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import shutil
+import random
 import socket
 import subprocess
 import tempfile
@@ -22,9 +23,19 @@ from conftest import BIN, ROOT, RUNNER, SLOW, board_profile, line_roundtrip, mal
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port for one of the broker's listeners, below the kernel's ephemeral range: the
+    suite's floods leave tens of thousands of client ports of that range in TIME-WAIT,
+    and mosquitto's WebSocket listener cannot bind one of those (it was EADDRINUSE, and
+    mosquitto exited). Checked with a bind that, like that listener, does not reuse."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def wait_port(port, timeout=10, proc=None):

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import DEVICE_PASSWORD, SLOW, RawClient, Server, device_login, device_record
-from test_device_access import json_post, request, upgrade
+from conftest import DEVICE_PASSWORD, SLOW, RawClient, device_record
+from test_device_access import device, json_post, request, upgrade  # noqa: F401 (device: the module's login)
 
 
 def as_host(server, host, method, path, headers=(), body=b""):
@@ -20,19 +20,6 @@ def as_host(server, host, method, path, headers=(), body=b""):
     status = c.response()[0]
     c.sock.close()
     return status
-
-
-@pytest.fixture(scope="module")
-def device(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("device")
-    (folder / "provisioned").write_text(device_record())
-    s = Server("device-app", "--listen", "http://127.0.0.1:0", "--dir", str(folder),
-               "--password-file", str(folder / "provisioned"))
-    s.cookie = device_login(s)
-    s.origin = f"http://127.0.0.1:{s.port()}"
-    yield s
-    assert s.alive()
-    s.stop()
 
 
 def test_two_visitors_setting_up_at_once_make_one_password(start_server, tmp_path):
@@ -63,7 +50,7 @@ BODIES = [("text/plain", b'{"name": "pwned", "interval": 9}'), ("application/x-w
           ("application/json", b'{"name": "pwned", "interval": 9}')]
 
 
-def test_no_write_from_another_origin_goes_through_even_with_the_cookie(device):
+def test_no_write_from_another_origin_goes_through_even_with_the_cookie(device):  # noqa: F811 (the fixture imported above)
     for foreign in FOREIGN:
         for ctype, body in BODIES:
             for path in ("/api/settings", "/api/upload", "/api/logout", "/api/login", "/api/setup"):
@@ -74,7 +61,7 @@ def test_no_write_from_another_origin_goes_through_even_with_the_cookie(device):
     assert request(device, "GET", "/api/status", [("Cookie", device.cookie)])[0] == 200     # still logged in
 
 
-def test_a_cookie_the_attacker_chose_is_never_a_session(device):
+def test_a_cookie_the_attacker_chose_is_never_a_session(device):  # noqa: F811 (the fixture imported above)
     chosen = "session=" + "A" * 43
     assert request(device, "GET", "/api/status", [("Cookie", chosen)])[0] == 401
     status, h, _ = json_post(device, "/api/login", {"password": DEVICE_PASSWORD}, [("Cookie", chosen)])
@@ -95,7 +82,7 @@ def test_a_damaged_password_file_does_not_reopen_setup(start_server, tmp_path, d
     assert request(s, "GET", "/api/status")[0] == 503
 
 
-def test_guessers_on_many_addresses_do_not_lock_the_owner_out(device):
+def test_guessers_on_many_addresses_do_not_lock_the_owner_out(device):  # noqa: F811 (the fixture imported above)
     """Threads rotating through 127.0.k.x keep the global cap (5 failures a second) full;
     the owner, who logged in from 127.0.0.1 before (the fixture), still gets in at once."""
     stop = time.time() + 3 * SLOW

@@ -10,26 +10,18 @@
 #endif
 
 enum CryptoVectors {
-    /// Runs every vector; `report` hears each wrong answer (name, got, expected).
+    /// Runs every check; `report` hears each wrong answer (name, got, expected).
     static func run(_ report: (StaticString, String, StaticString) -> Void) -> (passed: Int, failed: Int) {
-        var passed = 0, failed = 0
-        func check(_ name: StaticString, _ got: String, _ expected: StaticString) {
-            if got.utf8.elementsEqual(UnsafeBufferPointer(start: expected.utf8Start, count: expected.utf8CodeUnitCount)) {
-                passed += 1
-            } else {
-                failed += 1
-                report(name, got, expected)
-            }
+        VectorTally.run(report) { check in
+            sha(check)
+            hmac(check)
+            pbkdf2(check)
+            base64(check)
+            misc(check)
         }
-        sha(check)
-        hmac(check)
-        pbkdf2(check)
-        base64(check)
-        misc(check)
-        return (passed, failed)
     }
 
-    typealias Check = (StaticString, String, StaticString) -> Void
+    typealias Check = VectorTally.Check
 
     static let fiftySix: StaticString = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
 

@@ -7,24 +7,16 @@
 #endif
 
 enum LoopVectors {
-    typealias Check = (StaticString, String, StaticString) -> Void
+    typealias Check = VectorTally.Check
 
     /// Runs every check; `report` hears each wrong answer (name, got, expected).
     static func run(_ report: (StaticString, String, StaticString) -> Void) -> (passed: Int, failed: Int) {
-        var passed = 0, failed = 0
-        func check(_ name: StaticString, _ got: String, _ expected: StaticString) {
-            if got.utf8.elementsEqual(UnsafeBufferPointer(start: expected.utf8Start, count: expected.utf8CodeUnitCount)) {
-                passed += 1
-            } else {
-                failed += 1
-                report(name, got, expected)
-            }
+        VectorTally.run(report) { check in
+            timerHeap(check)
+            timerHeapRoom(check)
+            logRing(check)
+            hexLine(check)
         }
-        timerHeap(check)
-        timerHeapRoom(check)
-        logRing(check)
-        hexLine(check)
-        return (passed, failed)
     }
 
     /// 10,000 timers due in 0..<500 ms (many ties), every 7th cancelled: they come out

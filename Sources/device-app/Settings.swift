@@ -30,18 +30,21 @@ struct Settings {
         return name
     }
 
+    /// Written whole to a temporary of its own, synced, renamed over the old file, and the
+    /// folder synced: after a kill -9 or a power cut the file holds the old settings or
+    /// the new ones, never a torn mix, and true (the 200) means the new ones will be
+    /// read at the next start. A temporary left by a kill is removed at start.
     func save(_ dir: String) -> Bool {
-        let final = Settings.path(dir), temporary = final + ".tmp"
-        do throws(FileError) {
-            let file = try File.create(temporary)
-            defer { file.close() }
-            try file.write("name=" + name + "\ninterval=" + String(intervalS) + "\n")
-            try file.sync()
-            try File.rename(temporary, to: final)
-            return true
-        } catch {
+        let final = Settings.path(dir)
+        guard let (file, temporary) = try? File.createTemporary(for: final) else { return false }
+        let written = (try? file.write("name=" + name + "\ninterval=" + String(intervalS) + "\n")) != nil
+        let synced = written && (try? file.sync()) != nil
+        file.close()
+        guard synced, (try? File.replace(final, with: temporary)) != nil else {
+            try? File.remove(temporary)
             return false
         }
+        return true
     }
 
     var json: [UInt8] {

@@ -1,7 +1,9 @@
 """device-app attacked as a hostile LAN peer and as a foreign web page would (issue 24
 review): setup after a damaged password file, setup and writes from other origins and
-rebinding Hosts, a session cookie the attacker chose, and the headers of every error
-answer. Real sockets; every board (under qemu for ARM). One login per module."""
+rebinding Hosts, a session cookie the attacker chose, and guessers rotating through
+many addresses (the headers of every error answer: test_error_headers.py). Real
+sockets; every board (under qemu for ARM). One login per module, but for the tests
+that need a device of their own."""
 import json
 import threading
 import time

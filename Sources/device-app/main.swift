@@ -62,7 +62,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 conn.userdata = try Upload.form(hm, folder: options.dir + "/uploads", limit: uploadLimit)
                 conn.streamRequestBody()
             } catch {
-                try conn.reply(error.status, uploadAnswer(error), headers: ["Content-Type": "application/json"])
+                try conn.replyError(error.status, uploadAnswer(error), headers: ["Content-Type": "application/json"])
             }
         case let .httpBody(piece):
             try? conn.userdata(as: Upload.self)?.write(piece)  // a failure is answered at the end
@@ -70,8 +70,8 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
             requests += 1
             if let upload = conn.userdata(as: Upload.self) {
                 conn.userdata = nil
-                let (code, answer) = uploadAnswer(upload)
-                try conn.reply(code, answer, headers: ["Content-Type": "application/json"])
+                let (code, answer) = uploadAnswer(upload)  // JSON, an error or not: no page either way
+                try conn.replyError(code, answer, headers: ["Content-Type": "application/json"])
             } else if hm.uri == "/api/upload" && hm.method == "POST" {
                 // refused at its headers (no session, or not from the dashboard)
             } else if try access.answerPublic(conn, hm, manager) {
@@ -88,15 +88,15 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 } else if hm.uri == "/api/settings" && reads {
                     try conn.reply(200, settings.json, headers: ["Content-Type": "application/json"])
                 } else if hm.uri == "/api/settings" || hm.uri == "/api/status" {
-                    try conn.reply(405, "{\"error\": \"not with this method\"}\n", headers: ["Content-Type": "application/json"])
+                    try conn.replyError(405, "{\"error\": \"not with this method\"}\n", headers: ["Content-Type": "application/json"])
                 } else {
-                    try conn.reply(404, "{\"error\": \"no such API\"}\n", headers: ["Content-Type": "application/json"])
+                    try conn.replyError(404, "{\"error\": \"no such API\"}\n", headers: ["Content-Type": "application/json"])
                 }
             } else if hm.uri == "/hello" {  // a greeting, open to all: it reads and changes nothing
                 let name = hm.queryVar("name") ?? "board"
                 try conn.reply(200, "Hello, \(name)!\n", headers: ["Content-Type": "text/plain"])
             } else if access.needsSetup && !Access.setupFiles.contains(where: { hm.uri == $0 }) {
-                try conn.reply(303, "", headers: ["Location": "/setup.html"])  // only the setup page until then
+                try conn.replyError(303, "", headers: ["Location": "/setup.html"])  // only the setup page until then
             } else if let folder = options.value(of: "--web") {
                 conn.serveDir(hm, root: folder, options: web)
             } else {
@@ -125,15 +125,15 @@ func saveSettings(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError)
         if let name = hm.formVar("name") { next.name = Settings.valid(name: name) ?? "" }
         if let interval = hm.formVar("interval") { next.intervalS = Int(interval) ?? 0 }
     } else {
-        return try conn.reply(415, "{\"error\": \"send JSON (or the dashboard's form)\"}\n", headers: ["Content-Type": "application/json"])
+        return try conn.replyError(415, "{\"error\": \"send JSON (or the dashboard's form)\"}\n", headers: ["Content-Type": "application/json"])
     }
     guard !next.name.isEmpty, (1...3600).contains(next.intervalS) else {
-        return try conn.reply(
+        return try conn.replyError(
             400, "{\"error\": \"a name of 1 to 40 characters and 1 to 3600 seconds\"}\n",
             headers: ["Content-Type": "application/json"])
     }
     guard next.save(options.dir) else {
-        return try conn.reply(500, "{\"error\": \"cannot write the settings\"}\n", headers: ["Content-Type": "application/json"])
+        return try conn.replyError(500, "{\"error\": \"cannot write the settings\"}\n", headers: ["Content-Type": "application/json"])
     }
     settings = next
     restartReports()

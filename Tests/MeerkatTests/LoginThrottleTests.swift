@@ -74,18 +74,66 @@ import MeerkatTesting
         #expect(m.loginRetryAfter(Self.a) > 0)
     }
 
-    @Test func fullTableForgetsTheLeastRecentFailure() throws {
+    /// Four addresses fill a table of 4 with recent failures; every later address shares one
+    /// overflow entry.
+    func filled(_ c: TestChannel) {
+        for i in 0..<4 {
+            c.manager.loginFailed(SocketAddress("10.2.0.\(i)", port: 1)!)
+            c.advanceClock(ms: 10)
+        }
+    }
+
+    @Test func fullTableKeepsItsEntriesAndNewAddressesShareTheOverflow() throws {
         let c = try manager { $0.loginThrottleEntries = 4 }
         let m = c.manager
         for _ in 0..<10 { m.loginFailed(Self.a) }  // locked out
         c.advanceClock(ms: 1000)
-        for i in 0..<3 {
-            m.loginFailed(SocketAddress("10.2.0.\(i)", port: 1)!)
-            c.advanceClock(ms: 10)
+        for i in 0..<3 { m.loginFailed(SocketAddress("10.2.0.\(i)", port: 1)!) }
+        m.loginFailed(SocketAddress("10.2.0.9", port: 1)!)  // a fifth address: the table is full
+        #expect(m.loginFailures(Self.a) == 10)  // a guesser cannot evict its locked-out address
+        #expect(m.loginRetryAfter(Self.a) > 800)
+        #expect(m.loginFailures(SocketAddress("10.2.0.9", port: 1)!) == 0)  // it has no entry of its own
+    }
+
+    @Test func aRotatingGuesserGetsSlowerThroughTheOverflow() throws {
+        let c = try manager { $0.loginThrottleEntries = 4 }
+        let m = c.manager
+        filled(c)
+        var waits: [Int] = []
+        for i in 0..<12 {  // a new address each time, waiting out whatever it is told
+            let guesser = SocketAddress("10.3.0.\(i)", port: 1)!
+            let told = m.loginRetryAfter(guesser)
+            c.advanceClock(ms: told * 1000)
+            #expect(m.loginRetryAfter(guesser) == 0)
+            waits.append(m.loginFailed(guesser))
         }
-        #expect(m.loginRetryAfter(Self.a) > 0)
-        m.loginFailed(SocketAddress("10.2.0.9", port: 1)!)  // a fifth address: a's entry goes
-        #expect(m.loginFailures(Self.a) == 0)
-        #expect(m.loginFailures(SocketAddress("10.2.0.0", port: 1)!) == 1)
+        #expect(waits == [0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 64, 64])  // never locked out: it stands for every new address
+        #expect(m.loginRetryAfter(SocketAddress("10.3.0.200", port: 1)!) == 64)  // an address never seen waits too
+        #expect(m.loginRetryAfter(SocketAddress("10.2.0.3", port: 1)!) == 0)  // one in the table keeps its own count
+    }
+
+    @Test func theOwnerIsNotHeldByTheOverflow() throws {
+        let c = try manager { $0.loginThrottleEntries = 4 }
+        let m = c.manager
+        m.loginSucceeded(Self.a)  // the owner logged in from a before
+        filled(c)
+        for i in 0..<6 { m.loginFailed(SocketAddress("10.3.0.\(i)", port: 1)!) }
+        #expect(m.loginRetryAfter(Self.b) > 0)
+        #expect(m.loginRetryAfter(Self.a) == 0)
+        m.loginFailed(Self.a)  // a typo: it takes an entry of its own (the least recent goes)
+        #expect(m.loginFailures(Self.a) == 1)
+        #expect(m.loginFailures(SocketAddress("10.2.0.0", port: 1)!) == 0)
+    }
+
+    @Test func theOverflowEndsWhenTheTableHasRoomAgain() throws {
+        let c = try manager { $0.loginThrottleEntries = 4 }
+        let m = c.manager
+        filled(c)
+        for i in 0..<6 { m.loginFailed(SocketAddress("10.3.0.\(i)", port: 1)!) }
+        #expect(m.loginRetryAfter(Self.b) > 0)
+        c.advanceClock(ms: 901_000)  // the table's failures are older than a lockout
+        #expect(m.loginRetryAfter(Self.b) == 0)
+        m.loginFailed(Self.b)
+        #expect(m.loginFailures(Self.b) == 1)
     }
 }

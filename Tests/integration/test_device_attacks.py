@@ -1,14 +1,16 @@
 """device-app attacked as a hostile LAN peer and as a foreign web page would (issue 24
 review): setup after a damaged password file, setup and writes from other origins and
-rebinding Hosts, a session cookie the attacker chose, and the headers of every error
-answer. Real sockets; every board (under qemu for ARM). One login per module."""
+rebinding Hosts, a session cookie the attacker chose, and guessers rotating through
+many addresses (the headers of every error answer: test_error_headers.py). Real
+sockets; every board (under qemu for ARM). One login per module, but for the tests
+that need a device of their own."""
 import json
 import threading
 import time
 
 import pytest
 
-from conftest import DEVICE_PASSWORD, SLOW, RawClient, device_record
+from conftest import DEVICE_PASSWORD, SLOW, RawClient, device_record, start_device
 from test_device_access import device, json_post, request, upgrade  # noqa: F401 (device: the module's login)
 
 
@@ -104,6 +106,46 @@ def test_guessers_on_many_addresses_do_not_lock_the_owner_out(device):  # noqa: 
     for t in threads:
         t.join()
     assert seen.count(429) > seen.count(401) and owner and set(owner) == {200}, (owner, len(seen))
+
+
+def test_a_guesser_rotating_through_more_addresses_than_the_table_gets_slower(start_server):
+    """Two threads guess from 127.0.0.2-200, more addresses than the throttle's table
+    (64): once it is full, the addresses without an entry share one overflow entry
+    whose delay grows (Retry-After 1, 2, 4, 8 s…), where before each new address
+    started afresh and waited at most the global cap's 1 s. The owner, who logged in
+    from 127.0.0.1 before, gets in within 1 s all along."""
+    s = start_device(start_server)
+    start = time.time()
+    stop = start + 45 * SLOW  # ends sooner: once a guesser is told to wait 8 s
+    guesses, owner = [], []  # (seconds since start, status, Retry-After); (status, seconds)
+
+    def guess(k):
+        i = k
+        while time.time() < stop:
+            status, h, _ = json_post(s, "/api/login", {"password": "guess"}, source=f"127.0.0.{2 + i % 199}")
+            guesses.append((time.time() - start, status, int(h.get("retry-after", 0))))
+            i += 2
+            time.sleep(0.01)  # 200 tries a second in all: 40 times what the global cap lets through
+    threads = [threading.Thread(target=guess, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    while time.time() < stop and max((r for _, _, r in guesses), default=0) < 8:
+        t0 = time.time()
+        status = json_post(s, "/api/login", {"password": DEVICE_PASSWORD})[0]
+        owner.append((status, round(time.time() - t0, 3)))
+        time.sleep(0.3)
+    stop = 0
+    for t in threads:
+        t.join()
+    first = {}  # when each Retry-After was first told
+    for at, _, wait in guesses:
+        first.setdefault(wait, round(at, 1))
+    checked = [at for at, status, _ in guesses if status == 401]
+    print(f"rotating guesser: {len(guesses)} tries, {len(checked)} checked; first Retry-After at (s): "
+          f"{dict(sorted(first.items()))}; {len(owner)} owner logins took {min(t for _, t in owner)}-"
+          f"{max(t for _, t in owner)} s")
+    assert max(first) >= 8, first
+    assert owner and all(status == 200 and took < 1 for status, took in owner), owner
 
 
 def test_a_folder_redirect_never_leaves_the_board(start_server, tmp_path):

@@ -108,7 +108,8 @@ public struct Limits {
     public var authSessionIdleS: Int = 900
     public var authSessionMaxS: Int = 43_200
     /// Client addresses whose failed logins are counted (`Manager.loginFailed`), about
-    /// 48 bytes each; full, the one that failed least recently is forgotten.
+    /// 48 bytes each; full of recent failures, the addresses without an entry share
+    /// one overflow entry (its delays, no lockout).
     public var loginThrottleEntries: Int = 64
     /// Failed logins accepted a second from all addresses together; past it every
     /// login waits for the next second (bounds the CPU spent on password hashes). Above

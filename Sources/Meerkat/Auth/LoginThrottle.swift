@@ -9,10 +9,15 @@ import CMeerkat
 /// together, which bounds the time the loop spends deriving password hashes
 /// (PBKDF2 takes 100–250 ms by design) however many addresses guess.
 ///
-/// Full table: the entry whose last failure is oldest goes. An attacker with more
-/// addresses than entries thus forgets its own oldest entries first; it cannot evict a
-/// recent guesser faster than it spends its own failures, and those are capped
-/// globally, so it gains at most `loginFailuresPerSecond` guesses a second in all.
+/// Full table (every entry failed within `lockoutS`): an address with no entry shares
+/// one overflow entry with every other such address, and waits as that entry's
+/// failures say. Evicting the least recent entry instead let a guesser rotating
+/// through more addresses than entries (a LAN's IPv6 addresses, 127/8) start each one
+/// afresh, free of any delay or lockout, at the global cap's 5 guesses a second for as
+/// long as it ran. Now its addresses in the table are delayed and locked out one by
+/// one, and all the others together get the delays of one address, up to `maxDelayS`.
+/// The overflow is never locked out: it stands for every new address, the owner's new
+/// laptop too, and 64 s is the most such a visitor waits while the table is full.
 ///
 /// The global cap would also refuse the owner while such a guesser keeps it full (a
 /// few threads rotating through 127.x or a LAN's addresses did, for as long as they
@@ -40,6 +45,8 @@ struct LoginThrottle {
     /// Addresses (keys) that logged in lately, a ring; `is_ipv6` 2 marks an empty one.
     private let trusted: UnsafeMutablePointer<mk_addr>
     private var trustedNext = 0
+    /// Failures of addresses that found the table full (`Entry.key` unused).
+    private(set) var overflow = Entry()
     /// The global cap: failures in the current one-second window.
     private(set) var windowStart: Int64 = Int64.min / 2  // long ago, without overflow
     private(set) var windowFailures = 0
@@ -85,12 +92,18 @@ struct LoginThrottle {
 
     /// Seconds `address` must wait before a try is checked; 0 when it may try now.
     mutating func retryAfter(_ address: SocketAddress, now: Int64, globalCap: Int) -> Int {
-        if let i = find(Self.key(address)), now < entries[i].notBefore {
-            return Int((entries[i].notBefore - now + 999) / 1000)
+        let key = Self.key(address)
+        let trusted = isTrusted(key)
+        if let i = find(key) {
+            if now < entries[i].notBefore { return Self.seconds(until: entries[i].notBefore, now) }
+        } else if !trusted && place(now: now) == nil && now < overflow.notBefore {
+            return Self.seconds(until: overflow.notBefore, now)
         }
-        if now - windowStart < 1000 && windowFailures >= globalCap && !isTrusted(Self.key(address)) { return 1 }
+        if now - windowStart < 1000 && windowFailures >= globalCap && !trusted { return 1 }
         return 0
     }
+
+    private static func seconds(until notBefore: Int64, _ now: Int64) -> Int { Int((notBefore - now + 999) / 1000) }
 
     /// Counts a failed try from `address`; the seconds it must now wait (0: none).
     mutating func failed(_ address: SocketAddress, now: Int64) -> Int {
@@ -100,18 +113,28 @@ struct LoginThrottle {
         }
         windowFailures += 1
         let key = Self.key(address)
-        let i = find(key) ?? place(now: now)
-        if !entries[i].inUse || !Self.same(entries[i].key, key) { entries[i] = Entry(key: key, inUse: true) }
-        entries[i].failures &+= 1
-        entries[i].lastFailure = now
-        let n = entries[i].failures
-        var delayS: Int64 = 0
-        if n >= Self.lockoutFailures {
-            delayS = Self.lockoutS
-        } else if n > Self.freeFailures {
-            delayS = min(Int64(1) << Int64(n - Self.freeFailures - 1), Self.maxDelayS)
+        guard let i = find(key) ?? place(now: now) ?? (isTrusted(key) ? leastRecent() : nil) else {
+            // The table is full of recent guessers: this address counts in the overflow.
+            if now - overflow.lastFailure > Self.lockoutS * 1000 { overflow = Entry() }
+            return Self.count(&overflow, now: now, lockout: false)
         }
-        entries[i].notBefore = now + delayS * 1000
+        if !entries[i].inUse || !Self.same(entries[i].key, key) { entries[i] = Entry(key: key, inUse: true) }
+        return Self.count(&entries[i], now: now, lockout: true)
+    }
+
+    /// One more failure in `entry`: the seconds it must now wait (1, 2, 4… after the
+    /// free ones; the lockout at `lockoutFailures`, else at most `maxDelayS`).
+    private static func count(_ entry: inout Entry, now: Int64, lockout: Bool) -> Int {
+        entry.failures &+= 1
+        entry.lastFailure = now
+        let n = entry.failures
+        var delayS: Int64 = 0
+        if lockout && n >= lockoutFailures {
+            delayS = lockoutS
+        } else if n > freeFailures {
+            delayS = min(Int64(1) << Int64(min(n - freeFailures - 1, 16)), maxDelayS)
+        }
+        entry.notBefore = now + delayS * 1000
         return Int(delayS)
     }
 
@@ -130,13 +153,19 @@ struct LoginThrottle {
         find(Self.key(address)).map { entries[$0].failures } ?? 0
     }
 
-    /// A free entry, one whose lockout is long over, else the one failed least recently.
-    private func place(now: Int64) -> Int {
+    /// A free entry, or one whose last failure is older than a lockout; nil when every
+    /// entry failed more recently (the table is full).
+    private func place(now: Int64) -> Int? {
+        for i in 0..<capacity where !entries[i].inUse || now - entries[i].lastFailure > Self.lockoutS * 1000 { return i }
+        return nil
+    }
+
+    /// The entry failed least recently: where an address that logged in lately counts its
+    /// own failures when the table is full, so that they stay its own (it is exempt
+    /// from the overflow's delays, as from the global cap).
+    private func leastRecent() -> Int {
         var oldest = 0
-        for i in 0..<capacity {
-            if !entries[i].inUse || now - entries[i].lastFailure > Self.lockoutS * 1000 { return i }
-            if entries[i].lastFailure < entries[oldest].lastFailure { oldest = i }
-        }
+        for i in 0..<capacity where entries[i].lastFailure < entries[oldest].lastFailure { oldest = i }
         return oldest
     }
 }

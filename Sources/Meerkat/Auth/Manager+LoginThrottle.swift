@@ -54,6 +54,6 @@ extension Manager {
 extension Connection {
     /// Answers 429 Too Many Requests with `Retry-After: <seconds>` (RFC 6585 §4).
     public func replyTooManyLogins(retryAfter seconds: Int) throws(ConnectionError) {
-        try reply(429, "Too many failed logins; try again later\n", headers: ["Retry-After": String(max(seconds, 1))])
+        try replyError(429, "Too many failed logins; try again later\n", headers: ["Retry-After": String(max(seconds, 1))])
     }
 }

@@ -163,6 +163,6 @@ extension Connection {
             scheme == .basic ? "Basic realm=\"" + realm + "\", charset=\"UTF-8\"" : "Bearer realm=\"" + realm + "\""
         try manager.handlerReply(
             try openSlot(), status: 401, body: Payload("Unauthorized\n"),
-            headers: ["WWW-Authenticate": challenge])
+            headers: ["WWW-Authenticate": challenge], extra: ErrorHeaders.lines)
     }
 }

@@ -4,8 +4,13 @@ import CMeerkat
 /// the pure parsers, delivers them in order, and answers bad input per DESIGN.md.
 extension Manager {
     /// What a connection the table has no room for gets (Core/Manager+IO.swift `reject`).
-    static let busyReply: StaticString =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\nServer is too busy\r\n"
+    /// (`ErrorHeaders.lines` written out: a static string cannot be joined to another.)
+    static let busyReply: StaticString = """
+        HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n\
+        Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n\
+        X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n\
+        Connection: close\r\n\r\nServer is too busy\r\n
+        """
 
     func processHTTP(_ s: Int32) {
         if slots[Int(s)].kind.isOurs {

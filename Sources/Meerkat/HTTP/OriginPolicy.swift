@@ -160,7 +160,7 @@ extension Manager {
         slots[Int(s)].http.flags.remove([.keepAlive, .headRequest, .answered])
         try? sendReply(
             s, status: refusal.status, body: Payload(borrowed: refusal.body.rawBuffer),
-            headers: ["Content-Type": "text/plain"])
+            headers: ["Content-Type": "text/plain"], extra: ErrorHeaders.lines)
         if !slots[Int(s)].flags.contains(.draining) { scheduleClose(s) }
         return true
     }

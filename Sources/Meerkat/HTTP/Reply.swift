@@ -62,22 +62,23 @@ extension Manager {
     /// A reply made by a handler: a failure is noted, so the request is not left
     /// waiting for an answer that is not coming (see `replyFailed`).
     func handlerReply(
-        _ s: Int32, status: Int, body: Payload, headers: KeyValuePairs<String, String>
+        _ s: Int32, status: Int, body: Payload, headers: KeyValuePairs<String, String>, extra: StaticString = ""
     ) throws(ConnectionError) {
         do throws(ConnectionError) {
-            try sendReply(s, status: status, body: body, headers: headers)
+            try sendReply(s, status: status, body: body, headers: headers, extra: extra)
         } catch {
             if error != .closed { replyFailed(s) }
             throw error
         }
     }
 
+    /// `extra`: preformatted header lines (`ErrorHeaders.lines` on an error answer).
     func sendReply(
-        _ s: Int32, status: Int, body: Payload, headers: KeyValuePairs<String, String>
+        _ s: Int32, status: Int, body: Payload, headers: KeyValuePairs<String, String>, extra: StaticString = ""
     ) throws(ConnectionError) {
         guard slots[Int(s)].kind.isConnection, !slots[Int(s)].http.flags.contains(.answered) else { throw .invalidState }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
-        try writeHead(&w, s, status: status, headers: headers, contentLength: body.bytes.count, extra: "")
+        try writeHead(&w, s, status: status, headers: headers, contentLength: body.bytes.count, extra: extra)
         let interim = status < 200
         let omitBody = slots[Int(s)].http.flags.contains(.headRequest) || interim || status == 204 || status == 304
         if omitBody {
@@ -161,7 +162,9 @@ extension Manager {
     func replyErrorAndClose(_ s: Int32, _ status: Int) {
         slots[Int(s)].http.flags.remove([.keepAlive, .headRequest, .answered])
         let reason = HttpStatus.reason(status)
-        try? sendReply(s, status: status, body: Payload(borrowed: reason.rawBuffer), headers: ["Content-Type": "text/plain"])
+        try? sendReply(
+            s, status: status, body: Payload(borrowed: reason.rawBuffer), headers: ["Content-Type": "text/plain"],
+            extra: ErrorHeaders.lines)
         if !slots[Int(s)].flags.contains(.draining) { scheduleClose(s) }
     }
 }

@@ -48,7 +48,7 @@ public struct Router {
             return true
         }
         guard pathMatched else { return false }
-        try? conn.reply(405, "Method Not Allowed\n", headers: ["Allow": allowed(for: hm)])
+        try? conn.replyError(405, "Method Not Allowed\n", headers: ["Allow": allowed(for: hm)])
         return true
     }
 

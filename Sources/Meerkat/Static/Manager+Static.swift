@@ -385,17 +385,17 @@ extension Manager {
         }
     }
 
-    /// An error answer with a short text body.
+    /// An error answer with a short text body (and `ErrorHeaders`).
     func staticError(_ s: Int32, _ status: Int, allow: Bool = false) {
         do throws(ConnectionError) {
             if allow {
                 try handlerReply(
                     s, status: status, body: Payload(HttpStatus.reason(status)),
-                    headers: ["Allow": "GET, HEAD", "Content-Type": "text/plain; charset=utf-8"])
+                    headers: ["Allow": "GET, HEAD", "Content-Type": "text/plain; charset=utf-8"], extra: ErrorHeaders.lines)
             } else {
                 try handlerReply(
                     s, status: status, body: Payload(HttpStatus.reason(status)),
-                    headers: ["Content-Type": "text/plain; charset=utf-8"])
+                    headers: ["Content-Type": "text/plain; charset=utf-8"], extra: ErrorHeaders.lines)
             }
         } catch {}
     }

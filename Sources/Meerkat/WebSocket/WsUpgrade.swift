@@ -32,7 +32,7 @@ extension Manager {
         else { return false }
         guard anyOrigin || services.originPolicy.allowsUpgrade(hm, tls: isTLS(s)) else {
             Log.conn(.info, s, "refused: cross-origin WebSocket upgrade")
-            try? handlerReply(s, status: 403, body: Payload("Cross-origin WebSocket refused\n"), headers: [:])
+            try? handlerReply(s, status: 403, body: Payload("Cross-origin WebSocket refused\n"), headers: [:], extra: ErrorHeaders.lines)
             return false
         }
         // Exactly one Sec-WebSocket-Key and Sec-WebSocket-Version (RFC 6455 §11.3.1,
@@ -44,11 +44,11 @@ extension Manager {
             hm.headerCount("Sec-WebSocket-Key") == 1, let key = hm.header("Sec-WebSocket-Key")?.trimmingSpaces(),
             hm.headerCount("Sec-WebSocket-Version") <= 1
         else {
-            try? handlerReply(s, status: 400, body: Payload("Bad WebSocket upgrade\n"), headers: [:])
+            try? handlerReply(s, status: 400, body: Payload("Bad WebSocket upgrade\n"), headers: [:], extra: ErrorHeaders.lines)
             return false
         }
         guard hm.header("Sec-WebSocket-Version") == "13" else {
-            try? handlerReply(s, status: 426, body: Payload("Upgrade Required\n"), headers: ["Sec-WebSocket-Version": "13"])
+            try? handlerReply(s, status: 426, body: Payload("Upgrade Required\n"), headers: ["Sec-WebSocket-Version": "13"], extra: ErrorHeaders.lines)
             return false
         }
         var w = ByteWriter(base: headScratch, capacity: limits.sendBufferSize)
@@ -58,7 +58,7 @@ extension Manager {
         let ok = WsAcceptKey.make(
             key: key.buffer, into: UnsafeMutableRawBufferPointer(start: headScratch + acceptStart, count: 28))
         guard ok else {
-            try? handlerReply(s, status: 400, body: Payload("Bad Sec-WebSocket-Key\n"), headers: [:])
+            try? handlerReply(s, status: 400, body: Payload("Bad Sec-WebSocket-Key\n"), headers: [:], extra: ErrorHeaders.lines)
             return false
         }
         w.append("\r\n")

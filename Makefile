@@ -33,7 +33,7 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE sanitize format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
+.PHONY: FORCE sanitize crash-test format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -80,6 +80,12 @@ unit:
 # 6 minutes here, so not part of make test).
 sanitize: deps
 	bash scripts/sanitize.sh
+
+# The kill -9 campaign of test_crash_safety.py, long: CRASH_KILLS kills (300) on BOARD.
+CRASH_KILLS ?= 300
+crash-test: deps firmware
+	CRASH_KILLS=$(CRASH_KILLS) MEERKAT_BIN=$(OUT)/bin MEERKAT_RUNNER="$(RUNNER)" MEERKAT_BOARD=$(BOARD) \
+		python3 -m pytest -q -s Tests/integration/test_crash_safety.py
 
 # ---- firmware (Embedded Swift) ------------------------------------------------------
 

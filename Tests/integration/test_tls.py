@@ -122,6 +122,33 @@ def test_openssl_s_client_verifies_the_chain(start_server, certs):
     assert "ECDHE-ECDSA" in text
 
 
+def s_client_groups(port, certs, groups):
+    """openssl s_client offering only `groups` (TLS 1.2): what it printed."""
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", certs["ca.crt"],
+                          "-tls1_2", "-groups", groups], stdin=subprocess.DEVNULL, capture_output=True,
+                         timeout=60 * SLOW)
+    return out.stdout.decode(errors="replace") + out.stderr.decode(errors="replace")
+
+
+def test_ecdhe_is_x25519_when_the_client_offers_it(start_server, certs):
+    # X25519 costs the server 10% less CPU per full handshake than P-256 (issue 25):
+    # OpenSSL's default order (X25519 first) and the reverse both get it; a client
+    # without X25519 gets P-256.
+    s = tls_server(start_server, certs)
+    assert "Server Temp Key: X25519" in s_client_groups(s.port(), certs, "X25519:P-256")
+    assert "Server Temp Key: X25519" in s_client_groups(s.port(), certs, "P-256:X25519")
+    assert "Server Temp Key: ECDH, prime256v1" in s_client_groups(s.port(), certs, "P-256")
+
+
+def test_a_client_offering_only_x25519_cannot_take_a_p256_certificate(start_server, certs):
+    # TLS 1.2 (RFC 8422, 5.1): the client's groups bound the certificate's curve too, so
+    # a P-256 ECDSA certificate needs P-256 among them (nginx refuses too under TLS 1.2;
+    # TLS 1.3, which mbedTLS 2.28 does not serve, lifts it). Refused cleanly, then served.
+    s = tls_server(start_server, certs)
+    assert "alert handshake failure" in s_client_groups(s.port(), certs, "X25519")
+    assert served(s, certs)
+
+
 def test_http_client_keep_alive_and_large_bodies(start_server, certs):
     s = tls_server(start_server, certs)
     conn = http.client.HTTPSConnection("127.0.0.1", s.port(), context=client_context(certs), timeout=20 * SLOW)
@@ -347,9 +374,10 @@ def test_no_allocations_per_request_or_message_after_the_handshake(start_server,
         c.close()
     per_handshake = (count() - before) / handshakes
     print(f"\nallocations per full handshake: {per_handshake:.1f}")
-    # mbedTLS 2.28's bignum arithmetic allocates its temporaries (about 12,000 calls per
-    # ECDHE-ECDSA P-256 handshake here): reported, bounded, and all given back:
-    assert per_handshake < 30000
+    # mbedTLS 2.28's bignum arithmetic allocates its temporaries (about 12,000 calls a
+    # handshake); the firmware's mbedtls_alloc.c serves them from blocks kept since the
+    # warm-up, so glibc sees 3 here (a handshake's few large blocks), all given back:
+    assert per_handshake < 50
     rss = rss_kb(s.proc.pid)
     for _ in range(100):
         ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port())), server_hostname="localhost").close()

@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import re
+import select
 import socket
 import ssl
 import subprocess
@@ -147,6 +148,85 @@ def test_a_client_offering_only_x25519_cannot_take_a_p256_certificate(start_serv
     s = tls_server(start_server, certs)
     assert "alert handshake failure" in s_client_groups(s.port(), certs, "X25519")
     assert served(s, certs)
+
+
+def test_alpn_agrees_on_http11_with_curl_and_openssl(start_server, certs):
+    s = tls_server(start_server, certs)
+    out = subprocess.run(["curl", "-sv", "--cacert", certs["ca.crt"], f"https://localhost:{s.port()}/",
+                          "--resolve", f"localhost:{s.port()}:127.0.0.1", "-o", "/dev/null"],
+                         capture_output=True, text=True, timeout=60 * SLOW)
+    assert out.returncode == 0, out.stderr
+    assert "ALPN: server accepted http/1.1" in out.stderr   # curl offered h2 and http/1.1
+    port = s.port()
+    ask = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", certs["ca.crt"]]
+    text = subprocess.run([*ask, "-alpn", "h2,http/1.1"], stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=60 * SLOW).stdout.decode(errors="replace")
+    assert "ALPN protocol: http/1.1" in text
+    text = subprocess.run(ask, stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=60 * SLOW).stdout.decode(errors="replace")
+    assert "No ALPN negotiated" in text and "Verify return code: 0 (ok)" in text   # offering none is fine
+    # A client offering only protocols the listener does not speak is refused (RFC 7301).
+    out = subprocess.run([*ask, "-alpn", "h2"], stdin=subprocess.DEVNULL, capture_output=True, timeout=60 * SLOW)
+    assert "no application protocol" in out.stderr.decode(errors="replace")
+    assert served(s, certs)
+
+
+def make_client_cert(certs, tmp_path, cn, sans, ca="ca"):
+    """A client certificate for `cn` with DNS names `sans`, signed by the test CA (or
+    self-signed with ca=None): (cert, key) paths."""
+    key, csr, crt, ext = (str(tmp_path / f"{cn}.{x}") for x in ("key", "csr", "crt", "cnf"))
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    with open(ext, "w") as f:
+        f.write(f"subjectAltName={','.join('DNS:' + n for n in sans)}\nextendedKeyUsage=clientAuth\n")
+    if ca is None:
+        subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", key, "-out", crt, "-days", "2", "-subj", f"/CN={cn}"],
+                       check=True, capture_output=True)
+        return crt, key
+    subprocess.run(["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", f"/CN={cn}"], check=True,
+                   capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", certs[f"{ca}.crt"], "-CAkey", certs[f"{ca}.key"],
+                    "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext], check=True, capture_output=True)
+    return crt, key
+
+
+def fingerprint(crt):
+    out = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-fingerprint", "-sha256"], check=True,
+                         capture_output=True, text=True).stdout
+    return out.strip().split("=", 1)[1]
+
+
+def next_line(server, seconds):
+    """The server's next line of output, or None within `seconds`."""
+    ready, _, _ = select.select([server.proc.stdout], [], [], seconds)
+    return server.proc.stdout.readline().decode(errors="replace").rstrip("\n") if ready else None
+
+
+def test_client_certificate_identity_seen_by_the_app(start_server, certs, tmp_path):
+    """--client-ca: the server asks for a client certificate; the app prints who it names
+    (conn.tlsPeer on .tlsHandshake): CN, DNS names and SHA-256 fingerprint."""
+    s = tls_server(start_server, certs, "--client-ca", certs["ca.crt"])
+    crt, key = make_client_cert(certs, tmp_path, "device-7", ["device-7.example", "sensors.example"])
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{s.port()}", "-CAfile", certs["ca.crt"],
+                          "-cert", crt, "-key", key, "-alpn", "http/1.1", "-ign_eof"],
+                         input=b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", capture_output=True,
+                         timeout=60 * SLOW)
+    assert "HTTP/1.1 200 OK" in out.stdout.decode(errors="replace")
+    assert next_line(s, 10 * SLOW) == (f"tls: alpn http/1.1; peer CN device-7, DNS device-7.example sensors.example, "
+                                       f"sha256 {fingerprint(crt)}")
+    # No certificate, or one the CA did not sign: no handshake, so no line; served after.
+    stranger, stranger_key = make_client_cert(certs, tmp_path, "stranger", ["stranger.example"], ca=None)
+    for extra in ([], ["-cert", stranger, "-key", stranger_key]):
+        out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{s.port()}", "-CAfile", certs["ca.crt"],
+                              *extra], stdin=subprocess.DEVNULL, capture_output=True, timeout=60 * SLOW)
+        assert out.returncode != 0   # refused: no certificate (closed), unknown CA (alert 48)
+        assert next_line(s, 1) is None
+    # Python's ssl with the good certificate: served.
+    ctx = client_context(certs)
+    ctx.load_cert_chain(crt, key)
+    conn = http.client.HTTPSConnection("127.0.0.1", s.port(), context=ctx, timeout=10 * SLOW)
+    assert get(conn, "/echo", b"mine") == (200, b"mine")
+    conn.close()
+    assert next_line(s, 10 * SLOW).startswith("tls: alpn none; peer CN device-7,")   # http.client offers no ALPN
 
 
 def test_http_client_keep_alive_and_large_bodies(start_server, certs):

@@ -72,7 +72,7 @@ static const int suites_chacha_first[] = {
     0,
 };
 // The server's order decides (mbedTLS takes its first curve the client offers). X25519
-// first: a full handshake costs 10% less server CPU than with P-256 ECDHE (host, issue 25,
+// first: a full handshake costs 12-14% less server CPU than with P-256 ECDHE (host, issue 25,
 // BENCHMARKS.md); P-256 for clients without X25519. The certificate's curve (P-256 here)
 // must still be among the client's groups in TLS 1.2 (RFC 8422, 5.1): a client offering
 // X25519 alone gets no ECDSA handshake, here as with nginx under TLS 1.2.

@@ -10,7 +10,8 @@
 // from it again: the working set of one handshake (a few hundred blocks) is allocated
 // once and reused by every handshake after it. Each list keeps at most MK_ALLOC_KEEP
 // blocks (the rest go back to glibc), so what stays cached is bounded: 16 classes x 64
-// blocks, 161 KiB at most, in practice the 20-30 KiB one handshake's bignums need.
+// blocks, about 160 KiB at most; after X25519 and P-256 handshakes on the host it held
+// 114 blocks, 9 KiB (read with gdb from a running echo-server).
 // The lists are per thread, so a background thread using mbedTLS is safe (what it
 // caches stays with it).
 #include <stddef.h>

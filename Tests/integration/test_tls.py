@@ -334,6 +334,12 @@ def test_start_up_errors_are_clear(certs):
     missing = subprocess.run(exe + ["--listen", "https://127.0.0.1:0", "--cert", "/nonexistent.crt",
                                     "--key", certs["server.key"]], capture_output=True, text=True, timeout=30 * SLOW)
     assert missing.returncode == 1 and "cannot read" in missing.stdout
+    alone = subprocess.run(exe + ["--client-ca", certs["ca.crt"]], capture_output=True, text=True, timeout=30 * SLOW)
+    assert alone.returncode == 2 and "--client-ca needs --cert and --key" in alone.stdout
+    bad_ca = subprocess.run(exe + ["--listen", "https://127.0.0.1:0", "--cert", certs["server.crt"], "--key",
+                                   certs["server.key"], "--client-ca", certs["server.key"]],
+                            capture_output=True, text=True, timeout=30 * SLOW)
+    assert bad_ca.returncode == 1 and "cannot parse the CA certificate" in bad_ca.stdout
 
 
 WSTEST = os.environ.get("WSTEST", "/opt/meerkat-wstest/bin/wstest")

@@ -29,7 +29,8 @@ APP_DIRS     := $(patsubst Sources/%/main.swift,%,$(wildcard Sources/*/main.swif
 UNLISTED     := $(filter-out $(APPS),$(APP_DIRS))
 APP_BINS     := $(addprefix $(OUT)/bin/,$(APPS))
 SHIM         := $(wildcard Sources/CMeerkat/*.c Sources/CMeerkat/include/*.h)
-SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/obj/mbedtls_trim.o $(OUT)/obj/revision.o
+SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/obj/mbedtls_trim.o $(OUT)/obj/mbedtls_alloc.o \
+                $(OUT)/obj/revision.o
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
@@ -115,10 +116,11 @@ $(OUT)/obj/%.o: Sources/CMeerkat/%.c $(SHIM) cross/embedded.mk
 	@mkdir -p $(dir $@)
 	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(C_SECTION_FLAGS) $(C_UNWIND_FLAGS) -Os -Wall -c $< -I Sources/CMeerkat/include -o $@
 
-# Debian's mbedTLS archives without their unwind tables (cross/embedded.mk says why).
-$(OUT)/lib/libmbed%.a: /usr/lib/$(MULTIARCH)/libmbed%.a cross/embedded.mk
+# Debian's mbedTLS archives without their unwind tables (cross/embedded.mk says why), and
+# calling mbedtls_alloc.c's calloc and free (that file says why; its date rebuilds them).
+$(OUT)/lib/libmbed%.a: /usr/lib/$(MULTIARCH)/libmbed%.a cross/embedded.mk Sources/CMeerkat/mbedtls_alloc.c
 	@mkdir -p $(dir $@)
-	$(OBJCOPY) --remove-section=.eh_frame $< $@
+	$(OBJCOPY) --remove-section=.eh_frame --redefine-sym calloc=mk_mbedtls_calloc --redefine-sym free=mk_mbedtls_free $< $@
 
 # Each swiftc rule removes its object first: swiftc 6.3.1 was seen to leave an existing
 # object untouched when only a flag changed (-Xfrontend -function-sections), so a flag
@@ -377,6 +379,7 @@ bench: deps
 	$(PYTHON) scripts/bench_cpu.py
 	$(PYTHON) scripts/bench_ws.py
 	$(PYTHON) scripts/bench_tls.py
+	$(PYTHON) scripts/bench_handshake_cpu.py
 	$(PYTHON) scripts/bench_client.py
 	$(PYTHON) scripts/bench_static.py
 	$(PYTHON) scripts/bench_mqtt.py

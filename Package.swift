@@ -19,9 +19,10 @@ let package = Package(
     ]
         + apps.map { .executable(name: $0, targets: [$0]) },
     targets: [
-        // mbedtls_trim.c is for the firmware's static link only (the file says why).
+        // mbedtls_trim.c and mbedtls_alloc.c are for the firmware's static link only (the
+        // files say why).
         .target(
-            name: "CMeerkat", exclude: ["mbedtls_trim.c"],
+            name: "CMeerkat", exclude: ["mbedtls_trim.c", "mbedtls_alloc.c"],
             linkerSettings: [.linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"), .linkedLibrary("mbedcrypto")]),
         .target(name: "Meerkat", dependencies: ["CMeerkat"]),
         .target(name: "MeerkatApp", dependencies: ["Meerkat", "CMeerkat"]),

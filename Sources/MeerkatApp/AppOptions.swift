@@ -2,7 +2,8 @@ import CMeerkat
 import Meerkat
 
 /// The command line every Meerkat app shares: `--listen URL` (repeatable), `--cert FILE
-/// --key FILE` for TLS, `--poll` for the poll(2) backend, and overrides of the board's
+/// --key FILE` for TLS (`--client-ca FILE`: ask clients for a certificate that CA signed),
+/// `--poll` for the poll(2) backend, and overrides of the board's
 /// limits (`--max-connections N`, `--buffers N` blocks per pool, `--idle-timeout-ms N`,
 /// `--header-timeout-ms N`, `--tls-slots N`, `--handshake-timeout-ms N`), and
 /// `--dir PATH`, a folder the app keeps its files in. `--version` (for every app, the
@@ -14,6 +15,9 @@ public struct AppOptions {
     public var listen: [String] = []
     public var cert: String? = nil
     public var key: String? = nil
+    /// `--client-ca FILE`: TLS listeners ask every client for a certificate this CA signed
+    /// (refusing others); the app reads who it names from `conn.tlsPeer`.
+    public var clientCA: String? = nil
     public var poller: PollerBackend = .epoll
     public var maxConnections: Int? = nil
     public var buffers: Int? = nil
@@ -58,7 +62,7 @@ public struct AppOptions {
 
     /// The library's own options: an app's `extra` or `valued` may not take one of these.
     static let libraryFlags = [
-        "--version", "--listen", "--cert", "--key", "--poll", "--max-connections", "--buffers",
+        "--version", "--listen", "--cert", "--key", "--client-ca", "--poll", "--max-connections", "--buffers",
         "--idle-timeout-ms", "--header-timeout-ms", "--tls-slots", "--handshake-timeout-ms", "--dir",
         "--report", "--report-ms", "--log-level", "--help", "-h",
     ]
@@ -94,6 +98,7 @@ public struct AppOptions {
             case "--listen": options.listen.append(value(i + 1)); i += 2
             case "--cert": options.cert = value(i + 1); i += 2
             case "--key": options.key = value(i + 1); i += 2
+            case "--client-ca": options.clientCA = value(i + 1); i += 2
             case "--poll": options.poller = .poll; i += 1
             case "--max-connections": options.maxConnections = number(i + 1); i += 2
             case "--buffers": options.buffers = number(i + 1); i += 2
@@ -122,6 +127,10 @@ public struct AppOptions {
             print("--cert and --key go together")
             exit(2)
         }
+        if options.clientCA != nil && options.cert == nil {
+            print("--client-ca needs --cert and --key")
+            exit(2)
+        }
         return options
     }
 
@@ -130,7 +139,8 @@ public struct AppOptions {
     /// problem (`--help`), the usage alone and exit 0.
     static func usage(_ problem: String?, extra: [String] = [], valued: [String] = []) -> Never {
         if let problem { print(problem) }
-        print("usage: \(programName) [--version] [--listen URL]... [--cert FILE --key FILE] [--poll]", terminator: "")
+        print("usage: \(programName) [--version] [--listen URL]... [--cert FILE --key FILE [--client-ca FILE]]", terminator: "")
+        print(" [--poll]", terminator: "")
         print(" [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N]", terminator: "")
         print(" [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]", terminator: "")
         print(" [--log-level error|info|debug|verbose]", terminator: "")
@@ -169,16 +179,30 @@ public struct AppOptions {
         return l
     }
 
-    /// The certificate and key of `--cert`/`--key`, read once; nil when not given. Exits
-    /// with 1 and a message when a file cannot be read.
+    /// The certificate and key of `--cert`/`--key` (and the CA of `--client-ca`), read
+    /// once; nil when not given. Exits with 1 and a message when a file cannot be read.
     public func tlsOpts() -> TlsOpts? {
         guard let cert, let key else { return nil }
         do {
-            return try TlsOpts.files(cert: cert, key: key)
+            return try TlsOpts.files(cert: cert, key: key, ca: clientCA)
         } catch {
-            print("cannot read --cert \(cert) / --key \(key): \(error)")
+            print("cannot read --cert \(cert) / --key \(key)\(clientCA.map { " / --client-ca \($0)" } ?? ""): \(error)")
             exit(1)
         }
+    }
+
+    /// The log line of a completed TLS handshake (`.tlsHandshake`): the ALPN protocol
+    /// agreed on and who the peer's certificate names, when it gave one.
+    public static func tlsLine(_ conn: Connection) -> String {
+        var line = "tls: alpn \(conn.alpn ?? "none")"
+        if let peer = conn.tlsPeer {
+            line += "; peer CN \(peer.commonName), DNS"
+            for name in peer.dnsNames { line += " " + name }
+            if peer.dnsNames.isEmpty { line += " none" }
+            line += peer.truncated ? " (truncated)" : ""
+            line += ", sha256 \(peer.fingerprint)"
+        }
+        return line
     }
 
     /// Listens on every `--listen` URL, printing `listening on URL` for each (with the

@@ -9,7 +9,9 @@
 // POST /events/<name> to the streams opened on that path (sseBroadcast), answering
 // {"reached": N, "skipped": M}; GET /auth is the HTTP auth demo (auth below); POST /login,
 // GET /private and POST /logout are the login-session demo (login below); every other request is answered 200 with its body
-// echoed back (sent from the receive buffer, so any body that fits it comes back). The
+// echoed back (sent from the receive buffer, so any body that fits it comes back). With
+// --client-ca FILE, TLS clients must show a certificate that CA signed, and each
+// handshake prints "tls: alpn …; peer CN …, DNS …, sha256 …" (conn.tlsPeer). The
 // app the tests and benchmarks drive.
 import Meerkat
 import MeerkatApp
@@ -113,6 +115,10 @@ let options = AppOptions.parse(defaultListen: "http://0.0.0.0:8000")
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, event in
     do throws(ConnectionError) {
         switch event {
+        case .tlsHandshake where options.clientCA != nil:
+            // Clients must show a certificate (--client-ca): say who each one is.
+            print(AppOptions.tlsLine(conn))
+            AppOptions.flushOutput()
         case let .httpMessage(hm):
             if hm.header("Upgrade") != nil {
                 if conn.wsUpgrade(hm) && hm.uri != "/ws" && room(hm.uri) == 0 { conn.userdata = plainEcho }

@@ -166,8 +166,12 @@ do throws(ConnectError) {
             // --starttls: in the clear so far; TLS starts on this connection (a failure is
             // an .error and the close), and the request waits for the handshake.
             if options.starttls { conn.tlsInit(tls ?? TlsOpts()) } else { sendRequest(conn) }
-        case .tlsHandshake where options.starttls:
-            sendRequest(conn)
+        case .tlsHandshake:
+            if Log.enabled(.debug) {
+                print(AppOptions.tlsLine(conn))
+                AppOptions.flushOutput()
+            }
+            if options.starttls { sendRequest(conn) }
         case let .httpHeaders(hm) where options.stream && answered + 1 == repeatCount:
             conn.streamResponseBody()
             streaming = true

@@ -2,7 +2,9 @@
 // --sub FILTER (any number) is subscribed, and every message is printed as "topic payload"
 // on a line; --pub TOPIC publishes each line of stdin to TOPIC. --qos N (0–2) for both,
 // --retain for publishes, --count N exits after N messages, --user, --pass, --client-id,
-// --keep-alive S, --ca FILE (mqtts://, wss://), --insecure. --keep-session turns clean
+// --keep-alive S, --ca FILE (mqtts://, wss://), --insecure, --alpn P[,P] (the protocols
+// offered in TLS; mqtts:// offers "mqtt" without it: "x-amzn-mqtt-ca" for AWS IoT on 443
+// with a client certificate). --keep-session turns clean
 // session off (the broker keeps subscriptions and queued messages, and this side keeps
 // what it has in flight; give a --client-id), and --reconnect keeps the link up through a
 // broker restart (a Reconnector: backoff from 250 ms to 5 s; while down, stdin waits and
@@ -28,12 +30,13 @@ struct Options {
     var opts = MqttOpts()
     var caFile: String? = nil
     var insecure = false
+    var alpn: String? = nil
     var reconnect = false
 }
 
 let usageLine =
     "usage: mqtt-client [--log-level error|info|debug|verbose] [--sub FILTER]... [--pub TOPIC] [--qos 0|1|2] [--retain] [--count N] [--user U] "
-    + "[--pass P] [--client-id ID] [--keep-alive S] [--ca FILE] [--insecure] [--keep-session] [--reconnect] "
+    + "[--pass P] [--client-id ID] [--keep-alive S] [--ca FILE] [--insecure] [--alpn P[,P]] [--keep-session] [--reconnect] "
     + "mqtt://HOST[:PORT] | mqtts://… | ws://…"
 
 func parseOptions() -> Options {
@@ -52,6 +55,7 @@ func parseOptions() -> Options {
         case "--keep-alive": o.opts.keepAlive = args.popFirst().flatMap { Int($0) } ?? -1
         case "--ca": o.caFile = args.popFirst()
         case "--insecure": o.insecure = true
+        case "--alpn": o.alpn = args.popFirst()
         case "--keep-session": o.opts.cleanSession = false
         case "--reconnect": o.reconnect = true
         default: o.url = arg.hasPrefix("-") ? nil : arg
@@ -68,6 +72,11 @@ else {
     AppOptions.exitProcess(2)
 }
 options.opts.tls = AppOptions.clientTls(caFile: options.caFile, insecure: options.insecure)
+if let list = options.alpn {
+    var tls = options.opts.tls ?? TlsOpts()
+    tls.alpn = list.split(separator: ",").map { String($0) }
+    options.opts.tls = tls
+}
 let subs = options.subs, pubTopic = options.pub, qos = options.qos, retain = options.retain
 let wanted = options.count, reconnect = options.reconnect
 
@@ -173,6 +182,9 @@ func onBrokerEvent(_ conn: Connection, _ ev: Event) {
     case .mqttCommand, .write:
         quietTicks = 0
         publishMore()
+    case .tlsHandshake where Log.enabled(.debug):
+        print(AppOptions.tlsLine(conn))
+        AppOptions.flushOutput()
     case let .error(why) where reconnect && !finishing:
         print("down: \(why)")
     case let .error(why):

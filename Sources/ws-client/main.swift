@@ -227,6 +227,9 @@ do throws(ConnectError) {
         case let .error(why):
             print(AppOptions.errorLine(why, conn))
             failed = true
+        case .tlsHandshake where Log.enabled(.debug):
+            print(AppOptions.tlsLine(conn))
+            AppOptions.flushOutput()
         case .wsOpen:
             // Only now does stdin matter: lines typed before the upgrade wait in the pipe.
             do throws(ConnectError) {

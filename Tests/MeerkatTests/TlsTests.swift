@@ -3,7 +3,9 @@ import Testing
 @testable import Meerkat
 
 /// A certificate and key made for the test with the openssl CLI (ECDSA P-256, self-signed).
-private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert: [UInt8], key: [UInt8]) {
+private func makeCertificate(_ name: String, der: Bool = false, extra: [String] = []) throws -> (
+    cert: [UInt8], key: [UInt8]
+) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meerkat-tls-\(getpid())-\(name)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -13,6 +15,7 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
         "-out", cert, "-days", "1", "-subj", "/CN=\(name)",
     ]
     if der { args += ["-outform", "DER"] }
+    args += extra
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
     p.arguments = args
@@ -23,7 +26,68 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
     return (Array(try Data(contentsOf: URL(fileURLWithPath: cert))), Array(try Data(contentsOf: URL(fileURLWithPath: key))))
 }
 
+/// What `openssl x509 -fingerprint -sha256` prints for a PEM certificate.
+private func opensslFingerprint(_ pem: [UInt8]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    p.arguments = ["x509", "-noout", "-fingerprint", "-sha256"]
+    let input = Pipe(), output = Pipe()
+    p.standardInput = input
+    p.standardOutput = output
+    try p.run()
+    input.fileHandleForWriting.write(Data(pem))
+    try input.fileHandleForWriting.close()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return String(text.split(separator: "=").last!.trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
 @Suite struct TlsTests {
+    @Test func peerIdentityFromACertificate() throws {
+        let san = "subjectAltName=DNS:a.example,IP:127.0.0.1,DNS:b.example,email:x@y.example"
+        let pem = try makeCertificate("device-7", extra: ["-addext", san]).cert
+        let peer = try #require(TlsPeer(certificate: pem))
+        #expect(peer.commonName == "device-7")
+        #expect(peer.dnsNames == ["a.example", "b.example"])  // DNS names only, in order
+        #expect(!peer.truncated)
+        #expect(peer.sha256.count == 32)
+        #expect(peer.fingerprint == (try opensslFingerprint(pem)))
+        // DER gives the same identity.
+        let der = try makeCertificate("device-8", der: true).cert
+        #expect(TlsPeer(certificate: der)?.commonName == "device-8")
+        #expect(TlsPeer(certificate: Array("not a certificate".utf8)) == nil)
+    }
+
+    @Test func peerIdentityKeepsWhatFitsAndSaysSo() throws {
+        let names = (0..<10).map { "DNS:name\($0).example" }.joined(separator: ",")
+        let many = try makeCertificate("many", extra: ["-addext", "subjectAltName=\(names)"]).cert
+        let peer = try #require(TlsPeer(certificate: many))
+        #expect(peer.dnsNames == (0..<8).map { "name\($0).example" })
+        #expect(peer.truncated)
+        let long = String(repeating: "c", count: 64)
+        #expect(TlsPeer(certificate: try makeCertificate(long).cert)?.commonName == long)
+        #expect(TlsPeer(certificate: try makeCertificate(long).cert)?.truncated == false)
+    }
+
+    @Test func alpnListsAreCheckedAndPartOfTheConfig() throws {
+        let pair = try makeCertificate("alpn")
+        var table = TlsConfigTable()
+        defer { table.free() }
+        let limits = Limits()
+        let opts = TlsOpts(cert: pair.cert, key: pair.key)
+        let http = try table.index(for: opts, server: true, defaultALPN: "http/1.1", limits: limits)
+        #expect(try table.index(for: opts, server: true, defaultALPN: "http/1.1", limits: limits) == http)
+        #expect(try table.index(for: opts, server: true, defaultALPN: "", limits: limits) != http)
+        for bad in [["a,b"], [""], ["a", "b", "c", "d", "e"], [String(repeating: "x", count: 64)]] {
+            var o = opts
+            o.alpn = bad
+            #expect(throws: TlsError.badALPN) { try table.index(for: o, server: true, limits: limits) }
+        }
+        #expect(TlsOpts(alpn: ["mqtt", "x-amzn-mqtt-ca"]).alpnList(byDefault: "http/1.1") == "mqtt,x-amzn-mqtt-ca")
+        #expect(TlsOpts().alpnList(byDefault: "http/1.1") == "http/1.1")
+        #expect(TlsOpts(alpn: []).alpnList(byDefault: "http/1.1") == "")
+    }
+
     @Test func configsAreFoundByContentAndParsedOnce() throws {
         let pairs = try (0..<5).map { try makeCertificate("host\($0)") }
         var table = TlsConfigTable()

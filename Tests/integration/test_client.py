@@ -554,6 +554,64 @@ def test_fetch_starttls_starts_a_tls_client_on_the_open_connection(s_server, cer
     assert code == 1 and not out.startswith("status"), out
 
 
+def alpn_s_server(certs, tmp_path, protocols):
+    """openssl s_server accepting the ALPN `protocols` (-www), its output in a file:
+    (process, port, log path)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / f"s_server-{port}.log"
+    # stdbuf: s_server's lines reach the file as they are printed.
+    proc = subprocess.Popen(["stdbuf", "-oL", "openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert",
+                             certs["server.crt"], "-key", certs["server.key"], "-alpn", protocols, "-www"],
+                            stdin=subprocess.DEVNULL, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, port, log
+
+
+def test_clients_offer_alpn_and_see_what_was_agreed(certs, tmp_path):
+    """fetch offers http/1.1, mqtt-client (mqtts://) mqtt or its --alpn list: openssl
+    s_server reports the offer, and the client (--log-level debug) the protocol agreed on."""
+    proc, port, log = alpn_s_server(certs, tmp_path, "http/1.1")
+    try:
+        code, out = run("fetch", "--log-level", "debug", "--ca", certs["ca.crt"], f"https://localhost:{port}/")
+        assert code == 0 and "tls: alpn http/1.1; peer CN localhost, DNS localhost, sha256 " in out, out
+        assert "ALPN protocols advertised by the client: http/1.1" in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    for args, offered in (([], "mqtt"), (["--alpn", "x-amzn-mqtt-ca,mqtt"], "x-amzn-mqtt-ca, mqtt")):
+        proc, port, log = alpn_s_server(certs, tmp_path, "mqtt")
+        client = subprocess.Popen(RUNNER + [os.path.join(BIN, "mqtt-client"), "--log-level", "debug", "--ca",
+                                            certs["ca.crt"], *args, "--sub", "t", f"mqtts://localhost:{port}"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            line, deadline = "", time.time() + 30 * SLOW
+            while not line.startswith("tls: ") and time.time() < deadline:   # debug lines come too
+                ready, _, _ = select.select([client.stdout], [], [], 1)
+                line = client.stdout.readline().decode(errors="replace") if ready else ""
+            assert line.startswith("tls: alpn mqtt; peer CN localhost"), line
+            assert f"ALPN protocols advertised by the client: {offered}" in log.read_text()
+        finally:
+            client.kill()
+            client.wait(timeout=10)
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def test_ws_client_offers_http11_over_wss(start_server, certs):
+    s = start_server("echo-server", "--listen", "wss://127.0.0.1:0", "--cert", certs["server.crt"],
+                     "--key", certs["server.key"])
+    code, out = run("ws-client", "--log-level", "debug", "--ca", certs["ca.crt"], f"wss://localhost:{s.port()}/raw",
+                    stdin=b"x\n")
+    assert code == 0 and "tls: alpn http/1.1; peer CN localhost" in out, out
+
+
 def test_fetch_starttls_takes_only_http_urls(certs):
     code, out = run("fetch", "--starttls", "https://localhost:1/")
     assert code == 2 and out.startswith("usage: fetch "), out

@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import re
+import select
 import socket
 import ssl
 import subprocess
@@ -122,6 +123,112 @@ def test_openssl_s_client_verifies_the_chain(start_server, certs):
     assert "ECDHE-ECDSA" in text
 
 
+def s_client_groups(port, certs, groups):
+    """openssl s_client offering only `groups` (TLS 1.2): what it printed."""
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", certs["ca.crt"],
+                          "-tls1_2", "-groups", groups], stdin=subprocess.DEVNULL, capture_output=True,
+                         timeout=60 * SLOW)
+    return out.stdout.decode(errors="replace") + out.stderr.decode(errors="replace")
+
+
+def test_ecdhe_is_x25519_when_the_client_offers_it(start_server, certs):
+    # X25519 costs the server 12-14% less CPU per full handshake than P-256 (issue 25):
+    # OpenSSL's default order (X25519 first) and the reverse both get it; a client
+    # without X25519 gets P-256.
+    s = tls_server(start_server, certs)
+    assert "Server Temp Key: X25519" in s_client_groups(s.port(), certs, "X25519:P-256")
+    assert "Server Temp Key: X25519" in s_client_groups(s.port(), certs, "P-256:X25519")
+    assert "Server Temp Key: ECDH, prime256v1" in s_client_groups(s.port(), certs, "P-256")
+
+
+def test_a_client_offering_only_x25519_cannot_take_a_p256_certificate(start_server, certs):
+    # TLS 1.2 (RFC 8422, 5.1): the client's groups bound the certificate's curve too, so
+    # a P-256 ECDSA certificate needs P-256 among them (nginx refuses too under TLS 1.2;
+    # TLS 1.3, which mbedTLS 2.28 does not serve, lifts it). Refused cleanly, then served.
+    s = tls_server(start_server, certs)
+    assert "alert handshake failure" in s_client_groups(s.port(), certs, "X25519")
+    assert served(s, certs)
+
+
+def test_alpn_agrees_on_http11_with_curl_and_openssl(start_server, certs):
+    s = tls_server(start_server, certs)
+    out = subprocess.run(["curl", "-sv", "--cacert", certs["ca.crt"], f"https://localhost:{s.port()}/",
+                          "--resolve", f"localhost:{s.port()}:127.0.0.1", "-o", "/dev/null"],
+                         capture_output=True, text=True, timeout=60 * SLOW)
+    assert out.returncode == 0, out.stderr
+    assert "ALPN: server accepted http/1.1" in out.stderr   # curl offered h2 and http/1.1
+    port = s.port()
+    ask = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", certs["ca.crt"]]
+    text = subprocess.run([*ask, "-alpn", "h2,http/1.1"], stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=60 * SLOW).stdout.decode(errors="replace")
+    assert "ALPN protocol: http/1.1" in text
+    text = subprocess.run(ask, stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=60 * SLOW).stdout.decode(errors="replace")
+    assert "No ALPN negotiated" in text and "Verify return code: 0 (ok)" in text   # offering none is fine
+    # A client offering only protocols the listener does not speak is refused (RFC 7301).
+    out = subprocess.run([*ask, "-alpn", "h2"], stdin=subprocess.DEVNULL, capture_output=True, timeout=60 * SLOW)
+    assert "no application protocol" in out.stderr.decode(errors="replace")
+    assert served(s, certs)
+
+
+def make_client_cert(certs, tmp_path, cn, sans, ca="ca"):
+    """A client certificate for `cn` with DNS names `sans`, signed by the test CA (or
+    self-signed with ca=None): (cert, key) paths."""
+    key, csr, crt, ext = (str(tmp_path / f"{cn}.{x}") for x in ("key", "csr", "crt", "cnf"))
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    with open(ext, "w") as f:
+        f.write(f"subjectAltName={','.join('DNS:' + n for n in sans)}\nextendedKeyUsage=clientAuth\n")
+    if ca is None:
+        subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", key, "-out", crt, "-days", "2", "-subj", f"/CN={cn}"],
+                       check=True, capture_output=True)
+        return crt, key
+    subprocess.run(["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", f"/CN={cn}"], check=True,
+                   capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", certs[f"{ca}.crt"], "-CAkey", certs[f"{ca}.key"],
+                    "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext], check=True, capture_output=True)
+    return crt, key
+
+
+def fingerprint(crt):
+    out = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-fingerprint", "-sha256"], check=True,
+                         capture_output=True, text=True).stdout
+    return out.strip().split("=", 1)[1]
+
+
+def next_line(server, seconds):
+    """The server's next line of output, or None within `seconds`."""
+    ready, _, _ = select.select([server.proc.stdout], [], [], seconds)
+    return server.proc.stdout.readline().decode(errors="replace").rstrip("\n") if ready else None
+
+
+def test_client_certificate_identity_seen_by_the_app(start_server, certs, tmp_path):
+    """--client-ca: the server asks for a client certificate; the app prints who it names
+    (conn.tlsPeer on .tlsHandshake): CN, DNS names and SHA-256 fingerprint."""
+    s = tls_server(start_server, certs, "--client-ca", certs["ca.crt"])
+    crt, key = make_client_cert(certs, tmp_path, "device-7", ["device-7.example", "sensors.example"])
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{s.port()}", "-CAfile", certs["ca.crt"],
+                          "-cert", crt, "-key", key, "-alpn", "http/1.1", "-ign_eof"],
+                         input=b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", capture_output=True,
+                         timeout=60 * SLOW)
+    assert "HTTP/1.1 200 OK" in out.stdout.decode(errors="replace")
+    assert next_line(s, 10 * SLOW) == (f"tls: alpn http/1.1; peer CN device-7, DNS device-7.example sensors.example, "
+                                       f"sha256 {fingerprint(crt)}")
+    # No certificate, or one the CA did not sign: no handshake, so no line; served after.
+    stranger, stranger_key = make_client_cert(certs, tmp_path, "stranger", ["stranger.example"], ca=None)
+    for extra in ([], ["-cert", stranger, "-key", stranger_key]):
+        out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{s.port()}", "-CAfile", certs["ca.crt"],
+                              *extra], stdin=subprocess.DEVNULL, capture_output=True, timeout=60 * SLOW)
+        assert out.returncode != 0   # refused: no certificate (closed), unknown CA (alert 48)
+        assert next_line(s, 1) is None
+    # Python's ssl with the good certificate: served.
+    ctx = client_context(certs)
+    ctx.load_cert_chain(crt, key)
+    conn = http.client.HTTPSConnection("127.0.0.1", s.port(), context=ctx, timeout=10 * SLOW)
+    assert get(conn, "/echo", b"mine") == (200, b"mine")
+    conn.close()
+    assert next_line(s, 10 * SLOW).startswith("tls: alpn none; peer CN device-7,")   # http.client offers no ALPN
+
+
 def test_http_client_keep_alive_and_large_bodies(start_server, certs):
     s = tls_server(start_server, certs)
     conn = http.client.HTTPSConnection("127.0.0.1", s.port(), context=client_context(certs), timeout=20 * SLOW)
@@ -227,6 +334,12 @@ def test_start_up_errors_are_clear(certs):
     missing = subprocess.run(exe + ["--listen", "https://127.0.0.1:0", "--cert", "/nonexistent.crt",
                                     "--key", certs["server.key"]], capture_output=True, text=True, timeout=30 * SLOW)
     assert missing.returncode == 1 and "cannot read" in missing.stdout
+    alone = subprocess.run(exe + ["--client-ca", certs["ca.crt"]], capture_output=True, text=True, timeout=30 * SLOW)
+    assert alone.returncode == 2 and "--client-ca needs --cert and --key" in alone.stdout
+    bad_ca = subprocess.run(exe + ["--listen", "https://127.0.0.1:0", "--cert", certs["server.crt"], "--key",
+                                   certs["server.key"], "--client-ca", certs["server.key"]],
+                            capture_output=True, text=True, timeout=30 * SLOW)
+    assert bad_ca.returncode == 1 and "cannot parse the CA certificate" in bad_ca.stdout
 
 
 WSTEST = os.environ.get("WSTEST", "/opt/meerkat-wstest/bin/wstest")
@@ -347,9 +460,10 @@ def test_no_allocations_per_request_or_message_after_the_handshake(start_server,
         c.close()
     per_handshake = (count() - before) / handshakes
     print(f"\nallocations per full handshake: {per_handshake:.1f}")
-    # mbedTLS 2.28's bignum arithmetic allocates its temporaries (about 12,000 calls per
-    # ECDHE-ECDSA P-256 handshake here): reported, bounded, and all given back:
-    assert per_handshake < 30000
+    # mbedTLS 2.28's bignum arithmetic allocates its temporaries (about 12,000 calls a
+    # handshake); the firmware's mbedtls_alloc.c serves them from blocks kept since the
+    # warm-up, so glibc sees 3 here (a handshake's few large blocks), all given back:
+    assert per_handshake < 50
     rss = rss_kb(s.proc.pid)
     for _ in range(100):
         ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port())), server_hostname="localhost").close()

@@ -82,4 +82,35 @@ void mk_tls_close_notify(mk_tls_session *session);
 /// Bytes one set-up session takes (context, record buffers), for the README and stats.
 size_t mk_tls_session_bytes(void);
 
+/// ALPN: at most MK_TLS_ALPN_MAX protocols, MK_TLS_ALPN_BYTES - 1 bytes with their commas.
+enum { MK_TLS_ALPN_MAX = 4, MK_TLS_ALPN_BYTES = 64 };
+/// The protocols a config offers (client) or accepts (server), most preferred first,
+/// comma-separated ("http/1.1", "mqtt"); "" for none. Kept in the config. A server that
+/// shares none with a client offering some refuses the handshake (RFC 7301). 0 or -1.
+int mk_tls_config_alpn(mk_tls_config *config, const char *list);
+/// The protocol the handshake agreed on, or NULL (points into the config's list).
+const char *mk_tls_alpn(const mk_tls_session *session);
+
+/// Who the peer's certificate names: its subject's CN (up to 64 bytes, the X.520 bound),
+/// its DNS names (subjectAltName: up to MK_TLS_PEER_NAMES, 255 bytes in all, packed one
+/// after the other, each `name_len` long) and the SHA-256 of its DER bytes. Fixed size:
+/// filled on the caller's stack, nothing allocated.
+enum { MK_TLS_PEER_NAMES = 8 };
+typedef struct mk_tls_peer {
+    uint8_t cn[64];
+    uint8_t names[255];
+    uint8_t name_len[MK_TLS_PEER_NAMES];
+    uint8_t sha256[32];
+    uint8_t cn_len;
+    uint8_t name_count;
+    /// The CN was longer than 64 bytes, or more names were there than fit.
+    uint8_t cn_truncated;
+    uint8_t names_truncated;
+} mk_tls_peer;
+/// The peer's certificate after the handshake (a server sees one only when it asked,
+/// with a CA): 0, or -1 when there is none.
+int mk_tls_peer_identity(const mk_tls_session *session, mk_tls_peer *out);
+/// The same from a certificate's PEM or DER bytes (tests, tools): 0 or -1.
+int mk_tls_parse_identity(const uint8_t *cert, size_t len, mk_tls_peer *out);
+
 #endif

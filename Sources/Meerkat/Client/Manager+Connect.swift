@@ -51,7 +51,9 @@ extension Manager {
         var config: Int32 = -1
         if parsed.isTLS {
             do {
-                config = try services.tlsConfigs.index(for: tls ?? TlsOpts(), server: false, limits: limits)
+                let alpn = parsed.scheme == .mqtts ? "mqtt" : parsed.speaksHTTP ? "http/1.1" : ""
+                config = try services.tlsConfigs.index(
+                    for: tls ?? TlsOpts(), server: false, defaultALPN: alpn, limits: limits)
             } catch {
                 throw .tls(error)
             }

@@ -18,7 +18,8 @@ extension Manager {
         var tlsConfig: Int32 = -1
         if let opts = tls {
             do {
-                tlsConfig = try services.tlsConfigs.index(for: opts, server: true, limits: limits)
+                tlsConfig = try services.tlsConfigs.index(
+                    for: opts, server: true, defaultALPN: parsed.speaksHTTP || http ? "http/1.1" : "", limits: limits)
             } catch {
                 throw .tls(error)
             }

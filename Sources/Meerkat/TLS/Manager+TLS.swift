@@ -16,7 +16,9 @@ extension Manager {
         let isClient = slots[Int(s)].kind == .client
         let index: Int32
         do {
-            index = try services.tlsConfigs.index(for: opts, server: !isClient, limits: limits)
+            let speaksHTTP = slots[Int(s)].proto == .http || slots[Int(s)].proto == .websocket
+            index = try services.tlsConfigs.index(
+                for: opts, server: !isClient, defaultALPN: speaksHTTP ? "http/1.1" : "", limits: limits)
         } catch {
             deliverError(s, error.text)
             if slots[Int(s)].kind.isConnection { scheduleClose(s) }

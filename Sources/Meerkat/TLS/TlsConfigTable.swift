@@ -15,11 +15,13 @@ struct TlsConfigTable {
         let key: [UInt8]
         let skipVerification: Bool
         let isServer: Bool
+        let alpn: String
         let config: OpaquePointer
 
-        func matches(_ o: TlsOpts, server: Bool) -> Bool {
+        func matches(_ o: TlsOpts, server: Bool, alpn list: String) -> Bool {
             // Array == compares storage identity first: the guide's arrays match at once.
-            isServer == server && skipVerification == o.skipVerification && cert == o.cert && key == o.key && ca == o.ca
+            isServer == server && skipVerification == o.skipVerification && alpn == list && cert == o.cert
+                && key == o.key && ca == o.ca
         }
     }
 
@@ -27,8 +29,12 @@ struct TlsConfigTable {
     private var engine: OpaquePointer? = nil
 
     /// The index of the config for `opts`, parsing them the first time they are seen.
-    mutating func index(for opts: TlsOpts, server: Bool, limits: Limits) throws(TlsError) -> Int32 {
-        for i in 0..<entries.count where entries[i].matches(opts, server: server) { return Int32(i) }
+    /// `defaultALPN`: the protocols (comma-separated, "" for none) when `opts.alpn` is nil.
+    mutating func index(
+        for opts: TlsOpts, server: Bool, defaultALPN: String = "", limits: Limits
+    ) throws(TlsError) -> Int32 {
+        guard let alpn = opts.alpnList(byDefault: defaultALPN) else { throw .badALPN }
+        for i in 0..<entries.count where entries[i].matches(opts, server: server, alpn: alpn) { return Int32(i) }
         guard entries.count < TlsConfigTable.capacity else { throw .tooManyConfigs }
         if engine == nil {
             let order = limits.tlsChaChaFirst ? MK_TLS_CHACHA_FIRST : MK_TLS_AES_FIRST
@@ -47,10 +53,14 @@ struct TlsConfigTable {
             }
         }
         guard let config = made else { throw TlsError(code: code) }
+        guard mk_tls_config_alpn(config, alpn) == 0 else {
+            mk_tls_config_free(config)
+            throw .badALPN
+        }
         entries.append(
             Entry(
                 ca: opts.ca, cert: opts.cert, key: opts.key, skipVerification: opts.skipVerification,
-                isServer: server, config: config))
+                isServer: server, alpn: alpn, config: config))
         return Int32(entries.count - 1)
     }
 

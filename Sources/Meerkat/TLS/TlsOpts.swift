@@ -14,16 +14,36 @@ public struct TlsOpts {
     public var name: String
     /// A client that does not check the server's certificate (tests only).
     public var skipVerification: Bool
+    /// ALPN (RFC 7301), most preferred first: the protocols a client offers, or those a
+    /// server accepts (a client offering only others is refused). nil: the default for
+    /// the connection, `http/1.1` for HTTP and WebSocket (listeners and clients), `mqtt`
+    /// for an `mqtts://` client, none for raw TLS; `[]`: none. At most 4 names, 63 bytes
+    /// with a comma between each. The one agreed on is `conn.alpn`.
+    public var alpn: [String]?
 
     public init(
         ca: [UInt8] = [], cert: [UInt8] = [], key: [UInt8] = [], name: String = "",
-        skipVerification: Bool = false
+        skipVerification: Bool = false, alpn: [String]? = nil
     ) {
         self.ca = ca
         self.cert = cert
         self.key = key
         self.name = name
         self.skipVerification = skipVerification
+        self.alpn = alpn
+    }
+
+    /// The ALPN list as the C shim takes it: the names joined with commas, or `byDefault`
+    /// when `alpn` is nil; nil when a name is empty or holds a comma.
+    func alpnList(byDefault: String) -> String? {
+        guard let names = alpn else { return byDefault }
+        var list = ""
+        for name in names {
+            guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: ",")) else { return nil }
+            if !list.isEmpty { list += "," }
+            list += name
+        }
+        return list
     }
 
     /// Options from PEM or DER files (`ca` may be omitted). Throws the file's error.
@@ -47,6 +67,8 @@ public enum TlsError: Error, Equatable, CustomStringConvertible {
     case tooManyConfigs
     /// The random generator could not be seeded, or memory ran out.
     case setupFailed
+    /// An ALPN name is empty or holds a comma, or there are too many (`TlsOpts.alpn`).
+    case badALPN
 
     init(code: Int32) {
         switch Int(code) {
@@ -73,6 +95,7 @@ public enum TlsError: Error, Equatable, CustomStringConvertible {
         case .noCertificate: return "TLS: a server needs a certificate and a key"
         case .tooManyConfigs: return "TLS: too many distinct certificates"
         case .setupFailed: return "TLS: cannot set up (random source or memory)"
+        case .badALPN: return "TLS: bad ALPN list (at most 4 names, 63 bytes in all, no commas)"
         }
     }
 }

@@ -256,8 +256,9 @@ extension Connection {
     /// certificate against `opts.ca` (the system's CAs when empty) and the name
     /// `opts.name` (the URL's host when empty). The certificate and key are parsed the
     /// first time these bytes are seen and shared afterwards. On failure (bad options,
-    /// every session in use) the handler gets `.error` and the connection closes;
-    /// returns false.
+    /// every session in use, a client not up yet: before `.connect`, a UDP socket or a
+    /// watched descriptor) the handler gets `.error` and the connection closes; returns
+    /// false.
     @discardableResult
     public func tlsInit(_ opts: TlsOpts) -> Bool {
         guard let s = try? openSlot() else { return false }

@@ -143,7 +143,7 @@ public struct AppOptions {
         print(" [--poll]", terminator: "")
         print(" [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N]", terminator: "")
         print(" [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]", terminator: "")
-        print(" [--log-level error|info|debug|verbose]", terminator: "")
+        print(" [--log-level error|info|debug|verbose|none]", terminator: "")
         for name in extra { print(" [\(name)]", terminator: "") }
         for name in valued { print(" [\(name) VALUE]", terminator: "") }
         print("")

@@ -46,7 +46,7 @@ struct Options {
 }
 
 let usageLine =
-    "usage: fetch [--log-level error|info|debug|verbose] [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] [--starttls] [--user USER:PASS | --bearer TOKEN] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
+    "usage: fetch [--log-level error|info|debug|verbose|none] [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] [--starttls] [--user USER:PASS | --bearer TOKEN] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
 
 func parseOptions() -> Options {
     var o = Options()

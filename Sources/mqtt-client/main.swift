@@ -35,7 +35,7 @@ struct Options {
 }
 
 let usageLine =
-    "usage: mqtt-client [--log-level error|info|debug|verbose] [--sub FILTER]... [--pub TOPIC] [--qos 0|1|2] [--retain] [--count N] [--user U] "
+    "usage: mqtt-client [--log-level error|info|debug|verbose|none] [--sub FILTER]... [--pub TOPIC] [--qos 0|1|2] [--retain] [--count N] [--user U] "
     + "[--pass P] [--client-id ID] [--keep-alive S] [--ca FILE] [--insecure] [--alpn P[,P]] [--keep-session] [--reconnect] "
     + "mqtt://HOST[:PORT] | mqtts://… | ws://…"
 

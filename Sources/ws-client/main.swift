@@ -40,7 +40,7 @@ struct Options {
 }
 
 let usageLine =
-    "usage: ws-client [--log-level error|info|debug|verbose] [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--protocol LIST] "
+    "usage: ws-client [--log-level error|info|debug|verbose|none] [--binary] [--ping-ms N] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--protocol LIST] "
     + "[--serial PATH[:BAUD]] [--reconnect [--reconnect-min-ms N] [--reconnect-max-ms N]] ws://HOST:PORT/PATH | wss://…"
 
 func parseOptions() -> Options {

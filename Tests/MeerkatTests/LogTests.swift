@@ -124,4 +124,23 @@ import MeerkatTesting
         #expect(reply?.status == 200)
         #expect(lines.all.contains { $0.hasSuffix("  ~probe~\n") && $0.contains(" 7e 70 72 6f 62 65 7e ") })
     }
+
+    /// A custom sink that logs gets its own line whole: the line it writes is dropped, not
+    /// formatted over the one the sink is still reading.
+    @Test func aLineWrittenFromTheSinkIsDropped() {
+        let lines = Lines()
+        var calls = 0
+        Log.sink = .custom { bytes in
+            calls += 1
+            if calls == 1 { Log.info("~from inside the sink") }
+            let text = String(decoding: bytes, as: UTF8.self)
+            if text.utf8.contains(UInt8(ascii: "~")) { lines.all.append(text) }
+        }
+        Log.info("~the outer line", 1)
+        Log.info("~the next line", 2)
+        Log.sink = .stderr
+        #expect(lines.all.count == 2)
+        #expect(lines.all.first?.hasSuffix(" I ~the outer line 1\n") == true)
+        #expect(lines.all.last?.hasSuffix(" I ~the next line 2\n") == true)
+    }
 }

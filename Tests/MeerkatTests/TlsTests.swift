@@ -269,6 +269,52 @@ private func sClient(port: Int, request: String, pumping manager: Manager) throw
         #expect(manager.stats.tlsHandshakes == 1)
     }
 
+    /// `tlsInit` on a client before `.connect` (at `.open`, as a server calls it at
+    /// `.accept`) cannot start TLS: no socket is up yet. It used to return false and
+    /// nothing else, so the app went on in the clear; it is an `.error`, then `.close`,
+    /// and nothing reaches the server. A UDP client gets the same. A send at `.open`
+    /// is refused as before `.connect` (with an IP literal it used to go out).
+    @Test func tlsInitOnAClientBeforeConnectIsAnError() throws {
+        let manager = Manager()
+        var received = 0
+        let listener = try manager.listen("tcp://127.0.0.1:0") { conn, ev in
+            if case .read = ev {
+                received += conn.received.count
+                conn.consume(conn.received.count)
+            }
+        }
+        let port = try #require(listener.localAddress).port
+        for url in ["tcp://127.0.0.1:\(port)", "udp://127.0.0.1:\(port)"] {
+            var events: [String] = []
+            var started = true
+            let c = try manager.connect(url) { conn, ev in
+                switch ev {
+                case .open:
+                    do throws(ConnectionError) {
+                        try conn.send("in the clear before it is up")
+                        events.append("sent at open")
+                    } catch {
+                        #expect(error == .invalidState)
+                    }
+                    started = conn.tlsInit(TlsOpts())
+                case .connect:
+                    events.append("connect")
+                    try? conn.send("secret in the clear")
+                case .error(let text): events.append("\(text)")
+                case .close: events.append("close")
+                default: break
+                }
+            }
+            manager.pump { !c.isOpen }
+            manager.pump(ms: 50)
+            #expect(!started, "\(url)")
+            #expect(events.first?.hasPrefix("TLS: ") == true, "\(url): \(events)")
+            #expect(events.last == "close", "\(url): \(events)")
+            #expect(!events.contains("connect"), "\(url): \(events)")
+        }
+        #expect(received == 0)
+    }
+
     @Test func aClientUpgradeChecksTheCertificate() throws {
         let (cert, key) = try makeCertificate("upgrade.test")
         let (otherCA, _) = try makeCertificate("someone.else")

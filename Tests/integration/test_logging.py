@@ -66,7 +66,7 @@ def test_unknown_log_level_is_refused_with_the_usage(app):
                          timeout=30 * SLOW)
     assert run.returncode == 2
     assert "--log-level: unknown level: loud (error, info, debug, verbose or none)" in run.stdout
-    assert f"usage: {app} " in run.stdout and "[--log-level error|info|debug|verbose]" in run.stdout
+    assert f"usage: {app} " in run.stdout and "[--log-level error|info|debug|verbose|none]" in run.stdout
     # A client's own usage (its options), not the servers' (--listen, --cert...).
     assert ("--listen" in run.stdout) == (not client), run.stdout
     # Asked for, the usage is an answer: exit 0.

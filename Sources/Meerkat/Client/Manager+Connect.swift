@@ -88,11 +88,17 @@ extension Manager {
         services.clients.entries[Int(e)].port = parsed.port
         services.clients.entries[Int(e)].path = parsed.path
         services.clients.entries[Int(e)].protocols = protocols ?? ""
-        deliver(s, .open)
+        // Resolving, or in the connect list, before `.open`: a handler that sends or
+        // starts TLS there is refused as before `.connect` (the socket is not up).
         if known != nil {
-            connecting(s)
+            services.clients.connecting.append(Int32(e), now: now)
         } else {
             services.clients.entries[Int(e)].phase = .resolving
+        }
+        deliver(s, .open)
+        if known != nil {
+            awaitConnect(s)
+        } else {
             ask(e)
         }
         return connection(s)
@@ -123,6 +129,11 @@ extension Manager {
     /// (writable).
     private func connecting(_ s: Int32) {
         services.clients.connecting.append(Int32(slots[Int(s)].client), now: now)
+        awaitConnect(s)
+    }
+
+    /// In the connect list already: wait for the socket to be writable, after `.resolve`.
+    private func awaitConnect(_ s: Int32) {
         setInterest(s, .write, adding: true)
         deliver(s, .resolve)
     }

@@ -11,7 +11,8 @@ extension Manager {
             if r.readable || r.failed { acceptAll(s) }
         case .accepted, .client, .datagram, .watched, .rejecting:
             if isConnecting(s) {
-                if r.writable || r.failed { serviceConnectDone(s) }
+                // One the handler failed before it was up closes without a `.connect`.
+                if (r.writable || r.failed) && !slots[Int(s)].flags.contains(.closing) { serviceConnectDone(s) }
                 return
             }
             if r.writable { flush(s) }

@@ -7,7 +7,9 @@ extension Manager {
     /// file), made non-blocking: each read arrives as `.read` with the bytes in
     /// `conn.received` (consume them), under the same back-pressure as a connection; end
     /// of file closes it (`.close`). It takes a slot of the connection table, and no idle
-    /// timeout applies. Throws `.system` when the poller cannot watch it (a regular file).
+    /// timeout applies. The connection owns `fd`: closing it closes the descriptor, so the
+    /// app must not close it again (the number may by then be another socket's). Throws
+    /// `.system` when the poller cannot watch it (a regular file).
     @discardableResult
     public func watch(_ fd: Int32, handler: Handler? = nil) throws(ConnectError) -> Connection {
         guard counts.connections < limits.maxConnections, let s = takeSlot() else { throw .tableFull }

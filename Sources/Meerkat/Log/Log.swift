@@ -67,9 +67,17 @@ public enum Log {
         return nil
     }
 
+    /// True while the sink is being given a line. A line written then (by a custom sink
+    /// that logs, or by library code the sink called) is dropped: it would overwrite, in
+    /// the one line buffer, the line the sink is still reading, and a sink that sends on
+    /// a hex-dumped connection would recurse without end.
+    static var inSink = false
+
     /// True when a line at `level` would be written (check before costly arguments).
     @inline(__always)
-    public static func enabled(_ level: LogLevel) -> Bool { level.rawValue <= Log.level.rawValue && level != .none }
+    public static func enabled(_ level: LogLevel) -> Bool {
+        level.rawValue <= Log.level.rawValue && level != .none && !inSink
+    }
 
     @inline(__always)
     public static func error(_ text: StaticString, _ a: Int64? = nil, _ b: Int64? = nil, _ c: Int64? = nil) {
@@ -146,6 +154,8 @@ public enum Log {
         line[n] = UInt8(ascii: "\n")
         n += 1
         let bytes = UnsafeRawBufferPointer(start: line, count: n)
+        inSink = true
+        defer { inSink = false }
         switch sink {
         case .stderr: _ = CMeerkat.write(2, bytes.baseAddress, n)
         case let .ring(r): r.append(bytes)

@@ -11,9 +11,14 @@ extension Manager {
     /// `tlsInit` on a listener (its connections get TLS) or on a connection (TLS starts
     /// now). On failure the handler gets `.error` and a connection closes.
     func tlsInit(_ s: Int32, _ opts: TlsOpts) -> Bool {
-        // Datagrams and watched descriptors carry no TLS stream.
-        guard slots[Int(s)].kind != .datagram && slots[Int(s)].kind != .watched else { return false }
+        // Datagrams and watched descriptors carry no TLS stream; a client has no socket
+        // up before `.connect`. Either is the app's mistake: said, not left to run in the
+        // clear.
+        guard slots[Int(s)].kind != .datagram && slots[Int(s)].kind != .watched else {
+            return refuseTls(s, "TLS: not on a UDP socket or a watched descriptor")
+        }
         let isClient = slots[Int(s)].kind == .client
+        if isClient && clientNotUp(s) { return refuseTls(s, "TLS: on a client, call tlsInit from .connect on") }
         let index: Int32
         do {
             let speaksHTTP = slots[Int(s)].proto == .http || slots[Int(s)].proto == .websocket
@@ -34,6 +39,13 @@ extension Manager {
         default:
             return false
         }
+    }
+
+    /// `tlsInit` where TLS cannot start: `.error(text)`, then the connection closes.
+    private func refuseTls(_ s: Int32, _ text: StaticString) -> Bool {
+        deliverError(s, text)
+        scheduleClose(s)
+        return false
     }
 
     /// After `.accept` on a TLS listener: start with the listener's options unless the
@@ -144,7 +156,6 @@ extension Manager {
     /// `tlsInit` on a client connection (STARTTLS, or TLS after a proxy's CONNECT): a
     /// TLS *client* session checking the URL's host (or `name`), its ClientHello sent now.
     private func tlsUpgradeClient(_ s: Int32, config: Int32, name: String) -> Bool {
-        guard !clientNotUp(s) else { return false }  // no socket yet: call it on `.connect`
         let host = name.isEmpty ? services.clients.entries[Int(slots[Int(s)].client)].host : name
         guard tlsStartClient(s, config: config, name: host) else { return false }
         _ = tlsHandshake(s)
@@ -247,8 +258,9 @@ extension Connection {
     /// certificate against `opts.ca` (the system's CAs when empty) and the name
     /// `opts.name` (the URL's host when empty). The certificate and key are parsed the
     /// first time these bytes are seen and shared afterwards. On failure (bad options,
-    /// every session in use) the handler gets `.error` and the connection closes;
-    /// returns false.
+    /// every session in use, a client not up yet: before `.connect`, a UDP socket or a
+    /// watched descriptor) the handler gets `.error` and the connection closes; returns
+    /// false.
     @discardableResult
     public func tlsInit(_ opts: TlsOpts) -> Bool {
         guard let s = try? openSlot() else { return false }

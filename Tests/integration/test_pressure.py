@@ -519,3 +519,29 @@ def test_a_burst_of_connects_while_the_loop_is_busy_is_queued_not_dropped(start_
     assert late == 0
     assert answered == count
 
+
+def test_bodies_sent_just_over_the_floor_do_not_queue_fresh_clients_for_long(start_server):
+    # Found by attack21: more peers than the blocks, each sending a POST body at 600 B/s,
+    # just over BOARD_RECLAIM_MIN_RATE, also while they wait for a block. Each came to
+    # its block with what it had sent while it waited, so its rate since taking the
+    # block stayed over the floor; blocks came back one per holder per full grace, and
+    # a fresh client waited behind the queue: 0 of 58 served within 2 s on rpi3-armhf
+    # (240 peers: 4.2 s), 40 of 48 on the host (300 peers). Now a hold is measured from
+    # when the peer began to wait, and the floor grows with the claimants per block.
+    s = start_server("echo-server")
+    count = min(300, MAX_CONNECTIONS - 16)
+    attack = attacks.body_at_rate(s.port(), count, RECV_BLOCK - 200, 600)
+    try:
+        time.sleep(GRACE + 1.5)
+        waits = []
+        for _ in range(12):
+            start = time.time()
+            outcome = attacks.fresh_outcome(s.port())
+            waits.append(round(time.time() - start, 2) if outcome == "200" else outcome)
+            time.sleep(0.25)
+    finally:
+        attack.stop()
+    print(f"{BOARD}: fresh GETs under {count} bodies at 600 B/s: {waits}")
+    assert all(isinstance(w, float) and w < 2.0 for w in waits), waits
+    assert evictions(s.port()) >= len(waits)
+    assert s.alive()

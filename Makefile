@@ -33,7 +33,7 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
+.PHONY: FORCE sanitize format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -75,6 +75,11 @@ lint:
 ## unit: the host unit tests (Swift Testing).
 unit:
 	swift test
+
+# The library and apps under ASan + UBSan (C), leaks checked (scripts/sanitize.sh; about
+# 6 minutes here, so not part of make test).
+sanitize: deps
+	bash scripts/sanitize.sh
 
 # ---- firmware (Embedded Swift) ------------------------------------------------------
 

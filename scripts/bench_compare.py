@@ -6,10 +6,17 @@ to the core can show what it cost. Run:
 
 Each load runs 1,000 and then 4,000 times on one connection; the difference divided by
 3,000 cancels start-up. HTTP: GET / (bench_cpu's request). WebSocket: a masked 100-byte
-text frame to /ws, answered "Echo: " + the text."""
+text frame to /ws, answered "Echo: " + the text.
+
+With --cpu first, it also prints the server's CPU time per keep-alive request under wrk
+(64 connections, 5 s; /proc utime + stime of the server divided by the requests), each
+server pinned to core 0 and wrk to core 1, the builds alternated for BENCH_ROUNDS rounds
+(5), the median kept. Unlike the instruction counts this moves with the machine's noise:
+compare only figures from one run."""
 import base64
 import os
 import socket
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -36,10 +43,36 @@ def ws_echo(port, count):
     s.close()
 
 
+def cpu_per_request(binaries):
+    """Median server CPU µs per keep-alive request under wrk, for each build, alternated."""
+    runs = {binary: [] for binary in binaries}
+    for _ in range(int(os.environ.get("BENCH_ROUNDS", "5"))):
+        for i, binary in enumerate(binaries):
+            port = 19405 + 10 * i
+            p = bench_cpu.start([binary, "--listen", f"http://127.0.0.1:{port}"], port)
+            try:
+                before = bench_cpu.tree_cpu(p.pid)
+                requests, _, _ = bench_cpu.wrk(f"http://127.0.0.1:{port}/")
+                runs[binary].append((bench_cpu.tree_cpu(p.pid) - before) / requests * 1e6)
+            finally:
+                p.terminate()
+                p.wait()
+    return {binary: statistics.median(r) for binary, r in runs.items()}
+
+
 def main():
+    args = sys.argv[1:]
+    cpu = args[:1] == ["--cpu"]
+    binaries = args[1:] if cpu else args
+    if cpu:
+        print("| echo-server | server CPU µs per keep-alive request (wrk, median) |")
+        print("|---|---:|")
+        for binary, us in cpu_per_request(binaries).items():
+            print(f"| {binary} | {us:.2f} |", flush=True)
+        print()
     print("| echo-server | instructions per keep-alive request | per WebSocket echo |")
     print("|---|---:|---:|")
-    for i, binary in enumerate(sys.argv[1:]):
+    for i, binary in enumerate(binaries):
         port = 19400 + 10 * i
         cmd = [binary, "--listen", f"http://127.0.0.1:{port}"]
         per = []

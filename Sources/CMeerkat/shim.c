@@ -322,6 +322,11 @@ mk_mutex *mk_mutex_create(void) {
 }
 void mk_mutex_lock(mk_mutex *m) { pthread_mutex_lock(&m->m); }
 void mk_mutex_unlock(mk_mutex *m) { pthread_mutex_unlock(&m->m); }
+void mk_mutex_free(mk_mutex *m) {
+    if (!m) return;
+    pthread_mutex_destroy(&m->m);
+    free(m);
+}
 
 int mk_open_write(const char *path, int append, unsigned mode) {
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), (mode_t)mode);

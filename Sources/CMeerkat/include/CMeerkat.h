@@ -166,6 +166,7 @@ typedef struct mk_mutex mk_mutex;
 mk_mutex *mk_mutex_create(void);
 void mk_mutex_lock(mk_mutex *m);
 void mk_mutex_unlock(mk_mutex *m);
+void mk_mutex_free(mk_mutex *m);
 
 /// Random bytes from a DRBG seeded once from the system (WebSocket keys and masks,
 /// `Manager.random(into:)`).

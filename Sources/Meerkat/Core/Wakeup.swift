@@ -23,6 +23,7 @@ final class WakeupQueue {
     func deallocate() {
         pending.deallocate()
         batch.deallocate()
+        mk_mutex_free(mutex)
         if fd >= 0 { _ = close(fd) }
     }
 

@@ -141,7 +141,14 @@ struct Poller {
         }
     }
 
+    /// Closes the epoll descriptor and frees the event buffers: the manager's deinit
+    /// calls it once (a manager made and dropped, as tests and restarting apps do,
+    /// leaks nothing; found by `make sanitize`).
     func close() {
         if epfd >= 0 { _ = CMeerkat.close(epfd) }
+        tokens.deallocate()
+        events.deallocate()
+        pollfds.deallocate()
+        pollTokens.deallocate()
     }
 }

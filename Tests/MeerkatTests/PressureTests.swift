@@ -282,4 +282,41 @@ import Testing
         #expect(evicted == 1)
         manager.close()
     }
+
+    /// A fresh client whose whole request waits for a send block (the only one held by a
+    /// peer that stopped reading a moment ago) holds its receive block meanwhile and
+    /// receives nothing: it is waiting on us, not trickling. Another peer that wants a
+    /// receive block must not have it evicted (attack21: about 1 fresh GET in 45 closed
+    /// unanswered under slow readers on the host); the stalled reader goes at the grace.
+    @Test func aRequestWaitingForASendBlockKeepsItsReceiveBlock() throws {
+        var limits = Limits()
+        limits.sendBufferSize = 1024
+        limits.sendBuffers = 1
+        limits.recvBuffers = 2
+        limits.reclaimGraceMs = 1000
+        let manager = Manager(limits: limits) { conn, ev in
+            guard case let .httpMessage(hm) = ev else { return }
+            try? conn.reply(200, hm.uri == "/big" ? String(repeating: "z", count: 900) : "served")
+        }
+        let l = try manager.listen("http://127.0.0.1:0")
+        let port = l.localAddress!.port
+        let hog = TestClient(port: port, receiveBuffer: 2048)
+        var batch = ""
+        for _ in 0..<100 { batch += "GET /big HTTP/1.1\r\nHost: h\r\n\r\n" }
+        var queued: [UInt8] = []
+        #expect(
+            manager.pump(limitMs: 5000) {
+                if queued.isEmpty { queued = Array(batch.utf8) }
+                hog.trySend(&queued)
+                return manager.sendPool.freeCount == 0
+            })
+        let fresh = TestClient(port: port)
+        fresh.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        manager.pump(ms: 50)
+        let other = TestClient(port: port)
+        other.send("GET / HTTP/1.1\r\nHost: o\r\n")  // half a head: it wants a receive block
+        let got = read(fresh, from: manager, until: "served", limitMs: 3000)
+        #expect(got.contains("served"), "got \(got.prefix(80))")
+        manager.close()
+    }
 }

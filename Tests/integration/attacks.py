@@ -163,6 +163,28 @@ def body_trickle(port, count, body_size, pace=(0.05, 0.1)):
     return paced(port, count, lambda s: s.send(head), lambda s: s.send(b"b"), pace)
 
 
+def body_at_rate(port, count, size, rate, first=0, step=0.1):
+    """Receive-pool hold (attack21): a whole POST head with a `size`-byte body, `first`
+    bytes of it at once, the rest at `rate` bytes a second (every `step` s, also while
+    it waits for a block); a new request when one is done. Just over
+    BOARD_RECLAIM_MIN_RATE, such a peer is never below the floor."""
+    head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % size
+    left = {}
+
+    def opener(s):
+        s.send(head + b"b" * first)
+        left[s] = size - first
+
+    def feed(s):
+        n = min(left.get(s, 0), max(1, int(rate * step)))
+        if n == 0:   # done: the echo came back (read and dropped by paced); again
+            opener(s)
+            return
+        s.send(b"b" * n)
+        left[s] -= n
+    return paced(port, count, opener, feed, pace=(step, step))
+
+
 def silent_connects(port, count):
     """Table hold (issue 21): connections that send nothing at all."""
     return Attack(port, count, lambda s: None).start()

@@ -190,8 +190,9 @@ extension Manager {
             slots[Int(s)].recvBlock = block
             slots[Int(s)].recvStart = 0
             slots[Int(s)].recvEnd = 0
-            slots[Int(s)].recvHeldSince = UInt32(truncatingIfNeeded: now)
-            slots[Int(s)].recvHeldBytes = 0
+            // One that waited for the block is measured from when it began to wait.
+            if !slots[Int(s)].flags.contains(.waitedForBlock) { startHoldMeasure(s) }
+            slots[Int(s)].flags.remove(.waitedForBlock)
         }
         compactRecv(s)
         let base = recvPool.pointer(slots[Int(s)].recvBlock)
@@ -222,9 +223,22 @@ extension Manager {
     /// ready client queue behind it (`WaitQueue`). A peer with bytes waiting is not
     /// silent (`.heard`), whether or not they were read.
     private func pauseReading(_ s: Int32) {
-        slots[Int(s)].flags.insert(.readPaused)
+        if !slots[Int(s)].flags.contains(.waitedForBlock) { startHoldMeasure(s) }
+        slots[Int(s)].flags.insert([.readPaused, .waitedForBlock])
         setInterest(s, .read, adding: false)
         recvWaiters.append(s, ready: peekWholeUnit(s))
+    }
+
+    /// Starts reclaim's measure of `s`'s hold (`recvHeldSince`, `recvHeldBytes`): when
+    /// it takes a receive block, or when it begins to wait for one. A peer's bytes keep
+    /// coming while it waits; counted from the take, they paid for its hold: a crowd
+    /// that kept trickling 400 B/s in the queue came to its blocks with seconds' worth,
+    /// stayed above `Limits.reclaimMinRate` the whole hold, and each block came back
+    /// only after a full grace (rpi3-armhf: 48 a second; a fresh client behind 190 of
+    /// them waited 4 s). Measured from the wait, the rate is what the peer really sends.
+    private func startHoldMeasure(_ s: Int32) {
+        slots[Int(s)].recvHeldSince = UInt32(truncatingIfNeeded: now)
+        slots[Int(s)].recvHeldBytes = 0
     }
 
     /// Whether `s`'s socket holds a whole unit for its protocol, looked at without

@@ -73,14 +73,14 @@ extension Manager {
     /// stamp. Looks at each block once (the pool is small); runs only under pressure.
     private func slowestReceiver(for s: Int32) -> Int32? {
         let grace = holdGraceMs
-        let floor = UInt64(limits.reclaimMinRate)
+        let floor = UInt64(holdFloor)
         var slowest: Int32 = -1
         var lowest = UInt64.max
         var stalled: Int32 = -1
         var lowestStalled = UInt64.max
         for b in 0..<Int32(recvPool.blockCount) {
             let o = recvPool.owner(b)
-            guard o >= 0, o != s, isServedPeer(o) else { continue }
+            guard o >= 0, o != s, isHoldingForItsPeer(o) else { continue }
             let rate = UInt64(slots[Int(o)].recvHeldBytes) * 1000 / UInt64(max(heldMs(o), 1))  // < 2^42
             if rate < lowest {
                 slowest = o
@@ -108,6 +108,18 @@ extension Manager {
         return Int64(limits.reclaimGraceMs) * blocks / (blocks + Int64(recvWaiters.count))
     }
 
+    /// The byte rate below which a holder counts as stalled: `Limits.reclaimMinRate`
+    /// times (blocks + waiters) / blocks, claimants per block. Each holder
+    /// then has to do more with its block the more others want one. At the bare floor,
+    /// 240 peers each sending a body at 600 B/s (144 KB/s in all) held rpi3-armhf's 48
+    /// blocks for a full grace each, and a fresh client waited 4 s behind 190 of them;
+    /// with it, they must send 2.5 KB/s each (600 KB/s), while an honest slow upload of
+    /// 4 KB/s keeps its block when four times the blocks want one.
+    private var holdFloor: Int64 {
+        let blocks = Int64(recvPool.blockCount)
+        return Int64(limits.reclaimMinRate) * (blocks + Int64(recvWaiters.count)) / blocks
+    }
+
     /// A connection a peer opened to us and that is still served: what reclaim may take
     /// from (the app's own clients and watched descriptors are the app's to close).
     func isServedPeer(_ o: Int32) -> Bool {
@@ -115,11 +127,20 @@ extension Manager {
         return slots[Int(o)].kind == .accepted && f.isDisjoint(with: [.closing, .evicted])
     }
 
+    /// A served peer whose receive block waits on its peer, not on us. One waiting for a
+    /// send block (`sendWaiters`) holds a whole request that cannot be answered yet: it
+    /// receives nothing meanwhile, so its rate falls like a stalled peer's, and a fresh
+    /// client queued for a send block behind readers that keep reading was closed with
+    /// no answer under receive pressure (about 1 in 45 fresh GETs on the host).
+    private func isHoldingForItsPeer(_ o: Int32) -> Bool {
+        isServedPeer(o) && !sendWaiters.contains(o)
+    }
+
     /// How long after taking its block `o`'s rate falls below `Limits.reclaimMinRate`
     /// if it receives nothing more (nil with no floor).
     private func slowAfterMs(_ o: Int32) -> Int64? {
         guard limits.reclaimMinRate > 0 else { return nil }
-        return Int64(slots[Int(o)].recvHeldBytes) * 1000 / Int64(limits.reclaimMinRate) + 1
+        return Int64(slots[Int(o)].recvHeldBytes) * 1000 / holdFloor + 1
     }
 
     /// How long `o` has had its receive block, in ms.
@@ -170,7 +191,7 @@ extension Manager {
         let grace = holdGraceMs
         for b in 0..<Int32(recvPool.blockCount) {
             let o = recvPool.owner(b)
-            guard o >= 0, isServedPeer(o) else { continue }
+            guard o >= 0, isHoldingForItsPeer(o) else { continue }
             let took = now - heldMs(o)
             var at = min(took + Int64(limits.reclaimGraceMs), max(took, idleQueue.stamp(o)) + grace)
             if let slow = slowAfterMs(o) { at = min(at, took + max(grace, slow)) }

@@ -43,6 +43,7 @@ struct Slot {
         static let pinged = Flags(rawValue: 1 << 10)  // keep-alive ping sent, nothing read since
         static let unitWaiting = Flags(rawValue: 1 << 11)  // paused for a block with a whole unit in the socket
         static let hexdumping = Flags(rawValue: 1 << 12)  // log bytes read and written (Log/Hexdump.swift)
+        static let waitedForBlock = Flags(rawValue: 1 << 13)  // its hold is measured from when it began to wait
     }
 
     var fd: Int32 = -1

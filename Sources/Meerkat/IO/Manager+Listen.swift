@@ -25,7 +25,13 @@ extension Manager {
             }
         }
         guard counts.listeners < limits.maxListeners, let s = takeSlot() else { throw .tableFull }
-        let fd = mk_listen(&address.raw, 128)
+        // The kernel's accept queue holds as many as the table: a burst of connects the
+        // loop has not accepted yet overflowed a queue of 128 (under load, 512 clients
+        // connecting at once), and Linux then answered with SYN cookies; a client whose
+        // handshake ACK was dropped sent its request, and its later segments failed the
+        // cookie check and were reset (34-76 of 512 honest POSTs, "connection reset", no
+        // eviction). The kernel caps it at net.core.somaxconn; no memory of ours.
+        let fd = mk_listen(&address.raw, Int32(min(limits.maxConnections, Int(Int32.max))))
         guard fd >= 0 else {
             giveBack(s)
             throw .system(-fd)

@@ -4,7 +4,7 @@ import Meerkat
 /// The command line every Meerkat app shares: `--listen URL` (repeatable), `--cert FILE
 /// --key FILE` for TLS, `--poll` for the poll(2) backend, and overrides of the board's
 /// limits (`--max-connections N`, `--buffers N` blocks per pool, `--idle-timeout-ms N`,
-/// `--header-timeout-ms N`, `--tls-slots N`, `--handshake-timeout-ms N`), and
+/// `--header-timeout-ms N`, `--tls-slots N`, `--tls-buffer-pairs N`, `--handshake-timeout-ms N`), and
 /// `--dir PATH`, a folder the app keeps its files in. `--version` (for every app, the
 /// client tools' own parsers too through `arguments`) prints the app's name, Meerkat's
 /// version, the board and the git revision, and exits with 0.
@@ -20,6 +20,7 @@ public struct AppOptions {
     public var idleTimeoutMs: Int? = nil
     public var headerTimeoutMs: Int? = nil
     public var tlsSlots: Int? = nil
+    public var tlsBufferPairs: Int? = nil
     public var handshakeTimeoutMs: Int? = nil
     /// `--dir PATH`: where an app keeps files (uploads, later static files).
     public var dir: String = "."
@@ -59,7 +60,7 @@ public struct AppOptions {
     /// The library's own options: an app's `extra` or `valued` may not take one of these.
     static let libraryFlags = [
         "--version", "--listen", "--cert", "--key", "--poll", "--max-connections", "--buffers",
-        "--idle-timeout-ms", "--header-timeout-ms", "--tls-slots", "--handshake-timeout-ms", "--dir",
+        "--idle-timeout-ms", "--header-timeout-ms", "--tls-slots", "--tls-buffer-pairs", "--handshake-timeout-ms", "--dir",
         "--report", "--report-ms", "--log-level", "--help", "-h",
     ]
 
@@ -100,6 +101,7 @@ public struct AppOptions {
             case "--idle-timeout-ms": options.idleTimeoutMs = number(i + 1); i += 2
             case "--header-timeout-ms": options.headerTimeoutMs = number(i + 1); i += 2
             case "--tls-slots": options.tlsSlots = number(i + 1); i += 2
+            case "--tls-buffer-pairs": options.tlsBufferPairs = number(i + 1); i += 2
             case "--handshake-timeout-ms": options.handshakeTimeoutMs = number(i + 1); i += 2
             case "--dir": options.dir = value(i + 1); i += 2
             case "--report": options.report = value(i + 1); i += 2
@@ -132,7 +134,7 @@ public struct AppOptions {
         if let problem { print(problem) }
         print("usage: \(programName) [--version] [--listen URL]... [--cert FILE --key FILE] [--poll]", terminator: "")
         print(" [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N]", terminator: "")
-        print(" [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]", terminator: "")
+        print(" [--tls-slots N] [--tls-buffer-pairs N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]", terminator: "")
         print(" [--log-level error|info|debug|verbose]", terminator: "")
         for name in extra { print(" [\(name)]", terminator: "") }
         for name in valued { print(" [\(name) VALUE]", terminator: "") }
@@ -165,6 +167,7 @@ public struct AppOptions {
         if let n = idleTimeoutMs { l.idleTimeoutMs = n }
         if let n = headerTimeoutMs { l.headerTimeoutMs = n }
         if let n = tlsSlots { l.tlsSlots = n }
+        if let n = tlsBufferPairs { l.tlsBufferPairs = n }
         if let n = handshakeTimeoutMs { l.handshakeTimeoutMs = n }
         return l
     }

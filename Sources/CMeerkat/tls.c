@@ -230,6 +230,8 @@ void mk_tls_config_free(mk_tls_config *c) {
     free(c);
 }
 
+// ---- the socket under a session ------------------------------------------------------
+
 static int bio_send(void *ctx, const unsigned char *buf, size_t len) {
     ssize_t n = send(((mk_tls_session *)ctx)->fd, buf, len, MSG_NOSIGNAL);
     if (n >= 0) return (int)n;
@@ -369,7 +371,6 @@ static int parkable(const mk_tls_session *s) {
            ssl->keep_current_message == 0 && ssl->out_left == 0 && s->pending == 0;
 }
 
-// ---- the socket under a session ------------------------------------------------------
 // ---- sessions ---------------------------------------------------------------------------
 
 mk_tls_session *mk_tls_session_new(mk_tls_pairs *pairs) {

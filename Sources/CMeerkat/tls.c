@@ -287,11 +287,11 @@ int mk_tls_parking_supported(void) {
 
 uint32_t mk_tls_linked_version(void) { return mbedtls_version_get_number(); }
 
-mk_tls_pairs *mk_tls_pairs_new(int count) {
+mk_tls_pairs *mk_tls_pairs_new(int count, int allow_parking) {
     mk_tls_pairs *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->count = p->free_count = p->lowest_free = count > 0 ? count : 0;
-    p->parking = mk_tls_parking_supported();
+    p->parking = allow_parking && mk_tls_parking_supported();
     if (p->parking && p->count > 0) {
         p->memory = malloc((size_t)p->count * MK_PAIR_BYTES);
         p->free_pairs = malloc((size_t)p->count * sizeof *p->free_pairs);

@@ -134,6 +134,30 @@ private func makeCertificate(_ name: String, der: Bool = false) throws -> (cert:
         #expect(text.hasSuffix("tls true\n"))
         #expect(manager.stats.tlsHandshakes == 1)
     }
+
+    /// Parking off (as with an mbedTLS other than 2.28): each connection holds a pair of
+    /// its own (its context's buffers, from mbedtls_ssl_setup) from start to end, and
+    /// gives it back when it closes; the same session serves the next connection.
+    @Test func withoutParkingEachConnectionKeepsItsPairToTheEnd() throws {
+        let pair = try makeCertificate("noparking")
+        var limits = Limits()
+        limits.tlsParking = false
+        limits.tlsBufferPairs = 2
+        let manager = Manager(limits: limits) { conn, ev in
+            if case .httpMessage(let hm) = ev { try? conn.reply(200, "plain pairs \(hm.uri.string)\n") }
+        }
+        defer { manager.close() }
+        #expect(!manager.services.tlsSessions.parking)
+        let port = try manager.listen("https://127.0.0.1:0", tls: TlsOpts(cert: pair.cert, key: pair.key)).localAddress!.port
+        for i in 0..<3 {
+            let text = try sClient(
+                port: port, request: "GET /p\(i) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", pumping: manager)
+            #expect(text.hasSuffix("plain pairs /p\(i)\n"))
+        }
+        let back = manager.pump { manager.stats.tlsPairs.free == 2 }
+        #expect(back, "every pair is back once its connection closed")
+        #expect(manager.stats.tlsParks == 0 && manager.stats.tlsPairs.lowestFree == 1)
+    }
 }
 
 /// Runs `openssl s_client` against 127.0.0.1:`port`, sends `request`, and polls `manager`

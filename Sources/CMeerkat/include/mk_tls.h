@@ -48,10 +48,10 @@ void mk_tls_config_free(mk_tls_config *config);
 int mk_tls_parking_supported(void);
 /// The linked mbedTLS's version number (0xMMmmpp00).
 uint32_t mk_tls_linked_version(void);
-/// `count` pairs, in one allocation. Without parking support, pairs are only counted:
-/// each session keeps the buffers its mbedtls_ssl_setup allocates from start to end, as
-/// before parking existed. NULL when out of memory.
-mk_tls_pairs *mk_tls_pairs_new(int count);
+/// `count` pairs, in one allocation. Without parking (not allowed, or not supported),
+/// pairs are only counted: each session keeps the buffers its mbedtls_ssl_setup
+/// allocates from start to end, as before parking existed. NULL when out of memory.
+mk_tls_pairs *mk_tls_pairs_new(int count, int allow_parking);
 /// After every session using the pool was freed.
 void mk_tls_pairs_free(mk_tls_pairs *pairs);
 int mk_tls_pairs_parking(const mk_tls_pairs *pairs);

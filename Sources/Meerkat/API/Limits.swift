@@ -57,6 +57,10 @@ public struct Limits {
     /// nothing in flight gives its pair back; one that finds none free waits, its socket
     /// unread, and under pressure the holder making least progress gives its pair up.
     public var tlsBufferPairs: Int = 16
+    /// Whether idle TLS connections give their record buffers back. Off (or with an
+    /// mbedTLS other than the 2.28 it was written for), each TLS connection holds a pair
+    /// of its own from start to end, so `tlsBufferPairs` bounds the TLS connections.
+    public var tlsParking = true
     /// Client connections open at once (`Manager.connect`); they count toward
     /// `maxConnections` too.
     public var maxClients: Int = 16

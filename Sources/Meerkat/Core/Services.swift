@@ -59,7 +59,8 @@ struct Services {
     var loginThrottle: LoginThrottle
 
     init(limits: Limits) {
-        tlsSessions = TlsSessionPool(capacity: limits.tlsSlots, pairs: limits.tlsBufferPairs, slots: limits.tableSize)
+        tlsSessions = TlsSessionPool(
+            capacity: limits.tlsSlots, pairs: limits.tlsBufferPairs, slots: limits.tableSize, parking: limits.tlsParking)
         tlsScratch = .allocate(capacity: limits.tlsSlots > 0 ? limits.sendBufferSize : 1)
         clients = ClientTable(capacity: limits.maxClients)
         maskScratch = .allocate(capacity: limits.maxClients > 0 ? limits.sendBufferSize : 1)

@@ -24,14 +24,14 @@ struct TlsSessionPool {
     /// Connections (slots) waiting for a pair, their sockets unread meanwhile.
     var waiters: WaitQueue
 
-    init(capacity requested: Int, pairs pairCount: Int, slots: Int) {
+    init(capacity requested: Int, pairs pairCount: Int, slots: Int, parking: Bool = true) {
         capacity = max(requested, 0)
         let n = max(capacity, 1)
         sessions = .allocate(capacity: n)
         sessions.initialize(repeating: nil, count: n)
         free = FreeIndices(capacity: capacity)
-        pairs = capacity > 0 ? mk_tls_pairs_new(Int32(clamping: pairCount)) : nil
-        if let pairs, mk_tls_pairs_parking(pairs) == 0 {
+        pairs = capacity > 0 ? mk_tls_pairs_new(Int32(clamping: pairCount), parking ? 1 : 0) : nil
+        if let pairs, parking && mk_tls_pairs_parking(pairs) == 0 {
             // tls.c relies on 2.28's internals: anything else keeps the buffers per connection.
             Log.error("TLS: mbedTLS is not 2.28, so no parking (one pair per connection); its version", Int64(mk_tls_linked_version()))
         }

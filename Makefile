@@ -114,10 +114,12 @@ FORCE:
 
 $(OUT)/obj/%.o: Sources/CMeerkat/%.c $(SHIM) cross/embedded.mk
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(C_SECTION_FLAGS) $(C_UNWIND_FLAGS) -Os -Wall -c $< -I Sources/CMeerkat/include -o $@
+	$(CROSS_CC) $(BOARD_CPU_FLAGS) $(C_SECTION_FLAGS) $(C_UNWIND_FLAGS) -DMK_MBEDTLS_HEAP -Os -Wall -c $< -I Sources/CMeerkat/include -o $@
 
 # Debian's mbedTLS archives without their unwind tables (cross/embedded.mk says why), and
 # calling mbedtls_alloc.c's calloc and free (that file says why; its date rebuilds them).
+# The shim's objects are built with MK_MBEDTLS_HEAP: tls.c then frees what mbedTLS
+# allocated through that heap too.
 $(OUT)/lib/libmbed%.a: /usr/lib/$(MULTIARCH)/libmbed%.a cross/embedded.mk Sources/CMeerkat/mbedtls_alloc.c
 	@mkdir -p $(dir $@)
 	$(OBJCOPY) --remove-section=.eh_frame --redefine-sym calloc=mk_mbedtls_calloc --redefine-sym free=mk_mbedtls_free $< $@

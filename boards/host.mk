@@ -14,7 +14,11 @@ BOARD_SEND_BUFFERS    := 128
 # board's mbedTLS 2.28 (make bench, BENCHMARKS.md: TLS ciphers): ChaCha20-Poly1305 seals
 # records faster on every board here, AES-NI host included.
 BOARD_TLS_CHACHA_FIRST := 1
-BOARD_TLS_SLOTS       := 64
+# TLS: a session (mbedTLS context, no record buffers) for every connection slot, and
+# the record-buffer pairs (33,434 B each, allocated once) that the connections moving
+# data at the same moment share; an idle TLS connection holds none (README: TLS).
+BOARD_TLS_SLOTS       := 1024
+BOARD_TLS_BUFFER_PAIRS := 64
 # Under pressure, a holder of pool blocks stalled this long gives them back (docs/architecture.md).
 BOARD_RECLAIM_GRACE_MS := 1000
 # Under pressure, a receive block's holder slower than this (bytes/s since it took the

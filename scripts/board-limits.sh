@@ -23,6 +23,7 @@ ${pad}    maxConnections: $(get BOARD_MAX_CONNECTIONS "$mk"), recvBufferSize: $(
 ${pad}    sendBufferSize: $(get BOARD_SEND_BUFFER "$mk"), recvBuffers: $(get BOARD_RECV_BUFFERS "$mk"),
 ${pad}    sendBuffers: $(get BOARD_SEND_BUFFERS "$mk"))
 ${pad}l.tlsSlots = $(get BOARD_TLS_SLOTS "$mk")
+${pad}l.tlsBufferPairs = $(get_or BOARD_TLS_BUFFER_PAIRS "$mk" 16)
 ${pad}l.tlsChaChaFirst = $([ "$(get BOARD_TLS_CHACHA_FIRST "$mk")" = 1 ] && echo true || echo false)
 ${pad}l.reclaimGraceMs = $(get BOARD_RECLAIM_GRACE_MS "$mk")
 ${pad}l.reclaimMinRate = $(get_or BOARD_RECLAIM_MIN_RATE "$mk" 512)

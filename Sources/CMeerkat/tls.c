@@ -2,6 +2,7 @@
 // mbedTLS's "want read/write" become -EAGAIN / MK_TLS_WANT_WRITE for the Swift loop.
 #include "mk_tls.h"
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,12 +11,26 @@
 #include <mbedtls/net_sockets.h>   // MBEDTLS_ERR_NET_*
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/platform.h>   // mbedtls_free: how mbedtls_ssl_setup's buffers are freed
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/ssl_internal.h>   // MBEDTLS_SSL_IN/OUT_BUFFER_LEN: the record buffers' sizes
 #include <mbedtls/ssl_ticket.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
+
+/// What frees a block mbedTLS allocated (the buffers mbedtls_ssl_setup made). In the
+/// firmware, mbedTLS's archives call mbedtls_alloc.c's heap cache instead of calloc/free
+/// (the Makefile renames them, and defines MK_MBEDTLS_HEAP for this file), so such a
+/// block must go back there: glibc's free would be handed a pointer 16 bytes into its
+/// block. SwiftPM's build links the system's mbedTLS as it is, with glibc's heap.
+#ifdef MK_MBEDTLS_HEAP
+void mk_mbedtls_free(void *p);
+#define free_mbedtls_block mk_mbedtls_free
+#else
+#define free_mbedtls_block mbedtls_free
+#endif
 
 /// Debian's bundle of the system's trusted CAs (package ca-certificates).
 #define MK_SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
@@ -38,8 +53,37 @@ struct mk_tls_config {
     const char *alpn[MK_TLS_ALPN_MAX + 1];
 };
 
+/// The record-buffer pairs (see "Parking" below): one allocation, handed out as a
+/// stack (the most recently used pair first: its pages are the ones already touched).
+struct mk_tls_pairs {
+    int count;
+    int free_count;
+    int lowest_free;
+    /// Whether sessions give their pair back between records (the linked mbedTLS is the
+    /// one the parking code was written for); otherwise a pair is a token only, and a
+    /// session keeps the buffers mbedtls_ssl_setup allocated from start to end.
+    int parking;
+    uint64_t parks;
+    uint64_t unparks;
+    unsigned char *memory;
+    unsigned char **free_pairs;
+};
+
+/// Where a parked session's record pointers were, as offsets from its buffers' starts.
+enum { MK_IN_FIELDS = 5, MK_OUT_FIELDS = 5 };
+
 struct mk_tls_session {
     mbedtls_ssl_context ssl;
+    mk_tls_pairs *pairs;
+    /// Holds a pair of the pool's (parking), or its own buffers (no parking).
+    int has_pair;
+    /// Set up, or reset after its last connection, must be done once it has a pair.
+    int start_due;
+    size_t in_offsets[MK_IN_FIELDS];
+    size_t out_offsets[MK_OUT_FIELDS];
+    /// The record sequence numbers, which TLS keeps in the buffers' first bytes.
+    unsigned char in_ctr[8];
+    unsigned char out_ctr[8];
     int fd;
     int set_up;
     /// Reset since its last connection: ready for the next without another reset.
@@ -225,41 +269,242 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
     return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
+// ---- parking ----------------------------------------------------------------------
+//
+// An established session with nothing in flight gives its two record buffers back to a
+// fixed pool and takes a pair again to read or write. This relies on mbedTLS 2.28's
+// internals (the Debian build: no MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH, stream transport
+// only), checked at start-up (mk_tls_pairs_new):
+// - mbedtls_ssl_setup callocs in_buf/out_buf (MBEDTLS_SSL_IN/OUT_BUFFER_LEN) and
+//   mbedtls_ssl_free frees them only when not NULL; mbedtls_ssl_session_reset memsets
+//   both, so it runs only with a pair attached.
+// - For TLS, in_ctr and out_ctr point into the buffers (their first 8 bytes): in_ctr
+//   is the incoming sequence number, counted there; out_ctr is copied there from
+//   cur_out_ctr for each record. Both are saved while parked. Every other record pointer
+//   (hdr, len, iv, msg) is rebased onto the new pair, as 2.28's own variable-buffer mode
+//   does when it moves buffers (handle_buffer_resizing).
+// - Between records a stream session holds nothing else in its buffers: mbedTLS reads a
+//   record's exact length (in_left is 0 once a record is whole), keeps no plaintext
+//   unread (in_offt NULL), nothing waits to go out (out_left 0), and a handshake message
+//   left from the last Finished (in_hslen == in_msglen) is dropped unread on the next
+//   read (ssl_consume_current_message).
+
+static const size_t in_fields[MK_IN_FIELDS] = {
+    offsetof(mbedtls_ssl_context, in_ctr), offsetof(mbedtls_ssl_context, in_hdr),
+    offsetof(mbedtls_ssl_context, in_len), offsetof(mbedtls_ssl_context, in_iv),
+    offsetof(mbedtls_ssl_context, in_msg),
+};
+static const size_t out_fields[MK_OUT_FIELDS] = {
+    offsetof(mbedtls_ssl_context, out_ctr), offsetof(mbedtls_ssl_context, out_hdr),
+    offsetof(mbedtls_ssl_context, out_len), offsetof(mbedtls_ssl_context, out_iv),
+    offsetof(mbedtls_ssl_context, out_msg),
+};
+#define MK_FIELD(ssl, offset) (*(unsigned char **)((char *)(ssl) + (offset)))
+#define MK_PAIR_BYTES (MBEDTLS_SSL_IN_BUFFER_LEN + MBEDTLS_SSL_OUT_BUFFER_LEN)
+
+int mk_tls_parking_supported(void) {
+    // 2.28.x is an LTS branch: its context layout does not change within it.
+    return (mbedtls_version_get_number() & 0xFFFF0000u) == (MBEDTLS_VERSION_NUMBER & 0xFFFF0000u) &&
+           (MBEDTLS_VERSION_NUMBER & 0xFFFF0000u) == 0x021C0000u;
+}
+
+uint32_t mk_tls_linked_version(void) { return mbedtls_version_get_number(); }
+
+mk_tls_pairs *mk_tls_pairs_new(int count, int allow_parking) {
+    mk_tls_pairs *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->count = p->free_count = p->lowest_free = count > 0 ? count : 0;
+    p->parking = allow_parking && mk_tls_parking_supported();
+    if (p->parking && p->count > 0) {
+        p->memory = malloc((size_t)p->count * MK_PAIR_BYTES);
+        p->free_pairs = malloc((size_t)p->count * sizeof *p->free_pairs);
+        if (!p->memory || !p->free_pairs) {
+            mk_tls_pairs_free(p);
+            return NULL;
+        }
+        // Pushed in reverse, so the first taken is the first in memory.
+        for (int i = 0; i < p->count; i++) p->free_pairs[i] = p->memory + (size_t)(p->count - 1 - i) * MK_PAIR_BYTES;
+    }
+    return p;
+}
+
+void mk_tls_pairs_free(mk_tls_pairs *p) {
+    if (!p) return;
+    free(p->memory);
+    free(p->free_pairs);
+    free(p);
+}
+
+int mk_tls_pairs_parking(const mk_tls_pairs *p) { return p->parking; }
+int mk_tls_pairs_count(const mk_tls_pairs *p) { return p->count; }
+int mk_tls_pairs_free_count(const mk_tls_pairs *p) { return p->free_count; }
+int mk_tls_pairs_lowest_free(const mk_tls_pairs *p) { return p->lowest_free; }
+uint64_t mk_tls_pairs_parks(const mk_tls_pairs *p) { return p->parks; }
+uint64_t mk_tls_pairs_unparks(const mk_tls_pairs *p) { return p->unparks; }
+
+/// A pair's start (in_buf; out_buf follows it), or NULL when none is free. Without
+/// parking, a token: the session's own buffers are used.
+static unsigned char *pair_take(mk_tls_pairs *p) {
+    if (p->free_count == 0) return NULL;
+    p->free_count--;
+    if (p->free_count < p->lowest_free) p->lowest_free = p->free_count;
+    return p->parking ? p->free_pairs[p->free_count] : (unsigned char *)p;
+}
+
+static void pair_give(mk_tls_pairs *p, unsigned char *pair) {
+    if (p->parking) p->free_pairs[p->free_count] = pair;
+    p->free_count++;
+}
+
+/// Gives the session's pair back, keeping where its record pointers and counters were.
+static void detach(mk_tls_session *s) {
+    mbedtls_ssl_context *ssl = &s->ssl;
+    memcpy(s->in_ctr, ssl->in_ctr, 8);
+    memcpy(s->out_ctr, ssl->out_ctr, 8);
+    for (int i = 0; i < MK_IN_FIELDS; i++) {
+        s->in_offsets[i] = (size_t)(MK_FIELD(ssl, in_fields[i]) - ssl->in_buf);
+        MK_FIELD(ssl, in_fields[i]) = NULL;   // a stray use faults, never reads another's pair
+    }
+    for (int i = 0; i < MK_OUT_FIELDS; i++) {
+        s->out_offsets[i] = (size_t)(MK_FIELD(ssl, out_fields[i]) - ssl->out_buf);
+        MK_FIELD(ssl, out_fields[i]) = NULL;
+    }
+    pair_give(s->pairs, ssl->in_buf);
+    ssl->in_buf = ssl->out_buf = NULL;
+    s->has_pair = 0;
+}
+
+/// Puts `pair` under the session where its last one was.
+static void attach(mk_tls_session *s, unsigned char *pair) {
+    mbedtls_ssl_context *ssl = &s->ssl;
+    ssl->in_buf = pair;
+    ssl->out_buf = pair + MBEDTLS_SSL_IN_BUFFER_LEN;
+    for (int i = 0; i < MK_IN_FIELDS; i++) MK_FIELD(ssl, in_fields[i]) = ssl->in_buf + s->in_offsets[i];
+    for (int i = 0; i < MK_OUT_FIELDS; i++) MK_FIELD(ssl, out_fields[i]) = ssl->out_buf + s->out_offsets[i];
+    memcpy(ssl->in_ctr, s->in_ctr, 8);
+    memcpy(ssl->out_ctr, s->out_ctr, 8);
+    s->has_pair = 1;
+}
+
+/// Nothing of the connection's lives in its buffers between two calls.
+static int parkable(const mk_tls_session *s) {
+    const mbedtls_ssl_context *ssl = &s->ssl;
+    return ssl->state == MBEDTLS_SSL_HANDSHAKE_OVER && ssl->handshake == NULL && ssl->in_left == 0 &&
+           ssl->in_offt == NULL && (ssl->in_msglen == 0 || ssl->in_msglen == ssl->in_hslen) &&
+           ssl->keep_current_message == 0 && ssl->out_left == 0 && s->pending == 0;
+}
+
 // ---- sessions ---------------------------------------------------------------------------
 
-mk_tls_session *mk_tls_session_new(void) {
+mk_tls_session *mk_tls_session_new(mk_tls_pairs *pairs) {
     mk_tls_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     mbedtls_ssl_init(&s->ssl);
+    s->pairs = pairs;
     s->fd = -1;
     return s;
 }
 
+/// Gives the session's buffers back: a pair to the pool, or (no parking) the buffers
+/// mbedtls_ssl_setup allocated, with the whole context, to be set up again next time.
+static void release_buffers(mk_tls_session *s) {
+    if (!s->has_pair) return;
+    if (s->pairs->parking) {
+        detach(s);
+    } else {
+        mbedtls_ssl_free(&s->ssl);
+        mbedtls_ssl_init(&s->ssl);
+        s->set_up = 0;
+        s->fresh = 0;
+        s->has_pair = 0;
+        pair_give(s->pairs, NULL);
+    }
+}
+
 void mk_tls_session_free(mk_tls_session *s) {
     if (!s) return;
+    release_buffers(s);   // a pool's pair is not mbedTLS's to free
     mbedtls_ssl_free(&s->ssl);
     free(s);
+}
+
+/// Sets the context up (no parking: with the buffers setup allocates) or resets it for
+/// a new connection; it holds a pair.
+static int start_now(mk_tls_session *s) {
+    if (!s->set_up) {
+        if (mbedtls_ssl_setup(&s->ssl, s->ssl.conf) != 0) return -1;
+        s->set_up = 1;
+    } else if (!s->fresh && mbedtls_ssl_session_reset(&s->ssl) != 0) {
+        return -1;
+    }
+    s->fresh = 0;
+    s->start_due = 0;
+    mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
+    return 0;
+}
+
+/// The first set-up of a parking session: the pool's pair replaces the buffers
+/// mbedtls_ssl_setup allocated (zeroed as setup's were, the pointers made onto it as
+/// setup made them). Once per session: afterwards it is only reset.
+static int set_up_on(mk_tls_session *s, unsigned char *pair) {
+    mbedtls_ssl_context *ssl = &s->ssl;
+    if (mbedtls_ssl_setup(ssl, ssl->conf) != 0) return -1;
+    free_mbedtls_block(ssl->in_buf);
+    free_mbedtls_block(ssl->out_buf);
+    memset(pair, 0, MK_PAIR_BYTES);
+    ssl->in_buf = pair;
+    ssl->out_buf = pair + MBEDTLS_SSL_IN_BUFFER_LEN;
+    mbedtls_ssl_reset_in_out_pointers(ssl);
+    s->has_pair = 1;
+    s->set_up = 1;
+    s->fresh = 1;
+    return 0;
 }
 
 int mk_tls_session_start(mk_tls_session *s, mk_tls_config *c, int fd) {
     s->fd = fd;
     s->pending = 0;
-    if (!s->set_up) {
-        if (mbedtls_ssl_setup(&s->ssl, &c->conf) != 0) return -1;
-        s->set_up = 1;
+    // A reset reads the config (endpoint, transport), so one made under another config
+    // is made again. The record buffers do not depend on the config.
+    if (s->set_up && s->ssl.conf != &c->conf) s->fresh = 0;
+    s->ssl.conf = &c->conf;
+    s->start_due = 1;
+    return s->has_pair ? start_now(s) : 0;
+}
+
+int mk_tls_unpark(mk_tls_session *s) {
+    if (s->has_pair) return 0;
+    unsigned char *pair = pair_take(s->pairs);
+    if (!pair) return MK_TLS_NO_PAIR;
+    if (!s->pairs->parking) {
+        s->has_pair = 1;   // a token: setup allocates the buffers
+    } else if (!s->set_up) {
+        if (!s->start_due || set_up_on(s, pair) != 0) {
+            pair_give(s->pairs, pair);
+            return MK_TLS_FAILED;
+        }
     } else {
-        // The record buffers were sized at setup, not by the config: the same context
-        // serves any config after a reset.
-        // A reset reads the config (endpoint, transport), so one made under another
-        // config is made again.
-        int same = s->ssl.conf == &c->conf;
-        s->ssl.conf = &c->conf;
-        if ((!s->fresh || !same) && mbedtls_ssl_session_reset(&s->ssl) != 0) return -1;
+        attach(s, pair);
     }
-    s->fresh = 0;
-    mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
+    if (!s->start_due) {
+        s->pairs->unparks++;
+        return 0;
+    }
+    if (start_now(s) != 0) {
+        release_buffers(s);
+        return MK_TLS_FAILED;
+    }
     return 0;
 }
+
+int mk_tls_park(mk_tls_session *s) {
+    if (!s->has_pair || !s->pairs->parking || !parkable(s)) return 0;
+    detach(s);
+    s->pairs->parks++;
+    return 1;
+}
+
+int mk_tls_has_pair(const mk_tls_session *s) { return s->has_pair; }
 
 int mk_tls_set_hostname(mk_tls_session *s, const char *name) {
     return mbedtls_ssl_set_hostname(&s->ssl, name) == 0 ? 0 : -1;
@@ -276,14 +521,34 @@ int mk_tls_verify_failure(const mk_tls_session *s) {
 }
 
 void mk_tls_session_end(mk_tls_session *s) {
-    // A reset frees the session keys and handshake state now rather than at the next
-    // start, so an unused pool entry holds only its buffers.
-    if (s->set_up) s->fresh = mbedtls_ssl_session_reset(&s->ssl) == 0;
     s->fd = -1;
     s->pending = 0;
+    s->start_due = 0;
+    if (!s->set_up) {
+        release_buffers(s);
+        return;
+    }
+    if (!s->pairs->parking) {
+        release_buffers(s);   // frees the context's keys and buffers: set up again next time
+        return;
+    }
+    // A reset frees the session keys and handshake state now rather than at the next
+    // start; it clears the buffers, so a parked session borrows a pair for it. With none
+    // free, the reset waits for the next start.
+    if (!s->has_pair) {
+        unsigned char *pair = pair_take(s->pairs);
+        if (pair) attach(s, pair);
+    }
+    if (s->has_pair) {
+        s->fresh = mbedtls_ssl_session_reset(&s->ssl) == 0;
+        detach(s);
+    } else {
+        s->fresh = 0;
+    }
 }
 
 int mk_tls_handshake(mk_tls_session *s) {
+    if (!s->has_pair) return -EAGAIN;
     int ret = mbedtls_ssl_handshake(&s->ssl);
     if (ret == 0) return 0;
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) return -EAGAIN;
@@ -295,6 +560,7 @@ int mk_tls_handshake(mk_tls_session *s) {
 int mk_tls_last_error(const mk_tls_session *s) { return s->last_error; }
 
 long mk_tls_read(mk_tls_session *s, void *buf, size_t len) {
+    if (!s->has_pair) return -EAGAIN;
     int ret = mbedtls_ssl_read(&s->ssl, buf, len);
     if (ret > 0) return ret;
     if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return 0;
@@ -303,6 +569,7 @@ long mk_tls_read(mk_tls_session *s, void *buf, size_t len) {
 }
 
 long mk_tls_write(mk_tls_session *s, const void *buf, size_t len) {
+    if (!s->has_pair) return -EAGAIN;
     size_t n = len;
     if (s->pending > 0) {
         if (len < s->pending) return MK_TLS_FAILED;   // the caller lost the waiting record's bytes
@@ -331,15 +598,15 @@ long mk_tls_write(mk_tls_session *s, const void *buf, size_t len) {
 
 size_t mk_tls_write_pending(const mk_tls_session *s) { return s->pending; }
 
-int mk_tls_read_pending(const mk_tls_session *s) { return mbedtls_ssl_check_pending(&s->ssl); }
+int mk_tls_read_pending(const mk_tls_session *s) { return s->has_pair && mbedtls_ssl_check_pending(&s->ssl); }
 
 void mk_tls_close_notify(mk_tls_session *s) {
-    if (s->set_up && s->pending == 0) (void)mbedtls_ssl_close_notify(&s->ssl);
+    if (s->set_up && s->has_pair && s->pending == 0) (void)mbedtls_ssl_close_notify(&s->ssl);
 }
 
-size_t mk_tls_session_bytes(void) {
-    return sizeof(mk_tls_session) + MBEDTLS_SSL_IN_BUFFER_LEN + MBEDTLS_SSL_OUT_BUFFER_LEN;
-}
+size_t mk_tls_session_bytes(void) { return sizeof(mk_tls_session); }
+
+size_t mk_tls_pair_bytes(void) { return MK_PAIR_BYTES; }
 
 // ---- ALPN and the peer's identity (issue 25) ----------------------------------------
 

@@ -5,7 +5,7 @@ import Meerkat
 /// --key FILE` for TLS (`--client-ca FILE`: ask clients for a certificate that CA signed),
 /// `--poll` for the poll(2) backend, and overrides of the board's
 /// limits (`--max-connections N`, `--buffers N` blocks per pool, `--idle-timeout-ms N`,
-/// `--header-timeout-ms N`, `--tls-slots N`, `--handshake-timeout-ms N`), and
+/// `--header-timeout-ms N`, `--tls-slots N`, `--tls-buffer-pairs N`, `--handshake-timeout-ms N`), and
 /// `--dir PATH`, a folder the app keeps its files in. `--version` (for every app, the
 /// client tools' own parsers too through `arguments`) prints the app's name, Meerkat's
 /// version, the board and the git revision, and exits with 0.
@@ -24,6 +24,7 @@ public struct AppOptions {
     public var idleTimeoutMs: Int? = nil
     public var headerTimeoutMs: Int? = nil
     public var tlsSlots: Int? = nil
+    public var tlsBufferPairs: Int? = nil
     public var handshakeTimeoutMs: Int? = nil
     /// `--dir PATH`: where an app keeps files (uploads, later static files).
     public var dir: String = "."
@@ -63,7 +64,7 @@ public struct AppOptions {
     /// The library's own options: an app's `extra` or `valued` may not take one of these.
     static let libraryFlags = [
         "--version", "--listen", "--cert", "--key", "--client-ca", "--poll", "--max-connections", "--buffers",
-        "--idle-timeout-ms", "--header-timeout-ms", "--tls-slots", "--handshake-timeout-ms", "--dir",
+        "--idle-timeout-ms", "--header-timeout-ms", "--tls-slots", "--tls-buffer-pairs", "--handshake-timeout-ms", "--dir",
         "--report", "--report-ms", "--log-level", "--help", "-h",
     ]
 
@@ -105,6 +106,7 @@ public struct AppOptions {
             case "--idle-timeout-ms": options.idleTimeoutMs = number(i + 1); i += 2
             case "--header-timeout-ms": options.headerTimeoutMs = number(i + 1); i += 2
             case "--tls-slots": options.tlsSlots = number(i + 1); i += 2
+            case "--tls-buffer-pairs": options.tlsBufferPairs = number(i + 1); i += 2
             case "--handshake-timeout-ms": options.handshakeTimeoutMs = number(i + 1); i += 2
             case "--dir": options.dir = value(i + 1); i += 2
             case "--report": options.report = value(i + 1); i += 2
@@ -142,7 +144,7 @@ public struct AppOptions {
         print("usage: \(programName) [--version] [--listen URL]... [--cert FILE --key FILE [--client-ca FILE]]", terminator: "")
         print(" [--poll]", terminator: "")
         print(" [--max-connections N] [--buffers N] [--idle-timeout-ms N] [--header-timeout-ms N]", terminator: "")
-        print(" [--tls-slots N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]", terminator: "")
+        print(" [--tls-slots N] [--tls-buffer-pairs N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]", terminator: "")
         print(" [--log-level error|info|debug|verbose|none]", terminator: "")
         for name in extra { print(" [\(name)]", terminator: "") }
         for name in valued { print(" [\(name) VALUE]", terminator: "") }
@@ -175,6 +177,7 @@ public struct AppOptions {
         if let n = idleTimeoutMs { l.idleTimeoutMs = n }
         if let n = headerTimeoutMs { l.headerTimeoutMs = n }
         if let n = tlsSlots { l.tlsSlots = n }
+        if let n = tlsBufferPairs { l.tlsBufferPairs = n }
         if let n = handshakeTimeoutMs { l.handshakeTimeoutMs = n }
         return l
     }

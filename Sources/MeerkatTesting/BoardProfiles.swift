@@ -16,7 +16,8 @@ extension Limits {
                 maxConnections: 1024, recvBufferSize: 16384,
                 sendBufferSize: 16384, recvBuffers: 128,
                 sendBuffers: 128)
-            l.tlsSlots = 64
+            l.tlsSlots = 1024
+            l.tlsBufferPairs = 64
             l.tlsChaChaFirst = true
             l.reclaimGraceMs = 1000
             l.reclaimMinRate = 512
@@ -31,7 +32,8 @@ extension Limits {
                 maxConnections: 256, recvBufferSize: 8192,
                 sendBufferSize: 8192, recvBuffers: 48,
                 sendBuffers: 48)
-            l.tlsSlots = 8
+            l.tlsSlots = 256
+            l.tlsBufferPairs = 8
             l.tlsChaChaFirst = true
             l.reclaimGraceMs = 1000
             l.reclaimMinRate = 512
@@ -46,7 +48,8 @@ extension Limits {
                 maxConnections: 1024, recvBufferSize: 16384,
                 sendBufferSize: 16384, recvBuffers: 128,
                 sendBuffers: 128)
-            l.tlsSlots = 32
+            l.tlsSlots = 1024
+            l.tlsBufferPairs = 32
             l.tlsChaChaFirst = true
             l.reclaimGraceMs = 1000
             l.reclaimMinRate = 512

@@ -138,7 +138,9 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                         + "send \(s.send.free)/\(s.send.blocks) lowest \(s.send.lowestFree); "
                         + "evictions \(s.evictions); connections \(s.connections); "
                         + "tls \(s.tlsSessions.free)/\(s.tlsSessions.blocks) lowest \(s.tlsSessions.lowestFree); "
-                        + "handshakes \(s.tlsHandshakes)\n")
+                        + "handshakes \(s.tlsHandshakes); "
+                        + "tls pairs \(s.tlsPairs.free)/\(s.tlsPairs.blocks) lowest \(s.tlsPairs.lowestFree); "
+                        + "parks \(s.tlsParks); unparks \(s.tlsUnparks)\n")
             } else {
                 try conn.reply(200, hm.body)
             }

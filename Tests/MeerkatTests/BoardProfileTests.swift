@@ -30,6 +30,7 @@ import Testing
         #expect(limits.recvBuffers == value("BOARD_RECV_BUFFERS"), "\(file)")
         #expect(limits.sendBuffers == value("BOARD_SEND_BUFFERS"), "\(file)")
         #expect(limits.tlsSlots == value("BOARD_TLS_SLOTS"), "\(file)")
+        #expect(limits.tlsBufferPairs == value("BOARD_TLS_BUFFER_PAIRS"), "\(file)")
         #expect(limits.tlsChaChaFirst == (value("BOARD_TLS_CHACHA_FIRST") == 1), "\(file)")
         #expect(limits.reclaimGraceMs == value("BOARD_RECLAIM_GRACE_MS"), "\(file)")
         #expect(limits.reclaimMinRate == value("BOARD_RECLAIM_MIN_RATE"), "\(file)")

@@ -128,7 +128,7 @@ private func opensslFingerprint(_ pem: [UInt8]) throws -> String {
     }
 
     @Test func theSessionPoolHandsEachSessionToOneConnection() {
-        var pool = TlsSessionPool(capacity: 3)
+        var pool = TlsSessionPool(capacity: 3, pairs: 2, slots: 128)
         defer { pool.deallocate() }
         let taken = (0..<3).compactMap { pool.take(for: Int32(10 + $0)) }
         #expect(Set(taken).count == 3)
@@ -139,6 +139,8 @@ private func opensslFingerprint(_ pem: [UInt8]) throws -> String {
         #expect(pool.take(for: 42) == taken[1])
         #expect(pool.owner[Int(taken[1])] == 42)
         #expect(pool.lowestFree == 0)
+        #expect(pool.parking)  // Debian's mbedTLS 2.28: the one tls.c parks for
+        #expect(pool.pairStats.blocks == 2 && pool.freePairs == 2)  // sessions hold none until they start
     }
 
     /// The guide's WSS server: `TlsOpts` built and `tlsInit` called on every `.accept`.
@@ -174,6 +176,9 @@ private func opensslFingerprint(_ pem: [UInt8]) throws -> String {
         // s_client may exit before the loop has read its close; give the loop time to see it.
         let whole = manager.pump { manager.stats.tlsSessions.free == manager.stats.tlsSessions.blocks }
         #expect(whole, "every TLS session is back in the pool")
+        // Each connection took a pair to move data and gave it back between records.
+        #expect(manager.stats.tlsPairs.free == manager.stats.tlsPairs.blocks)
+        #expect(manager.stats.tlsParks > 0 && manager.stats.tlsUnparks > 0)
     }
 
     /// `tlsInit` once on a listener: its connections get TLS with those options.
@@ -192,6 +197,30 @@ private func opensslFingerprint(_ pem: [UInt8]) throws -> String {
             request: "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", pumping: manager)
         #expect(text.hasSuffix("tls true\n"))
         #expect(manager.stats.tlsHandshakes == 1)
+    }
+
+    /// Parking off (as with an mbedTLS other than 2.28): each connection holds a pair of
+    /// its own (its context's buffers, from mbedtls_ssl_setup) from start to end, and
+    /// gives it back when it closes; the same session serves the next connection.
+    @Test func withoutParkingEachConnectionKeepsItsPairToTheEnd() throws {
+        let pair = try makeCertificate("noparking")
+        var limits = Limits()
+        limits.tlsParking = false
+        limits.tlsBufferPairs = 2
+        let manager = Manager(limits: limits) { conn, ev in
+            if case .httpMessage(let hm) = ev { try? conn.reply(200, "plain pairs \(hm.uri.string)\n") }
+        }
+        defer { manager.close() }
+        #expect(!manager.services.tlsSessions.parking)
+        let port = try manager.listen("https://127.0.0.1:0", tls: TlsOpts(cert: pair.cert, key: pair.key)).localAddress!.port
+        for i in 0..<3 {
+            let text = try sClient(
+                port: port, request: "GET /p\(i) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", pumping: manager)
+            #expect(text.hasSuffix("plain pairs /p\(i)\n"))
+        }
+        let back = manager.pump { manager.stats.tlsPairs.free == 2 }
+        #expect(back, "every pair is back once its connection closed")
+        #expect(manager.stats.tlsParks == 0 && manager.stats.tlsPairs.lowestFree == 1)
     }
 }
 

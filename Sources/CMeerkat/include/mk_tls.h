@@ -13,9 +13,13 @@ typedef struct mk_tls_engine mk_tls_engine;
 /// One per distinct certificate/key: the parsed certificate chain, key and CA, and the
 /// mbedtls_ssl_config every session using them shares.
 typedef struct mk_tls_config mk_tls_config;
-/// One per pool entry: an mbedtls_ssl_context with its record buffers, set up the first
-/// time it is used and reset (not freed) between connections.
+/// One per pool entry: an mbedtls_ssl_context, set up the first time it is used and
+/// reset (not freed) between connections. Its two record buffers come from a
+/// `mk_tls_pairs` pool while it moves data, and go back while it is idle ("parked").
 typedef struct mk_tls_session mk_tls_session;
+/// A fixed pool of record-buffer pairs (MBEDTLS_SSL_IN/OUT_BUFFER_LEN each), allocated
+/// once; it bounds the TLS connections moving data at the same moment.
+typedef struct mk_tls_pairs mk_tls_pairs;
 
 /// Cipher-suite orders. Both put ECDHE-ECDSA first (then ECDHE-RSA, for RSA keys);
 /// CHACHA_FIRST is for CPUs without AES instructions (see BENCHMARKS.md).
@@ -40,12 +44,42 @@ mk_tls_config *mk_tls_config_new(mk_tls_engine *engine, int is_server,
                                  int skip_verification, int *error);
 void mk_tls_config_free(mk_tls_config *config);
 
-/// A pool entry, not yet set up (no record buffers until first use).
-mk_tls_session *mk_tls_session_new(void);
+/// Whether the linked mbedTLS is the one the parking code was written for (2.28.x).
+int mk_tls_parking_supported(void);
+/// The linked mbedTLS's version number (0xMMmmpp00).
+uint32_t mk_tls_linked_version(void);
+/// `count` pairs, in one allocation. Without parking (not allowed, or not supported),
+/// pairs are only counted: each session keeps the buffers its mbedtls_ssl_setup
+/// allocates from start to end, as before parking existed. NULL when out of memory.
+mk_tls_pairs *mk_tls_pairs_new(int count, int allow_parking);
+/// After every session using the pool was freed.
+void mk_tls_pairs_free(mk_tls_pairs *pairs);
+int mk_tls_pairs_parking(const mk_tls_pairs *pairs);
+int mk_tls_pairs_count(const mk_tls_pairs *pairs);
+int mk_tls_pairs_free_count(const mk_tls_pairs *pairs);
+/// The fewest pairs ever free at once.
+int mk_tls_pairs_lowest_free(const mk_tls_pairs *pairs);
+/// Pairs given back by idle sessions, and taken again by them.
+uint64_t mk_tls_pairs_parks(const mk_tls_pairs *pairs);
+uint64_t mk_tls_pairs_unparks(const mk_tls_pairs *pairs);
+
+/// A pool entry, not yet set up, holding no pair.
+mk_tls_session *mk_tls_session_new(mk_tls_pairs *pairs);
 void mk_tls_session_free(mk_tls_session *session);
-/// Starts a connection on `fd` with `config`: the first time, sets the context up (its
-/// record buffers are allocated here, once); afterwards resets it. Returns 0 or -1.
+/// Starts a connection on `fd` with `config`. The context is set up the first time,
+/// afterwards reset; both need a pair, so with none held they happen in the next
+/// `mk_tls_unpark`. Returns 0 or -1.
 int mk_tls_session_start(mk_tls_session *session, mk_tls_config *config, int fd);
+/// Takes a pair for the session (restoring where its records stood), and finishes a
+/// start that waited for one: 0 (it holds a pair, now or already), MK_TLS_NO_PAIR (the
+/// pool is empty: nothing changed), or MK_TLS_FAILED (the start failed). Allocates
+/// nothing after a session's first set-up.
+int mk_tls_unpark(mk_tls_session *session);
+/// Gives the session's pair back if nothing is in flight (handshake over, no partial
+/// record either way, no unread plaintext): 1 when parked, 0 otherwise (or when
+/// parking is off). Handshake, read and write on a parked session return -EAGAIN.
+int mk_tls_park(mk_tls_session *session);
+int mk_tls_has_pair(const mk_tls_session *session);
 /// A client's server name: sent as SNI and checked against the certificate's names
 /// (unless the config skips verification). Returns 0 or -1.
 int mk_tls_set_hostname(mk_tls_session *session, const char *name);
@@ -56,12 +90,12 @@ int mk_tls_verify_failure(const mk_tls_session *session);
 /// mbedTLS's error code (negative) from the handshake that failed last on this session.
 int mk_tls_last_error(const mk_tls_session *session);
 /// Ends the connection: frees what the handshake and session keys took, keeps the
-/// context and its buffers for the next connection.
+/// context for the next connection, and gives its pair back.
 void mk_tls_session_end(mk_tls_session *session);
 
 /// Advances the handshake: 0 when complete, -EAGAIN waiting to read,
 /// MK_TLS_WANT_WRITE waiting to write, MK_TLS_FAILED when it cannot complete.
-enum { MK_TLS_WANT_WRITE = -100000, MK_TLS_FAILED = -100001 };
+enum { MK_TLS_WANT_WRITE = -100000, MK_TLS_FAILED = -100001, MK_TLS_NO_PAIR = -100002 };
 int mk_tls_handshake(mk_tls_session *session);
 
 /// Decrypts into buf: bytes (> 0), 0 when the peer closed (close_notify or EOF),
@@ -79,8 +113,10 @@ int mk_tls_read_pending(const mk_tls_session *session);
 /// Sends close_notify, best effort (never blocks).
 void mk_tls_close_notify(mk_tls_session *session);
 
-/// Bytes one set-up session takes (context, record buffers), for the README and stats.
+/// Bytes of one session's own struct (the mbedTLS context inside; what the handshake
+/// leaves allocated, transform and session keys, comes on top), and of one pair.
 size_t mk_tls_session_bytes(void);
+size_t mk_tls_pair_bytes(void);
 
 /// ALPN: at most MK_TLS_ALPN_MAX protocols, MK_TLS_ALPN_BYTES - 1 bytes with their commas.
 enum { MK_TLS_ALPN_MAX = 4, MK_TLS_ALPN_BYTES = 64 };

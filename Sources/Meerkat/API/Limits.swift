@@ -48,9 +48,19 @@ public struct Limits {
     public var reclaimMinRate: Int = 512
     /// Bytes of wakeup messages that may wait between two polls.
     public var wakeupQueueBytes: Int = 4096
-    /// TLS sessions that may be open at once: the session pool's size. Each session, once
-    /// used, keeps its mbedTLS context and record buffers (`Manager.tlsSessionBytes`).
+    /// TLS sessions that may be open at once: the session pool's size (the board
+    /// profiles: one per connection). Each session, once used, keeps its mbedTLS context
+    /// (`Manager.tlsSessionBytes`) and, while connected, its keys; not record buffers.
     public var tlsSlots: Int = 16
+    /// TLS record-buffer pairs (`Manager.tlsPairBytes` each, allocated once): how many
+    /// TLS connections may move data at the same moment. An established connection with
+    /// nothing in flight gives its pair back; one that finds none free waits, its socket
+    /// unread, and under pressure the holder making least progress gives its pair up.
+    public var tlsBufferPairs: Int = 16
+    /// Whether idle TLS connections give their record buffers back. Off (or with an
+    /// mbedTLS other than the 2.28 it was written for), each TLS connection holds a pair
+    /// of its own from start to end, so `tlsBufferPairs` bounds the TLS connections.
+    public var tlsParking = true
     /// Client connections open at once (`Manager.connect`); they count toward
     /// `maxConnections` too.
     public var maxClients: Int = 16
@@ -157,6 +167,7 @@ public struct Limits {
         l.wakeupQueueBytes = max(l.wakeupQueueBytes, 64)
         l.eventsPerPoll = min(max(l.eventsPerPoll, 1), 64)
         l.tlsSlots = max(l.tlsSlots, 0)
+        l.tlsBufferPairs = min(max(l.tlsBufferPairs, 1), 65_536)
         l.handshakeTimeoutMs = max(l.handshakeTimeoutMs, 1)
         l.timers = max(l.timers, 1)
         l.maxClients = max(l.maxClients, 0)

@@ -16,6 +16,12 @@ public struct ManagerStats {
     /// The TLS session pool (`Limits.tlsSlots`), and handshakes completed.
     public let tlsSessions: PoolStats
     public let tlsHandshakes: Int
+    /// The TLS record-buffer pairs (`Limits.tlsBufferPairs`): its lowest free shows how
+    /// far the connections shared them; and how often an idle session gave its pair back
+    /// (parks) and took one again (unparks).
+    public let tlsPairs: PoolStats
+    public let tlsParks: Int
+    public let tlsUnparks: Int
 }
 
 extension Manager {
@@ -24,6 +30,7 @@ extension Manager {
             receive: PoolStats(blocks: recvPool.blockCount, free: recvPool.freeCount, lowestFree: recvPool.lowestFree),
             send: PoolStats(blocks: sendPool.blockCount, free: sendPool.freeCount, lowestFree: sendPool.lowestFree),
             evictions: evictions, connections: counts.connections,
-            tlsSessions: servicesTlsPool, tlsHandshakes: servicesTlsHandshakes)
+            tlsSessions: servicesTlsPool, tlsHandshakes: servicesTlsHandshakes,
+            tlsPairs: servicesTlsPairs, tlsParks: servicesTlsParks.parks, tlsUnparks: servicesTlsParks.unparks)
     }
 }

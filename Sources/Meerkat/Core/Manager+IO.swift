@@ -17,6 +17,7 @@ extension Manager {
             }
             if r.writable { flush(s) }
             if r.readable || r.failed { readAll(s) }
+            if slots[Int(s)].kind.isConnection { transportSettled(s) }
         }
     }
 

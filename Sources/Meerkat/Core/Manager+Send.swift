@@ -50,6 +50,7 @@ extension Manager {
             written = try writeNow(s, UnsafeRawBufferPointer(start: scratch, count: total), Manager.noBytes)
             if written == total {
                 idleQueue.append(s, now: now)
+                transportSettled(s)
                 return
             }
         } else if !hadOutput {
@@ -59,6 +60,7 @@ extension Manager {
             }
             if written == total {
                 idleQueue.append(s, now: now)
+                transportSettled(s)
                 return
             }
         }

@@ -59,7 +59,8 @@ struct Services {
     var loginThrottle: LoginThrottle
 
     init(limits: Limits) {
-        tlsSessions = TlsSessionPool(capacity: limits.tlsSlots)
+        tlsSessions = TlsSessionPool(
+            capacity: limits.tlsSlots, pairs: limits.tlsBufferPairs, slots: limits.tableSize, parking: limits.tlsParking)
         tlsScratch = .allocate(capacity: limits.tlsSlots > 0 ? limits.sendBufferSize : 1)
         clients = ClientTable(capacity: limits.maxClients)
         maskScratch = .allocate(capacity: limits.maxClients > 0 ? limits.sendBufferSize : 1)
@@ -174,6 +175,7 @@ extension Manager {
             resumeReadingIfRoom(s)
             // TLS input mbedTLS already holds: no readiness event will come for it.
             if transportHasBuffered(s) && slots[Int(s)].interest.contains(.read) { readAll(s) }
+            if slots[Int(s)].kind.isConnection { transportSettled(s) }
         }
     }
 
@@ -182,7 +184,7 @@ extension Manager {
     /// The earliest deadline of any service's own (the loop's timeouts are its own).
     @inline(__always)
     func servicesDue() -> Int64 {
-        var due = min(handshakeDue, connectDue)
+        var due = min(min(handshakeDue, tlsPairReclaimDue), connectDue)
         due = min(due, min(queryDue, mqttDue))
         if services.sntp.inUse > 0 { due = min(due, sntpDue) }
         if limits.wsPingIntervalMs > 0 && idleQueue.first >= 0 { due = min(due, services.keepAliveDue) }
@@ -195,6 +197,7 @@ extension Manager {
     func expireServices() {
         keepIdleAlive()
         expireHandshakes()
+        reclaimTlsPair()
         expireConnects()
         expireQueries()
         expireMqtt()
@@ -217,6 +220,14 @@ extension Manager {
 
     /// TLS handshakes completed, for `Manager.stats`.
     var servicesTlsHandshakes: Int { services.tlsHandshakes }
+
+    /// TLS record-buffer pairs, and how often idle sessions gave theirs back and took
+    /// one again, for `Manager.stats`.
+    var servicesTlsPairs: PoolStats { services.tlsSessions.pairStats }
+    var servicesTlsParks: (parks: Int, unparks: Int) {
+        guard let p = services.tlsSessions.pairs else { return (0, 0) }
+        return (Int(truncatingIfNeeded: mk_tls_pairs_parks(p)), Int(truncatingIfNeeded: mk_tls_pairs_unparks(p)))
+    }
 
     // MARK: Descriptors and connections
 
@@ -324,6 +335,14 @@ extension Manager {
     /// A client's connect finished, or failed (Client/).
     @inline(__always)
     func serviceConnectDone(_ s: Int32) { finishConnect(s) }
+
+    /// The loop is done with `s` for now (its events handled, a write all taken): the
+    /// transport gives back what an idle connection need not hold (a TLS session's
+    /// record buffers).
+    @inline(__always)
+    func transportSettled(_ s: Int32) {
+        if slots[Int(s)].tls.phase == .open { tlsPark(s) }
+    }
 
     /// Input the transport already holds, which no readiness event will report.
     @inline(__always)

@@ -19,6 +19,7 @@ struct WaitQueue {
     /// The first entry with only part of a unit, or -1.
     var firstPart: Int32 { lastReady >= 0 ? queue.after(lastReady) : queue.first }
     func after(_ slot: Int32) -> Int32 { queue.after(slot) }
+    func contains(_ slot: Int32) -> Bool { queue.contains(slot) }
 
     /// Adds `slot`: at the end of the ready group if `ready`, else at the very end.
     mutating func append(_ slot: Int32, ready: Bool) {

@@ -75,8 +75,10 @@ extension Manager {
         }
         slots[Int(s)].tls.session = Int16(i)
         slots[Int(s)].tls.phase = .handshaking
-        services.tlsSessions.handshaking.append(i, now: now)
-        return true
+        // A handshake holds a pair from start to end; with none free it waits for one
+        // (its clock starts when it has one: the wait is ours, not the peer's).
+        _ = tlsHoldPair(s)
+        return !slots[Int(s)].flags.contains(.closing)
     }
 
     /// The pool is empty: the oldest handshake, if it has stalled past the grace period,
@@ -101,6 +103,7 @@ extension Manager {
 
     /// Advances the handshake; true once the connection carries application data.
     func tlsHandshake(_ s: Int32) -> Bool {
+        guard tlsHoldPair(s) else { return false }
         let i = Int32(slots[Int(s)].tls.session)
         let r = Int(mk_tls_handshake(services.tlsSessions.session(i)))
         if r == 0 {
@@ -183,6 +186,7 @@ extension Manager {
     func tlsOrPlainRead(_ s: Int32, _ buf: UnsafeMutableRawPointer?, _ count: Int) -> Int {
         let i = slots[Int(s)].tls.session
         guard i >= 0 else { return mk_read(slots[Int(s)].fd, buf, count) }
+        guard tlsHoldPair(s) else { return -Int(EAGAIN) }
         let n = mk_tls_read(services.tlsSessions.session(Int32(i)), buf, count)
         return n == Int(MK_TLS_FAILED) ? -Int(EPROTO) : n
     }
@@ -195,7 +199,7 @@ extension Manager {
         if i < 0 {
             n = mk_send(slots[Int(s)].fd, buf, count)
         } else {
-            guard slots[Int(s)].tls.phase == .open else { return -Int(EAGAIN) }
+            guard slots[Int(s)].tls.phase == .open, tlsHoldPair(s) else { return -Int(EAGAIN) }
             let w = mk_tls_write(services.tlsSessions.session(Int32(i)), buf, count)
             n = w == Int(MK_TLS_FAILED) ? -Int(EPROTO) : w
         }
@@ -235,7 +239,12 @@ extension Manager {
     func tlsCloseNotify(_ s: Int32) {
         let i = slots[Int(s)].tls.session
         guard i >= 0, slots[Int(s)].tls.phase == .open else { return }
-        mk_tls_close_notify(services.tlsSessions.session(Int32(i)))
+        let session = services.tlsSessions.session(Int32(i))
+        // Best effort: a parked session sends it only if a pair is free now.
+        if mk_tls_unpark(session) == 0 {
+            mk_tls_close_notify(session)
+            if mk_tls_park(session) == 1 { tlsPairReturned() }
+        }
         slots[Int(s)].tls.phase = .notified
     }
 
@@ -244,9 +253,98 @@ extension Manager {
         let i = slots[Int(s)].tls.session
         guard i >= 0 else { return }
         if !slots[Int(s)].flags.contains(.lingering) { tlsCloseNotify(s) }
+        services.tlsSessions.waiters.remove(s)
         mk_tls_session_end(services.tlsSessions.session(Int32(i)))
         services.tlsSessions.give(Int32(i))
         slots[Int(s)].tls = TlsState()
+        tlsPairReturned()
+    }
+
+    // MARK: Record buffers (parking)
+
+    /// `s`'s session holds a record-buffer pair, taken now if it had none (a start that
+    /// waited for one finishes here). With none free, `s` waits in `waiters`: its socket
+    /// is neither read nor written until a pair comes back (`tlsPairReturned`); under
+    /// pressure a holder that makes no progress gives its pair up (`reclaimTlsPair`).
+    func tlsHoldPair(_ s: Int32) -> Bool {
+        let i = Int32(slots[Int(s)].tls.session)
+        let r = Int(mk_tls_unpark(services.tlsSessions.session(i)))
+        if r == 0 {
+            if slots[Int(s)].tls.phase == .handshaking && !services.tlsSessions.handshaking.contains(i) {
+                services.tlsSessions.handshaking.append(i, now: now)
+            }
+            return true
+        }
+        if r == Int(MK_TLS_NO_PAIR) {
+            if !services.tlsSessions.waiters.contains(s) {
+                services.tlsSessions.waiters.append(s, ready: peekWholeUnit(s))
+            }
+            setInterest(s, .read, adding: false)
+            setInterest(s, .write, adding: false)
+        } else {
+            deliverError(s, "TLS: cannot start a session")
+            scheduleClose(s)
+        }
+        return false
+    }
+
+    /// `s` has nothing in flight: its session gives its pair back (parks), to the first
+    /// connection waiting for one. Called whenever the loop is done with `s` for now.
+    func tlsPark(_ s: Int32) {
+        let i = slots[Int(s)].tls.session
+        guard i >= 0, slots[Int(s)].tls.phase == .open,
+            mk_tls_park(services.tlsSessions.session(Int32(i))) == 1
+        else { return }
+        tlsPairReturned()
+    }
+
+    /// Pairs came back: the connections waiting for one take them, first come first
+    /// (those whose next record is whole in their socket ahead), and are read and
+    /// written again.
+    func tlsPairReturned() {
+        while services.tlsSessions.freePairs > 0 {
+            let w = services.tlsSessions.waiters.first
+            guard w >= 0 else { return }
+            services.tlsSessions.waiters.remove(w)
+            guard slots[Int(w)].kind.isConnection, slots[Int(w)].tls.hasSession,
+                !slots[Int(w)].flags.contains(.closing), tlsHoldPair(w)
+            else { continue }
+            if slots[Int(w)].flags.isDisjoint(with: [.readPaused, .recvFull]) { setInterest(w, .read, adding: true) }
+            if hasOutput(w) || slots[Int(w)].tls.phase == .handshaking { setInterest(w, .write, adding: true) }
+        }
+    }
+
+    /// Once a poll, while connections wait for a pair and none is free: the holder
+    /// making least progress gives its pair up and is closed (`evict`), if it has made
+    /// none for the grace period: the oldest handshake, else the holder whose last read
+    /// or write that moved bytes is oldest (a record trickled in part, output its peer
+    /// does not read). An idle holder parks, so it is never taken.
+    func reclaimTlsPair() {
+        guard services.tlsSessions.waiters.first >= 0, services.tlsSessions.freePairs == 0 else { return }
+        let grace = Int64(limits.reclaimGraceMs)
+        let h = services.tlsSessions.handshaking.first
+        if h >= 0 && now - services.tlsSessions.handshaking.stamp(h) >= grace {
+            let v = services.tlsSessions.owner[Int(h)]
+            if isServedPeer(v) {
+                deliverError(v, "TLS: handshake stalled; its record buffers reclaimed")
+                evict(v)
+                return
+            }
+        }
+        var oldest: Int32 = -1
+        for i in 0..<services.tlsSessions.capacity {
+            let o = services.tlsSessions.owner[i]
+            guard o >= 0, isServedPeer(o), idleQueue.contains(o), now - idleQueue.stamp(o) >= grace,
+                mk_tls_has_pair(services.tlsSessions.session(Int32(i))) != 0
+            else { continue }
+            if oldest < 0 || idleQueue.stamp(o) < idleQueue.stamp(oldest) { oldest = o }
+        }
+        if oldest >= 0 { evict(oldest) }
+    }
+
+    /// While connections wait for a pair: look again for a holder to reclaim this often.
+    var tlsPairReclaimDue: Int64 {
+        services.tlsSessions.waiters.first >= 0 ? now + Int64(max(limits.reclaimGraceMs / 4, 10)) : Int64.max
     }
 }
 
@@ -269,7 +367,9 @@ extension Connection {
 }
 
 extension Manager {
-    /// Memory one TLS session takes once used: its mbedTLS context and record buffers
-    /// (what an idle TLS connection costs beyond a plain one, plus its keys).
+    /// Memory one TLS session's struct takes: its mbedTLS context (what an idle TLS
+    /// connection costs beyond a plain one, plus its keys; no record buffers).
     public static var tlsSessionBytes: Int { Int(mk_tls_session_bytes()) }
+    /// Memory one record-buffer pair takes (`Limits.tlsBufferPairs` of them).
+    public static var tlsPairBytes: Int { Int(mk_tls_pair_bytes()) }
 }

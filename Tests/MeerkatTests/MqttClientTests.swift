@@ -60,7 +60,11 @@ final class Mosquitto {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<200 where !Mosquitto.accepts(self.port) || (extraListeners && !Mosquitto.accepts(tlsPort)) { usleep(20_000) }
+        // Every listener, the WebSocket one included (it came up last, and a test that
+        // used it at once failed under load).
+        for _ in 0..<200 where !Mosquitto.accepts(self.port) || (extraListeners && !(Mosquitto.accepts(tlsPort) && Mosquitto.accepts(wsPort))) {
+            usleep(20_000)
+        }
     }
 
     deinit {

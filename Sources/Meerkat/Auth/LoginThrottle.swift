@@ -4,7 +4,10 @@ import CMeerkat
 /// An address may fail `freeFailures` times; each failure after that makes it wait
 /// twice as long before its next try (1 s, 2 s, 4 s… up to `maxDelayS`), and at
 /// `lockoutFailures` it is locked out for `lockoutS`. An IPv6 client is keyed by its
-/// /64, since one host commonly holds a whole /64. On top, at most
+/// whole address, not its /64: on a LAN every host shares the /64 (fe80::/64 always),
+/// so a neighbour's ten wrong guesses locked out the owner, at an address the owner had
+/// logged in from too; a host rotating through its /64 ends in the overflow below, as
+/// one rotating through 127/8 does. On top, at most
 /// `Limits.loginFailuresPerSecond` failures are accepted a second from everyone
 /// together, which bounds the time the loop spends deriving password hashes
 /// (PBKDF2 takes 100–250 ms by design) however many addresses guess.
@@ -71,11 +74,10 @@ struct LoginThrottle {
         return false
     }
 
-    /// The address without its port (and an IPv6 one cut to its /64).
+    /// The address without its port.
     static func key(_ address: SocketAddress) -> mk_addr {
         var k = address.raw
         k.port = 0
-        if k.is_ipv6 != 0 { withUnsafeMutableBytes(of: &k.ip) { for i in 8..<16 { $0[i] = 0 } } }
         return k
     }
 

@@ -6,6 +6,7 @@ default-src 'none'; frame-ancestors 'none'`, `X-Content-Type-Options: nosniff` a
 every board (under qemu for ARM). The device-app statuses come from its sources, so a
 new error answer there cannot be left out."""
 import json
+import os
 import pathlib
 import re
 import socket
@@ -13,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import SLOW, device_login, device_record, start_device
+from conftest import BOARD, ROOT, SLOW, device_login, device_record, malloc_counter, start_device
 from test_device_access import device  # noqa: F401 (the module's logged-in device-app)
 
 ERROR_HEADERS = {"content-security-policy": "default-src 'none'; frame-ancestors 'none'",
@@ -119,6 +120,36 @@ def test_every_error_answer_carries_the_security_headers(device, start_server, t
     answer, headers = get(start_server, tmp_path) if get.__code__.co_argcount == 2 else get(device)
     assert answer == status, headers
     assert {k: headers.get(k) for k in ERROR_HEADERS} == ERROR_HEADERS, (who, status, headers)
+
+
+@pytest.mark.skipif(BOARD != "host", reason="the LD_PRELOAD counter is built for the host")
+def test_device_app_answers_allocate_nothing_after_warmup(start_server, tmp_path):
+    """A client without a session is refused every request: device-app's JSON refusals
+    (401, 404 past the login), serveDir's 404 and the library's 403 allocate nothing,
+    headers and all, nor does a logged-in /api/status (issue 24). Before: 3 allocations
+    a 401 (jsonObject's arrays), 4 a /api/status, 1 a 404 (a header literal's array)."""
+    report = tmp_path / "count"
+    s = start_device(start_server, "--dir", str(tmp_path),
+                     env={"LD_PRELOAD": os.path.join(ROOT, "build", "malloccount.so"), "MALLOCCOUNT_FILE": str(report)})
+    count = malloc_counter(s.proc, report)
+    asks = {"200": ("-H", f"Cookie: {s.cookie}", "/api/status"), "401": ("/api/status",), "404 past the login": ("-H", f"Cookie: {s.cookie}", "/api/nothing"),
+            "serveDir 404": ("/no-such-file.js",), "cross-origin 403": ("-X", "POST", "-H", "Origin: http://evil.example",
+                                                                        "/api/settings")}
+    for what, ask in asks.items():
+        *options, path = ask
+
+        def fetch_many(n):
+            urls = ["-o", "/dev/null", f"http://127.0.0.1:{s.port()}{path}"] * n
+            subprocess.run(["curl", "-s", *options] + urls, check=True)  # one keep-alive connection
+        fetch_many(3)
+        before = count()
+        fetch_many(10)
+        few = count() - before
+        before = count()
+        fetch_many(110)
+        many = count() - before
+        print(f"\n{what}: allocations for 10 answers {few}, for 110 {many}")
+        assert many - few <= 20, what  # the 1 s timer's sample allocates a few; one an answer is 100
 
 
 def code(folder):

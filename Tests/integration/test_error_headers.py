@@ -152,6 +152,24 @@ def test_device_app_answers_allocate_nothing_after_warmup(start_server, tmp_path
         assert many - few <= 20, what  # the 1 s timer's sample allocates a few; one an answer is 100
 
 
+# The example apps' own error answers (what the README's examples copy): (app, args, request, status).
+APPS = [
+    ("echo-server", (), ("POST", "/login", "user=admin&password=wrong"), 401),
+    ("echo-server", (), ("GET", "/private", None), 401),
+    ("upload-server", ("--dir", None), ("GET", "/no-such-route", None), 404),
+    ("chat-server", (), ("GET", "/no-such-page", None), 404),
+]
+
+
+@pytest.mark.parametrize("app,args,ask,status", APPS, ids=[f"{a}-{s}-{i}" for i, (a, _, _, s) in enumerate(APPS)])
+def test_the_example_apps_error_answers_carry_them(start_server, tmp_path, app, args, ask, status):
+    s = start_server(app, *(str(tmp_path) if a is None else a for a in args))
+    method, path, data = ask
+    answer, headers = curl(s, method, path, [("Content-Type", "application/x-www-form-urlencoded")] if data else (), data)
+    assert answer == status, headers
+    assert {k: headers.get(k) for k in ERROR_HEADERS} == ERROR_HEADERS, (app, status, headers)
+
+
 def code(folder):
     """Swift sources under `folder`, comments left out."""
     return "\n".join(re.sub(r"//.*", "", p.read_text()) for p in sorted((SOURCES / folder).rglob("*.swift")))
@@ -165,8 +183,9 @@ def test_the_cases_cover_every_error_status_device_app_answers():
 
 def test_no_error_answer_is_made_without_them():
     """Every answer with a literal status of 300 or more goes through `replyError`,
-    `staticError` or passes `ErrorHeaders.lines`: a plain `reply(404, …)` is a page."""
-    for folder in ("device-app", "Meerkat"):
+    `staticError` or passes `ErrorHeaders.lines`: a plain `reply(404, …)` is a page.
+    The library and every app (the README's examples copy the apps' answers)."""
+    for folder in sorted(p.name for p in SOURCES.iterdir() if p.is_dir() and any(p.rglob("*.swift"))):
         text = code(folder)
         assert not re.findall(r"\breply\(\s*[3-5]\d\d\b", text), folder
         for call in re.findall(r"(?:handlerReply|sendReply)\((?:[^()]|\([^()]*\))*\)", text):

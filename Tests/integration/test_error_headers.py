@@ -77,8 +77,8 @@ def busy(start_server, tmp_path):
 
 
 def unwritable(start_server, tmp_path):
-    """Settings that cannot be saved (their temporary's name taken by a folder): 500."""
-    (tmp_path / "settings.conf.tmp").mkdir()
+    """Settings that cannot be saved (their name taken by a folder): 500."""
+    (tmp_path / "settings.conf").mkdir()  # the rename onto it fails (a temporary of its own now)
     s = start_device(start_server, "--dir", str(tmp_path))
     return curl(s, "POST", "/api/settings", own(s) + [("Content-Type", "application/json")],
                 json.dumps({"name": "Hall", "interval": 30}))

@@ -20,7 +20,10 @@ import CMeerkat
 /// long as it ran. Now its addresses in the table are delayed and locked out one by
 /// one, and all the others together get the delays of one address, up to `maxDelayS`.
 /// The overflow is never locked out: it stands for every new address, the owner's new
-/// laptop too, and 64 s is the most such a visitor waits while the table is full.
+/// laptop too. But it is one slot: a guesser that asks again every few milliseconds
+/// takes it the moment it opens, so while such a guesser runs a new address gets in
+/// only by luck (README "Logins and sessions", known limit); the owner's last
+/// `trustedCount` addresses are exempt from it.
 ///
 /// The global cap would also refuse the owner while such a guesser keeps it full (a
 /// few threads rotating through 127.x or a LAN's addresses did, for as long as they

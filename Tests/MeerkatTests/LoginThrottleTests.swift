@@ -97,6 +97,29 @@ import MeerkatTesting
         }
     }
 
+    /// The table's lockouts end 15 minutes after: a slot freed while the overflow is
+    /// busy must not give the next rotating address its free failures and delays again.
+    @Test func aSlotFreedDuringAnAttackStartsWhereTheOverflowIs() throws {
+        let c = try manager { $0.loginThrottleEntries = 4 }
+        let m = c.manager
+        for i in 0..<4 {  // four addresses locked out
+            for _ in 0..<10 { m.loginFailed(SocketAddress("10.4.0.\(i)", port: 1)!) }
+        }
+        c.advanceClock(ms: 800_000)
+        for i in 0..<9 {  // the overflow, its delays waited out (63 s): before the slots free up
+            let guesser = SocketAddress("10.5.0.\(i)", port: 1)!
+            c.advanceClock(ms: m.loginRetryAfter(guesser) * 1000)
+            m.loginFailed(guesser)
+        }
+        c.advanceClock(ms: 100_000)  // the four lockouts are over: their slots are free again
+        let next = SocketAddress("10.6.0.1", port: 1)!
+        #expect(m.loginRetryAfter(next) == 0)  // a try, in a slot of its own
+        #expect(m.loginFailed(next) == 900)  // but no free failures: locked out at once
+        let owner = SocketAddress("10.7.0.1", port: 1)!
+        m.loginSucceeded(owner)
+        #expect(m.loginFailed(owner) == 0)  // an address that logged in starts afresh
+    }
+
     @Test func fullTableKeepsItsEntriesAndNewAddressesShareTheOverflow() throws {
         let c = try manager { $0.loginThrottleEntries = 4 }
         let m = c.manager

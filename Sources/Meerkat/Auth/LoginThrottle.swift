@@ -123,8 +123,21 @@ struct LoginThrottle {
             if now - overflow.lastFailure > Self.lockoutS * 1000 { overflow = Entry() }
             return Self.count(&overflow, now: now, lockout: false)
         }
-        if !entries[i].inUse || !Self.same(entries[i].key, key) { entries[i] = Entry(key: key, inUse: true) }
+        if !entries[i].inUse || !Self.same(entries[i].key, key) {
+            entries[i] = Entry(key: key, inUse: true, failures: inherited(key, now: now))
+        }
         return Self.count(&entries[i], now: now, lockout: true)
+    }
+
+    /// The failures a new entry starts with. A slot freed while the table is under
+    /// attack (the overflow failed within a lockout) starts where the overflow is, one
+    /// short of a lockout at most: else a guesser rotating addresses took each slot
+    /// freed 15 minutes after its lockout for the free failures and the delays, 10
+    /// checked guesses a slot, ~2,400 an hour over 64 slots, instead of 1. An address
+    /// that logged in lately starts afresh.
+    private func inherited(_ key: mk_addr, now: Int64) -> UInt32 {
+        guard overflow.failures > 0, now - overflow.lastFailure <= Self.lockoutS * 1000, !isTrusted(key) else { return 0 }
+        return min(overflow.failures, Self.lockoutFailures - 1)
     }
 
     /// One more failure in `entry`: the seconds it must now wait (1, 2, 4… after the

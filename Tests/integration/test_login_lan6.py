@@ -59,8 +59,8 @@ def attack():
 
 
 def test_a_neighbour_on_the_owners_slash64_cannot_lock_the_owner_out():
-    if not shutil.which("unshare") or subprocess.run(["unshare", "-rn", "true"]).returncode != 0:
-        pytest.skip("no user and network namespaces here (unshare -rn)")
+    if not shutil.which("unshare") or not shutil.which("ip") or subprocess.run(["unshare", "-rn", "true"]).returncode != 0:
+        pytest.skip("no user and network namespaces here (unshare -rn), or no ip(8)")
     setup = "ip link set lo up && " + " && ".join(f"ip -6 addr add {a}/64 dev lo nodad" for a in LAN)
     run = f"{setup} && exec {sys.executable} -c 'import test_login_lan6 as t; t.attack()'"
     done = subprocess.run(["unshare", "-rn", "sh", "-c", run], cwd=HERE, capture_output=True, text=True,

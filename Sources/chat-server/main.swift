@@ -132,7 +132,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
         } else if hm.uri == "/" {
             try? conn.reply(200, page, headers: ["Content-Type": "text/html; charset=utf-8"])
         } else {
-            try? conn.reply(404, "Not Found\n")
+            try? conn.replyError(404, "Not Found\n")
         }
     case let .wsMessage(wm):
         guard let user = conn.userdata(as: User.self) else { return }

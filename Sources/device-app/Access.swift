@@ -158,6 +158,6 @@ struct Access {
     }
 
     static func refuse(_ conn: Connection, _ status: Int, _ why: String) throws(ConnectionError) {
-        try conn.replyError(status, jsonObject { $0.add("error", why) }, headers: ["Content-Type": "application/json"])
+        try conn.replyError(status, jsonAnswer { $0.add("error", why) }, headers: jsonHeaders)
     }
 }

@@ -66,3 +66,22 @@ func jsonObject(_ fields: (inout JsonWriter) -> Void) -> [UInt8] {
     }
     return Array(buffer[0..<length]) + [10]
 }
+
+/// A JSON answer's headers, made once: as a literal in the event handler they were an
+/// array allocated on every request.
+let jsonHeaders: KeyValuePairs<String, String> = ["Content-Type": "application/json"]
+
+/// Where `jsonAnswer` writes: one answer at a time (the loop is single-threaded and a
+/// reply copies its body out before it returns).
+private let answerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1024, alignment: 1)
+
+/// `jsonObject`'s text, newline and all, written in place for a reply: an answer on
+/// the hot path (a refusal to a client without a session, /api/status) must not
+/// allocate, and `jsonObject` makes arrays. Valid until the next call.
+func jsonAnswer(_ fields: (inout JsonWriter) -> Void) -> ByteView {
+    var writer = JsonWriter(into: UnsafeMutableRawBufferPointer(rebasing: answerBuffer[0..<answerBuffer.count - 1]))
+    fields(&writer)
+    let length = writer.finish()?.count ?? 0
+    answerBuffer[length] = 10
+    return ByteView(UnsafeRawBufferPointer(rebasing: answerBuffer[0...length]))
+}

@@ -25,14 +25,16 @@ File.removeTemporaries(in: options.dir)  // a password record a kill -9 during s
 /// The board's status: what /api/status serves and --report sends (--mqtt adds
 /// "online": true, so its will can say false), with the firmware's Meerkat version.
 func status(online: Bool = false) -> [UInt8] {
-    jsonObject { o in
-        o.add("name", settings.name)
-        o.add("version", Meerkat.version)
-        if online { o.add("online", true) }
-        o.add("uptime", uptime)
-        o.add("requests", requests)
-        o.add("failedReplies", failedReplies)
-    }
+    jsonObject { statusFields(&$0, online: online) }
+}
+
+func statusFields(_ o: inout JsonWriter, online: Bool = false) {
+    o.add("name", settings.name)
+    o.add("version", Meerkat.version)
+    if online { o.add("online", true) }
+    o.add("uptime", uptime)
+    o.add("requests", requests)
+    o.add("failedReplies", failedReplies)
 }
 
 /// What every page and asset is sent with: a strict CSP (no inline script or style, no
@@ -62,7 +64,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 conn.userdata = try Upload.form(hm, folder: options.dir + "/uploads", limit: uploadLimit)
                 conn.streamRequestBody()
             } catch {
-                try conn.replyError(error.status, uploadAnswer(error), headers: ["Content-Type": "application/json"])
+                try conn.replyError(error.status, uploadAnswer(error), headers: jsonHeaders)
             }
         case let .httpBody(piece):
             try? conn.userdata(as: Upload.self)?.write(piece)  // a failure is answered at the end
@@ -71,7 +73,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
             if let upload = conn.userdata(as: Upload.self) {
                 conn.userdata = nil
                 let (code, answer) = uploadAnswer(upload)  // JSON, an error or not: no page either way
-                try conn.replyError(code, answer, headers: ["Content-Type": "application/json"])
+                try conn.replyError(code, answer, headers: jsonHeaders)
             } else if hm.uri == "/api/upload" && hm.method == "POST" {
                 // refused at its headers (no session, or not from the dashboard)
             } else if try access.answerPublic(conn, hm, manager) {
@@ -82,15 +84,15 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                 if hm.uri == "/ws/live" {
                     _ = conn.wsUpgrade(hm)  // the dashboard's live numbers
                 } else if hm.uri == "/api/status" && reads {
-                    try conn.reply(200, status(), headers: ["Content-Type": "application/json"])
+                    try conn.reply(200, jsonAnswer { statusFields(&$0) }, headers: jsonHeaders)  // no allocation
                 } else if hm.uri == "/api/settings" && hm.method == "POST" {
                     try saveSettings(conn, hm)
                 } else if hm.uri == "/api/settings" && reads {
-                    try conn.reply(200, settings.json, headers: ["Content-Type": "application/json"])
+                    try conn.reply(200, settings.json, headers: jsonHeaders)
                 } else if hm.uri == "/api/settings" || hm.uri == "/api/status" {
-                    try conn.replyError(405, "{\"error\": \"not with this method\"}\n", headers: ["Content-Type": "application/json"])
+                    try conn.replyError(405, "{\"error\": \"not with this method\"}\n", headers: jsonHeaders)
                 } else {
-                    try conn.replyError(404, "{\"error\": \"no such API\"}\n", headers: ["Content-Type": "application/json"])
+                    try conn.replyError(404, "{\"error\": \"no such API\"}\n", headers: jsonHeaders)
                 }
             } else if hm.uri == "/hello" {  // a greeting, open to all: it reads and changes nothing
                 let name = hm.queryVar("name") ?? "board"
@@ -125,19 +127,19 @@ func saveSettings(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError)
         if let name = hm.formVar("name") { next.name = Settings.valid(name: name) ?? "" }
         if let interval = hm.formVar("interval") { next.intervalS = Int(interval) ?? 0 }
     } else {
-        return try conn.replyError(415, "{\"error\": \"send JSON (or the dashboard's form)\"}\n", headers: ["Content-Type": "application/json"])
+        return try conn.replyError(415, "{\"error\": \"send JSON (or the dashboard's form)\"}\n", headers: jsonHeaders)
     }
     guard !next.name.isEmpty, (1...3600).contains(next.intervalS) else {
         return try conn.replyError(
             400, "{\"error\": \"a name of 1 to 40 characters and 1 to 3600 seconds\"}\n",
-            headers: ["Content-Type": "application/json"])
+            headers: jsonHeaders)
     }
     guard next.save(options.dir) else {
-        return try conn.replyError(500, "{\"error\": \"cannot write the settings\"}\n", headers: ["Content-Type": "application/json"])
+        return try conn.replyError(500, "{\"error\": \"cannot write the settings\"}\n", headers: jsonHeaders)
     }
     settings = next
     restartReports()
-    try conn.reply(200, settings.json, headers: ["Content-Type": "application/json"])
+    try conn.reply(200, settings.json, headers: jsonHeaders)
 }
 
 /// An MQTT command (`interval N`, `status`); the answer published on the reply topic.

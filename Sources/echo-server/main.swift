@@ -98,7 +98,7 @@ func login(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
         let ok = demoRecord?.verify(password) == true && Crypto.constantTimeEquals(user, demoUser)
         guard ok, let token = manager.sessionStart(user: user) else {
             manager.loginFailed(conn)
-            return try conn.reply(401, "Wrong user or password\n")
+            return try conn.replyError(401, "Wrong user or password\n")
         }
         manager.loginSucceeded(conn)
         try conn.reply(200, "logged in\n", headers: ["Set-Cookie": manager.sessionCookieHeader(token, for: conn)])
@@ -106,7 +106,7 @@ func login(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
         manager.sessionEnd(for: hm)
         try conn.reply(200, "logged out\n", headers: ["Set-Cookie": manager.sessionCookieHeader(nil, for: conn)])
     } else {
-        guard let session = manager.session(for: hm) else { return try conn.reply(401, "Log in first\n") }
+        guard let session = manager.session(for: hm) else { return try conn.replyError(401, "Log in first\n") }
         try conn.reply(200, session.user)
     }
 }

@@ -48,7 +48,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
         }
     case let .httpMessage(hm):
         guard let upload = conn.userdata(as: Upload.self) else {
-            if !router.handle(conn, hm) { try? conn.reply(404, "Not Found\n") }
+            if !router.handle(conn, hm) { try? conn.replyError(404, "Not Found\n") }
             return
         }
         conn.userdata = nil

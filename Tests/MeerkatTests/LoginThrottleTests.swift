@@ -45,12 +45,26 @@ import MeerkatTesting
         #expect(m.loginFailures(Self.a) == 10)
     }
 
-    @Test func ipv6KeyedByItsSlash64() throws {
+    /// A LAN shares one /64 (fe80::/64 always): a neighbour's lockout is not the owner's.
+    @Test func ipv6KeyedByItsWholeAddress() throws {
         let c = try manager()
         let m = c.manager
-        for _ in 0..<10 { m.loginFailed(SocketAddress("2001:db8:1:2::1", port: 1)!) }
-        #expect(m.loginRetryAfter(SocketAddress("2001:db8:1:2:ffff::9", port: 2)!) > 0)
-        #expect(m.loginRetryAfter(SocketAddress("2001:db8:1:3::1", port: 2)!) == 0)
+        let owner = SocketAddress("fe80::20", port: 2)!
+        m.loginSucceeded(owner)
+        for _ in 0..<10 { m.loginFailed(SocketAddress("fe80::30", port: 1)!) }
+        #expect(m.loginRetryAfter(SocketAddress("fe80::30", port: 3)!) == 900)
+        #expect(m.loginRetryAfter(owner) == 0)
+        #expect(m.loginRetryAfter(SocketAddress("fe80::40", port: 2)!) == 0)
+    }
+
+    /// A host rotating through its /64 fills the table and then shares the overflow.
+    @Test func ipv6RotatingThroughASlash64EndsInTheOverflow() throws {
+        let c = try manager { $0.loginThrottleEntries = 4 }
+        let m = c.manager
+        for i in 1...4 { m.loginFailed(SocketAddress("2001:db8:1:2::\(i)", port: 1)!) }
+        let waits = (5...9).map { m.loginFailed(SocketAddress("2001:db8:1:2::\($0)", port: 1)!) }
+        #expect(waits == [0, 0, 0, 1, 2])
+        #expect(m.loginRetryAfter(SocketAddress("2001:db8:1:2::ff", port: 1)!) == 2)
     }
 
     @Test func globalCapPerSecond() throws {
@@ -81,6 +95,29 @@ import MeerkatTesting
             c.manager.loginFailed(SocketAddress("10.2.0.\(i)", port: 1)!)
             c.advanceClock(ms: 10)
         }
+    }
+
+    /// The table's lockouts end 15 minutes after: a slot freed while the overflow is
+    /// busy must not give the next rotating address its free failures and delays again.
+    @Test func aSlotFreedDuringAnAttackStartsWhereTheOverflowIs() throws {
+        let c = try manager { $0.loginThrottleEntries = 4 }
+        let m = c.manager
+        for i in 0..<4 {  // four addresses locked out
+            for _ in 0..<10 { m.loginFailed(SocketAddress("10.4.0.\(i)", port: 1)!) }
+        }
+        c.advanceClock(ms: 800_000)
+        for i in 0..<9 {  // the overflow, its delays waited out (63 s): before the slots free up
+            let guesser = SocketAddress("10.5.0.\(i)", port: 1)!
+            c.advanceClock(ms: m.loginRetryAfter(guesser) * 1000)
+            m.loginFailed(guesser)
+        }
+        c.advanceClock(ms: 100_000)  // the four lockouts are over: their slots are free again
+        let next = SocketAddress("10.6.0.1", port: 1)!
+        #expect(m.loginRetryAfter(next) == 0)  // a try, in a slot of its own
+        #expect(m.loginFailed(next) == 900)  // but no free failures: locked out at once
+        let owner = SocketAddress("10.7.0.1", port: 1)!
+        m.loginSucceeded(owner)
+        #expect(m.loginFailed(owner) == 0)  // an address that logged in starts afresh
     }
 
     @Test func fullTableKeepsItsEntriesAndNewAddressesShareTheOverflow() throws {

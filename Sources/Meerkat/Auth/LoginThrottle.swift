@@ -4,7 +4,10 @@ import CMeerkat
 /// An address may fail `freeFailures` times; each failure after that makes it wait
 /// twice as long before its next try (1 s, 2 s, 4 s… up to `maxDelayS`), and at
 /// `lockoutFailures` it is locked out for `lockoutS`. An IPv6 client is keyed by its
-/// /64, since one host commonly holds a whole /64. On top, at most
+/// whole address, not its /64: on a LAN every host shares the /64 (fe80::/64 always),
+/// so a neighbour's ten wrong guesses locked out the owner, at an address the owner had
+/// logged in from too; a host rotating through its /64 ends in the overflow below, as
+/// one rotating through 127/8 does. On top, at most
 /// `Limits.loginFailuresPerSecond` failures are accepted a second from everyone
 /// together, which bounds the time the loop spends deriving password hashes
 /// (PBKDF2 takes 100–250 ms by design) however many addresses guess.
@@ -17,7 +20,10 @@ import CMeerkat
 /// long as it ran. Now its addresses in the table are delayed and locked out one by
 /// one, and all the others together get the delays of one address, up to `maxDelayS`.
 /// The overflow is never locked out: it stands for every new address, the owner's new
-/// laptop too, and 64 s is the most such a visitor waits while the table is full.
+/// laptop too. But it is one slot: a guesser that asks again every few milliseconds
+/// takes it the moment it opens, so while such a guesser runs a new address gets in
+/// only by luck (README "Logins and sessions", known limit); the owner's last
+/// `trustedCount` addresses are exempt from it.
 ///
 /// The global cap would also refuse the owner while such a guesser keeps it full (a
 /// few threads rotating through 127.x or a LAN's addresses did, for as long as they
@@ -71,11 +77,10 @@ struct LoginThrottle {
         return false
     }
 
-    /// The address without its port (and an IPv6 one cut to its /64).
+    /// The address without its port.
     static func key(_ address: SocketAddress) -> mk_addr {
         var k = address.raw
         k.port = 0
-        if k.is_ipv6 != 0 { withUnsafeMutableBytes(of: &k.ip) { for i in 8..<16 { $0[i] = 0 } } }
         return k
     }
 
@@ -118,8 +123,21 @@ struct LoginThrottle {
             if now - overflow.lastFailure > Self.lockoutS * 1000 { overflow = Entry() }
             return Self.count(&overflow, now: now, lockout: false)
         }
-        if !entries[i].inUse || !Self.same(entries[i].key, key) { entries[i] = Entry(key: key, inUse: true) }
+        if !entries[i].inUse || !Self.same(entries[i].key, key) {
+            entries[i] = Entry(key: key, inUse: true, failures: inherited(key, now: now))
+        }
         return Self.count(&entries[i], now: now, lockout: true)
+    }
+
+    /// The failures a new entry starts with. A slot freed while the table is under
+    /// attack (the overflow failed within a lockout) starts where the overflow is, one
+    /// short of a lockout at most: else a guesser rotating addresses took each slot
+    /// freed 15 minutes after its lockout for the free failures and the delays, 10
+    /// checked guesses a slot, ~2,400 an hour over 64 slots, instead of 1. An address
+    /// that logged in lately starts afresh.
+    private func inherited(_ key: mk_addr, now: Int64) -> UInt32 {
+        guard overflow.failures > 0, now - overflow.lastFailure <= Self.lockoutS * 1000, !isTrusted(key) else { return 0 }
+        return min(overflow.failures, Self.lockoutFailures - 1)
     }
 
     /// One more failure in `entry`: the seconds it must now wait (1, 2, 4… after the

@@ -5,7 +5,7 @@
 ///     var router = Router()
 ///     router.get("/api/sensors/*") { conn, hm, captures in … captures[0] … }
 ///     router.post("/upload/#") { conn, hm, captures in … }
-///     … case .httpMessage(let hm): if !router.handle(conn, hm) { try? conn.reply(404, "Not Found\n") }
+///     … case .httpMessage(let hm): if !router.handle(conn, hm) { try? conn.replyError(404, "Not Found\n") }
 public struct Router {
     public typealias Route = (Connection, HttpMessage, Captures) -> Void
 

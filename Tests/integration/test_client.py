@@ -519,6 +519,16 @@ def test_tls_client_checks_the_certificate(start_server, tmp_path, case):
 
 # ---- STARTTLS: tlsInit on a client connection --------------------------------------------------
 
+def wait_listening(port):
+    """Until something accepts on 127.0.0.1:`port` (5 s at most)."""
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
 @pytest.fixture
 def s_server(certs):
     """openssl s_server on 127.0.0.1 with the test certificate, TLS from the first byte,
@@ -529,12 +539,7 @@ def s_server(certs):
     proc = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", certs["server.crt"],
                              "-key", certs["server.key"], "-www", "-quiet"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_listening(port)
     yield port
     proc.terminate()
     proc.wait(timeout=10)
@@ -565,12 +570,7 @@ def alpn_s_server(certs, tmp_path, protocols):
     proc = subprocess.Popen(["stdbuf", "-oL", "openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert",
                              certs["server.crt"], "-key", certs["server.key"], "-alpn", protocols, "-www"],
                             stdin=subprocess.DEVNULL, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_listening(port)
     return proc, port, log
 
 

@@ -34,7 +34,7 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE sanitize crash-test format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
+.PHONY: FORCE sanitize crash-test soak format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -87,6 +87,19 @@ CRASH_KILLS ?= 300
 crash-test: deps firmware
 	CRASH_KILLS=$(CRASH_KILLS) MEERKAT_BIN=$(OUT)/bin MEERKAT_RUNNER="$(RUNNER)" MEERKAT_BOARD=$(BOARD) \
 		python3 -m pytest -q -s Tests/integration/test_crash_safety.py
+
+## soak: echo-server on BOARD for MINUTES (10) under mixed load through fault proxies,
+## every answer and chat message checked, RSS/descriptors/pools sampled every 10 s
+## (Tests/soak/soak.py; chart and samples in build/soak/BOARD; SEED= replays a run).
+MINUTES ?= 10
+SEED ?= $(shell date +%s)
+soak: deps firmware
+	$(PYTHON) -c "import matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q matplotlib \
+	    || $(PYTHON) -m pip install -q --break-system-packages matplotlib
+	rm -rf build/soak/$(BOARD) && mkdir -p build/soak/$(BOARD)
+	MEERKAT_BIN=$(OUT)/bin MEERKAT_RUNNER="$(RUNNER)" MEERKAT_BOARD=$(BOARD) \
+	    $(PYTHON) Tests/soak/soak.py --minutes $(MINUTES) --seed $(SEED) --out build/soak/$(BOARD) \
+	    --chart build/soak/$(BOARD)/soak.png
 
 # ---- firmware (Embedded Swift) ------------------------------------------------------
 

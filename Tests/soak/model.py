@@ -1,0 +1,83 @@
+"""The soak's reference model for the chat rooms: what each user must have received,
+from what the users themselves saw (times are one process's time.monotonic()).
+
+A room broadcasts every message to everyone in it, the sender too, in the one order the
+server read them. So, for a user R and a message k of a user S, neither of whose
+connections the proxy broke:
+- R must have k if R had joined before S sent k, and R sent its bye only after S saw k
+  come back. The server then had R in the room when it read k (R's handshake was over),
+  and had not yet read R's bye when it sent k out (S had k back first).
+- S must have every message of its own, and its bye (the server read them all).
+Whatever anyone received, broken or not, must be: in its own room, never twice, each
+sender's messages in the order sent, and in the same order as every other user who got
+the same two messages."""
+import threading
+
+
+class Failures:
+    def __init__(self):
+        self.items = []
+        self.checked = 0
+        self.lock = threading.Lock()
+
+    def add(self, text):
+        with self.lock:
+            self.items.append(text)
+
+
+def whole(user):
+    return user["plan"]["kind"] not in ("reset", "halfclose", "silent") and user["joined"] is not None
+
+
+def check_room(users, failures):
+    for r in users:
+        check_what_arrived(r, failures)
+    for s in users:
+        if not whole(s):
+            continue
+        own = {k for room, sender, k in s["got"] if sender == s["uid"]}
+        for k in s["sent"]:
+            if k not in own:
+                failures.add(f"room {s['room']}: user {s['uid']} never got its own message {k} back")
+        for k, echoed in s["echoed"].items():
+            if k == "bye":
+                continue
+            sent = s["sent"][k]
+            for r in users:
+                if r is s or not whole(r) or r["joined"] >= sent or r["bye_sent"] is None or r["bye_sent"] <= echoed:
+                    continue
+                failures.checked += 1
+                if (r["room"], s["uid"], k) not in r["set"]:
+                    failures.add(f"room {s['room']}: {r['uid']} (plan {r['plan']['kind']}) missed {s['uid']}'s"
+                                 f" message {k}, though it joined before it was sent and left after it went out")
+    check_common_order(users, failures)
+
+
+def check_what_arrived(r, failures):
+    seen = set()
+    last = {}
+    for room, sender, k in r["got"]:
+        key = (room, sender, k)
+        if room != r["room"]:
+            failures.add(f"{r['uid']} in room {r['room']} got a message of room {room}")
+        if key in seen:
+            failures.add(f"{r['uid']} got {sender}'s message {k} twice")
+        seen.add(key)
+        n = 1 << 30 if k == "bye" else int(k)
+        if n <= last.get(sender, -1):
+            failures.add(f"{r['uid']} got {sender}'s message {k} after a later one")
+        last[sender] = n
+    r["set"] = seen
+
+
+def check_common_order(users, failures):
+    """Any two users who got the same two messages got them in the same order."""
+    users = sorted((u for u in users if u["got"]), key=lambda u: u["joined"])
+    for i, a in enumerate(users):
+        position = {key: n for n, key in enumerate(a["got"])}
+        for b in users[i + 1:]:
+            if b["joined"] > a["left"]:
+                break   # joined after a left: nothing in common with a, nor are the later ones
+            common = [position[key] for key in b["got"] if key in position]
+            if any(x > y for x, y in zip(common, common[1:])):
+                failures.add(f"{a['uid']} and {b['uid']} got the same messages in different orders")

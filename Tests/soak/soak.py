@@ -140,16 +140,15 @@ class Load:
         self.count(f"plan {plan['kind']}")
         return s, plan
 
-    def outcome(self, what, plan, error):
-        """A connection ended in `error` (None: served whole). That is a failure unless
-        the proxy broke it."""
-        kind = what.split(" from ")[0]
+    def outcome(self, what, which, plan, error):
+        """A connection (`which`: whose, from what port) ended in `error` (None: served
+        whole). That is a failure unless the proxy broke it."""
         if error is None:
-            self.count(f"{kind} served")
+            self.count(f"{what} served")
         elif plan["kind"] in BREAKING:
-            self.count(f"{kind} broken by the proxy")
+            self.count(f"{what} broken by the proxy")
         else:
-            self.failures.add(f"{what} on a {plan} connection: {error}")
+            self.failures.add(f"{what} {which} on a {plan} connection: {error}")
 
     # HTTP: keep-alive, and pipelined batches of three.
     def http_worker(self, n):
@@ -177,7 +176,7 @@ class Load:
                 error = f"{where}: {e!r}"
             finally:
                 s.close()
-            self.outcome(f"http connection from port {port}", plan, error)
+            self.outcome("http connection", f"from port {port}", plan, error)
 
     @staticmethod
     def body(rng):
@@ -215,7 +214,7 @@ class Load:
                 error = repr(e)
             finally:
                 s.close()
-            self.outcome(f"wss connection from port {port}", plan, error)
+            self.outcome("wss connection", f"from port {port}", plan, error)
 
     # The chat: users join a room, talk, say bye, and leave once their bye came back.
     def room_worker(self, room, n):
@@ -283,7 +282,7 @@ class Load:
         finally:
             s.close()
             user["left"] = time.monotonic()
-        self.outcome(f"chat user {uid} from port {user['port']}", plan, user["error"])
+        self.outcome("chat user", f"{uid} from port {user['port']}", plan, user["error"])
 
 
 def read_response(s, data):

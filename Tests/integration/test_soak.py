@@ -34,7 +34,8 @@ def test_a_short_soak_through_the_fault_proxies_loses_nothing(tmp_path):
     # Every kind of fault was dealt, and every kind of client was served through them.
     for kind in ("clean", "delay", "split", "stall", "reset", "halfclose", "silent"):
         assert f"'plan {kind}'" in log, kind
-    for served in ("http connection served", "wss connection served", "chat user served", "upload served"):
+    for served in ("http connection served", "wss connection served", "chat user served", "upload served",
+                   "fleet user served", "mqtt links reset"):
         assert f"'{served}'" in log, served
 
 

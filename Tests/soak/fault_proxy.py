@@ -73,6 +73,7 @@ class FaultProxy:
         self.counts = {}         # plan kind -> connections
         self._n = 0
         self._tasks = set()      # asyncio keeps only weak references to a connection's task
+        self._live = set()       # the _Connections relaying now
         self._log = open(log_path, "a")
         self._lock = threading.Lock()
         self._ready = threading.Event()
@@ -102,8 +103,25 @@ class FaultProxy:
             time.sleep(0.005)
         raise TimeoutError(f"the proxy never accepted the connection from port {client_port}")
 
+    def break_all(self):
+        """Resets every connection open now (a link that must meet faults even when its
+        plan was clean: the fleet's MQTT links are long-lived)."""
+        def reset():
+            for conn in list(self._live):
+                conn.ends.append("reset by break_all")
+                conn.broken = True
+                for w in conn.writers:
+                    _hard_close(w)
+        self._loop.call_soon_threadsafe(reset)
+
     def close(self):
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        async def finish():
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._loop.stop()
+        self._loop.call_soon_threadsafe(lambda: self._loop.create_task(finish()))
         self._thread.join(5)
         self._log.close()
 
@@ -112,6 +130,8 @@ class FaultProxy:
         self._tasks.add(task)
         try:
             await self._relay(c_reader, c_writer)
+        except asyncio.CancelledError:
+            pass   # close(): the run is over
         finally:
             self._tasks.discard(task)
 
@@ -124,7 +144,7 @@ class FaultProxy:
         with self._lock:
             self.plans[port] = (time.monotonic(), plan)
             self.counts[plan["kind"]] = self.counts.get(plan["kind"], 0) + 1
-            self._log.write(json.dumps({"conn": n, "port": port, "t": round(time.time(), 3), **plan}) + "\n")
+            self._log.write(json.dumps({"proxy": self.seed, "conn": n, "port": port, "t": round(time.time(), 3), **plan}) + "\n")
         try:
             u_reader, u_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
@@ -140,8 +160,12 @@ class FaultProxy:
         conn = _Connection(plan, c_writer, u_writer, random.Random(f"{self.seed}:{n}:pieces"))
         if self.lie and plan["kind"] == "clean" and n % 5 == 0:
             conn.flip_at = 100
-        await asyncio.gather(conn.pump(c_reader, u_writer, "up"), conn.pump(u_reader, c_writer, "down"),
-                             return_exceptions=True)
+        self._live.add(conn)
+        try:
+            await asyncio.gather(conn.pump(c_reader, u_writer, "up"), conn.pump(u_reader, c_writer, "down"),
+                                 return_exceptions=True)
+        finally:
+            self._live.discard(conn)
         with self._lock:
             self._log.write(json.dumps({"conn": n, "port": port, "ended": conn.ends, "moved": conn.moved}) + "\n")
         for w in (c_writer, u_writer):

@@ -6,6 +6,7 @@ import http.client
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import threading
 
@@ -27,11 +28,11 @@ def make_certs(d):
 
 class App:
     """One app, started, its ports read from its "listening on" lines, its output kept
-    in OUT/APP.log."""
+    in OUT/NAME.log (NAME: the app's, unless given)."""
 
-    def __init__(self, app, args, listeners, out):
-        self.app = app
-        self.log = open(os.path.join(out, f"{app}.log"), "w")
+    def __init__(self, app, args, listeners, out, name=None):
+        self.app = name or app
+        self.log = open(os.path.join(out, f"{self.app}.log"), "w")
         cmd = RUNNER + [os.path.join(BIN, app), *args, "--log-level", os.environ.get("SOAK_LOG_LEVEL", "info")]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.ports = []
@@ -81,7 +82,8 @@ class UploadServer(App):
 
     def __init__(self, out):
         self.dir = os.path.join(out, "uploads")
-        os.makedirs(self.dir, exist_ok=True)
+        shutil.rmtree(self.dir, ignore_errors=True)   # an earlier run's, in the same OUT
+        os.makedirs(self.dir)
         super().__init__("upload-server", ["--listen", "http://127.0.0.1:0", "--dir", self.dir], 1, out)
 
 

@@ -23,14 +23,17 @@ from collections import Counter
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fault_proxy import FaultProxy  # noqa: E402
+from fleet import Fleet  # noqa: E402
 from load import Load  # noqa: E402
 from model import Failures, check_room  # noqa: E402
 from servers import BOARD, SLOW, TIMEOUT, EchoServer, UploadServer  # noqa: E402
 
 
-def sample(echo, upload, t0):
+def sample(echo, upload, fleet, t0):
+    k = fleet.apps["k"]
     return {"t": round(time.monotonic() - t0, 1), "rss_kb": echo.rss_kb(), "fds": echo.fds(),
-            "upload_rss_kb": upload.rss_kb(), "upload_fds": upload.fds(), **echo.stats()}
+            "upload_rss_kb": upload.rss_kb(), "upload_fds": upload.fds(), "fleet_rss_kb": k.rss_kb(),
+            "fleet_fds": k.fds(), **echo.stats()}
 
 
 def trend(samples, key, warmup_s):
@@ -45,20 +48,24 @@ def trend(samples, key, warmup_s):
     return None if last - first <= allowed else f"{key} grew from {first} KB to {last} KB past warm-up (allowed {allowed})"
 
 
-def settle(echo, upload, baseline, failures):
-    """Once the load is gone, the servers must come back to where they began."""
+def settle(echo, upload, fleet, baseline, failures):
+    """Once the load is gone, the servers must come back to where they began (a fleet
+    board's MQTT link may be between connections: one descriptor either way)."""
     deadline = time.monotonic() + 30 * SLOW
     while True:
         st, fds, ufds = echo.stats(), echo.fds(), upload.fds()
+        ffds = [app.fds() for app in fleet.apps.values()]
         # The /stats request holds a receive block while it is answered, and its
         # connection is still open on our side while we count.
         whole = (st.get("connections") == 1 and st["recv_free"] >= st["recv_total"] - 1 and st["send_free"] == st["send_total"]
                  and st.get("pairs_free", 0) == st.get("pairs_total", 0))
-        if whole and fds <= baseline[0] + 1 and ufds <= baseline[1]:
+        if whole and fds <= baseline[0] + 1 and ufds <= baseline[1] and all(
+                f <= b + 1 for f, b in zip(ffds, baseline[2:])):
             return st, fds, ufds
         if time.monotonic() > deadline:
             failures.add(f"after the load: echo-server {st}, {fds} descriptors (at start {baseline[0]});"
-                         f" upload-server {ufds} descriptors (at start {baseline[1]})")
+                         f" upload-server {ufds} descriptors (at start {baseline[1]}); fleet's chat-servers"
+                         f" {ffds} (at start {baseline[2:]})")
             return st, fds, ufds
         time.sleep(0.5)
 
@@ -94,9 +101,11 @@ def chart(samples, path, title):
     t = [s["t"] / 60 for s in samples]
     axes[0].plot(t, [s["rss_kb"] for s in samples], color="#0f766e", label="echo-server")
     axes[0].plot(t, [s["upload_rss_kb"] for s in samples], color="#7c3aed", label="upload-server")
+    axes[0].plot(t, [s["fleet_rss_kb"] for s in samples], color="#ca8a04", label="chat-server (fleet, k)")
     axes[0].set_ylabel("RSS (KB)")
     axes[1].plot(t, [s["fds"] for s in samples], color="#0f766e", label="echo-server")
     axes[1].plot(t, [s["upload_fds"] for s in samples], color="#7c3aed", label="upload-server")
+    axes[1].plot(t, [s["fleet_fds"] for s in samples], color="#ca8a04", label="chat-server (fleet, k)")
     axes[1].set_ylabel("descriptors")
     for key, color in (("recv_lowest", "#0f766e"), ("send_lowest", "#7c3aed"), ("pairs_lowest", "#ca8a04")):
         axes[2].plot(t, [s.get(key, 0) for s in samples], label=key.replace("_", " "), color=color)
@@ -124,23 +133,25 @@ def main():
     print(f"soak: {BOARD}, {args.minutes} min, seed {args.seed}, logs in {out}", flush=True)
     failures = Failures()
     echo, upload = EchoServer(out), UploadServer(out)
-    servers = (echo, upload)
     proxies = [FaultProxy(port, f"{args.seed}:{i}", os.path.join(out, "plans.jsonl"), lie=args.lie)
                for i, port in enumerate(echo.ports + upload.ports)]
-    t0 = time.monotonic()
-    baseline = (echo.fds(), upload.fds())
-    samples = [sample(echo, upload, t0)]
     load = Load(proxies, args.seed, failures)
+    fleet = Fleet(out, args.seed, load, lie=args.lie)
+    servers = (echo, upload, *fleet.apps.values())
+    t0 = time.monotonic()
+    baseline = (echo.fds(), upload.fds(), *(app.fds() for app in fleet.apps.values()))
+    samples = [sample(echo, upload, fleet, t0)]
     workers = [threading.Thread(target=load.http_worker, args=(i,)) for i in range(2)]
     workers += [threading.Thread(target=load.wss_worker, args=(0,)), threading.Thread(target=load.upload_worker, args=(0,))]
     workers += [threading.Thread(target=load.room_worker, args=(room, i)) for room in "ab" for i in range(3)]
+    workers += fleet.workers()
     for w in workers:
         w.start()
     end = t0 + args.minutes * 60
     try:
         while time.monotonic() < end and all(s.proc.poll() is None for s in servers):
             time.sleep(min(10, max(0, end - time.monotonic())))
-            samples.append(sample(echo, upload, t0))
+            samples.append(sample(echo, upload, fleet, t0))
             last = samples[-1]
             print(f"  {last['t']:6.0f} s  rss {last['rss_kb']} + {last['upload_rss_kb']} KB  fds {last['fds']} +"
                   f" {last['upload_fds']}  recv lowest {last.get('recv_lowest')}  evictions {last.get('evictions')}"
@@ -154,29 +165,32 @@ def main():
         failures.add(f"{s.app} exited with {s.proc.returncode}")
     if not dead:
         time.sleep(4.5)   # the proxies' silent holds end
-        st, fds, ufds = settle(echo, upload, baseline, failures)
-        samples.append(sample(echo, upload, t0))
+        st, fds, ufds = settle(echo, upload, fleet, baseline, failures)
+        samples.append(sample(echo, upload, fleet, t0))
         print(f"settled: {st}, {fds} + {ufds} descriptors (at start {baseline[0]} + {baseline[1]})")
         check_uploads(upload.dir, load.uploads, failures)
+        fleet.check(failures)
     for room in "ab":
         check_room([u for u in load.users if u["room"] == room], failures)
-    for key in ("rss_kb", "upload_rss_kb"):
+    for key in ("rss_kb", "upload_rss_kb", "fleet_rss_kb"):
         grew = trend(samples, key, warmup_s=min(30, args.minutes * 15))
         if grew:
             failures.add(grew)
     for p in proxies:
         p.close()
-    for s in servers:
+    fleet.stop()
+    for s in (echo, upload):
         if s.proc.poll() is None:
             s.stop()
     with open(os.path.join(out, "samples.jsonl"), "w") as f:
         f.writelines(json.dumps(s) + "\n" for s in samples)
     chart(samples, args.chart or os.path.join(out, "soak.png"), f"make soak on {BOARD}, {args.minutes:g} min")
     plans = Counter()
-    for p in proxies:
+    for p in proxies + fleet.proxies():
         plans.update(p.counts)
     print(f"tally: {dict(sorted(load.tally.items()))}")
-    print(f"plans: {dict(sorted(plans.items()))}; chat users {len(load.users)}; deliveries and uploads checked"
+    print(f"plans: {dict(sorted(plans.items()))}; chat users {len(load.users)}, fleet users {len(fleet.users)};"
+          f" messages and uploads checked"
           f" {failures.checked}")
     print(f"RSS echo-server {samples[0]['rss_kb']} -> {samples[-1]['rss_kb']} KB (max {max(s['rss_kb'] for s in samples)}),"
           f" upload-server {samples[0]['upload_rss_kb']} -> {samples[-1]['upload_rss_kb']} KB"

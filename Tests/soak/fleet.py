@@ -35,20 +35,30 @@ def free_port():
 
 class Mosquitto:
     def __init__(self, out):
+        self.log = open(os.path.join(out, "mosquitto.log"), "w")
+        # A port seen free may be taken before mosquitto binds it: then it exits, and
+        # another port is tried.
+        for _ in range(3):
+            if self.start(out):
+                return
+        raise RuntimeError("mosquitto did not start")
+
+    def start(self, out):
         self.port = free_port()
         conf = os.path.join(out, "mosquitto.conf")
         with open(conf, "w") as f:
             f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self.log = open(os.path.join(out, "mosquitto.log"), "w")
         self.proc = subprocess.Popen(["mosquitto", "-c", conf], stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while True:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
+                return True
             except OSError:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("mosquitto did not start") from None
+                    self.proc.kill()
+                    self.proc.wait()
+                    return False
                 time.sleep(0.05)
 
     def stop(self):

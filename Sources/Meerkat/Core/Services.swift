@@ -36,6 +36,11 @@ struct Services {
     var mqtt: MqttSessions
     /// SNTP requests in flight (SNTP/).
     var sntp: SntpQueries
+    /// The trusted wall clock (its floor the firmware's build time), what TLS checks
+    /// dates with, and whether setting the system clock was refused already (SNTP/).
+    var clock = TrustedClock(floorMs: Int64(mk_build_epoch()) * 1000)
+    var clockSetRefused = false
+    var setsSystemClock = false
     /// HTTP's parser scratch: header offsets of the request being delivered (HTTP/).
     let headerFields: UnsafeMutableBufferPointer<HeaderField>
     /// Static files (Static/): the path being opened and the validators written behind

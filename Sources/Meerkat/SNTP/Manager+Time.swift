@@ -31,6 +31,7 @@ extension Manager {
     func timeAnswered(_ unixMs: Int64) {
         services.clock.sync(unixMs: unixMs, monotonicMs: mk_now_ms())
         if services.setsSystemClock { setSystemClock(unixMs) }
+        resumeTimeWaiters()
     }
 
     private func setSystemClock(_ unixMs: Int64) {

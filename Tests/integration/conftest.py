@@ -31,6 +31,8 @@ class Server:
 
     def __init__(self, app, *args, env=None):
         self.app = app
+        if os.path.basename(app) == "device-app" and "--sntp" not in args:
+            args += ("--sntp", "none")  # tests reach 127.0.0.1 only, never pool.ntp.org
         cmd = RUNNER + [os.path.join(BIN, app)] + list(args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})})

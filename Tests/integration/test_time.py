@@ -12,7 +12,9 @@ mbedTLS's own time() then says 1970 too, which is what the verify callback in tl
 must overrule. The SNTP server is chrony on 127.0.0.1 (conftest's `chrony`); the TLS
 server is Python's ssl module, with a test CA and certificates made here, back-dated
 with faketime where they must be old."""
+import json
 import os
+import select
 import socket
 import ssl
 import subprocess
@@ -21,7 +23,8 @@ import time
 
 import pytest
 
-from conftest import BIN, RUNNER, SLOW
+import conftest
+from conftest import BIN, RUNNER, SLOW, start_device
 
 FAKE_1970 = "@1970-01-01 00:00:00"
 
@@ -240,3 +243,50 @@ def test_deferred_tls_errors_when_the_time_never_comes(pki, https):
     assert 2.0 <= took < 2.0 + 4 * SLOW, took
     assert server.handshakes == []
 
+
+
+def read_until(proc, text, timeout):
+    """The app's output lines up to the first holding `text` (all of it when none does
+    within `timeout`)."""
+    lines, deadline = [], time.time() + timeout
+    while time.time() < deadline:
+        if select.select([proc.stdout], [], [], 0.2)[0]:
+            line = proc.stdout.readline().decode(errors="replace")
+            if not line:
+                break
+            lines.append(line)
+            if text in line:
+                break
+    return lines
+
+
+def test_device_app_takes_its_time_from_sntp_and_says_so(start_server, chrony, monkeypatch):
+    """device-app --sntp 127.0.0.1:PORT on a 1970 board without CAP_SYS_TIME (setpriv
+    drops it, so the machine's clock is never touched): the time event is logged, setting
+    the system clock is refused and said once, and /api/status (what the dashboard shows)
+    says the time is synced, and from where."""
+    monkeypatch.setattr(conftest, "RUNNER", ["setpriv", "--bounding-set", "-sys_time", "--"] + RUNNER)
+    server = start_device(start_server, "--sntp", f"127.0.0.1:{chrony}", env=faked_1970())
+    before = time.time()
+    lines = read_until(server.proc, f" from 127.0.0.1:{chrony}", 20 * SLOW)
+    event = [line for line in lines if line.startswith("time: ")]
+    assert event and event[0].endswith(f" from 127.0.0.1:{chrony}\n"), lines
+    assert int(event[0].split()[1]) >= before * 1000 - 5_000, event  # chrony's time, not 1970
+    refusals = [line for line in lines if "cannot set the system clock" in line]
+    assert len(refusals) == 1, lines
+    c = conftest.RawClient(server.connect())
+    c.send(b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n\r\n" % server.cookie.encode())
+    status, _, body = c.response()
+    c.sock.close()
+    assert status == 200, body
+    answer = json.loads(body)
+    assert answer["timeSynced"] is True and answer["timeSource"] == f"127.0.0.1:{chrony}", answer
+
+
+def test_device_app_with_sntp_none_is_not_synced(start_server):
+    server = start_device(start_server, "--sntp", "none")
+    c = conftest.RawClient(server.connect())
+    c.send(b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n\r\n" % server.cookie.encode())
+    status, _, body = c.response()
+    c.sock.close()
+    assert status == 200 and json.loads(body)["timeSynced"] is False, body

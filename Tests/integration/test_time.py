@@ -14,7 +14,7 @@ server is Python's ssl module, with a test CA and certificates made here, back-d
 with faketime where they must be old."""
 import json
 import os
-import select
+import queue
 import socket
 import ssl
 import subprocess
@@ -176,8 +176,9 @@ def test_the_time_event_corrects_a_1970_clock_against_chrony(chrony):
     # The event carries chrony's time; the process's own clock said 1970 (faked).
     assert before * 1000 - 50 <= event <= after * 1000 + 50, (before, event, after)
     assert system < 86_400_000, f"the system clock was not faked: {system}"
-    # The manager's clock took the answer: SNTP's time, moved on by the monotonic clock.
-    assert event <= clock <= after * 1000 + 50, (event, clock)
+    # The manager's clock took the answer: SNTP's time, moved on by the monotonic clock
+    # (an SNTP time is right to half a round trip, long under qemu).
+    assert event <= clock <= after * 1000 + 250 * SLOW, (event, clock, after)
 
 
 def test_a_1970_board_checks_dates_against_its_build_time(pki, https):
@@ -247,17 +248,20 @@ def test_deferred_tls_errors_when_the_time_never_comes(pki, https):
 
 def read_until(proc, text, timeout):
     """The app's output lines up to the first holding `text` (all of it when none does
-    within `timeout`)."""
-    lines, deadline = [], time.time() + timeout
+    within `timeout`). A thread reads them: readline's buffer may hold lines a select()
+    on the pipe would no longer see."""
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in iter(proc.stdout.readline, b"")],
+                     daemon=True).start()
+    seen, deadline = [], time.time() + timeout
     while time.time() < deadline:
-        if select.select([proc.stdout], [], [], 0.2)[0]:
-            line = proc.stdout.readline().decode(errors="replace")
-            if not line:
-                break
-            lines.append(line)
-            if text in line:
-                break
-    return lines
+        try:
+            seen.append(lines.get(timeout=0.2).decode(errors="replace"))
+        except queue.Empty:
+            continue
+        if text in seen[-1]:
+            break
+    return seen
 
 
 def test_device_app_takes_its_time_from_sntp_and_says_so(start_server, chrony, monkeypatch):

@@ -113,11 +113,13 @@ Sources/MeerkatTesting/BoardProfiles.swift: $(sort $(wildcard boards/*.mk)) scri
 	bash scripts/board-limits.sh --all $(sort $(wildcard boards/*.mk)) > $@
 
 # The git revision for --version, in C (mk_build_revision, replacing the shim's weak
-# "unknown"): checked on every run, rewritten only when it changes (a commit, the tree
-# made dirty or clean), and then only relinks the binaries.
+# "unknown"), and the source's time (mk_build_epoch: SOURCE_DATE_EPOCH, else the
+# commit's; the wall clock's floor): checked on every run, rewritten only when they
+# change (a commit, the tree made dirty or clean), and then only relinks the binaries.
 $(OUT)/gen/revision.c: FORCE
 	@mkdir -p $(dir $@)
-	@echo "const char *mk_build_revision(void) { return \"$$(bash scripts/revision.sh)\"; }" > $@.new
+	@{ echo "const char *mk_build_revision(void) { return \"$$(bash scripts/revision.sh)\"; }"; \
+	   echo "long long mk_build_epoch(void) { return $$(bash scripts/build-epoch.sh)LL; }"; } > $@.new
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "$@: $$(bash scripts/revision.sh)"; fi
 
 $(OUT)/obj/revision.o: $(OUT)/gen/revision.c

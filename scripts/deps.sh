@@ -15,6 +15,7 @@ APT_PACKAGES=(
   chromium chromium-driver                                   # browser tests (selenium)
   mosquitto mosquitto-clients                                # MQTT broker and its clients (MQTT tests)
   chrony                                                     # an NTP server the SNTP tests run on their own port
+  faketime libfaketime:arm64 libfaketime:armhf               # a 1970 clock for one process, per arch (test_time.py)
   shellcheck                                                 # make lint: the shell scripts
   strace iproute2                                            # test_crash_safety: the order of fsync/rename;
                                                              # test_login_lan6: addresses in its own namespace

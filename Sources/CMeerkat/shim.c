@@ -43,6 +43,7 @@ void mk_shift_args(void) {
 }
 
 __attribute__((weak)) const char *mk_build_revision(void) { return "unknown"; }
+__attribute__((weak)) int64_t mk_build_epoch(void) { return 0; }
 
 static volatile sig_atomic_t stop_flag;
 static void on_stop_signal(int sig) { (void)sig; stop_flag = 1; }
@@ -372,6 +373,15 @@ int64_t mk_wall_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int mk_set_wall_ms(int64_t unix_ms) {
+    if (unix_ms < 0) return -EINVAL;
+    // time_t is 32 bits on armhf's glibc unless built with _TIME_BITS=64: a time past
+    // 2038 is refused rather than wrapped.
+    if ((int64_t)(time_t)(unix_ms / 1000) != unix_ms / 1000) return -EOVERFLOW;
+    struct timespec ts = {.tv_sec = (time_t)(unix_ms / 1000), .tv_nsec = (long)(unix_ms % 1000) * 1000000};
+    return clock_settime(CLOCK_REALTIME, &ts) == 0 ? 0 : -errno;
 }
 
 // One DRBG for the process (mbedTLS locks it: MBEDTLS_THREADING_C), seeded once from the

@@ -93,6 +93,8 @@ struct mk_tls_session {
     size_t pending;
     /// mbedTLS's error when the handshake failed (for the app: conn.lastErrorCode).
     int last_error;
+    /// The time certificates' dates are checked against (Unix s; mk_tls_session_set_time).
+    int64_t now_s;
 };
 
 // ECDHE-ECDSA first: a P-256 key signs far faster than RSA on a small CPU. ECDHE-RSA
@@ -508,6 +510,43 @@ int mk_tls_has_pair(const mk_tls_session *s) { return s->has_pair; }
 
 int mk_tls_set_hostname(mk_tls_session *s, const char *name) {
     return mbedtls_ssl_set_hostname(&s->ssl, name) == 0 ? 0 : -1;
+}
+
+// ---- certificate dates against Meerkat's clock ------------------------------------------
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (the usual era arithmetic: years
+/// counted from March, so February's leap day ends a year).
+static int64_t days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/// A certificate's notBefore/notAfter as Unix seconds (UTC, as X.509 writes them).
+static int64_t x509_time_s(const mbedtls_x509_time *t) {
+    return days_from_civil(t->year, t->mon, t->day) * 86400 + t->hour * 3600 + t->min * 60 + t->sec;
+}
+
+/// mbedTLS 2.28 (Debian's, without MBEDTLS_PLATFORM_TIME_ALT) dates every certificate of
+/// the chain with time(), which on a board without a clock says 1970 until something
+/// sets it. Its two date flags are dropped here and worked out again from the time
+/// Meerkat gives the session: its SNTP-corrected clock, or the build-time floor.
+static int verify_dates(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+    (void)depth;
+    const mk_tls_session *s = ctx;
+    *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_FUTURE | MBEDTLS_X509_BADCERT_EXPIRED);
+    if (s->now_s < x509_time_s(&crt->valid_from)) *flags |= MBEDTLS_X509_BADCERT_FUTURE;
+    if (s->now_s > x509_time_s(&crt->valid_to)) *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
+    return 0;
+}
+
+void mk_tls_session_set_time(mk_tls_session *s, int64_t unix_s) {
+    s->now_s = unix_s;
+    // Per context (a reset may have cleared it): the config is shared, the time is not.
+    mbedtls_ssl_set_verify(&s->ssl, verify_dates, s);
 }
 
 int mk_tls_verify_failure(const mk_tls_session *s) {

@@ -14,7 +14,7 @@ struct Metrics {
     private let jsonBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1024, alignment: 8)
 
     /// A sample as JSON (valid until the next sample), with the app's own counters.
-    mutating func sample(name: String, uptime: Int, connections: Int, requests: Int) -> ByteView {
+    mutating func sample(name: String, uptime: Int, connections: Int, requests: Int, timeSource: String) -> ByteView {
         let (busy, total) = cpuTimes()
         let cpu = total > lastTotal && !first ? 100 * Double(busy - lastBusy) / Double(total - lastTotal) : 0
         (lastBusy, lastTotal) = (busy, total)
@@ -39,6 +39,8 @@ struct Metrics {
         if let temp { json.add("temp", temp, fractionDigits: 1) } else { json.addNull("temp") }
         json.add("connections", connections)
         json.add("requests", requests)
+        json.add("timeSynced", !timeSource.isEmpty)
+        json.add("timeSource", timeSource)
         return json.finish() ?? ByteView.empty
     }
 

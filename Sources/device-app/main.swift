@@ -5,14 +5,18 @@ import WebUI
 var uptime = 0  // seconds, counted by a timer
 var requests = 0  // HTTP requests served
 var failedReplies = 0  // replies that could not be queued
+var timeSource = ""  // the SNTP server whose answer set the clock; "" until one did
 
 // --listen, --dir (settings, uploads), --web DIR (pages from a folder instead of the
 // firmware), --upload-limit BYTES, --report URL, --mqtt URL (with --mqtt-user,
 // --mqtt-pass, --mqtt-ca FILE), --host NAME (another name the board answers to),
-// --password-file PATH (provisions the admin password); sizes from the board profile.
+// --password-file PATH (provisions the admin password), --sntp HOST (the time server;
+// pool.ntp.org unless given, "none": never asked); sizes from the board profile.
 let options = AppOptions.parse(
     defaultListen: "http://0.0.0.0:8000",
-    valued: ["--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca", "--host", "--password-file"])
+    valued: [
+        "--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca", "--host", "--password-file", "--sntp",
+    ])
 let uploadLimit = UInt64(options.value(of: "--upload-limit") ?? "") ?? 8 << 20
 var settings = Settings.load(options.dir)
 var count: Int32 = 0
@@ -35,6 +39,8 @@ func statusFields(_ o: inout JsonWriter, online: Bool = false) {
     o.add("uptime", uptime)
     o.add("requests", requests)
     o.add("failedReplies", failedReplies)
+    o.add("timeSynced", !timeSource.isEmpty)
+    o.add("timeSource", timeSource)
 }
 
 /// What every page and asset is sent with: a strict CSP (no inline script or style, no
@@ -166,7 +172,7 @@ manager.timerAdd(1000, repeat: true) {
     uptime += 1
     let sample = metrics.sample(
         name: settings.name, uptime: uptime, connections: manager.stats.connections,
-        requests: requests)
+        requests: requests, timeSource: timeSource)
     manager.wsBroadcast(sample)
 }
 // Against DNS rebinding, only the names the board answers to: IP literals, localhost,
@@ -216,4 +222,36 @@ if let url = options.value(of: "--mqtt") {
         command: mqttCommand)
 }
 restartReports()
+
+// --sntp HOST: the board's time, asked now, again every minute until it answers, then
+// hourly. TLS clients (--report wss://, --mqtt mqtts://) check certificate dates against
+// it, and against the firmware's build time until it answers; the system clock is set
+// too when the app may (CAP_SYS_TIME; a refusal is logged once).
+let timeServer = options.value(of: "--sntp") ?? "pool.ntp.org"
+manager.setsSystemClock = true
+var minutesToAsk = 0
+func askTime() {
+    do throws(ConnectError) {
+        try manager.sntpConnect(timeServer) { conn, ev in
+            if case let .sntpTime(ms) = ev {
+                print("time: \(ms) from \(timeServer)")
+                AppOptions.flushOutput()
+                timeSource = timeServer
+                minutesToAsk = 60
+                conn.close()
+            } else if case let .error(why) = ev {
+                print("time: \(timeServer): \(why)")
+                AppOptions.flushOutput()
+            }
+        }
+    } catch {
+        print("time: cannot ask \(timeServer): \(error)")
+    }
+}
+if timeServer != "none" {
+    manager.timerAdd(60_000, repeat: true, runNow: true) {
+        minutesToAsk -= 1
+        if minutesToAsk <= 0 { askTime() }
+    }
+}
 manager.run()

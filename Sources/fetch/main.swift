@@ -16,7 +16,12 @@
 // http:// URL, connects in the clear, then starts TLS on the open connection
 // (`conn.tlsInit` on a client: the TLS client STARTTLS or a proxy's CONNECT needs) and
 // sends the request once the handshake is done; --ca/--insecure apply. At
-// --log-level debug, --sntp also says which transport the answer came over (`isUDP`).
+// --log-level debug, --sntp also says which transport the answer came over (`isUDP`),
+// and it prints "clock MS system MS" after the time: the manager's clock, synced by the
+// answer, and the system's. --time udp://HOST[:PORT] asks that SNTP server while
+// fetching (each answer syncs the clock TLS checks certificate dates with; logged at
+// info); --defer-ms N makes an https:// request wait for that answer before its
+// handshake (`TlsTimePolicy.deferUntilSynced`), at most N ms.
 //
 //   fetch http://127.0.0.1:8000/stats
 //   fetch --ca build/tls/server.crt --method POST --data hi https://localhost:8443/echo
@@ -41,12 +46,14 @@ struct Options {
     var stream = false
     var sntp = false
     var starttls = false
+    var timeURL: String? = nil
+    var deferMs = 0
     var auth: HttpAuth? = nil
     var badAuth = false
 }
 
 let usageLine =
-    "usage: fetch [--log-level error|info|debug|verbose|none] [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] [--starttls] [--user USER:PASS | --bearer TOKEN] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
+    "usage: fetch [--log-level error|info|debug|verbose|none] [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] [--starttls] [--time udp://HOST[:PORT]] [--defer-ms N] [--user USER:PASS | --bearer TOKEN] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
 
 func parseOptions() -> Options {
     var o = Options()
@@ -64,6 +71,8 @@ func parseOptions() -> Options {
         case "--stream": o.stream = true
         case "--sntp": o.sntp = true
         case "--starttls": o.starttls = true
+        case "--time": o.timeURL = args.popFirst()
+        case "--defer-ms": o.deferMs = args.popFirst().flatMap { Int($0) } ?? -1
         case "--user":
             let pair = args.popFirst() ?? ""
             if let colon = pair.utf8.firstIndex(of: UInt8(ascii: ":")) {
@@ -85,7 +94,7 @@ let caFile = options.caFile
 let insecure = options.insecure
 let timeoutMs = options.timeoutMs
 let repeatCount = options.repeatCount
-guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0, !options.badAuth,
+guard let url = options.url, !method.isEmpty, timeoutMs > 0, repeatCount > 0, !options.badAuth, options.deferMs >= 0,
     !options.starttls || url.hasPrefix("http://")
 else {
     print(usageLine)
@@ -110,6 +119,7 @@ func askTime() -> Never {
             case let .sntpTime(ms):
                 Log.debug(conn.isUDP ? "fetch: the answer came over UDP" : "fetch: the answer came over TCP")
                 print("time \(ms)")
+                print("clock \(manager.timeMs) system \(Manager.wallClockMs)")
                 code = 0
                 conn.close()
             case let .error(why): print("error: \(why)")
@@ -158,6 +168,25 @@ func sendRequest(_ conn: Connection) {
 }
 
 let tls = AppOptions.clientTls(caFile: caFile, insecure: insecure)
+if options.deferMs > 0 {
+    manager.tlsTimePolicy = .deferUntilSynced(timeoutMs: options.deferMs)
+}
+
+/// --time: the clock's SNTP server, asked alongside the request.
+if let timeURL = options.timeURL {
+    do throws(ConnectError) {
+        try manager.sntpConnect(timeURL) { _, ev in
+            switch ev {
+            case let .sntpTime(ms): Log.info("fetch: the time from SNTP, ms ", ms)
+            case .error: Log.error("fetch: the SNTP server did not answer")
+            default: break
+            }
+        }
+    } catch {
+        print("error: cannot ask \(timeURL): \(error)")
+        AppOptions.exitProcess(1)
+    }
+}
 
 do throws(ConnectError) {
     try manager.connect(url, tls: options.starttls ? nil : tls) { conn, ev in

@@ -42,6 +42,7 @@ import Testing
         }
         let request = try #require(waitRequest(peer, manager))
         #expect(request.count == 48 && request[0] == 0x23)  // LI 0, version 4, mode 3
+        #expect(!manager.timeSynced)
         // An answer that does not echo our cookie is ignored (spoofed or stale).
         peer.reply(answer(to: request, unixSeconds: 1_000_000_000, originate: [UInt8](repeating: 7, count: 8)))
         manager.pump(ms: 50)
@@ -54,6 +55,10 @@ import Testing
         let t = try #require(times.first)
         #expect(t >= 1_800_000_000_500 && t <= 1_800_000_000_500 + roundTrip / 2 + 1, "\(t), round trip \(roundTrip) ms")
         #expect(errors.isEmpty)
+        // The manager's clock took the answer (and left the system's alone: setsSystemClock
+        // is off by default).
+        #expect(manager.timeSynced)
+        #expect(manager.timeMs >= t && manager.timeMs <= t + 1000, "\(manager.timeMs)")
         manager.close()
     }
 

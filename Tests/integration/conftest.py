@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +31,8 @@ class Server:
 
     def __init__(self, app, *args, env=None):
         self.app = app
+        if os.path.basename(app) == "device-app" and "--sntp" not in args:
+            args += ("--sntp", "none")  # tests reach 127.0.0.1 only, never pool.ntp.org
         cmd = RUNNER + [os.path.join(BIN, app)] + list(args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})})
@@ -314,3 +317,36 @@ def start_device(start_server, *args, app="device-app", env=None):
     s.cookie = device_login(s)
     s.origin = f"http://127.0.0.1:{s.port()}"
     return s
+
+
+# SNTP (test_sntp.py, test_time.py): chrony, a real NTP server, on 127.0.0.1.
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chrony(tmp_path):
+    """chronyd serving NTP on 127.0.0.1 from its local clock (stratum 8); its port."""
+    chronyd = shutil.which("chronyd") or "/usr/sbin/chronyd"
+    assert os.path.exists(chronyd), "chrony is missing (make deps installs it)"
+    port = free_udp_port()
+    conf = tmp_path / "chrony.conf"
+    conf.write_text(f"port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 8\ncmdport 0\n"
+                    f"pidfile {tmp_path}/chronyd.pid\ndriftfile {tmp_path}/drift\n")
+    proc = subprocess.Popen([chronyd, "-d", "-x", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Up when it answers a request of its own kind.
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.settimeout(0.2)
+    for _ in range(50):
+        probe.sendto(bytes([0x23]) + bytes(47), ("127.0.0.1", port))
+        try:
+            probe.recvfrom(100)
+            break
+        except OSError:
+            time.sleep(0.1)
+    probe.close()
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -3,52 +3,17 @@ Core/Services.swift alone), through `fetch --sntp`, against chrony's NTP server 
 127.0.0.1 (its own configuration and an unprivileged port; the system clock untouched),
 and against peers that never answer or answer someone else's request."""
 import os
-import shutil
 import socket
 import subprocess
 import threading
 import time
 
-import pytest
-
-from conftest import BIN, RUNNER, SLOW
+from conftest import BIN, RUNNER, SLOW, free_udp_port
 
 
 def run(*args, timeout=30):
     out = subprocess.run(RUNNER + [os.path.join(BIN, "fetch"), *args], capture_output=True, timeout=timeout * SLOW)
     return out.returncode, out.stdout.decode(errors="replace")
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def chrony(tmp_path):
-    """chronyd serving NTP on 127.0.0.1 from its local clock (stratum 8); its port."""
-    chronyd = shutil.which("chronyd") or "/usr/sbin/chronyd"
-    assert os.path.exists(chronyd), "chrony is missing (make deps installs it)"
-    port = free_udp_port()
-    conf = tmp_path / "chrony.conf"
-    conf.write_text(f"port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 8\ncmdport 0\n"
-                    f"pidfile {tmp_path}/chronyd.pid\ndriftfile {tmp_path}/drift\n")
-    proc = subprocess.Popen([chronyd, "-d", "-x", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    # Up when it answers a request of its own kind.
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.settimeout(0.2)
-    for _ in range(50):
-        probe.sendto(bytes([0x23]) + bytes(47), ("127.0.0.1", port))
-        try:
-            probe.recvfrom(100)
-            break
-        except OSError:
-            time.sleep(0.1)
-    probe.close()
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def test_fetch_sntp_gets_the_time_from_chrony(chrony):

@@ -76,6 +76,7 @@ function show(m) {
   $("uptime").textContent = duration(m.uptime);
   $("conns").textContent = m.connections;
   $("requests").textContent = m.requests;
+  $("time").textContent = m.timeSynced ? "synced (" + m.timeSource + ")" : "not synced";
   const memPct = m.mem.total ? 100 * m.mem.used / m.mem.total : 0;
   charts.cpu.push(m.cpu);
   charts.mem.push(memPct);

@@ -36,6 +36,9 @@ int mk_errno(void);
 int64_t mk_now_ms(void);
 /// Wall-clock time (CLOCK_REALTIME) in milliseconds since 1970.
 int64_t mk_wall_ms(void);
+/// Sets the system's wall clock (clock_settime): 0, or -errno (-EPERM without
+/// CAP_SYS_TIME).
+int mk_set_wall_ms(int64_t unix_ms);
 
 /// This machine's host name (gethostname), NUL-terminated in buf; -1 on failure.
 int mk_hostname(char *buf, size_t len);
@@ -54,6 +57,10 @@ void mk_shift_args(void);
 /// definition that a firmware build replaces with build/BOARD/gen/revision.c, so a new
 /// revision relinks the apps without recompiling the library.
 const char *mk_build_revision(void);
+/// When the firmware's source was made (Unix seconds: SOURCE_DATE_EPOCH, else the
+/// commit's time), the floor of its wall clock; 0 (no floor) here, a weak definition
+/// that build/BOARD/gen/revision.c replaces, as for mk_build_revision.
+int64_t mk_build_epoch(void);
 
 /// SIGPIPE ignored; SIGINT/SIGTERM set a flag that `mk_stop_requested` reads.
 void mk_install_signal_handlers(void);

@@ -83,6 +83,10 @@ int mk_tls_has_pair(const mk_tls_session *session);
 /// A client's server name: sent as SNI and checked against the certificate's names
 /// (unless the config skips verification). Returns 0 or -1.
 int mk_tls_set_hostname(mk_tls_session *session, const char *name);
+/// The time (Unix s) the peer's certificates' notBefore/notAfter are checked against,
+/// in place of mbedTLS's time(): Meerkat's trusted clock (SNTP-corrected, or the
+/// build-time floor). Set before each handshake step.
+void mk_tls_session_set_time(mk_tls_session *session, int64_t unix_s);
 /// Why the peer's certificate failed verification (after a failed handshake).
 enum { MK_TLS_VERIFY_OK = 0, MK_TLS_VERIFY_UNTRUSTED, MK_TLS_VERIFY_EXPIRED, MK_TLS_VERIFY_NOT_YET_VALID,
        MK_TLS_VERIFY_NAME_MISMATCH, MK_TLS_VERIFY_OTHER };

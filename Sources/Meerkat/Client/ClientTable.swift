@@ -7,6 +7,8 @@ struct ClientState {
         /// The host's address is being asked of the nameserver.
         case resolving
         case connecting
+        /// TCP is up; TLS waits for the time (`TlsTimePolicy.deferUntilSynced`).
+        case awaitingTime
         /// TCP is up; the TLS handshake runs.
         case securing
         /// The WebSocket upgrade request is out; waiting for 101.
@@ -18,6 +20,10 @@ struct ClientState {
     var phase: Phase = .connecting
     /// The config (index in `TlsConfigTable`) of a TLS client; -1 for plain.
     var tlsConfig: Int32 = -1
+    /// How long TLS may wait for the time (`.deferUntilSynced`; 0: it does not), and
+    /// until when it waits (monotonic ms) once TCP is up.
+    var timeWaitMs: Int64 = 0
+    var timeWaitUntil: Int64 = 0
     /// The request in flight was HEAD: its response has no body.
     var requestWasHead = false
     /// The URL's host as written (what the resolver asks); the name for Host, SNI and

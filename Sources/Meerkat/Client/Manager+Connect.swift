@@ -83,6 +83,7 @@ extension Manager {
         slots[Int(s)].handler = handler
         services.clients.entries[Int(e)].kind = kind
         services.clients.entries[Int(e)].tlsConfig = config
+        services.clients.entries[Int(e)].timeWaitMs = config >= 0 ? timeWaitMs(tls) : 0
         services.clients.entries[Int(e)].name = parsed.name
         services.clients.entries[Int(e)].host = (tls?.name.isEmpty ?? true) ? parsed.name : tls!.name
         services.clients.entries[Int(e)].port = parsed.port
@@ -148,8 +149,18 @@ extension Manager {
             closeNow(s)
             return
         }
-        idleQueue.append(s, now: now)
         setInterest(s, .write, adding: false)
+        if services.clients.entries[Int(e)].timeWaitMs > 0 && !timeSynced {
+            awaitTime(s)
+            return
+        }
+        clientUp(s)
+    }
+
+    /// TCP is up (and the time known, if TLS waited for it): TLS starts, `.connect`.
+    func clientUp(_ s: Int32) {
+        let e = slots[Int(s)].client
+        idleQueue.append(s, now: now)
         setInterest(s, .read, adding: true)
         // The session starts before `.connect`, so what the handler sends there waits for
         // the handshake instead of going out in plain text.
@@ -189,7 +200,8 @@ extension Manager {
     func clientNotUp(_ s: Int32) -> Bool {
         let e = slots[Int(s)].client
         guard e >= 0 else { return false }
-        return services.clients.entries[Int(e)].phase == .resolving || services.clients.connecting.contains(Int32(e))
+        let phase = services.clients.entries[Int(e)].phase
+        return phase == .resolving || phase == .awaitingTime || services.clients.connecting.contains(Int32(e))
     }
 
     /// Connects past `connectTimeoutMs` fail.
@@ -212,6 +224,7 @@ extension Manager {
         let e = slots[Int(s)].client
         guard e >= 0 else { return }
         services.dns.waiting.remove(Int32(e))
+        if services.clients.entries[Int(e)].phase == .awaitingTime { services.timeWaiting -= 1 }
         mqttEnd(s)
         services.clients.give(e)
         slots[Int(s)].client = -1

@@ -36,6 +36,15 @@ struct Services {
     var mqtt: MqttSessions
     /// SNTP requests in flight (SNTP/).
     var sntp: SntpQueries
+    /// The trusted wall clock (its floor the firmware's build time), what TLS checks
+    /// dates with, and whether setting the system clock was refused already (SNTP/).
+    var clock = TrustedClock(floorMs: Int64(mk_build_epoch()) * 1000)
+    var clockSetRefused = false
+    var setsSystemClock = false
+    var tlsTimePolicy = TlsTimePolicy.checkWithFloor
+    /// TLS clients waiting for the time (`.deferUntilSynced`): with none, the loop's look
+    /// is one comparison.
+    var timeWaiting = 0
     /// HTTP's parser scratch: header offsets of the request being delivered (HTTP/).
     let headerFields: UnsafeMutableBufferPointer<HeaderField>
     /// Static files (Static/): the path being opened and the validators written behind
@@ -187,6 +196,7 @@ extension Manager {
         var due = min(min(handshakeDue, tlsPairReclaimDue), connectDue)
         due = min(due, min(queryDue, mqttDue))
         if services.sntp.inUse > 0 { due = min(due, sntpDue) }
+        if services.timeWaiting > 0 { due = min(due, timeWaitDue) }
         if limits.wsPingIntervalMs > 0 && idleQueue.first >= 0 { due = min(due, services.keepAliveDue) }
         return due
     }
@@ -202,6 +212,7 @@ extension Manager {
         expireQueries()
         expireMqtt()
         if services.sntp.inUse > 0 { expireSntp() }
+        if services.timeWaiting > 0 { expireTimeWaits() }
     }
 
     /// `s` reached the idle timeout: true when its protocol keeps it (a WebSocket is

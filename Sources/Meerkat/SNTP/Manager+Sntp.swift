@@ -2,7 +2,8 @@ import CMeerkat
 
 /// The SNTP client (the docs' `sntp_connect`): a `udp://` client whose datagrams are
 /// SNTP. It asks once it is up (after `.connect`), and again on `conn.sntpRequest()`;
-/// each good answer is one `.sntpTime(ms)` (Unix time in ms); an answer that is not to
+/// each good answer syncs the manager's clock (`timeMs`, Manager+Time.swift), then is
+/// one `.sntpTime(ms)` (Unix time in ms); an answer that is not to
 /// our request is ignored; none in time is asked again (`SntpQueries.tries` in all,
 /// `SntpQueries.timeoutMs` apart), then `.error` and the connection closes. A server's
 /// kiss-o'-death is an `.error` and a close. It joins the loop through
@@ -58,6 +59,7 @@ extension Manager {
         switch SntpPacket.parse(UnsafeRawBufferPointer(receiveBuffer(s)), cookie: e.cookie, roundTripMs: now - e.sentMs) {
         case .time(let ms):
             services.sntp.entries[i].tries = 0
+            timeAnswered(ms)
             deliver(s, .sntpTime(ms))
         case .kissOfDeath:
             services.sntp.entries[i].tries = 0

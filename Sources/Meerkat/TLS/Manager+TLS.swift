@@ -105,6 +105,8 @@ extension Manager {
     func tlsHandshake(_ s: Int32) -> Bool {
         guard tlsHoldPair(s) else { return false }
         let i = Int32(slots[Int(s)].tls.session)
+        // Certificates' dates are checked against the trusted clock, not time() (tls.c).
+        mk_tls_session_set_time(services.tlsSessions.session(i), timeMs / 1000)
         let r = Int(mk_tls_handshake(services.tlsSessions.session(i)))
         if r == 0 {
             services.tlsSessions.handshaking.remove(i)

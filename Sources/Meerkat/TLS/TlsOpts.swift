@@ -20,10 +20,13 @@ public struct TlsOpts {
     /// for an `mqtts://` client, none for raw TLS; `[]`: none. At most 4 names, 63 bytes
     /// with a comma between each. The one agreed on is `conn.alpn`.
     public var alpn: [String]?
+    /// A client's check of the certificate's dates while the time is unknown (no SNTP
+    /// answer yet); nil: the manager's `tlsTimePolicy`.
+    public var timePolicy: TlsTimePolicy?
 
     public init(
         ca: [UInt8] = [], cert: [UInt8] = [], key: [UInt8] = [], name: String = "",
-        skipVerification: Bool = false, alpn: [String]? = nil
+        skipVerification: Bool = false, alpn: [String]? = nil, timePolicy: TlsTimePolicy? = nil
     ) {
         self.ca = ca
         self.cert = cert
@@ -31,6 +34,7 @@ public struct TlsOpts {
         self.name = name
         self.skipVerification = skipVerification
         self.alpn = alpn
+        self.timePolicy = timePolicy
     }
 
     /// The ALPN list as the C shim takes it: the names joined with commas, or `byDefault`

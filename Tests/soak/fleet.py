@@ -116,6 +116,7 @@ class Fleet:
             self.user_proxies[b] = FaultProxy(app.ports[0], f"{seed}:chat:{b}", log, lie=lie)
             self.observers[b] = Observer(app.ports[0])
         self.users = []
+        self.seen = {}   # board -> {(sender, k): when its observer saw it}, made for the check
         self.wait_for_the_bridges()
 
     def wait_for_the_bridges(self):
@@ -222,10 +223,10 @@ class Fleet:
 
     def went_out(self, r, s, k):
         """When s's message k went out to the users of r's board: its observer saw it."""
-        for origin, sender, key, t in self.observers[r["server"]].events:
-            if sender == s["uid"] and key == k:
-                return t
-        return None
+        seen = self.seen.get(r["server"])
+        if seen is None:
+            seen = self.seen[r["server"]] = {(sender, key): t for _, sender, key, t in self.observers[r["server"]].events}
+        return seen.get((s["uid"], k))
 
     def check(self, failures):
         """After the load: each board's observer has the other's local messages, once

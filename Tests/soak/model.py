@@ -12,6 +12,7 @@ Whatever anyone received, broken or not, must be: in its own room, never twice, 
 sender's messages in the order sent, and in the same order as every other user who got
 the same two messages from the same server (users of a fleet's two boards may see the
 boards' events interleaved differently)."""
+import bisect
 import threading
 
 
@@ -35,6 +36,7 @@ def check_room(users, failures, went_out=None):
     a fleet, where that is not s's own); by default, when s had it back."""
     for r in users:
         check_what_arrived(r, failures)
+    receivers = Receivers(users)
     for s in users:
         if not whole(s):
             continue
@@ -44,15 +46,32 @@ def check_room(users, failures, went_out=None):
                 failures.add(f"room {s['room']}: user {s['uid']} never got its own message {k} back")
         for k in s["echoed"]:
             if k != "bye":
-                check_delivery(s, k, users, failures, went_out)
+                check_delivery(s, k, receivers, failures, went_out)
     for server in {u.get("server") for u in users}:
         check_common_order([u for u in users if u.get("server") == server], failures)
 
 
-def check_delivery(s, k, users, failures, went_out):
+class Receivers:
+    """The whole users who said bye, by when they joined, so that the ones there when a
+    message was sent are found without walking an hour's users for each message."""
+
+    def __init__(self, users):
+        self.users = sorted((u for u in users if whole(u) and u["bye_sent"] is not None), key=lambda u: u["joined"])
+        self.joins = [u["joined"] for u in self.users]
+        self.longest = max((u["bye_sent"] - u["joined"] for u in self.users), default=0)
+
+    def joined_before(self, t):
+        """Those who joined before t and may not have said bye yet."""
+        i = bisect.bisect_left(self.joins, t) - 1
+        while i >= 0 and self.joins[i] >= t - self.longest:
+            yield self.users[i]
+            i -= 1
+
+
+def check_delivery(s, k, receivers, failures, went_out):
     sent = s["sent"][k]
-    for r in users:
-        if r is s or not whole(r) or r["joined"] >= sent or r["bye_sent"] is None:
+    for r in receivers.joined_before(sent):
+        if r is s:
             continue
         out = went_out(r, s, k) if went_out else s["echoed"][k]
         if out is None or r["bye_sent"] <= out:

@@ -9,10 +9,14 @@ var failedReplies = 0  // replies that could not be queued
 // --listen, --dir (settings, uploads), --web DIR (pages from a folder instead of the
 // firmware), --upload-limit BYTES, --report URL, --mqtt URL (with --mqtt-user,
 // --mqtt-pass, --mqtt-ca FILE), --host NAME (another name the board answers to),
-// --password-file PATH (provisions the admin password); sizes from the board profile.
+// --password-file PATH (provisions the admin password), --ota-root DIR --ota-key FILE
+// [--ota-limit BYTES] (signed updates, Updates.swift); sizes from the board profile.
 let options = AppOptions.parse(
     defaultListen: "http://0.0.0.0:8000",
-    valued: ["--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca", "--host", "--password-file"])
+    valued: [
+        "--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca", "--host", "--password-file", "--ota-root",
+        "--ota-key", "--ota-limit",
+    ])
 let uploadLimit = UInt64(options.value(of: "--upload-limit") ?? "") ?? 8 << 20
 var settings = Settings.load(options.dir)
 var count: Int32 = 0
@@ -54,6 +58,7 @@ let web = webOptions()
 
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, ev in
     do throws(ConnectionError) {
+        if try otaEvent(conn, ev) { return }  // firmware updates: POST /api/ota, GET /api/version (Updates.swift)
         switch ev {
         case let .httpHeaders(hm) where hm.uri == "/api/upload" && hm.method == "POST":
             // Only with a session and from the dashboard's page (else answered here);

@@ -1,8 +1,7 @@
 """Issue 26: signed firmware updates on device-app, as a board runs them. The service is
 scripts/ota-launch.sh over an install root in a temporary folder (standing for
 /opt/NAME), restarted whenever it ends as systemd's Restart= would; images are signed
-here with a P-256 key made for the test (never committed), as `make ota-image` signs."""
-import base64
+by `make ota-image`'s script with a P-256 key made for the test (never committed)."""
 import hashlib
 import json
 import os
@@ -17,6 +16,7 @@ import pytest
 from conftest import BIN, ROOT, RUNNER, SLOW, RawClient, device_login, device_record, openssl
 
 LAUNCHER = os.path.join(ROOT, "scripts", "ota-launch.sh")
+OTA_IMAGE = os.path.join(ROOT, "scripts", "ota-image.sh")
 STARTS = 2          # K: starts a release gets to confirm itself
 MiB = 1 << 20
 
@@ -31,12 +31,16 @@ def keys(tmp_path_factory):
 
 
 def sign(keys, image, key="signer"):
-    """(SHA-256 hex, base64 DER ECDSA signature over it) as the upload's headers carry them."""
+    """(SHA-256 hex, base64 DER ECDSA signature over it) as the upload's headers carry
+    them, made by what `make ota-image` runs."""
     path = keys / "image"
     path.write_bytes(image)
-    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(keys / f"{key}.key"), str(path)],
-                         check=True, capture_output=True).stdout
-    return hashlib.sha256(image).hexdigest(), base64.b64encode(sig).decode()
+    out = subprocess.run(["bash", OTA_IMAGE, str(path), str(keys / "out"), str(keys / f"{key}.key")],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    with open(os.path.join(out, "sha256")) as f, open(os.path.join(out, "signature")) as g:
+        sha, signature = f.read().strip(), g.read().strip()
+    assert sha == hashlib.sha256(image).hexdigest()
+    return sha, signature
 
 
 def release_id(image):

@@ -12,8 +12,8 @@ private final class Signer {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("meerkat-ota-\(getpid())-\(name)")
         try? FileManager.default.removeItem(at: dir)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try Signer.openssl(["ecparam", "-name", curve, "-genkey", "-noout", "-out", dir.appendingPathComponent("k.pem").path])
-        try Signer.openssl(["ec", "-in", dir.appendingPathComponent("k.pem").path, "-pubout", "-out", dir.appendingPathComponent("pub.pem").path])
+        try runOpenssl(["ecparam", "-name", curve, "-genkey", "-noout", "-out", dir.appendingPathComponent("k.pem").path])
+        try runOpenssl(["ec", "-in", dir.appendingPathComponent("k.pem").path, "-pubout", "-out", dir.appendingPathComponent("pub.pem").path])
         publicKey = Array(try Data(contentsOf: dir.appendingPathComponent("pub.pem")))
     }
 
@@ -22,18 +22,8 @@ private final class Signer {
     func sign(_ image: [UInt8]) throws -> [UInt8] {
         let file = dir.appendingPathComponent("image"), sig = dir.appendingPathComponent("sig")
         try Data(image).write(to: file)
-        try Signer.openssl(["dgst", "-sha256", "-sign", dir.appendingPathComponent("k.pem").path, "-out", sig.path, file.path])
+        try runOpenssl(["dgst", "-sha256", "-sign", dir.appendingPathComponent("k.pem").path, "-out", sig.path, file.path])
         return Array(try Data(contentsOf: sig))
-    }
-
-    private static func openssl(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = args
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0)
     }
 }
 

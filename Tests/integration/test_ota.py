@@ -13,7 +13,8 @@ import threading
 import time
 
 import pytest
-from conftest import BIN, ROOT, RUNNER, SLOW, RawClient, device_login, device_record, openssl
+from conftest import (BIN, BOARD, ROOT, RUNNER, SLOW, RawClient, board_profile, device_login, device_record,
+                      malloc_counter, openssl)
 
 LAUNCHER = os.path.join(ROOT, "scripts", "ota-launch.sh")
 OTA_IMAGE = os.path.join(ROOT, "scripts", "ota-image.sh")
@@ -61,10 +62,10 @@ class Service:
     """ota-launch.sh ROOT device-app ARGS, started again 0.2 s after it ends (systemd's
     Restart=always); `url` is the listener of the running start (None between starts)."""
 
-    def __init__(self, root, *args):
+    def __init__(self, root, *args, env=None):
         self.root, self.args = root, args
         self.env = {**os.environ, "OTA_RUNNER": " ".join(RUNNER), "OTA_STARTS": str(STARTS),
-                    "OTA_CONFIRM_SECONDS": str(int(20 * SLOW))}
+                    "OTA_CONFIRM_SECONDS": str(int(20 * SLOW)), **(env or {})}
         self.url, self.starts, self.output, self.stopping = None, 0, [], False
         self.proc = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -169,9 +170,10 @@ def service(tmp_path, keys):
     (data / "provisioned").write_text(device_record())
     started = []
 
-    def start(*extra):
+    def start(*extra, env=None):
         s = Service(str(root), "--listen", "http://127.0.0.1:0", "--dir", str(data), "--password-file",
-                    str(data / "provisioned"), "--ota-root", str(root), "--ota-key", str(keys / "signer.pub"), *extra)
+                    str(data / "provisioned"), "--ota-root", str(root), "--ota-key", str(keys / "signer.pub"), *extra,
+                    env=env)
         started.append(s)
         return s.up()
 
@@ -193,21 +195,39 @@ def staging(root):
     return sorted(os.listdir(root / "staging"))
 
 
-def test_an_upload_switches_to_the_new_release_which_confirms_itself(service, keys):
-    s = service()
+def test_an_upload_switches_to_the_new_release_which_confirms_itself(service, keys, tmp_path):
+    # On the host, under the allocation counter: an image's pieces allocate nothing.
+    report = tmp_path / "count"
+    counted = BOARD == "host"
+    env = {"LD_PRELOAD": os.path.join(ROOT, "build", "malloccount.so"), "MALLOCCOUNT_FILE": str(report)}
+    s = service(env=env if counted else None)
     v = s.version()
     assert v["release"] == service.first and v["confirmed"] is True and v["rollback"] is None
     image = app_image(size=2 * MiB, tag=b"second")
     sha, sig = sign(keys, image)
-    before = vm_kb(s.pid, "VmHWM")
+    # Warm-up: the same image signed by another key runs every step but the install
+    # (under qemu-user the translator's own memory grows as new code first runs).
+    assert s.upload(image, *sign(keys, image, key="other"))[0] == 400
+    count = malloc_counter(s.proc, report) if counted else lambda: 0
+    before, allocations = vm_kb(s.pid, "VmHWM"), count()
     started = time.time()
     status, answer = s.upload(image, sha, sig)
     took = time.time() - started
-    peak = vm_kb(s.pid, "VmHWM")
+    peak, allocations = vm_kb(s.pid, "VmHWM"), count() - allocations
     assert (status, answer) == (200, {"release": release_id(image)})
-    # Never whole in RAM: the peak RSS grew by far less than the 2 MiB image.
-    print(f"2 MiB upload in {took:.2f} s: peak RSS {before} -> {peak} KiB")
-    assert peak - before < 512, (before, peak)
+    # Never whole in RAM: the peak RSS grew by far less than the 2 MiB image. Under
+    # qemu-user the RSS is qemu's too, whose translator grows by 2 MiB steps at times
+    # (seen on both ARM boards): there the figure is printed, not held.
+    print(f"\n2 MiB upload in {took:.2f} s: peak RSS {before} -> {peak} KiB")
+    if not RUNNER:
+        assert peak - before < 512, (before, peak)
+    # What begin and end allocate (paths, the install, the answer): about 55 on the host
+    # after the warm-up, whatever the size. One per piece would add at least 2 MiB / the
+    # receive block (128 on the host).
+    pieces = 2 * MiB // int(board_profile()["BOARD_RECV_BUFFER"])
+    if counted:
+        print(f"allocations during the upload: {allocations} (the image came in at least {pieces} pieces)")
+        assert allocations < pieces, allocations
     s.down()
     s.up()
     v = s.version()

@@ -35,7 +35,7 @@ FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
 .PHONY: FORCE sanitize crash-test soak format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
-        codec-vectors diff-fuzz print-runner tls-ciphers new-app
+        codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -425,14 +425,27 @@ size:
 ## systemd unit per server, sizes, an install note, LICENSE and NOTICE
 ## (build/BOARD/meerkat-VERSION-BOARD.tar.gz); with APP=DIR
 ## [APP_VERSION=X.Y.Z], the same for that app alone (NAME-APP_VERSION-BOARD.tar.gz next
-## to APP_OUT, installed in /opt/NAME; APP_VERSION defaults to Meerkat's version).
+## to APP_OUT, installed in /opt/NAME; APP_VERSION defaults to Meerkat's version). With
+## OTA_KEY=FILE (the signing key) it carries ota.pub and bin/ota-launch (signed updates).
 ifeq ($(APP),)
 bundle: firmware
-	bash scripts/bundle.sh $(BOARD) build/$(BOARD) meerkat $(VERSION) --multicall $(MULTICALL_BIN) $(APP_BINS)
+	bash scripts/bundle.sh $(BOARD) build/$(BOARD) meerkat $(VERSION) $(if $(OTA_KEY),--ota-key $(OTA_KEY)) --multicall $(MULTICALL_BIN) $(APP_BINS)
 else
 APP_VERSION ?= $(VERSION)
 bundle: firmware
-	bash scripts/bundle.sh $(BOARD) $(APP_OUT_DIR) $(APP_NAME) $(APP_VERSION) $(APP_OUT)
+	bash scripts/bundle.sh $(BOARD) $(APP_OUT_DIR) $(APP_NAME) $(APP_VERSION) $(if $(OTA_KEY),--ota-key $(OTA_KEY)) $(APP_OUT)
+endif
+
+## ota-image [BOARD=…] [APP=DIR] [OTA_KEY=FILE]: a signed update of device-app (or of the
+## app in DIR) for BOARD, what POST /api/ota takes: build/BOARD/ota/NAME.ota/ holds the
+## image, its SHA-256 (hex), the signature (base64 DER ECDSA P-256) and ota.pub. Without
+## OTA_KEY a key is made once in build/BOARD/ota/ota.key (ignored by git; never commit it).
+ifeq ($(APP),)
+ota-image: $(OUT)/bin/device-app
+	bash scripts/ota-image.sh $< build/$(BOARD)/ota $(OTA_KEY)
+else
+ota-image: $(APP_OUT)
+	bash scripts/ota-image.sh $< build/$(BOARD)/ota $(OTA_KEY)
 endif
 
 ## new-app DIR=path [NAME=name]: a starter app repository in DIR, outside this tree

@@ -2,7 +2,7 @@
 # make bundle: OUTDIR/NAME-VERSION-BOARD.tar.gz with the binaries, a systemd unit per
 # service (restarts on failure), the size table, an install note, and Meerkat's LICENSE
 # and NOTICE (the licences of what the firmware links); installed in /opt/NAME.
-#   bundle.sh BOARD OUTDIR NAME VERSION [--multicall FILE] BINARY...
+#   bundle.sh BOARD OUTDIR NAME VERSION [--ota-key KEY] [--multicall FILE] BINARY...
 # Meerkat's own apps: NAME "meerkat", VERSION Meerkat's, units meerkat-<app>.service; an
 # app of your own (make bundle APP=DIR [APP_VERSION=]): NAME is the app, VERSION its own
 # (Meerkat's when not given), its unit NAME.service. With --multicall FILE (Meerkat's
@@ -10,7 +10,8 @@
 # each BINARY, only a link named like it to FILE (FILE runs the app its name says).
 set -euo pipefail
 board=$1 outdir=$2 name=$3 version=$4; shift 4
-multicall=""
+multicall="" ota_key=""
+if [ "${1:-}" = "--ota-key" ]; then ota_key=$2; shift 2; fi
 if [ "${1:-}" = "--multicall" ]; then multicall=$2; shift 2; fi
 here=$(dirname "$0")
 meerkat_version=$(bash "$here/version.sh")
@@ -69,6 +70,12 @@ else
   bash "$here/size.sh" --board "$board" "$@" > "$out/SIZES.md"
 fi
 cp "$here/../LICENSE" "$here/../NOTICE" "$out/"
+# Signed updates (--ota-key, the signer's private key): the public half, which the app
+# checks images with (--ota-key ota.pub), and the launcher that rolls a bad update back.
+if [ -n "$ota_key" ]; then
+  openssl ec -in "$ota_key" -pubout -out "$out/ota.pub" 2>/dev/null
+  cp "$here/ota-launch.sh" "$out/bin/ota-launch"
+fi
 units=""   # the unit files, on one line
 for f in "$out"/systemd/*.service; do
   if [ -e "$f" ]; then units+="${units:+ }$(basename "$f")"; fi
@@ -106,5 +113,17 @@ Logs: journalctl -u $unit. The unit restarts the app if it fails.
 Each binary's --version prints its version, board and git revision. LICENSE is
 Meerkat's licence (Apache-2.0); NOTICE lists what the binaries link and their licences.
 NOTE
+if [ -n "$ota_key" ]; then
+  cat >> "$out/INSTALL.txt" <<NOTE
+Signed updates: ota.pub is the public key images must be signed for (make ota-image
+OTA_KEY=…). To let the app update itself, install the first release as
+/opt/$name/releases/first/<app> with /opt/$name/current -> releases/first, and in the
+unit run it through the launcher, which rolls an update back after OTA_STARTS (3)
+starts that did not confirm within OTA_CONFIRM_SECONDS (60):
+  ExecStart=/opt/$name/bin/ota-launch /opt/$name <app> --listen … --ota-root /opt/$name --ota-key /opt/$name/ota.pub
+  Restart=always
+  ReadWritePaths=/opt/$name
+NOTE
+fi
 tar -C "$outdir/bundle" -czf "$outdir/$top.tar.gz" "$top"
 echo "$outdir/$top.tar.gz"

@@ -710,3 +710,21 @@ int mk_tls_parse_identity(const uint8_t *cert, size_t len, mk_tls_peer *out) {
     mbedtls_x509_crt_free(&crt);
     return ret;
 }
+
+int mk_ecdsa_p256_verify(const uint8_t *key, size_t key_len, const uint8_t hash[32], const uint8_t *sig,
+                         size_t sig_len) {
+    mbedtls_pk_context pk;
+    mbedtls_pk_init(&pk);
+    uint8_t *pem = pem_with_nul(key, key_len);
+    int ret = pem ? mbedtls_pk_parse_public_key(&pk, pem, key_len + 1) : mbedtls_pk_parse_public_key(&pk, key, key_len);
+    free(pem);
+    // Only P-256: a key of another curve or type would verify a different promise.
+    if (ret != 0 || !mbedtls_pk_can_do(&pk, MBEDTLS_PK_ECDSA) ||
+        mbedtls_pk_ec(pk)->grp.id != MBEDTLS_ECP_DP_SECP256R1) {
+        mbedtls_pk_free(&pk);
+        return -1;
+    }
+    ret = mbedtls_pk_verify(&pk, MBEDTLS_MD_SHA256, hash, 32, sig, sig_len);
+    mbedtls_pk_free(&pk);
+    return ret == 0 ? 0 : 1;
+}

@@ -11,11 +11,13 @@ var timeSource = ""  // the SNTP server whose answer set the clock; "" until one
 // firmware), --upload-limit BYTES, --report URL, --mqtt URL (with --mqtt-user,
 // --mqtt-pass, --mqtt-ca FILE), --host NAME (another name the board answers to),
 // --password-file PATH (provisions the admin password), --sntp HOST (the time server;
-// pool.ntp.org unless given, "none": never asked); sizes from the board profile.
+// pool.ntp.org unless given, "none": never asked), --ota-root DIR --ota-key FILE
+// [--ota-limit BYTES] (signed updates, Updates.swift); sizes from the board profile.
 let options = AppOptions.parse(
     defaultListen: "http://0.0.0.0:8000",
     valued: [
         "--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca", "--host", "--password-file", "--sntp",
+        "--ota-root", "--ota-key", "--ota-limit",
     ])
 let uploadLimit = UInt64(options.value(of: "--upload-limit") ?? "") ?? 8 << 20
 var settings = Settings.load(options.dir)
@@ -60,6 +62,7 @@ let web = webOptions()
 
 let manager = Manager(limits: options.limits(.board), poller: options.poller) { conn, ev in
     do throws(ConnectionError) {
+        if try otaEvent(conn, ev) { return }  // firmware updates: POST /api/ota, GET /api/version (Updates.swift)
         switch ev {
         case let .httpHeaders(hm) where hm.uri == "/api/upload" && hm.method == "POST":
             // Only with a session and from the dashboard's page (else answered here);

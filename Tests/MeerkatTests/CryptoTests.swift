@@ -27,6 +27,16 @@ import Testing
         #expect(manager.random(into: UnsafeMutableRawBufferPointer(start: nil, count: 0)))
     }
 
+    @Test func hexRoundTripsAndRefusesWhatIsNotHex() {
+        let bytes: [UInt8] = [0, 1, 0x7F, 0x80, 0xAB, 0xFF]
+        #expect(Crypto.unhex(Crypto.hex(bytes)) == bytes)
+        #expect(Crypto.unhex("00017F80ABFF") == bytes)
+        #expect(Crypto.unhex("") == [])
+        #expect(Crypto.unhex("abc") == nil && Crypto.unhex("zz") == nil && Crypto.unhex("0g") == nil)
+        var out = [UInt8](repeating: 0, count: 2)
+        #expect(out.withUnsafeMutableBytes { Crypto.unhex(StaticString("a1b2c3").rawBuffer, into: $0) } == nil)
+    }
+
     @Test func encodeRefusesAShortBuffer() {
         var out = [UInt8](repeating: 0, count: 7)
         let n = out.withUnsafeMutableBytes { Base64.encode(StaticString("foobar").rawBuffer, into: $0) }

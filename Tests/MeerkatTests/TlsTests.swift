@@ -16,6 +16,12 @@ private func makeCertificate(_ name: String, der: Bool = false, extra: [String] 
     ]
     if der { args += ["-outform", "DER"] }
     args += extra
+    try runOpenssl(args)
+    return (Array(try Data(contentsOf: URL(fileURLWithPath: cert))), Array(try Data(contentsOf: URL(fileURLWithPath: key))))
+}
+
+/// Runs the openssl CLI with `args`; it must succeed (its errors are not shown).
+func runOpenssl(_ args: [String]) throws {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
     p.arguments = args
@@ -23,7 +29,6 @@ private func makeCertificate(_ name: String, der: Bool = false, extra: [String] 
     try p.run()
     p.waitUntilExit()
     try #require(p.terminationStatus == 0)
-    return (Array(try Data(contentsOf: URL(fileURLWithPath: cert))), Array(try Data(contentsOf: URL(fileURLWithPath: key))))
 }
 
 /// What `openssl x509 -fingerprint -sha256` prints for a PEM certificate.

@@ -153,4 +153,11 @@ int mk_tls_peer_identity(const mk_tls_session *session, mk_tls_peer *out);
 /// The same from a certificate's PEM or DER bytes (tests, tools): 0 or -1.
 int mk_tls_parse_identity(const uint8_t *cert, size_t len, mk_tls_peer *out);
 
+/// Signed updates (Sources/Meerkat/OTA): whether `sig` (ASN.1 DER, as `openssl dgst
+/// -sha256 -sign` writes it) is an ECDSA signature of the 32-byte `hash` by the P-256
+/// public key `key` (PEM or DER SubjectPublicKeyInfo). 0: it is; 1: it is not; -1: the
+/// key does not parse or is not a P-256 key.
+int mk_ecdsa_p256_verify(const uint8_t *key, size_t key_len, const uint8_t hash[32], const uint8_t *sig,
+                         size_t sig_len);
+
 #endif

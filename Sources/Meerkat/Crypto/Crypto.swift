@@ -38,6 +38,27 @@ public enum Crypto {
         return bytes.count * 2
     }
 
+    /// Hex (either case) back into bytes in `out`: how many were written, or nil for an
+    /// odd length, a character that is not a hex digit, or an `out` too small.
+    public static func unhex(_ text: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int? {
+        guard text.count % 2 == 0, out.count >= text.count / 2 else { return nil }
+        var i = 0
+        while i < text.count {
+            guard let high = ASCII.hexValue(text[i]), let low = ASCII.hexValue(text[i + 1]) else { return nil }
+            out[i / 2] = high << 4 | low
+            i += 2
+        }
+        return text.count / 2
+    }
+
+    /// Hex back into bytes (a convenience off the hot path), or nil when it is not hex.
+    public static func unhex(_ text: some ByteSource) -> [UInt8]? {
+        text.withBytes { t in
+            var out = [UInt8](repeating: 0, count: t.count / 2)
+            return out.withUnsafeMutableBytes { unhex(t, into: $0) } == nil ? nil : out
+        }
+    }
+
     /// `bytes` as lowercase hex (a convenience off the hot path).
     public static func hex(_ bytes: some ByteSource) -> String {
         bytes.withBytes { b in

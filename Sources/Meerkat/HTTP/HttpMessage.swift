@@ -38,6 +38,13 @@ public struct HttpMessage {
     public var headBytes: ByteView { view(0, Int32(head.length)) }
     public var isHead: Bool { head.isHead }
     public var keepAlive: Bool { head.keepAlive }
+    /// The body's declared length (Content-Length, already parsed into 64 bits with its
+    /// overflow checked), or nil for a chunked body or none: what a streamed body will
+    /// hold, known at `.httpHeaders`.
+    public var contentLength: UInt64? {
+        if case let .length(n) = head.body { return n }
+        return nil
+    }
 
     /// The first header named `name` (any case), or nil.
     public func header(_ name: StaticString) -> ByteView? { header(name.rawBuffer) }

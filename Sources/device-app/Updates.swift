@@ -1,0 +1,137 @@
+import Meerkat
+import MeerkatApp
+
+// Firmware updates (issue 26), on when device-app runs with --ota-root DIR (the install
+// root, /opt/NAME on a board) and --ota-key FILE (the signer's P-256 public key; `make
+// bundle` ships it). POST /api/ota takes a signed image as the request body (streamed
+// into the library's `Ota`, never whole in memory), with its SHA-256 in X-Ota-Sha256
+// (hex) and its signature in X-Ota-Signature (base64 DER); a session and the dashboard's
+// origin are needed, as for every write. Installed, the app answers, then exits so that
+// the service (ota-launch under systemd) starts the new release, which confirms itself
+// after its first served request. GET /api/version says which release runs, whether it
+// is confirmed, and what the last rollback was.
+
+/// Marks a connection whose request body is an image (its userdata).
+final class ImageUpload {
+    /// The first refusal while the body streamed; the rest of it is dropped.
+    var refusal: OtaError? = nil
+}
+
+var updates = otaFromOptions()
+var updateOwner: Connection? = nil
+let updateHeaders: KeyValuePairs<String, String> = ["Content-Type": "application/json", "Cache-Control": "no-store"]
+
+func otaFromOptions() -> Ota? {
+    guard let root = options.value(of: "--ota-root") else { return nil }
+    guard let path = options.value(of: "--ota-key"), let key = try? File.contents(path, limit: 4096) else {
+        print("device-app: --ota-root needs --ota-key FILE, the P-256 public key images are signed for")
+        AppOptions.exitProcess(2)
+    }
+    let releases = OtaReleases(root: root, binary: "device-app")
+    releases.removeLeftovers()  // what a kill -9 or power cut during an install left
+    return Ota(releases: releases, publicKey: key, maxImageSize: Int(options.value(of: "--ota-limit") ?? "") ?? 32 << 20)
+}
+
+/// The update routes and the health confirmation, ahead of main's routes: true when the
+/// event was answered here.
+func otaEvent(_ conn: Connection, _ ev: Event) throws(ConnectionError) -> Bool {
+    switch ev {
+    case let .httpHeaders(hm) where hm.uri == "/api/ota" && hm.method == "POST":
+        guard try access.allows(conn, hm, manager, write: true) else { return true }
+        try beginUpdate(conn, hm)
+        return true
+    case let .httpBody(piece):
+        guard let upload = conn.userdata(as: ImageUpload.self) else { return false }
+        if upload.refusal == nil {
+            do throws(OtaError) { try updates?.write(piece) } catch { upload.refusal = error }
+        }
+        return true
+    case let .httpMessage(hm):
+        if let upload = conn.userdata(as: ImageUpload.self) {
+            conn.userdata = nil
+            try endUpdate(conn, upload)
+            return true
+        }
+        if hm.uri == "/api/ota" && hm.method == "POST" { return true }  // refused at its headers
+        confirmHealth()
+        guard hm.uri == "/api/version" else { return false }
+        guard try access.allows(conn, hm, manager) else { return true }
+        try conn.reply(200, versionAnswer(), headers: updateHeaders)
+        return true
+    case .close:
+        if conn == updateOwner {  // the client left mid-image: nothing of it stays
+            updates?.abort()
+            updateOwner = nil
+        }
+        return false
+    default:
+        return false
+    }
+}
+
+private func beginUpdate(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
+    guard updates != nil else { return try refuse(conn, 404, "updates are off (no --ota-root)") }
+    guard let length = hm.contentLength, length <= UInt64(Int.max) else { return try refuse(conn, 411, "send the image with a Content-Length") }
+    guard let sha = hm.header("X-Ota-Sha256").flatMap({ Crypto.unhex($0) }), sha.count == Sha256.digestCount else {
+        return try refuse(conn, 400, "X-Ota-Sha256: the image's SHA-256 in hex")
+    }
+    guard let signature = hm.header("X-Ota-Signature").flatMap({ Base64.decode($0) }) else {
+        return try refuse(conn, 400, "X-Ota-Signature: the signature in base64")
+    }
+    do throws(OtaError) {
+        try updates?.begin(size: Int(length), sha256: sha, signature: signature)
+    } catch {
+        return try refuse(conn, status(of: error), error.description)
+    }
+    updateOwner = conn
+    conn.userdata = ImageUpload()
+    conn.streamRequestBody()
+}
+
+private func endUpdate(_ conn: Connection, _ upload: ImageUpload) throws(ConnectionError) {
+    updateOwner = nil
+    if let refusal = upload.refusal { return try refuse(conn, status(of: refusal), refusal.description) }
+    let id: String
+    do throws(OtaError) {
+        id = try updates?.end() ?? ""
+    } catch {
+        return try refuse(conn, status(of: error), error.description)
+    }
+    print("ota: release \(id) installed; restarting into it")
+    try conn.reply(200, jsonObject { $0.add("release", id) }, headers: updateHeaders)
+    conn.drain()
+    manager.timerAdd(500) { AppOptions.exitProcess(0) }  // the answer sent, the service restarts
+}
+
+/// The first served request shows this release works: it is confirmed, once.
+private var healthConfirmed = false
+private func confirmHealth() {
+    guard !healthConfirmed, let releases = updates?.releases else { return }
+    healthConfirmed = true
+    do throws(FileError) { try releases.confirm() } catch { print("ota: cannot confirm the release: \(error)") }
+}
+
+private func versionAnswer() -> [UInt8] {
+    jsonObject { o in
+        o.add("version", Meerkat.version)
+        let releases = updates?.releases
+        if let id = releases?.current() { o.add("release", id) } else { o.addNull("release") }
+        o.add("confirmed", releases.map { r in r.current().map { r.isConfirmed($0) } ?? false } ?? false)
+        if let id = releases?.previous() { o.add("previous", id) } else { o.addNull("previous") }
+        if let report = releases?.rollbackReport() { o.add("rollback", report) } else { o.addNull("rollback") }
+    }
+}
+
+private func status(of error: OtaError) -> Int {
+    switch error {
+    case .tooLarge: return 413
+    case .busy, .rejectedRelease: return 409
+    case .storage, .badKey: return 500
+    default: return 400
+    }
+}
+
+private func refuse(_ conn: Connection, _ status: Int, _ why: String) throws(ConnectionError) {
+    print("ota: refused (\(status)): \(why)")
+    try conn.replyError(status, jsonObject { $0.add("error", why) }, headers: updateHeaders)
+}

@@ -24,6 +24,9 @@ struct Services {
     var tlsSessions: TlsSessionPool
     let tlsScratch: UnsafeMutablePointer<UInt8>
     var tlsHandshakes = 0
+    var tlsResumed = 0
+    /// Clients' sessions per server, to resume with (TLS/TlsResumeTable.swift).
+    var tlsResume: TlsResumeTable
     /// Client connections' own state (Client/ClientTable.swift) and the scratch where a
     /// client's frame is masked.
     var clients: ClientTable
@@ -63,6 +66,7 @@ struct Services {
             capacity: limits.tlsSlots, pairs: limits.tlsBufferPairs, slots: limits.tableSize, parking: limits.tlsParking)
         tlsScratch = .allocate(capacity: limits.tlsSlots > 0 ? limits.sendBufferSize : 1)
         clients = ClientTable(capacity: limits.maxClients)
+        tlsResume = TlsResumeTable(capacity: limits.tlsSlots > 0 ? limits.maxClients : 0)
         maskScratch = .allocate(capacity: limits.maxClients > 0 ? limits.sendBufferSize : 1)
         dns = DnsQueries(capacity: limits.maxClients)
         mqtt = MqttSessions(limits: limits)
@@ -82,6 +86,7 @@ struct Services {
         tlsConfigs.free()
         tlsScratch.deallocate()
         clients.deallocate()
+        tlsResume.deallocate()
         maskScratch.deallocate()
         dns.deallocate()
         mqtt.deallocate()
@@ -220,6 +225,7 @@ extension Manager {
 
     /// TLS handshakes completed, for `Manager.stats`.
     var servicesTlsHandshakes: Int { services.tlsHandshakes }
+    var servicesTlsResumed: Int { services.tlsResumed }
 
     /// TLS record-buffer pairs, and how often idle sessions gave theirs back and took
     /// one again, for `Manager.stats`.

@@ -237,6 +237,11 @@ extension Manager {
 
     // MARK: Descriptors and connections
 
+    /// Whether `s`'s output waits for something of this side's rather than for its peer
+    /// to read: a TLS record-buffer pair (Reclaim.swift's rule 1 passes it over).
+    @inline(__always)
+    func outputWaitsOnUs(_ s: Int32) -> Bool { services.tlsSessions.waiters.contains(s) }
+
     /// Whether `o`'s protocol has nothing under way on it, so reclaim may close it for
     /// a newcomer: an HTTP connection between requests, nothing pending either way.
     /// WebSockets, MQTT and raw TCP are never taken this way.

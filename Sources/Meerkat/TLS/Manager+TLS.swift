@@ -322,7 +322,9 @@ extension Manager {
 
     /// Pairs came back: the connections waiting for one take them, first come first
     /// (those whose next record is whole in their socket ahead), and are read and
-    /// written again.
+    /// written again. One that would get no event now (nothing to write, and its reading
+    /// paused for a receive block, or nothing in its socket) gives the pair back at once
+    /// rather than hold it until reclaim; it takes one again when it reads or writes.
     func tlsPairReturned() {
         while services.tlsSessions.freePairs > 0 {
             let w = services.tlsSessions.waiters.first
@@ -331,9 +333,20 @@ extension Manager {
             guard slots[Int(w)].kind.isConnection, slots[Int(w)].tls.hasSession,
                 !slots[Int(w)].flags.contains(.closing), tlsHoldPair(w)
             else { continue }
-            if slots[Int(w)].flags.isDisjoint(with: [.readPaused, .recvFull]) { setInterest(w, .read, adding: true) }
-            if hasOutput(w) || slots[Int(w)].tls.phase == .handshaking { setInterest(w, .write, adding: true) }
+            let reads = slots[Int(w)].flags.isDisjoint(with: [.readPaused, .recvFull])
+            let writes = hasOutput(w) || slots[Int(w)].tls.phase == .handshaking
+            if reads { setInterest(w, .read, adding: true) }
+            if writes { setInterest(w, .write, adding: true) }
+            if !writes && (!reads || !socketHasBytes(w)) && slots[Int(w)].tls.phase == .open {
+                _ = mk_tls_park(services.tlsSessions.session(Int32(slots[Int(w)].tls.session)))
+            }
         }
+    }
+
+    /// Whether `s`'s socket has bytes (or the peer's close) to read now.
+    private func socketHasBytes(_ s: Int32) -> Bool {
+        var byte: UInt8 = 0
+        return mk_peek(slots[Int(s)].fd, &byte, 1) != -Int(EAGAIN)
     }
 
     /// Once a poll, while connections wait for a pair and none is free: the holder

@@ -382,13 +382,14 @@ build/tls/server.crt:
 	    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"
 
 ## bench: wrk against the firmware echo-server and Debian's peers, as ratios; TLS ciphers
-## per board and TLS against nginx (handshakes, resumption, keep-alive, idle memory); the
-## client tools next to wrk and websocket-client; static files against nginx; CPU per
-## request and per message against bare C floors, nginx and node + ws (and user-space
-## instructions per request, callgrind); charts of those, of RSS against idle connections
-## and of TLS handshakes (docs/bench-*.png); MQTT through mosquitto against its own
-## clients, and chat-server's RSS with 1,000 users, bridged and not; then
-## the wait of a fresh client while the pools are under attack, on every board.
+## per board and TLS against nginx (handshakes, resumption, keep-alive, RSS at 1,000 and
+## 10,000 idle TLS connections); the client tools next to wrk and websocket-client (and
+## TLS reconnects, resumed and full); static files against nginx; CPU per request and
+## per message against bare C floors, nginx and node + ws (and user-space instructions
+## per request, callgrind); charts of those, of RSS against idle connections and of TLS
+## handshakes (docs/bench-*.png); MQTT through mosquitto against its own clients, and
+## chat-server's RSS with 1,000 users, bridged and not; then the wait of a fresh client
+## while the pools are under attack, on every board.
 bench: deps
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) firmware BOARD=$(b) &&) true
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) -s tls-ciphers BOARD=$(b) &&) true
@@ -396,6 +397,7 @@ bench: deps
 	$(PYTHON) scripts/bench_cpu.py
 	$(PYTHON) scripts/bench_ws.py
 	$(PYTHON) scripts/bench_tls.py
+	$(PYTHON) scripts/bench_tls_idle.py
 	$(PYTHON) scripts/bench_handshake_cpu.py
 	$(PYTHON) scripts/bench_client.py
 	$(PYTHON) scripts/bench_static.py

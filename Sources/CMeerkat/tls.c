@@ -95,6 +95,13 @@ struct mk_tls_session {
     int last_error;
     /// The time certificates' dates are checked against (Unix s; mk_tls_session_set_time).
     int64_t now_s;
+    /// The handshake under way (or the last one) resumes a session.
+    int resumed;
+};
+
+struct mk_tls_saved {
+    mbedtls_ssl_session session;
+    int valid;
 };
 
 // ECDHE-ECDSA first: a P-256 key signs far faster than RSA on a small CPU. ECDHE-RSA
@@ -466,6 +473,7 @@ static int set_up_on(mk_tls_session *s, unsigned char *pair) {
 int mk_tls_session_start(mk_tls_session *s, mk_tls_config *c, int fd) {
     s->fd = fd;
     s->pending = 0;
+    s->resumed = 0;
     // A reset reads the config (endpoint, transport), so one made under another config
     // is made again. The record buffers do not depend on the config.
     if (s->set_up && s->ssl.conf != &c->conf) s->fresh = 0;
@@ -588,7 +596,15 @@ void mk_tls_session_end(mk_tls_session *s) {
 
 int mk_tls_handshake(mk_tls_session *s) {
     if (!s->has_pair) return -EAGAIN;
-    int ret = mbedtls_ssl_handshake(&s->ssl);
+    // mbedtls_ssl_handshake's own loop, one step at a time: whether the server took the
+    // session (handshake->resume) is known only while the handshake state exists, and
+    // the last step frees it.
+    int ret = 0;
+    while (s->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
+        ret = mbedtls_ssl_handshake_step(&s->ssl);
+        if (s->ssl.handshake) s->resumed = s->ssl.handshake->resume;
+        if (ret != 0) break;
+    }
     if (ret == 0) return 0;
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) return -EAGAIN;
     if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return MK_TLS_WANT_WRITE;
@@ -597,6 +613,42 @@ int mk_tls_handshake(mk_tls_session *s) {
 }
 
 int mk_tls_last_error(const mk_tls_session *s) { return s->last_error; }
+
+// ---- client-side resumption ----------------------------------------------------------
+
+mk_tls_saved *mk_tls_saved_new(void) {
+    mk_tls_saved *v = calloc(1, sizeof *v);
+    if (v) mbedtls_ssl_session_init(&v->session);
+    return v;
+}
+
+void mk_tls_saved_clear(mk_tls_saved *v) {
+    mbedtls_ssl_session_free(&v->session);   // zeroizes the master secret, frees the ticket
+    mbedtls_ssl_session_init(&v->session);
+    v->valid = 0;
+}
+
+void mk_tls_saved_free(mk_tls_saved *v) {
+    if (!v) return;
+    mk_tls_saved_clear(v);
+    free(v);
+}
+
+int mk_tls_save(const mk_tls_session *s, mk_tls_saved *v) {
+    // mbedtls_ssl_get_session frees what `v` held, then copies (ticket and peer
+    // certificate allocated by mbedTLS: its own cost, once per handshake).
+    v->valid = mbedtls_ssl_get_session(&s->ssl, &v->session) == 0;
+    return v->valid ? 0 : -1;
+}
+
+int mk_tls_resume(mk_tls_session *s, const mk_tls_saved *v) {
+    // set_session copies into the handshake's session, which exists only once the
+    // context is set up or reset for this connection (not while the start waits).
+    if (!v->valid || s->start_due || !s->has_pair || s->ssl.handshake == NULL) return -1;
+    return mbedtls_ssl_set_session(&s->ssl, &v->session) == 0 ? 0 : -1;
+}
+
+int mk_tls_resumed(const mk_tls_session *s) { return s->resumed; }
 
 long mk_tls_read(mk_tls_session *s, void *buf, size_t len) {
     if (!s->has_pair) return -EAGAIN;

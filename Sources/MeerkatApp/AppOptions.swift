@@ -195,7 +195,8 @@ public struct AppOptions {
     }
 
     /// The log line of a completed TLS handshake (`.tlsHandshake`): the ALPN protocol
-    /// agreed on and who the peer's certificate names, when it gave one.
+    /// agreed on, who the peer's certificate names, when it gave one, and "; resumed"
+    /// when the handshake resumed a session.
     public static func tlsLine(_ conn: Connection) -> String {
         var line = "tls: alpn \(conn.alpn ?? "none")"
         if let peer = conn.tlsPeer {
@@ -205,6 +206,7 @@ public struct AppOptions {
             line += peer.truncated ? " (truncated)" : ""
             line += ", sha256 \(peer.fingerprint)"
         }
+        if conn.tlsResumed { line += "; resumed" }
         return line
     }
 

@@ -138,7 +138,7 @@ let manager = Manager(limits: options.limits(.board), poller: options.poller) { 
                         + "send \(s.send.free)/\(s.send.blocks) lowest \(s.send.lowestFree); "
                         + "evictions \(s.evictions); connections \(s.connections); "
                         + "tls \(s.tlsSessions.free)/\(s.tlsSessions.blocks) lowest \(s.tlsSessions.lowestFree); "
-                        + "handshakes \(s.tlsHandshakes); "
+                        + "handshakes \(s.tlsHandshakes); resumed \(s.tlsResumed); "
                         + "tls pairs \(s.tlsPairs.free)/\(s.tlsPairs.blocks) lowest \(s.tlsPairs.lowestFree); "
                         + "parks \(s.tlsParks); unparks \(s.tlsUnparks)\n")
             } else {

@@ -8,7 +8,9 @@
 // nameserver (resolv.conf's otherwise); --ipv6-first asks for AAAA before A. Exits 0 on
 // a 2xx, 3 on another status, 1 on an error ("error: …"). --repeat N sends the request
 // N times on one keep-alive connection, each after the answer to the one before, and
-// prints the last answer. --stream writes the body out as it arrives (any size; without
+// prints the last answer; with --new-connections each on a connection of its own, made
+// once the one before closed (over TLS it resumes the session of the one before: a
+// ticket instead of a full handshake). --stream writes the body out as it arrives (any size; without
 // it the response must fit the receive block; a large download over a slow link wants a
 // larger --timeout-ms). --sntp asks the SNTP server at the URL (udp://HOST[:123])
 // for the time instead, and prints "time MS" (Unix time in ms). --user USER:PASS sends
@@ -48,12 +50,13 @@ struct Options {
     var starttls = false
     var timeURL: String? = nil
     var deferMs = 0
+    var newConnections = false
     var auth: HttpAuth? = nil
     var badAuth = false
 }
 
 let usageLine =
-    "usage: fetch [--log-level error|info|debug|verbose|none] [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N] [--dns udp://IP:PORT] [--ipv6-first] [--stream] [--starttls] [--time udp://HOST[:PORT]] [--defer-ms N] [--user USER:PASS | --bearer TOKEN] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
+    "usage: fetch [--log-level error|info|debug|verbose|none] [--method M] [--data TEXT] [--ca FILE] [--insecure] [--timeout-ms N] [--repeat N [--new-connections]] [--dns udp://IP:PORT] [--ipv6-first] [--stream] [--starttls] [--time udp://HOST[:PORT]] [--defer-ms N] [--user USER:PASS | --bearer TOKEN] http(s)://HOST:PORT/PATH | fetch --sntp udp://HOST[:PORT]"
 
 func parseOptions() -> Options {
     var o = Options()
@@ -73,6 +76,7 @@ func parseOptions() -> Options {
         case "--starttls": o.starttls = true
         case "--time": o.timeURL = args.popFirst()
         case "--defer-ms": o.deferMs = args.popFirst().flatMap { Int($0) } ?? -1
+        case "--new-connections": o.newConnections = true
         case "--user":
             let pair = args.popFirst() ?? ""
             if let colon = pair.utf8.firstIndex(of: UInt8(ascii: ":")) {
@@ -188,57 +192,78 @@ if let timeURL = options.timeURL {
     }
 }
 
-do throws(ConnectError) {
-    try manager.connect(url, tls: options.starttls ? nil : tls) { conn, ev in
-        switch ev {
-        case .connect:
-            // --starttls: in the clear so far; TLS starts on this connection (a failure is
-            // an .error and the close), and the request waits for the handshake.
-            if options.starttls { conn.tlsInit(tls ?? TlsOpts()) } else { sendRequest(conn) }
-        case .tlsHandshake:
-            if Log.enabled(.debug) {
-                print(AppOptions.tlsLine(conn))
-                AppOptions.flushOutput()
-            }
-            if options.starttls { sendRequest(conn) }
-        case let .httpHeaders(hm) where options.stream && answered + 1 == repeatCount:
-            conn.streamResponseBody()
-            streaming = true
-            print("status \(hm.status)")
+/// --new-connections: the answer is in and the next request goes on a new connection,
+/// made when this one has closed.
+var reconnectDue = false
+
+func onEvent(_ conn: Connection, _ ev: Event) {
+    switch ev {
+    case .connect:
+        // --starttls: in the clear so far; TLS starts on this connection (a failure is
+        // an .error and the close), and the request waits for the handshake.
+        if options.starttls { conn.tlsInit(tls ?? TlsOpts()) } else { sendRequest(conn) }
+    case .tlsHandshake:
+        if Log.enabled(.debug) {
+            print(AppOptions.tlsLine(conn))
             AppOptions.flushOutput()
-        case let .httpBody(piece):
-            do throws(FileError) {
-                try File.standardOutput.write(piece)
-            } catch {
-                conn.close()
-            }
-        case let .httpMessage(hm):
-            deadline?.cancel()
-            streaming = false
-            answered += 1
-            if answered < repeatCount && hm.keepAlive {
-                sendRequest(conn)
-                return
-            }
-            if answered < repeatCount { print("error: the server closed after \(answered) answers") }
-            if !options.stream {
-                print("status \(hm.status)")
-                print(hm.body.string, terminator: "")
-            }
-            code = (200..<300).contains(hm.status) ? 0 : 3
-            if answered < repeatCount { code = 1 }
-            conn.close()
-        case let .error(why):
-            print(AppOptions.errorLine(why, conn))
-        case .close:
-            manager.stop()
-        default:
-            break
         }
+        if options.starttls { sendRequest(conn) }
+    case let .httpHeaders(hm) where options.stream && answered + 1 == repeatCount:
+        conn.streamResponseBody()
+        streaming = true
+        print("status \(hm.status)")
+        AppOptions.flushOutput()
+    case let .httpBody(piece):
+        do throws(FileError) {
+            try File.standardOutput.write(piece)
+        } catch {
+            conn.close()
+        }
+    case let .httpMessage(hm):
+        deadline?.cancel()
+        streaming = false
+        answered += 1
+        if answered < repeatCount && options.newConnections {
+            reconnectDue = true
+            conn.close()
+            return
+        }
+        if answered < repeatCount && hm.keepAlive {
+            sendRequest(conn)
+            return
+        }
+        if answered < repeatCount { print("error: the server closed after \(answered) answers") }
+        if !options.stream {
+            print("status \(hm.status)")
+            print(hm.body.string, terminator: "")
+        }
+        code = (200..<300).contains(hm.status) ? 0 : 3
+        if answered < repeatCount { code = 1 }
+        conn.close()
+    case let .error(why):
+        print(AppOptions.errorLine(why, conn))
+    case .close:
+        if reconnectDue {
+            reconnectDue = false
+            connectOnce()
+        } else {
+            manager.stop()
+        }
+    default:
+        break
     }
-} catch {
-    print("error: cannot connect to \(url): \(error)")
-    AppOptions.exitProcess(1)
 }
+
+/// Connects to the URL (again, for --new-connections); exits when it cannot.
+func connectOnce() {
+    do throws(ConnectError) {
+        try manager.connect(url, tls: options.starttls ? nil : tls, handler: onEvent)
+    } catch {
+        print("error: cannot connect to \(url): \(error)")
+        AppOptions.exitProcess(1)
+    }
+}
+
+connectOnce()
 manager.run()
 AppOptions.exitProcess(code)

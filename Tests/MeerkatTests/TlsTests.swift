@@ -391,3 +391,138 @@ private func sClient(port: Int, request: String, pumping manager: Manager) throw
         #expect(errors.last == "TLS: certificate not trusted (unknown CA, or self-signed)")
     }
 }
+
+/// Parking's two gaps (issue 25): connections waiting for a record-buffer pair are
+/// waiting on this side, not on their peers. A server with one pair, which a bare TCP
+/// connect (a handshake that never comes) takes, and wss clients of a second manager in
+/// the same thread.
+@Suite(.serialized) struct TlsPairWaitTests {
+    final class Seen {
+        var opened: [Connection] = []
+        var received: [String] = []
+        var errors: [String] = []
+        var heard: [String] = []
+    }
+
+    final class Rig {
+        let server: Manager
+        let client: Manager
+        let seen = Seen()
+        var opened: [Connection] { seen.opened }
+        var received: [String] { seen.received }
+        var errors: [String] { seen.errors }
+        var heard: [String] { seen.heard }
+
+        init(pairs: Int, sendBuffers: Int) throws {
+            let pair = try makeCertificate("pairwait")
+            var limits = Limits()
+            limits.tlsBufferPairs = pairs
+            limits.sendBuffers = sendBuffers
+            limits.reclaimGraceMs = 200
+            let seen = self.seen
+            server = Manager(limits: limits) { conn, ev in
+                switch ev {
+                case .httpMessage(let hm): conn.wsUpgrade(hm)
+                case .wsOpen: seen.opened.append(conn)
+                case .wsMessage(let wm): seen.heard.append(wm.text)
+                case .error(let why): seen.errors.append("\(why)")
+                default: break
+                }
+            }
+            client = Manager()
+            port = try server.listen("wss://127.0.0.1:0", tls: TlsOpts(cert: pair.cert, key: pair.key)).localAddress!.port
+        }
+
+        var port = 0
+
+        /// `n` wss clients, upgraded and parked on the server's side.
+        func connect(_ n: Int) throws -> [Connection] {
+            var clients: [Connection] = []
+            for _ in 0..<n {
+                clients.append(
+                    try client.connect("wss://127.0.0.1:\(port)/ws", tls: TlsOpts(skipVerification: true)) { [seen] _, ev in
+                        if case .wsMessage(let wm) = ev { seen.received.append(wm.text) }
+                    })
+            }
+            let up = pumpBoth { self.opened.count == n && self.server.stats.tlsPairs.free == self.server.stats.tlsPairs.blocks }
+            #expect(up, "the clients are up and parked")
+            return clients
+        }
+
+        /// Polls both managers until `done` (3 s at most).
+        @discardableResult
+        func pumpBoth(until done: () -> Bool) -> Bool {
+            for _ in 0..<300 where !done() {
+                server.poll(5)
+                client.poll(5)
+            }
+            return done()
+        }
+
+        /// A bare TCP connect: its handshake holds the server's pair and never moves.
+        func holdThePair() -> TestClient {
+            let stuck = TestClient(port: port)
+            #expect(server.pump { self.server.stats.tlsPairs.free == 0 })
+            return stuck
+        }
+    }
+
+    /// Output waiting for a pair is not the stalled output reclaim's rule 1 closes: its peer
+    /// reads. A send that finds the send pool full of such output is refused
+    /// (`sendBufferFull`, back-pressure as when peers do not read) while the pair's holder
+    /// is within its grace; once past it, the holder is closed, not the waiting recipient,
+    /// whose message then goes out. Before, the recipient was evicted.
+    @Test func aRecipientWaitingForAPairIsNotReclaimedForItsOutput() throws {
+        let rig = try Rig(pairs: 1, sendBuffers: 1)
+        defer {
+            rig.client.close()
+            rig.server.close()
+        }
+        _ = try rig.connect(2)
+        let stuck = rig.holdThePair()
+        _ = stuck
+        let t0 = rig.server.now
+        rig.server.testClockMs = t0
+        try rig.opened[0].wsSend("to the first")  // waits for the pair, in the only send block
+        #expect(rig.server.services.tlsSessions.waiters.contains(rig.server.live(rig.opened[0])!))
+        // A handler runs after the grace: the first's output has waited past it (the loop
+        // reclaims pairs after the handlers of a poll).
+        rig.server.testClockMs = t0 + 201
+        rig.server.now = t0 + 201
+        #expect(throws: ConnectionError.sendBufferFull) { try rig.opened[1].wsSend("to the second") }
+        #expect(rig.server.evictions == 0, "the recipient waiting for a pair was closed for its output")
+        #expect(rig.opened[0].isOpen)
+        // The next polls reclaim the stalled handshake's pair: the first's message goes out.
+        rig.server.testClockMs = nil
+        #expect(rig.pumpBoth { rig.received == ["to the first"] })
+        #expect(rig.errors.contains { $0.hasPrefix("TLS: handshake stalled") })
+        try rig.opened[1].wsSend("to the second")
+        #expect(rig.pumpBoth { rig.received.count == 2 })
+    }
+
+    /// A connection woken with a pair that it has no use for now (its reading paused for
+    /// a receive block, nothing to write) gives it back at once, not at the reclaim.
+    @Test func aWokenWaiterWithNothingToDoGivesThePairBack() throws {
+        let rig = try Rig(pairs: 1, sendBuffers: 4)
+        defer {
+            rig.client.close()
+            rig.server.close()
+        }
+        let clients = try rig.connect(1)
+        let stuck = rig.holdThePair()
+        try clients[0].wsSend("hello")
+        let s = rig.server.live(rig.opened[0])!
+        #expect(rig.pumpBoth { rig.server.services.tlsSessions.waiters.contains(s) })
+        // As if its reading had paused for a receive block meanwhile.
+        rig.server.slots[Int(s)].flags.insert(.readPaused)
+        withExtendedLifetime(stuck) {}
+        Glibc.shutdown(stuck.fd, Int32(SHUT_RDWR))  // the handshake's peer goes: its pair comes back
+        let back = rig.server.pump { rig.server.stats.tlsPairs.free == 1 && !rig.server.services.tlsSessions.waiters.contains(s) }
+        #expect(back, "the woken waiter gave the pair back")
+        // Reading again, it takes a pair and its message is read.
+        rig.server.slots[Int(s)].flags.remove(.readPaused)
+        rig.server.setInterest(s, .read, adding: true)
+        #expect(rig.pumpBoth { rig.heard == ["hello"] })
+        #expect(rig.server.pump { rig.server.stats.tlsPairs.free == 1 })
+    }
+}

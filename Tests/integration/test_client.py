@@ -645,6 +645,108 @@ def test_ws_client_messages_allocate_nothing_after_warm_up(start_server, tmp_pat
         client.wait(10)
 
 
+# ---- client-side TLS resumption (issue 25) ----------------------------------------------------
+
+def test_fetch_new_connections_resume_against_openssl(s_server, certs):
+    """fetch --repeat 4 --new-connections: each request on a connection of its own, the
+    later three resuming the first's session. openssl's -www page says of the last
+    connection "Reused" (a new one says "New"), and counts the resumptions as hits."""
+    def hits(page):
+        return int(next(line.split()[0] for line in page.splitlines() if line.endswith("session cache hits")))
+    code, out = run("fetch", "--ca", certs["ca.crt"], f"https://localhost:{s_server}/")
+    assert code == 0 and "New, TLSv1.2" in out, out
+    before = hits(out)
+    code, out = run("fetch", "--log-level", "debug", "--ca", certs["ca.crt"], "--repeat", "4", "--new-connections",
+                    f"https://localhost:{s_server}/")
+    assert code == 0 and "Reused, TLSv1.2" in out, out
+    assert hits(out) - before == 3, out
+    # The client says so too (conn.tlsResumed): the first handshake full, the others resumed.
+    lines = [line for line in out.splitlines() if line.startswith("tls: ")]
+    assert [line.endswith("; resumed") for line in lines] == [False, True, True, True], lines
+
+
+def test_fetch_new_connections_resume_against_meerkat(start_server, certs):
+    """The same against Meerkat's server, whose stats count the handshakes that took a
+    ticket: 4 more handshakes, 3 of them resumed."""
+    s = start_server("echo-server", "--listen", "https://127.0.0.1:0", "--cert", certs["server.crt"],
+                     "--key", certs["server.key"])
+    url = f"https://localhost:{s.port()}/stats"
+
+    def counts(out):
+        fields = dict(part.strip().rsplit(" ", 1) for part in out.split("\n", 1)[1].split(";") if part.strip())
+        return int(fields["handshakes"]), int(fields["resumed"])
+    code, out = run("fetch", "--ca", certs["ca.crt"], url)
+    assert code == 0, out
+    h0, r0 = counts(out)
+    code, out = run("fetch", "--ca", certs["ca.crt"], "--repeat", "4", "--new-connections", url)
+    assert code == 0, out
+    h1, r1 = counts(out)
+    # The answer is made during the 4th connection, after its handshake.
+    assert (h1 - h0, r1 - r0) == (4, 3), out
+    # Without --new-connections the requests share one connection: one handshake, full.
+    code, out = run("fetch", "--ca", certs["ca.crt"], "--repeat", "4", url)
+    assert code == 0 and counts(out) == (h1 + 1, r1), out
+
+
+class TlsAcceptThenClose:
+    """A TLS WebSocket server (Python's ssl, OpenSSL) that answers the upgrade, closes,
+    and notes for each connection whether its handshake resumed a session."""
+
+    def __init__(self, certs):
+        import ssl
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(certs["server.crt"], certs["server.key"])
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.reused = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                with self.context.wrap_socket(raw, server_side=True) as conn:
+                    conn.settimeout(5)
+                    self.reused.append(conn.session_reused)
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        request += chunk
+                    conn.sendall(upgrade_answer(request) + bytes([0x88, 0x02, 0x03, 0xE8]))
+                    time.sleep(0.05)
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+
+
+def test_reconnecting_client_resumes_its_tls_session(certs):
+    """A Reconnector (ws-client --reconnect) over wss: every reconnect after the first
+    connection resumes its session, as the server (OpenSSL, through Python) reports."""
+    server = TlsAcceptThenClose(certs)
+    client = LineReader("--reconnect", "--reconnect-min-ms", "50", "--reconnect-max-ms", "100",
+                        "--ca", certs["ca.crt"], f"wss://localhost:{server.port}/")
+    try:
+        ups = 0
+        deadline = time.time() + 30 * SLOW
+        while ups < 5 and time.time() < deadline:
+            if client.next(10) == "up":
+                ups += 1
+        assert ups == 5
+        assert server.reused[:5] == [False, True, True, True, True], server.reused
+    finally:
+        client.stop()
+        server.close()
+
+
 # ---- the reconnecting client ----------------------------------------------------------------
 
 class LineReader:

@@ -17,6 +17,10 @@ typedef struct mk_tls_config mk_tls_config;
 /// reset (not freed) between connections. Its two record buffers come from a
 /// `mk_tls_pairs` pool while it moves data, and go back while it is idle ("parked").
 typedef struct mk_tls_session mk_tls_session;
+/// A client's saved session (mbedtls_ssl_session: master secret, suite, the server's
+/// ticket), to resume the next connection to the same server with. Made once per entry
+/// of the resumption table; reused.
+typedef struct mk_tls_saved mk_tls_saved;
 /// A fixed pool of record-buffer pairs (MBEDTLS_SSL_IN/OUT_BUFFER_LEN each), allocated
 /// once; it bounds the TLS connections moving data at the same moment.
 typedef struct mk_tls_pairs mk_tls_pairs;
@@ -87,6 +91,20 @@ int mk_tls_set_hostname(mk_tls_session *session, const char *name);
 /// in place of mbedTLS's time(): Meerkat's trusted clock (SNTP-corrected, or the
 /// build-time floor). Set before each handshake step.
 void mk_tls_session_set_time(mk_tls_session *session, int64_t unix_s);
+/// A saved-session holder, empty. NULL when out of memory.
+mk_tls_saved *mk_tls_saved_new(void);
+void mk_tls_saved_free(mk_tls_saved *saved);
+/// Empties it (the ticket and keys it held are zeroized and freed).
+void mk_tls_saved_clear(mk_tls_saved *saved);
+/// After a client's handshake: copies its session (and the server's ticket) into
+/// `saved`, replacing what it held. 0 or -1.
+int mk_tls_save(const mk_tls_session *session, mk_tls_saved *saved);
+/// Before a client's handshake (started, holding a pair): offers `saved` (a ticket, or
+/// its session ID) to resume. 0, or -1 when it cannot be offered now (empty, or the
+/// start waits for a pair): the handshake is then a full one.
+int mk_tls_resume(mk_tls_session *session, const mk_tls_saved *saved);
+/// Whether the last handshake on this session resumed one (either side).
+int mk_tls_resumed(const mk_tls_session *session);
 /// Why the peer's certificate failed verification (after a failed handshake).
 enum { MK_TLS_VERIFY_OK = 0, MK_TLS_VERIFY_UNTRUSTED, MK_TLS_VERIFY_EXPIRED, MK_TLS_VERIFY_NOT_YET_VALID,
        MK_TLS_VERIFY_NAME_MISMATCH, MK_TLS_VERIFY_OTHER };

@@ -13,9 +13,12 @@ public struct ManagerStats {
     /// Connections closed because they held blocks without progress under pressure.
     public let evictions: Int
     public let connections: Int
-    /// The TLS session pool (`Limits.tlsSlots`), and handshakes completed.
+    /// The TLS session pool (`Limits.tlsSlots`), and handshakes completed (both sides),
+    /// of which those that resumed a session (a server taking a ticket, a client
+    /// resuming its last session with that server).
     public let tlsSessions: PoolStats
     public let tlsHandshakes: Int
+    public let tlsResumed: Int
     /// The TLS record-buffer pairs (`Limits.tlsBufferPairs`): its lowest free shows how
     /// far the connections shared them; and how often an idle session gave its pair back
     /// (parks) and took one again (unparks).
@@ -31,6 +34,7 @@ extension Manager {
             send: PoolStats(blocks: sendPool.blockCount, free: sendPool.freeCount, lowestFree: sendPool.lowestFree),
             evictions: evictions, connections: counts.connections,
             tlsSessions: servicesTlsPool, tlsHandshakes: servicesTlsHandshakes,
+            tlsResumed: servicesTlsResumed,
             tlsPairs: servicesTlsPairs, tlsParks: servicesTlsParks.parks, tlsUnparks: servicesTlsParks.unparks)
     }
 }

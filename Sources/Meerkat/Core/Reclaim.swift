@@ -46,9 +46,13 @@ extension Manager {
     }
 
     /// Rule 1: the output its peer has not read for longest, if for the grace period (for
-    /// the receive pool, when it holds a receive block too).
+    /// the receive pool, when it holds a receive block too). Output that waits on this
+    /// side, not on its peer (a TLS connection waiting for a record-buffer pair), is
+    /// passed over unless `force`: its peer reads, and the pair's holder is the one
+    /// reclaimed (`reclaimTlsPair`, once a poll).
     private func stalledHolder(_ pool: PoolKind, for s: Int32, force: Bool) -> Int32? {
-        let stalled = sendQueue.first
+        var stalled = sendQueue.first
+        while !force && stalled >= 0 && outputWaitsOnUs(stalled) { stalled = sendQueue.after(stalled) }
         guard stalled >= 0, stalled != s, pool == .send || slots[Int(stalled)].recvBlock >= 0 else { return nil }
         guard force || now - sendQueue.stamp(stalled) >= Int64(limits.reclaimGraceMs) else { return nil }
         return stalled

@@ -24,6 +24,9 @@ struct Services {
     var tlsSessions: TlsSessionPool
     let tlsScratch: UnsafeMutablePointer<UInt8>
     var tlsHandshakes = 0
+    var tlsResumed = 0
+    /// Clients' sessions per server, to resume with (TLS/TlsResumeTable.swift).
+    var tlsResume: TlsResumeTable
     /// Client connections' own state (Client/ClientTable.swift) and the scratch where a
     /// client's frame is masked.
     var clients: ClientTable
@@ -72,6 +75,7 @@ struct Services {
             capacity: limits.tlsSlots, pairs: limits.tlsBufferPairs, slots: limits.tableSize, parking: limits.tlsParking)
         tlsScratch = .allocate(capacity: limits.tlsSlots > 0 ? limits.sendBufferSize : 1)
         clients = ClientTable(capacity: limits.maxClients)
+        tlsResume = TlsResumeTable(capacity: limits.tlsSlots > 0 ? limits.maxClients : 0)
         maskScratch = .allocate(capacity: limits.maxClients > 0 ? limits.sendBufferSize : 1)
         dns = DnsQueries(capacity: limits.maxClients)
         mqtt = MqttSessions(limits: limits)
@@ -91,6 +95,7 @@ struct Services {
         tlsConfigs.free()
         tlsScratch.deallocate()
         clients.deallocate()
+        tlsResume.deallocate()
         maskScratch.deallocate()
         dns.deallocate()
         mqtt.deallocate()
@@ -231,6 +236,7 @@ extension Manager {
 
     /// TLS handshakes completed, for `Manager.stats`.
     var servicesTlsHandshakes: Int { services.tlsHandshakes }
+    var servicesTlsResumed: Int { services.tlsResumed }
 
     /// TLS record-buffer pairs, and how often idle sessions gave theirs back and took
     /// one again, for `Manager.stats`.
@@ -241,6 +247,11 @@ extension Manager {
     }
 
     // MARK: Descriptors and connections
+
+    /// Whether `s`'s output waits for something of this side's rather than for its peer
+    /// to read: a TLS record-buffer pair (Reclaim.swift's rule 1 passes it over).
+    @inline(__always)
+    func outputWaitsOnUs(_ s: Int32) -> Bool { services.tlsSessions.waiters.contains(s) }
 
     /// Whether `o`'s protocol has nothing under way on it, so reclaim may close it for
     /// a newcomer: an HTTP connection between requests, nothing pending either way.

@@ -73,6 +73,14 @@ extension Connection {
         guard let session = manager.openTlsSession(self), let name = mk_tls_alpn(session) else { return nil }
         return String(cString: name)
     }
+
+    /// Whether the TLS handshake resumed an earlier session (a ticket or session ID)
+    /// rather than making a new one, from `.tlsHandshake` on: on a client, the session
+    /// kept from its last connection to this server; on a server, a client's ticket.
+    public var tlsResumed: Bool {
+        guard let session = manager.openTlsSession(self) else { return false }
+        return mk_tls_resumed(session) != 0
+    }
 }
 
 extension Manager {

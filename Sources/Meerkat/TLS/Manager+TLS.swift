@@ -112,6 +112,10 @@ extension Manager {
             services.tlsSessions.handshaking.remove(i)
             slots[Int(s)].tls.phase = .open
             services.tlsHandshakes += 1
+            if mk_tls_resumed(services.tlsSessions.session(i)) != 0 { services.tlsResumed += 1 }
+            if let key = tlsResumeKey(s) {
+                services.tlsResume.save(services.tlsSessions.session(i), host: key.host, port: key.port, config: key.config)
+            }
             if !hasOutput(s) { setInterest(s, .write, adding: false) }
             deliver(s, .tlsHandshake)
             // A client whose TLS came with its URL goes on; one upgraded later (`tlsInit`)
@@ -125,6 +129,7 @@ extension Manager {
         } else if r == Int(MK_TLS_WANT_WRITE) {
             setInterest(s, .write, adding: true)
         } else {
+            if let key = tlsResumeKey(s) { services.tlsResume.forget(host: key.host, port: key.port, config: key.config) }
             deliverError(
                 s, Manager.handshakeFailure(mk_tls_verify_failure(services.tlsSessions.session(i))),
                 code: mk_tls_last_error(services.tlsSessions.session(i)))
@@ -147,6 +152,7 @@ extension Manager {
     }
 
     /// Starts a client's TLS session (SNI and the name check use `name`).
+    /// Offers the session kept from its last connection to this server, if any.
     func tlsStartClient(_ s: Int32, config: Int32, name: String) -> Bool {
         guard tlsStart(s, config: config) else { return false }
         let i = Int32(slots[Int(s)].tls.session)
@@ -155,7 +161,23 @@ extension Manager {
             scheduleClose(s)
             return false
         }
+        // Sessions are kept under the client's host: one checked under another name (a
+        // STARTTLS `TlsOpts(name:)`) neither resumes nor is kept.
+        let e = slots[Int(s)].client
+        slots[Int(s)].tls.config = e >= 0 && services.clients.entries[Int(e)].host == name ? Int8(config) : -1
+        if let key = tlsResumeKey(s) {
+            _ = services.tlsResume.offer(services.tlsSessions.session(i), host: key.host, port: key.port, config: key.config)
+        }
         return true
+    }
+
+    /// What a client's sessions are kept under: the server's name (SNI, the certificate
+    /// check), its port and the TLS config.
+    private func tlsResumeKey(_ s: Int32) -> (host: String, port: Int, config: Int32)? {
+        let e = slots[Int(s)].client
+        guard e >= 0, slots[Int(s)].kind == .client, slots[Int(s)].tls.config >= 0 else { return nil }
+        let entry = services.clients.entries[Int(e)]
+        return (entry.host, entry.port, Int32(slots[Int(s)].tls.config))
     }
 
     /// `tlsInit` on a client connection (STARTTLS, or TLS after a proxy's CONNECT): a
@@ -302,7 +324,9 @@ extension Manager {
 
     /// Pairs came back: the connections waiting for one take them, first come first
     /// (those whose next record is whole in their socket ahead), and are read and
-    /// written again.
+    /// written again. One that would get no event now (nothing to write, and its reading
+    /// paused for a receive block, or nothing in its socket) gives the pair back at once
+    /// rather than hold it until reclaim; it takes one again when it reads or writes.
     func tlsPairReturned() {
         while services.tlsSessions.freePairs > 0 {
             let w = services.tlsSessions.waiters.first
@@ -311,9 +335,20 @@ extension Manager {
             guard slots[Int(w)].kind.isConnection, slots[Int(w)].tls.hasSession,
                 !slots[Int(w)].flags.contains(.closing), tlsHoldPair(w)
             else { continue }
-            if slots[Int(w)].flags.isDisjoint(with: [.readPaused, .recvFull]) { setInterest(w, .read, adding: true) }
-            if hasOutput(w) || slots[Int(w)].tls.phase == .handshaking { setInterest(w, .write, adding: true) }
+            let reads = slots[Int(w)].flags.isDisjoint(with: [.readPaused, .recvFull])
+            let writes = hasOutput(w) || slots[Int(w)].tls.phase == .handshaking
+            if reads { setInterest(w, .read, adding: true) }
+            if writes { setInterest(w, .write, adding: true) }
+            if !writes && (!reads || !socketHasBytes(w)) && slots[Int(w)].tls.phase == .open {
+                _ = mk_tls_park(services.tlsSessions.session(Int32(slots[Int(w)].tls.session)))
+            }
         }
+    }
+
+    /// Whether `s`'s socket has bytes (or the peer's close) to read now.
+    private func socketHasBytes(_ s: Int32) -> Bool {
+        var byte: UInt8 = 0
+        return mk_peek(slots[Int(s)].fd, &byte, 1) != -Int(EAGAIN)
     }
 
     /// Once a poll, while connections wait for a pair and none is free: the holder

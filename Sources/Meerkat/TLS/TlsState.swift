@@ -13,7 +13,8 @@ struct TlsState {
     }
 
     var phase: Phase = .none
-    /// The config (index in `TlsConfigTable`) a listener gives its connections; -1 none.
+    /// The config (index in `TlsConfigTable`) a listener gives its connections, or a
+    /// client's own (its sessions are kept per server and config); -1 none.
     var config: Int8 = -1
     /// The session (index in `TlsSessionPool`) a connection holds; -1 none.
     var session: Int16 = -1

@@ -1,23 +1,24 @@
-// libFuzzer target for the MQTT packet codec: `make fuzz-mqtt` (and `make fuzz`; not part
-// of `make test`). Any input must give an answer without a crash; every view of a parsed
-// packet must lie inside it; and a parsed PUBLISH, SUBSCRIBE or ack written again by
-// MqttWriter must parse to the same fields (the writer and the parser agree).
+// libFuzzer target: the MQTT packet codec (`MqttParser`). Any input must give an answer
+// without a crash; every view of a parsed packet must lie inside it; and a parsed
+// PUBLISH, SUBSCRIBE or ack written again by MqttWriter must parse to the same fields
+// (the writer and the parser agree).
+@testable import Meerkat
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = UnsafeRawBufferPointer(start: data, count: size)
     guard case let .packet(p) = MqttParser.parse(input, maxPacket: 4096) else { return 0 }
-    precondition(p.length >= 2 && p.length <= size && p.length <= 4096)
+    check(p.length >= 2 && p.length <= size && p.length <= 4096)
     let end = UnsafeRawPointer(data) + p.length
     for view in [p.topic, p.payload] where view.count > 0 {
-        precondition(UnsafeRawPointer(view.base!) >= UnsafeRawPointer(data) && UnsafeRawPointer(view.base! + view.count) <= end)
+        check(UnsafeRawPointer(view.base!) >= UnsafeRawPointer(data) && UnsafeRawPointer(view.base! + view.count) <= end)
     }
     var filters = 0
     p.forEachFilter { filter, qos in
-        precondition(MqttTopic.isValidFilter(filter) && qos <= 2)
+        check(MqttTopic.isValidFilter(filter) && qos <= 2)
         filters += 1
     }
-    precondition((p.type != .subscribe && p.type != .unsubscribe) || filters > 0)
+    check((p.type != .subscribe && p.type != .unsubscribe) || filters > 0)
     _ = p.connectFields
     let out = UnsafeMutablePointer<UInt8>.allocate(capacity: 8192)
     defer { out.deallocate() }
@@ -34,8 +35,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     default:
         return 0
     }
-    guard case let .packet(q) = MqttParser.parse(w.written, maxPacket: 8192) else { preconditionFailure("rewritten packet does not parse") }
-    precondition(q.type == p.type && q.flags == p.flags && q.packetId == p.packetId)
-    precondition(q.topic.equals(p.topic.buffer) && q.payload.equals(p.payload.buffer))
+    guard case let .packet(q) = MqttParser.parse(w.written, maxPacket: 8192) else { fatalError("rewritten packet does not parse") }
+    check(q.type == p.type && q.flags == p.flags && q.packetId == p.packetId)
+    check(q.topic.equals(p.topic.buffer) && q.payload.equals(p.payload.buffer))
     return 0
 }

@@ -432,7 +432,7 @@ clean:
 ## parser, ASan on) built, then run N seconds (default 5) from its kept corpus
 ## (Tests/fuzz/corpus/<target>, read only; what a run finds goes to build/fuzz/corpus).
 ## fuzz-long MINUTES=N: each target for N minutes, with its executions and coverage.
-## fuzz-merge: the kept corpora minimised again with what the runs found (-merge=1).
+## fuzz-merge: the kept corpora minimised again with what the runs found (a set cover of edges).
 ## fuzz-<target> (e.g. fuzz-chunked): one target alone. Not part of `make test`.
 FUZZ_SECONDS ?= 5
 MINUTES      ?= 10
@@ -463,7 +463,8 @@ build/fuzz/shim.o build/fuzz/tls.o build/fuzz/crypto.o: build/fuzz/%.o: Sources/
 # the internal codecs); each target is then one small file to compile and link.
 build/fuzz/Meerkat.o: $(LIB_SOURCES) $(SHIM)
 	@mkdir -p build/fuzz
-	$(FUZZ_SWIFTC) -wmo -enable-testing -module-name Meerkat -emit-module -emit-module-path build/fuzz/Meerkat.swiftmodule \
+	@echo "fuzz: the library with ASan and coverage (build/fuzz/Meerkat.o)"
+	@$(FUZZ_SWIFTC) -wmo -enable-testing -module-name Meerkat -emit-module -emit-module-path build/fuzz/Meerkat.swiftmodule \
 	    -c $(LIB_SOURCES) -o $@
 
 build/fuzz/bin/%: Tests/fuzz/%.swift $(FUZZ_HELPERS) build/fuzz/Meerkat.o build/fuzz/shim.o build/fuzz/tls.o build/fuzz/crypto.o

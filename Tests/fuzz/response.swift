@@ -16,7 +16,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         return 0
     }
     guard case let .complete(h) = toHead else { fatalError("a head refused after a HEAD only") }
-    check(h.status == r.status && h.head == r.head && h.body == .none)
+    // (Keep-alive may differ: an answer to HEAD has no body to read until close.)
+    check(h.status == r.status && h.head.length == r.head.length && h.head.headerCount == r.head.headerCount && h.body == .none)
     check(r.status >= 100 && r.status <= 999 && r.head.length <= size)
     let message = HttpMessage(base: data, head: r.head, fields: UnsafeBufferPointer(start: nil, count: 0), body: .empty)
     check(message.status == r.status)

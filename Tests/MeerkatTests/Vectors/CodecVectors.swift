@@ -195,23 +195,29 @@ enum CodecVectors {
     /// A multipart/form-data body with boundary "b", fed in 7-byte pieces: each part as
     /// [name|filename]{bytes}, then `ok` or `fail` and the reason.
     static func multipartAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        let type: StaticString = "multipart/form-data; boundary=b"
+        return multipartAnswer(ByteView(buf), contentType: ByteView(type.rawBuffer)) { at in at + 7 }
+    }
+
+    /// As above for any Content-Type, the body fed in pieces that end where `pieceEnd`
+    /// (given where one starts) says.
+    static func multipartAnswer(_ all: ByteView, contentType: ByteView, pieceEnd: (Int) -> Int) -> String {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 1)
         defer { scratch.deallocate() }
-        let type: StaticString = "multipart/form-data; boundary=b"
-        guard var reader = MultipartReader(contentType: ByteView(type.rawBuffer), scratch: scratch) else { return "no reader" }
+        guard var reader = MultipartReader(contentType: contentType, scratch: scratch) else { return "no reader" }
         var out = ""
         var at = 0
         var ok = true
-        let all = ByteView(buf)
         while at < all.count && ok {
-            ok = reader.feed(all.slice(at, at + 7)) { ev in
+            let end = min(all.count, max(at + 1, pieceEnd(at)))
+            ok = reader.feed(all.slice(at, end)) { ev in
                 switch ev {
                 case let .part(name, filename, _): out += "[" + printable(name.buffer) + "|" + printable(filename.buffer) + "]{"
                 case let .data(v): out += printable(v.buffer)
                 case .partEnd: out += "}"
                 }
             }
-            at += 7
+            at = end
         }
         if ok { ok = reader.finish() }
         guard !ok else { return out + " ok" }

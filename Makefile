@@ -429,12 +429,12 @@ clean:
 	rm -rf build .build
 
 ## fuzz [FUZZ_SECONDS=N]: every libFuzzer target (Tests/fuzz/<target>.swift, one per
-## parser, ASan on) built, then run N seconds (default 5) from its kept corpus
+## parser, ASan on) built, then run N seconds (default 3) from its kept corpus
 ## (Tests/fuzz/corpus/<target>, read only; what a run finds goes to build/fuzz/corpus).
 ## fuzz-long MINUTES=N: each target for N minutes, with its executions and coverage.
 ## fuzz-merge: the kept corpora minimised again with what the runs found (a set cover of edges).
 ## fuzz-<target> (e.g. fuzz-chunked): one target alone. Not part of `make test`.
-FUZZ_SECONDS ?= 5
+FUZZ_SECONDS ?= 3
 MINUTES      ?= 10
 FUZZ_TARGETS := $(basename $(notdir $(sort $(wildcard Tests/fuzz/*.swift))))
 FUZZ_BINS    := $(foreach t,$(FUZZ_TARGETS),build/fuzz/bin/$(t))

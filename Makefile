@@ -34,7 +34,7 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE sanitize crash-test soak format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
+.PHONY: FORCE sanitize crash-test soak format lint apps-listed fuzz fuzz-long fuzz-merge all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -458,27 +458,46 @@ new-app:
 clean:
 	rm -rf build .build
 
-## fuzz: libFuzzer over the HTTP codecs and over the MQTT packet codec for FUZZ_SECONDS
-## each (default 60), then a long differential run across word sizes (FUZZ_DIFF_COUNT
-## inputs per board). fuzz-http and fuzz-mqtt run one libFuzzer target alone.
-FUZZ_SECONDS ?= 60
-FUZZ_DIFF_COUNT ?= 2000000
-fuzz: fuzz-http fuzz-mqtt
-	$(MAKE) diff-fuzz DIFF_FUZZ_COUNT=$(FUZZ_DIFF_COUNT)
+## fuzz [FUZZ_SECONDS=N]: every libFuzzer target (Tests/fuzz/<target>.swift, one per
+## parser, ASan on) built, then run N seconds (default 3) from its kept corpus
+## (Tests/fuzz/corpus/<target>, read only; what a run finds goes to build/fuzz/corpus).
+## fuzz-long MINUTES=N: each target for N minutes, with its executions and coverage.
+## fuzz-merge: the kept corpora minimised again with what the runs found (a set cover of edges).
+## fuzz-<target> (e.g. fuzz-chunked): one target alone. Not part of `make test`.
+FUZZ_SECONDS ?= 3
+MINUTES      ?= 10
+FUZZ_TARGETS := $(basename $(notdir $(sort $(wildcard Tests/fuzz/*.swift))))
+FUZZ_BINS    := $(foreach t,$(FUZZ_TARGETS),build/fuzz/bin/$(t))
+FUZZ_SWIFTC  := swiftc -use-ld=lld -sanitize=fuzzer,address -parse-as-library -O -I Sources/CMeerkat/include
+# The vectors' answer functions (CodecVectors) are the targets' helpers too, so a crash
+# found becomes a vector that every board runs.
+FUZZ_HELPERS := Tests/MeerkatTests/Vectors/CodecVectors.swift $(wildcard Tests/fuzz/common/*.swift)
+
+fuzz: $(FUZZ_BINS)
+	bash scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-long: $(FUZZ_BINS)
+	bash scripts/fuzz.sh run $$(( $(MINUTES) * 60 )) $(FUZZ_TARGETS)
+
+fuzz-merge: $(FUZZ_BINS)
+	bash scripts/fuzz.sh merge 0 $(FUZZ_TARGETS)
+
+$(addprefix fuzz-,$(FUZZ_TARGETS)): fuzz-%: build/fuzz/bin/%
+	bash scripts/fuzz.sh run $(FUZZ_SECONDS) $*
 
 build/fuzz/shim.o build/fuzz/tls.o build/fuzz/crypto.o: build/fuzz/%.o: Sources/CMeerkat/%.c
 	@mkdir -p build/fuzz
 	clang -fsanitize=address -O1 -c $< -I Sources/CMeerkat/include -o $@
 
-build/fuzz/fuzz-%: Tests/fuzz/Fuzz%.swift build/fuzz/shim.o build/fuzz/tls.o build/fuzz/crypto.o $(LIB_SOURCES)
-	swiftc -sanitize=fuzzer,address -parse-as-library -O -I Sources/CMeerkat/include \
-	    -module-name Meerkat $(LIB_SOURCES) $< build/fuzz/shim.o build/fuzz/tls.o build/fuzz/crypto.o \
+# The library once, instrumented, as a module the targets import (@testable: they reach
+# the internal codecs); each target is then one small file to compile and link.
+build/fuzz/Meerkat.o: $(LIB_SOURCES) $(SHIM)
+	@mkdir -p build/fuzz
+	@echo "fuzz: the library with ASan and coverage (build/fuzz/Meerkat.o)"
+	@$(FUZZ_SWIFTC) -wmo -enable-testing -module-name Meerkat -emit-module -emit-module-path build/fuzz/Meerkat.swiftmodule \
+	    -c $(LIB_SOURCES) -o $@
+
+build/fuzz/bin/%: Tests/fuzz/%.swift $(FUZZ_HELPERS) build/fuzz/Meerkat.o build/fuzz/shim.o build/fuzz/tls.o build/fuzz/crypto.o
+	@mkdir -p build/fuzz/bin
+	$(FUZZ_SWIFTC) -I build/fuzz -module-name fuzz_$* $< $(FUZZ_HELPERS) $(filter %.o,$^) \
 	    -lmbedtls -lmbedx509 -lmbedcrypto -o $@
-
-fuzz-http: build/fuzz/fuzz-Http
-	@mkdir -p build/fuzz/corpus-http && cp Tests/fuzz/seeds/* build/fuzz/corpus-http/
-	SWIFT_BACKTRACE=enable=no $< -max_total_time=$(FUZZ_SECONDS) -max_len=2048 build/fuzz/corpus-http
-
-fuzz-mqtt: build/fuzz/fuzz-Mqtt
-	@mkdir -p build/fuzz/corpus-mqtt && cp Tests/fuzz/seeds-mqtt/* build/fuzz/corpus-mqtt/
-	SWIFT_BACKTRACE=enable=no $< -max_total_time=$(FUZZ_SECONDS) -max_len=4200 build/fuzz/corpus-mqtt

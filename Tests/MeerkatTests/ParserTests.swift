@@ -161,6 +161,13 @@ func withMessage<R>(_ text: String, _ body: (HttpMessage) -> R) -> R {
         #expect(parse(long + " HTTP/1.1\r\nHost: h\r\n\r\n", maxURILength: 400).0 != .failed(414))
     }
 
+    @Test func methodOver32BytesIs400WholeOrCut() {
+        let method = String(repeating: "V", count: 33)
+        #expect(parse(method).0 == .failed(400))
+        #expect(parse(method + " / HTTP/1.1\r\nHost: h\r\n\r\n").0 == .failed(400))
+        #expect(head(String(repeating: "V", count: 32) + " / HTTP/1.1\r\nHost: h\r\n\r\n") != nil)
+    }
+
     @Test func tooManyHeadersIs431() {
         var text = "GET / HTTP/1.1\r\nHost: h\r\n"
         for i in 0..<8 { text += "X-\(i): v\r\n" }

@@ -82,7 +82,10 @@ enum HttpParser {
         // Request line: method SP request-target SP HTTP-version CRLF.
         head.methodStart = Int32(i)
         while i < n && ASCII.isTokenChar(p[i]) { i += 1 }
-        if i == n { return i - Int(head.methodStart) > 32 ? .failed(400) : .incomplete }
+        // Longer than any method, whether or not the line has ended: a head cut inside
+        // the method must get the answer the whole one gets.
+        if i - Int(head.methodStart) > 32 { return .failed(400) }
+        if i == n { return .incomplete }
         guard p[i] == ASCII.space, i > Int(head.methodStart) else { return .failed(400) }
         head.methodEnd = Int32(i)
         i += 1

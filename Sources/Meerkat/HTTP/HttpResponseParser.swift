@@ -66,7 +66,10 @@ enum HttpResponseParser {
         if p[i] == ASCII.space { i += 1 }
         r.head.protoStart = Int32(i)
         while i < n && (p[i] >= 0x20 && p[i] != 0x7F || p[i] == ASCII.tab) { i += 1 }
-        if i == n { return i > 4096 ? .failed : .incomplete }
+        // A status line over 4 KiB is refused whole as well as cut (the same bytes, the
+        // same answer, however they arrive).
+        if i > 4096 { return .failed }
+        if i == n { return .incomplete }
         guard p[i] == ASCII.cr else { return .failed }
         if i + 1 == n { return .incomplete }
         guard p[i + 1] == ASCII.lf else { return .failed }

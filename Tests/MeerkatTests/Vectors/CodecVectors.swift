@@ -195,23 +195,29 @@ enum CodecVectors {
     /// A multipart/form-data body with boundary "b", fed in 7-byte pieces: each part as
     /// [name|filename]{bytes}, then `ok` or `fail` and the reason.
     static func multipartAnswer(_ buf: UnsafeRawBufferPointer) -> String {
+        let type: StaticString = "multipart/form-data; boundary=b"
+        return multipartAnswer(ByteView(buf), contentType: ByteView(type.rawBuffer)) { at in at + 7 }
+    }
+
+    /// As above for any Content-Type, the body fed in pieces that end where `pieceEnd`
+    /// (given where one starts) says.
+    static func multipartAnswer(_ all: ByteView, contentType: ByteView, pieceEnd: (Int) -> Int) -> String {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 1)
         defer { scratch.deallocate() }
-        let type: StaticString = "multipart/form-data; boundary=b"
-        guard var reader = MultipartReader(contentType: ByteView(type.rawBuffer), scratch: scratch) else { return "no reader" }
+        guard var reader = MultipartReader(contentType: contentType, scratch: scratch) else { return "no reader" }
         var out = ""
         var at = 0
         var ok = true
-        let all = ByteView(buf)
         while at < all.count && ok {
-            ok = reader.feed(all.slice(at, at + 7)) { ev in
+            let end = min(all.count, max(at + 1, pieceEnd(at)))
+            ok = reader.feed(all.slice(at, end)) { ev in
                 switch ev {
                 case let .part(name, filename, _): out += "[" + printable(name.buffer) + "|" + printable(filename.buffer) + "]{"
                 case let .data(v): out += printable(v.buffer)
                 case .partEnd: out += "}"
                 }
             }
-            at += 7
+            at = end
         }
         if ok { ok = reader.finish() }
         guard !ok else { return out + " ok" }
@@ -348,11 +354,17 @@ enum CodecVectors {
     /// A chunked body through the streaming decoder (`BodyStream`), fed `step` bytes
     /// more at a time: answers as `chunkedAnswer` does (without its size limit).
     static func streamedAnswer(_ buf: UnsafeMutableRawBufferPointer, step: Int = Int.max) -> String {
+        streamedAnswer(buf) { seen in seen > buf.count - step ? buf.count : seen + step }
+    }
+
+    /// As above, the bytes arriving in pieces: `arrived(seen)` is how many have come
+    /// once the decoder asks for more after `seen` (the fuzzer chooses the cuts).
+    static func streamedAnswer(_ buf: UnsafeMutableRawBufferPointer, arrived: (Int) -> Int) -> String {
         guard let p = buf.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return "incomplete" }
         var stream = BodyStream.chunked(headLength: 1)
         var data: [UInt8] = []
         var at = 0
-        var seen = min(buf.count, step)
+        var seen = min(buf.count, arrived(0))
         while true {
             switch stream.next(p + at, seen - at) {
             case let .data(n):
@@ -362,7 +374,7 @@ enum CodecVectors {
                 at += n
             case .needMore:
                 guard seen < buf.count else { return "incomplete" }
-                seen = min(buf.count, seen + step)
+                seen = min(buf.count, max(seen + 1, arrived(seen)))
             case let .done(n):
                 return data.withUnsafeBytes { "ok body:\(printable($0)) used:\(at + n)" }
             case let .failed(status):
@@ -413,6 +425,14 @@ enum CodecVectors {
     // MARK: The vectors
 
     static let all: [CodecVector] = [
+        // Found by `make fuzz` (issue 27): the same head, whole or cut, gets one answer.
+        .init(
+            codec: .head, name: "fuzz: 33-byte method, whole",
+            input: "VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVV / HTTP/1.1\r\nHost: h\r\n\r\n", expected: "fail 400"),
+        .init(codec: .head, name: "fuzz: 33-byte method, cut", input: "VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVV", expected: "fail 400"),
+        .init(
+            codec: .head, name: "fuzz: 32-byte method",
+            input: "VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVV / HTTP/1.1\r\nHost: h\r\n\r\n", expected: "ok none head:56 keep:1"),
         // SNTP answers (issue 23): eras, the cookie check, the server's hold, bad fields.
         .init(
             codec: .sntp, name: "SNTP answer, era 0",

@@ -34,7 +34,7 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE sanitize crash-test soak format lint apps-listed fuzz fuzz-long fuzz-merge all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
+.PHONY: FORCE sanitize crash-test soak format lint apps-listed fuzz fuzz-long fuzz-merge all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -345,6 +345,14 @@ integration: firmware build/malloccount.so
 ## qemu-test: firmware for an ARM BOARD, then the integration suite under qemu-user.
 qemu-test: integration
 
+## qemu-tests: qemu-test on every ARM board, the boards side by side (under qemu-user a
+## board's suite mostly waits), then the tests marked `timing` board after board, alone
+## (scripts/qemu-tests.sh). Every board's firmware is built first, one board after the
+## other, so that no build competes with a running suite. Logs: build/BOARD/qemu-test*.log.
+qemu-tests: build/malloccount.so
+	@$(foreach b,$(ARM_BOARDS),$(MAKE) -s firmware BOARD=$(b) &&) true
+	MAKE="$(MAKE)" bash scripts/qemu-tests.sh $(ARM_BOARDS)
+
 build/malloccount.so: Tests/support/malloccount.c
 	@mkdir -p build
 	gcc -O2 -shared -fPIC $< -o $@ -ldl
@@ -357,7 +365,7 @@ test: deps
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) codec-vectors BOARD=$(b) &&) true
 	$(MAKE) diff-fuzz
 	$(MAKE) integration BOARD=host
-	$(foreach b,$(ARM_BOARDS),$(MAKE) qemu-test BOARD=$(b) &&) true
+	$(MAKE) qemu-tests
 	$(MAKE) size
 
 ## run [LISTEN=URL] [ARGS="..."]: serve the chat room on LISTEN (default

@@ -26,6 +26,13 @@ VERSION = subprocess.run(["bash", os.path.join(ROOT, "scripts", "version.sh")],
                          capture_output=True, text=True, check=True).stdout.strip()
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "timing: bounds a wall-clock wait by a figure not scaled by SLOW (a fresh client served "
+        "within 2 s under attack, an owner's login within 1 s under guessing); make qemu-tests runs "
+        "these alone, board after board, once the boards' other tests have run side by side")
+
+
 class Server:
     """One running app: its process, and the ports it printed ("listening on URL")."""
 

@@ -84,6 +84,7 @@ def test_a_damaged_password_file_does_not_reopen_setup(start_server, tmp_path, d
     assert request(s, "GET", "/api/status")[0] == 503
 
 
+@pytest.mark.timing   # the guessers fill the global cap's 1 s window while the owner logs in
 def test_guessers_on_many_addresses_do_not_lock_the_owner_out(device):  # noqa: F811 (the fixture imported above)
     """Threads rotating through 127.0.k.x keep the global cap (5 failures a second) full;
     the owner, who logged in from 127.0.0.1 before (the fixture), still gets in at once."""
@@ -108,6 +109,7 @@ def test_guessers_on_many_addresses_do_not_lock_the_owner_out(device):  # noqa: 
     assert seen.count(429) > seen.count(401) and owner and set(owner) == {200}, (owner, len(seen))
 
 
+@pytest.mark.timing   # the owner's logins within 1 s
 def test_a_guesser_rotating_through_more_addresses_than_the_table_gets_slower(start_server):
     """Two threads guess from 127.0.0.2-200, more addresses than the throttle's table
     (64): once it is full, the addresses without an entry share one overflow entry

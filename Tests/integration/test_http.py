@@ -350,6 +350,7 @@ def test_out_of_descriptors_does_not_spin_and_recovers():
         proc.stdout.close()
 
 
+@pytest.mark.timing   # a client slow to read its answer past the 1 s reclaim grace is reset
 def test_many_clients_share_a_tiny_buffer_pool(start_server):
     """64 clients at once, 4 receive and 4 send blocks: readers wait for a block
     (back-pressure), nobody is refused, nothing is lost or mixed up."""

@@ -82,6 +82,7 @@ def test_wrong_passwords_get_a_growing_delay(start_server):
     assert call(connection(s.port()), "POST", "/login", RIGHT)[0] == 200
 
 
+@pytest.mark.timing   # the owner's logins within 1 s
 def test_guesser_is_throttled_while_owner_logs_in(start_server):
     s = start_server("echo-server")
     port = s.port()

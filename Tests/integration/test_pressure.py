@@ -13,6 +13,10 @@ import pytest
 import attacks
 from conftest import BOARD, SLOW, RawClient, board_profile, read_to_eof, rss_kb
 
+# Every test here bounds a fresh client's wait (2 s, not scaled by SLOW): none runs beside
+# another board's suite (make qemu-tests).
+pytestmark = pytest.mark.timing
+
 PROFILE = board_profile()
 RECV_BLOCK = int(PROFILE["BOARD_RECV_BUFFER"])
 BLOCKS = int(PROFILE["BOARD_RECV_BUFFERS"])

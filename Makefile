@@ -65,7 +65,7 @@ format:
 ## seconds. A deliberate exception is marked inline with its reason (swift-format-ignore,
 ## shellcheck disable=, noqa).
 SHELL_SCRIPTS := $(wildcard scripts/*.sh) .ci/run
-PY_FILES      := $(wildcard scripts/*.py Tests/integration/*.py)
+PY_FILES      := $(wildcard scripts/*.py Tests/integration/*.py Tests/board/*.py)
 lint:
 	@status=0; \
 	echo "lint: swift format"; swift format lint --strict --parallel --configuration .swift-format --recursive Sources Tests || status=1; \

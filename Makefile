@@ -35,7 +35,7 @@ FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
 .PHONY: FORCE sanitize crash-test soak format lint apps-listed fuzz fuzz-http fuzz-mqtt all deps build unit firmware check-embedded check-modules integration qemu-test test run run-tls bench size bundle clean \
-        codec-vectors diff-fuzz print-runner tls-ciphers new-app
+        codec-vectors diff-fuzz print-runner tls-ciphers new-app board-vm board-vm-stop board-test
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -425,13 +425,39 @@ size:
 ## [APP_VERSION=X.Y.Z], the same for that app alone (NAME-APP_VERSION-BOARD.tar.gz next
 ## to APP_OUT, installed in /opt/NAME; APP_VERSION defaults to Meerkat's version).
 ifeq ($(APP),)
+BUNDLE_TAR := build/$(BOARD)/meerkat-$(VERSION)-$(BOARD).tar.gz
 bundle: firmware
 	bash scripts/bundle.sh $(BOARD) build/$(BOARD) meerkat $(VERSION) --multicall $(MULTICALL_BIN) $(APP_BINS)
 else
 APP_VERSION ?= $(VERSION)
+BUNDLE_TAR := $(APP_OUT_DIR)/$(APP_NAME)-$(APP_VERSION)-$(BOARD).tar.gz
 bundle: firmware
 	bash scripts/bundle.sh $(BOARD) $(APP_OUT_DIR) $(APP_NAME) $(APP_VERSION) $(APP_OUT)
 endif
+
+## board-vm [APP=DIR] [UNIT=name]: BOARD's bundle (make bundle) booted on the board's
+## Debian kernel in qemu-system with BOARD_VM_RAM_MB of RAM, its unit (default: the one
+## on port 8000) run as INSTALL.txt installs it; prints the forwarded URL and the seconds
+## from boot to serving. board-vm-stop stops it. ARM boards only.
+board-vm: bundle
+	bash scripts/board-vm.sh start $(BOARD) $(BUNDLE_TAR) $(OUT)/vm "$(BOARD_VM_RAM_MB)" "$(BOARD_VM_CPU)" \
+	    "$(VM_QEMU)" "$(VM_DEB_ARCH)" $(CROSS_SYSROOT) $(UNIT)
+
+board-vm-stop:
+	bash scripts/board-vm.sh stop $(OUT)/vm
+
+## board-test: the board smoke suite (Tests/board: keep-alive, the guide's chat, RSS in the
+## guest) against each ARM board booted by make board-vm, one board at a time; each
+## board's figures (boot to serving, RSS, MemAvailable) printed after its run. Not part
+## of make test yet.
+board-test: deps
+	@set -e; for b in $(ARM_BOARDS); do \
+	    start=$$(date +%s); \
+	    $(MAKE) -s bundle BOARD=$$b >/dev/null; \
+	    MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board; \
+	    cat build/$$b/vm/figures; \
+	    echo "board-test: $$b took $$(( $$(date +%s) - start )) s (build, boot and tests)"; \
+	done
 
 ## new-app DIR=path [NAME=name]: a starter app repository in DIR, outside this tree
 ## (docs/your-own-app.md): the app, a host test, Package.swift and a Makefile.

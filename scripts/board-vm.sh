@@ -7,7 +7,8 @@
 #   board-vm.sh stop VMDIR
 # UNIT: the unit to enable (default: the bundle's only unit, or the one on port 8000).
 # VMDIR gets: console.log (the serial console), qemu.pid, url (the forwarded service),
-# probe-url (the guest's status page: RSS of each service, /proc/meminfo) and
+# probe-url (the guest's status page: RSS of each service, /proc/meminfo; cgi-bin/kill
+# next to it SIGKILLs the services, for the Restart= test) and
 # boot-seconds (qemu's start to the first HTTP answer).
 set -euo pipefail
 trap 'echo "board-vm: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
@@ -116,7 +117,8 @@ printf '%s\n' "${order[@]}" > "$root/modules/order"
 
 cp "$here/board-vm-init.sh" "$root/init"
 cp "$here/board-vm-status.sh" "$root/www/cgi-bin/status"
-chmod 755 "$root/init" "$root/www/cgi-bin/status"
+cp "$here/board-vm-kill.sh" "$root/www/cgi-bin/kill"
+chmod 755 "$root/init" "$root/www/cgi-bin/status" "$root/www/cgi-bin/kill"
 (cd "$root" && find . | sort | cpio -o -H newc --quiet -R 0:0) > "$vm/initramfs.cpio"
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

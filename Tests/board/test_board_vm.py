@@ -69,11 +69,15 @@ def test_the_guides_chat_between_two_users(vm):
     b.close()
 
 
+def guest_status(vm):
+    with urllib.request.urlopen(vm["probe"], timeout=TIMEOUT) as r:
+        return r.read().decode()
+
+
 def test_the_firmware_rss_inside_the_guest(vm):
     """The guest's own numbers, from its status page (busybox httpd, /proc/<pid>/status and
     /proc/meminfo); written to build/<board>/vm/figures for make board-test to print."""
-    with urllib.request.urlopen(vm["probe"], timeout=TIMEOUT) as r:
-        status = r.read().decode()
+    status = guest_status(vm)
     kb = {k: int(v) for k, v in re.findall(r"^(\w+):\s+(\d+) kB$", status, re.M)}
     assert "Unit: meerkat-chat-server" in status, status
     # chat-server with the board's limits, after the two tests above: about 1.5 MB.
@@ -84,3 +88,22 @@ def test_the_firmware_rss_inside_the_guest(vm):
                f"at {time.strftime('%Y-%m-%d %H:%M')}")
     with open(os.path.join(VM, "figures"), "w") as f:
         f.write(figures + "\n")
+
+
+def test_a_crashed_service_is_restarted_as_its_unit_says(vm):
+    """SIGKILL in the guest (a crash): the unit's Restart=on-failure and RestartSec=2 bring
+    chat-server back, a new process, serving the page again through the same port."""
+    old = re.search(r"^Pid: (\d+)$", guest_status(vm), re.M).group(1)
+    with urllib.request.urlopen(vm["probe"].replace("/status", "/kill"), timeout=TIMEOUT) as r:
+        assert f"killed meerkat-chat-server {old}" in r.read().decode()
+    deadline = time.time() + 2 + TIMEOUT
+    while True:
+        new = re.search(r"^Pid: (\d+)$", guest_status(vm), re.M).group(1)
+        code = subprocess.run(["curl", "-s", "-o", "/dev/null", "-m", "5", "-w", "%{http_code}", f"{vm['url']}/"],
+                              capture_output=True, text=True).stdout
+        if new != old and code == "200":
+            break
+        assert time.time() < deadline, f"not restarted: pid {old} -> {new}, HTTP {code}"
+        time.sleep(0.5)
+    with open(os.path.join(VM, "console.log"), errors="replace") as f:
+        assert "meerkat-chat-server exited with status 137" in f.read()

@@ -439,9 +439,14 @@ endif
 ## Debian kernel in qemu-system with BOARD_VM_RAM_MB of RAM, its unit (default: the one
 ## on port 8000) run as INSTALL.txt installs it; prints the forwarded URL and the seconds
 ## from boot to serving. board-vm-stop stops it. ARM boards only.
+ifneq ($(filter board-vm,$(MAKECMDGOALS)),)
+ifeq ($(BOARD_VM_RAM_MB),)
+$(error board-vm: board "$(BOARD)" has no VM profile (BOARD_VM_RAM_MB in boards/$(BOARD).mk): the ARM boards are $(ARM_BOARDS))
+endif
+endif
 board-vm: bundle
 	bash scripts/board-vm.sh start $(BOARD) $(BUNDLE_TAR) $(OUT)/vm "$(BOARD_VM_RAM_MB)" "$(BOARD_VM_CPU)" \
-	    "$(VM_QEMU)" "$(VM_DEB_ARCH)" $(CROSS_SYSROOT) $(UNIT)
+	    "$(VM_QEMU)" "$(VM_DEB_ARCH)" "$(CROSS_SYSROOT)" $(UNIT)
 
 board-vm-stop:
 	bash scripts/board-vm.sh stop $(OUT)/vm

@@ -228,8 +228,6 @@ ifeq ($(APP),)
 ## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP, and all of them
 ## in one multi-call binary, build/BOARD/bin/meerkat.
 firmware: apps-listed $(APP_BINS) $(MULTICALL_BIN)
-else
-firmware: $(APP_OUT)
 endif
 
 # ---- a developer's own app, outside this tree (docs/your-own-app.md) ----------------
@@ -258,6 +256,9 @@ $(APP_OBJ): $(LIB_OBJS) $(APP_SOURCES)
 	@rm -f $@
 	@$(PYTHON) scripts/embedded_explain.py -- swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
 	    -module-name $(subst -,_,$(APP_NAME)) -I $(OUT)/modules -c $(APP_SOURCES) -o $@
+
+# Here, below APP_OUT's default: a prerequisite is expanded where its rule is read.
+firmware: $(APP_OUT)
 
 $(APP_OUT): $(APP_OBJ) $(LIB_OBJS) $(SHIM_OBJS) $(LINK_TABLES) $(FIRMWARE_MBEDTLS)
 	@mkdir -p $(dir $@)

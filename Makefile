@@ -35,7 +35,7 @@ FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
 .PHONY: FORCE sanitize crash-test soak format lint apps-listed fuzz fuzz-long fuzz-merge all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
-        codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image
+        codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image board-vm board-vm-stop board-test
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -65,7 +65,7 @@ format:
 ## seconds. A deliberate exception is marked inline with its reason (swift-format-ignore,
 ## shellcheck disable=, noqa).
 SHELL_SCRIPTS := $(wildcard scripts/*.sh) .ci/run
-PY_FILES      := $(wildcard scripts/*.py Tests/integration/*.py)
+PY_FILES      := $(wildcard scripts/*.py Tests/integration/*.py Tests/board/*.py)
 lint:
 	@status=0; \
 	echo "lint: swift format"; swift format lint --strict --parallel --configuration .swift-format --recursive Sources Tests || status=1; \
@@ -230,8 +230,6 @@ ifeq ($(APP),)
 ## firmware: every app for BOARD (default host) -> build/BOARD/bin/APP, and all of them
 ## in one multi-call binary, build/BOARD/bin/meerkat.
 firmware: apps-listed $(APP_BINS) $(MULTICALL_BIN)
-else
-firmware: $(APP_OUT)
 endif
 
 # ---- a developer's own app, outside this tree (docs/your-own-app.md) ----------------
@@ -260,6 +258,9 @@ $(APP_OBJ): $(LIB_OBJS) $(APP_SOURCES)
 	@rm -f $@
 	@$(PYTHON) scripts/embedded_explain.py -- swiftc -target $(SWIFT_TARGET) $(SWIFT_EMBEDDED_FLAGS) $(SWIFT_SYSROOT_FLAGS) \
 	    -module-name $(subst -,_,$(APP_NAME)) -I $(OUT)/modules -c $(APP_SOURCES) -o $@
+
+# Here, below APP_OUT's default: a prerequisite is expanded where its rule is read.
+firmware: $(APP_OUT)
 
 $(APP_OUT): $(APP_OBJ) $(LIB_OBJS) $(SHIM_OBJS) $(LINK_TABLES) $(FIRMWARE_MBEDTLS)
 	@mkdir -p $(dir $@)
@@ -438,10 +439,12 @@ size:
 ## to APP_OUT, installed in /opt/NAME; APP_VERSION defaults to Meerkat's version). With
 ## OTA_KEY=FILE (the signing key) it carries ota.pub and bin/ota-launch (signed updates).
 ifeq ($(APP),)
+BUNDLE_TAR := build/$(BOARD)/meerkat-$(VERSION)-$(BOARD).tar.gz
 bundle: firmware
 	bash scripts/bundle.sh $(BOARD) build/$(BOARD) meerkat $(VERSION) $(if $(OTA_KEY),--ota-key $(OTA_KEY)) --multicall $(MULTICALL_BIN) $(APP_BINS)
 else
 APP_VERSION ?= $(VERSION)
+BUNDLE_TAR := $(APP_OUT_DIR)/$(APP_NAME)-$(APP_VERSION)-$(BOARD).tar.gz
 bundle: firmware
 	bash scripts/bundle.sh $(BOARD) $(APP_OUT_DIR) $(APP_NAME) $(APP_VERSION) $(if $(OTA_KEY),--ota-key $(OTA_KEY)) $(APP_OUT)
 endif
@@ -457,6 +460,35 @@ else
 ota-image: $(APP_OUT)
 	bash scripts/ota-image.sh $< build/$(BOARD)/ota $(OTA_KEY)
 endif
+
+## board-vm [APP=DIR] [UNIT=name]: BOARD's bundle (make bundle) booted on the board's
+## Debian kernel in qemu-system with BOARD_VM_RAM_MB of RAM, its unit (default: the one
+## on port 8000) run as INSTALL.txt installs it; prints the forwarded URL and the seconds
+## from boot to serving. board-vm-stop stops it. ARM boards only.
+ifneq ($(filter board-vm,$(MAKECMDGOALS)),)
+ifeq ($(BOARD_VM_RAM_MB),)
+$(error board-vm: board "$(BOARD)" has no VM profile (BOARD_VM_RAM_MB in boards/$(BOARD).mk): the ARM boards are $(ARM_BOARDS))
+endif
+endif
+board-vm: bundle
+	bash scripts/board-vm.sh start $(BOARD) $(BUNDLE_TAR) $(OUT)/vm "$(BOARD_VM_RAM_MB)" "$(BOARD_VM_CPU)" \
+	    "$(VM_QEMU)" "$(VM_DEB_ARCH)" "$(CROSS_SYSROOT)" $(UNIT)
+
+board-vm-stop:
+	bash scripts/board-vm.sh stop $(OUT)/vm
+
+## board-test: the board smoke suite (Tests/board: keep-alive, the guide's chat, RSS in the
+## guest) against each ARM board booted by make board-vm, one board at a time; each
+## board's figures (boot to serving, RSS, MemAvailable) printed after its run. Not part
+## of make test yet.
+board-test: deps
+	@set -e; for b in $(ARM_BOARDS); do \
+	    start=$$(date +%s); \
+	    $(MAKE) -s bundle BOARD=$$b >/dev/null; \
+	    MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board; \
+	    cat build/$$b/vm/figures; \
+	    echo "board-test: $$b took $$(( $$(date +%s) - start )) s (build, boot and tests)"; \
+	done
 
 ## new-app DIR=path [NAME=name]: a starter app repository in DIR, outside this tree
 ## (docs/your-own-app.md): the app, a host test, Package.swift and a Makefile.

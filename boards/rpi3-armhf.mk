@@ -4,6 +4,13 @@ BOARD_DESC        := Raspberry Pi 3 (armhf), ARMv7-A hard-float
 BOARD_ARCH        := armv7hf
 BOARD_CPU_FLAGS   := -march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard
 BOARD_RAM_MB      := 512
+# make board-vm boots this board's firmware on Debian's ARM kernel in qemu with the RAM of
+# the smallest board of this kind Meerkat means to support: 64 MB. Less is not a board
+# Debian's armmp kernel boots (issue 28: with -m 48 it panics while booting, "System is
+# deadlocked on memory"); at 64 MB the guest has 46 MB of MemTotal (2026-12-05).
+BOARD_VM_RAM_MB   := 64
+# qemu's -cpu for it: a Cortex-A7: ARMv7-A, as this profile's userland runs the Pi 3's A53.
+BOARD_VM_CPU      := cortex-a7
 BOARD_MAX_CONNECTIONS := 256
 BOARD_RECV_BUFFER     := 8192
 BOARD_SEND_BUFFER     := 8192

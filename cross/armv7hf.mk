@@ -10,3 +10,7 @@ SWIFT_SYSROOT_FLAGS := -Xcc -mfloat-abi=hard -Xcc --sysroot=$(CROSS_SYSROOT) -Xc
                        -Xcc -idirafter -Xcc /usr/include/$(MULTIARCH) -Xcc -idirafter -Xcc /usr/include
 RUNNER         := qemu-arm -L $(CROSS_SYSROOT)
 ARM_ATTRIBUTE_STRIP := 1
+# make board-vm: the qemu that boots this architecture's Debian kernel (armmp, -M virt),
+# and the Debian architecture whose kernel and busybox deps.sh unpacks.
+VM_QEMU        := qemu-system-arm
+VM_DEB_ARCH    := armhf

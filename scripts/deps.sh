@@ -10,6 +10,9 @@ APT_PACKAGES=(
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf              # cross compilers and linkers
   libc6-dev-arm64-cross libc6-dev-armhf-cross                # glibc sysroots (only "Recommended")
   qemu-user                                                  # runs the ARM firmware here
+  qemu-system-arm cpio                                       # make board-vm: qemu-system-arm and
+                                                             # qemu-system-aarch64 (both in it); cpio
+                                                             # packs its initramfs
   wrk nginx civetweb bc nodejs node-ws valgrind              # make bench (node-ws: WebSocket peer;
                                                              # valgrind: instructions per request)
   chromium chromium-driver                                   # browser tests (selenium)
@@ -47,6 +50,34 @@ if [ ${#missing[@]} -gt 0 ]; then
 elif [ -n "${need_update:-}" ]; then
   sudo_if_needed apt-get update -q || true
 fi
+
+# make board-vm boots each ARM board's Debian kernel with a busybox initramfs. These
+# packages are unpacked into VM_ROOT/<arch>, not installed: busybox-static:armhf and
+# :arm64 both own /bin/busybox (they conflict, and either would put an ARM binary where
+# the host's shell tools look), and an installed ARM kernel pulls initramfs-tools, udev
+# and a systemd upgrade onto this machine only to build an initrd nobody boots. The
+# metapackages (linux-image-armmp, linux-image-arm64) name the kernel of the day; that
+# one is fetched. A stamp per package makes a second run cost nothing.
+VM_ROOT=${MEERKAT_VM_ROOT:-/opt/meerkat-vm}
+VM_PACKAGES=(armhf:linux-image-armmp armhf:busybox-static arm64:linux-image-arm64 arm64:busybox-static)
+for entry in "${VM_PACKAGES[@]}"; do
+  arch=${entry%%:*} pkg=${entry##*:}
+  [ -e "$VM_ROOT/$arch/.unpacked-$pkg" ] && continue
+  # A kernel metapackage depends on exactly one linux-image-<abi>-<flavour>: fetch that.
+  real=$(apt-cache depends "$pkg:$arch" | sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -1)
+  real=${real:-$pkg}
+  echo "deps: unpacking $real:$arch into $VM_ROOT/$arch (make board-vm)"
+  dl=$(mktemp -d)
+  # As root, apt warns that its _apt user could not write the folder: said once, harmless.
+  if ! (cd "$dl" && apt-get download -q "$real:$arch") >"$dl/log" 2>&1; then
+    cat "$dl/log"
+    exit 1
+  fi
+  sudo_if_needed mkdir -p "$VM_ROOT/$arch"
+  sudo_if_needed dpkg-deb -x "$dl"/*.deb "$VM_ROOT/$arch"
+  sudo_if_needed touch "$VM_ROOT/$arch/.unpacked-$pkg"
+  rm -rf "$dl"
+done
 
 py=${PYTHON:-python3}
 for entry in "${PIP_PACKAGES[@]}"; do

@@ -246,6 +246,21 @@ def test_an_app_option_named_like_a_library_flag_is_refused(tmp_path):
 
 
 @host_only
+def test_an_app_without_app_out_goes_to_the_default_place(tmp_path):
+    """No APP_OUT: the binary is build/host/apps/NAME, as the Makefile says (make bundle
+    APP=DIR and make board-vm APP=DIR take it from there)."""
+    app = tmp_path / "default-out-hello"
+    app.mkdir()
+    (app / "main.swift").write_text('print("hello from the default place")\n')
+    out = os.path.join(ROOT, "build", "host", "apps", "default-out-hello")
+    if os.path.exists(out):
+        os.remove(out)
+    make(ROOT, "firmware", f"APP={app}")
+    run = subprocess.run([out], capture_output=True, text=True, timeout=30)
+    assert run.stdout == "hello from the default place\n"
+
+
+@host_only
 def test_wrong_board_or_folder_is_named(tmp_path):
     run = make(ROOT, "firmware", "BOARD=pi9", f"APP={tmp_path}", check=False)
     assert run.returncode != 0 and 'unknown board "pi9": the boards are host rpi3-armhf rpi4' in run.stderr

@@ -367,6 +367,7 @@ test: deps
 	$(MAKE) diff-fuzz
 	$(MAKE) integration BOARD=host
 	$(MAKE) qemu-tests
+	$(MAKE) board-test
 	$(MAKE) size
 
 ## run [LISTEN=URL] [ARGS="..."]: serve the chat room on LISTEN (default
@@ -479,8 +480,8 @@ board-vm-stop:
 
 ## board-test: the board smoke suite (Tests/board: keep-alive, the guide's chat, RSS in the
 ## guest) against each ARM board booted by make board-vm, one board at a time; each
-## board's figures (boot to serving, RSS, MemAvailable) printed after its run. Not part
-## of make test yet.
+## board's figures (boot to serving, RSS, MemAvailable) printed after its run. Part of
+## make test.
 board-test: deps
 	@set -e; for b in $(ARM_BOARDS); do \
 	    start=$$(date +%s); \

@@ -148,6 +148,54 @@ def test_a_connection_waits_for_a_pair_rather_than_being_closed(start_server, ce
     assert s.alive()
 
 
+def records_then_stall(tls, port):
+    """A TLS connection (a resumed handshake done, parked) and two records of the start of
+    a request: the first whole, the second's first half. Sent, they make a peer that is
+    read at once (a whole record first), then holds its pair and receive block."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30 * SLOW)
+    into, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = tls.ctx.wrap_bio(into, out, server_hostname="localhost", session=tls.session)
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            raw.sendall(out.read())
+            into.write(raw.recv(65536))
+    raw.sendall(out.read())
+    tls.session = tls.session or obj.session
+    obj.write(b"POST / HTTP/1.1\r\n")
+    first = out.read()
+    obj.write(b"Host: x\r\n" * 20)
+    second = out.read()
+    return raw, first + second[: len(second) // 2]
+
+
+def test_a_client_waiting_for_a_pair_is_not_closed_for_holding_a_receive_block(start_server, certs):
+    # Four pairs and eight receive blocks, and a crowd of peers that each send a whole
+    # record (half a request head) and half the next: each holds a pair and a receive
+    # block once read, and more wait. A fresh client queued for a pair used to take a
+    # receive block before its pair, and wait holding it: the receive pool's reclaim
+    # then closed it as a stalled peer (5 of 6 rounds on the host), though it is the
+    # one waiting on us. It must be answered.
+    s = parking_server(start_server, certs, "--tls-buffer-pairs", "4", "--buffers", "8")
+    tls = Resuming(certs, s.port(1))
+    for _ in range(3):
+        crowd = [records_then_stall(tls, s.port(1)) for _ in range(16)]
+        for raw, data in crowd:
+            raw.sendall(data)
+        time.sleep(0.05 * SLOW)
+        c = http.client.HTTPSConnection("localhost", s.port(1), timeout=30 * SLOW)
+        c.sock = tls.socket()
+        c.request("POST", "/", body=b"served")
+        r = c.getresponse()
+        assert (r.status, r.read()) == (200, b"served")
+        c.close()
+        for raw, _ in crowd:
+            raw.close()
+    assert s.alive()
+
+
 @pytest.mark.skipif(BOARD != "host", reason="the LD_PRELOAD counter is built for the host")
 def test_parking_and_unparking_allocate_nothing(start_server, certs, tmp_path):
     s, count = parking_server(start_server, certs, start=lambda app, *args: start_counted(

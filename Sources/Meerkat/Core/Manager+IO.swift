@@ -118,7 +118,7 @@ extension Manager {
                 discardInput(s)
                 return
             }
-            if !transportReady(s) { return }
+            if !transportReady(s) || !transportCanRead(s) { return }
             guard let buf = recvSpace(s) else { return }
             guard buf.count > 0 else {
                 // Full and waiting on the handler (a reply not yet sent): stop reading

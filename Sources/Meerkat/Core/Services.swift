@@ -302,6 +302,15 @@ extension Manager {
         slots[Int(s)].tls.phase != .handshaking || tlsHandshake(s)
     }
 
+    /// Before a read takes a receive block: a parked TLS connection takes its record-buffer
+    /// pair first (false: it waits for one, holding no block). Waiting for a pair while
+    /// holding a block is a stall of ours that looks like the peer's: the receive pool's
+    /// reclaim closed honest clients queued behind peers trickling records.
+    @inline(__always)
+    func transportCanRead(_ s: Int32) -> Bool {
+        slots[Int(s)].tls.phase != .open || slots[Int(s)].tls.session < 0 || tlsHoldPair(s)
+    }
+
     /// Bytes go to the socket as they are (no TLS, now or to come).
     @inline(__always)
     func transportIsPlain(_ s: Int32) -> Bool { slots[Int(s)].tls.phase == .none }

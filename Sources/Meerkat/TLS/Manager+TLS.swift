@@ -292,8 +292,10 @@ extension Manager {
     /// pressure a holder that makes no progress gives its pair up (`reclaimTlsPair`).
     func tlsHoldPair(_ s: Int32) -> Bool {
         let i = Int32(slots[Int(s)].tls.session)
+        let parked = mk_tls_has_pair(services.tlsSessions.session(i)) == 0
         let r = Int(mk_tls_unpark(services.tlsSessions.session(i)))
         if r == 0 {
+            if parked { services.tlsSessions.pairSince[Int(i)] = now }
             if slots[Int(s)].tls.phase == .handshaking && !services.tlsSessions.handshaking.contains(i) {
                 services.tlsSessions.handshaking.append(i, now: now)
             }
@@ -368,13 +370,20 @@ extension Manager {
                 return
             }
         }
+        // Progress is counted from when the holder took its pair at the earliest: one
+        // that waited for it (its last read before the wait) is not the stalled one.
         var oldest: Int32 = -1
+        var oldestSince = Int64.max
         for i in 0..<services.tlsSessions.capacity {
             let o = services.tlsSessions.owner[i]
-            guard o >= 0, isServedPeer(o), idleQueue.contains(o), now - idleQueue.stamp(o) >= grace,
+            guard o >= 0, isServedPeer(o), idleQueue.contains(o),
                 mk_tls_has_pair(services.tlsSessions.session(Int32(i))) != 0
             else { continue }
-            if oldest < 0 || idleQueue.stamp(o) < idleQueue.stamp(oldest) { oldest = o }
+            let since = max(idleQueue.stamp(o), services.tlsSessions.pairSince[i])
+            if now - since >= grace && since < oldestSince {
+                oldest = o
+                oldestSince = since
+            }
         }
         if oldest >= 0 { evict(oldest) }
     }

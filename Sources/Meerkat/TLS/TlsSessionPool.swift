@@ -23,6 +23,9 @@ struct TlsSessionPool {
     var handshaking: SlotQueue
     /// Connections (slots) waiting for a pair, their sockets unread meanwhile.
     var waiters: WaitQueue
+    /// When each session last took a pair (ms, the loop's clock): a holder's stall is
+    /// counted from then at the earliest, not from before a wait for the pair that was ours.
+    let pairSince: UnsafeMutablePointer<Int64>
 
     init(capacity requested: Int, pairs pairCount: Int, slots: Int, parking: Bool = true) {
         capacity = max(requested, 0)
@@ -39,6 +42,8 @@ struct TlsSessionPool {
         owner.initialize(repeating: -1, count: n)
         handshaking = SlotQueue(capacity: n)
         waiters = WaitQueue(capacity: max(slots, 1))
+        pairSince = .allocate(capacity: n)
+        pairSince.initialize(repeating: 0, count: n)
     }
 
     /// A free session for `slot`, or nil when all are in use (or one cannot be made).
@@ -82,5 +87,6 @@ struct TlsSessionPool {
         owner.deallocate()
         handshaking.deallocate()
         waiters.deallocate()
+        pairSince.deallocate()
     }
 }

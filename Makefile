@@ -34,7 +34,7 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE sanitize crash-test soak format lint apps-listed fuzz fuzz-long fuzz-merge all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
+.PHONY: FORCE sanitize crash-test soak soak-record format lint apps-listed fuzz fuzz-long fuzz-merge all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image board-vm board-vm-stop board-test
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -100,6 +100,11 @@ soak: deps firmware
 	MEERKAT_BIN=$(OUT)/bin MEERKAT_RUNNER="$(RUNNER)" MEERKAT_BOARD=$(BOARD) \
 	    $(PYTHON) Tests/soak/soak.py --minutes $(MINUTES) --seed $(SEED) --out build/soak/$(BOARD) \
 	    --chart build/soak/$(BOARD)/soak.png
+
+## soak-record: BENCHMARKS.md's soak row for BOARD from its last make soak, and its chart
+## as docs/soak-BOARD.png (Tests/soak/record.py).
+soak-record:
+	$(PYTHON) Tests/soak/record.py $(BOARD)
 
 # ---- firmware (Embedded Swift) ------------------------------------------------------
 

@@ -120,6 +120,19 @@ def chart(samples, path, title):
     fig.savefig(path, dpi=80)
 
 
+class Tee:
+    def __init__(self, *files):
+        self.files = files
+
+    def write(self, text):
+        for f in self.files:
+            f.write(text)
+
+    def flush(self):
+        for f in self.files:
+            f.flush()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=2)
@@ -130,6 +143,7 @@ def main():
     args = ap.parse_args()
     out = args.out or tempfile.mkdtemp(prefix=f"soak-{BOARD}-")
     os.makedirs(out, exist_ok=True)
+    sys.stdout = Tee(sys.stdout, open(os.path.join(out, "soak.log"), "w"))   # for make soak-record
     print(f"soak: {BOARD}, {args.minutes} min, seed {args.seed}, logs in {out}", flush=True)
     failures = Failures()
     echo, upload = EchoServer(out), UploadServer(out)

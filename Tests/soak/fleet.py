@@ -18,9 +18,9 @@ import socket
 import subprocess
 import threading
 import time
-import zlib
 
 import websocket
+from chat_user import FleetWire, chat_user, sender_of
 from fault_proxy import FaultProxy
 from servers import SLOW, TIMEOUT, App
 
@@ -67,16 +67,13 @@ class Mosquitto:
         self.log.close()
 
 
-def parse(text):
-    """A chat event's JSON: (origin board or None for local, sender, k) for a soak
-    message; None for joins, leaves and counts."""
-    event = json.loads(text)
+def parse(frame):
+    """A chat event: (origin board, None when local, sender, k) for a soak message; None
+    for joins, leaves and counts."""
+    event = json.loads(frame)
     if event.get("type") != "message":
         return None
-    sender, k, crc, pad = event["text"].split("|")
-    if int(crc) != zlib.crc32(pad.encode()):
-        raise ValueError(f"{sender}'s message {k} arrived changed: {text[:80]!r}")
-    return event.get("board"), sender, k
+    return (event.get("board"), *sender_of(event["text"]))
 
 
 class Observer:
@@ -154,72 +151,12 @@ class Fleet:
         uid = 0
         while not self.load.stop.is_set():
             uid += 1
-            self.user(board, f"{board}{n}.{uid}", rng)
+            user = {"room": "fleet", "server": board, "uid": f"{board}{n}.{uid}"}
+            with self.load.lock:
+                self.users.append(user)
+            chat_user(self.load, self.user_proxies[board], FleetWire(), user, rng, most=6, pad_max=200, gap=(0.1, 0.8),
+                      what="fleet")
             time.sleep(rng.uniform(0, 0.5))
-
-    def user(self, board, uid, rng):
-        load = self.load
-        proxy = self.user_proxies[board]
-        since = time.monotonic()
-        s = socket.create_connection(("127.0.0.1", proxy.port), timeout=TIMEOUT)
-        plan = proxy.plan_of(s.getsockname()[1], since)
-        load.count(f"plan {plan['kind']}")
-        user = {"room": "fleet", "server": board, "uid": uid, "port": s.getsockname()[1], "plan": plan,
-                "joined": None, "sent": {}, "echoed": {}, "got": [], "bye_sent": None, "error": None}
-        with load.lock:
-            self.users.append(user)
-        bye = threading.Event()
-        try:
-            if plan["kind"] == "silent":
-                raise OSError("silent")
-            ws = websocket.create_connection(f"ws://127.0.0.1:{proxy.port}/ws", socket=s, timeout=TIMEOUT,
-                                             suppress_origin=True)
-            user["joined"] = time.monotonic()
-
-            def receive():
-                try:
-                    while True:
-                        text = ws.recv()
-                        if not text:
-                            return
-                        got = parse(text)
-                        if not got:
-                            continue
-                        _, sender, k = got
-                        user["got"].append(("fleet", sender, k))
-                        if sender == uid:
-                            user["echoed"][k] = time.monotonic()
-                            if k == "bye":
-                                bye.set()
-                                return
-                except (OSError, websocket.WebSocketException, ValueError) as e:
-                    user["error"] = user["error"] or f"receiving: {e!r}"
-                    bye.set()
-
-            reader = threading.Thread(target=receive, daemon=True)
-            reader.start()
-            try:
-                for k in range(rng.randint(1, 6)):
-                    if load.stop.is_set() or user["error"]:
-                        break
-                    pad = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(0, 200)))
-                    user["sent"][str(k)] = time.monotonic()
-                    ws.send(json.dumps({"type": "message", "text": f"{uid}|{k}|{zlib.crc32(pad.encode())}|{pad}"}))
-                    load.count("fleet messages sent")
-                    time.sleep(rng.uniform(0.1, 0.8))
-                user["bye_sent"] = time.monotonic()
-                ws.send(json.dumps({"type": "message", "text": f"{uid}|bye|0|"}))
-                if not bye.wait(TIMEOUT):
-                    user["error"] = user["error"] or "its bye never came back"
-            finally:
-                ws.close(timeout=1)
-                reader.join(TIMEOUT)
-        except (OSError, websocket.WebSocketException) as e:
-            user["error"] = user["error"] or repr(e)
-        finally:
-            s.close()
-            user["left"] = time.monotonic()
-        load.outcome("fleet user", f"{uid} from port {user['port']}", plan, user["error"])
 
     def went_out(self, r, s, k):
         """When s's message k went out to the users of r's board: its observer saw it."""

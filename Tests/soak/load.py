@@ -19,6 +19,7 @@ import zlib
 from collections import Counter
 
 import websocket
+from chat_user import RoomWire, chat_user
 from fault_proxy import BREAKING
 from servers import TIMEOUT, read_response
 
@@ -45,7 +46,9 @@ class Load:
 
     def connect(self, which):
         """A socket through proxy `which` (HTTP, HTTPS, UPLOAD) and the plan it was given."""
-        proxy = self.proxies[which]
+        return self.connect_to(self.proxies[which])
+
+    def connect_to(self, proxy):
         since = time.monotonic()
         s = socket.create_connection(("127.0.0.1", proxy.port), timeout=TIMEOUT)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -135,68 +138,12 @@ class Load:
         uid = 0
         while not self.stop.is_set():
             uid += 1
-            self.chat_user(room, f"{n}.{uid}", rng)
+            user = {"room": room, "server": "echo", "uid": f"{n}.{uid}"}
+            with self.lock:
+                self.users.append(user)
+            chat_user(self, self.proxies[HTTP], RoomWire(room), user, rng, most=8, pad_max=300, gap=(0.05, 0.6),
+                      what="chat")
             time.sleep(rng.uniform(0, 0.5))
-
-    def chat_user(self, room, uid, rng):
-        s, plan = self.connect(HTTP)
-        user = {"room": room, "uid": uid, "port": s.getsockname()[1], "plan": plan, "joined": None, "sent": {}, "echoed": {}, "got": [],
-                "bye_sent": None, "error": None}
-        with self.lock:
-            self.users.append(user)
-        bye = threading.Event()
-        try:
-            if plan["kind"] == "silent":
-                raise OSError("silent")
-            ws = websocket.create_connection(f"ws://127.0.0.1:{self.proxies[HTTP].port}/ws/room/{room}", socket=s,
-                                             timeout=TIMEOUT, suppress_origin=True)
-            user["joined"] = time.monotonic()
-
-            def receive():
-                try:
-                    while True:
-                        text = ws.recv()
-                        if not text:
-                            return
-                        now = time.monotonic()
-                        r, sender, k, crc, pad = text.split("|")
-                        if int(crc) != zlib.crc32(pad.encode()):
-                            raise ValueError(f"{sender}'s message {k} arrived changed: {text[:60]!r}")
-                        user["got"].append((r, sender, k))
-                        if sender == uid:
-                            user["echoed"][k] = now
-                            if k == "bye":
-                                bye.set()
-                                return
-                except (OSError, websocket.WebSocketException, ValueError) as e:
-                    user["error"] = user["error"] or f"receiving: {e!r}"
-                    bye.set()
-
-            reader = threading.Thread(target=receive, daemon=True)
-            reader.start()
-            try:
-                for k in range(rng.randint(1, 8)):
-                    if self.stop.is_set() or user["error"]:
-                        break
-                    user["sent"][str(k)] = time.monotonic()
-                    pad = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(0, 300)))
-                    ws.send(f"{room}|{uid}|{k}|{zlib.crc32(pad.encode())}|{pad}")
-                    self.count("chat messages sent")
-                    time.sleep(rng.uniform(0.05, 0.6))
-                user["bye_sent"] = time.monotonic()
-                ws.send(f"{room}|{uid}|bye|0|")
-                if not bye.wait(TIMEOUT):
-                    user["error"] = user["error"] or "its bye never came back"
-            finally:
-                ws.close(timeout=1)
-                reader.join(TIMEOUT)
-        except (OSError, websocket.WebSocketException) as e:
-            user["error"] = user["error"] or repr(e)
-        finally:
-            s.close()
-            user["left"] = time.monotonic()
-        self.outcome("chat user", f"{uid} from port {user['port']}", plan, user["error"])
-
 
     # Uploads, one a connection, some chunked.
     def upload_worker(self, n):

@@ -85,6 +85,16 @@ def unwritable(start_server, tmp_path):
                 json.dumps({"name": "Hall", "interval": 30}))
 
 
+def unsized_update(start_server, tmp_path):
+    """An update (device-app's OTA upload) sent chunked, with no Content-Length: 411."""
+    key, pub, folder = tmp_path / "signer.key", tmp_path / "signer.pub", tmp_path / "data"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
+    subprocess.run(["openssl", "ec", "-in", str(key), "-pubout", "-out", str(pub)], check=True, capture_output=True)
+    folder.mkdir()
+    s = start_device(start_server, "--dir", str(folder), "--ota-root", str(tmp_path / "root"), "--ota-key", str(pub))
+    return curl(s, "POST", "/api/ota", own(s) + [("Transfer-Encoding", "chunked")], "x")
+
+
 # (who answers, status, how to get it): `d` the logged-in device-app of the module,
 # `f` a function of (start_server, tmp_path) for a device-app of its own.
 CASES = [
@@ -110,6 +120,7 @@ CASES = [
     ("library", 400, lambda d: curl(d, "GET", "/", [("Content-Length", "x")])),
     ("library", 503, busy),
     ("device-app", 500, unwritable),
+    ("device-app", 411, unsized_update),
     ("device-app", 303, lambda f, t: curl(fresh(f, t), "GET", "/")),
     ("device-app", 403, lambda f, t: curl(fresh(f, t), "GET", "/api/status")),
     ("device-app", 503, lambda f, t: curl(fresh(f, t, record=b"damaged"), "GET", "/api/status")),

@@ -108,14 +108,20 @@ soak-record:
 
 # ---- firmware (Embedded Swift) ------------------------------------------------------
 
+# The board's profile in Swift, rewritten only when its text changes (as revision.c
+# below): an edit to the .mk that the firmware does not read (BOARD_VM_RAM_MB, a
+# comment) leaves the file's time alone, so make compiles nothing again (make -n cannot
+# know that and lists the compiles; the binaries relink, as for any Makefile edit).
 $(OUT)/gen/BoardProfile.swift: boards/$(BOARD).mk scripts/board-limits.sh
 	@mkdir -p $(dir $@)
-	bash scripts/board-limits.sh boards/$(BOARD).mk > $@
+	@bash scripts/board-limits.sh boards/$(BOARD).mk > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "$@: written from boards/$(BOARD).mk"; fi
 
 # Every profile by name, for host tests (`Limits(board:)`, TestChannel): committed, so
 # SwiftPM builds it too, and remade here whenever a profile changes.
 Sources/MeerkatTesting/BoardProfiles.swift: $(sort $(wildcard boards/*.mk)) scripts/board-limits.sh
-	bash scripts/board-limits.sh --all $(sort $(wildcard boards/*.mk)) > $@
+	@bash scripts/board-limits.sh --all $(sort $(wildcard boards/*.mk)) > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "$@: written from boards/*.mk"; fi
 
 # The git revision for --version, in C (mk_build_revision, replacing the shim's weak
 # "unknown"), and the source's time (mk_build_epoch: SOURCE_DATE_EPOCH, else the

@@ -484,7 +484,7 @@ endif
 endif
 board-vm: bundle
 	bash scripts/board-vm.sh start $(BOARD) $(BUNDLE_TAR) $(OUT)/vm "$(BOARD_VM_RAM_MB)" "$(BOARD_VM_CPU)" \
-	    "$(VM_QEMU)" "$(VM_DEB_ARCH)" "$(CROSS_SYSROOT)" $(UNIT)
+	    "$(VM_QEMU)" "$(VM_DEB_ARCH)" "$(CROSS_SYSROOT)" "$(UNIT)"
 
 board-vm-stop:
 	bash scripts/board-vm.sh stop $(OUT)/vm

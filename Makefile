@@ -493,14 +493,14 @@ board-vm-stop:
 ## over ws and wss, the chat's MQTT bridge to a mosquitto on the host, the dashboard in
 ## Chromium, RSS in the guest, a crash and a reboot) against each ARM board booted by make
 ## board-vm, one board at a time; each board's figures (boot and reboot to serving, RSS,
-## MemAvailable, each test's seconds: build/BOARD/board-figures) printed after its run.
+## MemAvailable, each test's seconds: build/BOARD/vm/figures) printed after its run.
 ## About 2.5 minutes for both boards. Part of make test.
 board-test: deps
 	@set -e; for b in $(ARM_BOARDS); do \
 	    start=$$(date +%s); \
 	    $(MAKE) -s bundle BOARD=$$b >/dev/null; \
 	    MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board; \
-	    cat build/$$b/board-figures; \
+	    cat build/$$b/vm/figures; \
 	    echo "board-test: $$b took $$(( $$(date +%s) - start )) s (build, boot and tests)"; \
 	done
 

@@ -55,7 +55,9 @@ kernel=$(printf '%s\n' "$VM_ROOT/$arch"/boot/vmlinuz-* | sort -V | tail -1)
 kver=${kernel##*/vmlinuz-}
 modules=$VM_ROOT/$arch/lib/modules/$kver
 
-rm -rf "$vm"
+# A fresh VM folder, but the figures earlier test modules wrote there about their own boots
+# (make board-test prints them all after the board's run).
+if [ -d "$vm" ]; then find "$vm" -mindepth 1 -maxdepth 1 ! -name '*figures' -exec rm -rf {} +; fi
 root=$vm/initramfs
 mkdir -p "$root"/{bin,sbin,lib,etc,proc,sys,dev,run,tmp,var/lib,www/cgi-bin,modules}
 
@@ -133,11 +135,11 @@ add_module crc32c_generic
 add_module ext4
 printf '%s\n' "${order[@]}" > "$root/modules/order"
 
+install -m 755 "$here/board-vm-reboot.sh" "$root/www/cgi-bin/reboot"
 cp "$here/board-vm-init.sh" "$root/init"
 cp "$here/board-vm-status.sh" "$root/www/cgi-bin/status"
 cp "$here/board-vm-kill.sh" "$root/www/cgi-bin/kill"
-cp "$here/board-vm-reboot.sh" "$root/www/cgi-bin/reboot"
-chmod 755 "$root/init" "$root/www/cgi-bin/status" "$root/www/cgi-bin/kill" "$root/www/cgi-bin/reboot"
+chmod 755 "$root/init" "$root/www/cgi-bin/status" "$root/www/cgi-bin/kill"
 if [ -n "${BOARD_VM_OVERLAY:-}" ]; then cp -r "$BOARD_VM_OVERLAY/." "$root/"; fi
 (cd "$root" && find . | sort | cpio -o -H newc --quiet -R 0:0) > "$vm/initramfs.cpio"
 

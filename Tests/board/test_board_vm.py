@@ -138,9 +138,8 @@ def vm(broker, tmp_path_factory):
                "ports": ports, "cert": cert, "broker": broker}
     finally:
         subprocess.run(["make", "-s", "board-vm-stop", f"BOARD={BOARD}"], cwd=ROOT, check=True, timeout=60)
-        # make board-test prints this file after the board's run; it lies outside the VM's
-        # folder, which the next module's boot empties.
-        with open(os.path.join(ROOT, "build", BOARD, "board-figures"), "w") as f:
+        # make board-test prints this file after the board's run (board-vm keeps it).
+        with open(os.path.join(VM, "figures"), "w") as f:
             f.write(f"{BOARD} ({time.strftime('%Y-%m-%d %H:%M')}): "
                     + ", ".join(f"{k} {v}" for k, v in FIGURES.items()) + "\n")
             f.write(f"{BOARD} test seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in DURATIONS.items()) + "\n")

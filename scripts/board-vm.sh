@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make board-vm: boots an ARM board's Debian kernel in qemu-system (-M virt) with the
 # board's RAM, from an initramfs holding static busybox, the glibc files the firmware
-# needs, the virtio-net modules and the board's bundle installed as its INSTALL.txt says;
-# an /init in place of systemd runs the unit's ExecStart under its Restart= policy.
+# needs, the virtio-net, virtio-blk and ext4 modules and the board's bundle installed as
+# its INSTALL.txt says; an /init in place of systemd runs each unit's ExecStart (with its
+# drop-ins) under its Restart= policy.
 #   board-vm.sh start BOARD BUNDLE.tar.gz VMDIR RAM_MB CPU QEMU DEB_ARCH SYSROOT [UNITS]
 #   board-vm.sh stop VMDIR
 # UNITS: the units to install and enable, as INSTALL.txt says for each (default: the

@@ -35,7 +35,8 @@ FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
 .PHONY: FORCE sanitize crash-test soak soak-record format lint apps-listed fuzz fuzz-long fuzz-merge all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
-        codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image board-vm board-vm-stop board-test
+        codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image board-vm board-vm-stop board-test \
+        thread-test board-lowmem
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -309,6 +310,13 @@ diff-fuzz:
 
 print-runner:
 	@echo '$(RUNNER)'
+
+## thread-test: the BackgroundThread check (Tests/thread-test: two threads hand their
+## work to the loop through Manager.wakeup) built for BOARD as build/BOARD/test/thread-test,
+## the way an app outside Sources is. qemu-user hangs in pthread_create, so the ARM
+## boards run it inside their VM (Tests/board/test_board_lowmem.py).
+thread-test:
+	$(MAKE) -s firmware BOARD=$(BOARD) APP=Tests/thread-test APP_OUT=$(CURDIR)/$(OUT)/test/thread-test
 
 ## check-embedded: compile Sources/Meerkat and every app as Embedded Swift for the
 ## host (fast; no linking). The library modules are files make keeps (build/check), so

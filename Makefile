@@ -499,9 +499,24 @@ board-test: deps
 	@set -e; for b in $(ARM_BOARDS); do \
 	    start=$$(date +%s); \
 	    $(MAKE) -s bundle BOARD=$$b >/dev/null; \
-	    MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board; \
-	    cat build/$$b/vm/figures; \
+	    LOWMEM_CONNECTIONS=$(BOARD_TEST_LOWMEM) MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board; \
+	    cat build/$$b/vm/figures build/$$b/vm/lowmem-figures; \
 	    echo "board-test: $$b took $$(( $$(date +%s) - start )) s (build, boot and tests)"; \
+	done
+
+## board-lowmem: the low-memory run (Tests/board/test_board_lowmem.py) with each ARM
+## board's whole connection table: idle plain WebSockets, idle TLS ones, then all of them
+## echoing, in the board's RAM; then the thread helper test in the guest. Prints each
+## stage's connections, MemAvailable, VmRSS/VmHWM and OOM lines (none), and the time.
+## make board-test runs the same file with BOARD_TEST_LOWMEM connections (the smoke run).
+BOARD_TEST_LOWMEM ?= 32
+board-lowmem: deps
+	@set -e; for b in $(ARM_BOARDS); do \
+	    start=$$(date +%s); \
+	    $(MAKE) -s bundle BOARD=$$b >/dev/null; \
+	    MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board/test_board_lowmem.py; \
+	    cat build/$$b/vm/lowmem-figures; \
+	    echo "board-lowmem: $$b took $$(( $$(date +%s) - start )) s (build, boot and tests)"; \
 	done
 
 ## new-app DIR=path [NAME=name]: a starter app repository in DIR, outside this tree

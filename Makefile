@@ -500,7 +500,7 @@ board-test: deps
 	    start=$$(date +%s); \
 	    $(MAKE) -s bundle BOARD=$$b >/dev/null; \
 	    LOWMEM_CONNECTIONS=$(BOARD_TEST_LOWMEM) MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board; \
-	    cat build/$$b/vm/figures build/$$b/vm/lowmem-figures; \
+	    cat build/$$b/vm/figures build/$$b/lowmem-figures; \
 	    echo "board-test: $$b took $$(( $$(date +%s) - start )) s (build, boot and tests)"; \
 	done
 
@@ -515,7 +515,7 @@ board-lowmem: deps
 	    start=$$(date +%s); \
 	    $(MAKE) -s bundle BOARD=$$b >/dev/null; \
 	    MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board/test_board_lowmem.py; \
-	    cat build/$$b/vm/lowmem-figures; \
+	    cat build/$$b/lowmem-figures; \
 	    echo "board-lowmem: $$b took $$(( $$(date +%s) - start )) s (build, boot and tests)"; \
 	done
 

@@ -6,9 +6,10 @@ filled to the profile's connection table in three stages: idle plain WebSockets,
 WebSockets over TLS, then every one of those echoing at once. After each stage a fresh
 client must be answered (200, or the documented 503 with Connection: close), the
 guest's OOM killer must not have fired, and the guest's MemAvailable and the firmware's
-VmRSS/VmHWM are recorded (build/<board>/vm/lowmem-figures, printed by make
-board-lowmem). MEERKAT_BOARD picks the board; LOWMEM_CONNECTIONS opens fewer than the
-profile's table (make board-test's smoke run)."""
+VmRSS/VmHWM are recorded (build/<board>/lowmem-figures, outside the VM's folder, which
+the next boot empties; printed by make board-lowmem and make board-test). MEERKAT_BOARD
+picks the board; LOWMEM_CONNECTIONS opens fewer than the profile's table (make
+board-test's smoke run)."""
 import os
 import re
 import resource
@@ -125,7 +126,7 @@ def vm(tmp_path_factory):
                "plain": [], "tls": []}
     finally:
         subprocess.run(["make", "-s", "board-vm-stop", f"BOARD={BOARD}"], cwd=ROOT, check=True, timeout=60)
-        with open(os.path.join(VM, "lowmem-figures"), "w") as f:
+        with open(os.path.join(ROOT, "build", BOARD, "lowmem-figures"), "w") as f:
             f.write("".join(line + "\n" for line in figures))
 
 

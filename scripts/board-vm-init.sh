@@ -17,7 +17,7 @@ mkdir -p /run/board-vm
 httpd -p 81 -h /www
 
 # One unit: systemd's Restart= (no: never; on-failure: a non-zero exit or a signal;
-# always: any exit) and RestartSec=; StateDirectory= made as systemd makes it. The
+# always: any exit), RestartSec= and LimitNOFILE=; StateDirectory= made as systemd makes it. The
 # service runs as root: there is no DynamicUser= here.
 run_unit() {
   unit=$(basename "$1" .service)
@@ -25,11 +25,13 @@ run_unit() {
   restart=$(sed -n 's/^Restart=//p' "$1")
   delay=$(sed -n 's/^RestartSec=//p' "$1")
   state=$(sed -n 's/^StateDirectory=//p' "$1")
+  nofile=$(sed -n 's/^LimitNOFILE=//p' "$1")
   [ -n "$state" ] && mkdir -p "/var/lib/$state"
   while :; do
     echo "board-vm: starting $unit: $exec_start"
-    # shellcheck disable=SC2086  # ExecStart's words, split as systemd splits them
-    $exec_start &
+    # LimitNOFILE= as systemd sets it (soft and hard); the kernel's default otherwise.
+    # shellcheck disable=SC2086,SC3045  # ExecStart's words split as systemd splits them; busybox sh has ulimit -n
+    (if [ -n "$nofile" ]; then ulimit -n "$nofile"; fi; exec $exec_start) &
     echo $! >"/run/board-vm/$unit.pid"
     wait $!
     status=$?

@@ -10,6 +10,12 @@
 # probe-url (the guest's status page: RSS of each service, /proc/meminfo; cgi-bin/kill
 # next to it SIGKILLs the services, for the Restart= test) and
 # boot-seconds (qemu's start to the first HTTP answer).
+# From the environment, for tests that need more in the guest than the bundle:
+#   BOARD_VM_OVERLAY=DIR  DIR's tree copied onto the initramfs after the bundle is
+#                         installed (a certificate, a test program, a CGI script, a unit
+#                         file in place of the bundle's)
+#   BOARD_VM_FORWARD="P…" more guest TCP ports, each forwarded from a free loopback port
+#                         written to VMDIR/port-P
 set -euo pipefail
 trap 'echo "board-vm: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 here=$(cd "$(dirname "$0")" && pwd)
@@ -119,16 +125,23 @@ cp "$here/board-vm-init.sh" "$root/init"
 cp "$here/board-vm-status.sh" "$root/www/cgi-bin/status"
 cp "$here/board-vm-kill.sh" "$root/www/cgi-bin/kill"
 chmod 755 "$root/init" "$root/www/cgi-bin/status" "$root/www/cgi-bin/kill"
+if [ -n "${BOARD_VM_OVERLAY:-}" ]; then cp -r "$BOARD_VM_OVERLAY/." "$root/"; fi
 (cd "$root" && find . | sort | cpio -o -H newc --quiet -R 0:0) > "$vm/initramfs.cpio"
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 host_port=$(free_port) probe_port=$(free_port)
+forwards=
+for guest_port in ${BOARD_VM_FORWARD:-}; do
+  p=$(free_port)
+  echo "$p" > "$vm/port-$guest_port"
+  forwards+=",hostfwd=tcp:127.0.0.1:$p-:$guest_port"
+done
 start=$(date +%s.%N)
 "$qemu" -M virt -cpu "$cpu" -m "$ram" -smp 1 -display none -monitor none \
   -kernel "$kernel" -initrd "$vm/initramfs.cpio" \
   -append "console=ttyAMA0 rdinit=/init panic=-1 loglevel=4" -no-reboot \
   -serial "file:$vm/console.log" \
-  -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$host_port-:$port,hostfwd=tcp:127.0.0.1:$probe_port-:81" \
+  -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$host_port-:$port,hostfwd=tcp:127.0.0.1:$probe_port-:81$forwards" \
   -device virtio-net-device,netdev=n0 \
   -daemonize -pidfile "$vm/qemu.pid"
 echo "http://127.0.0.1:$host_port" > "$vm/url"

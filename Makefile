@@ -34,7 +34,7 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE sanitize crash-test soak soak-record format lint apps-listed fuzz fuzz-long fuzz-merge all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
+.PHONY: FORCE sanitize crash-test soak soak-record format lint apps-listed fuzz fuzz-long fuzz-merge fuzz-record all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image board-vm board-vm-stop board-test \
         thread-test board-lowmem
 .DELETE_ON_ERROR:
@@ -532,6 +532,7 @@ clean:
 ## (Tests/fuzz/corpus/<target>, read only; what a run finds goes to build/fuzz/corpus).
 ## fuzz-long MINUTES=N: each target for N minutes, with its executions and coverage.
 ## fuzz-merge: the kept corpora minimised again with what the runs found (a set cover of edges).
+## fuzz-record: BENCHMARKS.md's fuzzing table from the last run of each target.
 ## fuzz-<target> (e.g. fuzz-chunked): one target alone. Not part of `make test`.
 FUZZ_SECONDS ?= 3
 MINUTES      ?= 10
@@ -550,6 +551,9 @@ fuzz-long: $(FUZZ_BINS)
 
 fuzz-merge: $(FUZZ_BINS)
 	bash scripts/fuzz.sh merge 0 $(FUZZ_TARGETS)
+
+fuzz-record:
+	$(PYTHON) scripts/fuzz_record.py
 
 $(addprefix fuzz-,$(FUZZ_TARGETS)): fuzz-%: build/fuzz/bin/%
 	bash scripts/fuzz.sh run $(FUZZ_SECONDS) $*

@@ -34,8 +34,9 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE sanitize crash-test soak soak-record format lint apps-listed fuzz fuzz-long fuzz-merge all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
-        codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image board-vm board-vm-stop board-test
+.PHONY: FORCE sanitize crash-test soak soak-record format lint apps-listed fuzz fuzz-long fuzz-merge fuzz-record all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
+        codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image board-vm board-vm-stop board-test \
+        thread-test board-lowmem
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -316,6 +317,13 @@ diff-fuzz:
 print-runner:
 	@echo '$(RUNNER)'
 
+## thread-test: the BackgroundThread check (Tests/thread-test: two threads hand their
+## work to the loop through Manager.wakeup) built for BOARD as build/BOARD/test/thread-test,
+## the way an app outside Sources is. qemu-user hangs in pthread_create, so the ARM
+## boards run it inside their VM (Tests/board/test_board_lowmem.py).
+thread-test:
+	$(MAKE) -s firmware BOARD=$(BOARD) APP=Tests/thread-test APP_OUT=$(CURDIR)/$(OUT)/test/thread-test
+
 ## check-embedded: compile Sources/Meerkat and every app as Embedded Swift for the
 ## host (fast; no linking). The library modules are files make keeps (build/check), so
 ## a second run, or a test that needs only the modules (check-modules), reuses them
@@ -499,9 +507,24 @@ board-test: deps
 	@set -e; for b in $(ARM_BOARDS); do \
 	    start=$$(date +%s); \
 	    $(MAKE) -s bundle BOARD=$$b >/dev/null; \
-	    MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board; \
-	    cat build/$$b/vm/figures; \
+	    LOWMEM_CONNECTIONS=$(BOARD_TEST_LOWMEM) MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board; \
+	    cat build/$$b/vm/figures build/$$b/lowmem-figures; \
 	    echo "board-test: $$b took $$(( $$(date +%s) - start )) s (build, boot and tests)"; \
+	done
+
+## board-lowmem: the low-memory run (Tests/board/test_board_lowmem.py) with each ARM
+## board's whole connection table: idle plain WebSockets, idle TLS ones, then all of them
+## echoing, in the board's RAM; then the thread helper test in the guest. Prints each
+## stage's connections, MemAvailable, VmRSS/VmHWM and OOM lines (none), and the time.
+## make board-test runs the same file with BOARD_TEST_LOWMEM connections (the smoke run).
+BOARD_TEST_LOWMEM ?= 32
+board-lowmem: deps
+	@set -e; for b in $(ARM_BOARDS); do \
+	    start=$$(date +%s); \
+	    $(MAKE) -s bundle BOARD=$$b >/dev/null; \
+	    MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board/test_board_lowmem.py; \
+	    cat build/$$b/lowmem-figures; \
+	    echo "board-lowmem: $$b took $$(( $$(date +%s) - start )) s (build, boot and tests)"; \
 	done
 
 ## new-app DIR=path [NAME=name]: a starter app repository in DIR, outside this tree
@@ -517,6 +540,7 @@ clean:
 ## (Tests/fuzz/corpus/<target>, read only; what a run finds goes to build/fuzz/corpus).
 ## fuzz-long MINUTES=N: each target for N minutes, with its executions and coverage.
 ## fuzz-merge: the kept corpora minimised again with what the runs found (a set cover of edges).
+## fuzz-record: BENCHMARKS.md's fuzzing table from the last run of each target.
 ## fuzz-<target> (e.g. fuzz-chunked): one target alone. Not part of `make test`.
 FUZZ_SECONDS ?= 3
 MINUTES      ?= 10
@@ -535,6 +559,9 @@ fuzz-long: $(FUZZ_BINS)
 
 fuzz-merge: $(FUZZ_BINS)
 	bash scripts/fuzz.sh merge 0 $(FUZZ_TARGETS)
+
+fuzz-record:
+	$(PYTHON) scripts/fuzz_record.py
 
 $(addprefix fuzz-,$(FUZZ_TARGETS)): fuzz-%: build/fuzz/bin/%
 	bash scripts/fuzz.sh run $(FUZZ_SECONDS) $*

@@ -29,7 +29,7 @@ setting() {
 }
 
 # One unit: systemd's Restart= (no: never; on-failure: a non-zero exit or a signal;
-# always: any exit) and RestartSec=; StateDirectory= made as systemd makes it. The
+# always: any exit), RestartSec= and LimitNOFILE=; StateDirectory= made as systemd makes it. The
 # service runs as root: there is no DynamicUser= here.
 run_unit() {
   unit=$(basename "$1" .service)
@@ -37,11 +37,13 @@ run_unit() {
   restart=$(setting "$1" Restart)
   delay=$(setting "$1" RestartSec)
   state=$(setting "$1" StateDirectory)
+  nofile=$(setting "$1" LimitNOFILE)
   [ -n "$state" ] && mkdir -p "/var/lib/$state"
   while :; do
     echo "board-vm: starting $unit: $exec_start"
-    # shellcheck disable=SC2086  # ExecStart's words, split as systemd splits them
-    $exec_start &
+    # LimitNOFILE= as systemd sets it (soft and hard); the kernel's default otherwise.
+    # shellcheck disable=SC2086,SC3045  # ExecStart's words split as systemd splits them; busybox sh has ulimit -n
+    (if [ -n "$nofile" ]; then ulimit -n "$nofile"; fi; exec $exec_start) &
     echo $! >"/run/board-vm/$unit.pid"
     wait $!
     status=$?

@@ -65,7 +65,7 @@ mkdir -p "$root"/{bin,sbin,lib,etc,proc,sys,dev,run,tmp,var/lib,www/cgi-bin,modu
 # busybox and its applets (ln -s for each, as busybox --install would do at boot).
 cp "$VM_ROOT/$arch/bin/busybox" "$root/bin/"
 for applet in sh mount mkdir cat sed grep sleep ip ifconfig route insmod httpd ps kill \
-              echo seq tr head pidof uname date dmesg ls umount sync reboot basename; do
+              echo seq tr head pidof uname date dmesg ls umount sync reboot basename tail rm; do
   ln -s busybox "$root/bin/$applet"
 done
 
@@ -142,7 +142,10 @@ cp "$here/board-vm-status.sh" "$root/www/cgi-bin/status"
 cp "$here/board-vm-kill.sh" "$root/www/cgi-bin/kill"
 chmod 755 "$root/init" "$root/www/cgi-bin/status" "$root/www/cgi-bin/kill"
 if [ -n "${BOARD_VM_OVERLAY:-}" ]; then cp -r "$BOARD_VM_OVERLAY/." "$root/"; fi
-(cd "$root" && find . | sort | cpio -o -H newc --quiet -R 0:0) > "$vm/initramfs.cpio"
+# Compressed: the kernel holds the image and its unpacked files in RAM at once while it
+# boots, and rpi4's 64 MB (35 MB for the kernel to give) panicked out of memory there with
+# the state disk's modules in a plain cpio.
+(cd "$root" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -6 > "$vm/initramfs.cpio.gz"
 
 truncate -s 16M "$vm/state.img"
 mke2fs -q -t ext2 -F "$vm/state.img"
@@ -157,7 +160,7 @@ for guest_port in ${BOARD_VM_FORWARD:-}; do
 done
 start=$(date +%s.%N)
 "$qemu" -M virt -cpu "$cpu" -m "$ram" -smp 1 -display none -monitor none \
-  -kernel "$kernel" -initrd "$vm/initramfs.cpio" \
+  -kernel "$kernel" -initrd "$vm/initramfs.cpio.gz" \
   -append "console=ttyAMA0 rdinit=/init panic=-1 loglevel=4" \
   -serial "file:$vm/console.log" \
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$host_port-:$port,hostfwd=tcp:127.0.0.1:$probe_port-:81$forwards" \

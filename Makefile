@@ -502,7 +502,7 @@ board-vm-stop:
 ## Chromium, RSS in the guest, a crash and a reboot) against each ARM board booted by make
 ## board-vm, one board at a time; each board's figures (boot and reboot to serving, RSS,
 ## MemAvailable, each test's seconds: build/BOARD/vm/figures) printed after its run.
-## About 2 minutes for both boards. Part of make test.
+## About 4 minutes for both boards with test_board_lowmem's smoke run. Part of make test.
 board-test: deps
 	@set -e; for b in $(ARM_BOARDS); do \
 	    start=$$(date +%s); \

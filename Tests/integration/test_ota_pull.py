@@ -14,6 +14,7 @@ import time
 
 import pytest
 from conftest import SLOW
+from test_mqtt import broker  # noqa: F401 (a fixture: mosquitto on loopback)
 from test_ota import OTA_IMAGE, app_image, keys, release_id, service, staging  # noqa: F401 (keys, service: fixtures, used as parameters)
 
 
@@ -98,6 +99,12 @@ def wait_for(what, predicate, timeout=15):
         time.sleep(0.1)
 
 
+def last_status(mosquitto):
+    """The retained outcome on the board's OTA status topic ("" when none)."""
+    got = mosquitto.sub("meerkat/board/ota/status", 1, wait=2)
+    return got[0][1] if got else ""
+
+
 MANIFEST = "/device-app.ota/manifest.json"
 IMAGE = "/device-app.ota/image"
 
@@ -141,3 +148,25 @@ def test_a_refused_pull_keeps_the_release_and_is_not_fetched_again(service, keys
     assert os.listdir(service.root / "releases") == [service.first]
     assert staging(service.root) == []
     assert s.proc.poll() is None and s.starts == 1   # never restarted
+
+
+def test_an_mqtt_command_pulls_and_installs(service, keys, updates, tmp_path, broker):  # noqa: F811 (fixtures)
+    folder, image = ota_image(keys, tmp_path, b"commanded")
+    publish(updates, folder)
+    s = service("--mqtt", f"mqtt://127.0.0.1:{broker.plain}")
+    wait_for("the broker link", lambda: "mqtt: up\n" in s.output)
+    assert updates.requests == []   # no --ota-url: nothing asked until told
+    # The board subscribes as it connects; the command is sent once it is up.
+    time.sleep(0.5 * SLOW)
+    broker.pub("meerkat/board/ota", updates.url + MANIFEST)
+    s.down()
+    s.up()
+    assert s.version()["release"] == release_id(image)
+    assert broker.sub("meerkat/board/ota/status", 1) == [("meerkat/board/ota/status", "installed " + release_id(image))]
+    # Sent by anyone on the broker, a forged update is still refused.
+    forged, _ = ota_image(keys, tmp_path, b"forged", key="other")
+    publish(updates, forged)
+    broker.pub("meerkat/board/ota", updates.url + MANIFEST)
+    wait_for("the refusal published", lambda: last_status(broker).startswith("refused"))
+    assert "signature" in last_status(broker)
+    assert s.version()["release"] == release_id(image)

@@ -1,4 +1,5 @@
 import Meerkat
+import MeerkatApp
 
 /// --mqtt URL: the board on an MQTT broker, kept connected by a `Reconnector`.
 /// - `meerkat/<device>/status`: the status JSON (as /api/status, with "online": true)
@@ -54,7 +55,11 @@ final class MqttLink {
                 default:
                     break
                 }
-            }, onState: { up in print(up ? "mqtt: up" : "mqtt: down") })
+            },
+            onState: { up in
+                print(up ? "mqtt: up" : "mqtt: down")
+                AppOptions.flushOutput()  // at once in the journal (and to a test waiting for it)
+            })
     }
 
     /// Publishes the status now, and every `periodMs` from now on.

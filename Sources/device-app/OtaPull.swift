@@ -88,7 +88,7 @@ final class OtaPull {
 
     /// The manifest's answer: nothing new, or the image to fetch.
     private func manifest(_ hm: HttpMessage, from url: String) {
-        if hm.status == 304 { return finish("up to date (304)") }
+        if hm.status == 304 { return finish("nothing new (304)") }
         guard hm.status == 200 else { return finish("failed: the manifest's answer was \(hm.status)") }
         let body = hm.body
         guard let hex = Json.string(body, "sha256"), let sha = Crypto.unhex(hex), sha.count == Sha256.digestCount,
@@ -98,7 +98,7 @@ final class OtaPull {
         let etag = hm.header("ETag")?.string ?? ""
         if hex == memory.sha || String(hex.prefix(16)) == updates?.releases.current() {
             remember(PullMemory(etag: etag, sha: hex))
-            return finish("up to date (\(hex.prefix(16)) tried already)")
+            return finish("nothing new (\(hex.prefix(16)) was tried already)")
         }
         let name = Json.string(body, "image") ?? "image"
         let image = name.hasPrefix("http://") || name.hasPrefix("https://") ? name : String(url[...(url.lastIndex(of: "/") ?? url.startIndex)]) + name

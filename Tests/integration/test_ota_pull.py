@@ -7,13 +7,14 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
 import time
 
 import pytest
-from conftest import RUNNER, SLOW
+from conftest import RUNNER, SLOW, start_server  # noqa: F401 (start_server: a fixture)
 from test_mqtt import broker  # noqa: F401 (a fixture: mosquitto on loopback)
 from test_ota import MiB, OTA_IMAGE, app_image, keys, release_id, service, staging, vm_kb  # noqa: F401 (keys, service: fixtures, used as parameters)
 
@@ -118,7 +119,7 @@ IMAGE = "/device-app.ota/image"
 
 def test_a_pulled_update_switches_confirms_and_is_not_fetched_again(service, keys, updates, tmp_path):  # noqa: F811
     started = time.time()
-    s = service("--ota-url", updates.url + MANIFEST, "--ota-interval", "1")
+    s = service("--sntp", "none", "--ota-url", updates.url + MANIFEST, "--ota-interval", "1")
     # Nothing there yet: the failure is logged and shown, and the board keeps asking.
     wait_for("a failed check shown", lambda: "404" in (s.version()["pull"] or ""))
     assert updates.asked(MANIFEST)[0] == (MANIFEST, None, 404)
@@ -137,13 +138,13 @@ def test_a_pulled_update_switches_confirms_and_is_not_fetched_again(service, key
     first_200 = next(i for i, r in enumerate(fetched) if r[2] == 200)
     assert all(r == (MANIFEST, etag, 304) for r in fetched[first_200 + 1:]), fetched
     assert [r[2] for r in updates.asked(IMAGE)] == [200]   # the image once, never again
-    assert s.version()["pull"] == "up to date (304)"
+    assert s.version()["pull"] == "nothing new (304)"
     assert staging(service.root) == []
     print(f"\npull: switched and confirmed, 304s after, in {time.time() - started:.1f} s")
 
 
 def test_a_refused_pull_keeps_the_release_and_is_not_fetched_again(service, keys, updates, tmp_path):  # noqa: F811
-    s = service("--ota-url", updates.url + MANIFEST, "--ota-interval", "1")
+    s = service("--sntp", "none", "--ota-url", updates.url + MANIFEST, "--ota-interval", "1")
     wait_for("a first check", lambda: "404" in (s.version()["pull"] or ""))
     before = vm_kb(s.pid, "VmHWM")
     folder, image = ota_image(keys, tmp_path, b"forged", key="other", size=2 * MiB)   # not the firmware's key
@@ -168,7 +169,7 @@ def test_a_refused_pull_keeps_the_release_and_is_not_fetched_again(service, keys
 def test_an_mqtt_command_pulls_and_installs(service, keys, updates, tmp_path, broker):  # noqa: F811 (fixtures)
     folder, image = ota_image(keys, tmp_path, b"commanded")
     publish(updates, folder)
-    s = service("--mqtt", f"mqtt://127.0.0.1:{broker.plain}")
+    s = service("--sntp", "none", "--mqtt", f"mqtt://127.0.0.1:{broker.plain}")
     linked(s, 1)
     assert updates.requests == []   # no --ota-url: nothing asked until told
     broker.pub("meerkat/board/ota", updates.url + MANIFEST)
@@ -184,3 +185,40 @@ def test_an_mqtt_command_pulls_and_installs(service, keys, updates, tmp_path, br
     wait_for("the refusal published", lambda: last_status(broker).startswith("refused"))
     assert "signature" in last_status(broker)
     assert s.version()["release"] == release_id(image)
+
+
+def test_meerkats_file_server_serves_an_update(service, keys, start_server, tmp_path):  # noqa: F811
+    """What `make ota-image` writes, as is, on the file-server app: it installs, and the
+    file-server's ETag then answers the new release's checks with 304."""
+    www = tmp_path / "site"
+    folder, image = ota_image(keys, tmp_path, b"file-server")
+    shutil.copytree(folder, www / "device-app.ota")
+    files = start_server("file-server", "--dir", str(www))
+    s = service("--sntp", "none", "--ota-url", f"http://127.0.0.1:{files.port()}{MANIFEST}", "--ota-interval", "1")
+    s.down()
+    s.up()
+    assert s.version()["release"] == release_id(image)
+    wait_for("a 304 from file-server", lambda: s.version()["pull"] == "nothing new (304)")
+
+
+def test_a_server_without_etags_still_never_refetches_a_refused_image(service, keys, tmp_path):  # noqa: F811
+    """python's http.server sends no ETag: every check gets the manifest (a few hundred
+    bytes), and the image it names, refused once, is not fetched again."""
+    www = tmp_path / "plain"
+    folder, image = ota_image(keys, tmp_path, b"no-etag", key="other")
+    shutil.copytree(folder, www / "device-app.ota")
+    server = subprocess.Popen(["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(www)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = []
+    try:
+        port = int(re.search(r"port (\d+)", server.stdout.readline()).group(1))
+        threading.Thread(target=lambda: log.extend(server.stdout), daemon=True).start()
+        s = service("--sntp", "none", "--ota-url", f"http://127.0.0.1:{port}{MANIFEST}", "--ota-interval", "1")
+        wait_for("the refusal shown", lambda: (s.version()["pull"] or "").startswith("refused"))
+        wait_for("two more checks", lambda: sum(f"GET {MANIFEST} " in line for line in log) >= 3)
+        assert sum(f"GET {IMAGE} " in line for line in log) == 1, log
+        v = s.version()
+        assert v["pull"] == f"nothing new ({release_id(image)} was tried already)" and v["release"] == service.first
+    finally:
+        server.terminate()
+        server.wait()

@@ -471,7 +471,8 @@ endif
 
 ## ota-image [BOARD=…] [APP=DIR] [OTA_KEY=FILE]: a signed update of device-app (or of the
 ## app in DIR) for BOARD, what POST /api/ota takes: build/BOARD/ota/NAME.ota/ holds the
-## image, its SHA-256 (hex), the signature (base64 DER ECDSA P-256) and ota.pub. Without
+## image, its SHA-256 (hex), the signature (base64 DER ECDSA P-256), ota.pub and
+## manifest.json (what a pull reads: --ota-url, the MQTT command). Without
 ## OTA_KEY a key is made once in build/BOARD/ota/ota.key (ignored by git; never commit it).
 ifeq ($(APP),)
 ota-image: $(OUT)/bin/device-app

@@ -5,7 +5,9 @@
 # OUTDIR/ota.key (under build/, which git ignores; never commit it) and reused by the next
 # run. Writes OUTDIR/<name>.ota/: image (the binary), sha256 (hex), signature (base64
 # of the DER ECDSA signature over the SHA-256) and ota.pub (the public key the firmware
-# must be started with: --ota-key; `make bundle OTA_KEY=…` ships it).
+# must be started with: --ota-key; `make bundle OTA_KEY=…` ships it), and manifest.json,
+# what a board pulls (--ota-url …/manifest.json, or the MQTT command): the image's
+# name, size, SHA-256 and signature, so that a plain static server can serve an update.
 set -euo pipefail
 binary=$1 outdir=$2 key=${3:-}
 mkdir -p "$outdir"
@@ -27,4 +29,6 @@ openssl ec -in "$key" -pubout -out "$out/ota.pub" 2>/dev/null
 base64 -d "$out/signature" > "$out/signature.der"
 openssl dgst -sha256 -verify "$out/ota.pub" -signature "$out/signature.der" "$out/image" > /dev/null
 rm "$out/signature.der"
+printf '{"image": "image", "size": %s, "sha256": "%s", "signature": "%s"}\n' \
+  "$(stat -c %s "$out/image")" "$(cat "$out/sha256")" "$(cat "$out/signature")" > "$out/manifest.json"
 echo "$out"

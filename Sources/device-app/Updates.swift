@@ -100,7 +100,13 @@ private func endUpdate(_ conn: Connection, _ upload: ImageUpload) throws(Connect
     print("ota: release \(id) installed; restarting into it")
     try conn.reply(200, jsonObject { $0.add("release", id) }, headers: updateHeaders)
     conn.drain()
-    manager.timerAdd(500) { AppOptions.exitProcess(0) }  // the answer sent, the service restarts
+    restartIntoNewRelease()
+}
+
+/// Installed: the process ends half a second from now (an answer or an MQTT status has
+/// time to go out) and the service (ota-launch under systemd) starts the new release.
+func restartIntoNewRelease() {
+    manager.timerAdd(500) { AppOptions.exitProcess(0) }
 }
 
 /// The first served request shows this release works: it is confirmed, once.
@@ -119,6 +125,7 @@ private func versionAnswer() -> [UInt8] {
         o.add("confirmed", releases.map { r in r.current().map { r.isConfirmed($0) } ?? false } ?? false)
         if let id = releases?.previous() { o.add("previous", id) } else { o.addNull("previous") }
         if let report = releases?.rollbackReport() { o.add("rollback", report) } else { o.addNull("rollback") }
+        if let puller { o.add("pull", puller.outcome) } else { o.addNull("pull") }  // OtaPull.swift
     }
 }
 

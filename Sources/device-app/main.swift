@@ -12,12 +12,13 @@ var timeSource = ""  // the SNTP server whose answer set the clock; "" until one
 // --mqtt-pass, --mqtt-ca FILE), --host NAME (another name the board answers to),
 // --password-file PATH (provisions the admin password), --sntp HOST (the time server;
 // pool.ntp.org unless given, "none": never asked), --ota-root DIR --ota-key FILE
-// [--ota-limit BYTES] (signed updates, Updates.swift); sizes from the board profile.
+// [--ota-limit BYTES] (signed updates, Updates.swift) [--ota-url URL --ota-interval
+// SECONDS --ota-ca FILE] (pulled, OtaPull.swift); sizes from the board profile.
 let options = AppOptions.parse(
     defaultListen: "http://0.0.0.0:8000",
     valued: [
         "--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca", "--host", "--password-file", "--sntp",
-        "--ota-root", "--ota-key", "--ota-limit",
+        "--ota-root", "--ota-key", "--ota-limit", "--ota-url", "--ota-interval", "--ota-ca",
     ])
 let uploadLimit = UInt64(options.value(of: "--upload-limit") ?? "") ?? 8 << 20
 var settings = Settings.load(options.dir)
@@ -225,6 +226,7 @@ if let url = options.value(of: "--mqtt") {
         command: mqttCommand)
 }
 restartReports()
+let puller = pullFromOptions()  // --ota-url, and the MQTT command's pulls (OtaPull.swift)
 
 // --sntp HOST: the board's time, asked now, again every minute until it answers, then
 // hourly. TLS clients (--report wss://, --mqtt mqtts://) check certificate dates against

@@ -272,7 +272,9 @@ class SplittingBroker:
         await ws.send(b"\x02\x00\x00")
         async for p in it:
             kind = p[0] >> 4
-            if kind == 8:   # SUBSCRIBE: SUBACK and a command in one message
+            if kind == 8 and b"meerkat/board/cmd" not in p:   # the OTA topic's: a SUBACK alone
+                await ws.send(bytes([0x90, 3]) + p[2:4] + b"\x01")
+            elif kind == 8:   # the commands' SUBSCRIBE: SUBACK and a command in one message
                 await ws.send(bytes([0x90, 3]) + p[2:4] + b"\x01" + self.publish("meerkat/board/cmd", b"status"))
                 cut = self.publish("meerkat/board/cmd", b"interval 7", qos=1, packet_id=9)
                 for piece in (cut[:1], cut[1:8], cut[8:]):

@@ -1,6 +1,6 @@
 // The board's dashboard: live numbers over a WebSocket (/ws/live, one JSON message a
-// second), drawn as charts of the last five minutes; the settings form and a file
-// upload. No library and no request leaving the board. Every /api/* and /ws/live needs
+// second), drawn as charts of the last five minutes; the settings form, a file upload
+// and a firmware update (a signed image and its manifest). No library and no request leaving the board. Every /api/* and /ws/live needs
 // the session cookie the login page got; without one we go to the login page.
 "use strict";
 const HISTORY = 300;   // samples kept: 5 minutes at one a second
@@ -152,4 +152,52 @@ $("upload").addEventListener("submit", (e) => {
   };
   xhr.open("POST", "/api/upload");
   xhr.send(new FormData(e.target));
+});
+
+// The release the board runs (GET /api/version): null when updates are off.
+async function loadRelease() {
+  const r = await fetch("/api/version");
+  if (unauthorized(r)) return null;
+  const v = await r.json();
+  $("release").textContent = v.release === null ? "Updates are off on this board (no --ota-root)."
+    : "Running release " + v.release + (v.confirmed ? ", confirmed" : ", not confirmed yet")
+      + (v.rollback ? ". Last rollback: " + v.rollback : "");
+  return v;
+}
+loadRelease();
+
+// Asks until the restarted board answers: then the login page (a restart ends every
+// session), and back here with the new release.
+function afterRestart() {
+  setTimeout(() => loadRelease().catch(afterRestart), 1000);
+}
+
+// The image goes as the body of POST /api/ota, with the SHA-256 and signature its
+// manifest carries (the board checks both; the browser computes nothing). Installed,
+// the board restarts into it (which ends every session): we ask until it answers.
+$("update").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const image = $("f-image").files[0];
+  let manifest;
+  try { manifest = JSON.parse(await $("f-manifest").files[0].text()); } catch (_) { manifest = {}; }
+  if (!manifest.sha256 || !manifest.signature || manifest.size !== image.size) {
+    $("update-result").textContent = "Not installed: that manifest is not this image's";
+    return;
+  }
+  const xhr = new XMLHttpRequest();   // XHR for the progress bar
+  const bar = $("update-progress");
+  bar.hidden = false;
+  xhr.upload.onprogress = (p) => { if (p.lengthComputable) bar.value = 100 * p.loaded / p.total; };
+  xhr.onload = () => {
+    let answer = {};
+    try { answer = JSON.parse(xhr.responseText); } catch (_) { answer = { error: xhr.statusText }; }
+    if (xhr.status !== 200) { $("update-result").textContent = "Not installed: " + answer.error; return; }
+    $("update-result").textContent = "Installed " + answer.release + "; the board restarts into it…";
+    afterRestart();
+  };
+  xhr.open("POST", "/api/ota");
+  xhr.setRequestHeader("Content-Type", "application/octet-stream");
+  xhr.setRequestHeader("X-Ota-Sha256", manifest.sha256);
+  xhr.setRequestHeader("X-Ota-Signature", manifest.signature);
+  xhr.send(image);
 });

@@ -1,0 +1,236 @@
+import Meerkat
+import MeerkatApp
+
+// Pulled updates (issue 26), with --ota-root and --ota-key as for uploads:
+// - --ota-url URL (http:// or https://; --ota-ca FILE for a private CA, else the
+//   system's): the manifest `make ota-image` writes next to the image, asked every
+//   --ota-interval seconds (3600 unless given; at start too) with If-None-Match;
+// - an MQTT command (MqttLink.swift): a manifest URL published on meerkat/<device>/ota
+//   pulls it now; the outcome is published, retained, on meerkat/<device>/ota/status.
+// Why a manifest, not X-Ota-* headers on the image: any static server (file-server,
+// python's http.server, a CDN) serves two plain files, and only the manifest is asked
+// every interval (a few hundred bytes; 304 when it has an ETag). It needs no signature
+// of its own: the image is installed only when its bytes hash to the manifest's SHA-256
+// and the signature over that is the firmware key's (`Ota.end`), so a forged manifest
+// (or an MQTT command from anyone on the broker) can only get an image refused.
+// The image streams through the same `Ota` begin/write/end as an upload, never whole in
+// memory. Installed, the app exits and the launcher starts the new release.
+
+/// What the last pull knew, kept in <dir>/ota-pull (synced, renamed into place) so that
+/// a restart (into the release it installed, or back after a rollback) asks with the
+/// same ETag and never fetches an image it tried: the manifest's ETag and the SHA-256
+/// (hex) of the last image tried, installed or refused.
+struct PullMemory: Equatable {
+    var etag = ""
+    var sha = ""
+
+    static func load(_ path: String) -> PullMemory {
+        guard let bytes = try? File.contents(path, limit: 1024) else { return PullMemory() }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count >= 2 else { return PullMemory() }
+        return PullMemory(etag: String(lines[0]), sha: String(lines[1]))
+    }
+
+    func save(_ path: String) -> Bool {
+        guard let (file, temporary) = try? File.createTemporary(for: path) else { return false }
+        let synced = (try? file.write(etag + "\n" + sha + "\n")) != nil && (try? file.sync()) != nil
+        file.close()
+        guard synced, (try? File.replace(path, with: temporary)) != nil else {
+            try? File.remove(temporary)
+            return false
+        }
+        return true
+    }
+}
+
+/// One pull at a time: the manifest, then (when it names an image not tried yet) the
+/// image, each on a connection of the library's HTTP client.
+final class OtaPull {
+    let memoryPath: String
+    let tls: TlsOpts?
+    private(set) var memory: PullMemory
+    /// The last outcome, for /api/version and the MQTT status topic.
+    private(set) var outcome = "not checked yet"
+    private var connection: Connection? = nil
+    private var deadline: Timer? = nil
+    private var expected: (size: Int, sha: [UInt8], signature: [UInt8], hex: String, etag: String)? = nil
+    private var began = false
+    private var failure = ""
+    private var reported: ((String) -> Void)? = nil
+
+    init(dir: String, tls: TlsOpts?) {
+        memoryPath = dir + "/ota-pull"
+        self.tls = tls
+        memory = PullMemory.load(memoryPath)
+    }
+
+    /// Asks `url` for its manifest (with If-None-Match when `conditional`) and installs
+    /// the image it names if that is new; `done` gets the outcome.
+    func check(_ url: String, conditional: Bool, done: ((String) -> Void)? = nil) {
+        guard connection == nil else {
+            done?("busy: a pull is under way")
+            return
+        }
+        reported = done
+        let etag = conditional ? memory.etag : ""
+        get(url) { (conn) throws(ConnectionError) in
+            if etag.isEmpty {
+                try conn.httpRequest("GET", EndpointURL(url)?.path ?? "/")
+            } else {
+                try conn.httpRequest("GET", EndpointURL(url)?.path ?? "/", headers: ["If-None-Match": etag])
+            }
+        } onEvent: { conn, ev in
+            guard case let .httpMessage(hm) = ev else { return }
+            self.drop(conn)  // the image's connection may start now
+            self.manifest(hm, from: url)
+        }
+    }
+
+    /// The manifest's answer: nothing new, or the image to fetch.
+    private func manifest(_ hm: HttpMessage, from url: String) {
+        if hm.status == 304 { return finish("nothing new (304)") }
+        guard hm.status == 200 else { return finish("failed: the manifest's answer was \(hm.status)") }
+        let body = hm.body
+        guard let hex = Json.string(body, "sha256"), let sha = Crypto.unhex(hex), sha.count == Sha256.digestCount,
+            let signature = Json.string(body, "signature").flatMap({ Base64.decode($0) }),
+            let size = Json.integer(body, "size").flatMap({ Int(exactly: $0) }), size > 0
+        else { return finish("failed: not a manifest (size, sha256, signature)") }
+        let etag = hm.header("ETag")?.string ?? ""
+        if hex == memory.sha || String(hex.prefix(16)) == updates?.releases.current() {
+            remember(PullMemory(etag: etag, sha: hex))
+            return finish("nothing new (\(hex.prefix(16)) was tried already)")
+        }
+        let name = Json.string(body, "image") ?? "image"
+        let image = name.hasPrefix("http://") || name.hasPrefix("https://") ? name : String(url[...(url.lastIndex(of: "/") ?? url.startIndex)]) + name
+        expected = (size, sha, signature, hex, etag)
+        fetch(image)
+    }
+
+    /// Streams the image into `Ota`: begun at its head, written piece by piece, ended
+    /// (checked and installed) at its end.
+    private func fetch(_ url: String) {
+        began = false
+        get(url) { (conn) throws(ConnectionError) in
+            try conn.httpRequest("GET", EndpointURL(url)?.path ?? "/")
+        } onEvent: { conn, ev in
+            guard let e = self.expected else { return }
+            do throws(OtaError) {
+                switch ev {
+                case let .httpHeaders(hm):
+                    guard hm.status == 200 else {
+                        self.drop(conn)
+                        return self.finish("failed: the image's answer was \(hm.status)")
+                    }
+                    guard updates != nil else { throw .notStarted }
+                    try updates?.begin(size: e.size, sha256: e.sha, signature: e.signature)
+                    self.began = true
+                    conn.streamResponseBody()
+                case let .httpBody(piece):
+                    try updates?.write(piece)
+                case .httpMessage:
+                    self.began = false
+                    self.drop(conn)
+                    let id = try updates?.end() ?? ""
+                    self.remember(PullMemory(etag: e.etag, sha: e.hex))
+                    self.finish("installed \(id)")
+                    restartIntoNewRelease()
+                default:
+                    break
+                }
+            } catch {
+                self.began = false
+                self.drop(conn)
+                if case .busy = error { return self.finish("failed: \(error.description)") }  // an upload: later
+                if case .storage = error { return self.finish("failed: \(error.description)") }
+                self.remember(PullMemory(etag: e.etag, sha: e.hex))  // refused: never fetched again
+                self.finish("refused \(e.hex.prefix(16)): \(error.description)")
+            }
+        }
+    }
+
+    /// Connects to `url`; `request` sends once it is up; `onEvent` sees the rest. An
+    /// error, or no end within ten minutes, fails the pull (tried again next time).
+    private func get(
+        _ url: String, request: @escaping (Connection) throws(ConnectionError) -> Void,
+        onEvent: @escaping (Connection, Event) -> Void
+    ) {
+        failure = "closed before the end"
+        do throws(ConnectError) {
+            connection = try manager.connect(url, tls: tls) { conn, ev in
+                switch ev {
+                case .connect:
+                    do throws(ConnectionError) { try request(conn) } catch { conn.close() }
+                case let .error(why):
+                    self.failure = "\(why)"
+                case .close:
+                    guard conn == self.connection else { return }
+                    self.connection = nil
+                    if self.began {  // cut off mid-image: nothing of it stays
+                        updates?.abort()
+                        self.began = false
+                    }
+                    self.finish("failed: " + self.failure)
+                default:
+                    onEvent(conn, ev)
+                }
+            }
+        } catch {
+            finish("failed: \(url): \(error)")
+            return
+        }
+        deadline?.cancel()
+        deadline = manager.timerAdd(600_000) { self.connection?.close() }
+    }
+
+    /// Ends a connection this pull is done with: its close is not a failure.
+    private func drop(_ conn: Connection) {
+        if conn == connection { connection = nil }
+        conn.close()
+    }
+
+    private func remember(_ next: PullMemory) {
+        guard next != memory else { return }
+        memory = next
+        if !next.save(memoryPath) { print("ota: cannot write \(memoryPath)") }
+    }
+
+    private func finish(_ text: String) {
+        deadline?.cancel()
+        expected = nil
+        outcome = text
+        print("ota: pull: \(text)")
+        AppOptions.flushOutput()
+        reported?(text)
+        reported = nil
+    }
+}
+
+/// The puller (main.swift makes it once the manager is up), when updates are on
+/// (--ota-root); it asks --ota-url every --ota-interval.
+func pullFromOptions() -> OtaPull? {
+    guard updates != nil else { return nil }
+    let ca = options.value(of: "--ota-ca").map { path in
+        guard let bytes = try? File.contents(path, limit: 64 * 1024) else {
+            print("device-app: --ota-ca: cannot read \(path)")
+            AppOptions.exitProcess(2)
+        }
+        return bytes
+    }
+    let pull = OtaPull(dir: options.dir, tls: ca.map { TlsOpts(ca: $0) })
+    if let url = options.value(of: "--ota-url") {
+        let seconds = Int(options.value(of: "--ota-interval") ?? "") ?? 3600
+        manager.timerAdd(max(seconds, 1) * 1000, repeat: true, runNow: true) { pull.check(url, conditional: true) }
+    }
+    return pull
+}
+
+/// The MQTT command: pulls the manifest at `url` now (without If-None-Match: whoever
+/// sent it wants an answer); the outcome goes to `publish`.
+func otaCommand(_ url: String, publish: @escaping (String) -> Void) {
+    guard let puller else { return publish("refused: updates are off (no --ota-root)") }
+    guard let parsed = EndpointURL(url), parsed.scheme == .http || parsed.scheme == .https else {
+        return publish("refused: not an http:// or https:// URL")
+    }
+    publish("pulling " + url)
+    puller.check(url, conditional: false, done: publish)
+}

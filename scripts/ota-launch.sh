@@ -40,6 +40,8 @@ swap_link() {
 }
 
 mkdir -p "$state"
+# What a kill between a write and its rename left (never read: the names above are).
+rm -f "$root/current.tmp" "$root/previous.tmp" "$state"/*.tmp
 id=$(release_of current)
 if [ -z "$id" ]; then
   echo "ota-launch: $root/current names no release" >&2
@@ -53,8 +55,9 @@ if [ ! -e "$state/$id.confirmed" ]; then
     write_durably "$state/$id.bad" "gave up after $starts starts without confirming"
     if [ -n "$previous" ] && [ "$previous" != "$id" ] && [ -d "$root/releases/$previous" ] \
       && [ ! -e "$state/$previous.bad" ]; then
-      swap_link current "$previous"
+      # The report first: a kill before the swap repeats both; one after it loses neither.
       write_durably "$state/rollback" "release $id did not confirm in $starts starts; rolled back to $previous"
+      swap_link current "$previous"
       echo "ota-launch: release $id did not confirm in $starts starts; rolled back to $previous" >&2
       id=$previous
     else

@@ -8,14 +8,17 @@ The kill points, each deterministic and replayable (OTA_CRASH_SEED picks the sub
   on entering its Nth call of SYSCALL, for every fsync, rename, symlink, mkdir, unlink and
   rmdir of the upload, its checks and install (run 0), and of the new release's first
   start and confirmation (run 1), plus seeded writes of the streamed image;
-- inside device-app (every board, the only way under qemu-user): the whole service
-  killed at seeded offsets through the upload and install;
+- inside device-app (every board; under qemu-user strace cannot trace the app): the
+  whole service killed as soon as the install root shows a stage (the image at a seeded
+  size, whole, its release folder assembled, renamed in, `previous` or `current`
+  swapped, the confirmation's temporary, the marker), and at seeded offsets through the
+  upload and install;
 - in the launcher (every board): after each of its file commands (mv, sync, ln, rm) the
   launcher and its app are killed together (kill -9 of the process group, as systemd
   kills a unit's cgroup), both while it counts a start and while it rolls back.
 
 OTA_CRASH_KILLS caps the kills (a seeded sample of the plan, each stage in it; default 40 on the host,
-20 on ARM boards under qemu: about 20 s each, `make test`'s share); `make crash-test` runs the
+14 on ARM boards under qemu: under a minute each, `make test`'s share); `make crash-test` runs the
 whole plan (OTA_CRASH_KILLS=0); OTA_CRASH_STAGE=WORDS keeps the stages whose name has
 WORDS, OTA_CRASH_VERBOSE=1 prints each kill. And with strace (host): the order of the syncs that
 makes each rename survive a power cut, where kill -9 alone (the page cache survives it)
@@ -37,7 +40,7 @@ from test_ota import LAUNCHER, STARTS, app_image, release_id, sign
 from test_ota import keys as ota_keys  # noqa: F401 (the fixture: the signing keys, made for the test)
 
 SEED = int(os.environ.get("OTA_CRASH_SEED", str(int(time.time()) % 100_000)))
-KILLS = int(os.environ.get("OTA_CRASH_KILLS", "40" if not RUNNER else "20"))   # 0: the whole plan
+KILLS = int(os.environ.get("OTA_CRASH_KILLS", "40" if not RUNNER else "14"))   # 0: the whole plan
 STRACE = not RUNNER and shutil.which("strace") is not None
 FILE_CALLS = ("fsync", "fdatasync", "rename", "renameat", "renameat2", "symlink", "symlinkat", "mkdir", "mkdirat",
               "unlink", "unlinkat", "rmdir")
@@ -340,9 +343,60 @@ def plan(case, tmp):
             for i, (call, n, stage) in enumerate(calls):
                 if call != "write" or i in sampled:
                     kills.append(Kill(stage, "strace", (run, call, n)))
-    slices = 30 if RUNNER else 24   # one kill in each of equal slices of the upload and install
+    for fraction in sorted(rng.random() for _ in range(5)):
+        kills.append(Kill("upload: the image streamed to staging", "watch", (0, "image", fraction)))
+    for sight, stage in WATCHED:
+        kills += [Kill(stage, "watch", (1 if "confirm" in stage else 0, sight, None))] * 2
+    slices = 16 if RUNNER else 24   # one kill in each of equal slices of the upload and install
     kills += [Kill("upload and install, by time", "time", (k, slices)) for k in range(slices)]
     return kills
+
+
+# What the install root shows at each stage, and the stage: a "watch" kill comes as soon
+# as the test sees it (polling every half millisecond; under qemu-user the app is slow
+# enough that this lands within the stage or just after it).
+WATCHED = [("image whole", "end: checks, then the image's fsync"),
+           ("assembled", "install: the release folder assembled"),
+           ("released", "install: the release folder renamed in"),
+           ("previous", "install: current/previous swapped"),
+           ("current", "install: current/previous swapped"),
+           ("marker", "confirm: the marker written"),
+           ("confirmed", "confirm: the marker written")]
+
+
+def seen(case, sight, fraction):
+    root, rid = case.root, release_id(case.new)
+    try:
+        if sight.startswith("image"):
+            images = [f for f in os.listdir(root / "staging") if f.startswith(".image.")]
+            size = os.stat(root / "staging" / images[0]).st_size if images else -1
+            return size >= (len(case.new) if fraction is None else fraction * len(case.new))
+        if sight == "assembled":
+            return (root / "staging" / rid).exists()
+        if sight == "released":
+            return (root / "releases" / rid).exists()
+        if sight == "previous":
+            return os.path.lexists(root / "previous")
+        if sight == "current":
+            return os.readlink(root / "current") == f"releases/{rid}"
+        if sight == "marker":
+            return any(f.startswith(f".{rid}.confirmed.") for f in os.listdir(root / "state"))
+        return (root / "state" / f"{rid}.confirmed").exists()
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def kill_when_seen(s, case, sight, fraction, timeout):
+    """Kills the start as soon as the install root shows `sight`; whether it was alive."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and s.proc.poll() is None:
+        if seen(case, sight, fraction):
+            landed = s.proc.poll() is None
+            s.kill()
+            return landed
+        time.sleep(0.0005)
+    s.kill()
+    return False
 
 
 def run_kill(case, tmp, kill, window):
@@ -371,6 +425,19 @@ def run_kill(case, tmp, kill, window):
         s.ended(5 * SLOW)
         s.kill()
         return "killed by SIGKILL" in log.read_text()
+    if how == "watch":
+        run, sight, fraction = arg
+        if run == 1:   # the update installed whole, then its first start watched
+            s = Start(case)
+            serve_and_upload(s, case)
+            s.ended(20 * SLOW)
+            s.kill()
+        s = Start(case)
+        action = threading.Thread(target=serve_and_upload if run == 0 else first_request, args=(s, case))
+        action.start()
+        landed = kill_when_seen(s, case, sight, fraction, 30 * SLOW)
+        action.join()
+        return landed
     k, slices = arg
     s = Start(case)
     if not s.listening():

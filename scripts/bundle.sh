@@ -50,8 +50,7 @@ for bin in "$@"; do
   if [ -n "$ota_key" ] && { [ "$app" = device-app ] || [ "$app" = "$name" ]; }; then
     exec_start="/opt/$name/bin/ota-launch /var/lib/$unit/ota $app --listen http://0.0.0.0:$port --dir /var/lib/$unit"
     exec_start+=" --ota-root /var/lib/$unit/ota --ota-key /opt/$name/ota.pub"
-    restart="Restart=always
-Environment=OTA_FIRST=/opt/$name/bin/$app"
+    restart="Restart=always"
     ota_units+="${ota_units:+ }$unit"
   fi
   cat > "$out/systemd/$unit.service" <<UNIT
@@ -135,9 +134,9 @@ through bin/ota-launch, which keeps its releases under the unit's state folder,
 with DynamicUser= the service runs as a user made at each start, which can own and
 write only what StateDirectory= gives it, while ProtectSystem=strict keeps /opt/$name
 read-only, so the bundle's binary stays as installed. On the first start the launcher
-copies bin/<app> (OTA_FIRST in the unit) in as release "first". It rolls an update back
+copies bin/<app> (beside it) in as release "first". It rolls an update back
 after OTA_STARTS (3) starts that did not confirm within OTA_CONFIRM_SECONDS (60)
-(Environment= in the unit sets both); Restart=always starts it again after an update,
+(Environment= in the unit sets them); Restart=always starts it again after an update,
 a rollback or a crash.
 NOTE
 fi

@@ -10,10 +10,10 @@
 #     marked ROOT/state/<id>.bad (never installed or tried again), `current` is swapped
 #     back to `previous` by rename, and ROOT/state/rollback says what happened (the app
 #     shows it: OtaReleases.rollbackReport).
-# A confirmed release runs as it is (exec). OTA_FIRST=PATH (the bundle's unit sets it):
-# with no release installed yet, PATH is copied in as release "first". OTA_RUNNER, when
-# set, prefixes the command (the tests' qemu-user for ARM boards). Plain POSIX sh and
-# commands busybox has too (mv -T, sync FILE: busybox 1.35 takes both).
+# A confirmed release runs as it is (exec). With no release installed yet, the bundle's
+# binary beside this script (or OTA_FIRST=PATH) is copied in as release "first".
+# OTA_RUNNER, when set, prefixes the command (the tests' qemu-user for ARM boards). Plain
+# POSIX sh and commands busybox has too (mv -T, sync FILE: busybox 1.35 takes both).
 #   ota-launch.sh ROOT BINARY [ARGS...]
 set -eu
 root=$1 binary=$2
@@ -46,14 +46,16 @@ mkdir -p "$state"
 rm -f "$root/current.tmp" "$root/previous.tmp" "$state"/*.tmp
 id=$(release_of current)
 # First start of a bundle's unit: its install root (in the unit's state folder) is empty;
-# the bundle's own binary becomes release "first", confirmed (it is the one installed by
-# hand). Copied whole under staging, synced, then renamed in; a kill midway repeats it.
-if [ -z "$id" ] && [ -n "${OTA_FIRST:-}" ]; then
+# the bundle's own binary (bin/BINARY beside this script, or OTA_FIRST) becomes release
+# "first", confirmed (it is the one installed by hand). Copied whole under staging,
+# synced, then renamed in; a kill midway repeats it.
+first=${OTA_FIRST:-$(dirname "$0")/$binary}
+if [ -z "$id" ] && [ -e "$first" ]; then
   mkdir -p "$root/staging" "$root/releases"
   if [ ! -d "$root/releases/first" ]; then
     rm -rf "$root/staging/first"
     mkdir "$root/staging/first"
-    cp -L "$OTA_FIRST" "$root/staging/first/$binary"
+    cp -L "$first" "$root/staging/first/$binary"
     sync "$root/staging/first/$binary" "$root/staging/first"
     mv "$root/staging/first" "$root/releases/first"
     sync "$root/releases"

@@ -18,7 +18,7 @@ The kill points, each deterministic and replayable (OTA_CRASH_SEED picks the sub
   kills a unit's cgroup), both while it counts a start and while it rolls back.
 
 OTA_CRASH_KILLS caps the kills (a seeded sample of the plan, each stage in it; default 40 on the host,
-14 on ARM boards under qemu: under a minute each, `make test`'s share); `make crash-test` runs the
+20 on ARM boards under qemu: under a minute each, `make test`'s share); `make crash-test` runs the
 whole plan (OTA_CRASH_KILLS=0); OTA_CRASH_STAGE=WORDS keeps the stages whose name has
 WORDS, OTA_CRASH_VERBOSE=1 prints each kill. And with strace (host): the order of the syncs that
 makes each rename survive a power cut, where kill -9 alone (the page cache survives it)
@@ -40,7 +40,7 @@ from test_ota import LAUNCHER, STARTS, app_image, release_id, sign
 from test_ota import keys as ota_keys  # noqa: F401 (the fixture: the signing keys, made for the test)
 
 SEED = int(os.environ.get("OTA_CRASH_SEED", str(int(time.time()) % 100_000)))
-KILLS = int(os.environ.get("OTA_CRASH_KILLS", "40" if not RUNNER else "14"))   # 0: the whole plan
+KILLS = int(os.environ.get("OTA_CRASH_KILLS", "40" if not RUNNER else "20"))   # 0: the whole plan
 STRACE = not RUNNER and shutil.which("strace") is not None
 FILE_CALLS = ("fsync", "fdatasync", "rename", "renameat", "renameat2", "symlink", "symlinkat", "mkdir", "mkdirat",
               "unlink", "unlinkat", "rmdir")

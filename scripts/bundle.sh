@@ -98,7 +98,8 @@ cat > "$out/INSTALL.txt" <<NOTE
 $name $version firmware bundle for board '$board' (built with Meerkat $meerkat_version, git $revision).
 
   sudo mkdir -p /opt/$name
-  sudo cp -r bin /opt/$name/
+  sudo cp -r bin /opt/$name/${ota_key:+
+  sudo cp ota.pub /opt/$name/}
   sudo cp systemd/$unit.service /etc/systemd/system/
   sudo systemctl daemon-reload
   sudo systemctl enable --now $unit

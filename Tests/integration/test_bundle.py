@@ -133,6 +133,7 @@ def test_ota_bundle_runs_device_app_through_the_launcher(tmp_path):
     assert os.access(top / "bin" / "ota-launch", os.X_OK) and (top / "ota.pub").exists()
     install = (top / "INSTALL.txt").read_text()
     assert "/var/lib/<unit>/ota" in install and "meerkat-device-app" in install
+    assert "\n  sudo cp ota.pub /opt/meerkat/\n" in install   # where the unit's --ota-key looks
     if shutil.which("systemd-analyze"):
         root = tmp_path / "root"
         shutil.copytree(top / "bin", root / "opt" / "meerkat" / "bin", symlinks=True)

@@ -22,7 +22,8 @@ OTA_CRASH_KILLS caps the kills (a seeded sample of the plan, each stage in it; d
 whole plan (OTA_CRASH_KILLS=0); OTA_CRASH_STAGE=WORDS keeps the stages whose name has
 WORDS, OTA_CRASH_VERBOSE=1 prints each kill. And with strace (host): the order of the syncs that
 makes each rename survive a power cut, where kill -9 alone (the page cache survives it)
-cannot show it."""
+cannot show it, for device-app's install and confirmation and for the launcher's
+rollback."""
 import collections
 import os
 import random
@@ -85,13 +86,13 @@ class Start:
     """One start of the service: ota-launch.sh in a process group of its own (a unit's
     cgroup, which systemd kills whole), its output read in the background."""
 
-    def __init__(self, case, runner=None, path=None):
+    def __init__(self, case, runner=None, path=None, traced=()):
         env = {**os.environ, "OTA_RUNNER": " ".join(RUNNER if runner is None else runner),
                "OTA_STARTS": str(STARTS), "OTA_CONFIRM_SECONDS": str(int(20 * SLOW))}
         if path:
             env["PATH"] = f"{path}:{env['PATH']}"
         self.proc = subprocess.Popen(
-            ["sh", LAUNCHER, str(case.root), "device-app", "--listen", "http://127.0.0.1:0", "--dir", str(case.data),
+            [*traced, "sh", LAUNCHER, str(case.root), "device-app", "--listen", "http://127.0.0.1:0", "--dir", str(case.data),
              "--password-file", str(case.data / "provisioned"), "--sntp", "none", "--ota-root", str(case.root),
              "--ota-key", str(case.keys / "signer.pub")],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -546,3 +547,31 @@ def test_each_install_step_is_synced_before_the_next_is_visible(tmp_path, ota_ke
     renamed = at(r"rename\w*\(.*\.confirmed\.[0-9a-f]{8}\.part\".*/state/" + rid + r"\.confirmed\"", marker)
     state_sync = at(r"fsync\(\d+<" + re.escape(root) + r"/state>\) = 0", renamed)
     assert marker < renamed < state_sync
+
+
+@pytest.mark.skipif(not STRACE, reason="strace on the host")
+def test_the_launcher_syncs_each_file_before_its_rename_and_the_folder_after(tmp_path, ota_keys):  # noqa: F811 (the fixture)
+    """The same for the launcher's own writes (its `sync FILE` and `sync DIR`), as it
+    gives a release up: the bad marker and the report fsynced before their renames,
+    `current`'s folder fsynced after the swap, all before the old release starts."""
+    old, new = app_image(tag=b"old"), app_image(tag=b"new")
+    case = Case(tmp_path, ota_keys, old, new)
+    case.installed(STARTS)
+    log = tmp_path / "launcher.log"
+    s = Start(case, traced=["strace", "-f", "-qq", "-y", "-e", "trace=fsync,rename,renameat,renameat2,execve",
+                            "-o", str(log)])
+    assert s.listening()
+    s.kill()
+    lines = log.read_text().splitlines()
+    root, rid = str(case.root), release_id(new)
+
+    def at(pattern, after=0):
+        return next(i for i, line in enumerate(lines) if i >= after and re.search(pattern, line))
+    for name in (f"{rid}.bad", "rollback"):
+        synced = at(r"fsync\(\d+<" + re.escape(f"{root}/state/{name}.tmp") + r">\) = 0")
+        renamed = at(r"rename\w*\(.*" + re.escape(f'{name}.tmp"') + r".*" + re.escape(f'/state/{name}"'), synced)
+        at(r"fsync\(\d+<" + re.escape(f"{root}/state") + r">\) = 0", renamed)
+    swapped = at(r"rename\w*\(.*/current\.tmp\".*/current\"")
+    root_synced = at(r"fsync\(\d+<" + re.escape(root) + r">\) = 0", swapped)
+    started = at(r"execve\(\"[^\"]*device-app\"", root_synced)
+    assert swapped < root_synced < started

@@ -34,8 +34,9 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE sanitize crash-test soak soak-record format lint apps-listed fuzz fuzz-long fuzz-merge all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
-        codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image board-vm board-vm-stop board-test
+.PHONY: FORCE sanitize crash-test soak soak-record format lint apps-listed fuzz fuzz-long fuzz-merge fuzz-record all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
+        codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image board-vm board-vm-stop board-test \
+        thread-test board-lowmem
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -110,14 +111,20 @@ soak-record:
 
 # ---- firmware (Embedded Swift) ------------------------------------------------------
 
+# The board's profile in Swift, rewritten only when its text changes (as revision.c
+# below): an edit to the .mk that the firmware does not read (BOARD_VM_RAM_MB, a
+# comment) leaves the file's time alone, so make compiles nothing again (make -n cannot
+# know that and lists the compiles; the binaries relink, as for any Makefile edit).
 $(OUT)/gen/BoardProfile.swift: boards/$(BOARD).mk scripts/board-limits.sh
 	@mkdir -p $(dir $@)
-	bash scripts/board-limits.sh boards/$(BOARD).mk > $@
+	@bash scripts/board-limits.sh boards/$(BOARD).mk > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "$@: written from boards/$(BOARD).mk"; fi
 
 # Every profile by name, for host tests (`Limits(board:)`, TestChannel): committed, so
 # SwiftPM builds it too, and remade here whenever a profile changes.
 Sources/MeerkatTesting/BoardProfiles.swift: $(sort $(wildcard boards/*.mk)) scripts/board-limits.sh
-	bash scripts/board-limits.sh --all $(sort $(wildcard boards/*.mk)) > $@
+	@bash scripts/board-limits.sh --all $(sort $(wildcard boards/*.mk)) > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; echo "$@: written from boards/*.mk"; fi
 
 # The git revision for --version, in C (mk_build_revision, replacing the shim's weak
 # "unknown"), and the source's time (mk_build_epoch: SOURCE_DATE_EPOCH, else the
@@ -312,6 +319,13 @@ diff-fuzz:
 print-runner:
 	@echo '$(RUNNER)'
 
+## thread-test: the BackgroundThread check (Tests/thread-test: two threads hand their
+## work to the loop through Manager.wakeup) built for BOARD as build/BOARD/test/thread-test,
+## the way an app outside Sources is. qemu-user hangs in pthread_create, so the ARM
+## boards run it inside their VM (Tests/board/test_board_lowmem.py).
+thread-test:
+	$(MAKE) -s firmware BOARD=$(BOARD) APP=Tests/thread-test APP_OUT=$(CURDIR)/$(OUT)/test/thread-test
+
 ## check-embedded: compile Sources/Meerkat and every app as Embedded Swift for the
 ## host (fast; no linking). The library modules are files make keeps (build/check), so
 ## a second run, or a test that needs only the modules (check-modules), reuses them
@@ -480,22 +494,39 @@ endif
 endif
 board-vm: bundle
 	bash scripts/board-vm.sh start $(BOARD) $(BUNDLE_TAR) $(OUT)/vm "$(BOARD_VM_RAM_MB)" "$(BOARD_VM_CPU)" \
-	    "$(VM_QEMU)" "$(VM_DEB_ARCH)" "$(CROSS_SYSROOT)" $(UNIT)
+	    "$(VM_QEMU)" "$(VM_DEB_ARCH)" "$(CROSS_SYSROOT)" "$(UNIT)"
 
 board-vm-stop:
 	bash scripts/board-vm.sh stop $(OUT)/vm
 
-## board-test: the board smoke suite (Tests/board: keep-alive, the guide's chat, RSS in the
-## guest) against each ARM board booted by make board-vm, one board at a time; each
-## board's figures (boot to serving, RSS, MemAvailable) printed after its run. Part of
-## make test.
+## board-test: the board smoke suite (Tests/board: keep-alive, the guide's echo and chat
+## over ws and wss, the chat's MQTT bridge to a mosquitto on the host, the dashboard in
+## Chromium, RSS in the guest, a crash and a reboot) against each ARM board booted by make
+## board-vm, one board at a time; each board's figures (boot and reboot to serving, RSS,
+## MemAvailable, each test's seconds: build/BOARD/vm/figures) printed after its run.
+## About 4 minutes for both boards with test_board_lowmem's smoke run. Part of make test.
 board-test: deps
 	@set -e; for b in $(ARM_BOARDS); do \
 	    start=$$(date +%s); \
 	    $(MAKE) -s bundle BOARD=$$b >/dev/null; \
-	    MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board; \
-	    cat build/$$b/vm/figures; \
+	    LOWMEM_CONNECTIONS=$(BOARD_TEST_LOWMEM) MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board; \
+	    cat build/$$b/vm/figures build/$$b/lowmem-figures; \
 	    echo "board-test: $$b took $$(( $$(date +%s) - start )) s (build, boot and tests)"; \
+	done
+
+## board-lowmem: the low-memory run (Tests/board/test_board_lowmem.py) with each ARM
+## board's whole connection table: idle plain WebSockets, idle TLS ones, then all of them
+## echoing, in the board's RAM; then the thread helper test in the guest. Prints each
+## stage's connections, MemAvailable, VmRSS/VmHWM and OOM lines (none), and the time.
+## make board-test runs the same file with BOARD_TEST_LOWMEM connections (the smoke run).
+BOARD_TEST_LOWMEM ?= 32
+board-lowmem: deps
+	@set -e; for b in $(ARM_BOARDS); do \
+	    start=$$(date +%s); \
+	    $(MAKE) -s bundle BOARD=$$b >/dev/null; \
+	    MEERKAT_BOARD=$$b $(PYTHON) -m pytest -q Tests/board/test_board_lowmem.py; \
+	    cat build/$$b/lowmem-figures; \
+	    echo "board-lowmem: $$b took $$(( $$(date +%s) - start )) s (build, boot and tests)"; \
 	done
 
 ## new-app DIR=path [NAME=name]: a starter app repository in DIR, outside this tree
@@ -511,6 +542,7 @@ clean:
 ## (Tests/fuzz/corpus/<target>, read only; what a run finds goes to build/fuzz/corpus).
 ## fuzz-long MINUTES=N: each target for N minutes, with its executions and coverage.
 ## fuzz-merge: the kept corpora minimised again with what the runs found (a set cover of edges).
+## fuzz-record: BENCHMARKS.md's fuzzing table from the last run of each target.
 ## fuzz-<target> (e.g. fuzz-chunked): one target alone. Not part of `make test`.
 FUZZ_SECONDS ?= 3
 MINUTES      ?= 10
@@ -529,6 +561,9 @@ fuzz-long: $(FUZZ_BINS)
 
 fuzz-merge: $(FUZZ_BINS)
 	bash scripts/fuzz.sh merge 0 $(FUZZ_TARGETS)
+
+fuzz-record:
+	$(PYTHON) scripts/fuzz_record.py
 
 $(addprefix fuzz-,$(FUZZ_TARGETS)): fuzz-%: build/fuzz/bin/%
 	bash scripts/fuzz.sh run $(FUZZ_SECONDS) $*

@@ -8,6 +8,8 @@
 #                                   itself and what the runs found.
 # A run prints per target its executions and libFuzzer's final coverage (cov: edges,
 # ft: features) and the kept corpus's size; a crash fails the run once all have run.
+# Each target's log and its load average before and after (build/fuzz/logs/TARGET.load)
+# are what `make fuzz-record` (scripts/fuzz_record.py) makes BENCHMARKS.md's table from.
 set -euo pipefail
 mode=$1 seconds=$2; shift 2
 export SWIFT_BACKTRACE=enable=no
@@ -28,12 +30,14 @@ for t in "$@"; do
     case $mode in
     run)
         start=$(date +%s)
+        cut -d' ' -f1 /proc/loadavg > "build/fuzz/logs/$t.load"
         if ! build/fuzz/bin/"$t" "${flags[@]}" -max_total_time="$seconds" \
             -artifact_prefix=build/fuzz/crashes/"$t"- "$found" "$kept" > "$log" 2>&1; then
             failed+=("$t")
             echo "fuzz: $t FAILED (log $log):"
             grep -E "Fatal error|^==[0-9]+==|^SUMMARY|Test unit written" "$log" | head -n 12 || true
         fi
+        cut -d' ' -f1 /proc/loadavg >> "build/fuzz/logs/$t.load"
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1)
         cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<< "$last")

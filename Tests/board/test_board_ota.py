@@ -5,9 +5,8 @@ busybox sh, Restart=always (the VM's init honours it). The first start installs 
 bundle's binary as release "first"; an uploaded image is installed, the service
 restarts into it and it confirms itself.
 
-Not here yet: a rollback across a guest reboot (the launcher's start count surviving
-it). The VM boots from an initramfs held in RAM, with qemu's -no-reboot: a reboot ends
-the VM and nothing written in the guest survives it."""
+Not here yet: a rollback whose start count spans a guest reboot (the VM's state disk on
+/var/lib, which holds the install root, and its reboot came after this test)."""
 import hashlib
 import json
 import os

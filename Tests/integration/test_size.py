@@ -1,9 +1,12 @@
 """Firmware size, on every board (issue 22): no binary links the Swift Unicode tables
 that `lowercased()`, `uppercased()` and their kin pull in (about 640 KiB), and none (each
 app, and the multi-call binary `meerkat` that holds them all) is more than 2 % larger
-than its row of README.md's size table, which `make size` writes (scripts/size.sh). A
-change that grows a binary regenerates the table with `make size`; an app that is not in
-the table fails too."""
+than its row of README.md's size table, which `make size` writes (scripts/size.sh), or on
+a board that aligns segments to large pages (rpi4: max-page-size 16 KiB) more than one
+such step larger, since the file then grows by whole steps when the code around it moves
+(rpi4's mqtt-client went from 693 to 709 KiB for a change of a few bytes). A change that
+grows a binary regenerates the table with `make size`; an app that is not in the table
+fails too."""
 import os
 import re
 import subprocess
@@ -25,13 +28,19 @@ def apps():
     return sorted(f for f in os.listdir(BIN) if os.access(os.path.join(BIN, f), os.X_OK))
 
 
+def make_value(key, path):
+    """KEY's value in a makefile of the tree (boards/*.mk, cross/*.mk)."""
+    with open(os.path.join(ROOT, path)) as f:
+        return re.search(rf"^{key}\s*:=\s*(\S+)", f.read(), re.M).group(1)
+
+
+def board_arch():
+    return make_value("BOARD_ARCH", f"boards/{BOARD}.mk")
+
+
 def board_tool(tool):
     """The board's binutils tool (e.g. arm-linux-gnueabihf-nm), named as size.sh names strip."""
-    def get(key, path):
-        with open(os.path.join(ROOT, path)) as f:
-            m = re.search(rf"^{key}\s*:=\s*(\S+)", f.read(), re.M)
-        return m.group(1)
-    cc = get("CROSS_CC", f"cross/{get('BOARD_ARCH', f'boards/{BOARD}.mk')}.mk")
+    cc = make_value("CROSS_CC", f"cross/{board_arch()}.mk")
     return cc[: -len("gcc")] + tool
 
 
@@ -87,10 +96,23 @@ def test_library_does_not_reach_the_unicode_tables():
                        "lowercased(), uppercased() or Unicode scalar properties; compare ASCII instead")
 
 
+def alignment_step_kib():
+    """The segment alignment the board's link flags ask for (-z max-page-size), in KiB;
+    0 where the linker's own page size is small enough not to matter."""
+    with open(os.path.join(ROOT, f"boards/{BOARD}.mk")) as f:
+        m = re.search(r"max-page-size=(\d+)", f.read())
+    return int(m.group(1)) // 1024 if m else 0
+
+
+def allowed_kib(stated):
+    """The most a binary stated at `stated` KiB may weigh on this board."""
+    return max(stated * TOLERANCE, stated + alignment_step_kib())
+
+
 def test_sizes_as_the_readme_states():
     stated, measured = readme_sizes(), measured_sizes()
     missing = sorted(set(measured) - set(stated))
     assert not missing, f"README.md's size table has no row for {BOARD}: {missing}: run make size"
-    grown = {a: (kib, stated[a]) for a, kib in measured.items() if kib > stated[a] * TOLERANCE}
+    grown = {a: (kib, stated[a]) for a, kib in measured.items() if kib > allowed_kib(stated[a])}
     assert not grown, (f"larger than README.md states on {BOARD} (KiB built, stated): {grown}; "
                        "if the growth is meant, make size rewrites the table")

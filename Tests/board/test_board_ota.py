@@ -93,7 +93,9 @@ def test_an_update_through_the_launcher_on_the_board(vm, key, tmp_path):
     while True:
         try:
             v = version(vm, session(vm, "/api/login"))
-            if v["release"] == rid:
+            # The old release answers for half a second after the 200 (current already
+            # names the new one, unconfirmed): only the new release confirms itself.
+            if v["release"] == rid and v["confirmed"]:
                 break
         except (OSError, AssertionError, ValueError, IndexError):
             pass
@@ -101,4 +103,4 @@ def test_an_update_through_the_launcher_on_the_board(vm, key, tmp_path):
         time.sleep(0.5)
     print(f"\n{BOARD}: {len(image)} B image uploaded in {uploaded:.1f} s; serving the new release "
           f"{time.time() - started:.1f} s after the upload began")
-    assert v["confirmed"] is True and v["previous"] == "first" and v["rollback"] is None, v
+    assert v["previous"] == "first" and v["rollback"] is None, v

@@ -86,7 +86,7 @@ for unit in $units; do
     set -- ${line//<unit>/$unit}
     shift   # sudo
     case "$1 ${2:-}" in
-      "mkdir -p" | "cp -r"* | "cp systemd"*)
+      "mkdir -p" | "cp -r"* | "cp systemd"* | "cp ota.pub")
         cmd=("$1")
         shift
         for arg in "$@"; do [[ "$arg" == /* ]] && cmd+=("$root$arg") || cmd+=("$arg"); done
@@ -104,7 +104,9 @@ unit=${units%% *}
 port=$(sed -n 's|^ExecStart=.*--listen http://0.0.0.0:\([0-9]*\).*|\1|p' "$vm/$top/systemd/$unit.service")
 
 # glibc: the loader and the libraries the firmware names (readelf -d), from the sysroot.
-exec_start=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$vm/$top/systemd/$unit.service")
+read -r exec_start _ ota_app _ <<<"$(sed -n 's/^ExecStart=//p' "$vm/$top/systemd/$unit.service")"
+# A unit run through bin/ota-launch (a bundle made with OTA_KEY): the app beside it.
+[ "$(basename "$exec_start")" = ota-launch ] && exec_start=$(dirname "$exec_start")/$ota_app
 firmware=$(readlink -f "$root$exec_start")
 interp=$(readelf -l "$firmware" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
 for lib in $(readelf -d "$firmware" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p') "$(basename "$interp")"; do

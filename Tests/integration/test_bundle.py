@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from conftest import BOARD, ROOT, RUNNER, SLOW, VERSION, Server
+from conftest import BIN, BOARD, ROOT, RUNNER, SLOW, VERSION, Server
 
 ELF_MACHINE = {"host": 0x3E, "rpi4": 0xB7, "rpi3-armhf": 0x28}   # x86-64, AArch64, ARM
 
@@ -107,3 +107,131 @@ def test_unit_state_folder_is_where_the_app_writes(tmp_path):
         assert (state / "uploads").is_dir()
     finally:
         server.stop()
+
+
+def ota_bundle(tmp_path):
+    """Meerkat's bundle made with a signing key (make bundle OTA_KEY=…), unpacked."""
+    key = tmp_path / "ota.key"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
+    apps = [os.path.join(BIN, a) for a in ("device-app", "echo-server")]
+    out = subprocess.run(["bash", os.path.join(ROOT, "scripts", "bundle.sh"), BOARD, str(tmp_path / "out"), "meerkat",
+                          VERSION, "--ota-key", str(key), "--multicall", os.path.join(BIN, "meerkat"), *apps],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    with tarfile.open(out) as tar:
+        tar.extractall(tmp_path / "bundle", filter="data")
+    return tmp_path / "bundle" / f"meerkat-{VERSION}-{BOARD}"
+
+
+def test_ota_bundle_runs_device_app_through_the_launcher(tmp_path):
+    top = ota_bundle(tmp_path)
+    unit = (top / "systemd" / "meerkat-device-app.service").read_text()
+    assert re.search(r"\nExecStart=/opt/meerkat/bin/ota-launch /var/lib/meerkat-device-app/ota device-app --listen "
+                     r"http://0\.0\.0\.0:80\d\d --dir /var/lib/meerkat-device-app --ota-root "
+                     r"/var/lib/meerkat-device-app/ota --ota-key /opt/meerkat/ota\.pub\n", unit), unit
+    # A rollback ends the launcher with status 0 after the app's exit: always restarted.
+    assert "Restart=always\n" in unit
+    assert "DynamicUser=yes" in unit and "ProtectSystem=strict" in unit and "ReadWritePaths" not in unit
+    other = (top / "systemd" / "meerkat-echo-server.service").read_text()
+    assert "ExecStart=/opt/meerkat/bin/echo-server " in other and "Restart=on-failure\n" in other
+    assert os.access(top / "bin" / "ota-launch", os.X_OK) and (top / "ota.pub").exists()
+    install = (top / "INSTALL.txt").read_text()
+    assert "/var/lib/<unit>/ota" in install and "meerkat-device-app" in install
+    assert "\n  sudo cp ota.pub /opt/meerkat/\n" in install   # where the unit's --ota-key looks
+    if shutil.which("systemd-analyze"):
+        root = tmp_path / "root"
+        shutil.copytree(top / "bin", root / "opt" / "meerkat" / "bin", symlinks=True)
+        shutil.copytree(top / "systemd", root / "etc" / "systemd" / "system")
+        (root / "usr" / "lib" / "systemd").mkdir(parents=True)
+        os.symlink("/lib/systemd/system", root / "usr" / "lib" / "systemd" / "system")
+        out = subprocess.run(["systemd-analyze", "verify", f"--root={root}",
+                              "/etc/systemd/system/meerkat-device-app.service"], capture_output=True, text=True)
+        assert out.returncode == 0 and out.stdout + out.stderr == "", out.stdout + out.stderr
+
+
+BUSYBOX = shutil.which("busybox")
+
+
+def launcher_start(top, unit, state, env, shell):
+    """One start of the unit's ExecStart (paths moved under tmp), as systemd runs it:
+    (process, URL or None when the start ended without listening)."""
+    execstart = next(line for line in unit.splitlines() if line.startswith("ExecStart=")).split("=", 1)[1]
+    args = [a.replace("/opt/meerkat", str(top)).replace("/var/lib/meerkat-device-app", str(state))
+            for a in execstart.split()]
+    args[args.index("--listen") + 1] = "http://127.0.0.1:0"
+    args += ["--password-file", str(state / "provisioned"), "--sntp", "none"]
+    proc = subprocess.Popen(shell + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    for raw in proc.stdout:
+        if m := re.match(r"listening on (\S+)", raw.decode(errors="replace")):
+            return proc, m[1]
+    proc.wait()
+    return proc, None
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason="no busybox here (busybox-static)")
+def test_the_launcher_installs_the_bundle_and_rolls_back_under_busybox(tmp_path):
+    """What a small board's userland has: the launcher run by busybox sh with only
+    busybox's commands (mv -T, sync FILE, cp, ln, readlink, sed) on its PATH: the first
+    start copies the bundle's binary in as release "first"; a release that cannot start
+    is rolled back to it after OTA_STARTS starts."""
+    import json
+    from conftest import RawClient, device_login, device_record
+    top = ota_bundle(tmp_path)
+    unit = (top / "systemd" / "meerkat-device-app.service").read_text()
+    state = tmp_path / "state"   # /var/lib/meerkat-device-app, StateDirectory=
+    state.mkdir()
+    (state / "provisioned").write_text(device_record())
+    applets = tmp_path / "applets"
+    applets.mkdir()
+    subprocess.run([BUSYBOX, "--install", "-s", str(applets)], check=True)
+    env = {"PATH": f"{applets}:/usr/bin" if RUNNER else str(applets), "OTA_RUNNER": " ".join(RUNNER),
+           "OTA_STARTS": "2"}   # the first release: bin/device-app, beside bin/ota-launch
+    shell = [BUSYBOX, "sh"]
+
+    class Target:
+        def __init__(self, url):
+            self.url = url
+
+        def connect(self, i=0, timeout=10):
+            import socket
+            return socket.create_connection(("127.0.0.1", int(self.url.rsplit(":", 1)[1])), timeout=timeout * SLOW)
+
+    def version(url):
+        t = Target(url)
+        c = RawClient(t.connect())
+        c.send(f"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {device_login(t)}\r\n\r\n".encode())
+        status, _, body = c.response()
+        c.close()
+        assert status == 200, body
+        return json.loads(body)
+
+    def stop(proc):
+        proc.terminate()
+        proc.wait(timeout=10 * SLOW)
+        proc.stdout.close()
+
+    ota = state / "ota"
+    proc, url = launcher_start(top, unit, state, env, shell)
+    assert url, "the first start did not listen"
+    v = version(url)
+    stop(proc)
+    assert v["release"] == "first" and v["confirmed"] is True
+    assert (ota / "releases" / "first" / "device-app").read_bytes() == (top / "bin" / "meerkat").read_bytes()
+    assert os.readlink(ota / "current") == "releases/first"
+    # A release that exits at once (the fetch tool, refusing device-app's options).
+    (ota / "releases" / "bad").mkdir()
+    shutil.copy(os.path.join(BIN, "fetch"), ota / "releases" / "bad" / "device-app")
+    os.symlink("releases/first", ota / "previous")
+    os.symlink("releases/bad", ota / "current.new")
+    os.replace(ota / "current.new", ota / "current")
+    for start in range(1, 4):   # Restart=always: starts until one listens
+        proc, url = launcher_start(top, unit, state, env, shell)
+        if url:
+            break
+        assert proc.returncode != 0, "a failed start must fail (Restart= restarts it)"
+        proc.stdout.close()
+    assert url and start == 3, start   # two failed starts of "bad", then the rollback
+    v = version(url)
+    stop(proc)
+    assert v["release"] == "first" and "rolled back to first" in v["rollback"], v
+    assert os.readlink(ota / "current") == "releases/first" and (ota / "state" / "bad.bad").exists()
+    assert sorted(os.listdir(ota)) == ["current", "previous", "releases", "staging", "state"]

@@ -31,12 +31,13 @@ public struct OtaReleases {
         for folder in [root, releasesFolder, stagingFolder, stateFolder] { try File.makeFolder(folder) }
     }
 
-    /// Removes what an install killed midway left in the staging folder (call at start,
-    /// before any update): partial images and half-assembled release folders. Returns how
+    /// Removes what an install or a confirmation killed midway left (call at start,
+    /// before any update): partial images and half-assembled release folders in the
+    /// staging folder, a confirmation marker's temporary in the state folder. Returns how
     /// many were removed.
     @discardableResult
     public func removeLeftovers() -> Int {
-        var removed = File.removeTemporaries(in: stagingFolder)
+        var removed = File.removeTemporaries(in: stagingFolder) + File.removeTemporaries(in: stateFolder)
         var folders: [String] = []
         try? File.list(stagingFolder) { entry in
             if entry.isFolder { folders.append(entry.name.string) }

@@ -172,7 +172,7 @@ def service(tmp_path, keys):
 
     def start(*extra, env=None):
         s = Service(str(root), "--listen", "http://127.0.0.1:0", "--dir", str(data), "--password-file",
-                    str(data / "provisioned"), "--ota-root", str(root), "--ota-key", str(keys / "signer.pub"), *extra,
+                    str(data / "provisioned"), "--sntp", "none", "--ota-root", str(root), "--ota-key", str(keys / "signer.pub"), *extra,
                     env=env)
         started.append(s)
         return s.up()

@@ -109,7 +109,9 @@ def overlay(d, broker_port):
         "meerkat-chat-server": f"--listen https://0.0.0.0:{CHAT_TLS} {tls} "
                                f"--mqtt mqtt://10.0.2.2:{broker_port} --room {ROOM} --board {BOARD}",
         "meerkat-echo-server": f"--listen https://0.0.0.0:{ECHO_TLS} {tls}",
-        "meerkat-device-app": "--password-file /etc/meerkat/device-app.password",
+        # --sntp none: tests reach loopback only (the guest has no resolver for pool.ntp.org
+        # either: no resolv.conf in the initramfs).
+        "meerkat-device-app": "--password-file /etc/meerkat/device-app.password --sntp none",
     }
     for unit, more in extra.items():
         drop = d / "etc" / "systemd" / "system" / f"{unit}.service.d"

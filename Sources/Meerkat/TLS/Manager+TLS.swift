@@ -372,11 +372,12 @@ extension Manager {
             wanted -= 1
         }
         // Progress is counted from when the holder took its pair at the earliest: one
-        // that waited for it (its last read before the wait) is not the stalled one.
+        // that waited for it (its last read before the wait) is not the stalled one. A
+        // handshake has the whole grace (above): its server side is slow on the boards.
         let grace = tlsPairGraceMs
         for i in 0..<services.tlsSessions.capacity where wanted > 0 {
             let o = services.tlsSessions.owner[i]
-            guard o >= 0, isServedPeer(o), idleQueue.contains(o),
+            guard o >= 0, slots[Int(o)].tls.phase == .open, isServedPeer(o), idleQueue.contains(o),
                 mk_tls_has_pair(services.tlsSessions.session(Int32(i))) != 0,
                 now - max(idleQueue.stamp(o), services.tlsSessions.pairSince[i]) >= grace
             else { continue }

@@ -354,8 +354,8 @@ extension Manager {
     }
 
     /// Once a poll, while connections wait for a pair and none is free: holders making no
-    /// progress give their pairs up and are closed (`evict`), as many as wait: the oldest
-    /// handshake held for the grace period, then every holder whose last read or write
+    /// progress give their pairs up and are closed (`evict`), as many as wait: handshakes
+    /// that have held theirs for the grace period, oldest first, then every holder whose last read or write
     /// that moved bytes (a record trickled in part, output its peer does not read) is
     /// older than the grace shared among the waiters (`tlsPairGraceMs`). An idle holder
     /// parks, so it is never taken; one still moving data keeps its pair.
@@ -389,8 +389,8 @@ extension Manager {
     /// How long a pair's holder may go without moving data while others wait for a pair:
     /// `reclaimGraceMs` shared among the waiters (`sharedGraceMs`). With the whole grace
     /// and one holder a look, peers that each send a whole record and half the next made
-    /// a fresh client wait (waiters / pairs) graces: 15-21 s behind 200 of them on
-    /// rpi3-armhf's 8 pairs. Never under an eighth of the grace (125 ms by default), so
+    /// a fresh client wait (waiters / pairs) graces: 11-18 s behind 200 of them on
+    /// rpi3-armhf's 8 pairs (0.1-3 s with the shared grace). Never under an eighth of the grace (125 ms by default), so
     /// a client whose record comes in pieces a round trip apart keeps its pair.
     private var tlsPairGraceMs: Int64 {
         let grace = Int64(limits.reclaimGraceMs)

@@ -152,8 +152,8 @@ def main():
     if len(servers) < 2:
         return
     m, n = per["Meerkat echo-server (idle wss)"], per["nginx (idle https keep-alive)"]
-    print("Meerkat / nginx per idle connection: " + ", ".join(f"{m[i] / n[i]:.2f} at {STEPS[i]:,}"
-                                                            for i in range(len(STEPS))))
+    print("| Meerkat / nginx | " + " | " * (1 + len(STEPS)) + " | ".join(f"{m[i] / n[i]:.2f}" for i in range(len(STEPS)))
+          + " |")
     goal = all(m[i] <= 4096 and m[i] < n[i] / 2 for i in range(len(STEPS)))
     print(f"goal (at most 4 KB per idle TLS connection, under half of nginx's): {'met' if goal else 'NOT met'}")
     sys.stdout.flush()

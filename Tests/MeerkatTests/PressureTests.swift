@@ -267,6 +267,21 @@ import Testing
         manager.close()
     }
 
+    /// The grace shared among those who wait (`Manager.sharedGraceMs`, for the receive
+    /// blocks and the TLS record-buffer pairs): the whole of it while nobody waits, the
+    /// blocks-to-claimants share when many do, never under the floor (nor the floor over
+    /// the grace).
+    @Test func theGraceIsSharedAmongThoseWhoWait() {
+        #expect(Manager.sharedGraceMs(1000, blocks: 8, waiting: 0) == 1000)
+        #expect(Manager.sharedGraceMs(1000, blocks: 8, waiting: 8) == 500)
+        #expect(Manager.sharedGraceMs(1000, blocks: 128, waiting: 1000) == 113)
+        #expect(Manager.sharedGraceMs(1000, blocks: 8, waiting: 200) == 38)
+        #expect(Manager.sharedGraceMs(1000, blocks: 8, waiting: 200, floorMs: 125) == 125)
+        #expect(Manager.sharedGraceMs(1000, blocks: 8, waiting: 8, floorMs: 125) == 500)
+        #expect(Manager.sharedGraceMs(100, blocks: 8, waiting: 200, floorMs: 125) == 100)
+        #expect(Manager.sharedGraceMs(1000, blocks: 0, waiting: 1) == 500)
+    }
+
     @Test func aPeerThatDoesNotReadGivesItsSendBlockBack() throws {
         var limits = Limits()
         limits.sendBufferSize = 1024

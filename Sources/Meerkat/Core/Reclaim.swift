@@ -108,8 +108,17 @@ extension Manager {
     /// are ahead of it: 1,000 waiters for 128 blocks give each holder 113 ms. Only
     /// for a holder that has received nothing for as long (`slowestReceiver`).
     private var holdGraceMs: Int64 {
-        let blocks = Int64(recvPool.blockCount)
-        return Int64(limits.reclaimGraceMs) * blocks / (blocks + Int64(recvWaiters.count))
+        Manager.sharedGraceMs(Int64(limits.reclaimGraceMs), blocks: recvPool.blockCount, waiting: Int(recvWaiters.count))
+    }
+
+    /// The grace `graceMs` shared among those who want one of `blocks`: the whole of it
+    /// while few wait, graceMs x blocks / (blocks + waiting) when many do, never under
+    /// `floorMs`. A holder that stalls then holds the wait of the one behind it to about
+    /// one grace, however long the queue (`holdGraceMs`, and the record-buffer pairs:
+    /// `tlsPairGraceMs`). Pure, for the tests.
+    static func sharedGraceMs(_ graceMs: Int64, blocks: Int, waiting: Int, floorMs: Int64 = 0) -> Int64 {
+        let b = Int64(max(blocks, 1))
+        return max(graceMs * b / (b + Int64(max(waiting, 0))), min(floorMs, graceMs))
     }
 
     /// The byte rate below which a holder counts as stalled: `Limits.reclaimMinRate`

@@ -353,44 +353,54 @@ extension Manager {
         return mk_peek(slots[Int(s)].fd, &byte, 1) != -Int(EAGAIN)
     }
 
-    /// Once a poll, while connections wait for a pair and none is free: the holder
-    /// making least progress gives its pair up and is closed (`evict`), if it has made
-    /// none for the grace period: the oldest handshake, else the holder whose last read
-    /// or write that moved bytes is oldest (a record trickled in part, output its peer
-    /// does not read). An idle holder parks, so it is never taken.
+    /// Once a poll, while connections wait for a pair and none is free: holders making no
+    /// progress give their pairs up and are closed (`evict`), as many as wait: handshakes
+    /// that have held theirs for the grace period, oldest first, then every holder whose last read or write
+    /// that moved bytes (a record trickled in part, output its peer does not read) is
+    /// older than the grace shared among the waiters (`tlsPairGraceMs`). An idle holder
+    /// parks, so it is never taken; one still moving data keeps its pair.
     func reclaimTlsPair() {
         guard services.tlsSessions.waiters.first >= 0, services.tlsSessions.freePairs == 0 else { return }
-        let grace = Int64(limits.reclaimGraceMs)
-        let h = services.tlsSessions.handshaking.first
-        if h >= 0 && now - services.tlsSessions.handshaking.stamp(h) >= grace {
+        var wanted = Int(services.tlsSessions.waiters.count)
+        var h = services.tlsSessions.handshaking.first
+        while wanted > 0 && h >= 0 && now - services.tlsSessions.handshaking.stamp(h) >= Int64(limits.reclaimGraceMs) {
             let v = services.tlsSessions.owner[Int(h)]
-            if isServedPeer(v) {
-                deliverError(v, "TLS: handshake stalled; its record buffers reclaimed")
-                evict(v)
-                return
-            }
+            h = services.tlsSessions.handshaking.after(h)
+            guard isServedPeer(v) else { continue }
+            deliverError(v, "TLS: handshake stalled; its record buffers reclaimed")
+            evict(v)
+            wanted -= 1
         }
         // Progress is counted from when the holder took its pair at the earliest: one
-        // that waited for it (its last read before the wait) is not the stalled one.
-        var oldest: Int32 = -1
-        var oldestSince = Int64.max
-        for i in 0..<services.tlsSessions.capacity {
+        // that waited for it (its last read before the wait) is not the stalled one. A
+        // handshake has the whole grace (above): its server side is slow on the boards.
+        let grace = tlsPairGraceMs
+        for i in 0..<services.tlsSessions.capacity where wanted > 0 {
             let o = services.tlsSessions.owner[i]
-            guard o >= 0, isServedPeer(o), idleQueue.contains(o),
-                mk_tls_has_pair(services.tlsSessions.session(Int32(i))) != 0
+            guard o >= 0, slots[Int(o)].tls.phase == .open, isServedPeer(o), idleQueue.contains(o),
+                mk_tls_has_pair(services.tlsSessions.session(Int32(i))) != 0,
+                now - max(idleQueue.stamp(o), services.tlsSessions.pairSince[i]) >= grace
             else { continue }
-            let since = max(idleQueue.stamp(o), services.tlsSessions.pairSince[i])
-            if now - since >= grace && since < oldestSince {
-                oldest = o
-                oldestSince = since
-            }
+            evict(o)
+            wanted -= 1
         }
-        if oldest >= 0 { evict(oldest) }
+    }
+
+    /// How long a pair's holder may go without moving data while others wait for a pair:
+    /// `reclaimGraceMs` shared among the waiters (`sharedGraceMs`). With the whole grace
+    /// and one holder a look, peers that each send a whole record and half the next made
+    /// a fresh client wait (waiters / pairs) graces: 11-18 s behind 200 of them on
+    /// rpi3-armhf's 8 pairs (0.1-3 s with the shared grace). Never under an eighth of the grace (125 ms by default), so
+    /// a client whose record comes in pieces a round trip apart keeps its pair.
+    private var tlsPairGraceMs: Int64 {
+        let grace = Int64(limits.reclaimGraceMs)
+        let pairs = services.tlsSessions.pairStats.blocks
+        return Manager.sharedGraceMs(grace, blocks: pairs, waiting: Int(services.tlsSessions.waiters.count), floorMs: grace / 8)
     }
 
     /// While connections wait for a pair: look again for a holder to reclaim this often.
     var tlsPairReclaimDue: Int64 {
-        services.tlsSessions.waiters.first >= 0 ? now + Int64(max(limits.reclaimGraceMs / 4, 10)) : Int64.max
+        services.tlsSessions.waiters.first >= 0 ? now + max(tlsPairGraceMs / 4, 10) : Int64.max
     }
 }
 

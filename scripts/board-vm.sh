@@ -202,3 +202,7 @@ done
 seconds=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
 echo "$seconds" > "$vm/boot-seconds"
 echo "board-vm: serving (HTTP $code) $seconds s after qemu started"
+# The guest has no shell to log in to: its status page and reboot switch are how a person
+# reads the service's RSS and reboots the board, so say where they are.
+echo "board-vm: the guest's status (each service's VmRSS, /proc/meminfo): curl http://127.0.0.1:$probe_port/cgi-bin/status"
+echo "board-vm: reboot the guest (the state disk on /var/lib is kept): curl http://127.0.0.1:$probe_port/cgi-bin/reboot"

@@ -261,6 +261,17 @@ def test_an_app_without_app_out_goes_to_the_default_place(tmp_path):
 
 
 @host_only
+def test_the_starter_boots_its_bundle_through_meerkats_board_vm(starter):
+    """The starter's `make board-vm` is Meerkat's, with the app's folder: a host board is
+    refused as Meerkat's refuses it, and an ARM board's run names the app (the boot itself
+    is Tests/board's; it was checked by hand with a starter on rpi3-armhf)."""
+    run = make(starter, "board-vm", "BOARD=host", check=False)
+    assert run.returncode != 0 and 'board-vm: board "host" has no VM profile' in run.stderr
+    run = make(starter, "-n", "board-vm", "BOARD=rpi4")
+    assert f"APP={starter}/Sources/hello APP_OUT={starter}/build/rpi4/hello board-vm" in run.stdout
+
+
+@host_only
 def test_wrong_board_or_folder_is_named(tmp_path):
     run = make(ROOT, "firmware", "BOARD=pi9", f"APP={tmp_path}", check=False)
     assert run.returncode != 0 and 'unknown board "pi9": the boards are host rpi3-armhf rpi4' in run.stderr

@@ -97,6 +97,9 @@ struct mk_tls_session {
     int64_t now_s;
     /// The handshake under way (or the last one) resumes a session.
     int resumed;
+    /// Bytes through the socket, both ways, ever (mk_tls_wire_bytes): a record that comes
+    /// or goes in pieces shows no plaintext until whole, and this is its progress.
+    uint64_t wire;
 };
 
 struct mk_tls_saved {
@@ -265,14 +268,18 @@ void mk_tls_config_free(mk_tls_config *c) {
 // ---- the socket under a session ------------------------------------------------------
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len) {
-    ssize_t n = send(((mk_tls_session *)ctx)->fd, buf, len, MSG_NOSIGNAL);
+    mk_tls_session *s = ctx;
+    ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
+    if (n > 0) s->wire += (uint64_t)n;
     if (n >= 0) return (int)n;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return MBEDTLS_ERR_SSL_WANT_WRITE;
     return MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
 static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
-    ssize_t n = recv(((mk_tls_session *)ctx)->fd, buf, len, 0);
+    mk_tls_session *s = ctx;
+    ssize_t n = recv(s->fd, buf, len, 0);
+    if (n > 0) s->wire += (uint64_t)n;
     if (n >= 0) return (int)n;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return MBEDTLS_ERR_SSL_WANT_READ;
     return MBEDTLS_ERR_NET_RECV_FAILED;
@@ -688,6 +695,8 @@ long mk_tls_write(mk_tls_session *s, const void *buf, size_t len) {
 }
 
 size_t mk_tls_write_pending(const mk_tls_session *s) { return s->pending; }
+
+uint64_t mk_tls_wire_bytes(const mk_tls_session *s) { return s->wire; }
 
 int mk_tls_read_pending(const mk_tls_session *s) { return s->has_pair && mbedtls_ssl_check_pending(&s->ssl); }
 

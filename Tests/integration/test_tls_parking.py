@@ -10,6 +10,7 @@ import re
 import resource
 import socket
 import ssl
+import threading
 import time
 
 import pytest
@@ -220,6 +221,74 @@ def test_a_keep_alive_client_is_not_held_a_grace_per_request_by_stalled_record_h
     print(f"\n{BOARD}: 5 keep-alive requests took {waited:.2f} s behind 24 stalled record holders on 1 pair")
     assert waited < 4 * SLOW
     c.close()
+    for raw, _ in crowd:
+        raw.close()
+    assert s.alive()
+
+
+def trickled_upload(tls, port, body, piece, gap):
+    """A POST whose body is one TLS record, its bytes sent `piece` at a time every `gap`
+    seconds, as a slow link delivers them; returns (status line, echoed body)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=60 * SLOW)
+    into, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = tls.ctx.wrap_bio(into, out, server_hostname="localhost", session=tls.session)
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            raw.sendall(out.read())
+            into.write(raw.recv(65536))
+    raw.sendall(out.read())
+    obj.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    data = out.read()
+    try:
+        for k in range(0, len(data), piece):
+            raw.sendall(data[k:k + piece])
+            time.sleep(gap)
+        got = b""
+        while len(got.partition(b"\r\n\r\n")[2]) < len(body):
+            try:
+                got += obj.read(65536)
+            except ssl.SSLWantReadError:
+                more = raw.recv(65536)
+                if not more:
+                    break
+                into.write(more)
+    except OSError as e:
+        return repr(e), b""
+    finally:
+        raw.close()
+    head, _, echo = got.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0].decode(), echo
+
+
+def test_uploads_moving_a_record_in_pieces_keep_their_pair_among_stalled_peers(start_server, certs):
+    # One pair, peers stalled on half records waiting for it, and honest uploads whose
+    # 7 KB body (it fits every board's receive block) is one record arriving in
+    # 700-byte pieces 70 ms apart (10 KB/s, 0.7 s a record). Such a holder shows no
+    # plaintext until its record is whole; judged on plaintext with the grace shared
+    # among the waiters (125 ms), uploads were closed mid-record on the host. Its socket's bytes are its progress: every one is served.
+    s = parking_server(start_server, certs, "--tls-buffer-pairs", "1")
+    tls = Resuming(certs, s.port(1))
+    crowd = [records_then_stall(tls, s.port(1)) for _ in range(12)]
+    for raw, data in crowd:
+        raw.sendall(data)
+    time.sleep(0.2 * SLOW)
+    bodies = [bytes([65 + i]) * 7000 for i in range(4)]
+    results = [None] * len(bodies)
+
+    def upload(i):
+        results[i] = trickled_upload(tls, s.port(1), bodies[i], 700, 0.07)
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    served = sum(1 for (status, echo), body in zip(results, bodies) if status.endswith("200 OK") and echo == body)
+    print(f"\n{BOARD}: {served} of {len(bodies)} uploads trickled at 10 KB/s served behind 12 stalled peers on 1 pair")
+    assert served == len(bodies), [status for status, _ in results]
     for raw, _ in crowd:
         raw.close()
     assert s.alive()

@@ -130,6 +130,9 @@ long mk_tls_read(mk_tls_session *session, void *buf, size_t len);
 long mk_tls_write(mk_tls_session *session, const void *buf, size_t len);
 /// Plaintext bytes of a record that waits to go out (0 when none).
 size_t mk_tls_write_pending(const mk_tls_session *session);
+/// Bytes the session has read from and written to its socket, ever (ciphertext: a
+/// record's pieces count as they come, before the record is whole).
+uint64_t mk_tls_wire_bytes(const mk_tls_session *session);
 /// Received data mbedTLS holds above the socket (a socket poll would not show it).
 int mk_tls_read_pending(const mk_tls_session *session);
 /// Sends close_notify, best effort (never blocks).

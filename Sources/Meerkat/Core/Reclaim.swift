@@ -129,8 +129,13 @@ extension Manager {
     /// with it, they must send 2.5 KB/s each (600 KB/s), while an honest slow upload of
     /// 4 KB/s keeps its block when four times the blocks want one.
     private var holdFloor: Int64 {
-        let blocks = Int64(recvPool.blockCount)
-        return Int64(limits.reclaimMinRate) * (blocks + Int64(recvWaiters.count)) / blocks
+        Int64(Manager.sharedRate(limits.reclaimMinRate, blocks: recvPool.blockCount, waiting: Int(recvWaiters.count)))
+    }
+
+    /// `rate` times claimants per block: (blocks + waiting) / blocks. Pure, for the tests.
+    static func sharedRate(_ rate: Int, blocks: Int, waiting: Int) -> UInt64 {
+        let b = UInt64(max(blocks, 1))
+        return UInt64(max(rate, 0)) * (b + UInt64(max(waiting, 0))) / b
     }
 
     /// A connection a peer opened to us and that is still served: what reclaim may take

@@ -295,7 +295,7 @@ extension Manager {
         let parked = mk_tls_has_pair(services.tlsSessions.session(i)) == 0
         let r = Int(mk_tls_unpark(services.tlsSessions.session(i)))
         if r == 0 {
-            if parked { services.tlsSessions.pairSince[Int(i)] = now }
+            if parked { services.tlsSessions.tookPair(i, now: now) }
             if slots[Int(s)].tls.phase == .handshaking && !services.tlsSessions.handshaking.contains(i) {
                 services.tlsSessions.handshaking.append(i, now: now)
             }
@@ -355,10 +355,15 @@ extension Manager {
 
     /// Once a poll, while connections wait for a pair and none is free: holders making no
     /// progress give their pairs up and are closed (`evict`), as many as wait: handshakes
-    /// that have held theirs for the grace period, oldest first, then every holder whose last read or write
-    /// that moved bytes (a record trickled in part, output its peer does not read) is
-    /// older than the grace shared among the waiters (`tlsPairGraceMs`). An idle holder
-    /// parks, so it is never taken; one still moving data keeps its pair.
+    /// that have held theirs for the grace period, oldest first, then every open holder
+    /// that has had its pair for the grace shared among the waiters (`tlsPairGraceMs`)
+    /// and either moved no bytes through its socket for as long (a record trickled in part
+    /// then stopped, output its peer does not read) or moved fewer a second than
+    /// `tlsPairFloor` since it took the pair (a byte now and then, to look alive). An idle
+    /// holder parks, so it is never taken; one still moving data keeps its pair. Progress
+    /// is the socket's bytes, not plaintext: a 16 KB record sent at 35 KB/s shows none for
+    /// 0.5 s, and with plaintext as the measure, 5 of 6 such uploads were closed mid-record
+    /// (1 pair, 24 peers stalled on half records, host).
     func reclaimTlsPair() {
         guard services.tlsSessions.waiters.first >= 0, services.tlsSessions.freePairs == 0 else { return }
         var wanted = Int(services.tlsSessions.waiters.count)
@@ -375,15 +380,27 @@ extension Manager {
         // that waited for it (its last read before the wait) is not the stalled one. A
         // handshake has the whole grace (above): its server side is slow on the boards.
         let grace = tlsPairGraceMs
-        for i in 0..<services.tlsSessions.capacity where wanted > 0 {
-            let o = services.tlsSessions.owner[i]
+        let floor = tlsPairFloor
+        for i in 0..<Int32(services.tlsSessions.capacity) where wanted > 0 {
+            let o = services.tlsSessions.owner[Int(i)]
             guard o >= 0, slots[Int(o)].tls.phase == .open, isServedPeer(o), idleQueue.contains(o),
-                mk_tls_has_pair(services.tlsSessions.session(Int32(i))) != 0,
-                now - max(idleQueue.stamp(o), services.tlsSessions.pairSince[i]) >= grace
+                mk_tls_has_pair(services.tlsSessions.session(i)) != 0,
+                now - services.tlsSessions.pairSince[Int(i)] >= grace
             else { continue }
+            let quiet = now - max(idleQueue.stamp(o), services.tlsSessions.wireMoved(i, now: now))
+            let slow = services.tlsSessions.wireRate(i, now: now) < floor
+            guard quiet >= grace || slow else { continue }
             evict(o)
             wanted -= 1
         }
+    }
+
+    /// The byte rate under which a pair's holder counts as stalled while others wait:
+    /// `Limits.reclaimMinRate` per claimant of a pair (`sharedRate`, the receive pool's
+    /// rule): 12.8 KB/s with 24 waiting for 1 pair, 13.3 KB/s with 200 for 8.
+    private var tlsPairFloor: UInt64 {
+        Manager.sharedRate(
+            limits.reclaimMinRate, blocks: services.tlsSessions.pairStats.blocks, waiting: Int(services.tlsSessions.waiters.count))
     }
 
     /// How long a pair's holder may go without moving data while others wait for a pair:

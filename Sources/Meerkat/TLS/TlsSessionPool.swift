@@ -26,6 +26,13 @@ struct TlsSessionPool {
     /// When each session last took a pair (ms, the loop's clock): a holder's stall is
     /// counted from then at the earliest, not from before a wait for the pair that was ours.
     let pairSince: UnsafeMutablePointer<Int64>
+    /// Each session's bytes through its socket (`mk_tls_wire_bytes`) when it took its
+    /// pair, and at the last look, and when the last look saw them move: a holder
+    /// receiving one record in pieces moves no plaintext until the record is whole, yet
+    /// is not stalled (`reclaimTlsPair`).
+    let wireAtPair: UnsafeMutablePointer<UInt64>
+    let wireSeen: UnsafeMutablePointer<UInt64>
+    let wireMovedAt: UnsafeMutablePointer<Int64>
 
     init(capacity requested: Int, pairs pairCount: Int, slots: Int, parking: Bool = true) {
         capacity = max(requested, 0)
@@ -44,6 +51,12 @@ struct TlsSessionPool {
         waiters = WaitQueue(capacity: max(slots, 1))
         pairSince = .allocate(capacity: n)
         pairSince.initialize(repeating: 0, count: n)
+        wireAtPair = .allocate(capacity: n)
+        wireAtPair.initialize(repeating: 0, count: n)
+        wireSeen = .allocate(capacity: n)
+        wireSeen.initialize(repeating: 0, count: n)
+        wireMovedAt = .allocate(capacity: n)
+        wireMovedAt.initialize(repeating: 0, count: n)
     }
 
     /// A free session for `slot`, or nil when all are in use (or one cannot be made).
@@ -65,6 +78,32 @@ struct TlsSessionPool {
     }
 
     func session(_ i: Int32) -> OpaquePointer { sessions[Int(i)]! }
+
+    /// Session `i` took a pair at `now`: its hold and its progress count from here.
+    func tookPair(_ i: Int32, now: Int64) {
+        let wire = mk_tls_wire_bytes(session(i))
+        pairSince[Int(i)] = now
+        wireAtPair[Int(i)] = wire
+        wireSeen[Int(i)] = wire
+        wireMovedAt[Int(i)] = now
+    }
+
+    /// When session `i` last moved bytes through its socket, as far as looks tell (each
+    /// look that finds its count changed stamps it then).
+    func wireMoved(_ i: Int32, now: Int64) -> Int64 {
+        let wire = mk_tls_wire_bytes(session(i))
+        if wire != wireSeen[Int(i)] {
+            wireSeen[Int(i)] = wire
+            wireMovedAt[Int(i)] = now
+        }
+        return wireMovedAt[Int(i)]
+    }
+
+    /// Session `i`'s bytes a second through its socket since it took its pair.
+    func wireRate(_ i: Int32, now: Int64) -> UInt64 {
+        let moved = mk_tls_wire_bytes(session(i)) &- wireAtPair[Int(i)]
+        return min(moved, 1 << 40) * 1000 / UInt64(max(now - pairSince[Int(i)], 1))
+    }
 
     /// Pairs free now; whether sessions park at all (the linked mbedTLS is the one
     /// tls.c was written for).
@@ -88,5 +127,8 @@ struct TlsSessionPool {
         handshaking.deallocate()
         waiters.deallocate()
         pairSince.deallocate()
+        wireAtPair.deallocate()
+        wireSeen.deallocate()
+        wireMovedAt.deallocate()
     }
 }

@@ -46,8 +46,8 @@ extension Limits {
         case "rpi4":
             var l = Limits(
                 maxConnections: 256, recvBufferSize: 16384,
-                sendBufferSize: 16384, recvBuffers: 128,
-                sendBuffers: 128)
+                sendBufferSize: 16384, recvBuffers: 48,
+                sendBuffers: 48)
             l.tlsSlots = 256
             l.tlsBufferPairs = 32
             l.tlsChaChaFirst = true

@@ -11,11 +11,22 @@ BOARD_RAM_MB      := 1024
 BOARD_VM_RAM_MB   := 64
 # qemu's -cpu for it: a Cortex-A72, the Pi 4's core.
 BOARD_VM_CPU      := cortex-a72
-BOARD_MAX_CONNECTIONS := 1024
+# Connections: 256, what a 64 MB board (BOARD_VM_RAM_MB) holds when every peer sends at
+# once. Measured in that VM (make board-lowmem, 2026-12-05), 4,000 bytes from every TLS
+# WebSocket before any echo is read: 256 pass (the guest's MemFree at its lowest 5.9 MB);
+# 512 and 1,024 made the guest's OOM killer take the firmware (at 1,024 init too). The
+# kernel's memory for the queued data is what runs short, not the firmware's (VmRSS
+# 3-5 MB): tcp_mem's ceiling (522 pages) does not cap it, as each socket may always
+# queue tcp_rmem's minimum (768 pages counted at 1,024). A 1 GB Pi 4 can take more.
+BOARD_MAX_CONNECTIONS := 256
 BOARD_RECV_BUFFER     := 16384
 BOARD_SEND_BUFFER     := 16384
-BOARD_RECV_BUFFERS    := 128
-BOARD_SEND_BUFFERS    := 128
+# Pool blocks: 48 + 48, as rpi3-armhf's table of 256 has (16 KiB here, 1.5 MiB for both
+# pools). 128 + 128 (4 MiB once touched, against the 5.6 MB the 64 MB guest had free at
+# its lowest) went with the table of 1,024; with 256 it let half the table hold a block,
+# and test_pressure's honest slow POSTs (4 per receive block) outnumbered the table.
+BOARD_RECV_BUFFERS    := 48
+BOARD_SEND_BUFFERS    := 48
 # TLS cipher order: 1 puts ChaCha20-Poly1305 ahead of AES-GCM. Measured with this
 # board's mbedTLS 2.28 (make bench, BENCHMARKS.md: TLS ciphers): ChaCha20-Poly1305 seals
 # records faster on every board here, AES-NI host included.
@@ -23,7 +34,7 @@ BOARD_TLS_CHACHA_FIRST := 1
 # TLS: a session (mbedTLS context, no record buffers) for every connection slot, and
 # the record-buffer pairs (33,434 B each, allocated once) that the connections moving
 # data at the same moment share; an idle TLS connection holds none (README: TLS).
-BOARD_TLS_SLOTS       := 1024
+BOARD_TLS_SLOTS       := 256
 BOARD_TLS_BUFFER_PAIRS := 32
 # Under pressure, a holder of pool blocks stalled this long gives them back (docs/architecture.md).
 BOARD_RECLAIM_GRACE_MS := 1000

@@ -54,7 +54,7 @@ for bin in "$@"; do
     ota_units+="${ota_units:+ }$unit"
   fi
   # LimitNOFILE=: systemd's default soft limit, 1,024 descriptors, is less than a
-  # table of 1,024 connections needs (rpi4's profile; with the listeners, the reject
+  # table of 1,024 connections needs (the host's profile; with the listeners, the reject
   # slots and the loop's own): past it accept fails with EMFILE and a new client waits
   # unanswered instead of getting its 503 (issue 28, measured in the board's VM). The
   # table sizes the memory; this limit only has to stay out of its way, --max-connections

@@ -45,10 +45,10 @@ extension Limits {
             self = l
         case "rpi4":
             var l = Limits(
-                maxConnections: 1024, recvBufferSize: 16384,
-                sendBufferSize: 16384, recvBuffers: 128,
-                sendBuffers: 128)
-            l.tlsSlots = 1024
+                maxConnections: 256, recvBufferSize: 16384,
+                sendBufferSize: 16384, recvBuffers: 48,
+                sendBuffers: 48)
+            l.tlsSlots = 256
             l.tlsBufferPairs = 32
             l.tlsChaChaFirst = true
             l.reclaimGraceMs = 1000

@@ -47,8 +47,9 @@ def test_bundle_has_binaries_units_and_note():
             # DynamicUser + ProtectSystem=strict: the state folder is all the app can write.
             assert "DynamicUser=yes" in unit and "ProtectSystem=strict" in unit
             assert f"StateDirectory=meerkat-{app}\n" in unit
-            # systemd's default soft limit (1,024 descriptors) is below rpi4's table of
-            # 1,024 connections: past it a new client would wait unanswered, not get its 503.
+            # systemd's default soft limit (1,024 descriptors) is below a table of 1,024
+            # connections (the host's, or a board's raised --max-connections): past it a
+            # new client would wait unanswered, not get its 503.
             assert "LimitNOFILE=65536\n" in unit
             assert f" --dir /var/lib/meerkat-{app}\n" in unit
             ports.append(re.search(r"--listen http://0\.0\.0\.0:(\d+) ", unit)[1])

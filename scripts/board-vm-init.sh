@@ -60,14 +60,18 @@ run_unit() {
   while :; do
     echo "board-vm: starting $unit: ${env:+$env }$exec_start"
     # LimitNOFILE= as systemd sets it (soft and hard); the kernel's default otherwise.
-    # Environment='s words exported in the service only (a word not NAME=… is skipped, as
-    # systemd ignores an invalid assignment).
+    # Environment='s words exported in the service only; a word whose name is not a
+    # variable name is skipped, as systemd ignores an invalid assignment (and sh's export
+    # would end the service's shell).
     # shellcheck disable=SC2086,SC3045  # ExecStart's words split as systemd splits them; busybox sh has ulimit -n
     (
       if [ -n "$nofile" ]; then ulimit -n "$nofile"; fi
       set -f   # a value's * or ? is itself, not a file name
       # shellcheck disable=SC2163  # exports the NAME=VALUE that $w holds
-      for w in $env; do case $w in [A-Za-z_]*=*) export "$w" ;; esac; done
+      for w in $env; do
+        case ${w%%=*} in '' | [0-9]* | *[!A-Za-z0-9_]*) continue ;; esac
+        case $w in *=*) export "$w" ;; esac
+      done
       exec $exec_start
     ) &
     echo $! >"/run/board-vm/$unit.pid"

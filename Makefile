@@ -519,7 +519,7 @@ board-test: deps
 ## board-test-full: board-test plus its long tests (BOARD_TEST_FULL=1), left out of make
 ## test's budget: test_board_ota's rollback across reboots (a release that never confirms,
 ## OTA_STARTS=2 set by a drop-in's Environment=, the guest rebooted between its starts and
-## once more after the rollback): about 80 s more on rpi3-armhf, 40 s on rpi4.
+## once more after the rollback): up to 80 s more on rpi3-armhf, 40 s on rpi4.
 BOARD_TEST_FULL ?= 0
 board-test-full:
 	$(MAKE) board-test BOARD_TEST_FULL=1

@@ -31,8 +31,22 @@ setting() {
   cat "$1" "/etc/systemd/system/${1##*/}.d"/*.conf 2>/dev/null | sed -n "s/^$2=//p" | grep . | tail -n 1
 }
 
+# A unit's Environment=, as systemd reads the simple forms: unquoted KEY=VALUE words,
+# several on a line or one a line, the unit's lines then its drop-ins' in the order above
+# (a later value of a name wins when exported); an empty Environment= clears what came
+# before it. Not read: quoted values (with spaces), specifiers (%), EnvironmentFile=.
+environment() {
+  cat "$1" "/etc/systemd/system/${1##*/}.d"/*.conf 2>/dev/null | sed -n 's/^Environment=//p' | {
+    words=
+    while IFS= read -r line; do
+      if [ -z "$line" ]; then words=; else words="$words $line"; fi
+    done
+    echo "${words# }"
+  }
+}
+
 # One unit: systemd's Restart= (no: never; on-failure: a non-zero exit or a signal;
-# always: any exit), RestartSec= and LimitNOFILE=; StateDirectory= made as systemd makes it. The
+# always: any exit), RestartSec=, LimitNOFILE= and Environment=; StateDirectory= made as systemd makes it. The
 # service runs as root: there is no DynamicUser= here.
 run_unit() {
   unit=$(basename "$1" .service)
@@ -41,12 +55,25 @@ run_unit() {
   delay=$(setting "$1" RestartSec)
   state=$(setting "$1" StateDirectory)
   nofile=$(setting "$1" LimitNOFILE)
+  env=$(environment "$1")
   [ -n "$state" ] && mkdir -p "/var/lib/$state"
   while :; do
-    echo "board-vm: starting $unit: $exec_start"
+    echo "board-vm: starting $unit: ${env:+$env }$exec_start"
     # LimitNOFILE= as systemd sets it (soft and hard); the kernel's default otherwise.
+    # Environment='s words exported in the service only; a word whose name is not a
+    # variable name is skipped, as systemd ignores an invalid assignment (and sh's export
+    # would end the service's shell).
     # shellcheck disable=SC2086,SC3045  # ExecStart's words split as systemd splits them; busybox sh has ulimit -n
-    (if [ -n "$nofile" ]; then ulimit -n "$nofile"; fi; exec $exec_start) &
+    (
+      if [ -n "$nofile" ]; then ulimit -n "$nofile"; fi
+      set -f   # a value's * or ? is itself, not a file name
+      # shellcheck disable=SC2163  # exports the NAME=VALUE that $w holds
+      for w in $env; do
+        case ${w%%=*} in '' | [0-9]* | *[!A-Za-z0-9_]*) continue ;; esac
+        case $w in *=*) export "$w" ;; esac
+      done
+      exec $exec_start
+    ) &
     echo $! >"/run/board-vm/$unit.pid"
     wait $!
     status=$?

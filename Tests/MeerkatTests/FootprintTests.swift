@@ -13,6 +13,6 @@ import Testing
 /// scripts/size.sh state them (Debian's mbedTLS 2.28 sizes the context and buffers when
 /// it is built). A different mbedTLS fails here first, so the figures are updated with it.
 @Test func tlsSessionCostIsWhatTheReadmeSays() {
-    #expect(Manager.tlsSessionBytes == 896)
+    #expect(Manager.tlsSessionBytes == 904)
     #expect(Manager.tlsPairBytes == 33_434)
 }

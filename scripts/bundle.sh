@@ -89,10 +89,16 @@ else
   bash "$here/size.sh" --board "$board" "$@" > "$out/SIZES.md"
 fi
 cp "$here/../LICENSE" "$here/../NOTICE" "$out/"
-# Signed updates (--ota-key, the signer's private key): the public half, which the app
+# Signed updates (--ota-key, the signer's key or its public half): the public half, which the app
 # checks images with (--ota-key ota.pub), and the launcher that rolls a bad update back.
+# The public key is all a bundle needs, so OTA_KEY may also name it (ota-image's ota.pub);
+# anything else stops here with a reason rather than an empty bundle and no word.
 if [ -n "$ota_key" ]; then
-  openssl ec -in "$ota_key" -pubout -out "$out/ota.pub" 2>/dev/null
+  if ! openssl ec -in "$ota_key" -pubout -out "$out/ota.pub" 2>/dev/null \
+    && ! openssl ec -pubin -in "$ota_key" -pubout -out "$out/ota.pub" 2>/dev/null; then
+    echo "bundle: OTA_KEY=$ota_key is not a P-256 key in PEM (the signing key, or its ota.pub)" >&2
+    exit 1
+  fi
   cp "$here/ota-launch.sh" "$out/bin/ota-launch"
 fi
 units=""   # the unit files, on one line

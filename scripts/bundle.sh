@@ -151,7 +151,8 @@ read-only, so the bundle's binary stays as installed. On the first start the lau
 copies bin/<app> (beside it) in as release "first". It rolls an update back
 after OTA_STARTS (3) starts that did not confirm within OTA_CONFIRM_SECONDS (60)
 (Environment= in the unit sets them); Restart=always starts it again after an update,
-a rollback or a crash.
+a rollback or a crash. Sending an update (an upload, a pull, an MQTT command) and
+watching a rollback: Meerkat's README, "Updating boards in the field".
 NOTE
 fi
 tar -C "$outdir/bundle" -czf "$outdir/$top.tar.gz" "$top"

@@ -459,7 +459,7 @@ size:
 ## (build/BOARD/meerkat-VERSION-BOARD.tar.gz); with APP=DIR
 ## [APP_VERSION=X.Y.Z], the same for that app alone (NAME-APP_VERSION-BOARD.tar.gz next
 ## to APP_OUT, installed in /opt/NAME; APP_VERSION defaults to Meerkat's version). With
-## OTA_KEY=FILE (the signing key) it carries ota.pub and bin/ota-launch (signed updates).
+## OTA_KEY=FILE (the signing key, or its ota.pub) it carries ota.pub and bin/ota-launch (signed updates).
 ifeq ($(APP),)
 BUNDLE_TAR := build/$(BOARD)/meerkat-$(VERSION)-$(BOARD).tar.gz
 bundle: firmware

@@ -89,10 +89,16 @@ else
   bash "$here/size.sh" --board "$board" "$@" > "$out/SIZES.md"
 fi
 cp "$here/../LICENSE" "$here/../NOTICE" "$out/"
-# Signed updates (--ota-key, the signer's private key): the public half, which the app
+# Signed updates (--ota-key, the signer's key or its public half): the public half, which the app
 # checks images with (--ota-key ota.pub), and the launcher that rolls a bad update back.
+# The public key is all a bundle needs, so OTA_KEY may also name it (ota-image's ota.pub);
+# anything else stops here with a reason rather than an empty bundle and no word.
 if [ -n "$ota_key" ]; then
-  openssl ec -in "$ota_key" -pubout -out "$out/ota.pub" 2>/dev/null
+  if ! openssl ec -in "$ota_key" -pubout -out "$out/ota.pub" 2>/dev/null \
+    && ! openssl ec -pubin -in "$ota_key" -pubout -out "$out/ota.pub" 2>/dev/null; then
+    echo "bundle: OTA_KEY=$ota_key is not a P-256 key in PEM (the signing key, or its ota.pub)" >&2
+    exit 1
+  fi
   cp "$here/ota-launch.sh" "$out/bin/ota-launch"
 fi
 units=""   # the unit files, on one line
@@ -145,7 +151,8 @@ read-only, so the bundle's binary stays as installed. On the first start the lau
 copies bin/<app> (beside it) in as release "first". It rolls an update back
 after OTA_STARTS (3) starts that did not confirm within OTA_CONFIRM_SECONDS (60)
 (Environment= in the unit sets them); Restart=always starts it again after an update,
-a rollback or a crash.
+a rollback or a crash. Sending an update (an upload, a pull, an MQTT command) and
+watching a rollback: Meerkat's README, "Updating boards in the field".
 NOTE
 fi
 tar -C "$outdir/bundle" -czf "$outdir/$top.tar.gz" "$top"

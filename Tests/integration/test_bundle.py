@@ -123,6 +123,25 @@ def ota_bundle(tmp_path):
     return tmp_path / "bundle" / f"meerkat-{VERSION}-{BOARD}"
 
 
+def test_ota_bundle_takes_the_public_key_and_refuses_what_is_no_key(tmp_path):
+    """OTA_KEY may name ota.pub (all a bundle carries); a file that is no key stops make
+    bundle with a reason, not with no word and a bundle without ota.pub."""
+    key, pub, junk = tmp_path / "ota.key", tmp_path / "ota.pub", tmp_path / "junk.key"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
+    subprocess.run(["openssl", "ec", "-in", str(key), "-pubout", "-out", str(pub)], check=True, capture_output=True)
+    junk.write_text("not a key\n")
+    script = os.path.join(ROOT, "scripts", "bundle.sh")
+    app = os.path.join(BIN, "device-app")
+    out = subprocess.run(["bash", script, BOARD, str(tmp_path / "a"), "meerkat", VERSION, "--ota-key", str(pub), app],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    top = tmp_path / "a" / "bundle" / f"meerkat-{VERSION}-{BOARD}"
+    assert (top / "ota.pub").read_text() == pub.read_text() and os.access(top / "bin" / "ota-launch", os.X_OK)
+    out = subprocess.run(["bash", script, BOARD, str(tmp_path / "b"), "meerkat", VERSION, "--ota-key", str(junk), app],
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and f"OTA_KEY={junk} is not a P-256 key" in out.stderr, out.stderr
+
+
 def test_ota_bundle_runs_device_app_through_the_launcher(tmp_path):
     top = ota_bundle(tmp_path)
     unit = (top / "systemd" / "meerkat-device-app.service").read_text()

@@ -58,6 +58,7 @@ final class MqttLink {
             },
             onState: { up in
                 print(up ? "mqtt: up" : "mqtt: down")
+                if up { confirmHealth() }  // Updates.swift: the release works
                 AppOptions.flushOutput()  // at once in the journal (and to a test waiting for it)
             })
     }

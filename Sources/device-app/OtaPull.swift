@@ -88,6 +88,7 @@ final class OtaPull {
 
     /// The manifest's answer: nothing new, or the image to fetch.
     private func manifest(_ hm: HttpMessage, from url: String) {
+        confirmHealth()  // Updates.swift: this release runs, reaches its update server and reads its answer
         if hm.status == 304 { return finish("nothing new (304)") }
         guard hm.status == 200 else { return finish("failed: the manifest's answer was \(hm.status)") }
         let body = hm.body

@@ -106,13 +106,21 @@ private func endUpdate(_ conn: Connection, _ upload: ImageUpload) throws(Connect
 /// Installed: the process ends half a second from now (an answer or an MQTT status has
 /// time to go out) and the service (ota-launch under systemd) starts the new release.
 func restartIntoNewRelease() {
+    installedNext = true
     manager.timerAdd(500) { AppOptions.exitProcess(0) }
 }
 
-/// The first served request shows this release works: it is confirmed, once.
+/// An install has swapped `current` to the next release, which only its own start may
+/// confirm: nothing this process sees from now on says that release works.
+private var installedNext = false
+
+/// This release works, and is confirmed, once, at the first of: a request it served, its
+/// MQTT link up (MqttLink.swift), an answer from its update server (OtaPull.swift). A
+/// board updated by a pull or an MQTT command may see no visitor for days; confirming on
+/// served requests alone rolled a good pulled update back after OTA_CONFIRM_SECONDS.
 private var healthConfirmed = false
-private func confirmHealth() {
-    guard !healthConfirmed, let releases = updates?.releases else { return }
+func confirmHealth() {
+    guard !healthConfirmed, !installedNext, let releases = updates?.releases else { return }
     healthConfirmed = true
     do throws(FileError) { try releases.confirm() } catch { print("ota: cannot confirm the release: \(error)") }
 }

@@ -143,6 +143,23 @@ def test_a_pulled_update_switches_confirms_and_is_not_fetched_again(service, key
     print(f"\npull: switched and confirmed, 304s after, in {time.time() - started:.1f} s")
 
 
+def test_a_pulled_update_confirms_itself_with_no_visitor(service, keys, updates, tmp_path):  # noqa: F811
+    """A board updated by a pull may see no request for days: the new release confirms
+    itself on its update server's first answer, not only on a served request (before,
+    a good pulled update was rolled back after OTA_CONFIRM_SECONDS with no visitor)."""
+    s = service("--sntp", "none", "--ota-url", updates.url + MANIFEST, "--ota-interval", "1")
+    folder, image = ota_image(keys, tmp_path, b"unvisited")
+    publish(updates, folder)
+    s.down()   # installed: the app restarts into it
+    wait_for("the new release's start", lambda: s.starts >= 2 and s.url is not None)
+    confirmed = service.root / "state" / f"{release_id(image)}.confirmed"
+    wait_for("the new release confirmed with no request to the board", confirmed.exists)
+    assert os.readlink(service.root / "current") == f"releases/{release_id(image)}"
+    assert s.starts == 2
+    v = s.up().version()
+    assert v["release"] == release_id(image) and v["confirmed"] is True
+
+
 def test_a_refused_pull_keeps_the_release_and_is_not_fetched_again(service, keys, updates, tmp_path):  # noqa: F811
     s = service("--sntp", "none", "--ota-url", updates.url + MANIFEST, "--ota-interval", "1")
     wait_for("a first check", lambda: "404" in (s.version()["pull"] or ""))

@@ -552,7 +552,8 @@ clean:
 ## (Tests/fuzz/corpus/<target>, read only; what a run finds goes to build/fuzz/corpus).
 ## fuzz-long MINUTES=N: each target for N minutes, with its executions and coverage.
 ## fuzz-merge: the kept corpora minimised again with what the runs found (a set cover of edges).
-## fuzz-record: BENCHMARKS.md's fuzzing table from the last run of each target.
+## fuzz-record [FUZZ_OUTPUT=FILE]: BENCHMARKS.md's fuzzing table from the last run of each target
+## (its logs, or what make fuzz-long printed, saved in FILE).
 ## fuzz-<target> (e.g. fuzz-chunked): one target alone. Not part of `make test`.
 FUZZ_SECONDS ?= 3
 MINUTES      ?= 10
@@ -573,7 +574,7 @@ fuzz-merge: $(FUZZ_BINS)
 	bash scripts/fuzz.sh merge 0 $(FUZZ_TARGETS)
 
 fuzz-record:
-	$(PYTHON) scripts/fuzz_record.py
+	$(PYTHON) scripts/fuzz_record.py $(FUZZ_OUTPUT)
 
 $(addprefix fuzz-,$(FUZZ_TARGETS)): fuzz-%: build/fuzz/bin/%
 	bash scripts/fuzz.sh run $(FUZZ_SECONDS) $*

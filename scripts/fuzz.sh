@@ -50,7 +50,8 @@ for t in "$@"; do
         rm -rf "$fresh" && mkdir -p "$fresh"
         # Set cover over edges, not hit counts: every edge the inputs reach is kept, by a
         # few hundred files at most rather than a thousand.
-        build/fuzz/bin/"$t" "${flags[@]}" -set_cover_merge=1 -use_counters=0 "$fresh" "$kept" "$found" > "$log" 2>&1
+        build/fuzz/bin/"$t" "${flags[@]}" -set_cover_merge=1 -use_counters=0 "$fresh" "$kept" "$found" \
+            > "build/fuzz/logs/$t.merge.log" 2>&1  # not over the run's log, which fuzz-record reads
         rm -rf "$kept" && mv "$fresh" "$kept"
         echo "fuzz: $t: kept corpus $(size_of "$kept")"
         ;;

@@ -10,9 +10,9 @@ APT_PACKAGES=(
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf              # cross compilers and linkers
   libc6-dev-arm64-cross libc6-dev-armhf-cross                # glibc sysroots (only "Recommended")
   qemu-user                                                  # runs the ARM firmware here
-  qemu-system-arm cpio                                       # make board-vm: qemu-system-arm and
+  qemu-system-arm cpio e2fsprogs                             # make board-vm: qemu-system-arm and
                                                              # qemu-system-aarch64 (both in it); cpio
-                                                             # packs its initramfs
+                                                             # packs its initramfs, mke2fs its state disk
   wrk nginx civetweb bc nodejs node-ws valgrind              # make bench (node-ws: WebSocket peer;
                                                              # valgrind: instructions per request)
   chromium chromium-driver                                   # browser tests (selenium)

@@ -106,6 +106,21 @@ def upload(url, cookie, key, tmp_path, mark):
     return rid, len(image)
 
 
+def serving_version(vm, what, until=lambda v: True):
+    """device-app's /api/version, logged in afresh, once it answers and `until` holds (a
+    restart or a reboot between): fails saying `what` after TIMEOUT."""
+    deadline = time.time() + TIMEOUT
+    while True:
+        try:
+            v = version(vm, session(vm, "/api/login"))
+            if until(v):
+                return v
+        except (OSError, AssertionError, ValueError, IndexError):
+            pass
+        assert time.time() < deadline, what
+        time.sleep(0.5)
+
+
 def test_an_update_through_the_launcher_on_the_board(vm, key, tmp_path):
     cookie = session(vm, "/api/setup")   # the first visitor sets the password
     v = version(vm, cookie)
@@ -115,18 +130,9 @@ def test_an_update_through_the_launcher_on_the_board(vm, key, tmp_path):
     uploaded = time.time() - started
     # The app exits; the launcher ends with it; the init's Restart=always starts it again
     # (RestartSec=2), and the launcher starts the new release, which confirms itself.
-    deadline = time.time() + TIMEOUT
-    while True:
-        try:
-            v = version(vm, session(vm, "/api/login"))
-            # The old release answers for half a second after the 200 (current already
-            # names the new one, unconfirmed): only the new release confirms itself.
-            if v["release"] == rid and v["confirmed"]:
-                break
-        except (OSError, AssertionError, ValueError, IndexError):
-            pass
-        assert time.time() < deadline, "the new release did not come up"
-        time.sleep(0.5)
+    # The old release answers for half a second after the 200 (current already names the
+    # new one, unconfirmed): only the new release confirms itself.
+    v = serving_version(vm, "the new release did not come up", lambda v: v["release"] == rid and v["confirmed"])
     print(f"\n{BOARD}: {size} B image uploaded in {uploaded:.1f} s; serving the new release "
           f"{time.time() - started:.1f} s after the upload began")
     assert v["previous"] == "first" and v["rollback"] is None, v
@@ -198,26 +204,12 @@ def test_a_release_that_never_confirms_is_rolled_back_across_a_reboot(vm, key, t
     # One timed-out start only: the other was counted before the reboot and kept.
     assert log.count(f"ota-launch: release {bad} did not confirm within {CONFIRM_SECONDS}s") == 1, log[-3000:]
     assert log.index(rolled) > len(before)
-    deadline = time.time() + TIMEOUT
-    while True:
-        try:
-            v = version(vm, session(vm, "/api/login"))
-            break
-        except (OSError, AssertionError, ValueError, IndexError):
-            assert time.time() < deadline, "the previous release is not serving"
-            time.sleep(0.5)
+    v = serving_version(vm, "the previous release is not serving")
     assert v["release"] == good["release"] and v["confirmed"] is True, v
     assert v["rollback"] and bad in v["rollback"] and "rolled back" in v["rollback"], v
     # Never tried again: after another reboot the previous release starts at once, once.
     second_reboot = reboot()
-    deadline = time.time() + TIMEOUT
-    while True:
-        try:
-            v = version(vm, session(vm, "/api/login"))
-            break
-        except (OSError, AssertionError, ValueError, IndexError):
-            assert time.time() < deadline, "the previous release is not serving after the second reboot"
-            time.sleep(0.5)
+    v = serving_version(vm, "the previous release is not serving after the second reboot")
     assert v["release"] == good["release"] and v["confirmed"] is True, v
     after = console().rsplit("board-vm: up", 1)[1]
     assert bad not in after and after.count("board-vm: starting meerkat-device-app") == 1, after

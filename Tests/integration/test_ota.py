@@ -58,6 +58,17 @@ def app_image(app="device-app", size=None, tag=b"new"):
     return image
 
 
+def api_version(s):
+    """GET /api/version of a started device-app `s` (its `connect()`, logged in as
+    `s.cookie`), as JSON."""
+    c = RawClient(s.connect())
+    c.send(f"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {s.cookie}\r\n\r\n".encode())
+    status, _, body = c.response()
+    c.close()
+    assert status == 200, body
+    return json.loads(body)
+
+
 class Service:
     """ota-launch.sh ROOT device-app ARGS, started again 0.2 s after it ends (systemd's
     Restart=always); `url` is the listener of the running start (None between starts)."""
@@ -121,12 +132,7 @@ class Service:
         self.thread.join(timeout=15)
 
     def version(self):
-        c = RawClient(self.connect())
-        c.send(f"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {self.cookie}\r\n\r\n".encode())
-        status, _, body = c.response()
-        c.close()
-        assert status == 200, body
-        return json.loads(body)
+        return api_version(self)
 
     def upload(self, image, sha, signature, cookie=True, length=None, cut=None):
         """POST /api/ota as the dashboard does; the answer (status, JSON), or None when

@@ -37,7 +37,7 @@ import time
 
 import pytest
 from conftest import BOARD, RUNNER, SLOW, RawClient, device_login, device_record
-from test_ota import LAUNCHER, STARTS, app_image, release_id, sign
+from test_ota import LAUNCHER, STARTS, api_version, app_image, release_id, sign
 from test_ota import keys as ota_keys  # noqa: F401 (the fixture: the signing keys, made for the test)
 
 SEED = int(os.environ.get("OTA_CRASH_SEED", str(int(time.time()) % 100_000)))
@@ -139,16 +139,6 @@ class Start:
         self.proc.stdout.close()
 
 
-def version(s):
-    c = RawClient(s.connect())
-    c.send(f"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {s.cookie}\r\n\r\n".encode())
-    status, _, body = c.response()
-    c.close()
-    assert status == 200, body
-    import json
-    return json.loads(body)
-
-
 def upload(s, case):
     """POST /api/ota with the new image; True for a 200 (None when the kill came first)."""
     sha, signature = case.signed
@@ -180,7 +170,7 @@ def first_request(s, case=None):
     try:
         if s.listening():
             s.cookie = device_login(s)
-            version(s)
+            api_version(s)
     except (OSError, AssertionError, TypeError):
         pass
 
@@ -193,7 +183,7 @@ def recover(case):
         try:
             if s.listening(30):
                 s.cookie = device_login(s)
-                return version(s), attempt + 1
+                return api_version(s), attempt + 1
             s.ended(10 * SLOW)
         finally:
             s.kill()

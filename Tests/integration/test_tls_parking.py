@@ -149,11 +149,10 @@ def test_a_connection_waits_for_a_pair_rather_than_being_closed(start_server, ce
     assert s.alive()
 
 
-def records_then_stall(tls, port):
-    """A TLS connection (a resumed handshake done, parked) and two records of the start of
-    a request: the first whole, the second's first half. Sent, they make a peer that is
-    read at once (a whole record first), then holds its pair and receive block."""
-    raw = socket.create_connection(("127.0.0.1", port), timeout=30 * SLOW)
+def bio_handshake(tls, raw):
+    """The TLS handshake (resuming `tls.session` if any) over socket `raw` through memory
+    BIOs, so that the test decides how the records it writes next reach the wire.
+    Returns (the TLS object, its incoming BIO, its outgoing BIO)."""
     into, out = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = tls.ctx.wrap_bio(into, out, server_hostname="localhost", session=tls.session)
     while True:
@@ -164,6 +163,15 @@ def records_then_stall(tls, port):
             raw.sendall(out.read())
             into.write(raw.recv(65536))
     raw.sendall(out.read())
+    return obj, into, out
+
+
+def records_then_stall(tls, port):
+    """A TLS connection (a resumed handshake done, parked) and two records of the start of
+    a request: the first whole, the second's first half. Sent, they make a peer that is
+    read at once (a whole record first), then holds its pair and receive block."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30 * SLOW)
+    obj, _, out = bio_handshake(tls, raw)
     tls.session = tls.session or obj.session
     obj.write(b"POST / HTTP/1.1\r\n")
     first = out.read()
@@ -230,16 +238,7 @@ def trickled_upload(tls, port, body, piece, gap):
     """A POST whose body is one TLS record, its bytes sent `piece` at a time every `gap`
     seconds, as a slow link delivers them; returns (status line, echoed body)."""
     raw = socket.create_connection(("127.0.0.1", port), timeout=60 * SLOW)
-    into, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = tls.ctx.wrap_bio(into, out, server_hostname="localhost", session=tls.session)
-    while True:
-        try:
-            obj.do_handshake()
-            break
-        except ssl.SSLWantReadError:
-            raw.sendall(out.read())
-            into.write(raw.recv(65536))
-    raw.sendall(out.read())
+    obj, into, out = bio_handshake(tls, raw)
     obj.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
     data = out.read()
     try:

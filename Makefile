@@ -34,7 +34,7 @@ SHIM_OBJS    := $(OUT)/obj/shim.o $(OUT)/obj/tls.o $(OUT)/obj/crypto.o $(OUT)/ob
 FIRMWARE_MBEDTLS := $(OUT)/lib/libmbedtls.a $(OUT)/lib/libmbedx509.a $(OUT)/lib/libmbedcrypto.a
 OBJCOPY      := $(CROSS_CC:gcc=objcopy)
 
-.PHONY: FORCE sanitize crash-test soak soak-record format lint apps-listed fuzz fuzz-long fuzz-merge fuzz-record all deps build unit firmware check-embedded check-modules integration qemu-test qemu-tests test run run-tls bench size bundle clean \
+.PHONY: FORCE sanitize crash-test soak soak-record format lint apps-listed fuzz fuzz-long fuzz-merge fuzz-record all deps build unit firmware check-embedded check-modules integration integration-all qemu-test qemu-tests test run run-tls bench size bundle clean \
         codec-vectors diff-fuzz print-runner tls-ciphers new-app ota-image board-vm board-vm-stop board-test board-test-full \
         thread-test board-lowmem
 .DELETE_ON_ERROR:
@@ -349,13 +349,15 @@ build/check/MeerkatTesting.o: $(TESTING_SOURCES) build/check/Meerkat.o
 
 check-modules: build/check/Meerkat.o build/check/MeerkatApp.o
 
+# The apps two at a time (each is one whole-module compile, one core), into
+# build/check/app-<app>.o.
 check-embedded: apps-listed check-modules build/check/MeerkatTesting.o
-	@set -e; for app in $(APPS); do \
-	    echo "check-embedded: $$app"; \
-	    $(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu $(SWIFT_EMBEDDED_FLAGS) \
-	        -module-name $$(echo $$app | tr - _) \
-	        -I build/check/modules -I Sources/WebUI/include -c Sources/$$app/*.swift -o build/check/app-$$app.o; \
-	done
+	@$(MAKE) --no-print-directory -j2 $(addprefix check-app-,$(APPS))
+
+check-app-%: FORCE
+	@echo "check-embedded: $*"
+	@$(CHECK_SWIFTC:-parse-as-library=) -module-name $(subst -,_,$*) -I build/check/modules -I Sources/WebUI/include \
+	    -c $(wildcard Sources/$*/*.swift) -o build/check/app-$*.o
 
 # ---- tests --------------------------------------------------------------------------
 
@@ -367,13 +369,19 @@ integration: firmware build/malloccount.so
 ## qemu-test: firmware for an ARM BOARD, then the integration suite under qemu-user.
 qemu-test: integration
 
-## qemu-tests: qemu-test on every ARM board, the boards side by side (under qemu-user a
-## board's suite mostly waits), then the tests marked `timing` board after board, alone
-## (scripts/qemu-tests.sh). Every board's firmware is built first, one board after the
-## other, so that no build competes with a running suite. Logs: build/BOARD/qemu-test*.log.
+## integration-all: the integration suite on every board (the host's firmware, and each
+## ARM board's under qemu-user), the boards side by side (a suite mostly waits for its
+## servers and their timeouts), then the tests marked `timing` board after board, alone
+## (scripts/suites.sh). Every board's firmware is built first, one board after the
+## other, so that no build competes with a running suite. Logs: build/BOARD/suite*.log.
+integration-all: build/malloccount.so
+	@$(foreach b,host $(ARM_BOARDS),$(MAKE) -s firmware BOARD=$(b) &&) true
+	MAKE="$(MAKE)" bash scripts/suites.sh host $(ARM_BOARDS)
+
+## qemu-tests: the same for the ARM boards alone.
 qemu-tests: build/malloccount.so
 	@$(foreach b,$(ARM_BOARDS),$(MAKE) -s firmware BOARD=$(b) &&) true
-	MAKE="$(MAKE)" bash scripts/qemu-tests.sh $(ARM_BOARDS)
+	MAKE="$(MAKE)" bash scripts/suites.sh $(ARM_BOARDS)
 
 build/malloccount.so: Tests/support/malloccount.c
 	@mkdir -p build
@@ -386,8 +394,7 @@ test: deps
 	$(MAKE) check-embedded
 	$(foreach b,host $(ARM_BOARDS),$(MAKE) codec-vectors BOARD=$(b) &&) true
 	$(MAKE) diff-fuzz
-	$(MAKE) integration BOARD=host
-	$(MAKE) qemu-tests
+	$(MAKE) integration-all
 	$(MAKE) board-test
 	$(MAKE) size
 

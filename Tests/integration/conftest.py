@@ -29,7 +29,7 @@ VERSION = subprocess.run(["bash", os.path.join(ROOT, "scripts", "version.sh")],
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "timing: bounds a wall-clock wait by a figure not scaled by SLOW (a fresh client served "
-        "within 2 s under attack, an owner's login within 1 s under guessing); make qemu-tests runs "
+        "within 2 s under attack, an owner's login within 1 s under guessing); make integration-all runs "
         "these alone, board after board, once the boards' other tests have run side by side")
 
 

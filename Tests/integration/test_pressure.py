@@ -14,7 +14,7 @@ import attacks
 from conftest import BOARD, SLOW, RawClient, board_profile, read_to_eof, rss_kb
 
 # Every test here bounds a fresh client's wait (2 s, not scaled by SLOW): none runs beside
-# another board's suite (make qemu-tests).
+# another board's suite (make integration-all).
 pytestmark = pytest.mark.timing
 
 PROFILE = board_profile()

@@ -8,8 +8,9 @@
 #     that start counts as failed (systemd's Restart= starts this script again);
 #   - a release that had OTA_STARTS (default 3) starts without confirming is given up:
 #     marked ROOT/state/<id>.bad (never installed or tried again), `current` is swapped
-#     back to `previous` by rename, and ROOT/state/rollback says what happened (the app
-#     shows it: OtaReleases.rollbackReport).
+#     back to `previous` by rename, `previous` is removed (it named that same release),
+#     and ROOT/state/rollback says what happened (the app shows it:
+#     OtaReleases.rollbackReport).
 # A confirmed release runs as it is (exec). With no release installed yet, the bundle's
 # binary beside this script (or OTA_FIRST=PATH) is copied in as release "first".
 # OTA_RUNNER, when set, prefixes the command (the tests' qemu-user for ARM boards). Plain
@@ -85,6 +86,13 @@ if [ ! -e "$state/$id.confirmed" ]; then
       echo "ota-launch: release $id did not confirm in $starts starts, and there is no release to roll back to" >&2
     fi
   fi
+fi
+# After a rollback `previous` names the release now running: removed (synced), so the
+# app shows none and no later rollback goes to the same release twice. Checked on every
+# start, so a kill between the swap and this removal is repaired by the next one.
+if [ "$(release_of previous)" = "$id" ]; then
+  rm -f "$root/previous"
+  sync "$root"
 fi
 command="$root/releases/$id/$binary"
 # shellcheck disable=SC2086  # OTA_RUNNER is a command and its words

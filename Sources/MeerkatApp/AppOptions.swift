@@ -36,10 +36,28 @@ public struct AppOptions {
     /// options with a value (`valued`) as given, read with `value(of:)`.
     public var flags: [String] = []
     public var values: [(name: String, value: String)] = []
+    /// `parse`'s `extra` and `valued`, for a usage printed after it (`number(of:)`).
+    var extra: [String] = []
+    var valued: [String] = []
 
     /// The value given for one of the app's own options (`valued` of `parse`).
     public func value(of name: String) -> String? {
         values.last(where: { $0.name == name })?.value
+    }
+
+    /// The number given for one of the app's own options (`valued` of `parse`), or
+    /// `default` when it was not given. Anything else than a decimal number in `range`
+    /// ("abc", "10MB", "-5", 0 when the range starts at 1, a number too large) prints
+    /// e.g. `--ota-limit: not a number of bytes in 1...1073741824: abc` and the usage, and
+    /// exits with 2: a typo must not silently give the default. The unit is the option's
+    /// placeholder (`"--ota-limit BYTES"`), in lower case.
+    public func number(of name: String, default: Int, in range: ClosedRange<Int>) -> Int {
+        guard let text = value(of: name) else { return `default` }
+        if let n = AppOptions.decimal(text), n <= UInt64(Int.max), range.contains(Int(n)) { return Int(n) }
+        let placeholder = valued.first(where: { AppOptions.optionName($0) == name }).flatMap { AppOptions.placeholder($0) }
+        let unit = placeholder.map { " of " + String(decoding: $0.utf8.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self) } ?? ""
+        AppOptions.usage(
+            "\(name): not a number\(unit) in \(range.lowerBound)...\(range.upperBound): \(text)", extra: extra, valued: valued)
     }
 
     /// Every value given for one of the app's own options, repeated or comma-separated
@@ -71,15 +89,20 @@ public struct AppOptions {
     /// Parses the process arguments; on a bad one prints it with the usage (the app's own
     /// options too) and exits with 2. `extra` names switches (no value) of this app's own,
     /// collected in `flags`; `valued` names its options that take a value, collected in
-    /// `values`. An app option named like one of the library's (`--dir`) is refused at
-    /// start, with exit 2: the library would take it.
+    /// `values`, each with what its value is after a space for the usage
+    /// (`"--ota-limit BYTES"`; the usage says VALUE for one without). An app option named
+    /// like one of the library's (`--dir`) is refused at start, with exit 2: the library
+    /// would take it.
     public static func parse(defaultListen: String, extra: [String] = [], valued: [String] = []) -> AppOptions {
-        for name in extra + valued where libraryFlags.contains(name) {
+        let valuedNames = valued.map { optionName($0) }
+        for name in extra + valuedNames where libraryFlags.contains(name) {
             print("app option \(name) is one of Meerkat's own options: give it another name")
             exitProcess(2)
         }
         exitIfVersionAsked()
         var options = AppOptions()
+        options.extra = extra
+        options.valued = valued
         var i = 1
         let argc = Int(mk_argc())
         func usage(_ problem: String) -> Never { AppOptions.usage(problem, extra: extra, valued: valued) }
@@ -114,7 +137,7 @@ public struct AppOptions {
             case "--log-level": Log.level = logLevel(value(i + 1)) { usage($0) }; i += 2
             case "--help", "-h": AppOptions.usage(nil, extra: extra, valued: valued)  // asked for: exit 0
             default:
-                if valued.contains(arg) {
+                if valuedNames.contains(arg) {
                     options.values.append((arg, value(i + 1)))
                     i += 2
                     continue
@@ -147,7 +170,7 @@ public struct AppOptions {
         print(" [--tls-slots N] [--tls-buffer-pairs N] [--handshake-timeout-ms N] [--dir PATH] [--report URL [--report-ms N]]", terminator: "")
         print(" [--log-level error|info|debug|verbose|none]", terminator: "")
         for name in extra { print(" [\(name)]", terminator: "") }
-        for name in valued { print(" [\(name) VALUE]", terminator: "") }
+        for option in valued { print(" [\(optionName(option)) \(placeholder(option) ?? "VALUE")]", terminator: "") }
         print("")
         exitProcess(problem == nil ? 0 : 2)
     }
@@ -162,8 +185,34 @@ public struct AppOptions {
 
     /// A number of at most 8 digits (fits a 32-bit Int), or nil.
     static func number(_ text: String) -> Int? {
-        guard !text.isEmpty, text.utf8.allSatisfy({ (48...57).contains($0) }), text.utf8.count < 9 else { return nil }
-        return text.utf8.reduce(0) { $0 * 10 + Int($1 - 48) }
+        guard text.utf8.count < 9, let n = decimal(text) else { return nil }
+        return Int(n)
+    }
+
+    /// Decimal digits alone as a number, or nil (no digits, anything else, or more than
+    /// UInt64 holds). Never through Int: on ARMv7 it has 32 bits.
+    static func decimal(_ text: String) -> UInt64? {
+        guard !text.isEmpty else { return nil }
+        var n: UInt64 = 0
+        for c in text.utf8 {
+            guard (48...57).contains(c) else { return nil }
+            let (times, over) = n.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times.addingReportingOverflow(UInt64(c - 48))
+            guard !over, !carry else { return nil }
+            n = sum
+        }
+        return n
+    }
+
+    /// A `valued` entry's option name: `"--ota-limit"` of `"--ota-limit BYTES"`.
+    static func optionName(_ entry: String) -> String {
+        entry.split(separator: " ", maxSplits: 1).first.map(String.init) ?? entry
+    }
+
+    /// A `valued` entry's placeholder: `"BYTES"` of `"--ota-limit BYTES"`, nil without.
+    static func placeholder(_ entry: String) -> String? {
+        let parts = entry.split(separator: " ", maxSplits: 1)
+        return parts.count == 2 ? String(parts[1]) : nil
     }
 
     /// `base` with the command line's overrides applied.

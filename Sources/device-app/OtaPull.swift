@@ -219,8 +219,7 @@ func pullFromOptions() -> OtaPull? {
     }
     let pull = OtaPull(dir: options.dir, tls: ca.map { TlsOpts(ca: $0) })
     if let url = options.value(of: "--ota-url") {
-        let seconds = Int(options.value(of: "--ota-interval") ?? "") ?? 3600
-        manager.timerAdd(max(seconds, 1) * 1000, repeat: true, runNow: true) { pull.check(url, conditional: true) }
+        manager.timerAdd(pullSeconds * 1000, repeat: true, runNow: true) { pull.check(url, conditional: true) }
     }
     return pull
 }

@@ -29,7 +29,32 @@ func otaFromOptions() -> Ota? {
     }
     let releases = OtaReleases(root: root, binary: "device-app")
     releases.removeLeftovers()  // what a kill -9 or power cut during an install left
-    return Ota(releases: releases, publicKey: key, maxImageSize: Int(options.value(of: "--ota-limit") ?? "") ?? 32 << 20)
+    return Ota(releases: releases, publicKey: key, maxImageSize: options.number(of: "--ota-limit", default: 32 << 20, in: 1...(1 << 30)))
+}
+
+/// What the status JSON (/api/status, the MQTT status topic, --report) says of updates,
+/// read once at start: the launcher wrote its rollback report before this process
+/// began, and only this process confirms its release. Kept, so that a status allocates
+/// nothing; a board managed over MQTT learns of a rollback from it.
+struct OtaStatus {
+    var release: String?
+    var confirmed: Bool
+    var rollback: String?
+
+    init(_ releases: OtaReleases) {
+        release = releases.current()
+        confirmed = release.map { releases.isConfirmed($0) } ?? false
+        rollback = releases.rollbackReport()
+    }
+}
+var otaStatus = updates.map { OtaStatus($0.releases) }
+
+/// The status's "release", "confirmed" and "rollback" (null: none), with --ota-root.
+func otaStatusFields(_ o: inout JsonWriter) {
+    guard let s = otaStatus else { return }
+    if let id = s.release { o.add("release", id) } else { o.addNull("release") }
+    o.add("confirmed", s.confirmed)
+    if let text = s.rollback { o.add("rollback", text) } else { o.addNull("rollback") }
 }
 
 /// The update routes and the health confirmation, ahead of main's routes: true when the
@@ -122,7 +147,13 @@ private var healthConfirmed = false
 func confirmHealth() {
     guard !healthConfirmed, !installedNext, let releases = updates?.releases else { return }
     healthConfirmed = true
-    do throws(FileError) { try releases.confirm() } catch { print("ota: cannot confirm the release: \(error)") }
+    do throws(FileError) {
+        try releases.confirm()  // and removes the releases neither current nor previous
+    } catch {
+        print("ota: cannot confirm the release (or remove old ones): \(error)")
+    }
+    otaStatus = OtaStatus(releases)
+    link?.publishStatus()  // the broker's retained status says confirmed at once
 }
 
 private func versionAnswer() -> [UInt8] {

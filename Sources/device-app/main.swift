@@ -13,14 +13,20 @@ var timeSource = ""  // the SNTP server whose answer set the clock; "" until one
 // --password-file PATH (provisions the admin password), --sntp HOST (the time server;
 // pool.ntp.org unless given, "none": never asked), --ota-root DIR --ota-key FILE
 // [--ota-limit BYTES] (signed updates, Updates.swift) [--ota-url URL --ota-interval
-// SECONDS --ota-ca FILE] (pulled, OtaPull.swift); sizes from the board profile.
+// SECONDS --ota-ca FILE] (pulled, OtaPull.swift); sizes from the board profile. Each
+// value's kind after a space, for --help; a bad number is refused with exit 2.
 let options = AppOptions.parse(
     defaultListen: "http://0.0.0.0:8000",
     valued: [
-        "--web", "--upload-limit", "--mqtt", "--mqtt-user", "--mqtt-pass", "--mqtt-ca", "--host", "--password-file", "--sntp",
-        "--ota-root", "--ota-key", "--ota-limit", "--ota-url", "--ota-interval", "--ota-ca",
+        "--web DIR", "--upload-limit BYTES", "--mqtt URL", "--mqtt-user NAME", "--mqtt-pass PASSWORD", "--mqtt-ca FILE",
+        "--host NAME", "--password-file PATH", "--sntp HOST", "--ota-root DIR", "--ota-key FILE", "--ota-limit BYTES",
+        "--ota-url URL", "--ota-interval SECONDS", "--ota-ca FILE",
     ])
-let uploadLimit = UInt64(options.value(of: "--upload-limit") ?? "") ?? 8 << 20
+let uploadLimit = UInt64(options.number(of: "--upload-limit", default: 8 << 20, in: 1...Int(Int32.max)))
+// How often --ota-url is asked (OtaPull.swift): at most 24 days, whose milliseconds fit
+// a 32-bit Int.
+let pullSeconds = options.number(of: "--ota-interval", default: 3600, in: 1...(24 * 86400))
+_ = updates  // made now (Updates.swift): a bad --ota-key or --ota-limit ends the start before it listens
 var settings = Settings.load(options.dir)
 var count: Int32 = 0
 let packedWeb = PackedFS(table: webui_files(&count), count: count)  // web/device, packed at build time
@@ -44,6 +50,7 @@ func statusFields(_ o: inout JsonWriter, online: Bool = false) {
     o.add("failedReplies", failedReplies)
     o.add("timeSynced", !timeSource.isEmpty)
     o.add("timeSource", timeSource)
+    otaStatusFields(&o)  // with --ota-root: the release, confirmed, the last rollback (Updates.swift)
 }
 
 /// What every page and asset is sent with: a strict CSP (no inline script or style, no

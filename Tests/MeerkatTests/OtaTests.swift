@@ -186,6 +186,51 @@ private func refusal(_ body: () throws -> Void) -> OtaError? {
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/state").sorted() == ["\(a).confirmed", "\(b).confirmed"].sorted())
     }
 
+    @Test func aConfirmationRemovesTheReleasesNoLinkNamesButKeepsBadMarkers() throws {
+        let signer = try Signer("prune"), root = Root("prune")
+        defer { root.remove() }
+        var ota = Ota(releases: root.releases, publicKey: signer.publicKey)
+        let images = (1...3).map { elfImage(seed: UInt8($0)) }
+        let a = try send(&ota, images[0], signature: signer.sign(images[0]))
+        try root.releases.confirm()
+        let b = try send(&ota, images[1], signature: signer.sign(images[1]))
+        try root.releases.confirm()
+        let c = try send(&ota, images[2], signature: signer.sign(images[2]))
+        let state = root.path + "/state/"
+        FileManager.default.createFile(atPath: state + "\(c).starts", contents: Data("1\n".utf8))
+        FileManager.default.createFile(atPath: state + "\(a).starts", contents: Data("2\n".utf8))
+        FileManager.default.createFile(atPath: state + "\(a).bad", contents: Data("gave up\n".utf8))
+        func listing(_ folder: String) throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: root.path + folder).sorted() }
+        #expect(try listing("/releases") == [a, b, c].sorted())  // installing alone removes nothing
+        try root.releases.confirm()
+        #expect(root.releases.current() == c && root.releases.previous() == b)
+        #expect(try listing("/releases") == [b, c].sorted())
+        #expect(try listing("/state") == ["\(a).bad", "\(b).confirmed", "\(c).confirmed", "\(c).starts"].sorted())
+        #expect(root.staging() == [])
+        // Pruned again when already confirmed: a release a kill kept, and what a kill
+        // between the rename into staging and the removal left there.
+        try FileManager.default.createDirectory(atPath: root.path + "/releases/0123456789abcdef", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: root.path + "/releases/0123456789abcdef/device-app", contents: Data([1]))
+        FileManager.default.createFile(atPath: state + "0123456789abcdef.confirmed", contents: Data())
+        try FileManager.default.createDirectory(atPath: root.path + "/staging/0123456789abcdef", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: root.path + "/staging/0123456789abcdef/device-app", contents: Data([2]))
+        try root.releases.confirm()
+        #expect(try listing("/releases") == [b, c].sorted())
+        #expect(!FileManager.default.fileExists(atPath: state + "0123456789abcdef.confirmed"))
+        #expect(root.staging() == [])
+        #expect(try root.releases.prune() == [])
+    }
+
+    @Test func theRollbackReportHasNoLineEnd() throws {
+        let root = Root("report")
+        defer { root.remove() }
+        #expect(root.releases.rollbackReport() == nil)
+        try root.releases.makeFolders()
+        let text = "release 0123456789abcdef did not confirm in 2 starts; rolled back to first"
+        FileManager.default.createFile(atPath: root.path + "/state/rollback", contents: Data((text + " \r\n").utf8))
+        #expect(root.releases.rollbackReport() == text)
+    }
+
     @Test func leftoversOfAKilledInstallAreRemovedAtStart() throws {
         let root = Root("leftovers")
         defer { root.remove() }

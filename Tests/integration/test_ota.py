@@ -292,10 +292,38 @@ def test_a_release_that_crashes_on_start_is_rolled_back_after_k_starts(service, 
     print(f"rolled back after {s.starts - 1} restarts in {took:.1f} s")
     v = s.version()
     assert v["release"] == service.first and v["confirmed"] is True
-    assert release_id(bad) in v["rollback"] and "rolled back" in v["rollback"]
+    # The launcher's line, without the line end it wrote it with.
+    assert v["rollback"] == f"release {release_id(bad)} did not confirm in {STARTS} starts; rolled back to {service.first}"
+    # `previous` named the running release after the swap: removed, so that no later
+    # rollback goes back to the release it runs.
+    assert v["previous"] is None and not os.path.lexists(service.root / "previous")
     assert (service.root / "state" / f"{release_id(bad)}.bad").exists()
     assert s.starts == 1 + STARTS + 1   # the first, K failed starts of the bad one, the rollback
+    # Confirmed again (its first request), the release prunes what no link names: the
+    # bad release's folder and its start count go, its .bad marker stays.
+    assert os.listdir(service.root / "releases") == [service.first]
+    assert sorted(os.listdir(service.root / "state")) == sorted([f"{service.first}.confirmed", f"{release_id(bad)}.bad", "rollback"])
     # Never tried again.
     assert s.upload(bad, sha, sig) == (409, {"error": "that release failed to start before and is not tried again"})
     assert s.version()["release"] == service.first
     assert staging(service.root) == []
+
+
+@pytest.mark.parametrize("option,unit,top", [("--ota-limit", "bytes", 1 << 30), ("--ota-interval", "seconds", 24 * 86400),
+                                             ("--upload-limit", "bytes", (1 << 31) - 1)])
+def test_a_bad_number_is_refused_with_its_unit(tmp_path, keys, option, unit, top):
+    """Before, `Int(x) ?? default` took "abc", "0" or "10MB" silently as the default."""
+    app = [*RUNNER, os.path.join(BIN, "device-app"), "--listen", "http://127.0.0.1:0", "--dir", str(tmp_path), "--sntp", "none",
+           "--ota-root", str(tmp_path / "opt"), "--ota-key", str(keys / "signer.pub")]
+    for bad in ("abc", "0", "-5", "10MB", " 7", str(top + 1), "18446744073709551617"):
+        r = subprocess.run([*app, option, bad], capture_output=True, text=True, timeout=30 * SLOW)
+        assert r.returncode == 2, (bad, r.stdout)
+        assert r.stdout.splitlines()[0] == f"{option}: not a number of {unit} in 1...{top}: {bad}", r.stdout
+        assert "listening" not in r.stdout
+        assert f"[{option} {unit.upper()}]" in r.stdout.splitlines()[1]   # the usage follows
+    out = subprocess.run([*app, "--help"], capture_output=True, text=True, timeout=30 * SLOW)
+    assert out.returncode == 0
+    for words in ("[--ota-limit BYTES]", "[--ota-interval SECONDS]", "[--upload-limit BYTES]", "[--ota-root DIR]",
+                  "[--ota-key FILE]", "[--ota-url URL]", "[--mqtt-pass PASSWORD]", "[--password-file PATH]", "[--sntp HOST]"):
+        assert words in out.stdout, words
+    assert " VALUE]" not in out.stdout

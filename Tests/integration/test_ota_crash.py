@@ -200,6 +200,8 @@ def check_layout(case, answered):
         if os.path.lexists(root / link):
             target = os.readlink(root / link)
             assert target.startswith("releases/") and target[9:] in ids, (link, target)
+    if os.path.lexists(root / "previous"):   # after a rollback the launcher removes it
+        assert os.readlink(root / "previous") != os.readlink(root / "current"), "previous names the running release"
     for rid in os.listdir(root / "releases"):
         assert rid in ids, f"a release folder under another name: {rid}"
         assert os.listdir(root / "releases" / rid) == ["device-app"], rid

@@ -16,7 +16,7 @@ import time
 import pytest
 from conftest import RUNNER, SLOW, start_server  # noqa: F401 (start_server: a fixture)
 from test_mqtt import broker  # noqa: F401 (a fixture: mosquitto on loopback)
-from test_ota import MiB, OTA_IMAGE, app_image, keys, release_id, service, staging, vm_kb  # noqa: F401 (keys, service: fixtures, used as parameters)
+from test_ota import STARTS, MiB, OTA_IMAGE, app_image, keys, release_id, service, staging, vm_kb  # noqa: F401 (keys, service: fixtures, used as parameters)
 
 
 class UpdateServer:
@@ -73,10 +73,10 @@ def updates(tmp_path):
     server.stop()
 
 
-def ota_image(key_dir, tmp_path, tag, key="signer", size=None):
-    """`make ota-image`'s folder for a new release of this board's device-app (signed by
+def ota_image(key_dir, tmp_path, tag, key="signer", size=None, app="device-app"):
+    """`make ota-image`'s folder for a new release of this board's `app` (signed by
     `key`): image, sha256, signature, ota.pub, manifest.json. Returns (folder, image)."""
-    image = app_image(tag=tag, size=size)
+    image = app_image(app, tag=tag, size=size)
     binary = tmp_path / "build" / "device-app"
     binary.parent.mkdir(exist_ok=True)
     binary.write_bytes(image)
@@ -202,6 +202,30 @@ def test_an_mqtt_command_pulls_and_installs(service, keys, updates, tmp_path, br
     wait_for("the refusal published", lambda: last_status(broker).startswith("refused"))
     assert "signature" in last_status(broker)
     assert s.version()["release"] == release_id(image)
+
+
+def test_a_rollback_is_in_the_retained_mqtt_status(service, keys, updates, tmp_path, broker):  # noqa: F811 (fixtures)
+    """A board managed over MQTT learns that its update was rolled back: the status it
+    publishes (retained) carries the release, whether it is confirmed, and the rollback.
+    Before, the status had no word of updates."""
+    s = service("--sntp", "none", "--mqtt", f"mqtt://127.0.0.1:{broker.plain}", "--report-ms", "500")
+    linked(s, 1)
+    before = json.loads(broker.sub("meerkat/board/status", 1)[0][1])
+    assert (before["release"], before["confirmed"], before["rollback"]) == (service.first, True, None)
+    # A real executable of this board that cannot start as the service (fetch refuses
+    # device-app's options): its K starts fail and the launcher rolls back.
+    folder, bad = ota_image(keys, tmp_path, b"crashes", app="fetch")
+    publish(updates, folder)
+    broker.pub("meerkat/board/ota", updates.url + MANIFEST)
+    s.down()
+    wait_for("the rolled-back release's broker link", lambda: s.output.count("mqtt: up\n") >= 2 and s.url is not None, timeout=60)
+    expected = f"release {release_id(bad)} did not confirm in {STARTS} starts; rolled back to {service.first}"
+    wait_for("the rollback in the retained status",
+             lambda: json.loads(broker.sub("meerkat/board/status", 1)[0][1]).get("rollback") == expected, timeout=20)
+    after = json.loads(broker.sub("meerkat/board/status", 1)[0][1])
+    assert (after["release"], after["confirmed"], after["online"]) == (service.first, True, True), after
+    assert s.starts == 1 + STARTS + 1
+    assert s.up().version()["rollback"] == expected
 
 
 def test_meerkats_file_server_serves_an_update(service, keys, start_server, tmp_path):  # noqa: F811

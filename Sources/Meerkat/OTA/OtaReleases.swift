@@ -42,12 +42,15 @@ public struct OtaReleases {
         try? File.list(stagingFolder) { entry in
             if entry.isFolder { folders.append(entry.name.string) }
         }
-        for name in folders {
-            let folder = stagingFolder + "/" + name
-            try? File.list(folder) { entry in _ = try? File.remove(folder + "/" + entry.name.string) }
-            if folder.withCString({ rmdir($0) }) == 0 { removed += 1 }
-        }
+        for name in folders where removeFolder(stagingFolder + "/" + name) { removed += 1 }
         return removed
+    }
+
+    /// Removes `folder` and the files in it (a release folder has no subfolders); true
+    /// when it is gone.
+    private func removeFolder(_ folder: String) -> Bool {
+        try? File.list(folder) { entry in _ = try? File.remove(folder + "/" + entry.name.string) }
+        return folder.withCString({ rmdir($0) }) == 0
     }
 
     /// The id of the release `current` points to, or nil when none is installed.
@@ -64,21 +67,64 @@ public struct OtaReleases {
 
     /// Marks the current release healthy, durably: the launcher stops counting its
     /// starts and will not roll it back. Call it once the app has shown it works (its
-    /// first served request, its broker connection).
+    /// first served request, its broker connection). Then removes the releases no link
+    /// names (`prune`), even when the release was confirmed already: a kill may have
+    /// come between an earlier confirmation and its pruning.
     public func confirm() throws(FileError) {
-        guard let id = current(), !isConfirmed(id) else { return }
-        let path = stateFolder + "/" + id + ".confirmed"
-        let (file, temporary) = try File.createTemporary(for: path)
-        defer { file.close() }
-        try file.sync()
-        try File.replace(path, with: temporary)
+        guard let id = current() else { return }
+        if !isConfirmed(id) {
+            let path = stateFolder + "/" + id + ".confirmed"
+            let (file, temporary) = try File.createTemporary(for: path)
+            defer { file.close() }
+            try file.sync()
+            try File.replace(path, with: temporary)
+        }
+        try prune()
+    }
+
+    /// Removes every release folder that is neither `current` nor `previous` (each is a
+    /// whole firmware binary, and a board has little flash), with its `.starts` and
+    /// `.confirmed` state; `<id>.bad` stays, so that a release given up is never
+    /// installed again. Each folder is renamed into staging first (synced) and removed
+    /// there: a kill midway leaves it where `removeLeftovers` clears it at the next start,
+    /// never a half-removed release under releases/. Returns the ids removed.
+    @discardableResult
+    public func prune() throws(FileError) -> [String] {
+        guard let current = current() else { return [] }
+        let previous = previous()
+        var old: [String] = []
+        try File.list(releasesFolder) { entry in
+            let id = entry.name.string
+            if entry.isFolder && id != current && id != previous { old.append(id) }
+        }
+        guard !old.isEmpty else { return [] }
+        try makeFolders()  // a root the launcher made has no staging folder yet
+        for id in old {
+            let parked = stagingFolder + "/" + id
+            _ = removeFolder(parked)  // an earlier prune's, if a kill came before the start's cleanup
+            try File.rename(releasesFolder + "/" + id, to: parked)
+        }
+        try File.syncFolder(releasesFolder)
+        try File.syncFolder(stagingFolder)
+        for id in old {
+            _ = removeFolder(stagingFolder + "/" + id)
+            _ = try? File.remove(stateFolder + "/" + id + ".starts")
+            _ = try? File.remove(stateFolder + "/" + id + ".confirmed")
+        }
+        try File.syncFolder(stagingFolder)
+        try File.syncFolder(stateFolder)
+        return old
     }
 
     /// What the launcher wrote when it rolled back (the release given up and why), or
-    /// nil when it never did.
+    /// nil when it never did; without the line end the launcher writes after it.
     public func rollbackReport(limit: Int = 1024) -> String? {
         guard let bytes = try? File.contents(stateFolder + "/rollback", limit: limit) else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D || bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 {
+            end -= 1
+        }
+        return String(decoding: bytes[..<end], as: UTF8.self)
     }
 
     /// Puts the verified image at `staged` (a file in the staging folder, synced) in

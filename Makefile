@@ -373,14 +373,15 @@ qemu-test: integration
 ## ARM board's under qemu-user), the boards side by side (a suite mostly waits for its
 ## servers and their timeouts), then the tests marked `timing` board after board, alone
 ## (scripts/suites.sh). Every board's firmware is built first, one board after the
-## other, so that no build competes with a running suite. Logs: build/BOARD/suite*.log.
+## other (two jobs at a time), so that no build competes with a running suite. Logs:
+## build/BOARD/suite*.log.
 integration-all: build/malloccount.so
-	@$(foreach b,host $(ARM_BOARDS),$(MAKE) -s firmware BOARD=$(b) &&) true
+	@$(foreach b,host $(ARM_BOARDS),$(MAKE) -j2 -s firmware BOARD=$(b) &&) true
 	MAKE="$(MAKE)" bash scripts/suites.sh host $(ARM_BOARDS)
 
 ## qemu-tests: the same for the ARM boards alone.
 qemu-tests: build/malloccount.so
-	@$(foreach b,$(ARM_BOARDS),$(MAKE) -s firmware BOARD=$(b) &&) true
+	@$(foreach b,$(ARM_BOARDS),$(MAKE) -j2 -s firmware BOARD=$(b) &&) true
 	MAKE="$(MAKE)" bash scripts/suites.sh $(ARM_BOARDS)
 
 build/malloccount.so: Tests/support/malloccount.c
@@ -392,7 +393,7 @@ test: deps
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) check-embedded
-	$(foreach b,host $(ARM_BOARDS),$(MAKE) codec-vectors BOARD=$(b) &&) true
+	$(foreach b,host $(ARM_BOARDS),$(MAKE) -j2 codec-vectors BOARD=$(b) &&) true
 	$(MAKE) diff-fuzz
 	$(MAKE) integration-all
 	$(MAKE) board-test

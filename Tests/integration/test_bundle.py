@@ -252,6 +252,8 @@ def test_the_launcher_installs_the_bundle_and_rolls_back_under_busybox(tmp_path)
     assert url and start == 3, start   # two failed starts of "bad", then the rollback
     v = version(url)
     stop(proc)
-    assert v["release"] == "first" and "rolled back to first" in v["rollback"], v
+    assert v["release"] == "first" and "rolled back to first" in v["rollback"] and v["previous"] is None, v
     assert os.readlink(ota / "current") == "releases/first" and (ota / "state" / "bad.bad").exists()
-    assert sorted(os.listdir(ota)) == ["current", "previous", "releases", "staging", "state"]
+    # previous named the running release: removed; "bad" pruned at the confirmation, its marker kept
+    assert sorted(os.listdir(ota)) == ["current", "releases", "staging", "state"]
+    assert os.listdir(ota / "releases") == ["first"]

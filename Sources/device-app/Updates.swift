@@ -43,7 +43,12 @@ func otaEvent(_ conn: Connection, _ ev: Event) throws(ConnectionError) -> Bool {
     case let .httpBody(piece):
         guard let upload = conn.userdata(as: ImageUpload.self) else { return false }
         if upload.refusal == nil {
-            do throws(OtaError) { try updates?.write(piece) } catch { upload.refusal = error }
+            do throws(OtaError) {
+                try updates?.write(piece)
+            } catch {
+                upload.refusal = error
+                release(conn)  // a refused write dropped the image: the next update may begin
+            }
         }
         return true
     case let .httpMessage(hm):
@@ -89,7 +94,7 @@ private func beginUpdate(_ conn: Connection, _ hm: HttpMessage) throws(Connectio
 }
 
 private func endUpdate(_ conn: Connection, _ upload: ImageUpload) throws(ConnectionError) {
-    updateOwner = nil
+    release(conn)
     if let refusal = upload.refusal { return try refuse(conn, status(of: refusal), refusal.description) }
     let id: String
     do throws(OtaError) {
@@ -101,6 +106,14 @@ private func endUpdate(_ conn: Connection, _ upload: ImageUpload) throws(Connect
     try conn.reply(200, jsonObject { $0.add("release", id) }, headers: updateHeaders)
     conn.drain()
     restartIntoNewRelease()
+}
+
+/// `conn` no longer holds the update (its image was refused or has ended). Only the
+/// holder lets go: an upload refused mid-image, whose body still came in while another
+/// upload (or a pull) began, used to clear that one's hold as it ended, and that one's
+/// leaving mid-image then left its partial file and the update busy (409) until a restart.
+private func release(_ conn: Connection) {
+    if conn == updateOwner { updateOwner = nil }
 }
 
 /// Installed: the process ends half a second from now (an answer or an MQTT status has

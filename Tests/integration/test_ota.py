@@ -299,3 +299,38 @@ def test_a_release_that_crashes_on_start_is_rolled_back_after_k_starts(service, 
     assert s.upload(bad, sha, sig) == (409, {"error": "that release failed to start before and is not tried again"})
     assert s.version()["release"] == service.first
     assert staging(service.root) == []
+
+
+def test_an_upload_refused_mid_image_does_not_free_the_next_ones_hold(service, keys):
+    """Upload A is refused mid-image (another board's header) and its body keeps coming;
+    upload B begins meanwhile; A ends; B's client then leaves mid-image. Before, A's end
+    cleared B's hold, so B's leaving removed nothing: its partial file stayed in staging
+    and every later update was refused 409 (busy) until a restart."""
+    s = service()
+    image = app_image(tag=b"held")
+    sha, sig = sign(keys, image)
+    other = bytearray(image)
+    other[18:20] = (40 if other[18] != 40 else 183).to_bytes(2, "little")
+    other_sha, other_sig = sign(keys, bytes(other))
+
+    def head(length, sha, sig):
+        return (f"POST /api/ota HTTP/1.1\r\nHost: 127.0.0.1:{s.port()}\r\nOrigin: {s.origin}\r\nCookie: {s.cookie}\r\n"
+                f"Content-Length: {length}\r\nX-Ota-Sha256: {sha}\r\nX-Ota-Signature: {sig}\r\n\r\n").encode()
+    a = RawClient(s.connect())
+    a.send(head(len(other), other_sha, other_sig) + bytes(other[:4096]))   # refused at its header
+    time.sleep(0.5 * SLOW)
+    b = RawClient(s.connect())
+    b.send(head(len(image), sha, sig) + image[:len(image) // 2])   # begins: A holds nothing now
+    time.sleep(0.5 * SLOW)
+    a.send(bytes(other[4096:]))
+    status, _, body = a.response()
+    assert status == 400 and b"not an executable for this board" in body, body
+    a.close()
+    b.close()   # B leaves mid-image
+    deadline = time.time() + 10 * SLOW
+    while staging(service.root) and time.time() < deadline:
+        time.sleep(0.1)
+    assert staging(service.root) == []   # B's partial image is gone
+    assert s.upload(image, sha, sig) == (200, {"release": release_id(image)})   # not 409: nobody holds the update
+    s.down()
+    assert s.up().version()["release"] == release_id(image)

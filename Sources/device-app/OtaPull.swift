@@ -90,6 +90,10 @@ final class OtaPull {
             done?("busy: a pull is under way")
             return
         }
+        guard !installedNext else {  // Updates.swift: the process is about to end
+            done?("busy: restarting into the release just installed")
+            return
+        }
         reported = done
         self.conditional = conditional
         let etag = conditional ? memory.etag : ""

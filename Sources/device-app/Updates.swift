@@ -76,7 +76,9 @@ func otaEvent(_ conn: Connection, _ ev: Event) throws(ConnectionError) -> Bool {
 
 private func beginUpdate(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
     guard updates != nil else { return try refuse(conn, 404, "updates are off (no --ota-root)") }
-    guard let length = hm.contentLength, length <= UInt64(Int.max) else { return try refuse(conn, 411, "send the image with a Content-Length") }
+    guard !installedNext else { return try refuse(conn, 409, "restarting into the release just installed") }
+    guard let length = hm.contentLength else { return try refuse(conn, 411, "send the image with a Content-Length") }
+    guard length <= UInt64(Int.max) else { return try refuse(conn, 413, OtaError.tooLarge.description) }
     guard let sha = hm.header("X-Ota-Sha256").flatMap({ Crypto.unhex($0) }), sha.count == Sha256.digestCount else {
         return try refuse(conn, 400, "X-Ota-Sha256: the image's SHA-256 in hex")
     }
@@ -124,8 +126,11 @@ func restartIntoNewRelease() {
 }
 
 /// An install has swapped `current` to the next release, which only its own start may
-/// confirm: nothing this process sees from now on says that release works.
-private var installedNext = false
+/// confirm: nothing this process sees from now on says that release works. No other
+/// update begins either (an upload is refused 409, a pull is "busy"): a second install
+/// in the half second before the exit made the first one, never run, `previous`, and the
+/// confirmed release was then nowhere to roll back to.
+private(set) var installedNext = false
 
 /// This release works, and is confirmed, once, at the first of: a request it served, its
 /// MQTT link up (MqttLink.swift), an answer from its update server (OtaPull.swift). A

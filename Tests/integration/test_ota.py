@@ -260,6 +260,7 @@ def test_refused_images_leave_the_running_release_and_nothing_half_written(servi
         ("other board", lambda: s.upload(bytes(other_board), other_sha, other_sig), 400, "not an executable for this board"),
         ("too large", lambda: s.upload(large, *sign(keys, large)), 413, "larger"),
         ("no session", lambda: s.upload(image, sha, sig, cookie=False), 401, None),
+        ("Content-Length past Int", lambda: s.upload(image, sha, sig, length=2**64 - 1), 413, "larger"),   # was 411
     ]
     for name, send, status, words in cases:
         answer = send()
@@ -334,3 +335,21 @@ def test_an_upload_refused_mid_image_does_not_free_the_next_ones_hold(service, k
     assert s.upload(image, sha, sig) == (200, {"release": release_id(image)})   # not 409: nobody holds the update
     s.down()
     assert s.up().version()["release"] == release_id(image)
+
+
+def test_no_second_install_while_restarting_into_the_first(service, keys):
+    """An install is followed by the process's end half a second later (the answer goes
+    out first). Before, a second update in that half second was installed too: `current`
+    became it and `previous` the first one, which had never run, so the confirmed
+    release was no longer anywhere to roll back to (both new ones failing left neither
+    starting). Now it is refused 409 and the first one starts."""
+    s = service()
+    first, second = app_image(tag=b"first-of-two"), app_image(tag=b"second-of-two")
+    assert s.upload(first, *sign(keys, first)) == (200, {"release": release_id(first)})
+    answer = s.upload(second, *sign(keys, second))
+    assert answer is None or answer[0] == 409, answer   # None: the process had ended already
+    s.down()
+    v = s.up().version()
+    assert v["release"] == release_id(first) and v["previous"] == service.first
+    assert sorted(os.listdir(service.root / "releases")) == sorted([service.first, release_id(first)])
+    assert staging(service.root) == []

@@ -321,7 +321,7 @@ def test_an_image_server_that_stalls_does_not_hold_the_update(service, keys, tmp
     threading.Thread(target=staller.serve_forever, daemon=True).start()
     try:
         s = service("--sntp", "none", "--ota-url", f"http://127.0.0.1:{staller.server_address[1]}{MANIFEST}")
-        wait_for("the image begun", lambda: staging(service.root) != [])
+        wait_for("the image begun", lambda: (service.root / "staging").exists() and staging(service.root) != [])
         began = time.time()
         other = app_image(tag=b"uploaded")
         sha, sig = sign(keys, other)

@@ -18,22 +18,35 @@ import MeerkatApp
 
 /// What the last pull knew, kept in <dir>/ota-pull (synced, renamed into place) so that
 /// a restart (into the release it installed, or back after a rollback) asks with the
-/// same ETag and never fetches an image it tried: the manifest's ETag and the SHA-256
-/// (hex) of the last image tried, installed or refused.
+/// same ETag and never fetches an update it tried: the --ota-url manifest's ETag, and
+/// the last update tried (installed or refused) as a SHA-256 (hex) over all its manifest
+/// said of it (`PullMemory.tried`).
+/// Neither is ever taken from a manifest an MQTT command named alone: anyone on the
+/// broker may send one, and a forged manifest naming the next genuine image's SHA-256
+/// with a bad signature, or the next genuine manifest's ETag, kept the genuine update
+/// from ever being fetched (it was "tried already", or 304).
 struct PullMemory: Equatable {
     var etag = ""
-    var sha = ""
+    var tried = ""
+
+    /// An update as a manifest names it: the image's SHA-256, size and signature, and
+    /// where it is. A refusal is remembered against all four, so only the same manifest
+    /// again (not one that shares the image's SHA-256 and lies about the rest) is
+    /// "tried already".
+    static func tried(sha: String, size: Int, signature: String, image: String) -> String {
+        Crypto.hex(Sha256.hash(sha + "\n" + String(size) + "\n" + signature + "\n" + image))
+    }
 
     static func load(_ path: String) -> PullMemory {
         guard let bytes = try? File.contents(path, limit: 1024) else { return PullMemory() }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count >= 2 else { return PullMemory() }
-        return PullMemory(etag: String(lines[0]), sha: String(lines[1]))
+        return PullMemory(etag: String(lines[0]), tried: String(lines[1]))
     }
 
     func save(_ path: String) -> Bool {
         guard let (file, temporary) = try? File.createTemporary(for: path) else { return false }
-        let synced = (try? file.write(etag + "\n" + sha + "\n")) != nil && (try? file.sync()) != nil
+        let synced = (try? file.write(etag + "\n" + tried + "\n")) != nil && (try? file.sync()) != nil
         file.close()
         guard synced, (try? File.replace(path, with: temporary)) != nil else {
             try? File.remove(temporary)
@@ -53,7 +66,13 @@ final class OtaPull {
     private(set) var outcome = "not checked yet"
     private var connection: Connection? = nil
     private var deadline: Timer? = nil
-    private var expected: (size: Int, sha: [UInt8], signature: [UInt8], hex: String, etag: String)? = nil
+    /// While an image streams: the bytes it had at the last look (`watchProgress`).
+    private var progress: Timer? = nil
+    private var lastCount = 0
+    private var expected: (size: Int, sha: [UInt8], signature: [UInt8], hex: String, memory: PullMemory)? = nil
+    /// Whether the pull under way asks --ota-url (periodic, If-None-Match), not an MQTT
+    /// command's URL: only its ETag is remembered.
+    private var conditional = false
     private var began = false
     private var failure = ""
     private var reported: ((String) -> Void)? = nil
@@ -71,7 +90,12 @@ final class OtaPull {
             done?("busy: a pull is under way")
             return
         }
+        guard !installedNext else {  // Updates.swift: the process is about to end
+            done?("busy: restarting into the release just installed")
+            return
+        }
         reported = done
+        self.conditional = conditional
         let etag = conditional ? memory.etag : ""
         get(url) { (conn) throws(ConnectionError) in
             if etag.isEmpty {
@@ -93,17 +117,19 @@ final class OtaPull {
         guard hm.status == 200 else { return finish("failed: the manifest's answer was \(hm.status)") }
         let body = hm.body
         guard let hex = Json.string(body, "sha256"), let sha = Crypto.unhex(hex), sha.count == Sha256.digestCount,
-            let signature = Json.string(body, "signature").flatMap({ Base64.decode($0) }),
+            let encoded = Json.string(body, "signature"), let signature = Base64.decode(encoded),
             let size = Json.integer(body, "size").flatMap({ Int(exactly: $0) }), size > 0
         else { return finish("failed: not a manifest (size, sha256, signature)") }
-        let etag = hm.header("ETag")?.string ?? ""
-        if hex == memory.sha || String(hex.prefix(16)) == updates?.releases.current() {
-            remember(PullMemory(etag: etag, sha: hex))
-            return finish("nothing new (\(hex.prefix(16)) was tried already)")
-        }
         let name = Json.string(body, "image") ?? "image"
         let image = name.hasPrefix("http://") || name.hasPrefix("https://") ? name : String(url[...(url.lastIndex(of: "/") ?? url.startIndex)]) + name
-        expected = (size, sha, signature, hex, etag)
+        let next = PullMemory(
+            etag: conditional ? hm.header("ETag")?.string ?? "" : memory.etag,
+            tried: PullMemory.tried(sha: hex, size: size, signature: encoded, image: image))
+        if next.tried == memory.tried || String(hex.prefix(16)) == updates?.releases.current() {
+            remember(next)
+            return finish("nothing new (\(hex.prefix(16)) was tried already)")
+        }
+        expected = (size, sha, signature, hex, next)
         fetch(image)
     }
 
@@ -126,13 +152,14 @@ final class OtaPull {
                     try updates?.begin(size: e.size, sha256: e.sha, signature: e.signature)
                     self.began = true
                     conn.streamResponseBody()
+                    self.watchProgress()
                 case let .httpBody(piece):
                     try updates?.write(piece)
                 case .httpMessage:
                     self.began = false
                     self.drop(conn)
                     let id = try updates?.end() ?? ""
-                    self.remember(PullMemory(etag: e.etag, sha: e.hex))
+                    self.remember(e.memory)
                     self.finish("installed \(id)")
                     restartIntoNewRelease()
                 default:
@@ -143,7 +170,7 @@ final class OtaPull {
                 self.drop(conn)
                 if case .busy = error { return self.finish("failed: \(error.description)") }  // an upload: later
                 if case .storage = error { return self.finish("failed: \(error.description)") }
-                self.remember(PullMemory(etag: e.etag, sha: e.hex))  // refused: never fetched again
+                self.remember(e.memory)  // refused: never fetched again
                 self.finish("refused \(e.hex.prefix(16)): \(error.description)")
             }
         }
@@ -183,6 +210,26 @@ final class OtaPull {
         deadline = manager.timerAdd(600_000) { self.connection?.close() }
     }
 
+    /// An image server that stalls mid-image (or trickles a few bytes) held the update,
+    /// so every upload was refused 409 (busy), for the whole ten minutes: the library
+    /// never times out a connection the app opened. Under 1 KiB in 30 s fails the pull
+    /// (tried again next time).
+    private func watchProgress() {
+        lastCount = 0
+        progress?.cancel()
+        progress = manager.timerAdd(OtaPull.stallMs, repeat: true) {
+            let count = updates?.receivedCount ?? 0
+            if count - self.lastCount >= 1024 {
+                self.lastCount = count
+            } else {
+                self.failure = "the image stalled (under 1 KiB in \(OtaPull.stallMs / 1000) s)"
+                self.connection?.close()
+            }
+        }
+    }
+
+    static let stallMs = 30_000
+
     /// Ends a connection this pull is done with: its close is not a failure.
     private func drop(_ conn: Connection) {
         if conn == connection { connection = nil }
@@ -197,6 +244,8 @@ final class OtaPull {
 
     private func finish(_ text: String) {
         deadline?.cancel()
+        progress?.cancel()
+        progress = nil
         expected = nil
         outcome = text
         print("ota: pull: \(text)")

@@ -68,7 +68,12 @@ func otaEvent(_ conn: Connection, _ ev: Event) throws(ConnectionError) -> Bool {
     case let .httpBody(piece):
         guard let upload = conn.userdata(as: ImageUpload.self) else { return false }
         if upload.refusal == nil {
-            do throws(OtaError) { try updates?.write(piece) } catch { upload.refusal = error }
+            do throws(OtaError) {
+                try updates?.write(piece)
+            } catch {
+                upload.refusal = error
+                release(conn)  // a refused write dropped the image: the next update may begin
+            }
         }
         return true
     case let .httpMessage(hm):
@@ -96,7 +101,9 @@ func otaEvent(_ conn: Connection, _ ev: Event) throws(ConnectionError) -> Bool {
 
 private func beginUpdate(_ conn: Connection, _ hm: HttpMessage) throws(ConnectionError) {
     guard updates != nil else { return try refuse(conn, 404, "updates are off (no --ota-root)") }
-    guard let length = hm.contentLength, length <= UInt64(Int.max) else { return try refuse(conn, 411, "send the image with a Content-Length") }
+    guard !installedNext else { return try refuse(conn, 409, "restarting into the release just installed") }
+    guard let length = hm.contentLength else { return try refuse(conn, 411, "send the image with a Content-Length") }
+    guard length <= UInt64(Int.max) else { return try refuse(conn, 413, OtaError.tooLarge.description) }
     guard let sha = hm.header("X-Ota-Sha256").flatMap({ Crypto.unhex($0) }), sha.count == Sha256.digestCount else {
         return try refuse(conn, 400, "X-Ota-Sha256: the image's SHA-256 in hex")
     }
@@ -114,7 +121,7 @@ private func beginUpdate(_ conn: Connection, _ hm: HttpMessage) throws(Connectio
 }
 
 private func endUpdate(_ conn: Connection, _ upload: ImageUpload) throws(ConnectionError) {
-    updateOwner = nil
+    release(conn)
     if let refusal = upload.refusal { return try refuse(conn, status(of: refusal), refusal.description) }
     let id: String
     do throws(OtaError) {
@@ -128,6 +135,14 @@ private func endUpdate(_ conn: Connection, _ upload: ImageUpload) throws(Connect
     restartIntoNewRelease()
 }
 
+/// `conn` no longer holds the update (its image was refused or has ended). Only the
+/// holder lets go: an upload refused mid-image, whose body still came in while another
+/// upload (or a pull) began, used to clear that one's hold as it ended, and that one's
+/// leaving mid-image then left its partial file and the update busy (409) until a restart.
+private func release(_ conn: Connection) {
+    if conn == updateOwner { updateOwner = nil }
+}
+
 /// Installed: the process ends half a second from now (an answer or an MQTT status has
 /// time to go out) and the service (ota-launch under systemd) starts the new release.
 func restartIntoNewRelease() {
@@ -136,8 +151,11 @@ func restartIntoNewRelease() {
 }
 
 /// An install has swapped `current` to the next release, which only its own start may
-/// confirm: nothing this process sees from now on says that release works.
-private var installedNext = false
+/// confirm: nothing this process sees from now on says that release works. No other
+/// update begins either (an upload is refused 409, a pull is "busy"): a second install
+/// in the half second before the exit made the first one, never run, `previous`, and the
+/// confirmed release was then nowhere to roll back to.
+private(set) var installedNext = false
 
 /// This release works, and is confirmed, once, at the first of: a request it served, its
 /// MQTT link up (MqttLink.swift), an answer from its update server (OtaPull.swift). A

@@ -260,6 +260,7 @@ def test_refused_images_leave_the_running_release_and_nothing_half_written(servi
         ("other board", lambda: s.upload(bytes(other_board), other_sha, other_sig), 400, "not an executable for this board"),
         ("too large", lambda: s.upload(large, *sign(keys, large)), 413, "larger"),
         ("no session", lambda: s.upload(image, sha, sig, cookie=False), 401, None),
+        ("Content-Length past Int", lambda: s.upload(image, sha, sig, length=2**64 - 1), 413, "larger"),   # was 411
     ]
     for name, send, status, words in cases:
         answer = send()
@@ -327,3 +328,56 @@ def test_a_bad_number_is_refused_with_its_unit(tmp_path, keys, option, unit, top
                   "[--ota-key FILE]", "[--ota-url URL]", "[--mqtt-pass PASSWORD]", "[--password-file PATH]", "[--sntp HOST]"):
         assert words in out.stdout, words
     assert " VALUE]" not in out.stdout
+
+
+def test_an_upload_refused_mid_image_does_not_free_the_next_ones_hold(service, keys):
+    """Upload A is refused mid-image (another board's header) and its body keeps coming;
+    upload B begins meanwhile; A ends; B's client then leaves mid-image. Before, A's end
+    cleared B's hold, so B's leaving removed nothing: its partial file stayed in staging
+    and every later update was refused 409 (busy) until a restart."""
+    s = service()
+    image = app_image(tag=b"held")
+    sha, sig = sign(keys, image)
+    other = bytearray(image)
+    other[18:20] = (40 if other[18] != 40 else 183).to_bytes(2, "little")
+    other_sha, other_sig = sign(keys, bytes(other))
+
+    def head(length, sha, sig):
+        return (f"POST /api/ota HTTP/1.1\r\nHost: 127.0.0.1:{s.port()}\r\nOrigin: {s.origin}\r\nCookie: {s.cookie}\r\n"
+                f"Content-Length: {length}\r\nX-Ota-Sha256: {sha}\r\nX-Ota-Signature: {sig}\r\n\r\n").encode()
+    a = RawClient(s.connect())
+    a.send(head(len(other), other_sha, other_sig) + bytes(other[:4096]))   # refused at its header
+    time.sleep(0.5 * SLOW)
+    b = RawClient(s.connect())
+    b.send(head(len(image), sha, sig) + image[:len(image) // 2])   # begins: A holds nothing now
+    time.sleep(0.5 * SLOW)
+    a.send(bytes(other[4096:]))
+    status, _, body = a.response()
+    assert status == 400 and b"not an executable for this board" in body, body
+    a.close()
+    b.close()   # B leaves mid-image
+    deadline = time.time() + 10 * SLOW
+    while staging(service.root) and time.time() < deadline:
+        time.sleep(0.1)
+    assert staging(service.root) == []   # B's partial image is gone
+    assert s.upload(image, sha, sig) == (200, {"release": release_id(image)})   # not 409: nobody holds the update
+    s.down()
+    assert s.up().version()["release"] == release_id(image)
+
+
+def test_no_second_install_while_restarting_into_the_first(service, keys):
+    """An install is followed by the process's end half a second later (the answer goes
+    out first). Before, a second update in that half second was installed too: `current`
+    became it and `previous` the first one, which had never run, so the confirmed
+    release was no longer anywhere to roll back to (both new ones failing left neither
+    starting). Now it is refused 409 and the first one starts."""
+    s = service()
+    first, second = app_image(tag=b"first-of-two"), app_image(tag=b"second-of-two")
+    assert s.upload(first, *sign(keys, first)) == (200, {"release": release_id(first)})
+    answer = s.upload(second, *sign(keys, second))
+    assert answer is None or answer[0] == 409, answer   # None: the process had ended already
+    s.down()
+    v = s.up().version()
+    assert v["release"] == release_id(first) and v["previous"] == service.first
+    assert sorted(os.listdir(service.root / "releases")) == sorted([service.first, release_id(first)])
+    assert staging(service.root) == []

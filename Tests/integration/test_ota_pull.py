@@ -16,7 +16,7 @@ import time
 import pytest
 from conftest import RUNNER, SLOW, start_server  # noqa: F401 (start_server: a fixture)
 from test_mqtt import broker  # noqa: F401 (a fixture: mosquitto on loopback)
-from test_ota import STARTS, MiB, OTA_IMAGE, app_image, keys, release_id, service, staging, vm_kb  # noqa: F401 (keys, service: fixtures, used as parameters)
+from test_ota import STARTS, MiB, OTA_IMAGE, app_image, keys, release_id, service, sign, staging, vm_kb  # noqa: F401 (keys, service: fixtures, used as parameters)
 
 
 class UpdateServer:
@@ -263,3 +263,100 @@ def test_a_server_without_etags_still_never_refetches_a_refused_image(service, k
     finally:
         server.terminate()
         server.wait()
+
+
+def test_a_forged_command_does_not_keep_the_genuine_update_away(service, keys, updates, tmp_path, broker):  # noqa: F811
+    """Anyone on the broker may send the OTA command. A forged manifest naming the next
+    genuine image (its SHA-256, its size, the image itself) with another key's signature,
+    served with the next genuine manifest's ETag (a file server's is predictable, or seen
+    by asking first), is refused; before, the board also remembered that SHA-256 as
+    tried and that ETag as its --ota-url's, so the genuine update, once published, was
+    answered 304 or "tried already" forever."""
+    folder, image = ota_image(keys, tmp_path, b"genuine")
+    with open(os.path.join(folder, "manifest.json"), "rb") as f:
+        manifest = f.read()
+    etag = '"' + hashlib.sha256(manifest).hexdigest()[:16] + '"'   # what `updates` will send
+    forged = json.dumps({**json.loads(manifest), "signature": sign(keys, image, key="other")[1]}).encode()
+    asked = []
+
+    class Forger(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            body = forged if self.path == "/forged/manifest.json" else image
+            self.send_response(200)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    forger = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forger)
+    threading.Thread(target=forger.serve_forever, daemon=True).start()
+    try:
+        s = service("--sntp", "none", "--mqtt", f"mqtt://127.0.0.1:{broker.plain}",
+                    "--ota-url", updates.url + MANIFEST, "--ota-interval", "1")
+        linked(s, 1)
+        command = f"http://127.0.0.1:{forger.server_address[1]}/forged/manifest.json"
+        broker.pub("meerkat/board/ota", command)
+
+        def refused():
+            if last_status(broker).startswith("busy"):   # it came during a periodic check: again
+                broker.pub("meerkat/board/ota", command)
+            return last_status(broker).startswith("refused")
+        wait_for("the forgery refused", refused)
+        assert "signature" in last_status(broker) and asked == ["/forged/manifest.json", "/forged/image"]
+        publish(updates, folder)   # the genuine update
+        s.down()
+        s.up()
+        assert s.version()["release"] == release_id(image)
+    finally:
+        forger.shutdown()
+        forger.server_close()
+
+
+def test_an_image_server_that_stalls_does_not_hold_the_update(service, keys, tmp_path):  # noqa: F811
+    """The image's server sends its head and a few bytes, then nothing. Before, the pull
+    held the update for its whole ten-minute deadline (the library never times out a
+    connection the app opened): every upload was refused 409 meanwhile. Now under 1 KiB
+    in 30 s fails the pull, and nothing of the image stays."""
+    folder, image = ota_image(keys, tmp_path, b"stalled")
+    with open(os.path.join(folder, "manifest.json"), "rb") as f:
+        manifest = f.read()
+    release = threading.Event()
+
+    class Staller(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = manifest if self.path.endswith("manifest.json") else image
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body if body is manifest else body[:100])
+            self.wfile.flush()
+            if body is image:
+                release.wait(700)
+
+        def log_message(self, *args):
+            pass
+
+    staller = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Staller)
+    staller.daemon_threads = True
+    threading.Thread(target=staller.serve_forever, daemon=True).start()
+    try:
+        s = service("--sntp", "none", "--ota-url", f"http://127.0.0.1:{staller.server_address[1]}{MANIFEST}")
+        wait_for("the image begun", lambda: (service.root / "staging").exists() and staging(service.root) != [])
+        began = time.time()
+        other = app_image(tag=b"uploaded")
+        sha, sig = sign(keys, other)
+        assert s.upload(other, sha, sig)[0] == 409   # the pull holds the update
+        wait_for("the stall noticed", lambda: "stalled" in (s.version()["pull"] or ""), timeout=60)
+        held = time.time() - began
+        print(f"\na stalled image server held the update {held:.1f} s")
+        assert held < 45 * SLOW
+        assert staging(service.root) == []
+        assert s.upload(other, sha, sig) == (200, {"release": release_id(other)})
+    finally:
+        release.set()
+        staller.shutdown()
+        staller.server_close()

@@ -235,6 +235,38 @@ import Testing
         manager.close()
     }
 
+    /// The table is full and a newcomer takes the place of a connection that has sent
+    /// nothing yet. Its request may be on its way (it comes a round trip after the
+    /// handshake): it is answered 503 as a newcomer is, not closed with no answer (a
+    /// fresh GET under a body trickle on rpi3-armhf was). The newcomer is served.
+    @Test func aSilentConnectionMakingRoomIsAnswered503() throws {
+        var limits = Limits()
+        limits.maxConnections = 2
+        limits.rejectSlots = 1
+        var errors = 0
+        let manager = Manager(limits: limits) { conn, ev in
+            switch ev {
+            case .httpMessage: try? conn.reply(200, "served")
+            case .error: errors += 1
+            default: break
+            }
+        }
+        let port = try manager.listen("http://127.0.0.1:0").localAddress!.port
+        let late = TestClient(port: port)
+        #expect(manager.pump { manager.counts.connections == 1 })
+        let other = TestClient(port: port)
+        #expect(manager.pump { manager.counts.connections == 2 })
+        let (got, _) = freshClient(port, manager)
+        #expect(got.contains("served"), "the newcomer has the place")
+        #expect(manager.evictions == 1 && errors == 1)
+        late.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")  // a round trip after its handshake
+        let answer = read(late, from: manager, until: "too busy")
+        #expect(answer.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"), "got \(answer)")
+        #expect(manager.pump { late.closedByPeer })
+        _ = other
+        manager.close()
+    }
+
     /// Holders that send a whole POST head and then a body byte every 50 ms are never
     /// quiet for their share of the grace (2,000 ms x 2 blocks / 3 claimants: 1,333 ms);
     /// below `reclaimMinRate` they give their block up then, not at the full grace. With

@@ -79,11 +79,12 @@ def pipeline_stall(port, count):
     return Attack(port, count, lambda s: s.send(data)).start()
 
 
-def fresh_outcome(port, timeout=10):
+def fresh_outcome(port, timeout=10, rtt=0):
     """A fresh GET /: "200", "503", or how it failed (a reset, a close with no answer,
-    a timeout)."""
+    a timeout). `rtt` s pass between the handshake and the request, as on a network."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            time.sleep(rtt)
             s.sendall(b"GET / HTTP/1.1\r\nHost: fresh\r\nConnection: close\r\n\r\n")
             data = read_to_eof(s)
     except OSError as e:

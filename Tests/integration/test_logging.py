@@ -16,7 +16,8 @@ DEBUG_LINE = re.compile(r"^\d+ D ", re.M)
 
 def provoke(s):
     """A full table (two half-sent heads) answers a newcomer 503; the heads then time
-    out; two silent connections fill the table again, and a newcomer evicts one."""
+    out; two silent connections fill the table again, and a newcomer evicts one (the
+    older, answered 503)."""
     halves = [RawClient(s.connect()) for _ in range(2)]
     for h in halves:
         h.send(b"GET / HTTP/1.1\r\n")
@@ -30,6 +31,8 @@ def provoke(s):
     c = RawClient(s.connect())
     c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert c.response()[0] == 200
+    silent[0].settimeout(10 * SLOW)
+    assert silent[0].recv(100).startswith(b"HTTP/1.1 503 ")
     return halves, silent, c
 
 
@@ -47,7 +50,7 @@ def test_debug_level_logs_503_timeout_and_eviction(start_server):
     out = output_after_stop(s)
     assert re.search(r"^\d+ D connection table full: 503 sent", out, re.M), out
     assert len(re.findall(r"^\d+ D slot \d+: header timeout: closed$", out, re.M)) == 2, out
-    assert re.search(r"^\d+ D slot \d+: idle connection closed to make room: the connection table is full$",
+    assert re.search(r"^\d+ D slot \d+: silent connection answered 503 to make room: the connection table is full$",
                      out, re.M), out
 
 

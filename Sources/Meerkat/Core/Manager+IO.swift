@@ -77,7 +77,7 @@ extension Manager {
     /// it is a FIN after the 503 all the same (bytes still on their way would reset it:
     /// best effort). A TLS listener's connection is closed at once (a 503 would need a
     /// session).
-    private func reject(_ fd: Int32, answer: Bool) {
+    func reject(_ fd: Int32, answer: Bool) {
         Log.debug(answer ? "connection table full: 503 sent, fd" : "connection table full: TLS connection closed, fd", Int64(fd))
         guard answer else {
             _ = CMeerkat.close(fd)

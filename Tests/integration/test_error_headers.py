@@ -5,12 +5,14 @@ default-src 'none'; frame-ancestors 'none'`, `X-Content-Type-Options: nosniff` a
 `Referrer-Policy: no-referrer`, as its pages do. Checked with curl, as a user would;
 every board (under qemu for ARM). The device-app statuses come from its sources, so a
 new error answer there cannot be left out."""
+import base64
 import json
 import os
 import pathlib
 import re
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -95,6 +97,25 @@ def unsized_update(start_server, tmp_path):
     return curl(s, "POST", "/api/ota", own(s) + [("Transfer-Encoding", "chunked")], "x")
 
 
+def update_under_way(start_server, tmp_path):
+    """A second update while one is under way (its headers in, its body not yet): 409."""
+    key, pub, folder = tmp_path / "signer.key", tmp_path / "signer.pub", tmp_path / "data"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
+    subprocess.run(["openssl", "ec", "-in", str(key), "-pubout", "-out", str(pub)], check=True, capture_output=True)
+    folder.mkdir()
+    s = start_device(start_server, "--dir", str(folder), "--ota-root", str(tmp_path / "root"), "--ota-key", str(pub))
+    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(key)], input=b"image", capture_output=True, check=True)
+    signed = [("X-Ota-Sha256", "00" * 32), ("X-Ota-Signature", base64.b64encode(der.stdout).decode())]  # checked at the end
+    first = socket.create_connection(("127.0.0.1", s.port()), timeout=10 * SLOW)
+    head = "".join(f"{k}: {v}\r\n" for k, v in own(s) + signed + [("Content-Length", "100000")])
+    first.sendall(f"POST /api/ota HTTP/1.1\r\nHost: 127.0.0.1:{s.port()}\r\n{head}\r\n".encode())
+    time.sleep(0.3 * SLOW)   # the first one's headers read: it holds the update
+    try:
+        return curl(s, "POST", "/api/ota", own(s) + signed + [("Content-Type", "application/octet-stream")], "x")
+    finally:
+        first.close()
+
+
 # (who answers, status, how to get it): `d` the logged-in device-app of the module,
 # `f` a function of (start_server, tmp_path) for a device-app of its own.
 CASES = [
@@ -121,6 +142,7 @@ CASES = [
     ("library", 503, busy),
     ("device-app", 500, unwritable),
     ("device-app", 411, unsized_update),
+    ("device-app", 409, update_under_way),
     ("device-app", 303, lambda f, t: curl(fresh(f, t), "GET", "/")),
     ("device-app", 403, lambda f, t: curl(fresh(f, t), "GET", "/api/status")),
     ("device-app", 503, lambda f, t: curl(fresh(f, t, record=b"damaged"), "GET", "/api/status")),

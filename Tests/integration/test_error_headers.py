@@ -87,23 +87,24 @@ def unwritable(start_server, tmp_path):
                 json.dumps({"name": "Hall", "interval": 30}))
 
 
-def unsized_update(start_server, tmp_path):
-    """An update (device-app's OTA upload) sent chunked, with no Content-Length: 411."""
+def updatable_device(start_server, tmp_path):
+    """A logged-in device-app taking updates signed by a key made here: (it, the key)."""
     key, pub, folder = tmp_path / "signer.key", tmp_path / "signer.pub", tmp_path / "data"
     subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
     subprocess.run(["openssl", "ec", "-in", str(key), "-pubout", "-out", str(pub)], check=True, capture_output=True)
     folder.mkdir()
-    s = start_device(start_server, "--dir", str(folder), "--ota-root", str(tmp_path / "root"), "--ota-key", str(pub))
+    return start_device(start_server, "--dir", str(folder), "--ota-root", str(tmp_path / "root"), "--ota-key", str(pub)), key
+
+
+def unsized_update(start_server, tmp_path):
+    """An update (device-app's OTA upload) sent chunked, with no Content-Length: 411."""
+    s, _ = updatable_device(start_server, tmp_path)
     return curl(s, "POST", "/api/ota", own(s) + [("Transfer-Encoding", "chunked")], "x")
 
 
 def update_under_way(start_server, tmp_path):
     """A second update while one is under way (its headers in, its body not yet): 409."""
-    key, pub, folder = tmp_path / "signer.key", tmp_path / "signer.pub", tmp_path / "data"
-    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
-    subprocess.run(["openssl", "ec", "-in", str(key), "-pubout", "-out", str(pub)], check=True, capture_output=True)
-    folder.mkdir()
-    s = start_device(start_server, "--dir", str(folder), "--ota-root", str(tmp_path / "root"), "--ota-key", str(pub))
+    s, key = updatable_device(start_server, tmp_path)
     der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(key)], input=b"image", capture_output=True, check=True)
     signed = [("X-Ota-Sha256", "00" * 32), ("X-Ota-Signature", base64.b64encode(der.stdout).decode())]  # checked at the end
     first = socket.create_connection(("127.0.0.1", s.port()), timeout=10 * SLOW)

@@ -330,8 +330,11 @@ thread-test:
 ## host (fast; no linking). The library modules are files make keeps (build/check), so
 ## a second run, or a test that needs only the modules (check-modules), reuses them
 ## while their sources are unchanged; the apps are compiled on every run.
-CHECK_SWIFTC := $(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu \
-                $(SWIFT_EMBEDDED_FLAGS) -parse-as-library
+# Apps are compiled with CHECK_SWIFTC_APP (their main.swift is top-level code); the
+# library modules as libraries.
+CHECK_SWIFTC_APP := $(PYTHON) scripts/embedded_explain.py -- swiftc -target x86_64-unknown-linux-gnu \
+                    $(SWIFT_EMBEDDED_FLAGS)
+CHECK_SWIFTC := $(CHECK_SWIFTC_APP) -parse-as-library
 
 build/check/Meerkat.o: $(LIB_SOURCES) $(SHIM) scripts/embedded_explain.py cross/embedded.mk
 	@mkdir -p build/check/modules
@@ -356,7 +359,7 @@ check-embedded: apps-listed check-modules build/check/MeerkatTesting.o
 
 check-app-%: FORCE
 	@echo "check-embedded: $*"
-	@$(CHECK_SWIFTC:-parse-as-library=) -module-name $(subst -,_,$*) -I build/check/modules -I Sources/WebUI/include \
+	@$(CHECK_SWIFTC_APP) -module-name $(subst -,_,$*) -I build/check/modules -I Sources/WebUI/include \
 	    -c $(wildcard Sources/$*/*.swift) -o build/check/app-$*.o
 
 # ---- tests --------------------------------------------------------------------------
